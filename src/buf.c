@@ -1,0 +1,214 @@
+/* buf.c - growable NUL-terminated buffer with a sticky error flag. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+char buf_empty[1];
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->s = buf_empty;
+	b->len = b->cap = 0;
+	b->max = max;
+	b->failed = 0;
+}
+
+void buf_release(struct buf *b)
+{
+	if (b->cap)
+		free(b->s);
+	buf_init(b, b->max);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->failed = 0;
+	if (b->cap)
+		b->s[0] = '\0';
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+	char *s;
+
+	if (len)
+		*len = b->len;
+	if (!b->cap) {
+		s = strdup("");
+		if (!s)
+			die_oom();
+	} else {
+		s = b->s;
+	}
+	buf_init(b, b->max);
+	return s;
+}
+
+int buf_grow(struct buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->failed)
+		return -1;
+	if (extra > (size_t)-1 / 2 - b->len - 1)
+		goto fail;
+	need = b->len + extra + 1;
+	if (b->max && need > b->max + 1)
+		goto fail;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->cap ? b->s : NULL, cap);
+	if (!p)
+		goto fail;
+	if (!b->cap)
+		p[0] = '\0';
+	b->s = p;
+	b->cap = cap;
+	return 0;
+fail:
+	b->failed = 1;
+	return -1;
+}
+
+void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (buf_grow(b, n) < 0)
+		return;
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_addch(struct buf *b, int c)
+{
+	if (buf_grow(b, 1) < 0)
+		return;
+	b->s[b->len++] = (char)c;
+	b->s[b->len] = '\0';
+}
+
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	if (buf_grow(b, 64) < 0)
+		return;
+	va_copy(cp, ap);
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, cp);
+	va_end(cp);
+	if (n < 0) {
+		b->failed = 1;
+		return;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		if (buf_grow(b, (size_t)n) < 0) {
+			b->s[b->len] = '\0';
+			return;
+		}
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+}
+
+void buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void buf_setlen(struct buf *b, size_t len)
+{
+	if (len > b->len)
+		BUG("buf_setlen %zu > %zu", len, b->len);
+	b->len = len;
+	if (b->cap)
+		b->s[len] = '\0';
+}
+
+void buf_add_html(struct buf *b, const char *s, size_t n)
+{
+	size_t i, start = 0;
+	const char *rep;
+
+	for (i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
+		}
+		buf_add(b, s + start, i - start);
+		buf_adds(b, rep);
+		start = i + 1;
+	}
+	buf_add(b, s + start, n - start);
+}
+
+void buf_add_json_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, start = 0;
+
+	buf_addch(b, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+
+		/* '<', '>', '&' escaped too, so JSON is safe inside HTML. */
+		if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&')
+			continue;
+		buf_add(b, s + start, i - start);
+		start = i + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); continue;
+		case '\\': buf_add(b, "\\\\", 2); continue;
+		case '\n': buf_add(b, "\\n", 2); continue;
+		case '\r': buf_add(b, "\\r", 2); continue;
+		case '\t': buf_add(b, "\\t", 2); continue;
+		}
+		esc[0] = '\\';
+		esc[1] = 'u';
+		esc[2] = '0';
+		esc[3] = '0';
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		buf_add(b, esc, 6);
+	}
+	buf_add(b, s + start, n - start);
+	buf_addch(b, '"');
+}
+
+void buf_add_urlenc(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			buf_addch(b, c);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			buf_add(b, e, 3);
+		}
+	}
+}

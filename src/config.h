@@ -1,0 +1,70 @@
+/* config.h - every setting of every program, from the environment or a YAML file. */
+#ifndef SF_CONFIG_H
+#define SF_CONFIG_H
+
+#include "err.h"
+
+/*
+ * One table (config.c) names each setting once: its YAML key, its
+ * environment variable (SF_ + upper-case key), its type and default.
+ * Precedence: built-in default < YAML file (SF_CONFIG=path) < environment.
+ * A bad value stops the program at start with one line naming the key.
+ * To add a setting: a field here, a line in the table.
+ */
+struct config {
+	/* database and paths */
+	char *database_url;		/* libpq conninfo; "" = libpq's PG* defaults */
+	char *root;			/* project root: templates/, charts/, sql/ live here */
+	char *templates_dir;		/* default <root>/templates */
+	char *charts_dir;		/* default <root>/charts */
+	char *sql_dir;			/* default <root>/sql */
+
+	/* web */
+	int workers;			/* FastCGI worker processes */
+	long body_max;			/* request body limit, bytes (64 KiB) */
+	int registration_open;		/* /register allowed (the first user always may) */
+	int cookie_secure;		/* 0 only in local plain-HTTP mode: plain sf_session cookie */
+	char *public_origin;		/* "https://storefleet.example.com"; "" = from Host */
+	int session_idle;		/* seconds */
+	int session_absolute;		/* seconds */
+	int login_fail_account;		/* failures per window per account */
+	int login_fail_address;		/* failures per window per address */
+	int login_fail_window;		/* seconds */
+	int simulated_cluster;		/* show the "simulated cluster" label */
+
+	/* stores and guardrails (DESIGN.md section 5) */
+	char *domain;			/* store host suffix: store-<id>.<domain> */
+	char *overlay;			/* local | prod */
+	char *ingress_class;
+	char *tls_issuer;		/* cert-manager issuer ("" = none) */
+	char *tls_secret;		/* wildcard certificate secret ("" = none) */
+	int stores_per_tenant;
+	int stores_max;
+	int creates_per_hour;
+	int create_cooldown;		/* seconds between two creates by one tenant */
+	int provisioning_concurrency;
+	int provisioning_timeout;	/* seconds */
+	int delete_timeout;		/* seconds before a stuck delete is flagged */
+	int idempotency_ttl;		/* seconds */
+
+	/* kubernetes */
+	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */
+	char *kube_context;
+	int kube_timeout;		/* seconds, total per request */
+};
+
+/* Fill c from defaults, the optional YAML file and the environment. */
+int config_load(struct config *c, struct err *e);
+void config_release(struct config *c);
+
+/* Set one setting by its YAML key from a string (for the YAML file; from names the source). */
+int config_set(struct config *c, const char *key, const char *val, const char *from,
+	       struct err *e);
+
+/* Apply a YAML file of settings (config_file.c): a mapping of key -> scalar. */
+int config_load_file(struct config *c, const char *path, struct err *e);
+
+/* The process-wide configuration (valid after config_load(&config, ...)). */
+extern struct config config;
+
+#endif

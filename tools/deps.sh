@@ -1,0 +1,49 @@
+#!/bin/sh
+# deps.sh - install the Debian packages storefleet needs, only those missing.
+# Used by `make run`, `make test` and friends; safe to run again (a no-op then).
+set -eu
+
+# build: compiler, pkg-config and the -dev packages of every library we link
+# run:   PostgreSQL server, nginx
+# test:  prove (perl), curl, the schema validator's python modules, kubectl,
+#        clang + libFuzzer runtime, promtool, wrk for `make bench`
+pkgs="gcc make pkg-config perl curl ca-certificates openssl
+libfcgi-dev libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev
+libmicrohttpd-dev libgnutls28-dev
+postgresql nginx-light
+python3 python3-yaml python3-jsonschema
+clang libclang-rt-14-dev wrk prometheus"
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		# nginx-light or any other nginx flavour will do
+		if [ "$p" = nginx-light ] && command -v nginx >/dev/null 2>&1; then
+			continue
+		fi
+		missing="$missing $p"
+	fi
+done
+if ! command -v kubectl >/dev/null 2>&1; then
+	missing="$missing kubernetes-client"
+fi
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "deps: need root or sudo to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian starts the packaged services; storefleet runs its own instances.
+for svc in postgresql nginx; do
+	$sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
