@@ -1,0 +1,45 @@
+/* tpl.h - Mustache-subset templates, compiled once at start, escaped by default. */
+#ifndef SF_TPL_H
+#define SF_TPL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+#include "view.h"
+
+/*
+ * Supported: {{name}} and {{a.b.c}} (HTML-escaped & < > " '), {{.}},
+ * sections {{#x}}...{{/x}} (lists iterate, objects push context, truthy
+ * scalars render once), inverted {{^x}}...{{/x}}, comments {{! ... }},
+ * partials {{> name}} (with standalone-line indentation), standalone-tag
+ * whitespace rules of the spec.  Raw output {{{x_html}}} / {{& x_html}} is
+ * allowed only for keys ending in "_html", so every raw insertion can be
+ * found with grep; any other triple mustache is a compile error.
+ * Left out on purpose: set-delimiter tags, lambdas.
+ *
+ * A set owns compiled templates by name ("login" for templates/login.html,
+ * partials by the base name of templates/partials/x.html -> "x").
+ */
+struct tpl_set;
+
+struct tpl_set *tpl_set_new(void);				/* OUT: free with tpl_set_free */
+void tpl_set_free(struct tpl_set *ts);
+
+/* Compile src under name; `file` is used in error messages (file:line: problem). */
+int tpl_add(struct tpl_set *ts, const char *name, const char *file, const char *src, size_t n,
+	    struct err *e);
+
+/* Compile every DIR/*.html and DIR/partials/*.html; the first error stops (file:line). */
+struct tpl_set *tpl_load_dir(const char *dir, struct err *e);
+
+/* Check that every {{> partial}} used by the set exists (call after loading). */
+int tpl_check(const struct tpl_set *ts, struct err *e);
+
+int tpl_exists(const struct tpl_set *ts, const char *name);
+
+/* Render template name with view v appended to out.  Errors: unknown name (500). */
+int tpl_render(const struct tpl_set *ts, const char *name, const struct view *v,
+	       struct buf *out, struct err *e);
+
+#endif
