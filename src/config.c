@@ -62,6 +62,8 @@ static const struct setting settings[] = {
 	S("kubeconfig", kubeconfig, ""),
 	S("kube_context", kube_context, ""),
 	I("kube_timeout", kube_timeout, "10", 1, 600),
+	I("kube_body_max", kube_body_max, "33554432", 4096, 1L << 30),
+	S("kube_sa_dir", kube_sa_dir, ""),
 };
 
 static int set_value(struct config *c, const struct setting *s, const char *val,

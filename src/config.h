@@ -51,6 +51,8 @@ struct config {
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */
 	char *kube_context;
 	int kube_timeout;		/* seconds, total per request */
+	int kube_body_max;		/* bytes: largest Kubernetes answer read (32 MiB) */
+	char *kube_sa_dir;		/* in-cluster service-account files ("" = the standard path) */
 };
 
 /* Fill c from defaults, the optional YAML file and the environment. */
