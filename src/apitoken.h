@@ -1,0 +1,42 @@
+/* apitoken.h - API tokens: created once, stored as SHA-256, listed, revoked, checked per request. */
+#ifndef SF_APITOKEN_H
+#define SF_APITOKEN_H
+
+#include <libpq-fe.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "err.h"
+#include "session.h"
+
+#define APITOKEN_NAME_MAX 64
+
+/*
+ * Create a token named name (1..64 bytes of UTF-8) for user_id; ttl > 0
+ * makes it expire after ttl seconds (tokens from POST /auth/login), 0 keeps
+ * it until revoked.  OUT: token (shown to the user once, never stored),
+ * *id, and *expires_at (arena string, RFC 3339 UTC, or NULL).
+ * 0 or -1 with e (422 for a bad name).
+ */
+int apitoken_create(struct arena *a, long long user_id, const char *name, int ttl,
+		    char token[AUTH_TOKEN_LEN + 1], long long *id, const char **expires_at,
+		    struct err *e);
+
+/*
+ * Find the user of a live token (not revoked, not expired, user not
+ * disabled), touching last_used_at at most once a minute, in one round
+ * trip.  1 found (*su filled, su->token_id set), 0 not found, -1 error.
+ */
+int apitoken_lookup(struct arena *a, const char *token, struct session_user *su, struct err *e);
+
+/* Revoke token id if it belongs to user_id.  1 revoked, 0 no such live token, -1 error. */
+int apitoken_revoke(struct arena *a, long long user_id, long long id, struct err *e);
+
+/*
+ * The user's tokens, newest first: columns id, name, created_at,
+ * last_used_at, expires_at, revoked_at (RFC 3339 UTC text or NULL).
+ * OUT: result owned by the arena; NULL with e on error.
+ */
+PGresult *apitoken_list(struct arena *a, long long user_id, struct err *e);
+
+#endif

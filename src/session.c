@@ -1,0 +1,91 @@
+/* session.c - sessions keyed by the SHA-256 of a random token, timed by the database clock. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "session.h"
+
+static struct db_stmt st_create = DB_STMT(
+	"INSERT INTO sessions (user_id, token_sha256, csrf_token, ip, expires_at) "
+	"VALUES ($1::bigint, decode($2, 'hex'), $3, $4, now() + $5::int * interval '1 second') "
+	"RETURNING id",
+	5);
+
+/*
+ * One round trip: find the live session, touch it when last_seen_at is
+ * stale by more than $3 seconds, and join its user.
+ */
+static struct db_stmt st_lookup = DB_STMT(
+	"WITH s AS ("
+	" SELECT id, user_id, csrf_token, last_seen_at FROM sessions"
+	" WHERE token_sha256 = decode($1, 'hex') AND expires_at > now()"
+	" AND last_seen_at > now() - $2::int * interval '1 second'),"
+	" touch AS (UPDATE sessions SET last_seen_at = now()"
+	" WHERE id = (SELECT id FROM s)"
+	" AND last_seen_at < now() - $3::int * interval '1 second')"
+	" SELECT s.id, u.id, u.email, u.role = 'admin', s.csrf_token"
+	" FROM s JOIN users u ON u.id = s.user_id WHERE u.disabled_at IS NULL",
+	3);
+
+static struct db_stmt st_delete = DB_STMT("DELETE FROM sessions WHERE id = $1::bigint", 1);
+
+int session_create(struct arena *a, long long user_id, const char *ip, int idle, int absolute,
+		   char token[AUTH_TOKEN_LEN + 1], struct session_user *su, struct err *e)
+{
+	char uid[24], abs_s[16], hash[AUTH_SHA256_HEX], csrf[AUTH_TOKEN_LEN + 1];
+	const char *p[5] = {uid, hash, csrf, ip && *ip ? ip : NULL, abs_s};
+	PGresult *res;
+
+	(void)idle;
+	memset(su, 0, sizeof(*su));
+	auth_random_token(token);
+	auth_random_token(csrf);
+	auth_sha256_hex(token, hash);
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	snprintf(abs_s, sizeof(abs_s), "%d", absolute);
+	res = db_run(a, &st_create, p, e);
+	if (!res)
+		return -1;
+	su->session_id = db_get_ll(res, 0, 0);
+	su->user_id = user_id;
+	su->csrf_token = arena_strdup(a, csrf);
+	return 0;
+}
+
+int session_lookup(struct arena *a, const char *token, int idle, struct session_user *su,
+		   struct err *e)
+{
+	char hash[AUTH_SHA256_HEX], idle_s[16], touch_s[16];
+	const char *p[3] = {hash, idle_s, touch_s};
+	int touch = idle / 20;
+	PGresult *res;
+
+	memset(su, 0, sizeof(*su));
+	if (!auth_token_syntax(token))
+		return 0;
+	if (touch > 60)
+		touch = 60;
+	auth_sha256_hex(token, hash);
+	snprintf(idle_s, sizeof(idle_s), "%d", idle);
+	snprintf(touch_s, sizeof(touch_s), "%d", touch);
+	res = db_run(a, &st_lookup, p, e);
+	if (!res)
+		return -1;
+	if (db_rows(res) == 0)
+		return 0;
+	su->session_id = db_get_ll(res, 0, 0);
+	su->user_id = db_get_ll(res, 0, 1);
+	su->email = db_get(res, 0, 2);
+	su->is_admin = db_get_bool(res, 0, 3);
+	su->csrf_token = db_get(res, 0, 4);
+	return 1;
+}
+
+int session_delete(struct arena *a, long long session_id, struct err *e)
+{
+	char id[24];
+	const char *p[1] = {id};
+
+	snprintf(id, sizeof(id), "%lld", session_id);
+	return db_run(a, &st_delete, p, e) ? 0 : -1;
+}

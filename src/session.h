@@ -1,0 +1,48 @@
+/* session.h - server-side sessions: create at login, look up per request, delete at logout. */
+#ifndef SF_SESSION_H
+#define SF_SESSION_H
+
+#include "arena.h"
+#include "auth.h"
+#include "err.h"
+
+/*
+ * The browser holds a random 256-bit token; the sessions row holds its
+ * SHA-256, the user, a per-session CSRF token and three times.  A session
+ * is valid while now() < expires_at (absolute limit, set at creation) and
+ * now() - last_seen_at < the idle limit - both checked in the lookup
+ * query against the database clock, so every worker agrees.  The lookup
+ * is one statement joining users (disabled users are refused at once) and
+ * refreshing last_seen_at in the same round trip when it is older than a
+ * twentieth of the idle limit (at most a minute), so most requests do not
+ * write.
+ */
+struct session_user {
+	long long session_id;		/* 0 for API tokens */
+	long long token_id;		/* 0 for sessions */
+	long long user_id;
+	const char *email;
+	int is_admin;
+	const char *csrf_token;		/* sessions only */
+};
+
+/*
+ * Create a session for user_id (ip may be NULL).  OUT: token (the cookie
+ * value, shown to nobody else) and, in *su, the new session's ids and CSRF
+ * token (arena strings).  0 or -1 with e.
+ */
+int session_create(struct arena *a, long long user_id, const char *ip, int idle, int absolute,
+		   char token[AUTH_TOKEN_LEN + 1], struct session_user *su, struct err *e);
+
+/*
+ * Find the live session for a cookie token.  1 found (*su filled), 0 no
+ * such live session (or a malformed token, or a disabled user), -1 error
+ * (503 when the database is down).
+ */
+int session_lookup(struct arena *a, const char *token, int idle, struct session_user *su,
+		   struct err *e);
+
+/* Delete one session. 0 or -1. */
+int session_delete(struct arena *a, long long session_id, struct err *e);
+
+#endif
