@@ -30,7 +30,10 @@ void tpl_set_free(struct tpl_set *ts);
 int tpl_add(struct tpl_set *ts, const char *name, const char *file, const char *src, size_t n,
 	    struct err *e);
 
-/* Compile every DIR/*.html and DIR/partials/*.html; the first error stops (file:line). */
+/*
+ * Compile every DIR/NAME.html and DIR/partials/NAME.html (both named NAME),
+ * then tpl_check; the first error stops (file:line).  OUT: free with tpl_set_free.
+ */
 struct tpl_set *tpl_load_dir(const char *dir, struct err *e);
 
 /* Check that every {{> partial}} used by the set exists (call after loading). */
@@ -38,7 +41,19 @@ int tpl_check(const struct tpl_set *ts, struct err *e);
 
 int tpl_exists(const struct tpl_set *ts, const char *name);
 
-/* Render template name with view v appended to out.  Errors: unknown name (500). */
+/*
+ * Cap the instructions one render may execute (0 = the default, 20 million):
+ * nested sections over lists multiply, so the cap bounds CPU per page.  The
+ * fuzz target lowers it.
+ */
+void tpl_set_max_steps(struct tpl_set *ts, size_t steps);
+
+/*
+ * Render template name with view v appended to out.  Errors (500, out left as
+ * it was): unknown name, partials nested deeper than 32, the step cap, output
+ * past out->max.  A {{> partial}} missing at render time renders as nothing
+ * (the spec's rule); tpl_check is what refuses it at start.
+ */
 int tpl_render(const struct tpl_set *ts, const char *name, const struct view *v,
 	       struct buf *out, struct err *e);
 
