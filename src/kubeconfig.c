@@ -1,0 +1,609 @@
+/* kubeconfig.c - kubeconfig files and in-cluster service-account settings, resolved to one context. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "kubeconfig.h"
+#if __has_include("y2j.h")
+#include "y2j.h"
+#else
+/* TEMPORARY until src/y2j.h lands: JSON kubeconfigs only */
+struct y2j_opts;
+static json_t *y2j_load_file(const char *path, const struct y2j_opts *o, struct err *e)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+
+	(void)o;
+	if (!j)
+		err_set(e, 500, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	return j;
+}
+#endif
+
+/* Certificates, keys and tokens are small; a larger file is a mistake. */
+#define FILE_MAX (1 << 20)
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (!p)
+		die_oom();
+	return p;
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = xstrdup(s);
+}
+
+void kubeconfig_release(struct kubeconfig *kc)
+{
+	free(kc->source);
+	free(kc->context);
+	free(kc->cluster);
+	free(kc->user);
+	free(kc->server);
+	free(kc->namespace);
+	free(kc->tls_server_name);
+	free(kc->proxy_url);
+	if (kc->key)
+		sodium_memzero(kc->key, kc->key_len);
+	free(kc->ca);
+	free(kc->cert);
+	free(kc->key);
+	if (kc->token)
+		sodium_memzero(kc->token, strlen(kc->token));
+	free(kc->token);
+	free(kc->token_file);
+	memset(kc, 0, sizeof(*kc));
+}
+
+static void kc_init(struct kubeconfig *kc)
+{
+	memset(kc, 0, sizeof(*kc));
+	kc->source = xstrdup("");
+	kc->context = xstrdup("");
+	kc->cluster = xstrdup("");
+	kc->user = xstrdup("");
+	kc->server = xstrdup("");
+	kc->namespace = xstrdup("");
+	kc->tls_server_name = xstrdup("");
+	kc->proxy_url = xstrdup("");
+	kc->token = xstrdup("");
+	kc->token_file = xstrdup("");
+}
+
+/* Read a whole small file.  OUT: malloc'd, NUL-terminated (len excludes it). */
+static int read_file(const char *path, unsigned char **out, size_t *len, struct timespec *mtime,
+		     const char *what, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	unsigned char *p;
+	size_t n = 0;
+
+	if (fd < 0)
+		return err_set(e, 500, "cannot read %s '%s': %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+		close(fd);
+		return err_set(e, 500, "cannot read %s '%s': %s", what, path,
+			       S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
+	}
+	p = malloc((size_t)st.st_size + 1);
+	if (!p)
+		die_oom();
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	p[n] = '\0';
+	*out = p;
+	*len = n;
+	if (mtime)
+		*mtime = st.st_mtim;
+	return 0;
+}
+
+/* A token file holds the token, maybe followed by a newline. */
+static void trim_space(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+int kubeconfig_refresh_token(struct kubeconfig *kc, int force, struct err *e)
+{
+	struct stat st;
+	unsigned char *p;
+	size_t n;
+	struct timespec mt;
+	int changed;
+
+	if (!kc->token_file || !*kc->token_file)
+		return 0;
+	if (!force && stat(kc->token_file, &st) == 0 &&
+	    st.st_mtim.tv_sec == kc->token_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == kc->token_mtime.tv_nsec)
+		return 0;
+	if (read_file(kc->token_file, &p, &n, &mt, "token file", e) < 0)
+		return -1;
+	trim_space((char *)p);
+	if (!*p) {
+		free(p);
+		return err_set(e, 500, "token file '%s' is empty", kc->token_file);
+	}
+	changed = strcmp((char *)p, kc->token) != 0;
+	sodium_memzero(kc->token, strlen(kc->token));
+	free(kc->token);
+	kc->token = (char *)p;
+	kc->token_mtime = mt;
+	return changed;
+}
+
+/* ---- kubeconfig files ---------------------------------------------------- */
+
+struct kfile {
+	char *path;
+	char *dir;	/* for relative paths */
+	json_t *doc;
+};
+
+/* A path from the file, resolved against the file's directory.  OUT: malloc'd. */
+static char *resolve(const struct kfile *f, const char *p)
+{
+	char *out;
+
+	if (p[0] == '/')
+		return xstrdup(p);
+	if (p[0] == '~' && p[1] == '/' && getenv("HOME")) {
+		if (asprintf(&out, "%s/%s", getenv("HOME"), p + 2) < 0)
+			die_oom();
+		return out;
+	}
+	if (asprintf(&out, "%s/%s", f->dir, p) < 0)
+		die_oom();
+	return out;
+}
+
+/* Find {name: X, <field>: {...}} in doc[list]; returns the inner object. */
+static json_t *named(const json_t *doc, const char *list, const char *field, const char *name,
+		     json_t *empty)
+{
+	json_t *arr = json_object_get(doc, list), *it;
+	size_t i;
+
+	if (!json_is_array(arr))
+		return NULL;
+	json_array_foreach(arr, i, it) {
+		const char *n = json_string_value(json_object_get(it, "name"));
+
+		if (n && !strcmp(n, name)) {
+			json_t *in = json_object_get(it, field);
+
+			/* "user: {}" may be written as "user:" (null) */
+			return json_is_object(in) ? in : empty;
+		}
+	}
+	return NULL;
+}
+
+/* The first file that names it wins (client-go's merge rule).  empty: borrowed {} */
+static json_t *find_named(struct kfile *fs, size_t nf, const char *list, const char *field,
+			  const char *name, json_t *empty, const struct kfile **from)
+{
+	for (size_t i = 0; i < nf; i++) {
+		json_t *o = named(fs[i].doc, list, field, name, empty);
+
+		if (o) {
+			*from = &fs[i];
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static const char *str_field(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* A *-data field: base64 of PEM bytes. */
+static int decode_data(const char *b64, unsigned char **out, size_t *len)
+{
+	size_t n = strlen(b64), bl;
+	unsigned char *p = malloc(n + 1);
+
+	if (!p)
+		die_oom();
+	if (sodium_base642bin(p, n, b64, n, " \t\r\n", &bl, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	    bl == 0) {
+		free(p);
+		return -1;
+	}
+	p[bl] = '\0';
+	*out = p;
+	*len = bl;
+	return 0;
+}
+
+static int is_pem(const unsigned char *p, size_t n)
+{
+	return n > 10 && memmem(p, n, "-----BEGIN ", 11) != NULL;
+}
+
+/*
+ * One PEM item from FIELD-data (base64) or FIELD (a path); data wins, as in
+ * client-go.  Returns 1 if set, 0 if neither is given, -1 on error.
+ */
+static int pem_item(const struct kfile *f, const json_t *o, const char *field, const char *what,
+		    unsigned char **out, size_t *len, const char *ctx_msg, struct err *e)
+{
+	char key[64];
+	const char *data, *path;
+
+	snprintf(key, sizeof(key), "%s-data", field);
+	data = str_field(o, key);
+	path = str_field(o, field);
+	if (*data) {
+		if (decode_data(data, out, len) < 0)
+			return err_set(e, 500, "%s: %s is not valid base64", ctx_msg, key);
+		if (!is_pem(*out, *len))
+			return err_set(e, 500, "%s: %s does not hold a PEM %s", ctx_msg, key, what);
+		return 1;
+	}
+	if (*path) {
+		char *full = resolve(f, path);
+		struct err fe = ERR_INIT;
+		int r = read_file(full, out, len, NULL, what, &fe);
+
+		if (r < 0) {
+			err_set(e, 500, "%s: %s", ctx_msg, fe.msg);
+			free(full);
+			return -1;
+		}
+		if (!is_pem(*out, *len)) {
+			err_set(e, 500, "%s: %s '%s' does not hold a PEM %s", ctx_msg, field, full, what);
+			free(full);
+			return -1;
+		}
+		free(full);
+		return 1;
+	}
+	return 0;
+}
+
+static int load_cluster(struct kubeconfig *kc, const struct kfile *f, const json_t *c,
+			struct err *e)
+{
+	char msg[200];
+	const char *server = str_field(c, "server");
+	json_t *ins = json_object_get(c, "insecure-skip-tls-verify");
+	int r;
+
+	snprintf(msg, sizeof(msg), "kubeconfig '%s': context '%s': cluster '%s'", f->path,
+		 kc->context, kc->cluster);
+	if (!*server)
+		return err_set(e, 500, "%s: no server", msg);
+	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))
+		return err_set(e, 500, "%s: server '%s' is not an http(s):// URL", msg, server);
+	set_str(&kc->server, server);
+	{
+		size_t n = strlen(kc->server);
+
+		while (n > 8 && kc->server[n - 1] == '/')
+			kc->server[--n] = '\0';
+	}
+	if (ins && !json_is_boolean(ins))
+		return err_set(e, 500, "%s: insecure-skip-tls-verify must be true or false", msg);
+	kc->insecure = json_is_true(ins);
+	set_str(&kc->tls_server_name, str_field(c, "tls-server-name"));
+	set_str(&kc->proxy_url, str_field(c, "proxy-url"));
+	r = pem_item(f, c, "certificate-authority", "certificate", &kc->ca, &kc->ca_len, msg, e);
+	if (r < 0)
+		return -1;
+	if (r > 0 && kc->insecure)
+		/* client-go refuses the same combination (transport.go) */
+		return err_set(e, 500,
+			       "%s: specifying a root certificates file with the insecure flag "
+			       "is not allowed",
+			       msg);
+	return 0;
+}
+
+static int load_user(struct kubeconfig *kc, const struct kfile *f, const json_t *u, struct err *e)
+{
+	char msg[200];
+	const char *tf;
+	int rc, rk;
+
+	snprintf(msg, sizeof(msg), "kubeconfig '%s': context '%s': user '%s'", f->path,
+		 kc->context, kc->user);
+	if (json_object_get(u, "exec")) {
+		const char *cmd = str_field(json_object_get(u, "exec"), "command");
+
+		return err_set(e, 500,
+			       "%s: exec credential plugins ('%s') are not supported; use a token, "
+			       "tokenFile or client certificate",
+			       msg, cmd);
+	}
+	if (json_object_get(u, "auth-provider")) {
+		const char *name = str_field(json_object_get(u, "auth-provider"), "name");
+
+		return err_set(e, 500,
+			       "%s: auth-provider '%s' is not supported; use a token, tokenFile or "
+			       "client certificate",
+			       msg, name);
+	}
+	if (*str_field(u, "username") || *str_field(u, "password"))
+		return err_set(e, 500, "%s: username/password (basic auth) is not supported", msg);
+	if (json_object_get(u, "as") || json_object_get(u, "as-groups") ||
+	    json_object_get(u, "as-uid") || json_object_get(u, "as-user-extra"))
+		return err_set(e, 500, "%s: impersonation (as, as-groups) is not supported", msg);
+
+	rc = pem_item(f, u, "client-certificate", "certificate", &kc->cert, &kc->cert_len, msg, e);
+	if (rc < 0)
+		return -1;
+	rk = pem_item(f, u, "client-key", "key", &kc->key, &kc->key_len, msg, e);
+	if (rk < 0)
+		return -1;
+	if (rc != rk)
+		return err_set(e, 500, "%s: %s without %s", msg,
+			       rc ? "client-certificate" : "client-key",
+			       rc ? "client-key" : "client-certificate");
+
+	set_str(&kc->token, str_field(u, "token"));
+	tf = str_field(u, "tokenFile");
+	if (*tf) {
+		struct err te = ERR_INIT;
+
+		/* as in client-go, a token file takes precedence and is re-read */
+		free(kc->token_file);
+		kc->token_file = resolve(f, tf);
+		if (kubeconfig_refresh_token(kc, 1, &te) < 0)
+			return err_set(e, 500, "%s: %s", msg, te.msg);
+	}
+	return 0;
+}
+
+int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_t n,
+			  const char *context, struct err *e)
+{
+	struct kfile *fs = calloc(n ? n : 1, sizeof(*fs));
+	size_t nf = 0;
+	const struct kfile *cf, *uf, *xf;
+	const char *ctxname = context && *context ? context : NULL;
+	const char *cname, *uname;
+	json_t *ctx, *cl, *us, *empty = json_object();
+	int ret = -1;
+
+	if (!fs)
+		die_oom();
+	kc_init(kc);
+	for (size_t i = 0; i < n; i++) {
+		struct err ye = ERR_INIT;
+		char *slash;
+		json_t *doc;
+
+		if (!paths[i] || !*paths[i] || access(paths[i], F_OK) < 0)
+			continue;
+		doc = y2j_load_file(paths[i], NULL, &ye);
+		if (!doc) {
+			err_set(e, 500, "kubeconfig %s", ye.msg);
+			goto out;
+		}
+		if (!json_is_object(doc)) {
+			json_decref(doc);
+			err_set(e, 500, "kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
+				paths[i]);
+			goto out;
+		}
+		fs[nf].path = xstrdup(paths[i]);
+		fs[nf].dir = xstrdup(paths[i]);
+		slash = strrchr(fs[nf].dir, '/');
+		if (slash == fs[nf].dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		else
+			set_str(&fs[nf].dir, ".");
+		fs[nf].doc = doc;
+		nf++;
+	}
+	if (!nf) {
+		err_set(e, 500, "kubeconfig '%s': %s", n ? paths[0] : "", strerror(ENOENT));
+		goto out;
+	}
+	set_str(&kc->source, fs[0].path);
+	for (size_t i = 0; i < nf && !ctxname; i++) {
+		const char *cc = str_field(fs[i].doc, "current-context");
+
+		if (*cc)
+			ctxname = cc;
+	}
+	if (!ctxname) {
+		err_set(e, 500, "kubeconfig '%s': no current-context and no context chosen (kube_context)",
+			fs[0].path);
+		goto out;
+	}
+	set_str(&kc->context, ctxname);
+	ctx = find_named(fs, nf, "contexts", "context", ctxname, empty, &xf);
+	if (!ctx) {
+		err_set(e, 500, "kubeconfig '%s': context '%s' not found", fs[0].path, ctxname);
+		goto out;
+	}
+	set_str(&kc->source, xf->path);
+	cname = str_field(ctx, "cluster");
+	uname = str_field(ctx, "user");
+	set_str(&kc->namespace, str_field(ctx, "namespace"));
+	if (!*cname) {
+		err_set(e, 500, "kubeconfig '%s': context '%s' names no cluster", xf->path, ctxname);
+		goto out;
+	}
+	set_str(&kc->cluster, cname);
+	set_str(&kc->user, uname);
+	cl = find_named(fs, nf, "clusters", "cluster", cname, empty, &cf);
+	if (!cl) {
+		err_set(e, 500, "kubeconfig '%s': context '%s': cluster '%s' not found", xf->path,
+			ctxname, cname);
+		goto out;
+	}
+	if (load_cluster(kc, cf, cl, e) < 0)
+		goto out;
+	if (*uname) {
+		us = find_named(fs, nf, "users", "user", uname, empty, &uf);
+		if (!us) {
+			err_set(e, 500, "kubeconfig '%s': context '%s': user '%s' not found", xf->path,
+				ctxname, uname);
+			goto out;
+		}
+		if (load_user(kc, uf, us, e) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < nf; i++) {
+		free(fs[i].path);
+		free(fs[i].dir);
+		json_decref(fs[i].doc);
+	}
+	free(fs);
+	json_decref(empty);
+	if (ret < 0)
+		kubeconfig_release(kc);
+	return ret;
+}
+
+/* ---- in-cluster ---------------------------------------------------------- */
+
+int kubeconfig_in_cluster(struct kubeconfig *kc, const char *sa_dir, struct err *e)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	char *path = NULL, *server = NULL;
+	unsigned char *ns;
+	size_t n;
+	struct err fe = ERR_INIT;
+
+	if (!sa_dir || !*sa_dir)
+		sa_dir = KUBECONFIG_SA_DIR;
+	if (!host || !*host || !port || !*port)
+		return err_set(e, 500,
+			       "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST "
+			       "and KUBERNETES_SERVICE_PORT must be defined");
+	kc_init(kc);
+	set_str(&kc->source, "in-cluster");
+	set_str(&kc->context, "in-cluster");
+	set_str(&kc->cluster, "in-cluster");
+	/* net.JoinHostPort: an IPv6 literal needs brackets */
+	if (asprintf(&server, strchr(host, ':') && host[0] != '[' ? "https://[%s]:%s" : "https://%s:%s",
+		     host, port) < 0)
+		die_oom();
+	free(kc->server);
+	kc->server = server;
+
+	if (asprintf(&path, "%s/ca.crt", sa_dir) < 0)
+		die_oom();
+	if (read_file(path, &kc->ca, &kc->ca_len, NULL, "service-account CA", &fe) < 0 ||
+	    !is_pem(kc->ca, kc->ca_len)) {
+		err_set(e, 500, "in-cluster server '%s': %s", kc->server,
+			fe.status ? fe.msg : "ca.crt does not hold a PEM certificate");
+		free(path);
+		kubeconfig_release(kc);
+		return -1;
+	}
+	free(path);
+	if (asprintf(&path, "%s/token", sa_dir) < 0)
+		die_oom();
+	free(kc->token_file);
+	kc->token_file = path;
+	if (kubeconfig_refresh_token(kc, 1, &fe) < 0) {
+		err_set(e, 500, "in-cluster server '%s': %s", kc->server, fe.msg);
+		kubeconfig_release(kc);
+		return -1;
+	}
+	if (asprintf(&path, "%s/namespace", sa_dir) < 0)
+		die_oom();
+	if (read_file(path, &ns, &n, NULL, "namespace", &fe) == 0) {
+		trim_space((char *)ns);
+		free(kc->namespace);
+		kc->namespace = (char *)ns;
+	}
+	free(path);
+	set_str(&kc->user, "serviceaccount");
+	return 0;
+}
+
+/* ---- resolution ---------------------------------------------------------- */
+
+int kubeconfig_load(struct kubeconfig *kc, const char *path, const char *context,
+		    const char *sa_dir, struct err *e)
+{
+	const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+	const char **list = NULL;
+	char *copy = NULL, *tok, *save = NULL, *homecfg = NULL;
+	size_t n = 0, any = 0;
+	int r;
+
+	if (path && !strcmp(path, "in-cluster"))
+		return kubeconfig_in_cluster(kc, sa_dir, e);
+	if (path && *path)
+		return kubeconfig_load_files(kc, &path, 1, context, e);
+	if (env && *env) {
+		copy = xstrdup(env);
+		list = calloc(strlen(env) + 1, sizeof(*list));
+		if (!list)
+			die_oom();
+		for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+			list[n++] = tok;
+			any |= access(tok, F_OK) == 0;
+		}
+		if (any) {
+			r = kubeconfig_load_files(kc, list, n, context, e);
+			free(list);
+			free(copy);
+			return r;
+		}
+		free(list);
+		free(copy);
+	}
+	if (home && *home) {
+		if (asprintf(&homecfg, "%s/.kube/config", home) < 0)
+			die_oom();
+		if (access(homecfg, F_OK) == 0) {
+			const char *p = homecfg;
+
+			r = kubeconfig_load_files(kc, &p, 1, context, e);
+			free(homecfg);
+			return r;
+		}
+		free(homecfg);
+	}
+	if (getenv("KUBERNETES_SERVICE_HOST"))
+		return kubeconfig_in_cluster(kc, sa_dir, e);
+	if (env && *env)
+		return err_set(e, 500, "kubeconfig: none of the files in KUBECONFIG ('%s') exists", env);
+	return err_set(e, 500,
+		       "kubeconfig: no configuration found (kubeconfig setting, KUBECONFIG, "
+		       "~/.kube/config, or in-cluster KUBERNETES_SERVICE_HOST)");
+}
