@@ -149,8 +149,7 @@ json_t *k8s_parse_json(const char *body, size_t len, const char *content_type, s
 		return json_null();
 	j = json_loadb(body, len, JSON_ALLOW_NUL, &je);
 	if (!j) {
-		if (je.position >= (int)len || strstr(je.text, "premature") ||
-		    strstr(je.text, "end of file"))
+		if (strstr(je.text, "premature end of input") || strstr(je.text, "near end of file"))
 			err_set(e, 502, "truncated JSON answer (%zu bytes): %s", len, je.text);
 		else
 			err_set(e, 502, "invalid JSON answer at byte %d: %s", je.position, je.text);
