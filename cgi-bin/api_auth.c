@@ -1,0 +1,87 @@
+/* api_auth.c - JSON accounts: POST /api/v1/auth/register, POST /api/v1/auth/login, GET /api/v1/auth/me. */
+#include "apitoken.h"
+#include "config.h"
+#include "pages.h"
+#include "web_account.h"
+#include "web_auth.h"
+
+/* A JSON string member or NULL; any other type is a 422 naming the field. */
+static int json_field(struct req *r, const char *name, const char **out)
+{
+	json_t *v = r->json ? json_object_get(r->json, name) : NULL;
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return req_invalid(r, name, "%s must be a string", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int read_credentials(struct req *r, const char **email, const char **password)
+{
+	int status = json_field(r, "email", email);
+
+	if (!status)
+		status = json_field(r, "password", password);
+	return status;
+}
+
+int api_auth_register(struct req *r)
+{
+	const char *email, *password;
+	struct auth_user u;
+	struct view *v;
+	int status = read_credentials(r, &email, &password);
+
+	if (!status)
+		status = web_account_register(r, email, password, "api", &u);
+	if (status)
+		return status;
+	v = view_obj(r->a);
+	view_add(v, "user", web_account_user_view(r->a, u.id, u.email, u.is_admin));
+	return resp_json(r, 201, v);
+}
+
+/* The answer carries a token to use as `Authorization: Bearer`, valid session_absolute seconds. */
+int api_auth_login(struct req *r)
+{
+	char token[AUTH_TOKEN_LEN + 1];
+	const char *email, *password, *expires = NULL;
+	struct err e = ERR_INIT;
+	struct auth_user u;
+	struct view *v, *d;
+	long long id;
+	int status = read_credentials(r, &email, &password);
+
+	if (!status)
+		status = web_account_login(r, email, password, "api", &u);
+	if (status)
+		return status;
+	if (apitoken_create(r->a, u.id, "login", config.session_absolute, token, &id, &expires,
+			    &e) < 0)
+		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
+	d = view_obj(r->a);
+	view_set_int(d, "token_id", id);
+	view_set_str(d, "name", "login");
+	{
+		struct principal *saved = r->user;
+		struct principal p = {.id = u.id, .email = u.email, .is_admin = u.is_admin};
+
+		r->user = &p;
+		web_audit(r, "token.create", u.email, d);
+		r->user = saved;
+	}
+	v = view_obj(r->a);
+	view_set_str(v, "token", token);
+	view_set_str(v, "expires_at", expires);
+	view_add(v, "user", web_account_user_view(r->a, u.id, u.email, u.is_admin));
+	return resp_json(r, 200, v);
+}
+
+int api_auth_me(struct req *r)
+{
+	return resp_json(r, 200,
+			 web_account_user_view(r->a, r->user->id, r->user->email, r->user->is_admin));
+}

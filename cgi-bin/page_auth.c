@@ -1,0 +1,117 @@
+/* page_auth.c - the sign-in pages: GET / , GET/POST /login, GET/POST /register, POST /logout. */
+#include <string.h>
+
+#include "config.h"
+#include "pages.h"
+#include "session.h"
+#include "web_account.h"
+#include "web_auth.h"
+
+int page_root(struct req *r)
+{
+	return resp_redirect(r, r->user ? "/stores" : "/login");
+}
+
+/*
+ * The sign-in form.  After a failure it deliberately does not echo the
+ * email back: unknown email and wrong password must produce byte-identical
+ * pages.
+ */
+static int login_form(struct req *r, int status, const char *error)
+{
+	struct view *v = web_account_page(r, "Sign in");
+
+	if (error)
+		view_set_str(v, "error", error);
+	view_set_bool(v, "registration_open", config.registration_open);
+	return resp_html(r, status, "login", v);
+}
+
+int page_login_form(struct req *r)
+{
+	return login_form(r, 200, NULL);
+}
+
+/* Start a new session (never reuse the one the browser brought) and go on. */
+static int start_session(struct req *r, const struct auth_user *u)
+{
+	char token[AUTH_TOKEN_LEN + 1];
+	struct session_user su;
+	struct err e = ERR_INIT;
+
+	if (r->user && r->user->session_id)
+		session_delete(r->a, r->user->session_id, &e);
+	err_clear(&e);
+	if (session_create(r->a, u->id, r->remote_addr, config.session_idle,
+			   config.session_absolute, token, &su, &e) < 0)
+		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
+	web_session_cookie(r, token);
+	return resp_redirect(r, "/stores");
+}
+
+int page_login(struct req *r)
+{
+	struct auth_user u;
+	int status = web_account_login(r, req_form(r, "email"), req_form(r, "password"), "form", &u);
+
+	if (status == 401 || status == 422)
+		return login_form(r, status, status == 401 ? "Invalid email or password." :
+							      r->err.msg);
+	if (status)
+		return status;
+	return start_session(r, &u);
+}
+
+static int register_form(struct req *r, int status, const char *email, const char *error,
+			 const char *field)
+{
+	struct view *v = web_account_page(r, "Create an account");
+
+	if (email)
+		view_set_str(v, "email", email);
+	if (error)
+		view_set_str(v, "error", error);
+	if (field) {
+		struct view *f = view_set_obj(v, "invalid");
+
+		view_set_bool(f, field, 1);
+	}
+	return resp_html(r, status, "register", v);
+}
+
+int page_register_form(struct req *r)
+{
+	return register_form(r, 200, NULL, NULL, NULL);
+}
+
+int page_register(struct req *r)
+{
+	const char *email = req_form(r, "email");
+	struct auth_user u;
+	int status = web_account_register(r, email, req_form(r, "password"), "form", &u);
+
+	if (status == 422 || status == 409) {
+		const char *field = "email";
+
+		if (status == 422 && r->err_fields && view_get(r->err_fields, "password"))
+			field = "password";
+		return register_form(r, status, email, r->err.msg, field);
+	}
+	if (status)
+		return status;
+	return start_session(r, &u);
+}
+
+int page_logout(struct req *r)
+{
+	struct err e = ERR_INIT;
+
+	if (r->user && r->user->session_id) {
+		if (session_delete(r->a, r->user->session_id, &e) < 0)
+			return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s",
+					e.msg);
+		web_audit(r, "user.logout", r->user->email, NULL);
+	}
+	web_session_cookie(r, NULL);
+	return resp_redirect(r, "/login");
+}

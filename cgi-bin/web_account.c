@@ -1,0 +1,160 @@
+/* web_account.c - login and registration rules, shared by the HTML forms and the JSON API. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "ratelimit.h"
+#include "web_account.h"
+#include "web_auth.h"
+
+#define RL_ACCOUNT "login.account"
+#define RL_ADDRESS "login.address"
+
+static int web_db_fail(struct req *r, struct err *e)
+{
+	return req_fail(r, e->status ? e->status : 500, e->status == 503 ? "unavailable" : NULL,
+			"%s", e->msg);
+}
+
+/* The rate-limit key for an email: lower-cased, capped (outsiders choose it). */
+static const char *web_account_key(struct req *r, const char *email)
+{
+	size_t n = strnlen(email, AUTH_EMAIL_MAX);
+	char *k = arena_strndup(r->a, email, n);
+
+	for (char *p = k; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return k;
+}
+
+int web_account_login(struct req *r, const char *email, const char *password, const char *via,
+		      struct auth_user *u)
+{
+	struct ratelimit_state acct, addr;
+	struct err e = ERR_INIT;
+	const char *key, *ip = r->remote_addr ? r->remote_addr : "";
+	struct view *d;
+	int found, good;
+
+	memset(u, 0, sizeof(*u));
+	if (!email || !*email)
+		return req_invalid(r, "email", "email is required");
+	if (!password || !*password)
+		return req_invalid(r, "password", "password is required");
+	key = web_account_key(r, email);
+
+	if (ratelimit_peek(r->a, RL_ACCOUNT, key, config.login_fail_window, &acct, &e) < 0 ||
+	    ratelimit_peek(r->a, RL_ADDRESS, ip, config.login_fail_window, &addr, &e) < 0)
+		return web_db_fail(r, &e);
+	if (acct.count >= config.login_fail_account || addr.count >= config.login_fail_address) {
+		int wait = 0;
+
+		if (acct.count >= config.login_fail_account)
+			wait = acct.retry_after;
+		if (addr.count >= config.login_fail_address && addr.retry_after > wait)
+			wait = addr.retry_after;
+		resp_header(r, "Retry-After", "%d", wait);
+		return req_fail(r, 429, "rate_limited",
+				"too many failed sign-in attempts; try again in %d seconds", wait);
+	}
+
+	found = auth_user_find(r->a, email, u, &e);
+	if (found < 0)
+		return web_db_fail(r, &e);
+	/* Passwords over the limit never verify, but still cost one hash. */
+	good = auth_verify_password(found && strlen(password) <= AUTH_PASSWORD_MAX ?
+					    u->password_hash : NULL,
+				    password);
+	if (good && !u->disabled) {
+		struct principal *saved = r->user;
+		struct principal p = {.id = u->id, .email = u->email, .is_admin = u->is_admin};
+
+		d = view_obj(r->a);
+		view_set_str(d, "via", via);
+		r->user = &p;
+		web_audit(r, "user.login", u->email, d);
+		r->user = saved;
+		return 0;
+	}
+
+	if (ratelimit_hit(r->a, RL_ACCOUNT, key, config.login_fail_window, NULL, &e) < 0 ||
+	    ratelimit_hit(r->a, RL_ADDRESS, ip, config.login_fail_window, NULL, &e) < 0)
+		return web_db_fail(r, &e);
+	d = view_obj(r->a);
+	view_set_str(d, "email", key);
+	view_set_str(d, "via", via);
+	web_audit(r, "user.login_failed", key, d);
+	memset(u, 0, sizeof(*u));
+	return req_fail(r, 401, "unauthorized", "invalid email or password");
+}
+
+int web_account_register(struct req *r, const char *email, const char *password, const char *via,
+			 struct auth_user *u)
+{
+	char hash[AUTH_HASH_MAX];
+	struct err e = ERR_INIT;
+	struct view *d;
+
+	memset(u, 0, sizeof(*u));
+	if (!config.registration_open) {
+		long long n = auth_user_count(r->a, &e);
+
+		if (n < 0)
+			return web_db_fail(r, &e);
+		if (n > 0)
+			return req_fail(r, 403, "forbidden",
+					"registration is closed; ask an administrator for an account");
+	}
+	if (auth_check_email(email, email ? strlen(email) : 0, &e) < 0)
+		return req_invalid(r, "email", "%s", e.msg);
+	/* The form/JSON parsers already refuse NUL; length is what they cannot know. */
+	if (auth_check_password(password, password ? strlen(password) : 0, &e) < 0)
+		return req_invalid(r, "password", "%s", e.msg);
+	if (auth_hash_password(password, hash, &e) < 0 ||
+	    auth_user_create(r->a, email, hash, 0, u, &e) < 0) {
+		if (e.status == 409)
+			return req_fail(r, 409, "conflict", "%s", e.msg);
+		return web_db_fail(r, &e);
+	}
+	d = view_obj(r->a);
+	view_set_str(d, "role", u->is_admin ? "admin" : "tenant");
+	view_set_str(d, "via", via);
+	{
+		struct principal *saved = r->user;
+		struct principal p = {.id = u->id, .email = u->email, .is_admin = u->is_admin};
+
+		r->user = &p;
+		web_audit(r, "user.register", u->email, d);
+		r->user = saved;
+	}
+	return 0;
+}
+
+struct view *web_account_user_view(struct arena *a, long long id, const char *email, int is_admin)
+{
+	struct view *v = view_obj(a);
+
+	view_set_int(v, "id", id);
+	view_set_str(v, "email", email);
+	view_set_str(v, "role", is_admin ? "admin" : "tenant");
+	return v;
+}
+
+struct view *web_account_page(struct req *r, const char *title)
+{
+	struct view *v = view_obj(r->a);
+
+	view_set_str(v, "title", title);
+	if (r->user) {
+		struct view *u = view_set_obj(v, "user");
+
+		view_set_int(u, "id", r->user->id);
+		view_set_str(u, "email", r->user->email);
+		view_set_bool(u, "is_admin", r->user->is_admin);
+	}
+	view_set_str(v, "csrf_token", web_csrf_token(r));
+	view_set_bool(v, "simulated_cluster", config.simulated_cluster);
+	return v;
+}
