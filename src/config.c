@@ -44,6 +44,7 @@ static const struct setting settings[] = {
 	I("login_fail_address", login_fail_address, "50", 1, 1000000),
 	I("login_fail_window", login_fail_window, "900", 1, 86400),
 	B("simulated_cluster", simulated_cluster, "false"),
+	S("log_level", log_level, "info"),
 
 	S("domain", domain, "127.0.0.1.nip.io"),
 	S("overlay", overlay, "local"),

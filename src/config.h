@@ -31,6 +31,7 @@ struct config {
 	int login_fail_address;		/* failures per window per address */
 	int login_fail_window;		/* seconds */
 	int simulated_cluster;		/* show the "simulated cluster" label */
+	char *log_level;		/* debug | info | warn | error (debug logs every request) */
 
 	/* stores and guardrails (DESIGN.md section 5) */
 	char *domain;			/* store host suffix: store-<id>.<domain> */
