@@ -59,6 +59,11 @@ static const struct setting settings[] = {
 	I("provisioning_timeout", provisioning_timeout, "900", 1, 7 * 86400),
 	I("delete_timeout", delete_timeout, "600", 1, 7 * 86400),
 	I("idempotency_ttl", idempotency_ttl, "86400", 60, 30 * 86400),
+	S("secret_key", secret_key, ""),
+	S("ingress_address", ingress_address, ""),
+	I("failure_grace", failure_grace, "120", 0, 86400),
+	I("reconcile_interval", reconcile_interval, "2", 1, 3600),
+	I("lease_seconds", lease_seconds, "60", 5, 3600),
 
 	S("kubeconfig", kubeconfig, ""),
 	S("kube_context", kube_context, ""),

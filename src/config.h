@@ -47,6 +47,11 @@ struct config {
 	int provisioning_timeout;	/* seconds */
 	int delete_timeout;		/* seconds before a stuck delete is flagged */
 	int idempotency_ttl;		/* seconds */
+	char *secret_key;		/* 64 hex chars: seals store credentials in the database */
+	char *ingress_address;		/* "http://127.0.0.1:PORT": where reconcile probes stores */
+	int failure_grace;		/* seconds a pod may wait (ImagePullBackOff...) before failing */
+	int reconcile_interval;		/* seconds between passes under --for */
+	int lease_seconds;		/* how long a claimed store stays leased */
 
 	/* kubernetes */
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */
