@@ -12,22 +12,7 @@
 #include <sodium.h>
 
 #include "kubeconfig.h"
-#if __has_include("y2j.h")
 #include "y2j.h"
-#else
-/* TEMPORARY until src/y2j.h lands: JSON kubeconfigs only */
-struct y2j_opts;
-static json_t *y2j_load_file(const char *path, const struct y2j_opts *o, struct err *e)
-{
-	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je);
-
-	(void)o;
-	if (!j)
-		err_set(e, 500, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-	return j;
-}
-#endif
 
 /* Certificates, keys and tokens are small; a larger file is a mistake. */
 #define FILE_MAX (1 << 20)
@@ -165,7 +150,19 @@ struct kfile {
 	char *path;
 	char *dir;	/* for relative paths */
 	json_t *doc;
+	struct y2j_marks *marks;	/* where each node came from, for messages */
 };
+
+/* "kubeconfig FILE:LINE" of doc[...]{key} (the list item's value), or just the file. */
+static void where(char *out, size_t n, const struct kfile *f, const json_t *item, const char *key)
+{
+	struct y2j_pos pos;
+
+	if (item && y2j_marks_find(f->marks, item, key, 0, NULL, &pos) == 0 && pos.line)
+		snprintf(out, n, "kubeconfig %s:%u", f->path, pos.line);
+	else
+		snprintf(out, n, "kubeconfig '%s'", f->path);
+}
 
 /* A path from the file, resolved against the file's directory.  OUT: malloc'd. */
 static char *resolve(const struct kfile *f, const char *p)
@@ -186,7 +183,7 @@ static char *resolve(const struct kfile *f, const char *p)
 
 /* Find {name: X, <field>: {...}} in doc[list]; returns the inner object. */
 static json_t *named(const json_t *doc, const char *list, const char *field, const char *name,
-		     json_t *empty)
+		     json_t *empty, json_t **item)
 {
 	json_t *arr = json_object_get(doc, list), *it;
 	size_t i;
@@ -199,6 +196,7 @@ static json_t *named(const json_t *doc, const char *list, const char *field, con
 		if (n && !strcmp(n, name)) {
 			json_t *in = json_object_get(it, field);
 
+			*item = it;
 			/* "user: {}" may be written as "user:" (null) */
 			return json_is_object(in) ? in : empty;
 		}
@@ -208,10 +206,10 @@ static json_t *named(const json_t *doc, const char *list, const char *field, con
 
 /* The first file that names it wins (client-go's merge rule).  empty: borrowed {} */
 static json_t *find_named(struct kfile *fs, size_t nf, const char *list, const char *field,
-			  const char *name, json_t *empty, const struct kfile **from)
+			  const char *name, json_t *empty, const struct kfile **from, json_t **item)
 {
 	for (size_t i = 0; i < nf; i++) {
-		json_t *o = named(fs[i].doc, list, field, name, empty);
+		json_t *o = named(fs[i].doc, list, field, name, empty, item);
 
 		if (o) {
 			*from = &fs[i];
@@ -293,16 +291,16 @@ static int pem_item(const struct kfile *f, const json_t *o, const char *field, c
 	return 0;
 }
 
-static int load_cluster(struct kubeconfig *kc, const struct kfile *f, const json_t *c,
-			struct err *e)
+static int load_cluster(struct kubeconfig *kc, const struct kfile *f, const json_t *item,
+			const json_t *c, struct err *e)
 {
-	char msg[200];
+	char msg[200], at[120];
 	const char *server = str_field(c, "server");
 	json_t *ins = json_object_get(c, "insecure-skip-tls-verify");
 	int r;
 
-	snprintf(msg, sizeof(msg), "kubeconfig '%s': context '%s': cluster '%s'", f->path,
-		 kc->context, kc->cluster);
+	where(at, sizeof(at), f, item, "cluster");
+	snprintf(msg, sizeof(msg), "%s: context '%s': cluster '%s'", at, kc->context, kc->cluster);
 	if (!*server)
 		return err_set(e, 500, "%s: no server", msg);
 	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))
@@ -331,14 +329,15 @@ static int load_cluster(struct kubeconfig *kc, const struct kfile *f, const json
 	return 0;
 }
 
-static int load_user(struct kubeconfig *kc, const struct kfile *f, const json_t *u, struct err *e)
+static int load_user(struct kubeconfig *kc, const struct kfile *f, const json_t *item,
+		     const json_t *u, struct err *e)
 {
-	char msg[200];
+	char msg[200], at[120];
 	const char *tf;
 	int rc, rk;
 
-	snprintf(msg, sizeof(msg), "kubeconfig '%s': context '%s': user '%s'", f->path,
-		 kc->context, kc->user);
+	where(at, sizeof(at), f, item, "user");
+	snprintf(msg, sizeof(msg), "%s: context '%s': user '%s'", at, kc->context, kc->user);
 	if (json_object_get(u, "exec")) {
 		const char *cmd = str_field(json_object_get(u, "exec"), "command");
 
@@ -394,7 +393,7 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 	const struct kfile *cf, *uf, *xf;
 	const char *ctxname = context && *context ? context : NULL;
 	const char *cname, *uname;
-	json_t *ctx, *cl, *us, *empty = json_object();
+	json_t *ctx, *cl, *us, *item = NULL, *empty = json_object();
 	int ret = -1;
 
 	if (!fs)
@@ -402,18 +401,23 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 	kc_init(kc);
 	for (size_t i = 0; i < n; i++) {
 		struct err ye = ERR_INIT;
+		struct y2j_opts opts = {0};
 		char *slash;
 		json_t *doc;
 
 		if (!paths[i] || !*paths[i] || access(paths[i], F_OK) < 0)
 			continue;
-		doc = y2j_load_file(paths[i], NULL, &ye);
+		fs[nf].marks = y2j_marks_new();
+		opts.marks = fs[nf].marks;
+		doc = y2j_load_file1(paths[i], &opts, &ye);
 		if (!doc) {
+			y2j_marks_free(fs[nf].marks);
 			err_set(e, 500, "kubeconfig %s", ye.msg);
 			goto out;
 		}
 		if (!json_is_object(doc)) {
 			json_decref(doc);
+			y2j_marks_free(fs[nf].marks);
 			err_set(e, 500, "kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
 				paths[i]);
 			goto out;
@@ -447,7 +451,7 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 		goto out;
 	}
 	set_str(&kc->context, ctxname);
-	ctx = find_named(fs, nf, "contexts", "context", ctxname, empty, &xf);
+	ctx = find_named(fs, nf, "contexts", "context", ctxname, empty, &xf, &item);
 	if (!ctx) {
 		err_set(e, 500, "kubeconfig '%s': context '%s' not found", fs[0].path, ctxname);
 		goto out;
@@ -462,22 +466,22 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 	}
 	set_str(&kc->cluster, cname);
 	set_str(&kc->user, uname);
-	cl = find_named(fs, nf, "clusters", "cluster", cname, empty, &cf);
+	cl = find_named(fs, nf, "clusters", "cluster", cname, empty, &cf, &item);
 	if (!cl) {
 		err_set(e, 500, "kubeconfig '%s': context '%s': cluster '%s' not found", xf->path,
 			ctxname, cname);
 		goto out;
 	}
-	if (load_cluster(kc, cf, cl, e) < 0)
+	if (load_cluster(kc, cf, item, cl, e) < 0)
 		goto out;
 	if (*uname) {
-		us = find_named(fs, nf, "users", "user", uname, empty, &uf);
+		us = find_named(fs, nf, "users", "user", uname, empty, &uf, &item);
 		if (!us) {
 			err_set(e, 500, "kubeconfig '%s': context '%s': user '%s' not found", xf->path,
 				ctxname, uname);
 			goto out;
 		}
-		if (load_user(kc, uf, us, e) < 0)
+		if (load_user(kc, uf, item, us, e) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -486,6 +490,7 @@ out:
 		free(fs[i].path);
 		free(fs[i].dir);
 		json_decref(fs[i].doc);
+		y2j_marks_free(fs[i].marks);
 	}
 	free(fs);
 	json_decref(empty);

@@ -261,7 +261,9 @@ static void pod_tests(void)
 	is_int(p[1].restarts, 4, "restart count kept");
 	is_str(p[2].reason, "Unschedulable", "unschedulable pod");
 	is_str(p[3].reason, "OOMKilled", "init container killed");
-	is_int(k8s_pod_problems(json_array(), p, 4), 0, "no pods, no problems");
+	json_decref(pods);
+	pods = json_array();
+	is_int(k8s_pod_problems(pods, p, 4), 0, "no pods, no problems");
 	json_decref(pods);
 }
 
