@@ -144,17 +144,5 @@ struct view *web_account_user_view(struct arena *a, long long id, const char *em
 
 struct view *web_account_page(struct req *r, const char *title)
 {
-	struct view *v = view_obj(r->a);
-
-	view_set_str(v, "title", title);
-	if (r->user) {
-		struct view *u = view_set_obj(v, "user");
-
-		view_set_int(u, "id", r->user->id);
-		view_set_str(u, "email", r->user->email);
-		view_set_bool(u, "is_admin", r->user->is_admin);
-	}
-	view_set_str(v, "csrf_token", web_csrf_token(r));
-	view_set_bool(v, "simulated_cluster", config.simulated_cluster);
-	return v;
+	return page_view(r, title);
 }

@@ -33,7 +33,7 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 int web_account_register(struct req *r, const char *email, const char *password, const char *via,
 			 struct auth_user *u);
 
-/* The layout keys every page needs: title, user, csrf_token, simulated_cluster. */
+/* The layout keys every page needs (req.c's page_view: title, user, csrf_token...). */
 struct view *web_account_page(struct req *r, const char *title);
 
 /* {"id","email","role"} of a user. */
