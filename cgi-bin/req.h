@@ -13,6 +13,7 @@
 #include "view.h"
 
 struct app;
+struct req;
 
 /*
  * Route flags, checked once in route_dispatch() before a handler runs
@@ -108,6 +109,34 @@ int resp_redirect(struct req *r, const char *location);			/* 303 */
  */
 int req_fail(struct req *r, int status, const char *code, const char *fmt, ...) SF_PRINTF(4, 5);
 int req_invalid(struct req *r, const char *field, const char *fmt, ...) SF_PRINTF(3, 4); /* 422 */
+
+/*
+ * A new view object with what the layout partial reads: title, user
+ * {email, is_admin} when signed in, csrf_token, simulated_cluster.  Page
+ * handlers add their own keys.  Lives in the request arena.
+ */
+struct view *page_view(struct req *r, const char *title);
+
+/* 1 when errors for this request are JSON (an R_JSON route, or an unknown /api/ path). */
+int req_wants_json(const struct req *r);
+
+/*
+ * The request cycle (main.c): req_init reads the request line, headers and
+ * cookies from io (a FCGX_Request *, or NULL for plain CGI: environment,
+ * stdin, stdout) into r; a bad request line is recorded in r->err for
+ * route_dispatch to answer.  resp_finish sends the response exactly once:
+ * the handler's body when it matches status, else an error page / JSON
+ * error for status; a response that could not be built becomes a clean
+ * 500.  Afterwards r->status is the status sent.
+ */
+void req_init(struct req *r, struct arena *a, struct app *app, void *io);
+void resp_finish(struct req *r, int status);
+
+/*
+ * Read the request body (at most limit bytes; more is a 413 without reading
+ * the rest) into r->body / r->body_len.  Returns 0 or the status, r->err set.
+ */
+int req_read_body(struct req *r, size_t limit);
 
 /* The route table and its dispatcher (route.c). */
 extern const struct route routes[];

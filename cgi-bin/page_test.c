@@ -1,0 +1,60 @@
+/* page_test.c - debug-only routes for the integration tests (SF_TEST_ROUTES=1, never by default). */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "pages.h"
+
+/*
+ * These exist so tests can exercise the transport without depending on a
+ * feature: a slow request to drain on SIGTERM, and echoes that show what
+ * the central body parsing produced.  route.c registers them only when the
+ * environment asks for them.
+ */
+
+/* GET /_test/sleep?ms=N (N <= 10000): answers after N ms. */
+int page_test_sleep(struct req *r)
+{
+	const char *v = req_query_get(r, "ms");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+	struct timespec ts;
+	struct view *out;
+
+	if (ms < 0 || ms > 10000)
+		return req_invalid(r, "ms", "ms must be between 0 and 10000");
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	out = view_obj(r->a);
+	view_set_int(out, "slept_ms", ms);
+	return resp_json(r, 200, out);
+}
+
+/* POST /_test/echo (R_JSONBODY): the parsed body back. */
+int page_test_echo(struct req *r)
+{
+	struct view *out = view_obj(r->a);
+
+	view_set(out, "body", view_from_json(r->a, r->json));
+	return resp_json(r, 200, out);
+}
+
+/* POST /_test/form (R_FORM): the parsed fields back, as JSON. */
+int page_test_form(struct req *r)
+{
+	struct view *out = view_obj(r->a), *f = view_set_obj(out, "fields");
+
+	for (struct kv *kv = r->form; kv; kv = kv->next)
+		view_set(f, kv->key, view_strn(r->a, kv->val, kv->vlen));
+	return resp_json(r, 200, out);
+}
+
+/* GET /_test/whoami (R_AUTH): who the dispatcher let in. */
+int page_test_whoami(struct req *r)
+{
+	struct view *out = view_obj(r->a);
+
+	view_set_str(out, "email", r->user->email);
+	return resp_json(r, 200, out);
+}

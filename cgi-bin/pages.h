@@ -1,0 +1,44 @@
+/* pages.h - prototypes of every page and API handler named in the route table (route.c). */
+#ifndef SF_PAGES_H
+#define SF_PAGES_H
+
+#include "req.h"
+
+/*
+ * A handler builds its view, produces exactly one body (resp_html,
+ * resp_json, resp_text, resp_redirect) and returns the HTTP status, or
+ * returns req_fail()/req_invalid() and lets the dispatcher render the
+ * error.  Append new prototypes in the group of their module.
+ */
+
+/* health (page_healthz.c) */
+int page_healthz(struct req *r);
+
+/* readiness (page_readyz.c) */
+int page_readyz(struct req *r);
+
+/* sign-in pages (page_auth.c) */
+int page_root(struct req *r);
+int page_login_form(struct req *r);
+int page_login(struct req *r);
+int page_register_form(struct req *r);
+int page_register(struct req *r);
+int page_logout(struct req *r);
+
+/* account and API tokens (page_account.c) */
+int page_account(struct req *r);
+int page_account_token_create(struct req *r);
+int page_account_token_revoke(struct req *r);
+
+/* JSON accounts (api_auth.c) */
+int api_auth_register(struct req *r);
+int api_auth_login(struct req *r);
+int api_auth_me(struct req *r);
+
+/* debug-only routes, present only with SF_TEST_ROUTES=1 (page_test.c) */
+int page_test_sleep(struct req *r);
+int page_test_echo(struct req *r);
+int page_test_form(struct req *r);
+int page_test_whoami(struct req *r);
+
+#endif

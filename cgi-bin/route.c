@@ -1,0 +1,238 @@
+/* route.c - THE route table, one line per route, and the dispatcher that checks its flags once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "pages.h"
+#include "web_auth.h"
+
+/*
+ * cgit's cmd.c idea: what a route needs (a signed-in user, an admin, a CSRF
+ * token, a form or JSON body) is a flag here, checked in route_dispatch
+ * before the handler runs, so no handler can forget a check.  GET routes
+ * also answer HEAD.  To add a page: a line in its group below and the
+ * handler's prototype in pages.h.
+ *
+ *   method  pattern ({name} = one segment)  flags  handler  name (logs/metrics)
+ */
+const struct route routes[] = {
+	/* --- health: no database, no authentication --- */
+	{"GET", "/healthz", R_HTML | R_NODB, page_healthz, "healthz"},
+
+	/* --- accounts: pages --- */
+	{"GET", "/", R_HTML, page_root, "root"},
+	{"GET", "/login", R_HTML, page_login_form, "login_form"},
+	{"POST", "/login", R_HTML | R_FORM | R_CSRF, page_login, "login"},
+	{"GET", "/register", R_HTML, page_register_form, "register_form"},
+	{"POST", "/register", R_HTML | R_FORM | R_CSRF, page_register, "register"},
+	{"POST", "/logout", R_HTML | R_AUTH | R_FORM | R_CSRF, page_logout, "logout"},
+	{"GET", "/account", R_HTML | R_AUTH, page_account, "account"},
+	{"POST", "/account/tokens", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_create, "token_create"},
+	{"POST", "/account/tokens/{id}/revoke", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_revoke, "token_revoke"},
+	{"GET", "/readyz", R_JSON | R_NODB, page_readyz, "readyz"},
+
+	/* --- accounts: JSON API --- */
+	{"POST", "/api/v1/auth/register", R_JSON | R_JSONBODY, api_auth_register, "api_register"},
+	{"POST", "/api/v1/auth/login", R_JSON | R_JSONBODY, api_auth_login, "api_login"},
+	{"GET", "/api/v1/auth/me", R_JSON | R_AUTH, api_auth_me, "api_me"},
+
+	/* --- stores: pages --- */
+
+	/* --- stores: JSON API --- */
+
+	/* --- admin --- */
+
+	{NULL, NULL, 0, NULL, NULL}
+};
+
+/* Only with SF_TEST_ROUTES=1 (app->test_routes): transport tests, never in production. */
+static const struct route test_routes[] = {
+	{"GET", "/_test/sleep", R_JSON | R_NODB, page_test_sleep, "test_sleep"},
+	{"POST", "/_test/echo", R_JSON | R_NODB | R_JSONBODY, page_test_echo, "test_echo"},
+	{"POST", "/_test/form", R_JSON | R_NODB | R_FORM, page_test_form, "test_form"},
+	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html"},
+	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami"},
+	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html"},
+	{NULL, NULL, 0, NULL, NULL}
+};
+
+struct capture {
+	const char *s;
+	size_t n;
+};
+
+/* Does path match pattern?  {name} matches one non-empty segment, captured in order. */
+static int match(const char *pat, const char *path, struct capture *caps, int *ncaps)
+{
+	int n = 0;
+
+	while (*pat && *path) {
+		if (*pat == '{') {
+			const char *end = strchr(pat, '}'), *seg = path;
+
+			if (!end)
+				BUG("route pattern '%s': unterminated {", pat);
+			while (*path && *path != '/')
+				path++;
+			if (path == seg)
+				return 0;
+			if (n == REQ_MAX_PARAMS)
+				BUG("route pattern has more than %d parameters", REQ_MAX_PARAMS);
+			caps[n].s = seg;
+			caps[n].n = (size_t)(path - seg);
+			n++;
+			pat = end + 1;
+		} else if (*pat++ != *path++) {
+			return 0;
+		}
+	}
+	if (*pat || *path)
+		return 0;
+	*ncaps = n;
+	return 1;
+}
+
+/* Append method to the Allow list unless present (GET brings HEAD). */
+static void allow_add(char *allow, size_t size, const char *method)
+{
+	const char *p = allow;
+	size_t n = strlen(method);
+
+	while ((p = strstr(p, method))) {
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return;
+		p += n;
+	}
+	if (*allow)
+		strncat(allow, ", ", size - strlen(allow) - 1);
+	strncat(allow, method, size - strlen(allow) - 1);
+	if (!strcmp(method, "GET"))
+		allow_add(allow, size, "HEAD");
+}
+
+static const struct route *find_route(struct req *r, char *allow, size_t size,
+				      const struct route **path_match)
+{
+	const struct route *tables[2] = {routes, r->app && r->app->test_routes ? test_routes : NULL};
+	int head = !strcmp(r->method, "HEAD");
+
+	for (int t = 0; t < 2; t++) {
+		for (const struct route *rt = tables[t]; rt && rt->pattern; rt++) {
+			struct capture caps[REQ_MAX_PARAMS];
+			int n = 0;
+
+			if (!match(rt->pattern, r->path, caps, &n))
+				continue;
+			if (!*path_match)
+				*path_match = rt;
+			if (strcmp(rt->method, r->method) && !(head && !strcmp(rt->method, "GET"))) {
+				allow_add(allow, size, rt->method);
+				continue;
+			}
+			for (int i = 0; i < n; i++)
+				r->params[i] = arena_strndup(r->a, caps[i].s, caps[i].n);
+			r->nparams = n;
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+/* A parser's error: 422 gets its "fields", everything else is already in r->err. */
+static int parse_failed(struct req *r, const char *field)
+{
+	if (r->err.status == 422) {
+		char msg[sizeof(r->err.msg)];
+
+		memcpy(msg, r->err.msg, sizeof(msg));
+		return req_invalid(r, field ? field : "body", "%s", msg);
+	}
+	return r->err.status ? r->err.status : 400;
+}
+
+/* Where /login sends the user back to: this page, query included, URL-encoded. */
+static const char *login_location(struct req *r)
+{
+	struct buf b = BUF_INIT;
+	const char *loc;
+
+	buf_adds(&b, "/login?next=");
+	buf_add_urlenc(&b, r->path, strlen(r->path));
+	if (*r->query) {
+		buf_add_urlenc(&b, "?", 1);
+		buf_add_urlenc(&b, r->query, strlen(r->query));
+	}
+	loc = arena_strndup(r->a, b.s, b.len);
+	buf_release(&b);
+	return loc;
+}
+
+int route_dispatch(struct req *r)
+{
+	const struct route *rt, *path_match = NULL;
+	const char *field = NULL, *cl;
+	char allow[64] = "";
+	unsigned flags;
+	int st;
+
+	if (r->err.status)	/* req_init could not read the request line */
+		return r->err.status;
+
+	rt = find_route(r, allow, sizeof(allow), &path_match);
+	if (!rt) {
+		if (!path_match)
+			return req_fail(r, 404, NULL, "There is no page at '%s'.", r->path);
+		r->route = path_match;	/* errors in the style of the path's routes */
+		resp_header(r, "Allow", "%s", allow);
+		return req_fail(r, 405, NULL, "method %s is not allowed here (allowed: %s)", r->method,
+				allow);
+	}
+	r->route = rt;
+	flags = rt->flags;
+
+	if (http_parse_form_ex(r->a, "query", r->query, strlen(r->query), &r->qs, &field,
+			       &r->err) < 0)
+		return parse_failed(r, field);
+
+	if (flags & (R_FORM | R_JSONBODY | R_RAWBODY)) {
+		cl = req_param(r, "CONTENT_LENGTH");
+		/* Size before type: an oversized body is refused without reading it. */
+		if (cl && *cl && strspn(cl, "0123456789") == strlen(cl) &&
+		    (strlen(cl) > 18 || strtoll(cl, NULL, 10) > config.body_max))
+			return req_fail(r, 413, NULL,
+					"the request body is larger than the limit of %ld bytes",
+					config.body_max);
+		if ((flags & R_FORM) && strcmp(r->content_type, "application/x-www-form-urlencoded"))
+			return req_fail(r, 415, NULL,
+					"expected Content-Type application/x-www-form-urlencoded, got '%.64s'",
+					r->content_type);
+		if ((flags & R_JSONBODY) && strcmp(r->content_type, "application/json"))
+			return req_fail(r, 415, NULL, "expected Content-Type application/json, got '%.64s'",
+					r->content_type);
+		if ((st = req_read_body(r, (size_t)config.body_max)))
+			return st;
+		if ((flags & R_FORM) && http_parse_form_ex(r->a, "form", r->body, r->body_len,
+							   &r->form, &field, &r->err) < 0)
+			return parse_failed(r, field);
+		if ((flags & R_JSONBODY) &&
+		    !(r->json = http_parse_json_ex(r->a, r->body, r->body_len, &field, &r->err)))
+			return parse_failed(r, field);
+	}
+
+	if (!(flags & R_NODB) && (st = web_authenticate(r)))
+		return st;
+	if ((flags & (R_AUTH | R_ADMIN)) && !r->user) {
+		if (flags & R_JSON)
+			return req_fail(r, 401, NULL, "sign in or send an API token");
+		return resp_redirect(r, login_location(r));
+	}
+	if ((flags & R_ADMIN) && !r->user->is_admin) {
+		web_audit_denied(r, "admin required");
+		return req_fail(r, 403, NULL, "Administrators only.");
+	}
+	/* A Bearer token cannot be sent by a browser on its own: no CSRF check for it. */
+	if ((flags & R_CSRF) && !(r->user && r->user->via_token) && (st = web_csrf_check(r)))
+		return st;
+	return rt->handler(r);
+}
