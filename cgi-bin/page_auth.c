@@ -12,6 +12,17 @@ int page_root(struct req *r)
 	return resp_redirect(r, r->user ? "/stores" : "/login");
 }
 
+/* A same-site path to go back to after signing in, or NULL ("//evil" is another site). */
+static const char *local_path(const char *p)
+{
+	if (!p || p[0] != '/' || p[1] == '/' || p[1] == '\\' || strlen(p) > 1024)
+		return NULL;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			return NULL;
+	return p;
+}
+
 /*
  * The sign-in form.  After a failure it deliberately does not echo the
  * email back: unknown email and wrong password must produce byte-identical
@@ -20,7 +31,10 @@ int page_root(struct req *r)
 static int login_form(struct req *r, int status, const char *error)
 {
 	struct view *v = web_account_page(r, "Sign in");
+	const char *next = local_path(r->form ? req_form(r, "next") : req_query_get(r, "next"));
 
+	if (next)
+		view_set_str(v, "next", next);
 	if (error)
 		view_set_str(v, "error", error);
 	view_set_bool(v, "registration_open", config.registration_open);
@@ -33,7 +47,7 @@ int page_login_form(struct req *r)
 }
 
 /* Start a new session (never reuse the one the browser brought) and go on. */
-static int start_session(struct req *r, const struct auth_user *u)
+static int start_session(struct req *r, const struct auth_user *u, const char *next)
 {
 	char token[AUTH_TOKEN_LEN + 1];
 	struct session_user su;
@@ -46,7 +60,7 @@ static int start_session(struct req *r, const struct auth_user *u)
 			   config.session_absolute, token, &su, &e) < 0)
 		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
 	web_session_cookie(r, token);
-	return resp_redirect(r, "/stores");
+	return resp_redirect(r, next ? next : "/stores");
 }
 
 int page_login(struct req *r)
@@ -59,7 +73,7 @@ int page_login(struct req *r)
 							      r->err.msg);
 	if (status)
 		return status;
-	return start_session(r, &u);
+	return start_session(r, &u, local_path(req_form(r, "next")));
 }
 
 static int register_form(struct req *r, int status, const char *email, const char *error,
@@ -99,7 +113,7 @@ int page_register(struct req *r)
 	}
 	if (status)
 		return status;
-	return start_session(r, &u);
+	return start_session(r, &u, NULL);
 }
 
 int page_logout(struct req *r)

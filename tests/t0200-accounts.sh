@@ -1,0 +1,213 @@
+#!/bin/bash
+# t0200 - accounts through nginx: register, login, tokens, /auth/me, logout (HTML forms and JSON).
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/lib-accounts.sh"
+
+sf_stack
+PW='correct horse battery'
+
+# --- HTML: register (first user -> admin) ------------------------------------
+http GET /register
+is "$STATUS" 200 "GET /register"
+csrf=$(csrf_from_body)
+like "$csrf" '^[A-Za-z0-9_-]{43}$' "the register form carries a CSRF token"
+like "$(set_cookie_line sf_csrf)" '^sf_csrf=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Lax' \
+	"pre-session CSRF cookie set with Path, HttpOnly, SameSite=Lax"
+is "$(set_cookie_value sf_csrf)" "$csrf" "form token equals the pre-session cookie"
+like "$BODY" '<label for="register-email">' "fields have labels"
+like "$BODY" 'autocomplete="new-password"' "password field has autocomplete"
+
+http POST /register --data-urlencode "csrf_token=$csrf" --data-urlencode email=Alice@Example.com \
+	--data-urlencode "password=$PW"
+is "$STATUS" 303 "POST /register -> 303"
+is "$(header Location)" "/stores" "-> /stores"
+reg_cookie=$(set_cookie_value sf_session)
+like "$reg_cookie" '^[A-Za-z0-9_-]{43}$' "registration signs in (session cookie)"
+line=$(set_cookie_line sf_session)
+like "$line" '; Path=/' "session cookie: Path=/"
+like "$line" '; HttpOnly' "session cookie: HttpOnly"
+like "$line" '; SameSite=Lax' "session cookie: SameSite=Lax"
+unlike "$line" '; Secure' "no Secure in local plain-HTTP mode (cookie_secure=false)"
+unlike "$line" 'Domain=' "no Domain attribute"
+is "$(q "select role from users where email = 'Alice@Example.com'")" admin "the first user is admin"
+is "$(q "select count(*) from sessions where token_sha256 = sha256('$reg_cookie')")" 1 \
+	"the session row holds the SHA-256 of the cookie"
+is "$(q "select count(*) from sessions where position('$reg_cookie' in encode(token_sha256, 'escape')) > 0 or csrf_token = '$reg_cookie'")" 0 \
+	"the cookie value itself is not stored"
+
+http GET /account
+is "$STATUS" 200 "GET /account while signed in"
+like "$BODY" 'Alice@Example.com' "account page shows the email"
+scsrf=$(csrf_from_body)
+unlike "$scsrf" "^$csrf\$" "signed-in forms use the session's CSRF token, not the pre-session one"
+
+# --- logout ---------------------------------------------------------------------
+http POST /logout --data-urlencode "csrf_token=$scsrf"
+is "$STATUS" 303 "POST /logout -> 303"
+is "$(header Location)" "/login" "-> /login"
+like "$(set_cookie_line sf_session)" '^sf_session=; Path=/; Max-Age=0' "logout clears the cookie"
+is "$(q "select count(*) from sessions")" 0 "logout deletes the session row"
+NOCOOKIES=1 http GET /account -H "Cookie: sf_session=$reg_cookie"
+is "$STATUS" 303 "the old cookie no longer works"
+like "$(header Location)" '^/login\?next=%2Faccount$' "anonymous /account -> /login?next=..."
+
+# --- login with a planted session cookie: a new id, the planted one never promoted ------
+planted=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+printf '127.0.0.1\tFALSE\t/\tFALSE\t0\tsf_session\t%s\n' "$planted" >>"$T/cookies"
+http GET /login
+is "$STATUS" 200 "GET /login"
+csrf=$(csrf_from_body)
+like "$BODY" 'autocomplete="current-password"' "login password field has autocomplete"
+http POST /login --data-urlencode "csrf_token=$csrf" --data-urlencode email=alice@example.com \
+	--data-urlencode "password=$PW"
+is "$STATUS" 303 "POST /login (email in another case) -> 303"
+s1=$(set_cookie_value sf_session)
+like "$s1" '^[A-Za-z0-9_-]{43}$' "login sets a session cookie"
+unlike "$s1" "^$planted\$" "the planted cookie was not promoted"
+is "$(q "select count(*) from sessions where token_sha256 = sha256('$planted')")" 0 \
+	"no session for the planted value"
+http GET /login
+csrf=$(csrf_from_body)
+http POST /login --data-urlencode "csrf_token=$csrf" --data-urlencode email=alice@example.com \
+	--data-urlencode "password=$PW"
+s2=$(set_cookie_value sf_session)
+like "$s2" '^[A-Za-z0-9_-]{43}$' "second login sets a session cookie"
+unlike "$s2" "^$s1\$" "a second login rotates the session id"
+is "$(q "select count(*) from sessions where token_sha256 = sha256('$s1')")" 0 \
+	"the session the browser brought was replaced"
+
+# --- next: back to the page that asked, never to another site -----------------------
+rm -f "$T/cookies"
+http GET '/login?next=/account'
+like "$BODY" 'name="next" value="/account"' "the form keeps next"
+http POST /login --data-urlencode "csrf_token=$(csrf_from_body)" --data-urlencode next=/account \
+	--data-urlencode email=alice@example.com --data-urlencode "password=$PW"
+is "$(header Location)" /account "signed in -> back to next"
+rm -f "$T/cookies"
+http GET /login
+http POST /login --data-urlencode "csrf_token=$(csrf_from_body)" --data-urlencode next=//evil.example \
+	--data-urlencode email=alice@example.com --data-urlencode "password=$PW"
+is "$(header Location)" /stores "next=//evil.example is ignored"
+
+# --- API tokens from /account ------------------------------------------------------
+http GET /account
+scsrf=$(csrf_from_body)
+http POST /account/tokens --data-urlencode "csrf_token=$scsrf" --data-urlencode name=ci-token
+is "$STATUS" 200 "POST /account/tokens"
+tok=$(printf '%s' "$BODY" | sed -n 's/.*id="new-token">\([^<]*\)<.*/\1/p')
+like "$tok" '^[A-Za-z0-9_-]{43}$' "the new token is shown"
+like "$(header Cache-Control)" 'no-store' "the page showing the token is not cached"
+http GET /account
+unlike "$BODY" "$tok" "the token is shown only once"
+like "$BODY" 'ci-token' "the token is listed by name"
+is "$(q "select encode(token_sha256, 'hex') from api_tokens where name = 'ci-token'")" \
+	"$(printf %s "$tok" | sha256sum | cut -d' ' -f1)" "stored as SHA-256"
+
+NOCOOKIES=1 http GET /api/v1/auth/me -H "Authorization: Bearer $tok"
+is "$STATUS" 200 "GET /api/v1/auth/me with the token"
+is "$(json_get 'j["email"]')" "Alice@Example.com" "me: email"
+is "$(json_get 'j["role"]')" "admin" "me: role"
+like "$(json_get 'j["id"]')" '^[0-9]+$' "me: id"
+ok "last_used_at recorded" test "$(q "select last_used_at is not null from api_tokens where name = 'ci-token'")" = t
+http GET /account
+like "$BODY" 'ci-token' "still listed"
+tid=$(q "select id from api_tokens where name = 'ci-token'")
+scsrf=$(csrf_from_body)
+http POST "/account/tokens/$tid/revoke" --data-urlencode "csrf_token=$scsrf"
+is "$STATUS" 303 "revoke -> 303"
+NOCOOKIES=1 http GET /api/v1/auth/me -H "Authorization: Bearer $tok"
+is "$STATUS" 401 "a revoked token is refused at once"
+is "$(json_get 'j["error"]["code"]')" unauthorized "401 JSON error code"
+http POST "/account/tokens/$tid/revoke" --data-urlencode "csrf_token=$scsrf"
+is "$STATUS" 404 "revoking twice -> 404"
+http POST /account/tokens --data-urlencode "csrf_token=$scsrf" --data-urlencode \
+	name="$(printf 'x%.0s' $(seq 65))"
+is "$STATUS" 422 "a 65-character token name -> 422"
+
+# --- JSON: register, login, me ---------------------------------------------------------
+rm -f "$T/cookies"
+json_post /api/v1/auth/register '{"email":"bob@example.com","password":"another good password"}'
+is "$STATUS" 201 "POST /api/v1/auth/register -> 201"
+is "$(json_get 'j["user"]["role"]')" tenant "the second user is a tenant"
+is "$(json_get 'j["user"]["email"]')" bob@example.com "register answers the user"
+json_post /api/v1/auth/register '{"email":"BOB@example.com","password":"another good password"}'
+is "$STATUS" 409 "duplicate email (case-insensitive) -> 409"
+is "$(json_get 'j["error"]["code"]')" conflict "409 code conflict"
+json_post /api/v1/auth/register '{"email":"carol@example.com","password":"short"}'
+is "$STATUS" 422 "short password -> 422"
+like "$(json_get 'j["error"]["fields"]["password"]')" '10' "422 names the password field"
+long=$(printf 'a%.0s' $(seq 257))
+json_post /api/v1/auth/register "{\"email\":\"carol@example.com\",\"password\":\"$long\"}"
+is "$STATUS" 422 "257-byte password -> 422"
+json_post /api/v1/auth/register '{"email":"not an email","password":"another good password"}'
+is "$STATUS" 422 "invalid email -> 422"
+like "$(json_get 'j["error"]["fields"]["email"]')" 'email' "422 names the email field"
+json_post /api/v1/auth/register '{"email":42,"password":"another good password"}'
+is "$STATUS" 422 "email of the wrong type -> 422"
+is "$(q "select count(*) from users where email like 'carol%'")" 0 "no state changed by bad input"
+
+json_post /api/v1/auth/login '{"email":"bob@example.com","password":"another good password"}'
+is "$STATUS" 200 "POST /api/v1/auth/login -> 200"
+btok=$(json_get 'j["token"]')
+like "$btok" '^[A-Za-z0-9_-]{43}$' "login answers a token"
+like "$(json_get 'j["expires_at"]')" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "with expires_at (UTC)"
+is "$(json_get 'j["user"]["email"]')" bob@example.com "and the user"
+unlike "$(header Set-Cookie)" 'sf_session' "the API login sets no cookie"
+NOCOOKIES=1 http GET /api/v1/auth/me -H "Authorization: Bearer $btok"
+is "$STATUS" 200 "the login token works as Bearer"
+is "$(json_get 'j["role"]')" tenant "me: tenant"
+NOCOOKIES=1 http GET /api/v1/auth/me
+is "$STATUS" 401 "me without credentials -> 401"
+NOCOOKIES=1 http GET /api/v1/auth/me -H "Authorization: Bearer ${btok%?}x"
+is "$STATUS" 401 "me with a wrong token -> 401"
+
+# --- unknown email and wrong password answer identically -----------------------------
+NOCOOKIES=1 json_post /api/v1/auth/login '{"email":"nobody@example.com","password":"wrong password 1"}'
+s_unknown=$STATUS
+b_unknown=$(cat "$T/body")
+h_unknown=$(headers_sans_date)
+NOCOOKIES=1 json_post /api/v1/auth/login '{"email":"bob@example.com","password":"wrong password 1"}'
+is "$s_unknown" 401 "unknown email -> 401"
+is "$STATUS" "$s_unknown" "wrong password: same status"
+is "$(cat "$T/body")" "$b_unknown" "JSON bodies are byte-identical"
+is "$(headers_sans_date)" "$h_unknown" "headers identical except Date"
+
+NOCOOKIES=1 http GET /login -H "Cookie: sf_csrf=$csrf"
+NOCOOKIES=1 http POST /login -H "Cookie: sf_csrf=$csrf" --data-urlencode "csrf_token=$csrf" \
+	--data-urlencode email=nobody@example.com --data-urlencode "password=wrong password 1"
+s_unknown=$STATUS
+cp "$T/body" "$T/body.unknown"
+h_unknown=$(headers_sans_date)
+NOCOOKIES=1 http POST /login -H "Cookie: sf_csrf=$csrf" --data-urlencode "csrf_token=$csrf" \
+	--data-urlencode email=bob@example.com --data-urlencode "password=wrong password 1"
+is "$s_unknown" 401 "HTML login, unknown email -> 401"
+is "$STATUS" "$s_unknown" "HTML login, wrong password: same status"
+ok "HTML bodies are byte-identical" cmp -s "$T/body" "$T/body.unknown"
+is "$(headers_sans_date)" "$h_unknown" "HTML headers identical except Date"
+like "$BODY" 'Invalid email or password' "the page says what failed, not which part"
+
+# --- disabled users are refused at once --------------------------------------------
+q "update users set disabled_at = now() where email = 'bob@example.com'"
+NOCOOKIES=1 http GET /api/v1/auth/me -H "Authorization: Bearer $btok"
+is "$STATUS" 401 "a disabled user's token is refused at once"
+NOCOOKIES=1 json_post /api/v1/auth/login '{"email":"bob@example.com","password":"another good password"}'
+is "$STATUS" 401 "a disabled user cannot sign in"
+q "update users set disabled_at = null where email = 'bob@example.com'"
+
+# --- audit ------------------------------------------------------------------------
+audit() { q "select count(*) from audit_log where action = '$1'"; }
+ok "audit: register" test "$(audit user.register)" -ge 2
+ok "audit: login" test "$(audit user.login)" -ge 3
+ok "audit: login_failed" test "$(audit user.login_failed)" -ge 4
+ok "audit: logout" test "$(audit user.logout)" -ge 1
+ok "audit: token.create" test "$(audit token.create)" -ge 2
+ok "audit: token.revoke" test "$(audit token.revoke)" -ge 1
+is "$(q "select details->>'email' from audit_log where action = 'user.login_failed' order by id limit 1")" \
+	nobody@example.com "a failed login records the attempted email"
+is "$(q "select ip from audit_log where action = 'user.login' limit 1")" 127.0.0.1 \
+	"the source address comes from nginx"
+is "$(q "select data_type from information_schema.columns where table_name = 'audit_log' and column_name = 'at'")" \
+	"timestamp with time zone" "audit times are timestamptz (UTC instants)"
+is "$(q "select count(*) from audit_log where details::text ~* 'password\"|wrong password|horse|$tok|$btok'")" 0 \
+	"no password or token in the audit log"
+done_testing
