@@ -28,6 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+mkdir -p "$dir/sim"
 "$build/bin/kubesim" --listen 127.0.0.1:0 --dir "$dir/sim" --quiet >"$dir/kubesim.log" 2>&1 &
 sim_pid=$!
 i=0
