@@ -1,7 +1,9 @@
 /* t-tpl.c - the template engine against the official Mustache spec and our own rules. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,6 +552,75 @@ static void test_load_dir(void)
 	buf_release(&out);
 }
 
+/* Slurp a file into a malloc'd NUL-terminated string, or NULL. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * The CSP is default-src 'self': an inline script, a style attribute or an
+ * on...= handler would be blocked in the browser, so refuse them here,
+ * in every template anyone adds.
+ */
+static void test_templates_csp(void)
+{
+	static const char *const dirs[] = {"templates", "templates/partials"};
+	int files = 0;
+
+	for (size_t d = 0; d < 2; d++) {
+		char dir[4096];
+		struct dirent **ents;
+		int k;
+
+		snprintf(dir, sizeof(dir), "%s/%s", root, dirs[d]);
+		k = scandir(dir, &ents, NULL, alphasort);
+		for (int i = 0; i < k; i++) {
+			const char *fn = ents[i]->d_name;
+			size_t len = strlen(fn);
+			char path[8192], *src, *p;
+			const char *bad = NULL;
+
+			if (len > 5 && !strcmp(fn + len - 5, ".html")) {
+				snprintf(path, sizeof(path), "%s/%s", dir, fn);
+				src = slurp(path);
+				files++;
+				for (p = src; p && *p && !bad; p++) {
+					if (!strncasecmp(p, "<script", 7) &&
+					    !memmem(p, strcspn(p, ">"), " src=", 5))
+						bad = "inline <script>";
+					else if (!strncasecmp(p, "<style", 6))
+						bad = "<style> element";
+					else if (!strncasecmp(p, " style=", 7))
+						bad = "style attribute";
+					else if (!strncasecmp(p, " on", 3) && p[3] >= 'a' && p[3] <= 'z' &&
+						 p[3 + strspn(p + 3, "abcdefghijklmnopqrstuvwxyz")] == '=')
+						bad = "on...= handler";
+					else if (!strncasecmp(p, "javascript:", 11))
+						bad = "javascript: URL";
+				}
+				ok(src && !bad, "%s/%s: nothing the CSP would block%s%s", dirs[d], fn,
+				   bad ? ": " : "", bad ? bad : "");
+				free(src);
+			}
+			free(ents[i]);
+		}
+		if (k >= 0)
+			free(ents);
+	}
+	ok(files >= 3, "checked %d templates", files);
+}
+
 /* The project's own templates: they load, and the layout renders what it promises. */
 static void test_project_templates(void)
 {
@@ -605,6 +676,22 @@ static void test_project_templates(void)
 	ok(tpl_render(ts, "error", v, &out, &e) == 0 && !strstr(out.s, "/admin/stores"),
 	   "no admin link for others");
 
+	/* How long the layout takes (diag only: timing is not a test). */
+	{
+		struct timespec t0, t1;
+		int runs = 20000;
+		double us;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < runs; i++) {
+			buf_reset(&out);
+			tpl_render(ts, "error", v, &out, &e);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / runs;
+		diag("error page with layout: %zu bytes in %.2f us per render", out.len, us);
+	}
+
 	/* SF_TPL_DUMP=FILE writes the page for a look in a browser. */
 	if (getenv("SF_TPL_DUMP")) {
 		FILE *f = fopen(getenv("SF_TPL_DUMP"), "w");
@@ -643,6 +730,7 @@ int main(void)
 	test_partials();
 	test_limits();
 	test_load_dir();
+	test_templates_csp();
 	test_project_templates();
 
 	arena_free(A);
