@@ -85,10 +85,16 @@ static int web_origin_ok(struct req *r)
 		return 1;
 	if (host && *host) {
 		const char *scheme = req_is_https(r) ? "https://" : "http://";
-		size_t sn = strlen(scheme);
+		const char *port = req_param(r, "SERVER_PORT"), *rest;
+		size_t sn = strlen(scheme), hn = strlen(host);
 
-		if (!strncmp(origin, scheme, sn) && !strcmp(origin + sn, host))
+		if (strncmp(origin, scheme, sn) || strncmp(origin + sn, host, hn))
+			return 0;
+		rest = origin + sn + hn;
+		if (!*rest)
 			return 1;
+		/* Debian's fastcgi_params passes $host, without the port the browser used. */
+		return !strchr(host, ':') && rest[0] == ':' && port && *port && !strcmp(rest + 1, port);
 	}
 	return 0;
 }
@@ -124,7 +130,7 @@ int web_authenticate(struct req *r)
 		return 0;
 	r->user = web_principal(r, &su, 0);
 	if (web_state_changing(r) && !web_origin_ok(r)) {
-		web_audit_denied(r, "cross-origin request with a session cookie");
+		web_audit_denied(r, "csrf: cross-origin request with a session cookie");
 		return req_fail(r, 403, "csrf", "cross-origin request refused");
 	}
 	return 0;
