@@ -141,15 +141,17 @@ json_t *k8s_parse_json(const char *body, size_t len, const char *content_type, s
 	json_t *j;
 
 	if (content_type && *content_type && !is_json_type(content_type))
-		return err_set(e, 502, "expected JSON, got content type '%.60s' (not an API server, "
-				       "or a proxy answering?)",
+		return err_set(e, 502,
+			       "expected JSON, got content type '%.60s' (not an API server, "
+			       "or a proxy answering?)",
 			       content_type),
 		       NULL;
 	if (len == 0)
 		return json_null();
 	j = json_loadb(body, len, JSON_ALLOW_NUL, &je);
 	if (!j) {
-		if (strstr(je.text, "premature end of input") || strstr(je.text, "near end of file"))
+		if (strstr(je.text, "premature end of input") ||
+		    strstr(je.text, "near end of file"))
 			err_set(e, 502, "truncated JSON answer (%zu bytes): %s", len, je.text);
 		else
 			err_set(e, 502, "invalid JSON answer at byte %d: %s", je.position, je.text);
@@ -230,7 +232,8 @@ void k8s_parse_status(struct k8s_status *st, int code, const char *body, size_t 
 	memset(st, 0, sizeof(*st));
 	st->code = code;
 	st->retry_after = retry_after ? parse_retry_after(retry_after) : -1;
-	if (len && len <= ERR_BODY_MAX && (!content_type || !*content_type || is_json_type(content_type)))
+	if (len && len <= ERR_BODY_MAX &&
+	    (!content_type || !*content_type || is_json_type(content_type)))
 		j = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
 	if (json_is_object(j) && (json_object_get(j, "kind") || json_object_get(j, "message"))) {
 		json_int_t jc = json_integer_value(json_object_get(j, "code"));
@@ -274,8 +277,8 @@ void k8s_parse_status(struct k8s_status *st, int code, const char *body, size_t 
 		memcpy(line, body, n);
 		line[n] = '\0';
 		if (content_type && !strncasecmp(content_type, "text/html", 9))
-			snprintf(st->message, sizeof(st->message), "(%.40s answer) %s", content_type,
-				 line);
+			snprintf(st->message, sizeof(st->message), "(%.40s answer) %s",
+				 content_type, line);
 		else
 			copy_str(st->message, sizeof(st->message), line);
 		copy_str(st->message, sizeof(st->message), st->message);
@@ -403,7 +406,6 @@ static int split_server(const char *url, char *scheme, size_t sn, char *host, si
 		if (!rb)
 			return -1;
 		colon = rb[1] == ':' ? rb + 1 : NULL;
-		end = colon ? end : end;
 		if ((size_t)(rb + 1 - a) >= hn)
 			return -1;
 		memcpy(host, a, (size_t)(rb + 1 - a));
@@ -460,7 +462,9 @@ int k8s_init_kc(struct k8s *k, struct kubeconfig *kc, const struct k8s_opts *o, 
 	k->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	k->deadline_ms = o && o->deadline_ms > 0 ? o->deadline_ms : DEFAULT_DEADLINE_MS;
 	k->body_max = o && o->body_max ? o->body_max : DEFAULT_BODY_MAX;
-	k->max_retries = !o || !o->max_retries ? DEFAULT_RETRIES : o->max_retries < 0 ? 0 : o->max_retries;
+	k->max_retries = !o || !o->max_retries ? DEFAULT_RETRIES
+			 : o->max_retries < 0  ? 0
+					       : o->max_retries;
 	k->backoff_base_ms = 100;
 	k->backoff_cap_ms = 5000;
 
@@ -473,8 +477,10 @@ int k8s_init_kc(struct k8s *k, struct kubeconfig *kc, const struct k8s_opts *o, 
 	}
 	if (*k->kc.tls_server_name) {
 		/* verify (and send SNI) as tls-server-name while connecting to the real host */
-		if (asprintf(&k->base, "%s://%s:%s%s", scheme, k->kc.tls_server_name, port, prefix) < 0 ||
-		    asprintf(&k->connect_to, "%s:%s:%s:%s", k->kc.tls_server_name, port, host, port) < 0)
+		if (asprintf(&k->base, "%s://%s:%s%s", scheme, k->kc.tls_server_name, port,
+			     prefix) < 0 ||
+		    asprintf(&k->connect_to, "%s:%s:%s:%s", k->kc.tls_server_name, port, host,
+			     port) < 0)
 			die_oom();
 	} else if (!(k->base = strdup(k->kc.server))) {
 		die_oom();
@@ -493,7 +499,8 @@ int k8s_init_kc(struct k8s *k, struct kubeconfig *kc, const struct k8s_opts *o, 
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "storefleet/1 (libcurl)");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, k->timeout_ms < 10000 ? k->timeout_ms : 10000L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 k->timeout_ms < 10000 ? k->timeout_ms : 10000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, k->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)k->body_max);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -606,7 +613,8 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") ? method : NULL);
 	} else {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? strlen(body) : 0));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(body ? strlen(body) : 0));
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
 	}
 
@@ -641,7 +649,8 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 		if (!h)
 			die_oom();
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left < k->timeout_ms ? left : k->timeout_ms);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+				 left < k->timeout_ms ? left : k->timeout_ms);
 		buf_reset(&x.body);
 		x.too_big = 0;
 		x.content_type[0] = x.retry_after[0] = x.warning[0] = '\0';
@@ -670,7 +679,12 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 
 			out = k8s_parse_json(x.body.s, x.body.len, x.content_type, &pe);
 			if (out) {
+				/* forget what earlier attempts went through */
+				memset(&ke->st, 0, sizeof(ke->st));
+				ke->st.code = (int)code;
+				ke->st.retry_after = -1;
 				ke->klass = K8S_OK;
+				err_clear(&ke->err);
 				break;
 			}
 			ke->st.code = (int)code;
@@ -684,8 +698,8 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 			ke->too_big = x.too_big || cc == CURLE_FILESIZE_EXCEEDED;
 			ke->klass = ke->too_big ? K8S_HARD : k8s_classify(&ke->st, cc);
 			if (ke->too_big) {
-				snprintf(what, sizeof(what), "answer larger than %zu bytes (body_max)",
-					 k->body_max);
+				snprintf(what, sizeof(what),
+					 "answer larger than %zu bytes (body_max)", k->body_max);
 			} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 				ke->err.status = 504;
 				snprintf(what, sizeof(what), "timed out: %s", k->curlerr);
@@ -717,9 +731,10 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 		if (!idempotent || (ke->klass != K8S_RETRY && ke->klass != K8S_WAIT) ||
 		    ke->attempts > k->max_retries)
 			break;
-		delay = ke->st.retry_after >= 0 ? ke->st.retry_after * 1000L
-						 : k8s_backoff_range(ke->attempts - 1, k->backoff_base_ms,
-								     k->backoff_cap_ms);
+		delay = ke->st.retry_after >= 0
+			    ? ke->st.retry_after * 1000L
+			    : k8s_backoff_range(ke->attempts - 1, k->backoff_base_ms,
+						k->backoff_cap_ms);
 		if (now_ms() + delay >= start + k->deadline_ms)
 			break;
 		sleep_ms(delay);
@@ -807,7 +822,8 @@ int k8s_list(struct k8s *k, const struct k8s_list_opts *o, struct k8s_list *out,
 		add_query(&base, "labelSelector", o->label_selector);
 	if (o->field_selector && *o->field_selector)
 		add_query(&base, "fieldSelector", o->field_selector);
-	buf_addf(&base, "%climit=%d", strchr(base.s, '?') ? '&' : '?', o->limit > 0 ? o->limit : 500);
+	buf_addf(&base, "%climit=%d", strchr(base.s, '?') ? '&' : '?',
+		 o->limit > 0 ? o->limit : 500);
 	out->items = json_array();
 
 	for (;;) {
@@ -838,7 +854,8 @@ int k8s_list(struct k8s *k, const struct k8s_list_opts *o, struct k8s_list *out,
 		out->pages++;
 		items = json_object_get(page, "items");
 		md = json_object_get(page, "metadata");
-		if (!json_is_object(page) || (!json_is_array(items) && !json_is_null(items) && items)) {
+		if (!json_is_object(page) ||
+		    (!json_is_array(items) && !json_is_null(items) && items)) {
 			json_decref(page);
 			ke->klass = K8S_HARD;
 			describe(k, ke, "GET", url.s, "answer is not a list (no items array)");
@@ -932,7 +949,8 @@ int k8s_apply_all(struct k8s *k, const json_t *objs, const struct k8s_apply_opts
 			memset(ke, 0, sizeof(*ke));
 			ke->klass = K8S_HARD;
 		}
-		return err_set(ke ? &ke->err : NULL, 400, "kubernetes: apply: not an array of objects");
+		return err_set(ke ? &ke->err : NULL, 400,
+			       "kubernetes: apply: not an array of objects");
 	}
 	json_array_foreach(objs, i, obj) {
 		int created = 0;
@@ -1070,7 +1088,8 @@ static int container_problems(const json_t *statuses, const char *pod, struct k8
 		int restarts = (int)json_integer_value(json_object_get(cs, "restartCount"));
 		const char *r;
 
-		if ((r = json_string_value(json_object_get(w, "reason"))) && *r && !normal_waiting(r)) {
+		if ((r = json_string_value(json_object_get(w, "reason"))) && *r &&
+		    !normal_waiting(r)) {
 			n = add_problem(out, max, n, pod, cname, r,
 					json_string_value(json_object_get(w, "message")), restarts);
 		} else if (t && (r = json_string_value(json_object_get(t, "reason"))) &&
@@ -1089,7 +1108,8 @@ int k8s_pod_problems(const json_t *pods, struct k8s_pod_problem *out, int max)
 	int n = 0;
 
 	json_array_foreach(pods, i, p) {
-		const char *name = json_string_value(json_object_get(json_object_get(p, "metadata"), "name"));
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(p, "metadata"), "name"));
 		json_t *st = json_object_get(p, "status");
 		const char *phase = json_string_value(json_object_get(st, "phase"));
 
@@ -1107,11 +1127,14 @@ int k8s_pod_problems(const json_t *pods, struct k8s_pod_problem *out, int max)
 			const char *status = json_string_value(json_object_get(cond, "status"));
 			const char *r = json_string_value(json_object_get(cond, "reason"));
 
-			if (type && status && !strcmp(type, "PodScheduled") && !strcmp(status, "False"))
-				n = add_problem(out, max, n, name, "", r && *r ? r : "Unschedulable",
-						json_string_value(json_object_get(cond, "message")), 0);
+			if (type && status && !strcmp(type, "PodScheduled") &&
+			    !strcmp(status, "False"))
+				n = add_problem(
+				    out, max, n, name, "", r && *r ? r : "Unschedulable",
+				    json_string_value(json_object_get(cond, "message")), 0);
 		}
-		n = container_problems(json_object_get(st, "initContainerStatuses"), name, out, max, n);
+		n = container_problems(json_object_get(st, "initContainerStatuses"), name, out, max,
+				       n);
 		n = container_problems(json_object_get(st, "containerStatuses"), name, out, max, n);
 	}
 	return n;

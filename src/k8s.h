@@ -58,7 +58,7 @@ struct k8s_status {
 	char name[254];		/* details.name */
 	struct k8s_cause causes[K8S_CAUSES_MAX];
 	int ncauses;
-	int retry_after;	/* seconds (Retry-After header or details.retryAfterSeconds); -1 = none */
+	int retry_after; /* seconds (Retry-After header or details.retryAfterSeconds); -1 = none */
 };
 
 /* The outcome of one call; pass NULL if only success matters. */
@@ -73,7 +73,15 @@ struct k8s_err {
 };
 
 /* Counters for metrics: every attempt, by verb and result. */
-enum k8s_verb { K8S_V_GET, K8S_V_LIST, K8S_V_APPLY, K8S_V_DELETE, K8S_V_POST, K8S_V_OTHER, K8S_V_N };
+enum k8s_verb {
+	K8S_V_GET,
+	K8S_V_LIST,
+	K8S_V_APPLY,
+	K8S_V_DELETE,
+	K8S_V_POST,
+	K8S_V_OTHER,
+	K8S_V_N
+};
 enum k8s_result { K8S_R_2XX, K8S_R_4XX, K8S_R_429, K8S_R_5XX, K8S_R_ERROR, K8S_R_N };
 
 struct k8s_opts {
@@ -205,7 +213,7 @@ json_t *k8s_events(struct k8s *k, const char *ns, const char *involved, struct k
 struct k8s_pod_problem {
 	char pod[254];
 	char container[64];	/* "" for pod-level problems (Unschedulable, Failed) */
-	char reason[64];	/* ImagePullBackOff, CrashLoopBackOff, Unschedulable, OOMKilled... */
+	char reason[64]; /* ImagePullBackOff, CrashLoopBackOff, Unschedulable, OOMKilled... */
 	char message[256];
 	int restarts;
 };

@@ -1,4 +1,4 @@
-/* k8s_resources.c - the kinds storefleet uses and their REST paths (shared/k8s-schema/resources.json). */
+/* k8s_resources.c - the kinds storefleet uses and their REST paths (k8s-schema/resources.json). */
 #include <string.h>
 
 #include "k8s.h"
@@ -73,7 +73,8 @@ int k8s_path(struct buf *out, const char *api_version, const char *kind, const c
 	if (name && !*name)
 		return err_set(e, 400, "kubernetes: %s with an empty name", kind);
 	if (!k->namespaced && ns)
-		return err_set(e, 400, "kubernetes: %s is cluster-scoped but namespace '%s' was given",
+		return err_set(e, 400,
+			       "kubernetes: %s is cluster-scoped but namespace '%s' was given",
 			       kind, ns);
 	if (k->namespaced && name && !ns)
 		return err_set(e, 400, "kubernetes: %s '%s' needs a namespace", kind, name);
@@ -106,6 +107,7 @@ int k8s_object_path(struct buf *out, const json_t *obj, struct err *e)
 	if (!json_is_object(obj))
 		return err_set(e, 400, "kubernetes: object is not a JSON object");
 	if (!name || !*name)
-		return err_set(e, 400, "kubernetes: %s without metadata.name", kind ? kind : "object");
+		return err_set(e, 400, "kubernetes: %s without metadata.name",
+			       kind ? kind : "object");
 	return k8s_path(out, av, kind, ns, name, e);
 }

@@ -1,4 +1,4 @@
-/* kubeconfig.c - kubeconfig files and in-cluster service-account settings, resolved to one context. */
+/* kubeconfig.c - kubeconfig files or the in-cluster service account, resolved to one context. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -281,7 +281,8 @@ static int pem_item(const struct kfile *f, const json_t *o, const char *field, c
 			return -1;
 		}
 		if (!is_pem(*out, *len)) {
-			err_set(e, 500, "%s: %s '%s' does not hold a PEM %s", ctx_msg, field, full, what);
+			err_set(e, 500, "%s: %s '%s' does not hold a PEM %s", ctx_msg, field, full,
+				what);
 			free(full);
 			return -1;
 		}
@@ -418,7 +419,8 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 		if (!json_is_object(doc)) {
 			json_decref(doc);
 			y2j_marks_free(fs[nf].marks);
-			err_set(e, 500, "kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
+			err_set(e, 500,
+				"kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
 				paths[i]);
 			goto out;
 		}
@@ -446,7 +448,8 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 			ctxname = cc;
 	}
 	if (!ctxname) {
-		err_set(e, 500, "kubeconfig '%s': no current-context and no context chosen (kube_context)",
+		err_set(e, 500,
+			"kubeconfig '%s': no current-context and no context chosen (kube_context)",
 			fs[0].path);
 		goto out;
 	}
@@ -461,7 +464,8 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 	uname = str_field(ctx, "user");
 	set_str(&kc->namespace, str_field(ctx, "namespace"));
 	if (!*cname) {
-		err_set(e, 500, "kubeconfig '%s': context '%s' names no cluster", xf->path, ctxname);
+		err_set(e, 500, "kubeconfig '%s': context '%s' names no cluster", xf->path,
+			ctxname);
 		goto out;
 	}
 	set_str(&kc->cluster, cname);
@@ -477,8 +481,8 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 	if (*uname) {
 		us = find_named(fs, nf, "users", "user", uname, empty, &uf, &item);
 		if (!us) {
-			err_set(e, 500, "kubeconfig '%s': context '%s': user '%s' not found", xf->path,
-				ctxname, uname);
+			err_set(e, 500, "kubeconfig '%s': context '%s': user '%s' not found",
+				xf->path, ctxname, uname);
 			goto out;
 		}
 		if (load_user(kc, uf, item, us, e) < 0)
@@ -521,7 +525,8 @@ int kubeconfig_in_cluster(struct kubeconfig *kc, const char *sa_dir, struct err 
 	set_str(&kc->context, "in-cluster");
 	set_str(&kc->cluster, "in-cluster");
 	/* net.JoinHostPort: an IPv6 literal needs brackets */
-	if (asprintf(&server, strchr(host, ':') && host[0] != '[' ? "https://[%s]:%s" : "https://%s:%s",
+	if (asprintf(&server,
+		     strchr(host, ':') && host[0] != '[' ? "https://[%s]:%s" : "https://%s:%s",
 		     host, port) < 0)
 		die_oom();
 	free(kc->server);
@@ -607,7 +612,8 @@ int kubeconfig_load(struct kubeconfig *kc, const char *path, const char *context
 	if (getenv("KUBERNETES_SERVICE_HOST"))
 		return kubeconfig_in_cluster(kc, sa_dir, e);
 	if (env && *env)
-		return err_set(e, 500, "kubeconfig: none of the files in KUBECONFIG ('%s') exists", env);
+		return err_set(e, 500, "kubeconfig: none of the files in KUBECONFIG ('%s') exists",
+			       env);
 	return err_set(e, 500,
 		       "kubeconfig: no configuration found (kubeconfig setting, KUBECONFIG, "
 		       "~/.kube/config, or in-cluster KUBERNETES_SERVICE_HOST)");

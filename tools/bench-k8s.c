@@ -86,9 +86,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	printf("| %-28s | %6s | %8s | %8s | %8s | %5s |\n", "kubernetes client (kubesim)", "n", "req/s",
-	       "p50 ms", "p99 ms", "fails");
-	printf("|------------------------------|--------|----------|----------|----------|-------|\n");
+	printf("| %-28s | %6s | %8s | %8s | %8s | %5s |\n", "kubernetes client (kubesim)", "n",
+	       "req/s", "p50 ms", "p99 ms", "fails");
+	printf(
+	    "|------------------------------|--------|----------|----------|----------|-------|\n");
 
 	fails = 0;
 	for (int i = 0; i < n; i++) {
@@ -130,7 +131,9 @@ int main(int argc, char **argv)
 	fails = 0;
 	for (int i = 0; i < n / 20; i++) {
 		struct k8s_list l;
-		struct k8s_list_opts lo = {.api_version = "v1", .kind = "ConfigMap", .ns = "bench-k8s",
+		struct k8s_list_opts lo = {.api_version = "v1",
+					   .kind = "ConfigMap",
+					   .ns = "bench-k8s",
 					   .label_selector = "storefleet.io/store=bench"};
 
 		t = now_s();
