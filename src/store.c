@@ -1,0 +1,890 @@
+/* store.c - stores for the web app: ids, input rules, the one view loader, guarded create, retry, delete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+/*
+ * Every statement that names a store carries the ownership condition
+ * ($2 = asking user, $3 = is admin), so no caller can load a foreign store
+ * by forgetting a check.  Times are RFC 3339 UTC from the database clock.
+ * Cursors are base64url("<created_at in microseconds>.<id>"): opaque to
+ * clients, exact (no float rounding), and stable under inserts because
+ * (created_at, id) is a total order.
+ */
+
+#define AT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* Column order every store query returns (see store_row_view). */
+#define STORE_COLS                                                                         \
+	"s.id, s.name, s.engine, s.status, s.status_reason, " AT("s.created_at") ", "      \
+	AT("s.updated_at") ", " AT("s.ready_at") ", s.owner_id, u.email, s.step, "         \
+	"s.admin_user, s.admin_secret IS NOT NULL, "                                       \
+	"(extract(epoch FROM s.created_at) * 1000000)::bigint"
+enum {
+	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
+	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_MICROS
+};
+
+#define STORE_FROM " FROM stores s JOIN users u ON u.id = s.owner_id "
+#define STORE_VISIBLE " (s.owner_id = $2::bigint OR $3::boolean) "
+
+const char *const store_statuses[] = {
+	"requested", "provisioning", "ready", "degraded", "failed", "deleting", "deleted", NULL
+};
+
+int store_status_valid(const char *s)
+{
+	for (int i = 0; s && store_statuses[i]; i++)
+		if (!strcmp(s, store_statuses[i]))
+			return 1;
+	return 0;
+}
+
+int store_status_busy(const char *status)
+{
+	return status && (!strcmp(status, "requested") || !strcmp(status, "provisioning") ||
+			  !strcmp(status, "deleting"));
+}
+
+void store_new_id(char id[STORE_ID_LEN + 1])
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	id[0] = alnum[randombytes_uniform(26)];
+	for (int i = 1; i < STORE_ID_LEN; i++)
+		id[i] = alnum[randombytes_uniform(36)];
+	id[STORE_ID_LEN] = '\0';
+}
+
+int store_id_valid(const char *id)
+{
+	if (!id || strlen(id) != STORE_ID_LEN || id[0] < 'a' || id[0] > 'z')
+		return 0;
+	for (int i = 1; i < STORE_ID_LEN; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Decode one UTF-8 sequence at s (n bytes left); the code point or -1 if invalid. */
+static long utf8_next(const unsigned char *s, size_t n, size_t *len)
+{
+	long cp;
+	size_t need;
+
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		cp = s[0] & 0x07;
+	} else {
+		return -1;
+	}
+	if (n < need + 1)
+		return -1;
+	for (size_t i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+	if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = need + 1;
+	return cp;
+}
+
+int store_check_name(const char *name, struct err *e)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n, chars = 0, len;
+	int blank = 1;
+
+	if (!name || !*name)
+		return err_set(e, 422, "Give the store a name.");
+	n = strlen(name);
+	for (size_t i = 0; i < n; i += len) {
+		long cp = utf8_next(s + i, n - i, &len);
+
+		if (cp < 0)
+			return err_set(e, 422, "The name is not valid UTF-8 text.");
+		/* C0, DEL and C1 controls: invisible in pages, dangerous in logs. */
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return err_set(e, 422, "The name must not contain control characters.");
+		if (cp != ' ')
+			blank = 0;
+		chars++;
+	}
+	if (chars > STORE_NAME_MAX)
+		return err_set(e, 422, "The name is longer than %d characters.", STORE_NAME_MAX);
+	if (blank)
+		return err_set(e, 422, "The name must not be only spaces.");
+	return 0;
+}
+
+int store_check_engine(const char *engine, struct err *e)
+{
+	if (!engine || !*engine)
+		return err_set(e, 422, "Choose an engine: woocommerce or medusa.");
+	if (strcmp(engine, "woocommerce") && strcmp(engine, "medusa"))
+		return err_set(e, 422, "Unknown engine; choose woocommerce or medusa.");
+	return 0;
+}
+
+const char *store_url(struct arena *a, const char *id)
+{
+	return arena_printf(a, "%s://store-%s.%s/", strcmp(config.overlay, "prod") ? "http" : "https",
+			    id, config.domain);
+}
+
+const char *store_admin_url(struct arena *a, const char *id, const char *engine)
+{
+	return arena_printf(a, "%s%s", store_url(a, id),
+			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
+}
+
+/* The public view of row i of a STORE_COLS result (strings borrowed from res). */
+static struct view *store_row_view(struct arena *a, const PGresult *res, int i)
+{
+	struct view *v = view_obj(a);
+	const char *id = db_get(res, i, C_ID), *engine = db_get(res, i, C_ENGINE);
+	const char *reason = db_get(res, i, C_REASON);
+
+	view_set_str_ref(v, "id", id);
+	view_set_str_ref(v, "name", db_get(res, i, C_NAME));
+	view_set_str_ref(v, "engine", engine);
+	view_set_str_ref(v, "status", db_get(res, i, C_STATUS));
+	view_set_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
+	view_set_str_ref(v, "url", store_url(a, id));
+	view_set_str_ref(v, "admin_url", store_admin_url(a, id, engine));
+	view_set_str_ref(v, "created_at", db_get(res, i, C_CREATED));
+	view_set_str_ref(v, "updated_at", db_get(res, i, C_UPDATED));
+	view_set_str_ref(v, "ready_at", db_get(res, i, C_READY));
+	return v;
+}
+
+static void store_row_meta(const PGresult *res, int i, struct store_meta *m)
+{
+	m->id = db_get(res, i, C_ID);
+	m->owner_id = db_get_ll(res, i, C_OWNER);
+	m->owner_email = db_get(res, i, C_EMAIL);
+	m->status = db_get(res, i, C_STATUS);
+	m->step = db_get(res, i, C_STEP);
+	m->engine = db_get(res, i, C_ENGINE);
+	m->admin_user = db_get(res, i, C_ADMIN_USER);
+	m->has_secret = db_get_bool(res, i, C_HAS_SECRET);
+}
+
+static void who_params(const struct store_who *who, char uid[24], const char **p)
+{
+	snprintf(uid, 24, "%lld", who->id);
+	p[1] = uid;
+	p[2] = who->is_admin ? "true" : "false";
+}
+
+static struct db_stmt st_get = DB_STMT(
+	"SELECT " STORE_COLS STORE_FROM "WHERE s.id = $1 AND" STORE_VISIBLE, 3);
+
+struct view *store_get(struct arena *a, const struct store_who *who, const char *id,
+		       struct store_meta *meta, struct err *e)
+{
+	const char *p[3] = {id};
+	char uid[24];
+	PGresult *res;
+
+	if (!store_id_valid(id)) {
+		err_set(e, 404, STORE_NOT_FOUND);
+		return NULL;
+	}
+	who_params(who, uid, p);
+	if (!(res = db_run(a, &st_get, p, e)))
+		return NULL;
+	if (db_rows(res) != 1) {
+		err_set(e, 404, STORE_NOT_FOUND);
+		return NULL;
+	}
+	if (meta)
+		store_row_meta(res, 0, meta);
+	return store_row_view(a, res, 0);
+}
+
+/* --- create ------------------------------------------------------------- */
+
+static struct db_stmt st_lock_user = DB_STMT(
+	"SELECT id FROM users WHERE id = $1::bigint AND disabled_at IS NULL FOR NO KEY UPDATE", 1);
+
+/* Any fixed key: the platform cap is counted by one creator at a time. */
+static struct db_stmt st_lock_cap = DB_STMT(
+	"SELECT pg_advisory_xact_lock(hashtext('storefleet.stores_max'))", 0);
+
+static struct db_stmt st_idem_purge = DB_STMT(
+	"DELETE FROM idempotency_keys WHERE created_at < now() - $1::int * interval '1 second'", 1);
+
+static struct db_stmt st_idem_get = DB_STMT(
+	"SELECT encode(request_sha256, 'hex'), store_id FROM idempotency_keys "
+	"WHERE user_id = $1::bigint AND key = $2",
+	2);
+
+static struct db_stmt st_idem_put = DB_STMT(
+	"INSERT INTO idempotency_keys (user_id, key, request_sha256, store_id) "
+	"VALUES ($1::bigint, $2, decode($3, 'hex'), $4)",
+	4);
+
+/*
+ * Counted after the locks, so against every committed create.  The rate is
+ * a sliding hour over the tenant's own rows (rows are never deleted, so a
+ * delete does not give a slot back); Retry-After is when the oldest create
+ * that still counts leaves the hour, or when the cooldown ends.
+ */
+static struct db_stmt st_guard = DB_STMT(
+	"SELECT "
+	"(SELECT count(*) FROM stores WHERE owner_id = $1::bigint AND status <> 'deleted'), "
+	"(SELECT count(*) FROM stores WHERE status <> 'deleted'), "
+	"(SELECT count(*) FROM stores WHERE owner_id = $1::bigint "
+	"  AND created_at > clock_timestamp() - interval '1 hour'), "
+	"(SELECT ceil(extract(epoch FROM created_at + interval '1 hour' - clock_timestamp()))::int "
+	"  FROM stores WHERE owner_id = $1::bigint "
+	"  AND created_at > clock_timestamp() - interval '1 hour' "
+	"  ORDER BY created_at DESC OFFSET greatest($2::int - 1, 0) LIMIT 1), "
+	"(SELECT ceil(extract(epoch FROM max(created_at) + $3::int * interval '1 second' "
+	"  - clock_timestamp()))::int FROM stores WHERE owner_id = $1::bigint)",
+	3);
+
+static struct db_stmt st_insert = DB_STMT(
+	"INSERT INTO stores (id, owner_id, name, engine) VALUES ($1, $2::bigint, $3, $4) "
+	"ON CONFLICT (id) DO NOTHING RETURNING id",
+	4);
+
+static struct db_stmt st_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, $2, $3, $4)", 4);
+
+struct create_ctx {
+	struct arena *a;
+	const struct store_who *who;
+	struct store_create *c;
+	char hash[crypto_hash_sha256_BYTES * 2 + 1];
+	char id[STORE_ID_LEN + 1];
+	const char *existing;	/* the store of a replayed key */
+};
+
+static int create_tx(void *ctx, struct err *e)
+{
+	struct create_ctx *x = ctx;
+	struct store_create *c = x->c;
+	struct arena *a = x->a;
+	char uid[24], lim[16], cool[16], ttl[16];
+	const char *p[4];
+	PGresult *res;
+	struct view *d;
+	long long mine, all, hour;
+
+	/* db_tx may run this more than once. */
+	x->existing = NULL;
+	c->code = NULL;
+	c->retry_after = 0;
+	c->field = NULL;
+
+	snprintf(uid, sizeof(uid), "%lld", x->who->id);
+	p[0] = uid;
+	if (!(res = db_run(a, &st_lock_user, p, e)))
+		return -1;
+	if (db_rows(res) != 1)
+		return err_set(e, 401, "the account no longer exists or is disabled");
+	if (!db_run(a, &st_lock_cap, NULL, e))
+		return -1;
+
+	if (c->idem_key) {
+		snprintf(ttl, sizeof(ttl), "%d", config.idempotency_ttl);
+		p[0] = ttl;
+		if (!db_run(a, &st_idem_purge, p, e))
+			return -1;
+		p[0] = uid;
+		p[1] = c->idem_key;
+		if (!(res = db_run(a, &st_idem_get, p, e)))
+			return -1;
+		if (db_rows(res) == 1) {
+			if (strcmp(db_get(res, 0, 0), x->hash)) {
+				c->field = "Idempotency-Key";
+				return err_set(e, 422,
+					       "this Idempotency-Key was used with a different request");
+			}
+			x->existing = arena_strdup(a, db_get(res, 0, 1));
+			return 0;
+		}
+	}
+
+	snprintf(lim, sizeof(lim), "%d", config.creates_per_hour);
+	snprintf(cool, sizeof(cool), "%d", config.create_cooldown);
+	p[0] = uid;
+	p[1] = lim;
+	p[2] = cool;
+	if (!(res = db_run(a, &st_guard, p, e)))
+		return -1;
+	mine = db_get_ll(res, 0, 0);
+	all = db_get_ll(res, 0, 1);
+	hour = db_get_ll(res, 0, 2);
+	if (mine >= config.stores_per_tenant) {
+		c->code = "quota_exceeded";
+		return err_set(e, 429,
+			       "You have %lld stores, the limit per account is %d; delete one first.",
+			       mine, config.stores_per_tenant);
+	}
+	if (all >= config.stores_max) {
+		c->code = "quota_exceeded";
+		return err_set(e, 429, "The platform is full (%d stores); try again later.",
+			       config.stores_max);
+	}
+	if (hour >= config.creates_per_hour) {
+		long long wait = config.creates_per_hour > 0 ? db_get_ll(res, 0, 3) : 3600;
+
+		c->code = "rate_limited";
+		c->retry_after = wait < 1 ? 1 : (int)wait;
+		return err_set(e, 429, "You can create %d stores per hour; try again in %d seconds.",
+			       config.creates_per_hour, c->retry_after);
+	}
+	if (config.create_cooldown > 0 && db_get(res, 0, 4) && db_get_ll(res, 0, 4) > 0) {
+		c->code = "rate_limited";
+		c->retry_after = (int)db_get_ll(res, 0, 4);
+		return err_set(e, 429, "Wait %d seconds between two new stores.", c->retry_after);
+	}
+
+	/* A clash of two random ids is ~1e-12; try again rather than fail. */
+	for (int tries = 0;; tries++) {
+		store_new_id(x->id);
+		p[0] = x->id;
+		p[1] = uid;
+		p[2] = c->name;
+		p[3] = c->engine;
+		if (!(res = db_run(a, &st_insert, p, e)))
+			return -1;
+		if (db_rows(res) == 1)
+			break;
+		if (tries == 8)
+			return err_set(e, 500, "store: cannot find a free id");
+	}
+	p[0] = x->id;
+	p[1] = "request";
+	p[2] = "info";
+	p[3] = arena_printf(a, "Store requested (%s).",
+			    strcmp(c->engine, "medusa") ? "WooCommerce" : "Medusa");
+	if (!db_run(a, &st_event, p, e))
+		return -1;
+	d = view_obj(a);
+	view_set_str(d, "name", c->name);
+	view_set_str(d, "engine", c->engine);
+	if (c->idem_key)
+		view_set_str(d, "idempotency_key", c->idem_key);
+	if (audit_record(a, x->who->id, x->who->email, x->who->ip, "store.create", x->id, d, e) < 0)
+		return -1;
+	if (c->idem_key) {
+		p[0] = uid;
+		p[1] = c->idem_key;
+		p[2] = x->hash;
+		p[3] = x->id;
+		if (!db_run(a, &st_idem_put, p, e))
+			return -1;
+	}
+	return 0;
+}
+
+/* After a lost race on the key (a unique violation): the winner's store, or 422. */
+static const char *idem_reread(struct create_ctx *x, struct err *e)
+{
+	const char *p[2];
+	char uid[24];
+	PGresult *res;
+
+	snprintf(uid, sizeof(uid), "%lld", x->who->id);
+	p[0] = uid;
+	p[1] = x->c->idem_key;
+	if (!(res = db_run(x->a, &st_idem_get, p, e)))
+		return NULL;
+	if (db_rows(res) != 1) {
+		err_set(e, 503, "database busy, try again");
+		return NULL;
+	}
+	if (strcmp(db_get(res, 0, 0), x->hash)) {
+		x->c->field = "Idempotency-Key";
+		err_set(e, 422, "this Idempotency-Key was used with a different request");
+		return NULL;
+	}
+	return arena_strdup(x->a, db_get(res, 0, 1));
+}
+
+int store_create(struct arena *a, const struct store_who *who, struct store_create *c,
+		 struct err *e)
+{
+	struct create_ctx x = {.a = a, .who = who, .c = c};
+	struct err te = ERR_INIT;
+	const char *id;
+
+	c->store = NULL;
+	c->replayed = 0;
+	c->code = NULL;
+	c->retry_after = 0;
+	c->field = NULL;
+	if (store_check_name(c->name, e) < 0) {
+		c->field = "name";
+		return -1;
+	}
+	if (store_check_engine(c->engine, e) < 0) {
+		c->field = "engine";
+		return -1;
+	}
+	if (c->idem_key) {
+		unsigned char h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256_state st;
+		size_t n = strlen(c->idem_key);
+
+		if (n < 1 || n > 255) {
+			c->field = "Idempotency-Key";
+			return err_set(e, 422, "Idempotency-Key must be 1 to 255 characters");
+		}
+		/* "The same body" means the same request: name and engine, NUL-separated. */
+		crypto_hash_sha256_init(&st);
+		crypto_hash_sha256_update(&st, (const unsigned char *)c->name, strlen(c->name) + 1);
+		crypto_hash_sha256_update(&st, (const unsigned char *)c->engine, strlen(c->engine));
+		crypto_hash_sha256_final(&st, h);
+		sodium_bin2hex(x.hash, sizeof(x.hash), h, sizeof(h));
+	}
+	if (db_tx(create_tx, &x, &te) < 0) {
+		if (te.status == 409 && c->idem_key && !strcmp(db_last_sqlstate(), "23505")) {
+			if (!(id = idem_reread(&x, e)))
+				return -1;
+			c->replayed = 1;
+		} else {
+			return err_set(e, te.status ? te.status : 500, "%s", te.msg);
+		}
+	} else if (x.existing) {
+		id = x.existing;
+		c->replayed = 1;
+	} else {
+		id = x.id;
+	}
+	{
+		struct store_who owner = *who;
+
+		/* The key's store is the asker's own; load it as such. */
+		owner.is_admin = 0;
+		c->store = store_get(a, &owner, id, NULL, e);
+	}
+	return c->store ? 0 : -1;
+}
+
+/* --- list --------------------------------------------------------------- */
+
+/* $1 owner, $2 status (NULL = not deleted), $3 cursor micros, $4 cursor id, $5 limit. */
+#define LIST_FILTER                                                                        \
+	" AND (CASE WHEN $2::text IS NULL THEN s.status <> 'deleted' ELSE s.status = $2 END) " \
+	" AND ($3::bigint IS NULL OR (s.created_at, s.id) < "                                \
+	"      (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::text)) "     \
+	"ORDER BY s.created_at DESC, s.id DESC LIMIT $5::int"
+
+static struct db_stmt st_list_own = DB_STMT(
+	"SELECT " STORE_COLS STORE_FROM "WHERE s.owner_id = $1::bigint" LIST_FILTER, 5);
+
+static struct db_stmt st_list_all = DB_STMT(
+	"SELECT " STORE_COLS STORE_FROM "WHERE $1::bigint IS NULL" LIST_FILTER, 5);
+
+static const char *cursor_encode(struct arena *a, const char *micros, const char *id)
+{
+	char raw[64], out[128];
+
+	snprintf(raw, sizeof(raw), "%s.%s", micros, id);
+	sodium_bin2base64(out, sizeof(out), (const unsigned char *)raw, strlen(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return arena_strdup(a, out);
+}
+
+/* "<digits>.<tail>" out of a cursor; 0 or -1 (422) when it is not one of ours. */
+static int cursor_decode(struct arena *a, const char *cursor, const char **micros,
+			 const char **tail, struct err *e)
+{
+	unsigned char raw[64];
+	size_t n, d;
+	char *s;
+
+	if (strlen(cursor) > 80 ||
+	    sodium_base642bin(raw, sizeof(raw) - 1, cursor, strlen(cursor), NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return err_set(e, 422, "the cursor is not one this API gave out");
+	raw[n] = '\0';
+	s = arena_strndup(a, (const char *)raw, n);
+	d = strspn(s, "0123456789");
+	if (d == 0 || d > 18 || s[d] != '.' || strlen(s) != n)
+		return err_set(e, 422, "the cursor is not one this API gave out");
+	s[d] = '\0';
+	*micros = s;
+	*tail = s + d + 1;
+	return 0;
+}
+
+int store_list(struct arena *a, const struct store_who *who, int all, const char *status,
+	       int limit, const char *cursor, struct view **stores, const char **next_cursor,
+	       struct err *e)
+{
+	const char *p[5] = {NULL};
+	char uid[24], lim[16];
+	PGresult *res;
+	int n;
+
+	*stores = NULL;
+	*next_cursor = NULL;
+	if (status && !store_status_valid(status))
+		return err_set(e, 422, "status must be one of requested, provisioning, ready, "
+				       "degraded, failed, deleting, deleted");
+	if (limit < 1 || limit > STORE_LIST_MAX)
+		BUG("store_list: limit %d", limit);
+	if (cursor) {
+		if (cursor_decode(a, cursor, &p[2], &p[3], e) < 0)
+			return -1;
+		if (!store_id_valid(p[3]))
+			return err_set(e, 422, "the cursor is not one this API gave out");
+	}
+	snprintf(uid, sizeof(uid), "%lld", who->id);
+	snprintf(lim, sizeof(lim), "%d", limit + 1);	/* one more: is there a next page? */
+	p[0] = all ? NULL : uid;
+	p[1] = status;
+	p[4] = lim;
+	if (!(res = db_run(a, all ? &st_list_all : &st_list_own, p, e)))
+		return -1;
+	*stores = view_arr(a);
+	n = db_rows(res);
+	for (int i = 0; i < n && i < limit; i++) {
+		struct view *v = store_row_view(a, res, i);
+
+		if (all)
+			view_set_str_ref(v, "owner", db_get(res, i, C_EMAIL));
+		view_push(*stores, v);
+	}
+	if (n > limit)
+		*next_cursor = cursor_encode(a, db_get(res, limit - 1, C_MICROS),
+					     db_get(res, limit - 1, C_ID));
+	return 0;
+}
+
+/* --- retry and delete --------------------------------------------------- */
+
+/*
+ * Only a failed store the user may see; the lease columns are reconcile's
+ * and stay as they are (a failed store holds no live lease).
+ */
+static struct db_stmt st_retry = DB_STMT(
+	"UPDATE stores s SET status = 'requested', attempts = 0, next_attempt_at = now(), "
+	"status_reason = '', step = '', updated_at = now() "
+	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
+	"AND s.status = 'failed' AND s.desired = 'present' RETURNING s.id",
+	3);
+
+static struct db_stmt st_delete = DB_STMT(
+	"UPDATE stores s SET desired = 'absent', status = 'deleting', status_reason = '', "
+	"delete_requested_at = now(), attempts = 0, next_attempt_at = now(), updated_at = now() "
+	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
+	"AND s.status NOT IN ('deleting', 'deleted') RETURNING s.id",
+	3);
+
+struct change_ctx {
+	struct arena *a;
+	const struct store_who *who;
+	const char *id;
+	int is_delete;
+	/* OUT */
+	struct store_meta m;
+	int changed;
+};
+
+static int change_tx(void *ctx, struct err *e)
+{
+	struct change_ctx *x = ctx;
+	const char *p[4] = {x->id};
+	char uid[24];
+	PGresult *res;
+	struct view *d;
+	int foreign;
+
+	x->changed = 0;
+	/* The UPDATE decides (it re-checks its WHERE after a concurrent commit). */
+	if (!store_get(x->a, x->who, x->id, &x->m, e))
+		return -1;
+	who_params(x->who, uid, p);
+	if (!(res = db_run(x->a, x->is_delete ? &st_delete : &st_retry, p, e)))
+		return -1;
+	x->changed = db_rows(res) == 1;
+	foreign = x->m.owner_id != x->who->id;
+	d = view_obj(x->a);
+	if (foreign) {
+		view_set_bool(d, "as_admin", 1);
+		view_set_str(d, "owner", x->m.owner_email);
+	}
+	if (!x->is_delete) {
+		if (!x->changed)
+			return err_set(e, 409, "Only a failed store can be retried; this one is %s.",
+				       x->m.status);
+		p[1] = "request";
+		p[2] = "info";
+		p[3] = "Retry requested.";
+		if (!db_run(x->a, &st_event, p, e))
+			return -1;
+		return audit_record(x->a, x->who->id, x->who->email, x->who->ip, "store.retry",
+				    x->id, d, e);
+	}
+	if (!x->changed) {
+		/* Asked again: nothing changes, but the request is on record. */
+		view_set_str(d, "status", x->m.status);
+		return audit_record(x->a, x->who->id, x->who->email, x->who->ip,
+				    "store.delete_repeat", x->id, d, e);
+	}
+	p[1] = "delete";
+	p[2] = "info";
+	p[3] = foreign ? "Delete requested by an administrator." : "Delete requested.";
+	if (!db_run(x->a, &st_event, p, e))
+		return -1;
+	return audit_record(x->a, x->who->id, x->who->email, x->who->ip, "store.delete", x->id, d,
+			    e);
+}
+
+static struct view *store_change(struct arena *a, const struct store_who *who, const char *id,
+				 int is_delete, struct err *e)
+{
+	struct change_ctx x = {.a = a, .who = who, .id = id, .is_delete = is_delete};
+
+	if (!store_id_valid(id)) {
+		err_set(e, 404, STORE_NOT_FOUND);
+		return NULL;
+	}
+	if (db_tx(change_tx, &x, e) < 0)
+		return NULL;
+	return store_get(a, who, id, NULL, e);
+}
+
+struct view *store_retry(struct arena *a, const struct store_who *who, const char *id,
+			 struct err *e)
+{
+	return store_change(a, who, id, 0, e);
+}
+
+struct view *store_delete(struct arena *a, const struct store_who *who, const char *id,
+			  struct err *e)
+{
+	return store_change(a, who, id, 1, e);
+}
+
+/* --- events and steps --------------------------------------------------- */
+
+static struct db_stmt st_events = DB_STMT(
+	"SELECT id, " AT("at") ", step, message, level FROM store_events "
+	"WHERE store_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3::int",
+	3);
+
+int store_events(struct arena *a, const char *id, long long before, int limit, int newest_first,
+		 struct view **events, long long *next_before, struct err *e)
+{
+	char b[24], l[16];
+	const char *p[3] = {id, b, l};
+	PGresult *res;
+	int n;
+
+	snprintf(b, sizeof(b), "%lld", before > 0 ? before : 0);
+	snprintf(l, sizeof(l), "%d", limit + 1);
+	*events = NULL;
+	*next_before = 0;
+	if (!(res = db_run(a, &st_events, p, e)))
+		return -1;
+	n = db_rows(res);
+	if (n > limit) {
+		n = limit;
+		*next_before = db_get_ll(res, n - 1, 0);
+	}
+	*events = view_arr(a);
+	for (int k = 0; k < n; k++) {
+		int i = newest_first ? k : n - 1 - k;
+		struct view *v = view_push_obj(*events);
+
+		view_set_str_ref(v, "at", db_get(res, i, 1));
+		view_set_str_ref(v, "step", db_get(res, i, 2));
+		view_set_str_ref(v, "message", db_get(res, i, 3));
+		view_set_str_ref(v, "level", db_get(res, i, 4));
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name, *label;
+} store_step_list[] = {
+	{"namespace", "Namespace"},
+	{"isolation", "Quota, limits and network policies"},
+	{"secrets", "Secrets"},
+	{"database", "Database"},
+	{"app", "Application"},
+	{"setup", "Setup job"},
+	{"ingress", "Ingress"},
+	{"readiness", "Readiness checks"},
+};
+#define NSTEPS (int)(sizeof(store_step_list) / sizeof(store_step_list[0]))
+
+static struct db_stmt st_steps = DB_STMT(
+	"SELECT step, " AT("min(at)") ", bool_or(level = 'error') FROM store_events "
+	"WHERE store_id = $1 GROUP BY step",
+	1);
+
+int store_steps(struct arena *a, const struct store_meta *m, struct view **steps, struct err *e)
+{
+	const char *p[1] = {m->id};
+	const char *seen[NSTEPS] = {NULL};
+	int cur = -1, finished, failed;
+	PGresult *res;
+
+	*steps = NULL;
+	if (!(res = db_run(a, &st_steps, p, e)))
+		return -1;
+	for (int i = 0; i < db_rows(res); i++)
+		for (int k = 0; k < NSTEPS; k++)
+			if (!strcmp(db_get(res, i, 0), store_step_list[k].name))
+				seen[k] = db_get(res, i, 1);
+	for (int k = 0; k < NSTEPS; k++)
+		if (m->step && !strcmp(m->step, store_step_list[k].name))
+			cur = k;
+	finished = !strcmp(m->status, "ready") || !strcmp(m->status, "degraded");
+	failed = !strcmp(m->status, "failed");
+	*steps = view_arr(a);
+	for (int k = 0; k < NSTEPS; k++) {
+		struct view *v = view_push_obj(*steps);
+
+		view_set_str_ref(v, "name", store_step_list[k].name);
+		view_set_str_ref(v, "label", store_step_list[k].label);
+		if (seen[k])
+			view_set_str_ref(v, "at", seen[k]);
+		if (finished || (cur >= 0 ? k < cur : !!seen[k]))
+			view_set_bool(v, "done", 1);
+		else if (k == cur && failed)
+			view_set_bool(v, "failed", 1);
+		else if (k == cur && store_status_busy(m->status) && strcmp(m->status, "deleting"))
+			view_set_bool(v, "current", 1);
+	}
+	return 0;
+}
+
+/* --- credentials -------------------------------------------------------- */
+
+static struct db_stmt st_secret = DB_STMT(
+	"SELECT s.owner_id, s.admin_user, encode(s.admin_secret, 'hex') FROM stores s "
+	"WHERE s.id = $1 AND" STORE_VISIBLE,
+	3);
+
+int store_reveal(struct arena *a, const struct store_who *who, const char *id, const char **user,
+		 const char **password, struct err *e)
+{
+	unsigned char key[crypto_secretbox_KEYBYTES], *box, *plain;
+	const char *p[3] = {id}, *hex;
+	char uid[24];
+	size_t klen, blen;
+	PGresult *res;
+
+	*user = *password = NULL;
+	if (!store_id_valid(id))
+		return err_set(e, 404, STORE_NOT_FOUND);
+	who_params(who, uid, p);
+	if (!(res = db_run(a, &st_secret, p, e)))
+		return -1;
+	if (db_rows(res) != 1)
+		return err_set(e, 404, STORE_NOT_FOUND);
+	/* Admins see every store, but a tenant's credentials are the tenant's. */
+	if (db_get_ll(res, 0, 0) != who->id)
+		return err_set(e, 403, "Only the store's owner can see its credentials.");
+	hex = db_get(res, 0, 2);
+	if (!hex)
+		return err_set(e, 409, "The credentials are not available yet.");
+	if (sodium_hex2bin(key, sizeof(key), config.secret_key, strlen(config.secret_key), NULL,
+			   &klen, NULL) != 0 ||
+	    klen != sizeof(key)) {
+		log_error("store %s: secret_key is not 64 hex characters", id);
+		return err_set(e, 503, "Credentials cannot be shown: the server has no secret key.");
+	}
+	blen = strlen(hex) / 2;
+	box = arena_alloc(a, blen + 1);
+	plain = arena_alloc(a, blen + 1);
+	if (sodium_hex2bin(box, blen, hex, strlen(hex), NULL, &blen, NULL) != 0 ||
+	    blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
+	    crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
+				       blen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
+		sodium_memzero(key, sizeof(key));
+		log_error("store %s: sealed credentials do not open with secret_key", id);
+		return err_set(e, 503, "The credentials cannot be opened.");
+	}
+	sodium_memzero(key, sizeof(key));
+	plain[blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES] = '\0';
+	*user = arena_strdup(a, db_get(res, 0, 1));
+	*password = (const char *)plain;
+	if (audit_record(a, who->id, who->email, who->ip, "store.credentials_reveal", id, NULL,
+			 e) < 0) {
+		/* No audit row, no secret. */
+		*user = *password = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* --- audit log ---------------------------------------------------------- */
+
+static struct db_stmt st_audit = DB_STMT(
+	"SELECT id, " AT("at") ", actor_email, ip, action, target, details::text FROM audit_log "
+	"WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2::int",
+	2);
+
+int store_audit_list(struct arena *a, int limit, const char *cursor, struct view **entries,
+		     const char **next_cursor, struct err *e)
+{
+	const char *p[2] = {NULL}, *micros, *tail;
+	char lim[16];
+	PGresult *res;
+	int n;
+
+	*entries = NULL;
+	*next_cursor = NULL;
+	if (cursor) {
+		if (cursor_decode(a, cursor, &micros, &tail, e) < 0)
+			return -1;
+		if (strcmp(tail, "audit"))
+			return err_set(e, 422, "the cursor is not one this API gave out");
+		p[0] = micros;
+	}
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	p[1] = lim;
+	if (!(res = db_run(a, &st_audit, p, e)))
+		return -1;
+	n = db_rows(res);
+	*entries = view_arr(a);
+	for (int i = 0; i < n && i < limit; i++) {
+		struct view *v = view_push_obj(*entries);
+		json_error_t je;
+		json_t *j = json_loads(db_get(res, i, 6), 0, &je);
+
+		view_set_str_ref(v, "at", db_get(res, i, 1));
+		view_set_str_ref(v, "actor", db_get(res, i, 2));
+		view_set_str_ref(v, "ip", db_get(res, i, 3));
+		view_set_str_ref(v, "action", db_get(res, i, 4));
+		view_set_str_ref(v, "target", db_get(res, i, 5));
+		view_set(v, "details", j ? view_from_json(a, j) : view_obj(a));
+		json_decref(j);
+	}
+	if (n > limit)
+		*next_cursor = cursor_encode(a, db_get(res, limit - 1, 0), "audit");
+	return 0;
+}

@@ -1,0 +1,186 @@
+/* store.h - stores as the web app sees them: ids, validation, the one view loader, create/retry/delete. */
+#ifndef SF_STORE_H
+#define SF_STORE_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "arena.h"
+#include "err.h"
+#include "view.h"
+
+/*
+ * The web app only records desired state in PostgreSQL (sql/002_stores.sql);
+ * storefleet-reconcile does the Kubernetes work.  Every function that names
+ * a store takes the asking user (struct store_who) and loads the row with
+ * the ownership condition in the same statement (owner_id = user OR the user
+ * is an admin), so another tenant's store is indistinguishable from a
+ * missing one: both are 404 with the same message.
+ *
+ * Errors are HTTP statuses in e->status; where the API needs a machine code
+ * other than the status's default (429 quota_exceeded / rate_limited) it is
+ * returned through an OUT code pointer.
+ */
+
+#define STORE_ID_LEN 8
+#define STORE_NAME_MAX 64		/* characters (code points), not bytes */
+#define STORE_LIST_MAX 100
+#define STORE_LIST_DEFAULT 20
+#define STORE_EVENTS_MAX 200
+
+/* The message every "no such store" answer carries (never the id: missing and foreign look alike). */
+#define STORE_NOT_FOUND "There is no such store."
+
+/* Who is asking: the signed-in user and where from (for audit rows). */
+struct store_who {
+	long long id;
+	const char *email;
+	int is_admin;
+	const char *ip;		/* may be NULL */
+};
+
+/* Status names of the schema, in lifecycle order; NULL-terminated. */
+extern const char *const store_statuses[];
+
+/* 1 when s is one of store_statuses. */
+int store_status_valid(const char *s);
+
+/* 1 when status is one a reconcile pass is still working on (the page refreshes itself). */
+int store_status_busy(const char *status);
+
+/* A fresh id: 8 lowercase alphanumerics, the first a letter (libsodium CSPRNG). */
+void store_new_id(char id[STORE_ID_LEN + 1]);
+
+/* 1 when id has the shape of a store id (anything else is a 404 without a query). */
+int store_id_valid(const char *id);
+
+/*
+ * Input rules.  0 when fine, else -1 with e = 422 and a message for a
+ * person: name 1-64 characters of valid UTF-8 without control characters
+ * and not only spaces; engine "woocommerce" or "medusa".  NULL = missing.
+ */
+int store_check_name(const char *name, struct err *e);
+int store_check_engine(const char *engine, struct err *e);
+
+/* Derived addresses: http(s)://store-<id>.<domain>/ and the engine's admin path. Arena strings. */
+const char *store_url(struct arena *a, const char *id);
+const char *store_admin_url(struct arena *a, const char *id, const char *engine);
+
+/*
+ * A create.  IN: name, engine (checked here again), idem_key (the
+ * Idempotency-Key header, NULL for none; 1-255 characters).  OUT: on
+ * success *store is the new (or, for a replayed key, the earlier) store's
+ * view and replayed says which; on 429 code is "quota_exceeded" or
+ * "rate_limited" and retry_after the seconds to wait (0: not applicable);
+ * on 422 field names the bad input ("name", "engine", "Idempotency-Key").
+ *
+ * In one transaction: the tenant's users row is locked FOR UPDATE and a
+ * global advisory lock taken, then the idempotency key, the per-tenant
+ * limit (non-deleted stores), the platform cap, the hourly rate and the
+ * cooldown are checked against committed rows, and the store row, its
+ * first event, the audit row and the key row are inserted.  So the limits
+ * hold across any number of worker processes.
+ */
+struct store_create {
+	const char *name, *engine, *idem_key;
+	struct view *store;
+	int replayed;
+	const char *code;
+	int retry_after;
+	const char *field;
+};
+
+int store_create(struct arena *a, const struct store_who *who, struct store_create *c,
+		 struct err *e);
+
+/*
+ * What a handler needs beyond the public view, filled by store_get.
+ * Strings live in the arena.
+ */
+struct store_meta {
+	const char *id;
+	long long owner_id;
+	const char *owner_email;
+	const char *status;
+	const char *step;
+	const char *engine;
+	const char *admin_user;		/* "" until reconcile stored the credentials */
+	int has_secret;
+};
+
+/*
+ * Load one store visible to who.  OUT: the public view {id, name, engine,
+ * status, status_reason, url, admin_url, created_at, updated_at, ready_at}
+ * and, if meta is not NULL, *meta.  NULL with e = 404 STORE_NOT_FOUND
+ * when it does not exist or belongs to someone else (non-admin), 503 when
+ * the database is down.
+ */
+struct view *store_get(struct arena *a, const struct store_who *who, const char *id,
+		       struct store_meta *meta, struct err *e);
+
+/*
+ * A page of stores, newest first: the asker's own, or with all = 1 (admins
+ * only, checked by the caller) everyone's, each view with "owner" added.
+ * status NULL = every status except deleted.  cursor NULL = from the start;
+ * else the opaque value of an earlier next_cursor.  OUT: *stores an array
+ * view, *next_cursor an arena string or NULL at the end.  0, or -1 with
+ * e (422 for a bad cursor, field in *field).
+ */
+int store_list(struct arena *a, const struct store_who *who, int all, const char *status,
+	       int limit, const char *cursor, struct view **stores, const char **next_cursor,
+	       struct err *e);
+
+/*
+ * Retry a failed store: status requested, attempts 0, next attempt now,
+ * reason cleared, an event and an audit row - one transaction.  OUT: the
+ * store's view.  Errors: 404 (not visible), 409 (not failed).
+ */
+struct view *store_retry(struct arena *a, const struct store_who *who, const char *id,
+			 struct err *e);
+
+/*
+ * Ask for a delete: desired absent, status deleting, delete_requested_at,
+ * an event and an audit row (store.delete; details as_admin + owner when
+ * an admin deletes someone else's store) - one transaction.  Asking again
+ * while deleting/deleted changes nothing and records store.delete_repeat.
+ * OUT: the store's view; 404 when not visible.
+ */
+struct view *store_delete(struct arena *a, const struct store_who *who, const char *id,
+			  struct err *e);
+
+/*
+ * The activity log of a visible store (check with store_get first):
+ * [{at, step, message, level}], the newest limit rows with ids below before
+ * (0 = from the newest), listed oldest first (the API) or newest first (the
+ * page).  OUT: *events; *next_before the id to pass for the older page, or
+ * 0 when there is none.  0 or -1.
+ */
+int store_events(struct arena *a, const char *id, long long before, int limit, int newest_first,
+		 struct view **events, long long *next_before, struct err *e);
+
+/*
+ * The provisioning steps of a store for its page: [{name, label, at, done,
+ * current, failed}] in the order reconcile runs them, each with the first
+ * time an event named it.  0 or -1.
+ */
+int store_steps(struct arena *a, const struct store_meta *m, struct view **steps, struct err *e);
+
+/*
+ * The store's admin credentials for its owner only (admins included: the
+ * check is owner_id = who->id), opened with config.secret_key.  OUT: *user,
+ * *password (arena strings).  Records store.credentials_reveal (never the
+ * secret).  Errors: 404 not visible, 403 not the owner, 409 not available
+ * yet, 503 secret key missing or the sealed value does not open.
+ */
+int store_reveal(struct arena *a, const struct store_who *who, const char *id, const char **user,
+		 const char **password, struct err *e);
+
+/*
+ * The audit log for admins, newest first: {at, actor, ip, action, target,
+ * details}.  Cursor as in store_list.  0 or -1.
+ */
+int store_audit_list(struct arena *a, int limit, const char *cursor, struct view **entries,
+		     const char **next_cursor, struct err *e);
+
+#endif
