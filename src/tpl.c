@@ -643,6 +643,11 @@ static int run_slice(struct tpl_run *r, const struct tpl *t, size_t from, size_t
 			sub.up = c;
 			if (v && v->type == VIEW_ARR) {
 				for (const struct view_item *it = v->u.list.head; it; it = it->next) {
+					/* Count iterations too: an empty body must not loop for free. */
+					if (++r->steps > r->ts->max_steps)
+						return err_set(r->e, 500,
+							       "%s: rendering took more than %zu steps",
+							       t->file, r->ts->max_steps);
 					sub.v = it->val;
 					if (run_slice(r, t, i + 1, in->end, &sub) < 0)
 						return -1;

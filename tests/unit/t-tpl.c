@@ -432,6 +432,20 @@ static void test_limits(void)
 	is_int(out.len, 0, "nothing left in the output");
 	err_clear(&e);
 
+	/* Regression: iterations of an empty body were not counted, so this ran 10^8 times. */
+	err_clear(&e);
+	{
+		struct view *w = view_obj(A), *big_l = view_set_arr(w, "l");
+		const char *empty = "{{#l}}{{#l}}{{/l}}{{/l}}";
+
+		for (int i = 0; i < 10000; i++)
+			view_push(big_l, view_int(A, i));
+		ok(tpl_add(ts, "empty", "empty.html", empty, strlen(empty), &e) == 0 &&
+			   tpl_render(ts, "empty", w, &out, &e) < 0 && strstr(e.msg, "steps"),
+		   "step cap counts iterations of empty bodies");
+	}
+	err_clear(&e);
+
 	/* Output cap from the caller's buffer. */
 	tpl_set_max_steps(ts, 0);
 	buf_release(&out);
