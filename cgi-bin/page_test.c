@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "log.h"
 #include "pages.h"
 
 /*
@@ -22,6 +23,7 @@ int page_test_sleep(struct req *r)
 
 	if (ms < 0 || ms > 10000)
 		return req_invalid(r, "ms", "ms must be between 0 and 10000");
+	log_info("test_sleep: sleeping %ld ms", ms);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -37,6 +39,9 @@ int page_test_echo(struct req *r)
 	struct view *out = view_obj(r->a);
 
 	view_set(out, "body", view_from_json(r->a, r->json));
+	view_set_str(out, "remote_addr", r->remote_addr);
+	view_set_str(out, "x_real_ip", req_header(r, "X-Real-IP"));
+	view_set_str(out, "x_forwarded_for", req_header(r, "X-Forwarded-For"));
 	return resp_json(r, 200, out);
 }
 

@@ -1,0 +1,126 @@
+#!/bin/bash
+# t0110-fcgi.sh - the real workers behind nginx: configs, headers, limits, respawn, graceful stop.
+. "$SF_ROOT/tests/lib.sh"
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+workers() { ps -o pid= --ppid "$APP_PID" 2>/dev/null | tr -d ' ' | sort; }
+nworkers() { workers | grep -c .; }
+
+# --- both nginx configs pass nginx -t ------------------------------------------------
+mkdir -p "$T/ngx/logs" "$T/ngx/tmp"
+sed -e "s|@PORT@|$(free_port)|g" -e "s|@PREFIX@|$T/ngx|g" -e "s|@SOCKET@|$T/none.sock|g" \
+	-e "s|@ROOT@|$SF_ROOT|g" -e "s|@USER_LINE@||g" "$SF_ROOT/nginx/dev.conf.in" >"$T/ngx/dev.conf"
+ok "nginx -t accepts dev.conf.in" nginx -e "$T/ngx/logs/t.log" -p "$T/ngx" -c "$T/ngx/dev.conf" -t -q
+unlike "$(cat "$SF_ROOT/nginx/dev.conf.in")" '^[^#]*daemon ' "dev.conf.in leaves daemon to the harness"
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=storefleet.example.com \
+	-keyout "$T/ngx/privkey.pem" -out "$T/ngx/fullchain.pem" >/dev/null 2>&1
+sed -e "s|/etc/ssl/storefleet/|$T/ngx/|g" "$SF_ROOT/nginx/storefleet.conf" >"$T/ngx/storefleet.conf"
+cat >"$T/ngx/prod.conf" <<CONF
+pid $T/ngx/prod.pid;
+error_log $T/ngx/logs/prod.log;
+events {}
+http {
+	client_body_temp_path $T/ngx/tmp/cb;
+	fastcgi_temp_path $T/ngx/tmp/fc;
+	proxy_temp_path $T/ngx/tmp/px;
+	uwsgi_temp_path $T/ngx/tmp/uw;
+	scgi_temp_path $T/ngx/tmp/sc;
+	include $T/ngx/storefleet.conf;
+}
+CONF
+ok "nginx -t accepts the production server block" \
+	nginx -e "$T/ngx/logs/t.log" -p "$T/ngx" -c "$T/ngx/prod.conf" -t -q
+prod=$(cat "$SF_ROOT/nginx/storefleet.conf")
+like "$prod" 'listen 443 ssl' "production: TLS on 443"
+like "$prod" 'return 301 https://' "production: HTTP redirects to HTTPS"
+like "$prod" 'Strict-Transport-Security' "production: HSTS"
+like "$prod" 'fastcgi_pass unix:/run/storefleet/fcgi.sock' "production: the FastCGI socket"
+like "$prod" 'client_max_body_size 64k' "production: body limit"
+
+# --- the stack: workers + nginx (no database needed for these routes) --------------------
+export SF_TEST_ROUTES=1 SF_LOG_LEVEL=debug
+app_start "$T" 3 || bail "cannot start storefleet.fcgi"
+nginx_start "$T" || bail "cannot start nginx"
+is "$(stat -c %a "$T/fcgi.sock")" 660 "the FastCGI socket is mode 0660"
+wait_for 5 test "$(nworkers)" -eq 3
+is "$(nworkers)" 3 "the master runs --workers 3"
+is "$(ps -o comm= -p "$(workers | head -n 1)")" sf-worker "workers are named sf-worker"
+
+http GET /healthz
+is "$STATUS" 200 "/healthz through nginx"
+is "$BODY" ok "/healthz body"
+csp="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+is "$(header Content-Security-Policy)" "$csp" "dynamic response: CSP without inline script"
+is "$(header X-Content-Type-Options)" nosniff "dynamic response: nosniff"
+is "$(header Referrer-Policy)" same-origin "dynamic response: Referrer-Policy"
+is "$(header Cache-Control)" no-store "dynamic response: no-store"
+is "$(grep -ci '^Content-Security-Policy:' "$T/headers")" 1 "CSP sent once (nginx only, not the app too)"
+wait_for 5 grep -q 'GET /healthz 200 ' "$T/app.log"
+ok "debug log: one line per request with method, path, status, duration" \
+	grep -Eq 'storefleet.fcgi\[[0-9]+\] debug: GET /healthz 200 [0-9.]+ms' "$T/app.log"
+
+http GET /static/style.css
+is "$STATUS" 200 "static file served by nginx"
+like "$(header Content-Type)" '^text/css' "static: text/css"
+is "$(header Cache-Control)" max-age=3600 "static: cache headers"
+ok "static: Expires set" test -n "$(header Expires)"
+is "$(header Content-Security-Policy)" "$csp" "static: security headers too"
+cmp -s "$T/body" "$SF_ROOT/static/style.css"
+is "$?" 0 "static: the file itself"
+http GET /static/../Makefile --path-as-is
+unlike "$BODY" 'non-recursive Makefile' "no escape from static/ with ../"
+
+http GET /nowhere
+is "$STATUS" 404 "unknown path through nginx: 404 from the app"
+is "$(header X-Content-Type-Options)" nosniff "error pages carry the security headers"
+
+head -c 1048576 /dev/zero >"$T/1mb"
+http POST /_test/echo -H 'Content-Type: application/json' --data-binary @"$T/1mb"
+is "$STATUS" 413 "a 1 MB body is refused by nginx (413)"
+http POST /_test/echo -H 'Content-Type: application/json' -H 'X-Real-IP: 6.6.6.6' \
+	-H 'X-Forwarded-For: 6.6.6.6' --data-binary '{"a":[1,"x"]}'
+is "$STATUS" 200 "JSON body through nginx"
+is "$(json_get "j['body']['a'][1]")" x "body parsed"
+is "$(json_get "j['remote_addr']")" 127.0.0.1 "REMOTE_ADDR is the real peer"
+is "$(json_get "j['x_real_ip']")" 127.0.0.1 "a client-sent X-Real-IP is replaced by nginx"
+like "$(json_get "j['x_forwarded_for']")" '^(None)?$' "a client-sent X-Forwarded-For is dropped"
+
+# --- a killed worker comes back within 1 s ----------------------------------------------------
+before=$(workers)
+victim=$(echo "$before" | head -n 1)
+t0=$(ms)
+kill -KILL "$victim"
+respawned() { [ "$(nworkers)" -eq 3 ] && ! workers | grep -qx "$victim"; }
+wait_for 5 respawned
+t1=$(ms)
+ok "SIGKILLed worker replaced" respawned
+diag "respawn took $((t1 - t0)) ms"
+ok "respawned within 1 s" test $((t1 - t0)) -le 1000
+ok "master logged the death" grep -q "worker $victim killed by signal 9" "$T/app.log"
+for i in 1 2 3 4 5 6; do http GET /healthz; [ "$STATUS" = 200 ] || break; done
+is "$STATUS" 200 "still serving after the respawn"
+
+# --- SIGTERM drains: the in-flight request completes, master exits 0, no workers left -----------
+old=$(workers)
+curl -s -o "$T/slow.body" -w '%{http_code}' "$BASE/_test/sleep?ms=1500" >"$T/slow.code" &
+curl_pid=$!
+wait_for 5 grep -q 'test_sleep: sleeping 1500 ms' "$T/app.log"
+ok "slow request in flight" grep -q 'test_sleep: sleeping 1500 ms' "$T/app.log"
+t0=$(ms)
+kill -TERM "$APP_PID"
+wait "$APP_PID"
+rc=$?
+t1=$(ms)
+wait "$curl_pid"
+is "$rc" 0 "master exits 0 after SIGTERM"
+is "$(cat "$T/slow.code")" 200 "the in-flight request completed"
+like "$(cat "$T/slow.body")" '"slept_ms":1500' "with its full answer"
+diag "drain took $((t1 - t0)) ms"
+ok "idle workers did not hold up the stop (< 5 s)" test $((t1 - t0)) -lt 5000
+left=0
+for p in $old; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
+is "$left" 0 "no workers left"
+nok "socket removed" test -e "$T/fcgi.sock"
+
+done_testing
