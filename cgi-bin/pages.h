@@ -35,6 +35,27 @@ int api_auth_register(struct req *r);
 int api_auth_login(struct req *r);
 int api_auth_me(struct req *r);
 
+/* stores (page_stores.c) */
+int page_stores(struct req *r);
+int page_stores_create(struct req *r);
+int page_store(struct req *r);
+int page_store_retry(struct req *r);
+int page_store_delete(struct req *r);
+int page_store_credentials(struct req *r);
+
+/* JSON stores, events, audit log, OpenAPI document (api_stores.c) */
+int api_stores_create(struct req *r);
+int api_stores_list(struct req *r);
+int api_store_show(struct req *r);
+int api_store_delete(struct req *r);
+int api_store_retry(struct req *r);
+int api_store_events(struct req *r);
+int api_audit(struct req *r);
+int api_openapi(struct req *r);
+
+/* admin pages (page_admin.c) */
+int page_admin_stores(struct req *r);
+
 /* debug-only routes, present only with SF_TEST_ROUTES=1 (page_test.c) */
 int page_test_sleep(struct req *r);
 int page_test_echo(struct req *r);

@@ -37,11 +37,26 @@ const struct route routes[] = {
 	{"POST", "/api/v1/auth/login", R_JSON | R_JSONBODY, api_auth_login, "api_login"},
 	{"GET", "/api/v1/auth/me", R_JSON | R_AUTH, api_auth_me, "api_me"},
 
-	/* --- stores: pages --- */
+	/* --- stores: pages (page_stores.c) --- */
+	{"GET", "/stores", R_HTML | R_AUTH, page_stores, "stores"},
+	{"POST", "/stores", R_HTML | R_AUTH | R_FORM | R_CSRF, page_stores_create, "store_create"},
+	{"GET", "/stores/{id}", R_HTML | R_AUTH, page_store, "store_show"},
+	{"POST", "/stores/{id}/retry", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_retry, "store_retry"},
+	{"POST", "/stores/{id}/delete", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_delete, "store_delete"},
+	{"POST", "/stores/{id}/credentials", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_credentials, "store_credentials"},
 
-	/* --- stores: JSON API --- */
+	/* --- stores: JSON API (api_stores.c) --- */
+	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create"},
+	{"GET", "/api/v1/stores", R_JSON | R_AUTH, api_stores_list, "api_stores"},
+	{"GET", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_show, "api_store_show"},
+	{"DELETE", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_delete, "api_store_delete"},
+	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry"},
+	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events"},
+	{"GET", "/api/v1/openapi.json", R_JSON | R_NODB, api_openapi, "api_openapi"},
 
 	/* --- admin --- */
+	{"GET", "/admin/stores", R_HTML | R_ADMIN, page_admin_stores, "admin_stores"},
+	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_audit, "api_audit"},
 
 	{NULL, NULL, 0, NULL, NULL}
 };

@@ -1,0 +1,198 @@
+/* api_stores.c - the JSON API for stores, their events, the audit log and the OpenAPI document. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "pages.h"
+#include "web_stores.h"
+
+/*
+ * Every answer is built from the same store view the pages render
+ * (store_get / store_list), so the HTML and the JSON cannot drift apart.
+ */
+
+/* ?limit=: default `def`, at most `max`; anything but 1.. digits is a 422. */
+static int query_limit(struct req *r, int def, int max, int *out)
+{
+	const char *s = req_query_get(r, "limit");
+
+	*out = def;
+	if (!s)
+		return 0;
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9 || atoi(s) < 1)
+		return req_invalid(r, "limit", "limit must be a whole number from 1 to %d", max);
+	*out = atoi(s) > max ? max : atoi(s);
+	return 0;
+}
+
+/* A string member of the body, or NULL; another type is a 422 naming it. */
+static int body_str(struct req *r, const char *name, const char **out)
+{
+	json_t *v = json_object_get(r->json, name);
+
+	*out = NULL;
+	if (v && !json_is_string(v))
+		return req_invalid(r, name, "%s must be a string", name);
+	if (v)
+		*out = json_string_value(v);
+	return 0;
+}
+
+static int store_answer(struct req *r, int status, struct view *store)
+{
+	struct view *v = view_obj(r->a);
+
+	view_add(v, "store", store);
+	return resp_json(r, status, v);
+}
+
+int api_stores_create(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct store_create c = {0};
+	struct err e = ERR_INIT;
+	int st;
+
+	if ((st = body_str(r, "name", &c.name)) || (st = body_str(r, "engine", &c.engine)))
+		return st;
+	c.idem_key = req_header(r, "Idempotency-Key");
+	if (store_create(r->a, &who, &c, &e) < 0)
+		return web_stores_fail(r, &e, c.field, c.code, c.retry_after);
+	if (!c.replayed)
+		resp_header(r, "Location", "/api/v1/stores/%s", view_get_str(c.store, "id"));
+	return store_answer(r, c.replayed ? 200 : 201, c.store);
+}
+
+int api_stores_list(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	const char *status = req_query_get(r, "status"), *cursor = req_query_get(r, "cursor");
+	const char *next;
+	struct view *list, *v;
+	struct err e = ERR_INIT;
+	int limit, st;
+
+	if ((st = query_limit(r, STORE_LIST_DEFAULT, STORE_LIST_MAX, &limit)))
+		return st;
+	if (store_list(r->a, &who, 0, status && *status ? status : NULL, limit,
+		       cursor && *cursor ? cursor : NULL, &list, &next, &e) < 0)
+		return web_stores_fail(r, &e, strstr(e.msg, "cursor") ? "cursor" : "status", NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "stores", list);
+	view_set_str_ref(v, "next_cursor", next);
+	return resp_json(r, 200, v);
+}
+
+int api_store_show(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *s = store_get(r->a, &who, r->params[0], NULL, &e);
+
+	if (!s)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	return store_answer(r, 200, s);
+}
+
+int api_store_delete(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *s = store_delete(r->a, &who, r->params[0], &e);
+
+	if (!s)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	return store_answer(r, 202, s);
+}
+
+int api_store_retry(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *s = store_retry(r->a, &who, r->params[0], &e);
+
+	if (!s)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	return store_answer(r, 202, s);
+}
+
+int api_store_events(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	const char *b = req_query_get(r, "before");
+	struct err e = ERR_INIT;
+	struct view *events, *v;
+	long long before = 0, next;
+	int limit, st;
+
+	if (!store_get(r->a, &who, r->params[0], NULL, &e))
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	if ((st = query_limit(r, STORE_EVENTS_MAX, STORE_EVENTS_MAX, &limit)))
+		return st;
+	if (b) {
+		if (!*b || strspn(b, "0123456789") != strlen(b) || strlen(b) > 18)
+			return req_invalid(r, "before", "before must be an event cursor from this API");
+		before = strtoll(b, NULL, 10);
+	}
+	if (store_events(r->a, r->params[0], before, limit, 0, &events, &next, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "events", events);
+	if (next)
+		view_set_str(v, "next_before", arena_printf(r->a, "%lld", next));
+	else
+		view_add(v, "next_before", view_null(r->a));
+	return resp_json(r, 200, v);
+}
+
+int api_audit(struct req *r)
+{
+	const char *cursor = req_query_get(r, "cursor"), *next;
+	struct err e = ERR_INIT;
+	struct view *entries, *v;
+	int limit, st;
+
+	if ((st = query_limit(r, 50, 200, &limit)))
+		return st;
+	if (store_audit_list(r->a, limit, cursor && *cursor ? cursor : NULL, &entries, &next, &e) < 0)
+		return web_stores_fail(r, &e, "cursor", NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "entries", entries);
+	view_set_str_ref(v, "next_cursor", next);
+	return resp_json(r, 200, v);
+}
+
+/*
+ * static/openapi.json, read once per worker: the document is part of the
+ * release, so a change needs a restart like any other code change.
+ */
+int api_openapi(struct req *r)
+{
+	static char *doc;
+	static size_t len;
+
+	if (!doc) {
+		char *path = arena_printf(r->a, "%s/static/openapi.json", config.root);
+		FILE *f = fopen(path, "rb");
+		char *s = NULL;
+		long n = -1;
+
+		if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+		    fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1)) &&
+		    fread(s, 1, (size_t)n, f) == (size_t)n) {
+			doc = s;
+			len = (size_t)n;
+		} else {
+			free(s);
+			log_error("openapi: cannot read '%s'", path);
+		}
+		if (f)
+			fclose(f);
+		if (!doc)
+			return req_fail(r, 500, NULL, "the API description is missing");
+	}
+	resp_header(r, "Cache-Control", "public, max-age=300");
+	return resp_text(r, 200, "application/json", doc, len);
+}

@@ -1,0 +1,187 @@
+/* page_stores.c - the store pages: list and create (/stores), one store (/stores/{id}), retry, delete, reveal. */
+#include <string.h>
+
+#include "pages.h"
+#include "web_stores.h"
+
+/*
+ * Every page here is the store view of store.c plus what only a browser
+ * needs (forms, steps, the activity log).  A POST that goes wrong renders
+ * the same page again with the error and the right status, so a form never
+ * loses what was typed and works without JavaScript.
+ */
+
+static const char *const engines[][2] = {
+	{"woocommerce", "WooCommerce"},
+	{"medusa", "Medusa"},
+};
+
+/* GET /stores and the answer to a failed POST /stores. */
+static int stores_page(struct req *r, int status, const char *name, const char *engine,
+		       const char *field, const char *error)
+{
+	struct store_who who = web_stores_who(r);
+	struct view *v = page_view(r, "Stores"), *list, *opts, *form;
+	const char *next;
+	struct err e = ERR_INIT;
+
+	if (store_list(r->a, &who, 0, NULL, STORE_LIST_MAX, NULL, &list, &next, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	view_set_bool(view_set_obj(v, "nav"), "stores", 1);
+	view_add(v, "stores", list);
+	view_set_bool(v, "has_stores", list->u.list.n > 0);
+	form = view_set_obj(v, "form");
+	if (name)
+		view_set_str(form, "name", name);
+	opts = view_set_arr(v, "engines");
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		struct view *o = view_push_obj(opts);
+
+		view_set_str_ref(o, "value", engines[i][0]);
+		view_set_str_ref(o, "label", engines[i][1]);
+		if (engine && !strcmp(engine, engines[i][0]))
+			view_set_bool(o, "selected", 1);
+	}
+	if (field)
+		view_set_str(view_set_obj(v, "errors"), field, error);
+	else if (error)
+		view_set_str(v, "error", error);
+	if (!error && req_query_get(r, "deleted"))
+		view_set_str(v, "flash", "Delete requested; the store is being removed.");
+	return resp_html(r, status, "stores", v);
+}
+
+int page_stores(struct req *r)
+{
+	return stores_page(r, 200, NULL, NULL, NULL, NULL);
+}
+
+int page_stores_create(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct store_create c = {0};
+	struct err e = ERR_INIT;
+
+	c.name = req_form(r, "name");
+	c.engine = req_form(r, "engine");
+	if (store_create(r->a, &who, &c, &e) < 0) {
+		if (e.status == 422)
+			return stores_page(r, 422, c.name, c.engine, c.field, e.msg);
+		if (e.status == 429) {
+			if (c.retry_after > 0)
+				resp_header(r, "Retry-After", "%d", c.retry_after);
+			return stores_page(r, 429, c.name, c.engine, NULL, e.msg);
+		}
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r, arena_printf(r->a, "/stores/%s", view_get_str(c.store, "id")));
+}
+
+/*
+ * GET /stores/{id} and the answers to its forms.  user/password: revealed
+ * credentials (the owner asked just now), else NULL.
+ */
+static int store_page(struct req *r, int status, const char *error, const char *user,
+		      const char *password)
+{
+	struct store_who who = web_stores_who(r);
+	struct store_meta m;
+	struct err e = ERR_INIT;
+	struct view *s = store_get(r->a, &who, r->params[0], &m, &e), *v, *steps, *events;
+	long long older;
+
+	if (!s)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	if (store_steps(r->a, &m, &steps, &e) < 0 ||
+	    store_events(r->a, m.id, 0, 50, 1, &events, &older, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = page_view(r, view_get_str(s, "name"));
+	view_set_bool(view_set_obj(v, "nav"), "stores", 1);
+	view_add(v, "store", s);
+	view_add(v, "steps", steps);
+	view_add(v, "events", events);
+	view_set_bool(v, "has_events", events->u.list.n > 0);
+	view_set_bool(v, "more_events", older > 0);
+	if (store_status_busy(m.status)) {
+		/* Without JS the page reloads itself; app.js polls the JSON faster. */
+		view_set_int(v, "refresh", 3);
+		view_set_bool(v, "busy", 1);
+	}
+	if (!strcmp(m.status, "failed"))
+		view_set_bool(v, "can_retry", 1);
+	if (strcmp(m.status, "deleting") && strcmp(m.status, "deleted"))
+		view_set_bool(v, "can_delete", 1);
+	if (m.owner_id != r->user->id)
+		view_set_str_ref(v, "owner", m.owner_email);
+	if (m.owner_id == r->user->id && strcmp(m.status, "deleted")) {
+		struct view *c = view_set_obj(v, "credentials");
+
+		if (m.has_secret)
+			view_set_bool(c, "available", 1);
+		if (*m.admin_user)
+			view_set_str_ref(c, "user", m.admin_user);
+		if (password) {
+			view_set_str(c, "user", user);
+			view_set_str(c, "password", password);
+			view_set_bool(c, "revealed", 1);
+		}
+	}
+	if (error)
+		view_set_str(v, "error", error);
+	else if (req_query_get(r, "retried"))
+		view_set_str(v, "flash", "Retry requested; provisioning starts again.");
+	else if (req_query_get(r, "deleted"))
+		view_set_str(v, "flash", "Delete requested; the store is being removed.");
+	return resp_html(r, status, "store", v);
+}
+
+int page_store(struct req *r)
+{
+	return store_page(r, 200, NULL, NULL, NULL);
+}
+
+int page_store_retry(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+
+	if (!store_retry(r->a, &who, r->params[0], &e)) {
+		if (e.status == 409)
+			return store_page(r, 409, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r, arena_printf(r->a, "/stores/%s?retried=1", r->params[0]));
+}
+
+int page_store_delete(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	const char *confirm = req_form(r, "confirm");
+	struct err e = ERR_INIT;
+
+	/* The checkbox is the confirmation that works without JavaScript. */
+	if (!confirm || strcmp(confirm, "yes")) {
+		if (!store_get(r->a, &who, r->params[0], NULL, &e))
+			return web_stores_fail(r, &e, NULL, NULL, 0);
+		return store_page(r, 422, "Tick the box to confirm the delete.", NULL, NULL);
+	}
+	if (!store_delete(r->a, &who, r->params[0], &e))
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	return resp_redirect(r, arena_printf(r->a, "/stores/%s?deleted=1", r->params[0]));
+}
+
+int page_store_credentials(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	const char *user, *password;
+	struct err e = ERR_INIT;
+
+	if (store_reveal(r->a, &who, r->params[0], &user, &password, &e) < 0) {
+		if (e.status == 409)
+			return store_page(r, 409, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	/* A secret on the page: never cached, never in a URL. */
+	resp_header(r, "Cache-Control", "no-store");
+	return store_page(r, 200, NULL, user, password);
+}
