@@ -294,7 +294,7 @@ int y2j_resolve_plain(const char *s, size_t n, json_t **out, struct err *e)
 	/* Only sign, digits, letters, '.', '_' can make a number; anything else is text. */
 	if (n >= sizeof(clean)) {
 		for (i = 0; i < n; i++)
-			if (!isalnum((unsigned char)s[i]) && !strchr("+-._", s[i]))
+			if (!isalnum((unsigned char)s[i]) && !(s[i] && strchr("+-._", s[i])))
 				return 0;
 		if (is_float_syntax(s, n) || all_digits(s + (s[0] == '-' || s[0] == '+'),
 							n - (s[0] == '-' || s[0] == '+'), 10))
@@ -304,7 +304,7 @@ int y2j_resolve_plain(const char *s, size_t n, json_t **out, struct err *e)
 	for (i = 0; i < n; i++) {
 		if (s[i] == '_')
 			continue;
-		if (!isalnum((unsigned char)s[i]) && !strchr("+-.", s[i]))
+		if (!isalnum((unsigned char)s[i]) && !(s[i] && strchr("+-.", s[i])))
 			return 0;
 		clean[k++] = s[i];
 	}
@@ -880,7 +880,7 @@ static int plain_ok(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (isalnum(c) || strchr("._/-=+@%$^()<>;,", c))
+		if (isalnum(c) || (c && strchr("._/-=+@%$^()<>;,", c)))
 			continue;
 		if (c == ':' && i + 1 < n && s[i + 1] != ' ')
 			continue;
