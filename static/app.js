@@ -40,7 +40,7 @@
 				window.setTimeout(tick, every);
 				return;
 			}
-			fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+			fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
 				.then(function (r) { return r.ok ? r.json() : null; })
 				.then(function (json) {
 					var s = statusOf(json);
