@@ -685,6 +685,25 @@ static void test_project_templates(void)
 	ok(strstr(out.s, "simulated cluster") != NULL, "simulated cluster badge");
 	ok(strstr(out.s, "Saved.") && strstr(out.s, "Oops &lt;b&gt;"), "flash and error shown");
 
+	/* Every /static/ file the layout links to exists (nginx serves static/ as is). */
+	{
+		int refs = 0, missing = 0;
+
+		for (const char *p = strstr(out.s, "\"/static/"); p; p = strstr(p + 1, "\"/static/")) {
+			char path[4096];
+			struct stat st;
+			int n = (int)strcspn(p + 1, "\"");
+
+			snprintf(path, sizeof(path), "%s%.*s", root, n, p + 1);
+			refs++;
+			if (stat(path, &st) < 0) {
+				missing++;
+				diag("missing: %s", path);
+			}
+		}
+		ok(refs >= 3 && !missing, "the layout's %d /static/ links all exist", refs);
+	}
+
 	buf_reset(&out);
 	view_set_bool(u, "is_admin", 0);
 	ok(tpl_render(ts, "error", v, &out, &e) == 0 && !strstr(out.s, "/admin/stores"),
