@@ -1,0 +1,1447 @@
+/* api.c - the simulator's REST routing: discovery, CRUD, server-side apply, lists, /_sim control endpoints. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kubesim.h"
+#include "y2j.h"
+
+/*
+ * One request at a time holds ks_lock for its whole handling, so each
+ * handler sees a consistent store.  Every error answer is a v1 Status
+ * built by ks_status(), except unknown paths (plain-text 404, like Go's
+ * http.NotFound).  Paths follow k8s-api-semantics.md section 1.
+ */
+
+#define MAX_LIMIT 100000
+
+/* y2j lands in the library separately: link to it weakly so JSON works without it. */
+#pragma weak y2j_load_string1
+
+static json_t *stats_req, *stats_created;
+static long long stats_total;
+
+void ks_stats_count(const char *verb, const char *resource)
+{
+	char k[160];
+	json_t *v;
+
+	if (!stats_req)
+		stats_req = json_object();
+	snprintf(k, sizeof(k), "%s %s", verb, resource);
+	v = json_object_get(stats_req, k);
+	json_object_set_new(stats_req, k, json_integer(v ? json_integer_value(v) + 1 : 1));
+	stats_total++;
+}
+
+void ks_stats_created(const char *kind)
+{
+	json_t *v;
+
+	if (!stats_created)
+		stats_created = json_object();
+	v = json_object_get(stats_created, kind);
+	json_object_set_new(stats_created, kind, json_integer(v ? json_integer_value(v) + 1 : 1));
+}
+
+/* --- small helpers ------------------------------------------------------ */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int ks_query(const char *query, const char *key, char *out, size_t n)
+{
+	const char *p = query;
+	size_t kl = strlen(key);
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+
+		if (len >= kl && !strncmp(p, key, kl) && (len == kl || p[kl] == '=')) {
+			const char *v = len == kl ? p + len : p + kl + 1;
+			size_t o = 0;
+
+			while (v < p + len && o + 1 < n) {
+				if (*v == '%' && v + 2 < p + len + 1 && hexval(v[1]) >= 0 &&
+				    hexval(v[2]) >= 0) {
+					out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+					v += 3;
+				} else {
+					out[o++] = *v == '+' ? ' ' : *v;
+					v++;
+				}
+			}
+			out[o] = 0;
+			return 1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	if (n)
+		out[0] = 0;
+	return 0;
+}
+
+static int qbool(const struct ks_req *q, const char *key)
+{
+	char v[16];
+
+	return ks_query(q->query, key, v, sizeof(v)) && (!*v || !strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+void ks_send_obj(struct ks_req *q, int code, const json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	q->status = code;
+	q->resp_ctype = "application/json";
+	buf_reset(&q->out);
+	if (s)
+		buf_adds(&q->out, s);
+	free(s);
+}
+
+json_t *ks_details(const struct ks_resource *r, const char *name, int kind_is_kind)
+{
+	json_t *d = json_object();
+
+	if (name && *name)
+		json_object_set_new(d, "name", json_string(name));
+	if (r && *r->group)
+		json_object_set_new(d, "group", json_string(r->group));
+	if (r)
+		json_object_set_new(d, "kind", json_string(kind_is_kind ? r->kind : r->plural));
+	return d;
+}
+
+void ks_status(struct ks_req *q, int code, const char *reason, const char *msg, json_t *details)
+{
+	json_t *s = json_pack("{s:s,s:s,s:{},s:s,s:s}", "kind", "Status", "apiVersion", "v1",
+			      "metadata", "status", "Failure", "message", msg ? msg : "");
+
+	if (reason && *reason)
+		json_object_set_new(s, "reason", json_string(reason));
+	if (details && json_object_size(details))
+		json_object_set_new(s, "details", details);
+	else
+		json_decref(details);
+	json_object_set_new(s, "code", json_integer(code));
+	ks_send_obj(q, code, s);
+	json_decref(s);
+}
+
+static void status_fmt(struct ks_req *q, int code, const char *reason, json_t *details,
+		       const char *fmt, ...) SF_PRINTF(5, 6);
+static void status_fmt(struct ks_req *q, int code, const char *reason, json_t *details,
+		       const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	ks_status(q, code, reason, b.s, details);
+	buf_release(&b);
+}
+
+static void gr_name(struct buf *b, const struct ks_resource *r)
+{
+	buf_reset(b);
+	ks_group_resource(b, r);
+}
+
+static void not_found(struct ks_req *q, const struct ks_resource *r, const char *name)
+{
+	struct buf gr = BUF_INIT;
+
+	gr_name(&gr, r);
+	status_fmt(q, 404, "NotFound", ks_details(r, name, 0), "%s \"%s\" not found", gr.s, name);
+	buf_release(&gr);
+}
+
+static void plain_404(struct ks_req *q)
+{
+	q->status = 404;
+	q->resp_ctype = "text/plain; charset=utf-8";
+	buf_reset(&q->out);
+	buf_adds(&q->out, "404 page not found\n");
+}
+
+static void add_warning(struct ks_req *q, const char *text)
+{
+	size_t n = strlen(q->warning);
+
+	snprintf(q->warning + n, sizeof(q->warning) - n, "%s299 - \"%s\"", n ? ", " : "", text);
+}
+
+/* --- discovery ------------------------------------------------------------ */
+
+static void discovery_resources(struct ks_req *q, const char *group, const char *version)
+{
+	json_t *list = json_array(), *out;
+	int i, any = 0;
+	char gv[80];
+
+	snprintf(gv, sizeof(gv), "%s%s%s", group, *group ? "/" : "", version);
+	for (i = 0; i < ks_nresources; i++) {
+		const struct ks_resource *r = &ks_resources[i];
+		json_t *verbs = json_array(), *res;
+		char v[128], *tok, *save = NULL;
+
+		if (strcmp(r->group, group) || strcmp(r->version, version))
+			continue;
+		any = 1;
+		snprintf(v, sizeof(v), "%s", r->verbs);
+		for (tok = strtok_r(v, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+			json_array_append_new(verbs, json_string(tok));
+		{
+			char singular[64];
+
+			snprintf(singular, sizeof(singular), "%s", r->kind);
+			for (char *c = singular; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			res = json_pack("{s:s,s:s,s:b,s:s,s:o,s:s}", "name", r->plural, "singularName",
+					singular, "namespaced", r->namespaced, "kind", r->kind, "verbs",
+					verbs, "storageVersionHash", "kubesim");
+		}
+		if (*r->shortnames)
+			json_object_set_new(res, "shortNames", json_pack("[s]", r->shortnames));
+		if (!strcmp(r->plural, "pods") || !strcmp(r->plural, "deployments") ||
+		    !strcmp(r->plural, "services") || !strcmp(r->plural, "statefulsets") ||
+		    !strcmp(r->plural, "jobs") || !strcmp(r->plural, "configmaps") ||
+		    !strcmp(r->plural, "secrets") || !strcmp(r->plural, "ingresses") ||
+		    !strcmp(r->plural, "persistentvolumeclaims") ||
+		    !strcmp(r->plural, "serviceaccounts"))
+			json_object_set_new(res, "categories", json_pack("[s]", "all"));
+		json_array_append_new(list, res);
+		if (r->has_status) {
+			char sub[96];
+
+			snprintf(sub, sizeof(sub), "%s/status", r->plural);
+			json_array_append_new(list,
+					      json_pack("{s:s,s:s,s:b,s:s,s:[sss]}", "name", sub,
+							"singularName", "", "namespaced", r->namespaced,
+							"kind", r->kind, "verbs", "get", "patch", "update"));
+		}
+		if (!strcmp(r->plural, "namespaces"))
+			json_array_append_new(list,
+					      json_pack("{s:s,s:s,s:b,s:s,s:[s]}", "name",
+							"namespaces/finalize", "singularName", "",
+							"namespaced", 0, "kind", "Namespace", "verbs",
+							"update"));
+	}
+	if (!any) {
+		json_decref(list);
+		plain_404(q);
+		return;
+	}
+	out = json_pack("{s:s,s:s,s:s,s:o}", "kind", "APIResourceList", "apiVersion", "v1",
+			"groupVersion", gv, "resources", list);
+	ks_send_obj(q, 200, out);
+	json_decref(out);
+}
+
+static json_t *group_obj(const char *g)
+{
+	char gv[80];
+
+	snprintf(gv, sizeof(gv), "%s/v1", g);
+	return json_pack("{s:s,s:[{s:s,s:s}],s:{s:s,s:s}}", "name", g, "versions", "groupVersion",
+			 gv, "version", "v1", "preferredVersion", "groupVersion", gv, "version",
+			 "v1");
+}
+
+static int group_known(const char *g)
+{
+	int i;
+
+	for (i = 0; i < ks_nresources; i++)
+		if (*g && !strcmp(ks_resources[i].group, g))
+			return 1;
+	return 0;
+}
+
+static void discovery_groups(struct ks_req *q)
+{
+	json_t *groups = json_array(), *out;
+	const char *seen[16];
+	int n = 0, i, j;
+
+	for (i = 0; i < ks_nresources; i++) {
+		const char *g = ks_resources[i].group;
+
+		if (!*g)
+			continue;
+		for (j = 0; j < n; j++)
+			if (!strcmp(seen[j], g))
+				break;
+		if (j < n || n == 16)
+			continue;
+		seen[n++] = g;
+		json_array_append_new(groups, group_obj(g));
+	}
+	out = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups",
+			groups);
+	ks_send_obj(q, 200, out);
+	json_decref(out);
+}
+
+/* --- body parsing ----------------------------------------------------------- */
+
+static json_t *parse_body(struct ks_req *q, int allow_yaml)
+{
+	json_error_t je;
+	json_t *o;
+
+	if (!q->body_len) {
+		ks_status(q, 400, "BadRequest", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf", NULL);
+		return NULL;
+	}
+	o = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!o && allow_yaml) {
+		struct err e = ERR_INIT;
+
+		o = y2j_load_string1 ? y2j_load_string1(q->body, q->body_len, "body", NULL, &e) : NULL;
+		if (!y2j_load_string1)
+			err_set(&e, 400, "YAML bodies need y2j");
+		if (!o) {
+			status_fmt(q, 400, "BadRequest", NULL, "error decoding YAML: %s", e.msg);
+			return NULL;
+		}
+	}
+	if (!o) {
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "json: cannot unmarshal request body: %s (line %d column %d)", je.text,
+			   je.line, je.column);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		ks_status(q, 400, "BadRequest",
+			  "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
+			  NULL);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *manager_of(struct ks_req *q, char *buf, size_t n, const char *ua)
+{
+	if (ks_query(q->query, "fieldManager", buf, n) && *buf)
+		return buf;
+	snprintf(buf, n, "%s", ua && *ua ? ua : "unknown");
+	buf[strcspn(buf, "/ ")] = 0;
+	return buf;
+}
+
+/* --- objects ------------------------------------------------------------------ */
+
+static int has_spec(const struct ks_resource *r)
+{
+	return ks_schema_field(r->type, "spec") != NULL;
+}
+
+static struct ks_obj *ns_get(const char *ns)
+{
+	return ks_store_get(ks_resource_find("", "v1", "namespaces"), "", ns);
+}
+
+static int ns_terminating(const struct ks_obj *ns)
+{
+	return json_object_get(json_object_get(ns->o, "metadata"), "deletionTimestamp") != NULL;
+}
+
+/* Namespace admission for a create: 0 ok, else the Status is written. */
+static int admit_create(struct ks_req *q, const struct ks_resource *r, const char *ns,
+			const char *name)
+{
+	struct ks_obj *n;
+	struct buf gr = BUF_INIT;
+
+	if (!r->namespaced)
+		return 0;
+	n = ns_get(ns);
+	if (!n) {
+		status_fmt(q, 404, "NotFound", json_pack("{s:s,s:s}", "name", ns, "kind", "namespaces"),
+			   "namespaces \"%s\" not found", ns);
+		return -1;
+	}
+	if (ns_terminating(n)) {
+		gr_name(&gr, r);
+		json_t *d = ks_details(r, name, 0);
+
+		json_object_set_new(d, "causes",
+				    json_pack("[{s:s,s:s,s:s}]", "reason", "NamespaceTerminating",
+					      "message", "", "field", "metadata.namespace"));
+		json_object_set_new(json_array_get(json_object_get(d, "causes"), 0), "message",
+				    json_sprintf("namespace %s is being terminated", ns));
+		status_fmt(q, 403, "Forbidden", d,
+			   "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is being terminated",
+			   gr.s, name, ns);
+		buf_release(&gr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Unknown fields: 0 go on, -1 answered (Strict). Adds warnings otherwise. */
+static int check_unknown(struct ks_req *q, const struct ks_resource *r, const json_t *o)
+{
+	json_t *unknown = json_array(), *dups = json_array(), *u;
+	char fv[32];
+	size_t i;
+
+	ks_query(q->query, "fieldValidation", fv, sizeof(fv));
+	ks_schema_check(r, o, unknown, dups);
+	if (json_array_size(unknown) && !strcmp(fv, "Strict")) {
+		struct buf m = BUF_INIT;
+
+		buf_addf(&m, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ",
+			 r->kind, r->version, r->kind);
+		json_array_foreach(unknown, i, u)
+			buf_addf(&m, "%sunknown field \"%s\"", i ? ", " : "", json_string_value(u) + 1);
+		ks_status(q, 400, "BadRequest", m.s, NULL);
+		buf_release(&m);
+		json_decref(unknown);
+		json_decref(dups);
+		return -1;
+	}
+	if (strcmp(fv, "Ignore")) {
+		json_array_foreach(unknown, i, u) {
+			char w[300];
+
+			snprintf(w, sizeof(w), "unknown field \\\"%s\\\"", json_string_value(u) + 1);
+			add_warning(q, w);
+		}
+	}
+	json_decref(unknown);
+	json_decref(dups);
+	return 0;
+}
+
+static int check_valid(struct ks_req *q, const struct ks_resource *r, const json_t *o)
+{
+	json_t *causes = ks_validate(r, o);
+	const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+	struct buf m = BUF_INIT;
+	json_t *d;
+
+	if (!json_array_size(causes)) {
+		json_decref(causes);
+		return 0;
+	}
+	ks_invalid_message(&m, r, name, causes);
+	d = ks_details(r, name, 1);
+	json_object_set_new(d, "causes", causes);
+	ks_status(q, 422, "Invalid", m.s, d);
+	buf_release(&m);
+	return -1;
+}
+
+static void fill_new_meta(const struct ks_resource *r, json_t *o, const char *ns)
+{
+	json_t *md = json_object_get(o, "metadata");
+	char uid[40], ts[40];
+
+	ks_uuid(uid);
+	ks_timestamp(ts);
+	json_object_set_new(md, "uid", json_string(uid));
+	json_object_set_new(md, "creationTimestamp", json_string(ts));
+	if (r->namespaced)
+		json_object_set_new(md, "namespace", json_string(ns));
+	else
+		json_object_del(md, "namespace");
+	if (has_spec(r))
+		json_object_set_new(md, "generation", json_integer(1));
+	json_object_del(md, "resourceVersion");
+	json_object_del(md, "deletionTimestamp");
+	json_object_set_new(o, "apiVersion", json_string(ks_api_version(r)));
+	json_object_set_new(o, "kind", json_string(r->kind));
+}
+
+/* Shared checks of a body against the URL: 0 ok, -1 answered. */
+static int check_identity(struct ks_req *q, const struct ks_resource *r, json_t *o, const char *ns,
+			  const char *url_name)
+{
+	json_t *md = json_object_get(o, "metadata");
+	const char *av = json_string_value(json_object_get(o, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *bns, *name;
+
+	if (!json_is_object(md)) {
+		md = json_object();
+		json_object_set_new(o, "metadata", md);
+	}
+	if ((av && strcmp(av, ks_api_version(r))) || (kind && strcmp(kind, r->kind))) {
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "the API version in the data (%s) does not match the expected API version (%s)",
+			   av ? av : "", ks_api_version(r));
+		return -1;
+	}
+	bns = json_string_value(json_object_get(md, "namespace"));
+	if (r->namespaced && bns && *bns && strcmp(bns, ns)) {
+		ks_status(q, 400, "BadRequest",
+			  "the namespace of the provided object does not match the namespace sent on the request",
+			  NULL);
+		return -1;
+	}
+	if (r->namespaced)
+		json_object_set_new(md, "namespace", json_string(ns));
+	name = json_string_value(json_object_get(md, "name"));
+	if (url_name && name && strcmp(name, url_name)) {
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "the name of the object (%s) does not match the name on the URL (%s)", name,
+			   url_name);
+		return -1;
+	}
+	if (url_name && !name)
+		json_object_set_new(md, "name", json_string(url_name));
+	return 0;
+}
+
+static void do_create(struct ks_req *q, const struct ks_resource *r, const char *ns, const char *ua)
+{
+	json_t *o = parse_body(q, 1), *md;
+	const char *name;
+	struct ks_obj *x;
+	char mgr[140], dry[16];
+
+	if (!o)
+		return;
+	if (check_identity(q, r, o, ns, NULL) < 0)
+		goto out;
+	md = json_object_get(o, "metadata");
+	name = json_string_value(json_object_get(md, "name"));
+	if ((!name || !*name) && json_is_string(json_object_get(md, "generateName"))) {
+		char sfx[8], nm[300];
+
+		ks_suffix(sfx, 5);
+		snprintf(nm, sizeof(nm), "%s%s",
+			 json_string_value(json_object_get(md, "generateName")), sfx);
+		json_object_set_new(md, "name", json_string(nm));
+	}
+	name = json_string_value(json_object_get(md, "name"));
+	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0)
+		goto out;
+	if (admit_create(q, r, ns, name) < 0)
+		goto out;
+	x = ks_store_get(r, ns, name);
+	if (x) {
+		struct buf gr = BUF_INIT;
+		int dying = json_object_get(json_object_get(x->o, "metadata"), "deletionTimestamp") != NULL;
+
+		gr_name(&gr, r);
+		status_fmt(q, 409, "AlreadyExists", ks_details(r, name, 0), "%s%s \"%s\" already exists",
+			   dying ? "object is being deleted: " : "", gr.s, name);
+		buf_release(&gr);
+		goto out;
+	}
+	fill_new_meta(r, o, ns);
+	json_object_del(md, "managedFields");
+	ks_ssa_update_managed(r, NULL, o, manager_of(q, mgr, sizeof(mgr), ua), "Update");
+	ks_ctl_on_create(r, o, 0);
+	if (ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")) {
+		ks_send_obj(q, 201, o);
+		goto out;
+	}
+	x = ks_store_add(r, json_incref(o));
+	ks_stats_created(r->kind);
+	ks_ctl_watch(x);
+	ks_send_obj(q, 201, x->o);
+out:
+	json_decref(o);
+}
+
+/* Fields a write through the main resource may not change, and vice versa. */
+static void carry_over(const struct ks_resource *r, const json_t *old, json_t *o, int status_sub)
+{
+	json_t *md = json_object_get(o, "metadata"), *omd = json_object_get(old, "metadata");
+	static const char *const keep[] = {"uid", "creationTimestamp", "generation",
+					   "deletionTimestamp", "namespace", "name", NULL};
+	int i;
+
+	for (i = 0; keep[i]; i++) {
+		json_t *v = json_object_get(omd, keep[i]);
+
+		if (v)
+			json_object_set(md, keep[i], v);
+		else
+			json_object_del(md, keep[i]);
+	}
+	if (status_sub) {
+		json_t *st = json_object_get(o, "status");
+		json_t *copy = json_deep_copy(old);
+
+		if (st)
+			json_object_set(copy, "status", st);
+		json_object_set(copy, "metadata", md);
+		json_object_clear(o);
+		json_object_update(o, copy);
+		json_decref(copy);
+		return;
+	}
+	if (r->has_status) {
+		json_t *st = json_object_get(old, "status");
+
+		if (st)
+			json_object_set(o, "status", st);
+		else
+			json_object_del(o, "status");
+	}
+	if (!strcmp(r->plural, "namespaces")) {
+		json_t *fin = json_object_get(json_object_get(old, "spec"), "finalizers");
+
+		if (fin) {
+			json_t *spec = json_object_get(o, "spec");
+
+			if (!json_is_object(spec)) {
+				spec = json_object();
+				json_object_set_new(o, "spec", spec);
+			}
+			json_object_set(spec, "finalizers", fin);
+		}
+	}
+	if (!strcmp(r->plural, "services")) {
+		json_t *ip = json_object_get(json_object_get(old, "spec"), "clusterIP");
+		json_t *spec = json_object_get(o, "spec");
+
+		if (ip && json_is_object(spec) && !json_object_get(spec, "clusterIP"))
+			json_object_set(spec, "clusterIP", ip);
+	}
+	json_object_set_new(o, "apiVersion", json_string(ks_api_version(r)));
+	json_object_set_new(o, "kind", json_string(r->kind));
+}
+
+/* Store an updated object (o: new ref taken) and answer 200; no-op keeps rv. */
+static void commit_update(struct ks_req *q, struct ks_obj *x, json_t *o)
+{
+	const struct ks_resource *r = x->res;
+	json_t *md = json_object_get(o, "metadata");
+	char dry[16];
+
+	json_object_set(md, "resourceVersion",
+			json_object_get(json_object_get(x->o, "metadata"), "resourceVersion"));
+	if (has_spec(r) && !json_equal(json_object_get(o, "spec"), json_object_get(x->o, "spec"))) {
+		json_int_t g = json_integer_value(json_object_get(md, "generation"));
+
+		json_object_set_new(md, "generation", json_integer(g + 1));
+		x->gen_ms = ks_now_ms();
+	}
+	if (ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")) {
+		ks_send_obj(q, 200, o);
+		json_decref(o);
+		return;
+	}
+	if (json_equal(o, x->o)) {
+		json_decref(o);
+		ks_send_obj(q, 200, x->o);
+		return;
+	}
+	ks_store_update(x, o);
+	ks_ctl_watch(x);
+	ks_send_obj(q, 200, x->o);
+}
+
+static void do_update(struct ks_req *q, const struct ks_resource *r, const char *ns,
+		      const char *name, const char *sub, const char *ua)
+{
+	struct ks_obj *x = ks_store_get(r, ns, name);
+	json_t *o, *old;
+	const char *rv;
+	char mgr[140];
+
+	if (!x) {
+		not_found(q, r, name);
+		return;
+	}
+	o = parse_body(q, 1);
+	if (!o)
+		return;
+	if (check_identity(q, r, o, ns, name) < 0)
+		goto out;
+	rv = json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+	if (rv && *rv && strtoull(rv, NULL, 10) != x->rv) {
+		struct buf gr = BUF_INIT;
+
+		gr_name(&gr, r);
+		status_fmt(q, 409, "Conflict", ks_details(r, name, 0),
+			   "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your changes to the latest version and try again",
+			   gr.s, name);
+		buf_release(&gr);
+		goto out;
+	}
+	old = x->o;
+	if (sub && !strcmp(sub, "finalize")) {
+		json_t *copy = json_deep_copy(old);
+		json_t *fin = json_object_get(json_object_get(o, "spec"), "finalizers");
+
+		json_object_set_new(json_object_get(copy, "spec"), "finalizers",
+				    fin ? json_incref(fin) : json_array());
+		json_decref(o);
+		o = copy;
+	} else {
+		carry_over(r, old, o, sub != NULL);
+		if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0)
+			goto out;
+	}
+	ks_ssa_update_managed(r, old, o, manager_of(q, mgr, sizeof(mgr), ua), "Update");
+	commit_update(q, x, json_incref(o));
+out:
+	json_decref(o);
+}
+
+static void merge_patch(json_t *dst, const json_t *p)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)p, k, v) {
+		json_t *cur = json_object_get(dst, k);
+
+		if (json_is_null(v))
+			json_object_del(dst, k);
+		else if (json_is_object(v) && json_is_object(cur))
+			merge_patch(cur, v);
+		else
+			json_object_set(dst, k, v);
+	}
+}
+
+static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *ns,
+		     const char *name)
+{
+	json_t *p = parse_body(q, 1), *res = NULL, *md, *unknown, *dups;
+	struct ks_obj *x = ks_store_get(r, ns, name);
+	char mgr[160], force[8], dry[16];
+	const char *av, *bname, *bns;
+
+	if (!p)
+		return;
+	if (!ks_query(q->query, "fieldManager", mgr, sizeof(mgr)) || !*mgr) {
+		ks_status(q, 422, "Invalid",
+			  "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+			  json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "group", "meta.k8s.io", "kind",
+				    "PatchOptions", "causes", "reason", "FieldValueRequired",
+				    "message", "Required value: is required for apply patch", "field",
+				    "fieldManager"));
+		goto out;
+	}
+	if (strlen(mgr) > 128) {
+		ks_status(q, 422, "Invalid",
+			  "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes",
+			  json_pack("{s:s,s:s}", "group", "meta.k8s.io", "kind", "PatchOptions"));
+		goto out;
+	}
+	av = json_string_value(json_object_get(p, "apiVersion"));
+	if (!av || strcmp(av, ks_api_version(r))) {
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "Incorrect version specified in apply patch. Specified patch version: %s, expected: %s",
+			   av ? av : "", ks_api_version(r));
+		goto out;
+	}
+	md = json_object_get(p, "metadata");
+	if (json_object_get(md, "managedFields")) {
+		ks_status(q, 400, "BadRequest", "metadata.managedFields must be nil", NULL);
+		goto out;
+	}
+	bname = json_string_value(json_object_get(md, "name"));
+	if (!bname || strcmp(bname, name)) {
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "the name of the object (%s) does not match the name on the URL (%s)",
+			   bname ? bname : "", name);
+		goto out;
+	}
+	bns = json_string_value(json_object_get(md, "namespace"));
+	if (r->namespaced && bns && strcmp(bns, ns)) {
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "the namespace of the object (%s) does not match the namespace on the request (%s)",
+			   bns, ns);
+		goto out;
+	}
+	unknown = json_array();
+	dups = json_array();
+	ks_schema_check(r, p, unknown, dups);
+	if (json_array_size(unknown) || json_array_size(dups)) {
+		struct buf m = BUF_INIT;
+
+		buf_addf(&m, "failed to create typed patch object (%s%s%s; %s, Kind=%s): ",
+			 r->namespaced ? ns : "", r->namespaced ? "/" : "", name, ks_api_version(r),
+			 r->kind);
+		if (json_array_size(unknown))
+			buf_addf(&m, "%s: field not declared in schema",
+				 json_string_value(json_array_get(unknown, 0)));
+		else
+			buf_adds(&m, json_string_value(json_array_get(dups, 0)));
+		ks_status(q, 500, NULL, m.s, NULL);
+		buf_release(&m);
+		json_decref(unknown);
+		json_decref(dups);
+		goto out;
+	}
+	json_decref(unknown);
+	json_decref(dups);
+	{
+		const char *prv = json_string_value(json_object_get(md, "resourceVersion"));
+
+		if (prv && x && strtoull(prv, NULL, 10) != x->rv) {
+			struct buf gr = BUF_INIT;
+
+			gr_name(&gr, r);
+			status_fmt(q, 409, "Conflict", ks_details(r, name, 0),
+				   "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your changes to the latest version and try again",
+				   gr.s, name);
+			buf_release(&gr);
+			goto out;
+		}
+		json_object_del(md, "resourceVersion");
+	}
+	if (!x && admit_create(q, r, ns, name) < 0)
+		goto out;
+	ks_query(q->query, "force", force, sizeof(force));
+	if (ks_ssa_apply(q, r, x ? x->o : NULL, p, mgr, !strcmp(force, "true"), &res))
+		goto out;
+	if (x)
+		carry_over(r, x->o, res, 0);
+	else
+		json_object_set_new(json_object_get(res, "metadata"), "name", json_string(name));
+	if (check_valid(q, r, res) < 0)
+		goto out;
+	if (!x) {
+		fill_new_meta(r, res, ns);
+		ks_ctl_on_create(r, res, 0);
+		if (ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")) {
+			ks_send_obj(q, 201, res);
+			goto out;
+		}
+		x = ks_store_add(r, json_incref(res));
+		ks_stats_created(r->kind);
+		ks_ctl_watch(x);
+		ks_send_obj(q, 201, x->o);
+		goto out;
+	}
+	commit_update(q, x, json_incref(res));
+out:
+	json_decref(res);
+	json_decref(p);
+}
+
+static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *ns,
+		     const char *name, const char *sub, const char *ua)
+{
+	char ct[128], mgr[140];
+	struct ks_obj *x;
+	json_t *p, *o;
+
+	snprintf(ct, sizeof(ct), "%s", q->ctype ? q->ctype : "");
+	ct[strcspn(ct, "; ")] = 0;
+	if (!strcmp(ct, "application/apply-patch+yaml") && !sub) {
+		do_apply(q, r, ns, name);
+		return;
+	}
+	if (strcmp(ct, "application/merge-patch+json") &&
+	    strcmp(ct, "application/strategic-merge-patch+json")) {
+		status_fmt(q, 415, "UnsupportedMediaType", NULL,
+			   "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
+		return;
+	}
+	if (ks_query(q->query, "force", mgr, sizeof(mgr))) {
+		ks_status(q, 422, "Invalid",
+			  "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+			  json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "group", "meta.k8s.io", "kind",
+				    "PatchOptions", "causes", "reason", "FieldValueForbidden",
+				    "message", "Forbidden: may not be specified for non-apply patch",
+				    "field", "force"));
+		return;
+	}
+	x = ks_store_get(r, ns, name);
+	if (!x) {
+		not_found(q, r, name);
+		return;
+	}
+	p = parse_body(q, 0);
+	if (!p)
+		return;
+	o = json_deep_copy(x->o);
+	merge_patch(o, p);
+	json_decref(p);
+	carry_over(r, x->o, o, sub != NULL);
+	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0) {
+		json_decref(o);
+		return;
+	}
+	ks_ssa_update_managed(r, x->o, o, manager_of(q, mgr, sizeof(mgr), ua), "Update");
+	commit_update(q, x, o);
+}
+
+static void do_delete(struct ks_req *q, const struct ks_resource *r, const char *ns,
+		      const char *name)
+{
+	struct ks_obj *x = ks_store_get(r, ns, name);
+	char pol[32], dry[16], ts[40];
+	json_t *body = NULL, *copy;
+
+	if (!x) {
+		not_found(q, r, name);
+		return;
+	}
+	ks_query(q->query, "propagationPolicy", pol, sizeof(pol));
+	if (!*pol && q->body_len) {
+		body = json_loadb(q->body, q->body_len, 0, NULL);
+		snprintf(pol, sizeof(pol), "%s",
+			 json_string_value(json_object_get(body, "propagationPolicy")) ?
+				 json_string_value(json_object_get(body, "propagationPolicy")) : "");
+		if (json_is_false(json_object_get(body, "orphanDependents")))
+			snprintf(pol, sizeof(pol), "Background");
+		else if (json_is_true(json_object_get(body, "orphanDependents")))
+			snprintf(pol, sizeof(pol), "Orphan");
+	}
+	if (*pol && strcmp(pol, "Background") && strcmp(pol, "Foreground") && strcmp(pol, "Orphan")) {
+		status_fmt(q, 422, "Invalid", NULL,
+			   "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"%s\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+			   pol);
+		goto out;
+	}
+	{
+		json_t *pre = json_object_get(body, "preconditions");
+		const char *uid = json_string_value(json_object_get(pre, "uid"));
+		const char *rv = json_string_value(json_object_get(pre, "resourceVersion"));
+		const char *myuid = json_string_value(json_object_get(json_object_get(x->o, "metadata"), "uid"));
+
+		if ((uid && strcmp(uid, myuid)) || (rv && strtoull(rv, NULL, 10) != x->rv)) {
+			struct buf gr = BUF_INIT;
+
+			gr_name(&gr, r);
+			status_fmt(q, 409, "Conflict", ks_details(r, name, 0),
+				   "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, UID in object meta: %s",
+				   gr.s, name, uid ? uid : "", myuid);
+			buf_release(&gr);
+			goto out;
+		}
+	}
+	if (!strcmp(r->plural, "namespaces")) {
+		if (!strcmp(name, "default") || !strcmp(name, "kube-system") ||
+		    !strcmp(name, "kube-public")) {
+			status_fmt(q, 403, "Forbidden", ks_details(r, name, 0),
+				   "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+				   name);
+			goto out;
+		}
+		if (!(ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")))
+			ks_ns_terminate(x);
+		ks_send_obj(q, 200, x->o);
+		goto out;
+	}
+	if (ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")) {
+		ks_send_obj(q, 200, x->o);
+		goto out;
+	}
+	copy = json_deep_copy(x->o);
+	ks_timestamp(ts);
+	if (!strcmp(r->plural, "jobs") && !*pol) {
+		add_warning(q, "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning");
+		snprintf(pol, sizeof(pol), "Orphan");
+	}
+	if (!strcmp(pol, "Orphan") || !strcmp(pol, "Foreground") || !strcmp(r->plural, "pods")) {
+		json_t *md = json_object_get(copy, "metadata");
+
+		json_object_set_new(md, "deletionTimestamp", json_string(ts));
+		if (!strcmp(r->plural, "pods"))
+			json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(30));
+		else
+			json_object_set_new(md, "finalizers",
+					    json_pack("[s]", !strcmp(pol, "Orphan") ? "orphan" :
+										 "foregroundDeletion"));
+		ks_send_obj(q, 200, copy);
+	} else if (!strcmp(r->plural, "services")) {
+		ks_send_obj(q, 200, copy);
+	} else {
+		json_t *d = ks_details(r, name, 0);
+		json_t *s;
+
+		json_object_set(d, "uid", json_object_get(json_object_get(copy, "metadata"), "uid"));
+		s = json_pack("{s:s,s:s,s:{},s:s,s:o}", "kind", "Status", "apiVersion", "v1",
+			      "metadata", "status", "Success", "details", d);
+		ks_send_obj(q, 200, s);
+		json_decref(s);
+	}
+	json_decref(copy);
+	if (!strcmp(pol, "Orphan")) {
+		struct ks_obj **v;
+		size_t n = ks_store_select(NULL, x->ns, NULL, &v), i;
+		const char *uid = json_string_value(json_object_get(json_object_get(x->o, "metadata"), "uid"));
+
+		for (i = 0; i < n; i++) {
+			json_t *refs = json_object_get(json_object_get(v[i]->o, "metadata"), "ownerReferences");
+			json_t *ref;
+			size_t j;
+
+			json_array_foreach(refs, j, ref)
+				if (!strcmp(json_string_value(json_object_get(ref, "uid")) ?: "", uid)) {
+					json_t *c = json_deep_copy(v[i]->o);
+
+					json_object_del(json_object_get(c, "metadata"), "ownerReferences");
+					ks_store_update(v[i], c);
+					break;
+				}
+		}
+		free(v);
+		ks_store_del(x);
+	} else {
+		ks_delete_cascade(x);
+	}
+out:
+	json_decref(body);
+}
+
+/* --- lists ------------------------------------------------------------------ */
+
+static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, char *fns, size_t nf,
+		     int *neg)
+{
+	char tmp[512], *tok, *save = NULL;
+
+	snprintf(tmp, sizeof(tmp), "%s", fs);
+	for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strstr(tok, "!=");
+		char *val;
+		int isneg = eq != NULL;
+
+		if (!eq)
+			eq = strchr(tok, '=');
+		if (!eq) {
+			status_fmt(q, 400, "BadRequest", NULL, "invalid selector: '%s'; can't understand '%s'", fs, tok);
+			return -1;
+		}
+		*eq = 0;
+		val = eq + (isneg ? 2 : 1);
+		if (*val == '=')
+			val++;
+		if (!strcmp(tok, "metadata.name")) {
+			snprintf(name, nn, "%s", val);
+			*neg = isneg;
+		} else if (!strcmp(tok, "metadata.namespace")) {
+			snprintf(fns, nf, "%s", val);
+		} else {
+			status_fmt(q, 400, "BadRequest", NULL,
+				   "\"%s\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+				   tok);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct cont {
+	unsigned long long rv;
+	char key[600];
+};
+
+static void cont_encode(struct buf *b, unsigned long long rv, const struct ks_obj *x)
+{
+	char raw[700];
+	size_t i;
+
+	snprintf(raw, sizeof(raw), "%llu|%s|%s|%s", rv, x->ns, x->name, x->res->plural);
+	for (i = 0; raw[i]; i++)
+		buf_addf(b, "%02x", (unsigned char)raw[i]);
+}
+
+static int cont_decode(const char *s, struct cont *c, char *ns, char *name, char *plural)
+{
+	char raw[700];
+	size_t i, n = strlen(s);
+
+	if (n % 2 || n / 2 >= sizeof(raw))
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+
+		if (a < 0 || b < 0)
+			return -1;
+		raw[i] = (char)(a * 16 + b);
+	}
+	raw[n / 2] = 0;
+	if (sscanf(raw, "%llu|%199[^|]|%299[^|]|%99s", &c->rv, ns, name, plural) != 4) {
+		if (sscanf(raw, "%llu||%299[^|]|%99s", &c->rv, name, plural) != 3)
+			return -1;
+		ns[0] = 0;
+	}
+	return 0;
+}
+
+static void do_list(struct ks_req *q, const struct ks_resource *r, const char *ns)
+{
+	struct ks_sel *sel = NULL;
+	struct err e = ERR_INIT;
+	char ls[1024], fs[512], fname[300] = "", fns[100] = "", lim[24], cont[1400];
+	int neg = 0;
+	long limit = 0;
+	struct ks_obj **v = NULL;
+	size_t n, i, start = 0, emitted = 0;
+	unsigned long long list_rv = ks_store_rv();
+	struct buf *b = &q->out;
+
+	ks_query(q->query, "labelSelector", ls, sizeof(ls));
+	ks_query(q->query, "fieldSelector", fs, sizeof(fs));
+	if (ks_sel_parse(ls, &sel, &e) < 0) {
+		ks_status(q, 400, "BadRequest", e.msg, NULL);
+		return;
+	}
+	if (*fs && field_sel(q, fs, fname, sizeof(fname), fns, sizeof(fns), &neg) < 0)
+		goto out;
+	if (*fns) {
+		if (ns && strcmp(ns, fns))
+			ns = "\x01";
+		else
+			ns = fns;
+	}
+	if (ks_query(q->query, "limit", lim, sizeof(lim)) && *lim) {
+		limit = strtol(lim, NULL, 10);
+		if (limit < 0)
+			limit = 0;
+		if (limit > MAX_LIMIT)
+			limit = MAX_LIMIT;
+	}
+	n = ks_store_select(r, ns, sel, &v);
+	if (ks_query(q->query, "continue", cont, sizeof(cont)) && *cont) {
+		struct cont c;
+		char cns[200], cname[300], cpl[100];
+
+		if (cont_decode(cont, &c, cns, cname, cpl) < 0) {
+			ks_status(q, 400, "BadRequest", "continue key is not valid: illegal base64 data at input byte 0", NULL);
+			goto out;
+		}
+		list_rv = c.rv;
+		for (start = 0; start < n; start++) {
+			int k = strcmp(v[start]->ns, cns);
+
+			if (!k)
+				k = strcmp(v[start]->name, cname);
+			if (!k)
+				k = strcmp(v[start]->res->plural, cpl);
+			if (k > 0)
+				break;
+		}
+	}
+	q->status = 200;
+	q->resp_ctype = "application/json";
+	buf_reset(b);
+	buf_addf(b, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
+		 r->kind, ks_api_version(r), list_rv);
+	{
+		size_t mark_items;
+		struct buf items = BUF_INIT;
+		struct ks_obj *last = NULL;
+		int more = 0;
+
+		for (i = start; i < n; i++) {
+			char *s;
+
+			if (*fname && (!strcmp(v[i]->name, fname)) == neg)
+				continue;
+			if (limit && (long)emitted == limit) {
+				more = 1;
+				break;
+			}
+			s = json_dumps(v[i]->o, JSON_COMPACT);
+			if (emitted)
+				buf_addch(&items, ',');
+			if (s)
+				buf_adds(&items, s);
+			free(s);
+			emitted++;
+			last = v[i];
+		}
+		if (more && last) {
+			buf_adds(b, ",\"continue\":\"");
+			cont_encode(b, list_rv, last);
+			buf_addf(b, "\",\"remainingItemCount\":%zu", n - i);
+		}
+		mark_items = b->len;
+		(void)mark_items;
+		buf_adds(b, "},\"items\":[");
+		buf_add(b, items.s, items.len);
+		buf_adds(b, "]}");
+		buf_release(&items);
+	}
+out:
+	free(v);
+	ks_sel_free(sel);
+}
+
+/* --- /_sim ------------------------------------------------------------------ */
+
+static void sim_bulk(struct ks_req *q)
+{
+	json_t *body = parse_body(q, 0), *items, *it;
+	int ready, pass;
+	size_t i, created = 0, skipped = 0;
+
+	if (!body)
+		return;
+	items = json_object_get(body, "items");
+	ready = json_is_true(json_object_get(body, "ready"));
+	for (pass = 0; pass < 2; pass++) {
+		json_array_foreach(items, i, it) {
+			const char *kind = json_string_value(json_object_get(it, "kind"));
+			const struct ks_resource *r = ks_resource_by_kind(kind);
+			json_t *o, *md;
+			const char *ns, *name;
+
+			if (!r || (pass == 0) != !strcmp(r->plural, "namespaces"))
+				continue;
+			md = json_object_get(it, "metadata");
+			name = json_string_value(json_object_get(md, "name"));
+			ns = json_string_value(json_object_get(md, "namespace"));
+			if (!name || (r->namespaced && (!ns || !ns_get(ns))) ||
+			    ks_store_get(r, ns ? ns : "", name)) {
+				skipped++;
+				continue;
+			}
+			o = json_deep_copy(it);
+			fill_new_meta(r, o, ns ? ns : "");
+			ks_ctl_on_create(r, o, ready || json_is_true(json_object_get(it, "ready")));
+			{
+				struct ks_obj *x = ks_store_add(r, o);
+
+				x->ready_seed = ready;
+				ks_stats_created(r->kind);
+				if (!ready)
+					ks_ctl_watch(x);
+			}
+			created++;
+		}
+	}
+	json_decref(body);
+	body = json_pack("{s:I,s:I,s:I}", "created", (json_int_t)created, "skipped",
+			 (json_int_t)skipped, "objects", (json_int_t)ks_store_count());
+	ks_send_obj(q, 201, body);
+	json_decref(body);
+}
+
+static void sim_handle(struct ks_req *q, const char *rest)
+{
+	if (!strcmp(rest, "faults") && !strcmp(q->method, "POST")) {
+		json_t *body = parse_body(q, 0), *out;
+		struct err e = ERR_INIT;
+		int id;
+
+		if (!body)
+			return;
+		id = ks_fault_add(body, &e);
+		json_decref(body);
+		if (id < 0) {
+			ks_status(q, 400, "BadRequest", e.msg, NULL);
+			return;
+		}
+		out = json_pack("{s:i}", "id", id);
+		ks_send_obj(q, 201, out);
+		json_decref(out);
+	} else if (!strcmp(rest, "faults") && !strcmp(q->method, "DELETE")) {
+		ks_fault_clear();
+		ks_send_obj(q, 200, json_pack("{}"));
+	} else if (!strncmp(rest, "faults/", 7) && !strcmp(q->method, "DELETE")) {
+		if (ks_fault_del(atoi(rest + 7)) < 0)
+			ks_status(q, 404, "NotFound", "fault not found", NULL);
+		else
+			ks_send_obj(q, 200, json_pack("{}"));
+	} else if (!strcmp(rest, "stats") && !strcmp(q->method, "GET")) {
+		json_t *out = json_pack("{s:O,s:I,s:O,s:I}", "requests",
+					stats_req ? stats_req : json_object(), "total",
+					(json_int_t)stats_total, "creates",
+					stats_created ? stats_created : json_object(), "objects",
+					(json_int_t)ks_store_count());
+
+		ks_send_obj(q, 200, out);
+		json_decref(out);
+	} else if (!strcmp(rest, "stats/reset") && !strcmp(q->method, "POST")) {
+		json_decref(stats_req);
+		json_decref(stats_created);
+		stats_req = stats_created = NULL;
+		stats_total = 0;
+		ks_send_obj(q, 200, json_pack("{}"));
+	} else if (!strcmp(rest, "bulk") && !strcmp(q->method, "POST")) {
+		sim_bulk(q);
+	} else {
+		plain_404(q);
+	}
+}
+
+/* --- routing ----------------------------------------------------------------- */
+
+#define MAXSEG 12
+
+void ks_api_handle(struct ks_req *q)
+{
+	const char *ua = q->ua;
+	char path[1024], *seg[MAXSEG], *save = NULL, *t;
+	int n = 0, i;
+	const char *group, *version;
+	const struct ks_resource *r;
+	const char *ns = NULL, *name = NULL, *sub = NULL, *verb;
+
+	if (!strncmp(q->path, "/_sim/", 6)) {
+		ks_stats_count(q->method, "_sim");
+		sim_handle(q, q->path + 6);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s", q->path);
+	for (t = strtok_r(path, "/", &save); t && n < MAXSEG; t = strtok_r(NULL, "/", &save))
+		seg[n++] = t;
+	if (t) {
+		plain_404(q);
+		return;
+	}
+	if (n == 1 && !strcmp(seg[0], "version")) {
+		json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "major", "1", "minor",
+				      "36", "gitVersion", "v1.36.3-kubesim", "gitCommit", "kubesim",
+				      "gitTreeState", "clean", "buildDate", "2026-05-05T00:00:00Z",
+				      "goVersion", "go1.24", "compiler", "gc", "platform",
+				      "linux/amd64");
+
+		ks_send_obj(q, 200, v);
+		json_decref(v);
+		return;
+	}
+	if (n == 1 && !strcmp(seg[0], "api")) {
+		json_t *v = json_pack("{s:s,s:[s],s:[{s:s,s:s}]}", "kind", "APIVersions", "versions",
+				      "v1", "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0",
+				      "serverAddress", "127.0.0.1");
+
+		ks_send_obj(q, 200, v);
+		json_decref(v);
+		return;
+	}
+	if (n == 1 && !strcmp(seg[0], "apis")) {
+		discovery_groups(q);
+		return;
+	}
+	if (n == 2 && !strcmp(seg[0], "apis")) {
+		if (!group_known(seg[1])) {
+			plain_404(q);
+			return;
+		}
+		json_t *g = group_obj(seg[1]);
+
+		json_object_set_new(g, "kind", json_string("APIGroup"));
+		json_object_set_new(g, "apiVersion", json_string("v1"));
+		ks_send_obj(q, 200, g);
+		json_decref(g);
+		return;
+	}
+	if (n >= 2 && !strcmp(seg[0], "api")) {
+		group = "";
+		version = seg[1];
+		i = 2;
+	} else if (n >= 3 && !strcmp(seg[0], "apis")) {
+		group = seg[1];
+		version = seg[2];
+		i = 3;
+	} else {
+		plain_404(q);
+		return;
+	}
+	if (i == n) {
+		if (strcmp(q->method, "GET"))
+			plain_404(q);
+		else
+			discovery_resources(q, group, version);
+		return;
+	}
+	if (n - i >= 3 && !strcmp(seg[i], "namespaces") &&
+	    (r = ks_resource_find(group, version, seg[i + 2])) && r->namespaced) {
+		ns = seg[i + 1];
+		i += 3;
+	} else {
+		r = ks_resource_find(group, version, seg[i]);
+		i += 1;
+		if (!r) {
+			plain_404(q);
+			return;
+		}
+	}
+	if (i < n)
+		name = seg[i++];
+	if (i < n)
+		sub = seg[i++];
+	if (i < n) {
+		plain_404(q);
+		return;
+	}
+	if (sub && !(strcmp(sub, "status") == 0 && r->has_status) &&
+	    !(strcmp(sub, "finalize") == 0 && !strcmp(r->plural, "namespaces"))) {
+		plain_404(q);
+		return;
+	}
+	if (r->namespaced && name && !ns) {
+		plain_404(q);
+		return;
+	}
+	if (!r->namespaced)
+		ns = "";
+	verb = q->method;
+	if (!name && !strcmp(verb, "GET"))
+		verb = qbool(q, "watch") ? "WATCH" : "LIST";
+	ks_stats_count(verb, r->plural);
+	if (!name) {
+		if (!strcmp(verb, "LIST"))
+			do_list(q, r, ns && *ns ? ns : (r->namespaced ? NULL : ""));
+		else if (!strcmp(verb, "WATCH"))
+			ks_watch_begin(q, r, ns && *ns ? ns : (r->namespaced ? NULL : ""));
+		else if (!strcmp(verb, "POST") && (!r->namespaced || ns))
+			do_create(q, r, ns, ua);
+		else if (!strcmp(verb, "DELETE") && ns && strcmp(r->plural, "namespaces")) {
+			struct ks_obj **v;
+			struct ks_sel *sel = NULL;
+			struct err e = ERR_INIT;
+			char ls[1024];
+			size_t k, cnt;
+			json_t *out;
+
+			ks_query(q->query, "labelSelector", ls, sizeof(ls));
+			if (ks_sel_parse(ls, &sel, &e) < 0) {
+				ks_status(q, 400, "BadRequest", e.msg, NULL);
+				return;
+			}
+			cnt = ks_store_select(r, *ns ? ns : NULL, sel, &v);
+			for (k = 0; k < cnt; k++)
+				ks_delete_cascade(v[k]);
+			free(v);
+			ks_sel_free(sel);
+			out = json_pack("{s:s,s:s,s:{},s:s}", "kind", "Status", "apiVersion", "v1",
+					"metadata", "status", "Success");
+			ks_send_obj(q, 200, out);
+			json_decref(out);
+		} else {
+			status_fmt(q, 405, "MethodNotAllowed", NULL,
+				   "the server does not allow this method on the requested resource");
+		}
+		return;
+	}
+	if (!strcmp(verb, "GET")) {
+		struct ks_obj *x = ks_store_get(r, ns, name);
+
+		if (!x)
+			not_found(q, r, name);
+		else
+			ks_send_obj(q, 200, x->o);
+	} else if (!strcmp(verb, "PUT")) {
+		do_update(q, r, ns, name, sub, ua);
+	} else if (!strcmp(verb, "PATCH")) {
+		do_patch(q, r, ns, name, sub, ua);
+	} else if (!strcmp(verb, "DELETE") && !sub) {
+		do_delete(q, r, ns, name);
+	} else {
+		status_fmt(q, 405, "MethodNotAllowed", NULL,
+			   "the server does not allow this method on the requested resource");
+	}
+}

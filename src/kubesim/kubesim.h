@@ -1,0 +1,277 @@
+/* kubesim.h - internal interfaces of the Kubernetes API simulator (one process, one global lock). */
+#ifndef KUBESIM_H
+#define KUBESIM_H
+
+/*
+ * kubesim answers the Kubernetes REST API over HTTPS for the kinds
+ * storefleet uses.  libmicrohttpd runs one thread per connection; every
+ * touch of the object store happens under ks_lock (a single mutex), and a
+ * controller thread takes the same lock on each tick to move workloads
+ * along (pods appear, become ready, Jobs complete, namespaces purge).
+ *
+ * Objects are jansson trees owned by the store.  They are never changed in
+ * place once stored: writers build a new tree and hand it to
+ * ks_store_update(), which keeps the label index right.
+ */
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* --- generated schema (schema_gen.c) ---------------------------------- */
+
+enum { KS_SCALAR = 0, KS_OBJECT = 1, KS_ARRAY = 2, KS_MAP = 3 };
+enum { KS_LIST_ATOMIC = 0, KS_LIST_MAP = 1, KS_LIST_SET = 2 };
+
+struct ks_type {
+	const char *name;	/* OpenAPI definition */
+	int first, nfields;	/* slice of ks_fields */
+	int open;		/* no declared properties: anything goes */
+};
+
+struct ks_field {
+	const char *name;
+	int kind;		/* KS_SCALAR..KS_MAP */
+	int type;		/* ks_types index of the object/item/value type, -1 = scalar */
+	int list;		/* KS_LIST_* for arrays */
+	const char *keys;	/* list-map keys, comma-separated */
+};
+
+struct ks_resource {
+	const char *group;	/* "" = core */
+	const char *version;
+	const char *plural;
+	const char *kind;
+	int namespaced;
+	int type;		/* ks_types index of the kind */
+	const char *verbs;	/* space-separated RBAC verbs */
+	const char *shortnames;	/* space-separated, may be "" */
+	int has_status;
+};
+
+extern const struct ks_type ks_types[];
+extern const int ks_ntypes;
+extern const struct ks_field ks_fields[];
+extern const struct ks_resource ks_resources[];
+extern const int ks_nresources;
+
+/* Field `name` of type t, or NULL. */
+const struct ks_field *ks_schema_field(int t, const char *name);
+/* The resource for plural under group/version, or NULL. */
+const struct ks_resource *ks_resource_find(const char *group, const char *version,
+					   const char *plural);
+const struct ks_resource *ks_resource_by_kind(const char *kind);
+/* "apps/v1" or "v1" into a static buffer of the resource. */
+const char *ks_api_version(const struct ks_resource *r);
+/* "deployments.apps" or "namespaces": the group-resource of messages. */
+void ks_group_resource(struct buf *b, const struct ks_resource *r);
+
+/* --- options and global state (main.c) ---------------------------------- */
+
+struct ks_opts {
+	int pod_ready_ms, job_complete_ms, pvc_bind_ms, ns_delete_ms, observed_lag_ms;
+	unsigned seed;
+	int quiet;
+	char token[128];
+};
+
+extern struct ks_opts ks_opt;
+extern pthread_mutex_t ks_lock;
+
+/* Milliseconds on a monotonic clock. */
+int64_t ks_now_ms(void);
+/* RFC 3339 UTC time of now into out (at least 32 bytes). */
+void ks_timestamp(char *out);
+/* A random RFC 4122 v4 UUID into out (37 bytes). */
+void ks_uuid(char *out);
+/* A random lowercase alphanumeric suffix of n chars (kube's generateName alphabet). */
+void ks_suffix(char *out, int n);
+void ks_log(const char *fmt, ...) SF_PRINTF(1, 2);
+
+/* --- store (store.c) ---------------------------------------------------- */
+
+struct ks_obj {
+	const struct ks_resource *res;
+	char *ns;		/* "" for cluster-scoped */
+	char *name;
+	json_t *o;		/* the stored object, owned */
+	uint64_t rv;
+	int64_t born_ms;	/* when the controllers first saw it */
+	int64_t gen_ms;		/* when generation last changed */
+	int64_t phase_ms;	/* controller timers (kind-specific) */
+	int ready_seed;		/* created ready by /_sim/bulk */
+	int watched;		/* on the controller list */
+	size_t all_pos;		/* position in the per-resource vector */
+};
+
+struct ks_sel;
+
+void ks_store_init(void);
+uint64_t ks_store_rv(void);		/* the current (latest) resourceVersion */
+uint64_t ks_store_next_rv(void);	/* bump and return */
+size_t ks_store_count(void);
+struct ks_obj *ks_store_get(const struct ks_resource *r, const char *ns, const char *name);
+/*
+ * Store a new object (takes the reference to o): sets metadata.resourceVersion.
+ * The caller has filled uid, creationTimestamp and the rest.
+ */
+struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o);
+/* Replace the object's tree (takes the reference); bumps resourceVersion. */
+void ks_store_update(struct ks_obj *x, json_t *o);
+/* Remove and free. */
+void ks_store_del(struct ks_obj *x);
+
+/*
+ * Parse a label selector.  OUT: *out (free with ks_sel_free); NULL for an
+ * empty selector.  Returns -1 and fills e (400) on a syntax error.
+ */
+int ks_sel_parse(const char *s, struct ks_sel **out, struct err *e);
+void ks_sel_free(struct ks_sel *s);
+int ks_sel_match(const struct ks_sel *s, const json_t *labels);
+/* Match a selector given as a LabelSelector object (matchLabels/matchExpressions). */
+int ks_labelselector_match(const json_t *sel, const json_t *labels);
+
+/*
+ * Objects of r (or of every resource when r is NULL) in ns (NULL = all)
+ * matching sel, sorted by namespace/name.  OUT: *v malloc'd array of
+ * borrowed pointers (valid while the lock is held), caller frees.
+ */
+size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
+		       struct ks_obj ***v);
+
+/* --- API handling (api.c) ----------------------------------------------- */
+
+struct ks_req {
+	const char *method;
+	const char *path;
+	const char *query;		/* raw, may be NULL */
+	const char *ctype;		/* Content-Type, may be NULL */
+	const char *ua;			/* User-Agent, may be NULL */
+	const char *body;
+	size_t body_len;
+	struct ks_watch *watch;		/* set by a watch request: stream events */
+	/* response */
+	int status;
+	const char *resp_ctype;
+	struct buf out;
+	char warning[512];		/* Warning header value or "" */
+	char retry_after[16];
+};
+
+/* Answer one authenticated request (caller holds ks_lock). */
+void ks_api_handle(struct ks_req *q);
+/* Query parameter value (decoded) into out; returns 1 if present. */
+int ks_query(const char *query, const char *key, char *out, size_t n);
+
+/* Append a v1 Status Failure body and set q->status. causes may be NULL (stolen). */
+void ks_status(struct ks_req *q, int code, const char *reason, const char *msg,
+	       json_t *details);
+json_t *ks_details(const struct ks_resource *r, const char *name, int kind_is_kind);
+void ks_send_obj(struct ks_req *q, int code, const json_t *o);
+
+/* --- watch (watch.c) ---------------------------------------------------- */
+
+struct ks_watch;
+
+/* Start a watch for q (lock held): sets q->watch, or answers an error. */
+void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *ns);
+/*
+ * Next bytes of the event stream (takes the lock itself, may block up to
+ * ~1 s waiting for changes).  Returns bytes written, 0 for "nothing yet",
+ * -1 at the end of the stream (timeoutSeconds reached or shutdown).
+ */
+long ks_watch_read(struct ks_watch *w, char *out, size_t max);
+void ks_watch_free(struct ks_watch *w);
+
+/* --- validation (validate.c) -------------------------------------------- */
+
+/*
+ * Check o (a full object of resource r) like the API server's strategy
+ * validation.  OUT: *causes gets a new array of {reason, message, field}
+ * (empty when valid); the caller owns it.
+ */
+json_t *ks_validate(const struct ks_resource *r, const json_t *o);
+/*
+ * Unknown fields of o against r's schema: appends ".spec.x"-style paths
+ * to the array unknown (one per field), and duplicate list-map keys as
+ * messages ".path: duplicate entries for key [name=\"x\"]" to dups.
+ */
+void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unknown, json_t *dups);
+/* Format a 422 Invalid message into b from causes. */
+void ks_invalid_message(struct buf *b, const struct ks_resource *r, const char *name,
+			const json_t *causes);
+
+/* --- server-side apply (ssa.c) ------------------------------------------ */
+
+/* The fieldsV1 set an object's content describes (for managedFields). OUT: new ref. */
+json_t *ks_ssa_fieldset(const struct ks_resource *r, const json_t *o);
+/*
+ * Apply patch (already checked) from manager onto live (NULL = create).
+ * OUT: *result the new object (new ref).  Returns 0, or 409 with the
+ * Status built into q.
+ */
+int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *live,
+		 const json_t *patch, const char *manager, int force, json_t **result);
+/* Record an Update operation by manager over the fields that changed. */
+void ks_ssa_update_managed(const struct ks_resource *r, const json_t *old, json_t *o,
+			   const char *manager, const char *op);
+
+/* --- controllers (controllers.c) ---------------------------------------- */
+
+void ks_ctl_watch(struct ks_obj *x);		/* put on the controller list */
+void ks_ctl_forget(struct ks_obj *x);		/* before ks_store_del */
+int ks_ctl_start(void);
+void ks_ctl_stop(void);
+/* Emit an Event about obj (lock held). */
+void ks_event(const json_t *obj, const char *type, const char *reason, const char *msg);
+/* Object deletion with its dependents (lock held). */
+void ks_delete_cascade(struct ks_obj *x);
+/* Namespaces: start termination (lock held). */
+void ks_ns_terminate(struct ks_obj *x);
+/* Defaults and status a newly created object gets (lock held). */
+void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready);
+/* Is namespace ns's store (Ingress host) ready: 1 ready, 0 not, -1 unknown host. */
+int ks_ingress_ready(const char *host, char *ns_out, size_t n);
+
+/* --- faults (faults.c) -------------------------------------------------- */
+
+enum ks_fault_type {
+	KF_IMAGE_PULL, KF_CRASH_LOOP, KF_JOB_FAIL, KF_PVC_PENDING, KF_NS_STUCK, KF_QUOTA,
+	KF_HTTP_ERROR, KF_LATENCY, KF_RESET, KF_STALL, KF_NTYPES
+};
+
+/* Add a fault from its JSON spec. Returns the id, or -1 with e filled (400). */
+int ks_fault_add(const json_t *spec, struct err *e);
+int ks_fault_add_str(const char *spec, struct err *e);
+void ks_fault_clear(void);
+int ks_fault_del(int id);
+/* Is a workload fault of type t active for namespace ns (does not consume). */
+int ks_fault_active(enum ks_fault_type t, const char *ns);
+/*
+ * Transport faults for one request: sleep (latency/stall, outside the
+ * lock), then decide.  Returns 0 to go on, 1 to drop the connection, or
+ * an HTTP status (429/500/503) with retry_after (seconds, 0 = none).
+ */
+int ks_fault_request(const char *method, const char *ns, int *retry_after);
+
+/* --- stats (api.c) ------------------------------------------------------- */
+
+void ks_stats_count(const char *verb, const char *resource);
+void ks_stats_created(const char *kind);
+
+/* --- TLS material (tls.c) ----------------------------------------------- */
+
+struct ks_pki {
+	char *ca_crt, *ca_key, *server_crt, *server_key, *client_crt, *client_key;	/* PEM */
+};
+
+int ks_tls_generate(struct ks_pki *p, struct err *e);
+void ks_tls_free(struct ks_pki *p);
+/* Does the TLS session carry a client certificate the CA signed? */
+int ks_tls_client_ok(void *gnutls_session);
+
+#endif

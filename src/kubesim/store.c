@@ -1,0 +1,541 @@
+/* store.c - the simulator's object store: objects by key, per-resource vectors, a label index, selectors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kubesim.h"
+
+/*
+ * Two chained hash tables: "plural/ns/name" -> object, and "key=value" ->
+ * vector of objects carrying that label.  A list by label picks the
+ * smallest vector among the selector's equality terms and filters it, so
+ * "store=abc" among 150,000 objects touches only that store's objects.
+ * Vectors are unordered (swap-remove); results are sorted before paging.
+ */
+
+struct vec {
+	struct ks_obj **v;
+	size_t n, cap;
+};
+
+struct ent {
+	struct ent *next;
+	char *key;
+	void *val;
+};
+
+struct hmap {
+	struct ent **b;
+	size_t nb, n;
+};
+
+static struct hmap objs, label_ix;
+static struct vec by_res[64];
+static uint64_t cur_rv = 1000;
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static void hm_grow(struct hmap *m)
+{
+	size_t nb = m->nb ? m->nb * 2 : 1024, i;
+	struct ent **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		die_oom();
+	for (i = 0; i < m->nb; i++) {
+		struct ent *e = m->b[i], *next;
+
+		for (; e; e = next) {
+			size_t h = hash(e->key) & (nb - 1);
+
+			next = e->next;
+			e->next = b[h];
+			b[h] = e;
+		}
+	}
+	free(m->b);
+	m->b = b;
+	m->nb = nb;
+}
+
+static struct ent **hm_slot(struct hmap *m, const char *key)
+{
+	struct ent **p;
+
+	if (!m->nb)
+		hm_grow(m);
+	for (p = &m->b[hash(key) & (m->nb - 1)]; *p; p = &(*p)->next)
+		if (!strcmp((*p)->key, key))
+			break;
+	return p;
+}
+
+static void *hm_get(struct hmap *m, const char *key)
+{
+	struct ent **p = hm_slot(m, key);
+
+	return *p ? (*p)->val : NULL;
+}
+
+static void hm_put(struct hmap *m, const char *key, void *val)
+{
+	struct ent **p = hm_slot(m, key), *e;
+
+	if (*p) {
+		(*p)->val = val;
+		return;
+	}
+	e = malloc(sizeof(*e));
+	if (!e || !(e->key = strdup(key)))
+		die_oom();
+	e->val = val;
+	e->next = NULL;
+	*p = e;
+	if (++m->n > m->nb)
+		hm_grow(m);
+}
+
+static void hm_del(struct hmap *m, const char *key)
+{
+	struct ent **p = hm_slot(m, key), *e = *p;
+
+	if (!e)
+		return;
+	*p = e->next;
+	free(e->key);
+	free(e);
+	m->n--;
+}
+
+static void vec_push(struct vec *v, struct ks_obj *x)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 8;
+		v->v = realloc(v->v, v->cap * sizeof(*v->v));
+		if (!v->v)
+			die_oom();
+	}
+	v->v[v->n++] = x;
+}
+
+static void vec_remove(struct vec *v, struct ks_obj *x)
+{
+	size_t i;
+
+	for (i = v->n; i-- > 0;)
+		if (v->v[i] == x) {
+			v->v[i] = v->v[--v->n];
+			return;
+		}
+}
+
+static void obj_key(char *out, size_t n, const struct ks_resource *r, const char *ns,
+		    const char *name)
+{
+	snprintf(out, n, "%s.%s/%s/%s", r->plural, r->group, ns ? ns : "", name);
+}
+
+static void label_key(char *out, size_t n, const char *k, const char *v)
+{
+	snprintf(out, n, "%s=%s", k, v);
+}
+
+static void index_labels(struct ks_obj *x, int add)
+{
+	json_t *l = json_object_get(json_object_get(x->o, "metadata"), "labels");
+	const char *k;
+	json_t *v;
+	char key[600];
+
+	json_object_foreach(l, k, v) {
+		struct vec *vec;
+
+		if (!json_is_string(v))
+			continue;
+		label_key(key, sizeof(key), k, json_string_value(v));
+		vec = hm_get(&label_ix, key);
+		if (add) {
+			if (!vec) {
+				vec = calloc(1, sizeof(*vec));
+				if (!vec)
+					die_oom();
+				hm_put(&label_ix, key, vec);
+			}
+			vec_push(vec, x);
+		} else if (vec) {
+			vec_remove(vec, x);
+			if (!vec->n) {
+				free(vec->v);
+				free(vec);
+				hm_del(&label_ix, key);
+			}
+		}
+	}
+}
+
+void ks_store_init(void)
+{
+	hm_grow(&objs);
+	hm_grow(&label_ix);
+}
+
+uint64_t ks_store_rv(void)
+{
+	return cur_rv;
+}
+
+uint64_t ks_store_next_rv(void)
+{
+	return ++cur_rv;
+}
+
+size_t ks_store_count(void)
+{
+	return objs.n;
+}
+
+struct ks_obj *ks_store_get(const struct ks_resource *r, const char *ns, const char *name)
+{
+	char key[700];
+
+	obj_key(key, sizeof(key), r, r->namespaced ? ns : "", name);
+	return hm_get(&objs, key);
+}
+
+static void set_rv(struct ks_obj *x)
+{
+	char rv[32];
+
+	x->rv = ks_store_next_rv();
+	snprintf(rv, sizeof(rv), "%llu", (unsigned long long)x->rv);
+	json_object_set_new(json_object_get(x->o, "metadata"), "resourceVersion", json_string(rv));
+}
+
+struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o)
+{
+	struct ks_obj *x = calloc(1, sizeof(*x));
+	json_t *md = json_object_get(o, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	char key[700];
+
+	if (!x)
+		die_oom();
+	x->res = r;
+	x->ns = strdup(r->namespaced && ns ? ns : "");
+	x->name = strdup(json_string_value(json_object_get(md, "name")));
+	if (!x->ns || !x->name)
+		die_oom();
+	x->o = o;
+	x->born_ms = x->gen_ms = x->phase_ms = ks_now_ms();
+	set_rv(x);
+	obj_key(key, sizeof(key), r, x->ns, x->name);
+	hm_put(&objs, key, x);
+	x->all_pos = (size_t)(r - ks_resources);
+	vec_push(&by_res[x->all_pos], x);
+	index_labels(x, 1);
+	return x;
+}
+
+void ks_store_update(struct ks_obj *x, json_t *o)
+{
+	index_labels(x, 0);
+	json_decref(x->o);
+	x->o = o;
+	set_rv(x);
+	index_labels(x, 1);
+}
+
+void ks_store_del(struct ks_obj *x)
+{
+	char key[700];
+
+	ks_ctl_forget(x);
+	index_labels(x, 0);
+	vec_remove(&by_res[x->all_pos], x);
+	obj_key(key, sizeof(key), x->res, x->ns, x->name);
+	hm_del(&objs, key);
+	ks_store_next_rv();
+	json_decref(x->o);
+	free(x->ns);
+	free(x->name);
+	free(x);
+}
+
+/* --- selectors ---------------------------------------------------------- */
+
+enum op { OP_EQ, OP_NE, OP_IN, OP_NOTIN, OP_EXISTS, OP_NOTEXISTS };
+
+struct req {
+	char *key;
+	enum op op;
+	char **vals;
+	size_t nvals;
+};
+
+struct ks_sel {
+	struct req *r;
+	size_t n;
+};
+
+void ks_sel_free(struct ks_sel *s)
+{
+	size_t i, j;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++) {
+		free(s->r[i].key);
+		for (j = 0; j < s->r[i].nvals; j++)
+			free(s->r[i].vals[j]);
+		free(s->r[i].vals);
+	}
+	free(s->r);
+	free(s);
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static int is_lchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.' || c == '/';
+}
+
+static char *word(const char **pp)
+{
+	const char *p = skip_ws(*pp), *s = p;
+	char *w;
+
+	while (is_lchar((unsigned char)*p))
+		p++;
+	w = strndup(s, (size_t)(p - s));
+	if (!w)
+		die_oom();
+	*pp = skip_ws(p);
+	return w;
+}
+
+static void add_val(struct req *r, char *v)
+{
+	r->vals = realloc(r->vals, (r->nvals + 1) * sizeof(*r->vals));
+	if (!r->vals)
+		die_oom();
+	r->vals[r->nvals++] = v;
+}
+
+int ks_sel_parse(const char *s, struct ks_sel **out, struct err *e)
+{
+	struct ks_sel *sel;
+	const char *p = skip_ws(s ? s : "");
+
+	*out = NULL;
+	if (!*p)
+		return 0;
+	sel = calloc(1, sizeof(*sel));
+	if (!sel)
+		die_oom();
+	for (;;) {
+		struct req r = {0};
+
+		p = skip_ws(p);
+		if (*p == '!') {
+			p++;
+			r.op = OP_NOTEXISTS;
+			r.key = word(&p);
+		} else {
+			r.key = word(&p);
+			if (!strncmp(p, "==", 2) || *p == '=' || !strncmp(p, "!=", 2)) {
+				r.op = *p == '!' ? OP_NE : OP_EQ;
+				p += (*p == '=' && p[1] != '=') ? 1 : 2;
+				add_val(&r, word(&p));
+			} else if (!strncmp(p, "in", 2) || !strncmp(p, "notin", 5)) {
+				r.op = *p == 'i' ? OP_IN : OP_NOTIN;
+				p = skip_ws(p + (r.op == OP_IN ? 2 : 5));
+				if (*p != '(')
+					goto bad_free;
+				p++;
+				for (;;) {
+					add_val(&r, word(&p));
+					if (*p == ',') {
+						p++;
+						continue;
+					}
+					if (*p == ')') {
+						p = skip_ws(p + 1);
+						break;
+					}
+					goto bad_free;
+				}
+			} else {
+				r.op = OP_EXISTS;
+			}
+		}
+		if (!*r.key)
+			goto bad_free;
+		sel->r = realloc(sel->r, (sel->n + 1) * sizeof(*sel->r));
+		if (!sel->r)
+			die_oom();
+		sel->r[sel->n++] = r;
+		if (!*p)
+			break;
+		if (*p != ',')
+			goto bad;
+		p++;
+		continue;
+bad_free:
+		sel->r = realloc(sel->r, (sel->n + 1) * sizeof(*sel->r));
+		if (!sel->r)
+			die_oom();
+		sel->r[sel->n++] = r;
+bad:
+		ks_sel_free(sel);
+		return err_set(e, 400, "unable to parse requirement: found '%.40s', expected: "
+				       "',', '=', '!=', '==', 'in', notin'", p);
+	}
+	*out = sel;
+	return 0;
+}
+
+static int req_match(const struct req *r, const json_t *labels)
+{
+	const char *v = json_string_value(json_object_get(labels, r->key));
+	size_t i;
+
+	switch (r->op) {
+	case OP_EXISTS:
+		return v != NULL;
+	case OP_NOTEXISTS:
+		return v == NULL;
+	case OP_EQ:
+		return v && !strcmp(v, r->vals[0]);
+	case OP_NE:
+		return !v || strcmp(v, r->vals[0]);
+	case OP_IN:
+	case OP_NOTIN:
+		for (i = 0; v && i < r->nvals; i++)
+			if (!strcmp(v, r->vals[i]))
+				return r->op == OP_IN;
+		return r->op == OP_NOTIN;
+	}
+	return 0;
+}
+
+int ks_sel_match(const struct ks_sel *s, const json_t *labels)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->n; i++)
+		if (!req_match(&s->r[i], labels))
+			return 0;
+	return 1;
+}
+
+int ks_labelselector_match(const json_t *sel, const json_t *labels)
+{
+	const char *k;
+	json_t *v, *e;
+	size_t i, j;
+
+	if (!json_is_object(sel))
+		return 0;
+	json_object_foreach(json_object_get(sel, "matchLabels"), k, v) {
+		const char *have = json_string_value(json_object_get(labels, k));
+
+		if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
+			return 0;
+	}
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
+		const char *key = json_string_value(json_object_get(e, "key"));
+		const char *op = json_string_value(json_object_get(e, "operator"));
+		const char *have = key ? json_string_value(json_object_get(labels, key)) : NULL;
+		json_t *vals = json_object_get(e, "values"), *x;
+		int in = 0;
+
+		if (!key || !op)
+			return 0;
+		json_array_foreach(vals, j, x)
+			if (have && json_is_string(x) && !strcmp(have, json_string_value(x)))
+				in = 1;
+		if ((!strcmp(op, "In") && !in) || (!strcmp(op, "NotIn") && in) ||
+		    (!strcmp(op, "Exists") && !have) || (!strcmp(op, "DoesNotExist") && have))
+			return 0;
+	}
+	return 1;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+	const struct ks_obj *x = *(struct ks_obj *const *)a, *y = *(struct ks_obj *const *)b;
+	int c = strcmp(x->ns, y->ns);
+
+	if (c)
+		return c;
+	c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return strcmp(x->res->plural, y->res->plural);
+}
+
+size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
+		       struct ks_obj ***out)
+{
+	struct vec res = {0}, all = {0}, *cand = NULL;
+	size_t i;
+	char key[600];
+
+	/* the smallest equality-term vector bounds the candidates */
+	for (i = 0; sel && i < sel->n; i++) {
+		struct vec *v;
+
+		if (sel->r[i].op != OP_EQ && !(sel->r[i].op == OP_IN && sel->r[i].nvals == 1))
+			continue;
+		label_key(key, sizeof(key), sel->r[i].key, sel->r[i].vals[0]);
+		v = hm_get(&label_ix, key);
+		if (!v) {
+			*out = NULL;
+			return 0;
+		}
+		if (!cand || v->n < cand->n)
+			cand = v;
+	}
+	if (!cand && r) {
+		cand = &by_res[r - ks_resources];
+	} else if (!cand) {
+		for (i = 0; i < (size_t)ks_nresources; i++) {
+			size_t j;
+
+			for (j = 0; j < by_res[i].n; j++)
+				vec_push(&all, by_res[i].v[j]);
+		}
+		cand = &all;
+	}
+	for (i = 0; i < cand->n; i++) {
+		struct ks_obj *x = cand->v[i];
+
+		if (r && x->res != r)
+			continue;
+		if (ns && strcmp(x->ns, ns))
+			continue;
+		if (sel && !ks_sel_match(sel, json_object_get(json_object_get(x->o, "metadata"),
+							      "labels")))
+			continue;
+		vec_push(&res, x);
+	}
+	free(all.v);
+	if (res.n > 1)
+		qsort(res.v, res.n, sizeof(*res.v), cmp_obj);
+	*out = res.v;
+	return res.n;
+}
