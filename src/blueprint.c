@@ -614,6 +614,20 @@ fail:
 	return NULL;
 }
 
+/*
+ * Charts paste secrets into URLs (postgres://user:pw@...) and configs, so
+ * they must be text that needs no escaping anywhere: what a CSPRNG encoded
+ * as hex or base64url gives.
+ */
+static int secret_text_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("._~-", *s)))
+			return 0;
+	return 1;
+}
+
 /* The per-store layer: store.*, secrets.*, version. */
 static json_t *store_layer(const struct blueprint *bp, const struct blueprint_store *s,
 			   int check, struct err *e)
@@ -664,6 +678,13 @@ static json_t *store_layer(const struct blueprint *bp, const struct blueprint_st
 		else if (!json_is_string(sv) || !json_string_length(sv)) {
 			json_decref(layer);
 			return fail_null(err_set(e, 400, "store %s: secret '%s' is missing or empty",
+						 s->id, name));
+		}
+		if (!check && !secret_text_ok(json_string_value(sv))) {
+			json_decref(layer);
+			return fail_null(err_set(e, 400,
+						 "store %s: secret '%s' must be URL-safe text "
+						 "(A-Z a-z 0-9 . _ ~ -)",
 						 s->id, name));
 		}
 		if (json_object_set(sec, name, (json_t *)sv) < 0)

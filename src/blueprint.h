@@ -90,7 +90,7 @@ struct blueprint_store {
 	const char *name;		/* display name, any text */
 	const char *owner_email;	/* any text */
 	const char *version;		/* engine version; NULL = the chart's */
-	const json_t *secrets;		/* object: every secret name -> non-empty string */
+	const json_t *secrets;		/* object: every secret name -> non-empty [A-Za-z0-9._~-]+ */
 };
 
 /*
