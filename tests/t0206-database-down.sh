@@ -17,6 +17,11 @@ is "$STATUS" 200 "up: /readyz 200"
 pg_stop || bail "PostgreSQL did not stop"
 ok "PostgreSQL is gone" stack_gone "$PG_PID"
 
+# The promise is 100 ms; the ASan+UBSan build runs several times slower, so it gets 500 ms.
+LIMIT=0.1
+case "$SF_BUILD" in */san | */san/) LIMIT=0.5 ;; esac
+fast() { awk -v s="$SECS" -v l="$LIMIT" 'BEGIN { exit !(s < l) }'; }
+
 timed() { # METHOD PATH [curl args] -> STATUS, SECS
 	local m=$1 p=$2
 
@@ -28,17 +33,17 @@ timed() { # METHOD PATH [curl args] -> STATUS, SECS
 for i in 1 2 3; do
 	timed GET /api/v1/auth/me "${auth[@]}"
 	is "$STATUS" 503 "down: /api/v1/auth/me -> 503 (try $i)"
-	ok "down: answered in ${SECS}s (< 0.1 s)" awk -v s="$SECS" 'BEGIN { exit !(s < 0.1) }'
+	ok "down: answered in ${SECS}s (< $LIMIT s)" fast
 done
 is "$(json_get 'j["error"]["code"]')" unavailable "JSON code unavailable"
 timed POST /api/v1/auth/login -H 'Content-Type: application/json' \
 	--data '{"email":"ops@example.com","password":"whatever password"}'
 is "$STATUS" 503 "down: login -> 503"
-ok "down: login answered in ${SECS}s (< 0.1 s)" awk -v s="$SECS" 'BEGIN { exit !(s < 0.1) }'
+ok "down: login answered in ${SECS}s (< $LIMIT s)" fast
 timed GET /account -H "Cookie: sf_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 is "$STATUS" 503 "down: a page with a session cookie -> 503"
 like "$(header Content-Type)" 'text/html' "as an HTML page"
-ok "down: page answered in ${SECS}s (< 0.1 s)" awk -v s="$SECS" 'BEGIN { exit !(s < 0.1) }'
+ok "down: page answered in ${SECS}s (< $LIMIT s)" fast
 timed GET /readyz
 is "$STATUS" 503 "down: /readyz -> 503"
 timed GET /healthz
