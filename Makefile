@@ -57,7 +57,8 @@ SIM := $(if $(SIM_SRC),$(O)/bin/kubesim)
 FCGI := $(if $(FCGI_SRC),$(O)/bin/storefleet.fcgi)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 REPLAYS := $(patsubst tests/fuzz/%.c,$(O)/tests/%,$(FUZZ_SRC))
-PROGRAMS := $(CMDS) $(SIM) $(FCGI)
+HELLO := $(if $(wildcard tests/bench/hello.c),$(O)/bin/fcgi-hello)
+PROGRAMS := $(CMDS) $(SIM) $(FCGI) $(HELLO)
 
 OBJ = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -90,6 +91,12 @@ $(O)/bin/kubesim: $(call OBJ,$(SIM_SRC)) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/bin/storefleet.fcgi: $(call OBJ,$(FCGI_SRC)) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The bare FastCGI hello-world `make bench` compares storefleet.fcgi with.
+$(O)/bin/fcgi-hello: $(O)/obj/tests/bench/hello.o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
