@@ -1,0 +1,1214 @@
+/* reconcile.c - the reconcile pass and the store state machine (DESIGN.md section 3). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "arena.h"
+#include "blueprint.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "lease.h"
+#include "log.h"
+#include "readiness.h"
+#include "reconcile.h"
+#include "seal.h"
+
+/*
+ * How a pass works, and why:
+ *
+ * OBSERVE costs a fixed handful of LIST requests whatever the number of
+ * stores: every object storefleet makes carries app.kubernetes.io/
+ * managed-by=storefleet and storefleet.io/store=<id>, so one cluster-wide
+ * LIST per kind, grouped by the store label, describes every store.  Pods
+ * and events (the details of a failure) are fetched per namespace, and only
+ * for stores being provisioned or whose workloads look unhealthy.
+ *
+ * DECIDE is pure: from (status, observation) each store either needs
+ * nothing (a steady ready store: no request, no write) or work, and the
+ * stores needing work are claimed in one statement (lease.h).
+ *
+ * ACT runs the handler of the claimed status (the table `states` below).
+ * Provisioning is a list of idempotent steps; the last completed one is
+ * stores.step, which only moves forward under the lease, so each step's
+ * event is written exactly once however many reconcilers run or crash.
+ */
+
+#define MANAGED_SELECTOR "app.kubernetes.io/managed-by=storefleet"
+#define STORE_LABEL "storefleet.io/store"
+#define CREDENTIALS_SECRET "storefleet-credentials"
+#define LIST_PAGE 10000		/* a 10,000-store pass stays at one page per kind */
+#define PROBE_BODY_MAX 65536
+
+/* What one cluster-wide LIST observes; key = field of a store's observation. */
+static const struct obs_kind {
+	const char *api_version, *kind, *key;
+} obs_kinds[] = {
+	{"v1", "Namespace", "namespace"},
+	{"v1", "PersistentVolumeClaim", "pvcs"},
+	{"apps/v1", "StatefulSet", "statefulsets"},
+	{"apps/v1", "Deployment", "deployments"},
+	{"batch/v1", "Job", "jobs"},
+};
+#define OBS_N (sizeof(obs_kinds) / sizeof(obs_kinds[0]))
+
+/*
+ * The provisioning steps in order (stores.step = the last one completed),
+ * with the event each writes when first completed.
+ */
+static const struct step {
+	const char *name, *message;
+} steps[] = {
+	{"render", "the blueprint rendered"},
+	{"namespace", "namespace created"},
+	{"isolation", "resource quota, limit range and network policies applied"},
+	{"secrets", "credentials generated and kept in the cluster"},
+	{"database", "database is ready"},
+	{"app", "app is running"},
+	{"setup", "setup job completed"},
+	{"ingress", "the store answers through the ingress"},
+	{"readiness", "every readiness check passed"},
+	{"ready", "store is ready"},
+};
+#define STEPS_N ((int)(sizeof(steps) / sizeof(steps[0])))
+
+/* The paths of the HTTP probe per engine (reference/readiness.md). */
+static const struct probe_paths {
+	const char *engine, *paths[3];
+} probe_paths[] = {
+	{"woocommerce", {"/", "/wp-login.php", NULL}},
+	{"medusa", {"/health", NULL, NULL}},
+};
+
+struct engine_bp {
+	char engine[32];
+	struct blueprint *bp;
+	json_t *expected;	/* kind + metadata.name of every object (names are per namespace) */
+	char error[256];	/* why the chart cannot be used ("" = fine) */
+};
+
+/* One store row that is not deleted, and what was observed of it. */
+struct store {
+	const char *id, *engine, *version, *name, *email, *status, *reason, *step, *desired;
+	int due, leased;
+	long long delete_at;
+	const json_t *obs;		/* {namespace, pvcs, ...} of this store, or NULL */
+	json_t *pods, *events;		/* fetched per namespace when needed (deferred decref) */
+	struct health_report hr;
+	int judged;			/* hr is valid */
+	const char *action;		/* the decision, for --dry-run and logs */
+	int claim;
+};
+
+struct reconcile {
+	struct reconcile_opts o;
+	struct k8s k;
+	int k8s_ok;
+	struct arena *a;		/* per pass */
+	struct engine_bp bps[4];
+	int nbps;
+	CURL *probe;
+	json_t *by_store;		/* id -> observation */
+	struct store *stores;
+	int nstores;
+	long long now;			/* database clock, unix seconds */
+	int transitions;
+	int warned_no_key;
+};
+
+static void decref(void *p)
+{
+	json_decref(p);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static const json_t *jpath(const json_t *o, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(o, a), b);
+}
+
+static int step_index(const char *name)
+{
+	for (int i = 0; i < STEPS_N; i++)
+		if (!strcmp(steps[i].name, name))
+			return i;
+	return -1;
+}
+
+/* ---- blueprints: loaded once per engine ---------------------------------- */
+
+static void bp_set_if(struct engine_bp *eb, const char *path, const char *a, const char *b,
+		      const char *value)
+{
+	struct err e = ERR_INIT;
+	const json_t *v = blueprint_values(eb->bp);
+
+	v = b ? jpath(v, a, b) : json_object_get(v, a);
+	if (!v || !value || !*value)
+		return;
+	if (blueprint_set(eb->bp, path, value, "configuration", &e) < 0)
+		log_warn("reconcile: %s blueprint: %s", eb->engine, e.msg);
+}
+
+/* A JSON object of every secret name -> value (fake ones when fake is set). */
+static json_t *make_secrets(const struct blueprint *bp, int fake)
+{
+	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	const json_t *names = blueprint_secret_names(bp), *n;
+	json_t *out = json_object();
+	char pw[33];
+	size_t i;
+
+	json_array_foreach(names, i, n) {
+		if (fake) {
+			snprintf(pw, sizeof(pw), "placeholder");
+		} else {
+			/* alphanumerics only: values end up in URLs and config files */
+			for (int c = 0; c < 32; c++)
+				pw[c] = alnum[randombytes_uniform(sizeof(alnum) - 1)];
+			pw[32] = 0;
+		}
+		json_object_set_new(out, json_string_value(n), json_string(pw));
+	}
+	return out;
+}
+
+static struct engine_bp *engine_bp(struct reconcile *r, const char *engine)
+{
+	struct engine_bp *eb;
+	struct err e = ERR_INIT;
+	struct blueprint_store bs = {"aaaaaaaa", "expected", "expected@example.com", NULL, NULL};
+	json_t *secrets, *set, *obj;
+	size_t i;
+
+	for (int k = 0; k < r->nbps; k++)
+		if (!strcmp(r->bps[k].engine, engine))
+			return &r->bps[k];
+	if (r->nbps >= (int)(sizeof(r->bps) / sizeof(r->bps[0])))
+		return NULL;
+	eb = &r->bps[r->nbps++];
+	snprintf(eb->engine, sizeof(eb->engine), "%s", engine);
+	eb->bp = blueprint_load(config.charts_dir, engine, config.overlay, NULL, &e);
+	if (!eb->bp) {
+		snprintf(eb->error, sizeof(eb->error), "%s", e.msg);
+		log_error("reconcile: %s", e.msg);
+		return eb;
+	}
+	bp_set_if(eb, "domain", "domain", NULL, config.domain);
+	bp_set_if(eb, "ingress.class", "ingress", "class", config.ingress_class);
+	bp_set_if(eb, "tls.secret_name", "tls", "secret_name", config.tls_secret);
+	bp_set_if(eb, "tls.cluster_issuer", "tls", "cluster_issuer", config.tls_issuer);
+
+	/* The objects every store of this engine should have (names do not depend on the id). */
+	secrets = make_secrets(eb->bp, 1);
+	bs.secrets = secrets;
+	set = blueprint_render(eb->bp, &bs, &e);
+	json_decref(secrets);
+	if (!set) {
+		snprintf(eb->error, sizeof(eb->error), "%s", e.msg);
+		log_error("reconcile: %s", e.msg);
+		return eb;
+	}
+	eb->expected = json_array();
+	json_array_foreach(set, i, obj)
+		json_array_append_new(eb->expected,
+				      json_pack("{s:s, s:{s:s}}", "kind", jstr(obj, "kind"), "metadata",
+						"name", jstr(json_object_get(obj, "metadata"), "name")));
+	json_decref(set);
+	return eb;
+}
+
+/* The admin user the owner signs in with: the chart's *.admin_user, else the owner's email. */
+static const char *admin_user_of(const struct engine_bp *eb, const struct store *s)
+{
+	const json_t *v = blueprint_values(eb->bp), *sub;
+	const char *key;
+
+	json_object_foreach((json_t *)v, key, sub) {
+		const char *u = json_string_value(json_object_get(sub, "admin_user"));
+
+		if (u && *u)
+			return u;
+	}
+	return s->email;
+}
+
+/* ---- observe -------------------------------------------------------------- */
+
+static int observe(struct reconcile *r, struct err *e)
+{
+	json_t *by = json_object();
+
+	arena_defer(r->a, decref, by);
+	r->by_store = by;
+	for (size_t k = 0; k < OBS_N; k++) {
+		struct k8s_list_opts lo = {
+			.api_version = obs_kinds[k].api_version,
+			.kind = obs_kinds[k].kind,
+			.label_selector = MANAGED_SELECTOR,
+			.limit = LIST_PAGE,
+		};
+		struct k8s_list l;
+		struct k8s_err ke;
+		json_t *it;
+		size_t i;
+
+		if (k8s_list(&r->k, &lo, &l, &ke) < 0)
+			return err_set(e, 502, "observe: %s", ke.err.msg);
+		json_array_foreach(l.items, i, it) {
+			const char *id = jstr(jpath(it, "metadata", "labels"), STORE_LABEL);
+			json_t *o;
+
+			if (!*id)
+				continue;
+			o = json_object_get(by, id);
+			if (!o) {
+				o = json_object();
+				json_object_set_new(by, id, o);
+			}
+			if (!strcmp(obs_kinds[k].key, "namespace")) {
+				json_object_set(o, "namespace", it);
+			} else {
+				json_t *arr = json_object_get(o, obs_kinds[k].key);
+
+				if (!arr) {
+					arr = json_array();
+					json_object_set_new(o, obs_kinds[k].key, arr);
+				}
+				json_array_append(arr, it);
+			}
+		}
+		k8s_list_release(&l);
+	}
+	return 0;
+}
+
+/* ---- load ----------------------------------------------------------------- */
+
+static struct db_stmt st_load = DB_STMT(
+	"SELECT s.id, s.engine, s.engine_version, s.name, u.email, s.status, s.status_reason,"
+	" s.step, s.desired, s.next_attempt_at <= now(),"
+	" s.lease_token IS NOT NULL AND s.lease_expires_at > now(),"
+	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
+	" extract(epoch FROM now())::bigint"
+	" FROM stores s JOIN users u ON u.id = s.owner_id"
+	" WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
+	0);
+
+static int load_stores(struct reconcile *r, struct err *e)
+{
+	PGresult *res = db_run(r->a, &st_load, NULL, e);
+	int n;
+
+	if (!res)
+		return -1;
+	n = db_rows(res);
+	r->nstores = n;
+	r->stores = arena_zalloc(r->a, sizeof(struct store) * (size_t)(n ? n : 1));
+	r->now = (long long)time(NULL);
+	for (int i = 0; i < n; i++) {
+		struct store *s = &r->stores[i];
+
+		s->id = db_get(res, i, 0);
+		s->engine = db_get(res, i, 1);
+		s->version = db_get(res, i, 2);
+		s->name = db_get(res, i, 3);
+		s->email = db_get(res, i, 4);
+		s->status = db_get(res, i, 5);
+		s->reason = db_get(res, i, 6);
+		s->step = db_get(res, i, 7);
+		s->desired = db_get(res, i, 8);
+		s->due = db_get_bool(res, i, 9);
+		s->leased = db_get_bool(res, i, 10);
+		s->delete_at = db_get_ll(res, i, 11);
+		r->now = db_get_ll(res, i, 12);
+		s->obs = json_object_get(r->by_store, s->id);
+	}
+	return 0;
+}
+
+/* ---- judging -------------------------------------------------------------- */
+
+static const json_t *obs_ns(const struct store *s)
+{
+	return json_object_get(s->obs, "namespace");
+}
+
+static int ns_terminating(const json_t *ns)
+{
+	return ns && (jpath(ns, "metadata", "deletionTimestamp") ||
+		      !strcmp(jstr(json_object_get(ns, "status"), "phase"), "Terminating"));
+}
+
+/* Pods and events of the store's namespace (two requests), kept until the pass ends. */
+static int fetch_details(struct reconcile *r, struct store *s, struct k8s_err *ke)
+{
+	char ns[64];
+
+	snprintf(ns, sizeof(ns), "store-%s", s->id);
+	if (!s->pods) {
+		s->pods = k8s_pods(&r->k, ns, NULL, ke);
+		if (!s->pods)
+			return -1;
+		arena_defer(r->a, decref, s->pods);
+	}
+	if (!s->events) {
+		s->events = k8s_events(&r->k, ns, NULL, ke);
+		if (!s->events)
+			return -1;
+		arena_defer(r->a, decref, s->events);
+	}
+	return 0;
+}
+
+static void judge(struct reconcile *r, struct store *s, const struct engine_bp *eb, int deleting)
+{
+	struct observed o = {
+		.expected = eb ? eb->expected : NULL,
+		.ns = obs_ns(s),
+		.pvcs = json_object_get(s->obs, "pvcs"),
+		.statefulsets = json_object_get(s->obs, "statefulsets"),
+		.deployments = json_object_get(s->obs, "deployments"),
+		.jobs = json_object_get(s->obs, "jobs"),
+		.pods = s->pods,
+		.events = s->events,
+		.now = r->now,
+		.grace = config.failure_grace,
+		.deleting = deleting,
+	};
+
+	readiness_evaluate(&o, &s->hr);
+	s->judged = 1;
+}
+
+/* ---- the HTTP probe through the ingress ------------------------------------ */
+
+static size_t probe_sink(char *p, size_t size, size_t n, void *ctx)
+{
+	size_t *got = ctx;
+
+	(void)p;
+	*got += size * n;
+	return *got > PROBE_BODY_MAX ? 0 : size * n;
+}
+
+/* 0 when every path of the engine answers 200 with Host: host; else why in why. */
+static int probe(struct reconcile *r, const char *engine, const char *host, char *why, size_t n)
+{
+	const struct probe_paths *pp = &probe_paths[0];
+	char url[512], hosthdr[300];
+	struct curl_slist *hdrs = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(probe_paths) / sizeof(probe_paths[0]); i++)
+		if (!strcmp(probe_paths[i].engine, engine))
+			pp = &probe_paths[i];
+	if (!r->probe && !(r->probe = curl_easy_init())) {
+		snprintf(why, n, "cannot set up the HTTP probe");
+		return -1;
+	}
+	snprintf(hosthdr, sizeof(hosthdr), "Host: %.280s", host);
+	hdrs = curl_slist_append(NULL, hosthdr);
+	for (int i = 0; pp->paths[i] && !rc; i++) {
+		long code = 0;
+		size_t got = 0;
+		CURLcode cc;
+
+		snprintf(url, sizeof(url), "%s%s", config.ingress_address, pp->paths[i]);
+		curl_easy_reset(r->probe);
+		curl_easy_setopt(r->probe, CURLOPT_URL, url);
+		curl_easy_setopt(r->probe, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(r->probe, CURLOPT_WRITEFUNCTION, probe_sink);
+		curl_easy_setopt(r->probe, CURLOPT_WRITEDATA, &got);
+		curl_easy_setopt(r->probe, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+		curl_easy_setopt(r->probe, CURLOPT_TIMEOUT_MS, 5000L);
+		curl_easy_setopt(r->probe, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(r->probe, CURLOPT_PROTOCOLS_STR, "http,https");
+		cc = curl_easy_perform(r->probe);
+		curl_easy_getinfo(r->probe, CURLINFO_RESPONSE_CODE, &code);
+		if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && code == 200)) {
+			snprintf(why, n, "waiting for http://%s%s to answer: %s", host, pp->paths[i],
+				 curl_easy_strerror(cc));
+			rc = -1;
+		} else if (code != 200) {
+			snprintf(why, n, "waiting for http://%s%s to answer 200 (got %ld)", host,
+				 pp->paths[i], code);
+			rc = -1;
+		}
+	}
+	curl_slist_free_all(hdrs);
+	return rc;
+}
+
+/* ---- saving results ----------------------------------------------------------- */
+
+/* Queue the events of every step after the store's current one up to `to`. */
+static void advance(struct reconcile *r, struct lease *l, struct lease_save *w, const char *to,
+		    const char *detail_step, const char *detail)
+{
+	int from = step_index(w->step ? w->step : l->step), upto = step_index(to);
+
+	for (int i = from + 1; i <= upto; i++) {
+		const char *msg = steps[i].message;
+
+		if (detail_step && !strcmp(steps[i].name, detail_step) && detail)
+			msg = detail;
+		lease_event(w, steps[i].name, "info", msg);
+		r->transitions++;
+	}
+	if (upto > from)
+		w->step = steps[upto].name;
+}
+
+static int save(struct reconcile *r, struct lease *l, struct lease_save *w)
+{
+	struct err e = ERR_INIT;
+	int rc = lease_save(r->a, l, w, config.lease_seconds, &e);
+
+	if (rc < 0)
+		log_error("reconcile: store %s: cannot save: %s", l->id, e.msg);
+	else if (rc == 0)
+		log_warn("reconcile: store %s: lease lost; leaving it to its new holder", l->id);
+	return rc;
+}
+
+static void fail(struct reconcile *r, struct lease *l, const char *step, const char *reason)
+{
+	struct lease_save w = {0};
+
+	w.status = "failed";
+	w.reason = reason;
+	w.attempts = l->attempts;
+	w.release = 1;
+	lease_event(&w, step, "error", reason);
+	if (save(r, l, &w) > 0) {
+		r->transitions++;
+		log_info("reconcile: store %s failed: %s", l->id, reason);
+	}
+}
+
+/*
+ * A Kubernetes call failed: transient classes keep the status and retry
+ * after a capped, jittered backoff (or Retry-After); anything else fails the
+ * store at once, saying what Kubernetes said.
+ */
+static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, const char *what,
+		       const struct k8s_err *ke)
+{
+	struct lease_save w = {0};
+	char reason[512];
+	const char *msg = *ke->st.message ? ke->st.message : ke->err.msg;
+
+	if (ke->klass == K8S_HARD || ke->klass == K8S_OK) {
+		snprintf(reason, sizeof(reason), "kubernetes refused to %s: %.400s", what, msg);
+		if (!strcmp(l->status, "provisioning")) {
+			fail(r, l, step, reason);
+			return;
+		}
+	} else {
+		snprintf(reason, sizeof(reason), "kubernetes API unavailable, retrying: %.400s", msg);
+	}
+	w.reason = reason;
+	w.attempts = l->attempts + 1;
+	if (ke->klass == K8S_WAIT && ke->st.retry_after > 0)
+		w.delay = ke->st.retry_after;
+	else
+		w.delay = (double)k8s_backoff(l->attempts) / 1000.0;
+	w.release = 1;
+	log_warn("reconcile: store %s: %s (retry in %.1f s)", l->id, reason, w.delay);
+	save(r, l, &w);
+}
+
+/* ---- provisioning ------------------------------------------------------------ */
+
+static int decode_secret(const json_t *sec, const struct blueprint *bp, json_t **out)
+{
+	const json_t *data = json_object_get(sec, "data"), *n;
+	json_t *creds = json_object();
+	size_t i;
+
+	json_array_foreach(blueprint_secret_names(bp), i, n) {
+		const char *b64 = json_string_value(json_object_get(data, json_string_value(n)));
+		unsigned char bin[512];
+		size_t len = 0;
+
+		if (!b64 || sodium_base642bin(bin, sizeof(bin) - 1, b64, strlen(b64), NULL, &len, NULL,
+					      sodium_base64_VARIANT_ORIGINAL) < 0 || !len) {
+			json_decref(creds);
+			return -1;
+		}
+		json_object_set_new(creds, json_string_value(n), json_stringn((char *)bin, len));
+	}
+	*out = creds;
+	return 0;
+}
+
+/*
+ * The store's credentials, generated once: GET the Secret; on 404 generate
+ * them and POST it (409 AlreadyExists: another run won, GET theirs).  OUT:
+ * *creds (new ref).  *generated = 1 when this call made them.
+ */
+static int credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
+		       json_t **creds, int *generated, struct k8s_err *ke)
+{
+	char ns[64];
+	struct buf path = BUF_INIT, coll = BUF_INIT;
+	json_t *sec = NULL, *body, *made;
+	char *text;
+	int rc = -1, code = 0;
+
+	*creds = NULL;
+	*generated = 0;
+	snprintf(ns, sizeof(ns), "store-%s", s->id);
+	if (k8s_path(&path, "v1", "Secret", ns, CREDENTIALS_SECRET, &ke->err) < 0 ||
+	    k8s_path(&coll, "v1", "Secret", ns, NULL, &ke->err) < 0) {
+		ke->klass = K8S_HARD;
+		goto out;
+	}
+	for (int round = 0; round < 2 && !sec; round++) {
+		sec = k8s_get(&r->k, path.s, ke);
+		if (sec || ke->st.code != 404)
+			break;
+		made = make_secrets(eb->bp, 0);
+		body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:O}", "apiVersion",
+				 "v1", "kind", "Secret", "metadata", "name", CREDENTIALS_SECRET,
+				 "namespace", ns, "labels", "app.kubernetes.io/managed-by",
+				 "storefleet", STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
+				 "type", "Opaque", "stringData", made);
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		sec = k8s_request(&r->k, "POST", coll.s, text, "application/json", &code, ke);
+		free(text);
+		if (sec) {
+			json_decref(sec);
+			sec = NULL;
+			*creds = made;
+			*generated = 1;
+			rc = 0;
+			goto out;
+		}
+		json_decref(made);
+		if (ke->klass != K8S_ADOPT)
+			goto out;
+		/* AlreadyExists: a concurrent run created them first; use theirs */
+	}
+	if (!sec)
+		goto out;
+	if (decode_secret(sec, eb->bp, creds) < 0) {
+		memset(ke, 0, sizeof(*ke));
+		ke->klass = K8S_HARD;
+		err_set(&ke->err, 502, "secret %s/%s lacks a key the %s blueprint needs", ns,
+			CREDENTIALS_SECRET, s->engine);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(sec);
+	buf_release(&path);
+	buf_release(&coll);
+	return rc;
+}
+
+/* Is every observed-kind object of set present with set's revision? */
+static int up_to_date(const struct store *s, const json_t *set, const char *rev)
+{
+	const json_t *obj;
+	size_t i;
+
+	json_array_foreach(set, i, obj) {
+		const char *kind = jstr(obj, "kind"), *name = jstr(json_object_get(obj, "metadata"), "name");
+		const json_t *found = NULL;
+
+		for (size_t k = 0; k < OBS_N; k++) {
+			const json_t *list, *it;
+			size_t j;
+
+			if (strcmp(obs_kinds[k].kind, kind))
+				continue;
+			if (!strcmp(kind, "Namespace")) {
+				found = obs_ns(s);
+				if (!found)
+					return 0;
+				break;
+			}
+			list = json_object_get(s->obs, obs_kinds[k].key);
+			json_array_foreach(list, j, it)
+				if (!strcmp(jstr(json_object_get(it, "metadata"), "name"), name))
+					found = it;
+			if (!found)
+				return 0;
+		}
+		if (found && strcmp(jstr(jpath(found, "metadata", "annotations"),
+					 BLUEPRINT_REVISION_ANNOTATION), rev))
+			return 0;
+	}
+	return 1;
+}
+
+static int ensure_namespace(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
+			    struct k8s_err *ke)
+{
+	struct err e = ERR_INIT;
+	json_t *fake = make_secrets(eb->bp, 1), *set, *got;
+	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL, fake};
+	int rc = -1;
+
+	set = blueprint_render(eb->bp, &bs, &e);
+	json_decref(fake);
+	if (!set) {
+		memset(ke, 0, sizeof(*ke));
+		ke->klass = K8S_HARD;
+		ke->err = e;
+		return -1;
+	}
+	/* the Namespace holds no secret: apply it now so the credentials can go in */
+	got = k8s_apply(&r->k, json_array_get(set, 0), NULL, NULL, ke);
+	if (got)
+		rc = 0;
+	json_decref(got);
+	json_decref(set);
+	return rc;
+}
+
+static void st_provisioning(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct engine_bp *eb = engine_bp(r, s->engine);
+	struct lease_save w = {0};
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+	struct buf sealed = BUF_INIT;
+	json_t *creds = NULL, *set = NULL;
+	const char *rev;
+	char reason[512], host[300], detail[160];
+	int generated = 0;
+	long long elapsed = l->started_at ? l->now - l->started_at : 0;
+
+	memset(&ke, 0, sizeof(ke));
+	if (elapsed > config.provisioning_timeout) {
+		int t = config.provisioning_timeout;
+
+		if (t % 60 == 0)
+			snprintf(reason, sizeof(reason), "timed out after %d min: %s", t / 60, l->reason);
+		else
+			snprintf(reason, sizeof(reason), "timed out after %d s: %s", t, l->reason);
+		fail(r, l, "readiness", reason);
+		return;
+	}
+	if (!eb || !eb->bp || !eb->expected) {
+		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s", s->engine,
+			 eb ? eb->error : "too many engines");
+		fail(r, l, "render", reason);
+		return;
+	}
+
+	/* namespace -> credentials (generated once) -> render with them */
+	if (!obs_ns(s) && ensure_namespace(r, s, eb, &ke) < 0) {
+		k8s_failed(r, l, "namespace", "create the namespace", &ke);
+		return;
+	}
+	if (credentials(r, s, eb, &creds, &generated, &ke) < 0) {
+		k8s_failed(r, l, "secrets", "store the credentials", &ke);
+		return;
+	}
+	{
+		struct blueprint_store bs = {s->id, s->name, s->email,
+					     *s->version ? s->version : NULL, creds};
+
+		set = blueprint_render(eb->bp, &bs, &e);
+	}
+	if (!set) {
+		json_decref(creds);
+		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s", s->engine,
+			 e.msg);
+		fail(r, l, "render", reason);
+		return;
+	}
+	rev = blueprint_revision(set);
+	if (!rev)
+		rev = "";
+
+	/* apply what is missing or out of date, in the blueprint's order */
+	if (strcmp(rev, l->revision) || !up_to_date(s, set, rev)) {
+		size_t done = 0, created = 0;
+
+		if (k8s_apply_all(&r->k, set, NULL, &done, &created, &ke) < 0) {
+			json_decref(creds);
+			json_decref(set);
+			k8s_failed(r, l, "app", "apply the store's objects", &ke);
+			return;
+		}
+		w.revision = rev;
+		snprintf(detail, sizeof(detail), "rendered the %s blueprint: %zu objects (revision %s)",
+			 s->engine, json_array_size(set), rev);
+		advance(r, l, &w, "secrets", "render", detail);
+	}
+	if (!l->has_secret && *config.secret_key) {
+		const char *pw = json_string_value(json_object_get(creds, "admin_password"));
+
+		if (pw && seal_box(config.secret_key, pw, &sealed, &e) == 0) {
+			w.admin_secret = sealed.s;
+			w.admin_user = admin_user_of(eb, s);
+		} else if (pw) {
+			log_error("reconcile: store %s: %s", s->id, e.msg);
+		}
+	} else if (!*config.secret_key && !r->warned_no_key) {
+		log_warn("reconcile: secret_key is not set: admin passwords stay in the cluster only");
+		r->warned_no_key = 1;
+	}
+	(void)generated;
+	json_decref(creds);
+	json_decref(set);
+	w.attempts = l->attempts;
+	if (w.nev || w.admin_secret) {
+		w.reason = "applied; waiting for the workloads";
+		if (save(r, l, &w) <= 0) {
+			buf_release(&sealed);
+			return;
+		}
+		memset(&w, 0, sizeof(w));
+		w.attempts = l->attempts;
+	}
+	buf_release(&sealed);
+
+	/* readiness (reference/readiness.md), with the namespace's pods and events */
+	if (fetch_details(r, s, &ke) < 0) {
+		k8s_failed(r, l, "readiness", "list the store's pods and events", &ke);
+		return;
+	}
+	judge(r, s, eb, 0);
+	if (s->hr.health == HEALTH_FAILED) {
+		fail(r, l, *s->hr.step ? s->hr.step : "readiness", s->hr.reason);
+		return;
+	}
+	if (s->hr.health == HEALTH_PROGRESSING) {
+		static const struct {
+			const char *waiting, *done;
+		} map[] = {{"app", "database"}, {"setup", "app"}, {"ingress", "setup"}};
+
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcmp(s->hr.step, map[i].waiting) &&
+			    step_index(map[i].done) > step_index(l->step))
+				advance(r, l, &w, map[i].done, NULL, NULL);
+		w.reason = s->hr.reason;
+	} else {
+		advance(r, l, &w, "setup", NULL, NULL);
+		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
+		if (*config.ingress_address && probe(r, s->engine, host, reason, sizeof(reason)) < 0) {
+			w.reason = reason;
+		} else {
+			snprintf(detail, sizeof(detail), "the store answers at http://%.120s/", host);
+			advance(r, l, &w, "ready", "ingress",
+				*config.ingress_address ? detail
+							: "ingress applied (no ingress_address "
+							  "configured: HTTP probe skipped)");
+			w.status = "ready";
+			w.reason = "";
+			w.attempts = 0;
+			r->transitions++;
+		}
+	}
+	w.release = 1;
+	if (!w.nev && !strcmp(w.reason, l->reason)) {
+		lease_release(r->a, l, &e);
+		return;
+	}
+	if (save(r, l, &w) > 0 && w.status)
+		log_info("reconcile: store %s is ready", l->id);
+}
+
+/* ---- ready and degraded --------------------------------------------------- */
+
+static void st_running(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct lease_save w = {0};
+	struct err e = ERR_INIT;
+
+	if (!s->judged) {	/* claimed with a status we did not decide on: next pass */
+		lease_release(r->a, l, &e);
+		return;
+	}
+	w.attempts = 0;
+	w.release = 1;
+	if (s->hr.health == HEALTH_FAILED) {
+		if (!strcmp(l->status, "degraded") && !strcmp(l->reason, s->hr.reason)) {
+			lease_release(r->a, l, &e);
+			return;
+		}
+		w.status = "degraded";
+		w.reason = s->hr.reason;
+		lease_event(&w, s->hr.step, "warn", s->hr.reason);
+	} else if (s->hr.health == HEALTH_READY && !strcmp(l->status, "degraded")) {
+		w.status = "ready";
+		w.reason = "";
+		lease_event(&w, "ready", "info", "store is healthy again");
+	} else {
+		lease_release(r->a, l, &e);
+		return;
+	}
+	if (save(r, l, &w) > 0) {
+		r->transitions++;
+		log_info("reconcile: store %s is %s%s%s", l->id, w.status, *w.reason ? ": " : "",
+			 w.reason);
+	}
+}
+
+/* ---- deleting ------------------------------------------------------------- */
+
+static void deleted(struct reconcile *r, struct lease *l)
+{
+	struct lease_save w = {0};
+
+	w.status = "deleted";
+	w.reason = "";
+	w.step = "deleted";
+	w.attempts = 0;
+	w.release = 1;
+	lease_event(&w, "deleted", "info", "namespace deleted; the store is gone");
+	if (save(r, l, &w) > 0) {
+		r->transitions++;
+		log_info("reconcile: store %s deleted", l->id);
+	}
+}
+
+/* "NamespaceFinalizersRemaining: ..." for every condition that holds. */
+static void ns_conditions(const json_t *ns, char *out, size_t n)
+{
+	const json_t *c;
+	size_t i, len = 0;
+
+	out[0] = 0;
+	json_array_foreach(jpath(ns, "status", "conditions"), i, c) {
+		if (strcmp(jstr(c, "status"), "True") || len >= n)
+			continue;
+		len += (size_t)snprintf(out + len, n - len, "%s%s: %s", len ? "; " : "",
+					jstr(c, "type"), jstr(c, "message"));
+	}
+	if (!out[0])
+		snprintf(out, n, "no condition reported");
+}
+
+static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct lease_save w = {0};
+	struct k8s_err ke;
+	struct buf path = BUF_INIT;
+	struct err e = ERR_INIT;
+	char ns[64], conds[400], reason[600];
+	json_t *got = NULL;
+	const json_t *nsobj = obs_ns(s);
+	int rc;
+
+	snprintf(ns, sizeof(ns), "store-%s", s->id);
+	if (k8s_path(&path, "v1", "Namespace", NULL, ns, &e) < 0)
+		BUG("namespace path: %s", e.msg);
+	for (int round = 0; round < 2; round++) {
+		if (!nsobj || round) {
+			/* only a 404 from a GET proves the namespace is gone */
+			got = k8s_get(&r->k, path.s, &ke);
+			if (!got && ke.st.code == 404) {
+				deleted(r, l);
+				goto out;
+			}
+			if (!got) {
+				k8s_failed(r, l, "delete", "read the namespace", &ke);
+				goto out;
+			}
+			nsobj = got;
+		}
+		if (ns_terminating(nsobj))
+			break;
+		rc = k8s_delete(&r->k, path.s, "Background", K8S_DELETE_GONE_OK, &ke);
+		if (rc < 0) {
+			k8s_failed(r, l, "delete", "delete the namespace", &ke);
+			goto out;
+		}
+		if (rc == 0) {
+			w.attempts = 0;
+			w.release = 1;
+			w.reason = "deleting the namespace";
+			if (strcmp(l->step, "delete")) {
+				w.step = "delete";
+				snprintf(reason, sizeof(reason), "deleting namespace %s", ns);
+				lease_event(&w, "delete", "info", reason);
+				r->transitions++;
+			}
+			save(r, l, &w);
+			goto out;
+		}
+		json_decref(got);
+		got = NULL;
+		nsobj = NULL;	/* already gone: confirm with a GET */
+	}
+	/* terminating: only a deadline passed is worth a word */
+	if (r->now - l->delete_at > config.delete_timeout) {
+		ns_conditions(nsobj, conds, sizeof(conds));
+		snprintf(reason, sizeof(reason),
+			 "namespace %s is stuck terminating after %lld s: %s", ns,
+			 r->now - l->delete_at, conds);
+		w.attempts = 0;
+		w.release = 1;
+		w.reason = reason;
+		if (strncmp(l->reason, "namespace ", 10) || !strstr(l->reason, "stuck")) {
+			lease_event(&w, "delete", "warn", reason);
+			r->transitions++;
+		}
+		save(r, l, &w);
+	} else {
+		lease_release(r->a, l, &e);
+	}
+out:
+	json_decref(got);
+	buf_release(&path);
+}
+
+/* ---- the state table -------------------------------------------------------- */
+
+static const struct state {
+	const char *status;
+	void (*act)(struct reconcile *r, struct store *s, struct lease *l);
+} states[] = {
+	{"requested", NULL},		/* started by lease_start_requested, under the cap */
+	{"provisioning", st_provisioning},
+	{"ready", st_running},
+	{"degraded", st_running},
+	{"failed", NULL},		/* waits for a retry from the web app */
+	{"deleting", st_deleting},
+};
+
+static const struct state *state_of(const char *status)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(states[i].status, status))
+			return &states[i];
+	return NULL;
+}
+
+/* ---- decide ---------------------------------------------------------------- */
+
+static void decide(struct reconcile *r, struct store *s)
+{
+	struct k8s_err ke;
+	const json_t *ns = obs_ns(s);
+
+	s->action = "nothing to do";
+	if (!strcmp(s->status, "requested")) {
+		s->action = "start provisioning when a slot is free";
+		return;
+	}
+	if (!strcmp(s->status, "failed"))
+		return;
+	if (s->leased) {
+		s->action = "leased by another run";
+		return;
+	}
+	if (!s->due) {
+		s->action = "waiting for its next attempt";
+		return;
+	}
+	if (!strcmp(s->status, "provisioning")) {
+		s->action = "continue provisioning";
+		s->claim = 1;
+	} else if (!strcmp(s->status, "deleting")) {
+		if (!ns || !ns_terminating(ns)) {
+			s->action = ns ? "delete the namespace" : "confirm the namespace is gone";
+			s->claim = 1;
+		} else if (r->now - s->delete_at > config.delete_timeout &&
+			   !strstr(s->reason, "stuck")) {
+			s->action = "report the namespace stuck terminating";
+			s->claim = 1;
+		} else {
+			s->action = "waiting for the namespace to terminate";
+		}
+	} else if (!strcmp(s->status, "ready") || !strcmp(s->status, "degraded")) {
+		struct engine_bp *eb = engine_bp(r, s->engine);
+
+		if (!eb || !eb->expected)
+			return;
+		judge(r, s, eb, 0);
+		/* a healthy-looking ready store costs nothing; anything else gets a closer look */
+		if (s->hr.health != HEALTH_READY || !strcmp(s->status, "degraded")) {
+			if (fetch_details(r, s, &ke) < 0) {
+				log_warn("reconcile: store %s: %s", s->id, ke.err.msg);
+				return;
+			}
+			judge(r, s, eb, 0);
+		}
+		if (s->hr.health == HEALTH_FAILED &&
+		    (strcmp(s->status, "degraded") || strcmp(s->reason, s->hr.reason))) {
+			s->action = "mark degraded";
+			s->claim = 1;
+		} else if (s->hr.health == HEALTH_READY && !strcmp(s->status, "degraded")) {
+			s->action = "mark ready again";
+			s->claim = 1;
+		}
+	}
+}
+
+/* ---- the pass -------------------------------------------------------------- */
+
+struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
+{
+	struct reconcile *r = calloc(1, sizeof(*r));
+	struct k8s_opts ko;
+
+	if (!r)
+		die_oom();
+	r->o = *o;
+	if (!r->o.out)
+		r->o.out = stdout;
+	k8s_opts_from_config(&ko);
+	if (k8s_init(&r->k, &ko, e) < 0) {
+		free(r);
+		return NULL;
+	}
+	r->k8s_ok = 1;
+	r->a = arena_new();
+	return r;
+}
+
+void reconcile_free(struct reconcile *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nbps; i++) {
+		blueprint_free(r->bps[i].bp);
+		json_decref(r->bps[i].expected);
+	}
+	if (r->probe)
+		curl_easy_cleanup(r->probe);
+	if (r->k8s_ok)
+		k8s_release(&r->k);
+	arena_free(r->a);
+	free(r);
+}
+
+static unsigned long k8s_total(const struct k8s *k)
+{
+	unsigned long n = 0;
+
+	for (int v = 0; v < K8S_V_N; v++)
+		for (int res = 0; res < K8S_R_N; res++)
+			n += k->count[v][res];
+	return n;
+}
+
+static struct db_stmt st_run_start = DB_STMT(
+	"INSERT INTO reconcile_runs (host) VALUES ($1) RETURNING id", 1);
+static struct db_stmt st_run_end = DB_STMT(
+	"UPDATE reconcile_runs SET finished_at = clock_timestamp(), stores_seen = $2::int,"
+	" transitions = $3::int, k8s_requests = $4::int, error = $5 WHERE id = $1",
+	5);
+
+static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
+{
+	json_t *index = json_object();
+
+	for (int i = 0; i < r->nstores; i++)
+		json_object_set_new(index, r->stores[i].id, json_integer(i));
+	for (int i = 0; i < n; i++) {
+		struct lease *l = &ls[i];
+		const json_t *ix = json_object_get(index, l->id);
+		struct store *s = ix ? &r->stores[json_integer_value(ix)] : NULL;
+		const struct state *st = state_of(l->status);
+		struct err e = ERR_INIT;
+
+		/* the row may have moved on since we loaded it: act on its current status */
+		if (s && strcmp(s->status, l->status)) {
+			s->status = l->status;
+			s->reason = l->reason;
+			s->judged = 0;
+		}
+		if (!s || !st || !st->act || lease_renew(r->a, l, config.lease_seconds, &e) != 1) {
+			lease_release(r->a, l, &e);
+			continue;
+		}
+		st->act(r, s, l);
+	}
+	json_decref(index);
+}
+
+int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *e)
+{
+	struct timespec t0, t1;
+	unsigned long req0 = k8s_total(&r->k);
+	const char *run_id = NULL, **ids;
+	char host[256] = "", owner_host[300];
+	struct lease *ls = NULL;
+	int nids = 0, nls = 0, started = 0, rc = -1;
+	PGresult *res;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(st, 0, sizeof(*st));
+	arena_reset(r->a);
+	r->transitions = 0;
+	r->stores = NULL;
+	r->nstores = 0;
+	gethostname(host, sizeof(host) - 1);
+
+	if (!r->o.dry_run) {
+		const char *p[] = {host};
+
+		res = db_run(r->a, &st_run_start, p, e);
+		if (!res)
+			return -1;
+		run_id = arena_strdup(r->a, db_get(res, 0, 0));
+		if (lease_start_requested(r->a, config.provisioning_concurrency, &started, e) < 0)
+			goto finish;
+		r->transitions += started;
+	}
+	if (observe(r, e) < 0 || load_stores(r, e) < 0)
+		goto finish;
+
+	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
+	for (int i = 0; i < r->nstores; i++) {
+		struct store *s = &r->stores[i];
+
+		decide(r, s);
+		if (r->o.dry_run)
+			fprintf(r->o.out, "%s %s: %s%s%s\n", s->id, s->status, s->action,
+				s->judged ? " - " : "", s->judged ? s->hr.reason : "");
+		if (s->claim)
+			ids[nids++] = s->id;
+	}
+	if (!r->o.dry_run && nids) {
+		snprintf(owner_host, sizeof(owner_host), "%s", r->o.owner);
+		if (lease_claim(r->a, ids, nids, owner_host, config.lease_seconds, &ls, &nls, e) < 0)
+			goto finish;
+		act_on_claimed(r, ls, nls);
+	}
+	rc = 0;
+finish:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->stores_seen = r->nstores;
+	st->transitions = r->transitions;
+	st->k8s_requests = k8s_total(&r->k) - req0;
+	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (run_id) {
+		char seen[16], tr[16], req[24];
+		const char *p[] = {run_id, seen, tr, req, rc < 0 ? e->msg : NULL};
+		struct err e2 = ERR_INIT;
+
+		snprintf(seen, sizeof(seen), "%d", st->stores_seen);
+		snprintf(tr, sizeof(tr), "%d", st->transitions);
+		snprintf(req, sizeof(req), "%lu", st->k8s_requests);
+		if (db_in_tx())
+			db_rollback();
+		if (!db_run(r->a, &st_run_end, p, &e2))
+			log_warn("reconcile: cannot record the run: %s", e2.msg);
+	}
+	log_info("reconcile: pass: %d stores, %d transitions, %lu kubernetes requests, %.3f s%s%s",
+		 st->stores_seen, st->transitions, st->k8s_requests, st->seconds,
+		 rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
+	return rc;
+}
