@@ -276,16 +276,32 @@ void k8s_parse_status(struct k8s_status *st, int code, const char *body, size_t 
 			n++;
 		memcpy(line, body, n);
 		line[n] = '\0';
-		if (content_type && !strncasecmp(content_type, "text/html", 9))
+		if (content_type && !strncasecmp(content_type, "text/html", 9)) {
+			/* a proxy's error page: its <title> says more than its first line */
+			const char *t = memmem(body, len < 4096 ? len : 4096, "<title>", 7), *te;
+
+			if (t && (te = memmem(t, len - (size_t)(t - body), "</title>", 8)) &&
+			    te - t - 7 < (long)sizeof(line)) {
+				memcpy(line, t + 7, (size_t)(te - t - 7));
+				line[te - t - 7] = '\0';
+			}
 			snprintf(st->message, sizeof(st->message), "(%.40s answer) %s",
 				 content_type, line);
-		else
+		} else
 			copy_str(st->message, sizeof(st->message), line);
 		copy_str(st->message, sizeof(st->message), st->message);
 	}
 	json_decref(j);
 	if (!st->reason[0] && st->code != 500)
 		copy_str(st->reason, sizeof(st->reason), reason_for_code(st->code));
+}
+
+int k8s_has_cause(const struct k8s_status *st, const char *reason)
+{
+	for (int i = 0; i < st->ncauses && i < K8S_CAUSES_MAX; i++)
+		if (!strcmp(st->causes[i].reason, reason))
+			return 1;
+	return 0;
 }
 
 enum k8s_class k8s_classify(const struct k8s_status *st, int curl_code)

@@ -245,6 +245,9 @@ json_t *k8s_request(struct k8s *k, const char *method, const char *path, const c
 void k8s_parse_status(struct k8s_status *st, int code, const char *body, size_t len,
 		      const char *content_type, const char *retry_after);
 
+/* Does st carry a cause with this reason (e.g. "NamespaceTerminating")?  1 / 0. */
+int k8s_has_cause(const struct k8s_status *st, const char *reason);
+
 /* Classify a status (pure); code 0 = transport failure with curl code curl_code. */
 enum k8s_class k8s_classify(const struct k8s_status *st, int curl_code);
 

@@ -739,9 +739,10 @@ static void html_tests(void)
 		 " fastcgi_temp_path %s;\n uwsgi_temp_path %s;\n scgi_temp_path %s;\n"
 		 " server {\n  listen 127.0.0.1:%d;\n"
 		 "  location /api/ { default_type text/html; return 200 '<html><body>Welcome</body></html>'; }\n"
+		 "  location = /big.json { default_type application/json; root %s; }\n"
 		 "  location / { return 404; }\n }\n}\n",
 		 getuid() == 0 ? "user root;" : "", portdir, portdir, portdir, portdir, portdir, portdir,
-		 portdir, port);
+		 portdir, port, portdir);
 	write_file("nginx/nginx.conf", conf);
 	{
 		char cpath[300];
@@ -764,6 +765,29 @@ static void html_tests(void)
 	ok(!j && ke.st.code == 404 && has(ke.st.message, "text/html"), "HTML 404 page: 404 with its content type (%s)",
 	   ke.st.message);
 	k8s_release(&c);
+
+	/* a static file has a Content-Length: curl refuses it before reading (MAXFILESIZE) */
+	{
+		struct k8s_opts small = {.body_max = 64 * 1024};
+		FILE *f = fopen(path_of("nginx/big.json"), "w");
+
+		fputc('[', f);
+		for (int i = 0; i < 20000; i++)
+			fprintf(f, "%s\"padding-%05d\"", i ? "," : "", i);
+		fputs("]\n", f);
+		fclose(f);
+		client(&c, "kc-html", NULL, &small, &e);
+		j = k8s_get(&c, "/big.json", &ke);
+		ok(!j && ke.too_big && has(ke.err.msg, "larger than 65536 bytes"),
+		   "a 300 KB answer with Content-Length over a 64 KiB cap: refused (%s)", ke.err.msg);
+		k8s_release(&c);
+		client(&c, "kc-html", NULL, NULL, &e);
+		j = k8s_get(&c, "/big.json", &ke);
+		ok(json_array_size(j) == 20000, "the same answer under the default cap: read (%s)",
+		   ke.err.msg);
+		json_decref(j);
+		k8s_release(&c);
+	}
 	stop(&nginx_pid);
 }
 

@@ -54,6 +54,7 @@ static void status_tests(void)
 	is_str(st.causes[0].reason, "FieldManagerConflict", "SSA conflict cause");
 	is_str(st.causes[0].field, ".spec.replicas", "SSA conflict field");
 	is_int(k8s_classify(&st, 0), K8S_REREAD, "409 Conflict: re-read");
+	ok(k8s_has_cause(&st, "FieldManagerConflict") && !k8s_has_cause(&st, "Other"), "k8s_has_cause");
 
 	ps(&st, 409, "{\"kind\":\"Status\",\"reason\":\"AlreadyExists\",\"code\":409}", "application/json", NULL);
 	is_int(k8s_classify(&st, 0), K8S_ADOPT, "409 AlreadyExists: adopt");
@@ -84,6 +85,8 @@ static void status_tests(void)
 	ps(&st, 502, "<html><body>Bad Gateway</body></html>", "text/html", NULL);
 	ok(strstr(st.message, "text/html") != NULL, "HTML error page: message names the content type");
 	is_int(k8s_classify(&st, 0), K8S_RETRY, "502 from a proxy: retry");
+	ps(&st, 502, "<html>\r\n<head><title>502 Bad Gateway</title></head>", "text/html", NULL);
+	is_str(st.message, "(text/html answer) 502 Bad Gateway", "HTML error page: its title");
 
 	k8s_parse_status(&st, 500, typed, strlen(typed), "application/json", NULL);
 	is_str(st.reason, "", "SSA schema error has no reason");
