@@ -1,4 +1,4 @@
-/* tpl.c - Mustache-subset templates: compiled once into flat instruction lists, rendered escaped. */
+/* tpl.c - Mustache-subset templates compiled once into flat instruction lists, escaped. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -31,22 +31,22 @@
  * and the output by the caller's buf max.
  */
 
-#define TPL_MAX_NEST 100		/* sections open at once in one template */
-#define TPL_MAX_PARTIAL_DEPTH 32	/* partials including partials */
-#define TPL_MAX_STEPS 20000000		/* instructions executed by one render */
-#define TPL_MAX_FILE (16 << 20)		/* bytes in one template file */
+#define TPL_MAX_NEST	      100	 /* sections open at once in one template */
+#define TPL_MAX_PARTIAL_DEPTH 32	 /* partials including partials */
+#define TPL_MAX_STEPS	      20000000	 /* instructions executed by one render */
+#define TPL_MAX_FILE	      (16 << 20) /* bytes in one template file */
 
 enum tpl_op { OP_TEXT, OP_VAR, OP_RAW, OP_SECTION, OP_INVERTED, OP_PARTIAL };
 
 struct tpl_ins {
 	enum tpl_op op;
 	int line;
-	const char *s;		/* TEXT: the bytes; PARTIAL: standalone indentation */
+	const char *s; /* TEXT: the bytes; PARTIAL: standalone indentation */
 	size_t n;
-	const char *name;	/* tag name as written (trimmed), NUL-terminated */
-	const char **parts;	/* dotted name split at '.'; nparts == 0 means "." */
+	const char *name;   /* tag name as written (trimmed), NUL-terminated */
+	const char **parts; /* dotted name split at '.'; nparts == 0 means "." */
 	size_t nparts;
-	size_t end;		/* SECTION/INVERTED: index just past the body */
+	size_t end; /* SECTION/INVERTED: index just past the body */
 };
 
 struct tpl {
@@ -57,7 +57,7 @@ struct tpl {
 };
 
 struct tpl_set {
-	struct arena *a;	/* everything compiled lives here */
+	struct arena *a; /* everything compiled lives here */
 	struct tpl *t;
 	size_t n, cap;
 	size_t max_steps;
@@ -106,13 +106,13 @@ int tpl_exists(const struct tpl_set *ts, const char *name)
 struct tpl_comp {
 	struct tpl_set *ts;
 	const char *file;
-	const char *src;	/* the arena copy */
+	const char *src; /* the arena copy */
 	size_t n;
-	struct tpl_ins *ins;	/* malloc'd while compiling, copied to the arena at the end */
+	struct tpl_ins *ins; /* malloc'd while compiling, copied to the arena at the end */
 	size_t nins, cap;
 	size_t open[TPL_MAX_NEST];
 	int depth;
-	int line;		/* line number of src[line_pos] */
+	int line; /* line number of src[line_pos] */
 	size_t line_pos;
 	struct err *e;
 };
@@ -253,7 +253,8 @@ static int comp_run(struct tpl_comp *c)
 		ne = (size_t)(q - src);
 		while (nb < ne && (is_blank(src[nb]) || src[nb] == '\n' || src[nb] == '\r'))
 			nb++;
-		while (ne > nb && (is_blank(src[ne - 1]) || src[ne - 1] == '\n' || src[ne - 1] == '\r'))
+		while (ne > nb &&
+		       (is_blank(src[ne - 1]) || src[ne - 1] == '\n' || src[ne - 1] == '\r'))
 			ne--;
 		if (kind != '!' && nb == ne)
 			return err_set(c->e, 500, "%s:%d: empty tag", c->file, line);
@@ -319,17 +320,17 @@ static int comp_run(struct tpl_comp *c)
 			struct tpl_ins *op;
 
 			if (!c->depth)
-				return err_set(c->e, 500, "%s:%d: '{{/%.*s}}' closes no open section",
-					       c->file, line, (int)(ne - nb > 64 ? 64 : ne - nb),
-					       src + nb);
+				return err_set(c->e, 500,
+					       "%s:%d: '{{/%.*s}}' closes no open section", c->file,
+					       line, (int)(ne - nb > 64 ? 64 : ne - nb), src + nb);
 			op = &c->ins[c->open[c->depth - 1]];
 			if (strlen(op->name) != ne - nb || memcmp(op->name, src + nb, ne - nb))
-				return err_set(c->e, 500,
-					       "%s:%d: '{{/%.*s}}' does not match '{{%c%s}}' opened at "
-					       "line %d",
-					       c->file, line, (int)(ne - nb > 64 ? 64 : ne - nb),
-					       src + nb, op->op == OP_SECTION ? '#' : '^', op->name,
-					       op->line);
+				return err_set(
+				    c->e, 500,
+				    "%s:%d: '{{/%.*s}}' does not match '{{%c%s}}' opened at "
+				    "line %d",
+				    c->file, line, (int)(ne - nb > 64 ? 64 : ne - nb), src + nb,
+				    op->op == OP_SECTION ? '#' : '^', op->name, op->line);
 			op->end = c->nins;
 			c->depth--;
 			break;
@@ -497,9 +498,9 @@ struct tpl_run {
 	const struct tpl_set *ts;
 	struct buf *out;
 	struct err *e;
-	struct buf indent;	/* concatenated indentation of the standalone partials we are in */
-	int at_bol;		/* the partial text is at a line start: indent before the next byte */
-	int depth;		/* partials entered */
+	struct buf indent; /* concatenated indentation of the standalone partials we are in */
+	int at_bol;	   /* the partial text is at a line start: indent before the next byte */
+	int depth;	   /* partials entered */
 	size_t steps;
 };
 
@@ -642,12 +643,15 @@ static int run_slice(struct tpl_run *r, const struct tpl *t, size_t from, size_t
 			v = ctx_lookup(c, in);
 			sub.up = c;
 			if (v && v->type == VIEW_ARR) {
-				for (const struct view_item *it = v->u.list.head; it; it = it->next) {
-					/* Count iterations too: an empty body must not loop for free. */
+				for (const struct view_item *it = v->u.list.head; it;
+				     it = it->next) {
+					/* Count iterations too: an empty body must not loop for
+					 * free. */
 					if (++r->steps > r->ts->max_steps)
-						return err_set(r->e, 500,
-							       "%s: rendering took more than %zu steps",
-							       t->file, r->ts->max_steps);
+						return err_set(
+						    r->e, 500,
+						    "%s: rendering took more than %zu steps",
+						    t->file, r->ts->max_steps);
 					sub.v = it->val;
 					if (run_slice(r, t, i + 1, in->end, &sub) < 0)
 						return -1;
@@ -660,7 +664,8 @@ static int run_slice(struct tpl_run *r, const struct tpl *t, size_t from, size_t
 			i = in->end;
 			break;
 		case OP_INVERTED:
-			if (!view_truthy(ctx_lookup(c, in)) && run_slice(r, t, i + 1, in->end, c) < 0)
+			if (!view_truthy(ctx_lookup(c, in)) &&
+			    run_slice(r, t, i + 1, in->end, c) < 0)
 				return -1;
 			i = in->end;
 			break;
@@ -674,8 +679,8 @@ static int run_slice(struct tpl_run *r, const struct tpl *t, size_t from, size_t
 	return 0;
 }
 
-int tpl_render(const struct tpl_set *ts, const char *name, const struct view *v,
-	       struct buf *out, struct err *e)
+int tpl_render(const struct tpl_set *ts, const char *name, const struct view *v, struct buf *out,
+	       struct err *e)
 {
 	const struct tpl *t = tpl_find(ts, name);
 	struct tpl_run r = {ts, out, e, BUF_INIT, 0, 0, 0};

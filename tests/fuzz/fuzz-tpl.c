@@ -1,4 +1,4 @@
-/* fuzz-tpl.c - libFuzzer target: compile any bytes as a template and render it against a fixed view. */
+/* fuzz-tpl.c - libFuzzer: any bytes compiled as a template, rendered against a fixed view */
 #include <stdint.h>
 #include <stddef.h>
 

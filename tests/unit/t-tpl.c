@@ -90,12 +90,12 @@ static void html_variant_data(json_t *j)
 	size_t i;
 
 	if (json_is_array(j)) {
-		json_array_foreach(j, i, val)
+		json_array_foreach (j, i, val)
 			html_variant_data(val);
 	} else if (json_is_object(j)) {
 		json_t *add = json_object();
 
-		json_object_foreach(j, key, val) {
+		json_object_foreach (j, key, val) {
 			char k[256];
 
 			html_variant_data(val);
@@ -116,7 +116,7 @@ static char *spec_render(const char *tpl, json_t *partials, json_t *data, struct
 	json_t *p;
 	char *res = NULL;
 
-	json_object_foreach(partials, name, p) {
+	json_object_foreach (partials, name, p) {
 		if (tpl_add(ts, name, name, json_string_value(p), json_string_length(p), e) < 0)
 			goto done;
 	}
@@ -148,7 +148,7 @@ static void spec_file(const char *base)
 		return;
 	}
 	tests = json_object_get(doc, "tests");
-	json_array_foreach(tests, i, t) {
+	json_array_foreach (tests, i, t) {
 		const char *name = json_string_value(json_object_get(t, "name"));
 		const char *tpl = json_string_value(json_object_get(t, "template"));
 		const char *want = json_string_value(json_object_get(t, "expected"));
@@ -166,7 +166,7 @@ static void spec_file(const char *base)
 		else
 			json_incref(partials);
 		/* Which source holds the first raw tag, in the order spec_render adds them. */
-		json_object_foreach(partials, pname, p) {
+		json_object_foreach (partials, pname, p) {
 			if (!bad_file && (line = raw_line(json_string_value(p))))
 				bad_file = pname;
 		}
@@ -184,7 +184,8 @@ static void spec_file(const char *base)
 			if (got || strncmp(e.msg, prefix, strlen(prefix)))
 				diag("got error '%s', wanted prefix '%s'", e.msg, prefix);
 			free(got);
-			diag("excluded %s: '%s': raw output of a key not ending in _html (asserted the "
+			diag("excluded %s: '%s': raw output of a key not ending in _html (asserted "
+			     "the "
 			     "compile error instead)",
 			     base, name);
 			spec_excluded++;
@@ -196,7 +197,7 @@ static void spec_file(const char *base)
 				int all = 1;
 
 				html_variant_data(vd);
-				json_object_foreach(partials, pname, p) {
+				json_object_foreach (partials, pname, p) {
 					char *x = html_variant_tpl(json_string_value(p));
 
 					all = all && x;
@@ -207,7 +208,8 @@ static void spec_file(const char *base)
 				if (all) {
 					err_clear(&e);
 					got = spec_render(vt, vp, vd, &e);
-					is_str(got, want, "spec %s: %s (keys renamed *_html)", base, name);
+					is_str(got, want, "spec %s: %s (keys renamed *_html)", base,
+					       name);
 					if (!got)
 						diag("error: %s", e.msg);
 					spec_variant += got && !strcmp(got, want);
@@ -327,10 +329,13 @@ static void test_errors(void)
 	char deep[4096];
 	size_t n = 0;
 
-	expect_error("a\nb\n{{#x}}\nc\n", "f.html:3: unclosed section '{{#x}}'", "unclosed section");
-	expect_error("{{#a}}\n{{^b}}\n{{/a}}\n", "f.html:3: '{{/a}}' does not match '{{^b}}' opened at line 2",
+	expect_error("a\nb\n{{#x}}\nc\n", "f.html:3: unclosed section '{{#x}}'",
+		     "unclosed section");
+	expect_error("{{#a}}\n{{^b}}\n{{/a}}\n",
+		     "f.html:3: '{{/a}}' does not match '{{^b}}' opened at line 2",
 		     "mismatched close");
-	expect_error("ok\n{{/a}}", "f.html:2: '{{/a}}' closes no open section", "close without open");
+	expect_error("ok\n{{/a}}", "f.html:2: '{{/a}}' closes no open section",
+		     "close without open");
 	expect_error("x\ny {{name\n", "f.html:2: unclosed tag", "unclosed tag");
 	expect_error("x\n{{{name}}", "f.html:2: unclosed tag (no '}}}')", "unclosed triple");
 	expect_error("\n\n\n{{ }}", "f.html:4: empty tag", "empty tag");
@@ -361,11 +366,11 @@ static void test_partials(void)
 	struct err e = ERR_INIT;
 	struct buf out = BUF_INIT;
 	static const char *const srcs[][2] = {
-		{"self", "x{{>self}}"},
-		{"item", "<li>\n  {{{label_html}}}\n</li>\n"},
-		{"list", "<ul>\n  {{#items}}\n  {{>item}}\n  {{/items}}\n</ul>\n"},
-		{"page", "<body>\n    {{>list}}\n</body>\n"},
-		{"usesmissing", "a\n{{>nope}}b"},
+	    {"self", "x{{>self}}"},
+	    {"item", "<li>\n  {{{label_html}}}\n</li>\n"},
+	    {"list", "<ul>\n  {{#items}}\n  {{>item}}\n  {{/items}}\n</ul>\n"},
+	    {"page", "<body>\n    {{>list}}\n</body>\n"},
+	    {"usesmissing", "a\n{{>nope}}b"},
 	};
 
 	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++)
@@ -383,7 +388,9 @@ static void test_partials(void)
 
 	buf_reset(&out);
 	ok(tpl_render(ts, "page", v, &out, &e) == 0, "nested standalone partials render");
-	is_str(out.s, "<body>\n    <ul>\n      <li>\n        <i>one</i>\ntwo\n      </li>\n    </ul>\n</body>\n",
+	is_str(out.s,
+	       "<body>\n    <ul>\n      <li>\n        <i>one</i>\ntwo\n      </li>\n    "
+	       "</ul>\n</body>\n",
 	       "indentation accumulates per line of partial text, not of data");
 
 	buf_reset(&out);
@@ -414,8 +421,9 @@ static void test_limits(void)
 	struct buf out = BUF_INIT, big = BUF_INIT;
 	char deep[8192];
 	size_t n = 0;
-	const char *bomb = "{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}{{/l}}"
-			   "{{/l}}{{/l}}{{/l}}{{/l}}";
+	const char *bomb =
+	    "{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}{{/l}}"
+	    "{{/l}}{{/l}}{{/l}}{{/l}}";
 	const char *loop = "{{#l}}{{#l}}{{#l}}xxxxxxxx{{/l}}{{/l}}{{/l}}";
 	struct timespec t0, t1;
 	long rows = 0;
@@ -441,7 +449,7 @@ static void test_limits(void)
 		for (int i = 0; i < 10000; i++)
 			view_push(big_l, view_int(A, i));
 		ok(tpl_add(ts, "empty", "empty.html", empty, strlen(empty), &e) == 0 &&
-			   tpl_render(ts, "empty", w, &out, &e) < 0 && strstr(e.msg, "steps"),
+		       tpl_render(ts, "empty", w, &out, &e) < 0 && strstr(e.msg, "steps"),
 		   "step cap counts iterations of empty bodies");
 	}
 	err_clear(&e);
@@ -536,7 +544,8 @@ static void test_load_dir(void)
 		ok(tpl_exists(ts, "home") && tpl_exists(ts, "head") && !tpl_exists(ts, "notes"),
 		   "names are base names, only .html");
 		ok(tpl_render(ts, "home", v, &out, &e) == 0, "page renders");
-		is_str(out.s, "<h1>T&amp;C</h1>\n<p>hi</p>\n<footer></footer>\n", "page with layout");
+		is_str(out.s, "<h1>T&amp;C</h1>\n<p>hi</p>\n<footer></footer>\n",
+		       "page with layout");
 		tpl_set_free(ts);
 	}
 
@@ -617,14 +626,16 @@ static void test_templates_csp(void)
 						bad = "<style> element";
 					else if (!strncasecmp(p, " style=", 7))
 						bad = "style attribute";
-					else if (!strncasecmp(p, " on", 3) && p[3] >= 'a' && p[3] <= 'z' &&
-						 p[3 + strspn(p + 3, "abcdefghijklmnopqrstuvwxyz")] == '=')
+					else if (!strncasecmp(p, " on", 3) && p[3] >= 'a' &&
+						 p[3] <= 'z' &&
+						 p[3 + strspn(p + 3,
+							      "abcdefghijklmnopqrstuvwxyz")] == '=')
 						bad = "on...= handler";
 					else if (!strncasecmp(p, "javascript:", 11))
 						bad = "javascript: URL";
 				}
-				ok(src && !bad, "%s/%s: nothing the CSP would block%s%s", dirs[d], fn,
-				   bad ? ": " : "", bad ? bad : "");
+				ok(src && !bad, "%s/%s: nothing the CSP would block%s%s", dirs[d],
+				   fn, bad ? ": " : "", bad ? bad : "");
 				free(src);
 			}
 			free(ents[i]);
@@ -689,7 +700,8 @@ static void test_project_templates(void)
 	{
 		int refs = 0, missing = 0;
 
-		for (const char *p = strstr(out.s, "\"/static/"); p; p = strstr(p + 1, "\"/static/")) {
+		for (const char *p = strstr(out.s, "\"/static/"); p;
+		     p = strstr(p + 1, "\"/static/")) {
 			char path[4096];
 			struct stat st;
 			int n = (int)strcspn(p + 1, "\"");
@@ -721,7 +733,9 @@ static void test_project_templates(void)
 			tpl_render(ts, "error", v, &out, &e);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / runs;
+		us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) /
+		     runs;
 		diag("error page with layout: %zu bytes in %.2f us per render", out.len, us);
 	}
 
