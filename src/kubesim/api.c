@@ -295,6 +295,84 @@ static void discovery_groups(struct ks_req *q)
 	json_decref(out);
 }
 
+/*
+ * OpenAPI v3, only as much as kubectl reads: the index of group-versions,
+ * and per group-version the PATCH operations with their GVK extension and
+ * query parameters (kubectl checks that fieldValidation is supported before
+ * leaving validation to the server).  Unknown group-versions are 404.
+ */
+static void openapi_v3(struct ks_req *q, int n, char **seg)
+{
+	json_t *out, *paths = json_object();
+	int i;
+
+	if (n == 2) {
+		for (i = 0; i < ks_nresources; i++) {
+			const struct ks_resource *r = &ks_resources[i];
+			char key[96], url[160];
+
+			if (*r->group)
+				snprintf(key, sizeof(key), "apis/%s/%s", r->group, r->version);
+			else
+				snprintf(key, sizeof(key), "api/%s", r->version);
+			snprintf(url, sizeof(url), "/openapi/v3/%s?hash=kubesim1", key);
+			json_object_set_new(paths, key, json_pack("{s:s}", "serverRelativeURL", url));
+		}
+		out = json_pack("{s:o}", "paths", paths);
+		ks_send_obj(q, 200, out);
+		json_decref(out);
+		return;
+	}
+	{
+		const char *group = "", *version;
+
+		if (n == 4 && !strcmp(seg[2], "api")) {
+			version = seg[3];
+		} else if (n == 5 && !strcmp(seg[2], "apis")) {
+			group = seg[3];
+			version = seg[4];
+		} else {
+			json_decref(paths);
+			plain_404(q);
+			return;
+		}
+		for (i = 0; i < ks_nresources; i++) {
+			const struct ks_resource *r = &ks_resources[i];
+			char path[256];
+			json_t *params = json_array();
+			static const char *const qp[] = {"dryRun", "fieldManager", "fieldValidation",
+							 "force", "pretty", NULL};
+			int k;
+
+			if (strcmp(r->group, group) || strcmp(r->version, version))
+				continue;
+			snprintf(path, sizeof(path), "/%s%s%s/%s/%s%s/{name}", *group ? "apis/" : "api",
+				 group, *group ? "" : "", version,
+				 r->namespaced ? "namespaces/{namespace}/" : "", r->plural);
+			for (k = 0; qp[k]; k++)
+				json_array_append_new(params,
+						      json_pack("{s:s,s:s,s:{s:s}}", "name", qp[k], "in",
+								"query", "schema", "type", "string"));
+			json_object_set_new(paths, path,
+					    json_pack("{s:{s:s,s:o,s:{s:s,s:s,s:s},s:{s:{s:s}}}}",
+						      "patch", "operationId", r->plural, "parameters",
+						      params, "x-kubernetes-group-version-kind", "group",
+						      group, "version", version, "kind", r->kind,
+						      "responses", "200", "description", "OK"));
+		}
+		if (!json_object_size(paths)) {
+			json_decref(paths);
+			plain_404(q);
+			return;
+		}
+		out = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{}}}", "openapi", "3.0.0", "info", "title",
+				"Kubernetes", "version", "v1.36.3", "paths", paths, "components",
+				"schemas");
+		ks_send_obj(q, 200, out);
+		json_decref(out);
+	}
+}
+
 /* --- body parsing ----------------------------------------------------------- */
 
 static json_t *parse_body(struct ks_req *q, int allow_yaml)
@@ -1310,6 +1388,11 @@ void ks_api_handle(struct ks_req *q)
 
 		ks_send_obj(q, 200, v);
 		json_decref(v);
+		return;
+	}
+	if (n >= 2 && !strcmp(seg[0], "openapi") && !strcmp(seg[1], "v3") &&
+	    !strcmp(q->method, "GET")) {
+		openapi_v3(q, n, seg);
 		return;
 	}
 	if (n == 1 && !strcmp(seg[0], "api")) {

@@ -1282,7 +1282,8 @@ static void tick(void)
 	snapshot = malloc((wl_n + 1) * sizeof(*snapshot));
 	if (!snapshot)
 		die_oom();
-	memcpy(snapshot, wl, wl_n * sizeof(*wl));
+	if (wl_n)
+		memcpy(snapshot, wl, wl_n * sizeof(*wl));
 	for (i = 0; i < snapshot_n; i++) {
 		struct ks_obj *x = snapshot[i];
 		const char *p;

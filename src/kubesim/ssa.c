@@ -446,8 +446,13 @@ static json_t *entry_new(const struct ks_resource *r, const char *manager, const
 static json_t *managed_of(json_t *o)
 {
 	json_t *md = json_object_get(o, "metadata");
-	json_t *mf = json_object_get(md, "managedFields");
+	json_t *mf;
 
+	if (!json_is_object(md)) {
+		md = json_object();
+		json_object_set_new(o, "metadata", md);
+	}
+	mf = json_object_get(md, "managedFields");
 	if (!json_is_array(mf)) {
 		mf = json_array();
 		json_object_set_new(md, "managedFields", mf);
@@ -585,7 +590,7 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 	}
 	{
 		json_t *md = json_object_get(res, "metadata");
-		json_t *pmd = json_object_get(applied, "metadata");
+		json_t *pmd = json_incref(json_object_get(applied, "metadata"));
 		json_t *keep_mf = json_incref(mf);
 
 		json_object_del(applied, "metadata");
@@ -600,6 +605,7 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 			merge(r->type, res, wrap);
 			json_decref(wrap);
 		}
+		json_decref(pmd);
 		md = json_object_get(res, "metadata");
 		json_object_set_new(md, "managedFields", keep_mf);
 	}
