@@ -18,6 +18,15 @@
  * found with grep; any other triple mustache is a compile error.
  * Left out on purpose: set-delimiter tags, lambdas.
  *
+ * Values: strings as they are (escaped), integers in decimal, reals in the
+ * shortest form that reads back (1.21), booleans as true/false; null,
+ * missing keys, lists and objects print nothing.  Truthiness is
+ * view_truthy(): only null, false and empty lists are falsey.
+ *
+ * Limits: sections nest at most 100 deep (compile error), partials 32 deep
+ * (render error: a self-including partial fails instead of crashing), and
+ * a render executes at most tpl_set_max_steps() instructions.
+ *
  * A set owns compiled templates by name ("login" for templates/login.html,
  * partials by the base name of templates/partials/x.html -> "x").
  */
@@ -26,7 +35,12 @@ struct tpl_set;
 struct tpl_set *tpl_set_new(void);				/* OUT: free with tpl_set_free */
 void tpl_set_free(struct tpl_set *ts);
 
-/* Compile src under name; `file` is used in error messages (file:line: problem). */
+/*
+ * Compile src (n bytes, copied) under name; `file` is used in error messages
+ * ("file:line: problem").  Errors (500): syntax, raw output of a key not
+ * ending in _html, bad names, a name already in the set.  On error the set
+ * is unchanged.
+ */
 int tpl_add(struct tpl_set *ts, const char *name, const char *file, const char *src, size_t n,
 	    struct err *e);
 
