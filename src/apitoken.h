@@ -24,8 +24,8 @@ int apitoken_create(struct arena *a, long long user_id, const char *name, int tt
 
 /*
  * Find the user of a live token (not revoked, not expired, user not
- * disabled), touching last_used_at at most once a minute, in one round
- * trip.  1 found (*su filled, su->token_id set), 0 not found, -1 error.
+ * disabled) in one read-only round trip; last_used_at is refreshed by a
+ * second statement at most once a minute.  1 found (*su filled, su->token_id set), 0 not found, -1 error.
  */
 int apitoken_lookup(struct arena *a, const char *token, struct session_user *su, struct err *e);
 

@@ -12,10 +12,10 @@
  * is valid while now() < expires_at (absolute limit, set at creation) and
  * now() - last_seen_at < the idle limit - both checked in the lookup
  * query against the database clock, so every worker agrees.  The lookup
- * is one statement joining users (disabled users are refused at once) and
- * refreshing last_seen_at in the same round trip when it is older than a
- * twentieth of the idle limit (at most a minute), so most requests do not
- * write.
+ * is one read-only statement joining users (disabled users are refused at
+ * once); a second statement refreshes last_seen_at only when it is older
+ * than a twentieth of the idle limit (at most a minute), so almost every
+ * request costs one round trip and no write.
  */
 struct session_user {
 	long long session_id;		/* 0 for API tokens */
