@@ -45,6 +45,7 @@
 static struct app app;
 static int listen_fd = -1, devnull_fd = -1;
 static int listen_is_unix;
+static ino_t listen_ino;	/* the socket file we made, so we only ever unlink our own */
 static volatile sig_atomic_t worker_stop;
 
 static void usage(FILE *f)
@@ -248,6 +249,18 @@ static int master_run(int nworkers, const char *socket_path)
 	}
 
 	log_info("master: stopping; draining in-flight requests");
+	/*
+	 * Stop listening at once: new connections are refused (nginx answers 502
+	 * instead of waiting), and a new instance may already bind the path while
+	 * this one drains - unless the path is someone else's by now.
+	 */
+	if (listen_is_unix) {
+		struct stat st;
+
+		if (lstat(socket_path, &st) == 0 && st.st_ino == listen_ino)
+			unlink(socket_path);
+	}
+	close(listen_fd);
 	for (int i = 0; i < nworkers; i++)
 		if (slots[i].pid > 0)
 			kill(slots[i].pid, SIGTERM);
@@ -271,9 +284,6 @@ static int master_run(int nworkers, const char *socket_path)
 		}
 		sigtimedwait(&set, NULL, &to);
 	}
-	if (listen_is_unix)
-		unlink(socket_path);
-	close(listen_fd);
 	free(slots);
 	log_info("master: stopped");
 	return 0;
@@ -353,6 +363,8 @@ static int listen_unix(const char *path, struct err *e)
 			close(fd);
 		return -1;
 	}
+	if (lstat(path, &st) == 0)
+		listen_ino = st.st_ino;
 	return fd;
 }
 

@@ -109,6 +109,9 @@ wait_for 5 grep -q 'test_sleep: sleeping 1500 ms' "$T/app.log"
 ok "slow request in flight" grep -q 'test_sleep: sleeping 1500 ms' "$T/app.log"
 t0=$(ms)
 kill -TERM "$APP_PID"
+wait_for 2 test ! -e "$T/fcgi.sock"
+http GET /healthz
+is "$STATUS" 502 "while draining, new requests are refused at once (nginx: 502)"
 wait "$APP_PID"
 rc=$?
 t1=$(ms)
@@ -122,5 +125,6 @@ left=0
 for p in $old; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
 is "$left" 0 "no workers left"
 nok "socket removed" test -e "$T/fcgi.sock"
+nok "no sanitizer report from any worker" grep -q 'Sanitizer' "$T/app.log"
 
 done_testing
