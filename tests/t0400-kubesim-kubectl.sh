@@ -1,0 +1,97 @@
+#!/bin/bash
+# t0400-kubesim-kubectl.sh - kubectl drives the simulator as it would a real cluster.
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/lib-kubesim.sh"
+
+command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not installed"; exit 0; }
+ks_start --pod-ready-ms 300 --ns-delete-ms 300
+K() { kubectl --request-timeout=20s "$@"; }
+
+out=$(K get ns -o name 2>&1)
+like "$out" 'namespace/default' "kubectl get ns lists default"
+like "$out" 'namespace/kube-system' "kubectl get ns lists kube-system"
+
+cat >"$T/store.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: store-acme
+  labels:
+    app.kubernetes.io/managed-by: storefleet
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: store-acme
+  labels: {app: web, app.kubernetes.io/managed-by: storefleet}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+YAML
+out=$(K apply --server-side -f "$T/store.yaml" 2>&1)
+like "$out" 'namespace/store-acme serverside-applied' "apply --server-side creates the namespace"
+like "$out" 'deployment.apps/web serverside-applied' "apply --server-side creates the deployment"
+
+out=$(K apply --server-side --dry-run=server -f "$T/store.yaml" 2>&1)
+like "$out" 'deployment.apps/web serverside-applied \(server dry run\)' "server dry run answers"
+
+K get deployment web -n store-acme -o json --show-managed-fields >"$T/dep.json" 2>&1
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["metadata"]["managedFields"][0]["manager"], d["metadata"]["managedFields"][0]["operation"], d["metadata"]["generation"])' "$T/dep.json")" \
+	"kubectl Apply 1" "get -o json shows kubectl's Apply managedFields and generation 1"
+ok "get -o json output passes the validator" "$VALIDATE" --no-apply-checks -q "$T/dep.json"
+
+out=$(K wait --for=condition=Available deployment/web -n store-acme --timeout=15s 2>&1)
+like "$out" 'condition met' "wait --for=condition=Available"
+
+out=$(K get pods -A -l app=web -o name 2>&1)
+is "$(printf '%s\n' "$out" | grep -c '^pod/web-')" 2 "get pods -A -l app=web finds both replicas"
+K get pods -n store-acme -o json >"$T/pods.json"
+is "$(python3 -c 'import json,sys; print(sorted({c["type"]+"="+c["status"] for p in json.load(open(sys.argv[1]))["items"] for c in p["status"]["conditions"] if c["type"]=="Ready"}))' "$T/pods.json")" \
+	"['Ready=True']" "the pods are Ready"
+
+# changing the spec bumps generation, and rollout status follows it
+sed -i 's/replicas: 2/replicas: 3/' "$T/store.yaml"
+K apply --server-side -f "$T/store.yaml" >/dev/null 2>&1
+is "$(K get deployment web -n store-acme -o jsonpath='{.metadata.generation}')" 2 "a spec change bumps generation"
+out=$(K rollout status deployment/web -n store-acme --timeout=15s 2>&1)
+like "$out" 'successfully rolled out' "kubectl rollout status completes"
+is "$(K get deployment web -n store-acme -o jsonpath='{.status.readyReplicas}')" 3 "three ready replicas after the change"
+
+# a second manager changing replicas conflicts
+out=$(K apply --server-side --field-manager=other -f - 2>&1 <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: store-acme}
+spec:
+  replicas: 5
+YAML
+)
+like "$out" 'conflict with "kubectl"' "another manager's apply reports the conflict"
+
+out=$(K delete deployment web -n store-acme 2>&1)
+like "$out" 'deployment.apps "web" deleted' "delete deployment"
+out=$(K get pods -n store-acme -o name 2>&1)
+is "$out" "" "the deployment's pods went with it (background propagation)"
+nok "get of a deleted deployment fails" K get deployment web -n store-acme
+
+K delete namespace store-acme --wait=false >/dev/null 2>&1
+is "$(K get ns store-acme -o jsonpath='{.status.phase}' 2>&1)" "Terminating" "a deleted namespace is Terminating first"
+out=$(K wait --for=delete namespace/store-acme --timeout=15s 2>&1)
+like "$out" 'condition met|deleted' "wait --for=delete namespace"
+nok "the namespace is gone" K get ns store-acme
+
+out=$(K delete namespace default 2>&1)
+like "$out" 'this namespace may not be deleted' "default cannot be deleted"
+
+done_testing
