@@ -385,9 +385,15 @@ static int json_check_strings(struct arena *a, json_t *j, const char *member, co
 
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
-		json_object_foreach(j, key, v)
+		json_object_foreach(j, key, v) {
+			if ((why = text_problem(key, strlen(key)))) {
+				if (field)
+					*field = "(name)";
+				return err_set(e, 422, "json: a member name %s", why);
+			}
 			if (json_check_strings(a, v, key, field, e) < 0)
 				return -1;
+		}
 		return 0;
 	case JSON_ARRAY:
 		json_array_foreach(j, i, v)

@@ -222,6 +222,9 @@ static void test_json(void)
 	is_int(js("{\"name\":\"a\\u001bb\"}", &j, &field, &e), 422, "json: escaped ESC is 422");
 	is_int(js_n("{\"name\":\"a\0b\"}", 13, &j, &field, &e), 422, "json: raw NUL in string 422");
 	is_int(js("{\"a\\u0000\":1}", &j, &field, &e), 400, "json: NUL in a name is 400 (jansson)");
+	/* found by fuzz-json: an escaped control character in a member name was let through */
+	is_int(js("{\"a\\u001bb\":1}", &j, &field, &e), 422, "json: escaped ESC in a name is 422");
+	is_str(field, "(name)", "json: ... reported as (name)");
 
 	/* depth */
 	memset(deep, 0, sizeof(deep));
