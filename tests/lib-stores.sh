@@ -67,3 +67,17 @@ seed_stores() {
 	          now() - g * interval '1 second'
 	   FROM users u, generate_series(1, $2) g WHERE u.email = '$1'"
 }
+
+# seal_hex KEYHEX TEXT: nonce || crypto_secretbox_easy(TEXT) in hex, as reconcile stores admin_secret.
+seal_hex() {
+	python3 - "$1" "$2" <<'PY'
+import ctypes, ctypes.util, os, sys
+s = ctypes.CDLL(ctypes.util.find_library("sodium"))
+assert s.sodium_init() >= 0
+key, msg = bytes.fromhex(sys.argv[1]), sys.argv[2].encode()
+nonce = os.urandom(24)
+out = ctypes.create_string_buffer(len(msg) + 16)
+assert s.crypto_secretbox_easy(out, msg, ctypes.c_ulonglong(len(msg)), nonce, key) == 0
+print((nonce + out.raw).hex())
+PY
+}
