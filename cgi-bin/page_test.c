@@ -1,6 +1,7 @@
 /* page_test.c - debug-only routes for the integration tests (SF_TEST_ROUTES=1, never by default). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -62,4 +63,32 @@ int page_test_whoami(struct req *r)
 
 	view_set_str(out, "email", r->user->email);
 	return resp_json(r, 200, out);
+}
+
+/* GET /_test/late-fail: a body is built, then something fails; the client must see a clean 500. */
+int page_test_late_fail(struct req *r)
+{
+	struct view *out = view_obj(r->a);
+
+	view_set_str(out, "half", "built");
+	resp_json(r, 200, out);
+	return req_fail(r, 500, NULL, "test: failure after the body was built");
+}
+
+/* GET /_test/big?kib=N: a response of N KiB (over the response cap it must become a 500). */
+int page_test_big(struct req *r)
+{
+	const char *v = req_query_get(r, "kib");
+	long kib = v ? strtol(v, NULL, 10) : 0;
+	char chunk[1024];
+
+	if (kib < 0 || kib > 65536)
+		return req_invalid(r, "kib", "kib must be between 0 and 65536");
+	memset(chunk, 'x', sizeof(chunk));
+	buf_reset(&r->out);
+	for (long i = 0; i < kib; i++)
+		buf_add(&r->out, chunk, sizeof(chunk));
+	r->ctype = "text/plain";
+	r->status = 200;
+	return 200;
 }

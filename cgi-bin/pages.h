@@ -61,5 +61,7 @@ int page_test_sleep(struct req *r);
 int page_test_echo(struct req *r);
 int page_test_form(struct req *r);
 int page_test_whoami(struct req *r);
+int page_test_late_fail(struct req *r);
+int page_test_big(struct req *r);
 
 #endif

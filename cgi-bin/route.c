@@ -69,6 +69,8 @@ static const struct route test_routes[] = {
 	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html"},
 	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami"},
 	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html"},
+	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail"},
+	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big"},
 	{NULL, NULL, 0, NULL, NULL}
 };
 

@@ -128,6 +128,21 @@ cgi GET /_test/whoami
 is "$CGI_STATUS" 401 "R_AUTH API without a token is 401"
 is "$(cgi_json "j['error']['code']")" unauthorized "401 code unauthorized"
 
+# --- late failures become clean errors ---------------------------------------------------------
+cgi GET /_test/late-fail
+is "$CGI_STATUS" 500 "a failure after the body was built is a 500"
+is "$(cgi_json "j['error']['code']")" internal "with the JSON error, not the half-built body"
+unlike "$CGI_BODY" 'built|test: failure' "neither the partial body nor the internal detail leaks"
+like "$(cat "$T/cgi.err")" 'test: failure after the body was built' "the detail goes to the log"
+is "$(cgi_header Content-Length)" "$(printf '%s\n' "$CGI_BODY" | wc -c | tr -d ' ')" \
+	"500 has a correct Content-Length"
+cgi GET '/_test/big?kib=100'
+is "$CGI_STATUS" 200 "a 100 KiB response is fine"
+is "$(cgi_header Content-Length)" 102400 "its Content-Length"
+cgi GET '/_test/big?kib=9000'
+is "$CGI_STATUS" 500 "a response over the 8 MiB cap becomes a clean 500"
+like "$CGI_BODY" 'Something went wrong' "an error page, not a truncated body"
+
 # --- templates: error page fallback and --check ------------------------------------------------
 mkdir -p "$T/empty"
 cgi GET '/x%3Cb%3E' "" /dev/null -- SF_TEMPLATES_DIR="$T/empty"
