@@ -41,6 +41,11 @@ like "$BODY" 'Alice@Example.com' "account page shows the email"
 scsrf=$(csrf_from_body)
 unlike "$scsrf" "^$csrf\$" "signed-in forms use the session's CSRF token, not the pre-session one"
 
+NOCOOKIES=1 http GET /
+is "$(header Location)" /login "GET / anonymous -> /login"
+http GET /
+is "$(header Location)" /stores "GET / signed in -> /stores"
+
 # --- logout ---------------------------------------------------------------------
 http POST /logout --data-urlencode "csrf_token=$scsrf"
 is "$STATUS" 303 "POST /logout -> 303"
@@ -144,6 +149,20 @@ is "$STATUS" 422 "invalid email -> 422"
 like "$(json_get 'j["error"]["fields"]["email"]')" 'email' "422 names the email field"
 json_post /api/v1/auth/register '{"email":42,"password":"another good password"}'
 is "$STATUS" 422 "email of the wrong type -> 422"
+json_post /api/v1/auth/register '{"email":"carol@example.com","password":"abcdefghij\u0000kl"}'
+is "$STATUS" 422 "a NUL byte in the password -> 422"
+like "$(json_get 'j["error"]["fields"]["password"]')" 'NUL' "naming the field and the problem"
+printf '{"email":"carol@example.com","password":"abcdefghij\377kl"}' >"$T/bad.json"
+http POST /api/v1/auth/register -H 'Content-Type: application/json' --data-binary @"$T/bad.json"
+is "$STATUS" 422 "invalid UTF-8 in the password -> 422"
+http GET /register
+http POST /register --data-urlencode "csrf_token=$(csrf_from_body)" --data-urlencode email=carol@example.com \
+	--data 'password=abcdefghij%00kl'
+is "$STATUS" 422 "the form: a NUL byte -> 422"
+form_post /register /register --data-urlencode email=carol@example.com --data-urlencode password=short
+is "$STATUS" 422 "the form: a short password -> 422"
+like "$BODY" 'aria-invalid="true"' "the form marks the field invalid"
+like "$BODY" 'value="carol@example.com"' "and keeps the email typed"
 is "$(q "select count(*) from users where email like 'carol%'")" 0 "no state changed by bad input"
 
 json_post /api/v1/auth/login '{"email":"bob@example.com","password":"another good password"}'

@@ -37,6 +37,19 @@ is "$(q "select count(*) from pg_tables where tablename = 't0201_half'")" 0 \
 	"the failed migration was rolled back"
 is "$(q "select count(*) from schema_migrations where version = 999")" 0 "and not recorded"
 
+# Two deploys at once: the advisory lock serialises them, each file applied once.
+createdb -h "$PGHOST" -U storefleet race || bail "createdb"
+race="host=$PGHOST port=$PGPORT user=storefleet dbname=race"
+SF_DATABASE_URL=$race "$CTL" migrate >"$T/m1" 2>&1 &
+p1=$!
+SF_DATABASE_URL=$race "$CTL" migrate >"$T/m2" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+is "$r1 $r2" "0 0" "two concurrent migrate runs both succeed"
+is "$(cat "$T/m1" "$T/m2" | grep -c '^applied 001_accounts')" 1 "001 was applied exactly once"
+is "$(psql -XAtq -d race -c 'select count(*) from schema_migrations')" "$rows" "all migrations recorded once"
+
 # Users.
 is "$("$CTL" user list)" "" "user list prints nothing on an empty database"
 out=$("$CTL" user add Admin@Example.com)
