@@ -624,6 +624,11 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 	curl_easy_setopt(c, CURLOPT_URL, url.s);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	/*
+	 * curl silently resends a request whose reused connection died before
+	 * any answer; for a POST that could create twice, so it gets a new one.
+	 */
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, idempotent ? 0L : 1L);
 	if (!strcmp(method, "GET") || !strcmp(method, "DELETE")) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") ? method : NULL);
@@ -1053,8 +1058,23 @@ json_t *k8s_events(struct k8s *k, const char *ns, const char *involved, struct k
 		die_oom();
 	o.field_selector = fs;
 	if (k8s_list(k, &o, &l, ke) < 0) {
-		free(fs);
-		return NULL;
+		if (!fs || !ke || ke->st.code != 400) {
+			free(fs);
+			return NULL;
+		}
+		/* a server without the involvedObject field selector: filter here */
+		o.field_selector = NULL;
+		if (k8s_list(k, &o, &l, ke) < 0) {
+			free(fs);
+			return NULL;
+		}
+		for (size_t i = json_array_size(l.items); i-- > 0;) {
+			const char *who = json_string_value(json_object_get(
+				json_object_get(json_array_get(l.items, i), "involvedObject"), "name"));
+
+			if (!who || strcmp(who, involved))
+				json_array_remove(l.items, i);
+		}
 	}
 	free(fs);
 	n = json_array_size(l.items);
