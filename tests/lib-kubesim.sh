@@ -27,7 +27,7 @@ kreq() {
 }
 
 kapply() {
-	local path=$1 body=$2 query=${3:-fieldManager=test}
+	local path=$1 body=$2 query=${3-fieldManager=test}
 
 	kreq PATCH "$path?$query" -H 'Content-Type: application/apply-patch+yaml' --data-binary "$body"
 }
@@ -58,4 +58,9 @@ ksim() {
 	else
 		kreq "$1" "/_sim/$2"
 	fi
+}
+
+# vrefuses FILE: the shared validator finds a problem in FILE (its report is hidden).
+vrefuses() {
+	! "$VALIDATE" -q "$1" >/dev/null 2>&1
 }
