@@ -27,6 +27,10 @@ done
 if ! command -v kubectl >/dev/null 2>&1; then
 	missing="$missing kubernetes-client"
 fi
+# npm: the OpenAPI validator (package.json) that t0504 runs
+if ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 
 [ -z "$missing" ] && exit 0
 
