@@ -1,0 +1,70 @@
+/* t-store.c - store ids and the input rules for names and engines (no database). */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "store.h"
+#include "tap.h"
+
+static int name_ok(const char *s)
+{
+	struct err e = ERR_INIT;
+
+	return store_check_name(s, &e) == 0;
+}
+
+int main(void)
+{
+	char id[STORE_ID_LEN + 1], prev[STORE_ID_LEN + 1] = "";
+	int good = 1, differ = 0, digits = 0;
+	char long64[64 * 2 + 1] = "", long65[65 * 2 + 1] = "";
+	struct err e = ERR_INIT;
+
+	if (sodium_init() < 0)
+		BUG("sodium_init");
+	for (int i = 0; i < 2000; i++) {
+		store_new_id(id);
+		good &= store_id_valid(id);
+		differ += strcmp(id, prev) != 0;
+		digits += strpbrk(id + 1, "0123456789") != NULL;
+		memcpy(prev, id, sizeof(id));
+	}
+	ok(good, "2000 new ids all have the id shape");
+	ok(differ == 2000, "and no two in a row are equal");
+	ok(digits > 1000, "digits appear after the first letter");
+
+	ok(store_id_valid("abcdefgh"), "abcdefgh is an id");
+	ok(store_id_valid("a1234567"), "a1234567 is an id");
+	ok(!store_id_valid("1abcdefg"), "a leading digit is not");
+	ok(!store_id_valid("abcdefg"), "7 characters are not");
+	ok(!store_id_valid("abcdefghi"), "9 characters are not");
+	ok(!store_id_valid("Abcdefgh"), "upper case is not");
+	ok(!store_id_valid("abc-efgh"), "a dash is not");
+	ok(!store_id_valid(""), "empty is not");
+	ok(!store_id_valid(NULL), "NULL is not");
+
+	for (int i = 0; i < 64; i++)
+		strcat(long64, "\xc3\xa9");
+	memcpy(long65, long64, sizeof(long64));
+	strcat(long65, "\xc3\xa9");
+	ok(name_ok("My shop"), "a plain name");
+	ok(name_ok("\xe2\x98\x95 Caf\xc3\xa9"), "UTF-8 text");
+	ok(name_ok(long64), "64 two-byte characters (128 bytes)");
+	ok(!name_ok(long65), "65 characters");
+	ok(!name_ok(""), "empty");
+	ok(!name_ok(NULL), "missing");
+	ok(!name_ok("   "), "only spaces");
+	ok(!name_ok("a\tb"), "a tab");
+	ok(!name_ok("a\x7f"), "DEL");
+	ok(!name_ok("a\xc2\x85"), "a C1 control (U+0085)");
+	ok(!name_ok("a\xff"), "a byte that is never UTF-8");
+	ok(!name_ok("a\xc0\xafz"), "an overlong encoding");
+	ok(!name_ok("a\xed\xa0\x80"), "a surrogate");
+	ok(!name_ok("a\xe2\x98"), "a truncated sequence");
+	ok(store_check_engine("medusa", &e) == 0 && store_check_engine("woocommerce", &e) == 0,
+	   "both engines");
+	ok(store_check_engine("Medusa", &e) < 0 && e.status == 422, "engines are lower case (422)");
+	ok(store_status_valid("degraded") && !store_status_valid("ready "), "status names");
+	ok(store_status_busy("deleting") && !store_status_busy("failed"), "busy statuses");
+	return done_testing();
+}
