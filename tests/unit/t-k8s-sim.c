@@ -440,7 +440,7 @@ static void error_class_tests(struct k8s *k)
 	json_decref(j);
 	obj = cm_obj("err-ns", "owned", "k", "ours");
 	j = k8s_apply(k, obj, &noforce, &created, &ke);
-	ok(!j && ke.st.code == 409, "apply without force over another manager's field: 409");
+	ok(!j && ke.st.code == 409, "apply without force over another manager's field: 409 (%s)", ke.err.msg);
 	is_str(ke.st.reason, "Conflict", "409 Conflict");
 	ok(ke.st.ncauses >= 1 && !strcmp(ke.st.causes[0].reason, "FieldManagerConflict"),
 	   "cause FieldManagerConflict (%s)", ke.st.ncauses ? ke.st.causes[0].reason : "none");
@@ -652,8 +652,8 @@ static void apply_delete_tests(struct k8s *k)
 
 	objs = json_pack("[{s:s,s:s,s:{s:s}},{s:s,s:s,s:{s:s,s:s},s:{s:s}}]", "apiVersion", "v1", "kind",
 			 "Namespace", "metadata", "name", "apply-ns", "apiVersion", "v1", "kind",
-			 "Secret", "metadata", "name", "db", "namespace", "apply-ns", "stringData",
-			 "password", "p");
+			 "ConfigMap", "metadata", "name", "db", "namespace", "apply-ns", "data",
+			 "host", "db");
 	ok(k8s_apply_all(k, objs, NULL, &done, &ncreated, &ke) == 0, "apply_all (%s)", ke.err.msg);
 	ok(done == 2 && ncreated == 2, "two applied, two created");
 	ok(k8s_apply_all(k, objs, NULL, &done, &ncreated, &ke) == 0 && done == 2 && ncreated == 0,
@@ -720,6 +720,25 @@ static void pods_events_tests(struct k8s *k)
 	json_decref(ev);
 	json_decref(pods);
 	faults_clear(k);
+}
+
+/* Last: re-applying a Secret is what every reconcile pass does (a simulator crash here once). */
+static void secret_tests(struct k8s *k)
+{
+	struct k8s_err ke;
+	json_t *sec = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+				"metadata", "name", "db", "namespace", "apply-ns", "stringData",
+				"password", "p");
+	json_t *j;
+	int created = -1;
+
+	j = k8s_apply(k, sec, NULL, &created, &ke);
+	ok(j && created == 1, "secret with stringData: created (%s)", ke.err.msg);
+	json_decref(j);
+	j = k8s_apply(k, sec, NULL, &created, &ke);
+	ok(j && created == 0, "secret with stringData: re-applied (%s)", ke.err.msg);
+	json_decref(j);
+	json_decref(sec);
 }
 
 static void html_tests(void)
@@ -846,6 +865,7 @@ int main(void)
 	list_tests(&k);
 	apply_delete_tests(&k);
 	pods_events_tests(&k);
+	secret_tests(&k);
 	html_tests();
 	k8s_release(&k);
 	return done_testing();
