@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "config.h"
 #include "db.h"
 #include "ratelimit.h"
@@ -82,6 +84,12 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 	if (ratelimit_hit(r->a, RL_ACCOUNT, key, config.login_fail_window, NULL, &e) < 0 ||
 	    ratelimit_hit(r->a, RL_ADDRESS, ip, config.login_fail_window, NULL, &e) < 0)
 		return web_db_fail(r, &e);
+	/* Old windows are dead rows; sweep them now and then rather than never. */
+	if (randombytes_uniform(100) == 0) {
+		struct err ignore = ERR_INIT;
+
+		ratelimit_gc(r->a, 86400, &ignore);
+	}
 	d = view_obj(r->a);
 	view_set_str(d, "email", key);
 	view_set_str(d, "via", via);

@@ -7,11 +7,14 @@
 
 #define AT_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* Creating a token also drops the user's tokens that expired a day ago (API logins). */
 static struct db_stmt st_create = DB_STMT(
-	"INSERT INTO api_tokens (user_id, name, token_sha256, expires_at) "
-	"VALUES ($1::bigint, $2, decode($3, 'hex'), "
-	"CASE WHEN $4::int > 0 THEN now() + $4::int * interval '1 second' END) "
-	"RETURNING id, " AT_TIME("expires_at"),
+	"WITH gone AS (DELETE FROM api_tokens WHERE user_id = $1::bigint"
+	" AND expires_at < now() - interval '1 day')"
+	" INSERT INTO api_tokens (user_id, name, token_sha256, expires_at)"
+	" VALUES ($1::bigint, $2, decode($3, 'hex'),"
+	" CASE WHEN $4::int > 0 THEN now() + $4::int * interval '1 second' END)"
+	" RETURNING id, " AT_TIME("expires_at"),
 	4);
 
 /*
@@ -39,7 +42,8 @@ static struct db_stmt st_revoke = DB_STMT(
 static struct db_stmt st_list = DB_STMT(
 	"SELECT id, name, " AT_TIME("created_at") ", " AT_TIME("last_used_at") ", "
 	AT_TIME("expires_at") ", " AT_TIME("revoked_at")
-	" FROM api_tokens WHERE user_id = $1::bigint ORDER BY id DESC LIMIT 200",
+	" FROM api_tokens WHERE user_id = $1::bigint"
+	" AND (expires_at IS NULL OR expires_at > now()) ORDER BY id DESC LIMIT 200",
 	1);
 
 int apitoken_create(struct arena *a, long long user_id, const char *name, int ttl,

@@ -33,7 +33,7 @@ int apitoken_lookup(struct arena *a, const char *token, struct session_user *su,
 int apitoken_revoke(struct arena *a, long long user_id, long long id, struct err *e);
 
 /*
- * The user's tokens, newest first: columns id, name, created_at,
+ * The user's unexpired tokens (revoked ones included), newest 200 first: columns id, name, created_at,
  * last_used_at, expires_at, revoked_at (RFC 3339 UTC text or NULL).
  * OUT: result owned by the arena; NULL with e on error.
  */

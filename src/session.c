@@ -5,11 +5,14 @@
 #include "db.h"
 #include "session.h"
 
+/* Creating a session also drops the user's dead ones, so the table stays small. */
 static struct db_stmt st_create = DB_STMT(
-	"INSERT INTO sessions (user_id, token_sha256, csrf_token, ip, expires_at) "
-	"VALUES ($1::bigint, decode($2, 'hex'), $3, $4, now() + $5::int * interval '1 second') "
-	"RETURNING id",
-	5);
+	"WITH gone AS (DELETE FROM sessions WHERE user_id = $1::bigint"
+	" AND (expires_at <= now() OR last_seen_at <= now() - $6::int * interval '1 second'))"
+	" INSERT INTO sessions (user_id, token_sha256, csrf_token, ip, expires_at)"
+	" VALUES ($1::bigint, decode($2, 'hex'), $3, $4, now() + $5::int * interval '1 second')"
+	" RETURNING id",
+	6);
 
 /*
  * One read-only round trip finds the live session and its user, and says
@@ -33,17 +36,17 @@ static struct db_stmt st_delete = DB_STMT("DELETE FROM sessions WHERE id = $1::b
 int session_create(struct arena *a, long long user_id, const char *ip, int idle, int absolute,
 		   char token[AUTH_TOKEN_LEN + 1], struct session_user *su, struct err *e)
 {
-	char uid[24], abs_s[16], hash[AUTH_SHA256_HEX], csrf[AUTH_TOKEN_LEN + 1];
-	const char *p[5] = {uid, hash, csrf, ip && *ip ? ip : NULL, abs_s};
+	char uid[24], abs_s[16], idle_s[16], hash[AUTH_SHA256_HEX], csrf[AUTH_TOKEN_LEN + 1];
+	const char *p[6] = {uid, hash, csrf, ip && *ip ? ip : NULL, abs_s, idle_s};
 	PGresult *res;
 
-	(void)idle;
 	memset(su, 0, sizeof(*su));
 	auth_random_token(token);
 	auth_random_token(csrf);
 	auth_sha256_hex(token, hash);
 	snprintf(uid, sizeof(uid), "%lld", user_id);
 	snprintf(abs_s, sizeof(abs_s), "%d", absolute);
+	snprintf(idle_s, sizeof(idle_s), "%d", idle);
 	res = db_run(a, &st_create, p, e);
 	if (!res)
 		return -1;

@@ -35,6 +35,13 @@ http GET /account
 is "$STATUS" 303 "31 minutes idle: signed out"
 like "$(header Location)" '^/login' "sent to /login"
 
+# A new sign-in sweeps the user's dead sessions.
+rm -f "$T/cookies"
+http GET /login
+http POST /login --data-urlencode "csrf_token=$(csrf_from_body)" \
+	--data-urlencode "email=sam@example.com" --data-urlencode "password=$PW"
+is "$(q "select count(*) from sessions")" 1 "the idle session was deleted at the next sign-in"
+
 # Absolute: 12 hours after login, however active.
 signin sam@example.com
 q "update sessions set expires_at = now() - interval '1 second', last_seen_at = now()"
