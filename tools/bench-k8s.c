@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 		if (l.items)
 			k8s_list_release(&l);
 	}
-	row("LIST 1,000 by label (2 pages)", lat, n / 20, fails);
+	row("LIST 1,000 by label, 2 pages", lat, n / 20, fails);
 	if (fails)
 		fprintf(stderr, "bench-k8s: last error: %s\n", ke.err.msg);
 	free(lat);
