@@ -1,4 +1,5 @@
-/* api_auth.c - JSON accounts: POST /api/v1/auth/register, POST /api/v1/auth/login, GET /api/v1/auth/me. */
+/* api_auth.c - JSON accounts: POST /api/v1/auth/register, POST /api/v1/auth/login, GET
+ * /api/v1/auth/me. */
 #include "apitoken.h"
 #include "config.h"
 #include "pages.h"
@@ -82,6 +83,6 @@ int api_auth_login(struct req *r)
 
 int api_auth_me(struct req *r)
 {
-	return resp_json(r, 200,
-			 web_account_user_view(r->a, r->user->id, r->user->email, r->user->is_admin));
+	return resp_json(
+	    r, 200, web_account_user_view(r->a, r->user->id, r->user->email, r->user->is_admin));
 }

@@ -44,7 +44,8 @@ static int account_page(struct req *r, int status, const char *new_token, const 
 		view_set_int(t, "id", db_get_ll(res, i, 0));
 		view_set_str_ref(t, "name", db_get(res, i, 1));
 		view_set_str_ref(t, "created_at", db_get(res, i, 2));
-		view_set_str_ref(t, "last_used_at", db_get(res, i, 3) ? db_get(res, i, 3) : "never");
+		view_set_str_ref(t, "last_used_at",
+				 db_get(res, i, 3) ? db_get(res, i, 3) : "never");
 		if (expires)
 			view_set_str_ref(t, "expires_at", expires);
 		if (revoked)

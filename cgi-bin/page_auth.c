@@ -66,11 +66,12 @@ static int start_session(struct req *r, const struct auth_user *u, const char *n
 int page_login(struct req *r)
 {
 	struct auth_user u;
-	int status = web_account_login(r, req_form(r, "email"), req_form(r, "password"), "form", &u);
+	int status =
+	    web_account_login(r, req_form(r, "email"), req_form(r, "password"), "form", &u);
 
 	if (status == 401 || status == 422)
-		return login_form(r, status, status == 401 ? "Invalid email or password." :
-							      r->err.msg);
+		return login_form(r, status,
+				  status == 401 ? "Invalid email or password." : r->err.msg);
 	if (status)
 		return status;
 	return start_session(r, &u, local_path(req_form(r, "next")));

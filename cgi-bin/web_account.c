@@ -10,8 +10,10 @@
 #include "web_account.h"
 #include "web_auth.h"
 
+/* clang-format off */
 #define RL_ACCOUNT "login.account"
 #define RL_ADDRESS "login.address"
+/* clang-format on */
 
 static int web_db_fail(struct req *r, struct err *e)
 {
@@ -66,9 +68,8 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 	if (found < 0)
 		return web_db_fail(r, &e);
 	/* Passwords over the limit never verify, but still cost one hash. */
-	good = auth_verify_password(found && strlen(password) <= AUTH_PASSWORD_MAX ?
-					    u->password_hash : NULL,
-				    password);
+	good = auth_verify_password(
+	    found && strlen(password) <= AUTH_PASSWORD_MAX ? u->password_hash : NULL, password);
 	if (good && !u->disabled) {
 		struct principal *saved = r->user;
 		struct principal p = {.id = u->id, .email = u->email, .is_admin = u->is_admin};
@@ -112,8 +113,9 @@ int web_account_register(struct req *r, const char *email, const char *password,
 		if (n < 0)
 			return web_db_fail(r, &e);
 		if (n > 0)
-			return req_fail(r, 403, "forbidden",
-					"registration is closed; ask an administrator for an account");
+			return req_fail(
+			    r, 403, "forbidden",
+			    "registration is closed; ask an administrator for an account");
 	}
 	if (auth_check_email(email, email ? strlen(email) : 0, &e) < 0)
 		return req_invalid(r, "email", "%s", e.msg);

@@ -9,7 +9,7 @@
 /* Cookie helpers (web_auth.c): attributes Path=/, HttpOnly, SameSite=Lax, Secure unless local. */
 const char *web_session_cookie_name(void);
 void web_set_cookie(struct req *r, const char *name, const char *value, long max_age);
-void web_session_cookie(struct req *r, const char *token);	/* NULL = clear */
+void web_session_cookie(struct req *r, const char *token); /* NULL = clear */
 
 /* Audit row for this request: actor = r->user, ip = r->remote_addr. Best effort (logged). */
 void web_audit(struct req *r, const char *action, const char *target, struct view *details);

@@ -67,7 +67,8 @@ static struct principal *web_principal(struct req *r, const struct session_user 
 
 static int web_state_changing(struct req *r)
 {
-	return strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && strcmp(r->method, "OPTIONS");
+	return strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	       strcmp(r->method, "OPTIONS");
 }
 
 /* Origin and Sec-Fetch-Site, when the browser sends them, must say "this site". */
@@ -94,7 +95,8 @@ static int web_origin_ok(struct req *r)
 		if (!*rest)
 			return 1;
 		/* Debian's fastcgi_params passes $host, without the port the browser used. */
-		return !strchr(host, ':') && rest[0] == ':' && port && *port && !strcmp(rest + 1, port);
+		return !strchr(host, ':') && rest[0] == ':' && port && *port &&
+		       !strcmp(rest + 1, port);
 	}
 	return 0;
 }
@@ -109,7 +111,8 @@ int web_authenticate(struct req *r)
 
 	r->user = NULL;
 	if (authz) {
-		/* An Authorization header is never ignored: a bad one is anonymous, not the cookie. */
+		/* An Authorization header is never ignored: a bad one is anonymous, not the cookie.
+		 */
 		if (strncasecmp(authz, "Bearer ", 7))
 			return 0;
 		found = apitoken_lookup(r->a, authz + 7 + strspn(authz + 7, " "), &su, &e);

@@ -5,9 +5,12 @@
 #include "apitoken.h"
 #include "db.h"
 
+/* clang-format off */
 #define AT_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* clang-format on */
 
 /* Creating a token also drops the user's tokens that expired a day ago (API logins). */
+/* clang-format off */
 static struct db_stmt st_create = DB_STMT(
 	"WITH gone AS (DELETE FROM api_tokens WHERE user_id = $1::bigint"
 	" AND expires_at < now() - interval '1 day')"
@@ -16,6 +19,7 @@ static struct db_stmt st_create = DB_STMT(
 	" CASE WHEN $4::int > 0 THEN now() + $4::int * interval '1 second' END)"
 	" RETURNING id, " AT_TIME("expires_at"),
 	4);
+/* clang-format on */
 
 /*
  * A read-only lookup: the common case touches nothing.  The row says when
@@ -23,6 +27,7 @@ static struct db_stmt st_create = DB_STMT(
  * refresh it (at most one extra round trip per token per minute).  A
  * writable CTE in the same statement measured ~25% slower per request.
  */
+/* clang-format off */
 static struct db_stmt st_lookup = DB_STMT(
 	"SELECT t.id, u.id, u.email, u.role = 'admin',"
 	" t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'"
@@ -45,6 +50,7 @@ static struct db_stmt st_list = DB_STMT(
 	" FROM api_tokens WHERE user_id = $1::bigint"
 	" AND (expires_at IS NULL OR expires_at > now()) ORDER BY id DESC LIMIT 200",
 	1);
+/* clang-format on */
 
 int apitoken_create(struct arena *a, long long user_id, const char *name, int ttl,
 		    char token[AUTH_TOKEN_LEN + 1], long long *id, const char **expires_at,

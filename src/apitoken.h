@@ -1,4 +1,5 @@
-/* apitoken.h - API tokens: created once, stored as SHA-256, listed, revoked, checked per request. */
+/* apitoken.h - API tokens: created once, stored as SHA-256, listed, revoked, checked per request.
+ */
 #ifndef SF_APITOKEN_H
 #define SF_APITOKEN_H
 
@@ -25,7 +26,8 @@ int apitoken_create(struct arena *a, long long user_id, const char *name, int tt
 /*
  * Find the user of a live token (not revoked, not expired, user not
  * disabled) in one read-only round trip; last_used_at is refreshed by a
- * second statement at most once a minute.  1 found (*su filled, su->token_id set), 0 not found, -1 error.
+ * second statement at most once a minute.  1 found (*su filled, su->token_id set), 0 not found, -1
+ * error.
  */
 int apitoken_lookup(struct arena *a, const char *token, struct session_user *su, struct err *e);
 
@@ -33,9 +35,9 @@ int apitoken_lookup(struct arena *a, const char *token, struct session_user *su,
 int apitoken_revoke(struct arena *a, long long user_id, long long id, struct err *e);
 
 /*
- * The user's unexpired tokens (revoked ones included), newest 200 first: columns id, name, created_at,
- * last_used_at, expires_at, revoked_at (RFC 3339 UTC text or NULL).
- * OUT: result owned by the arena; NULL with e on error.
+ * The user's unexpired tokens (revoked ones included), newest 200 first: columns id, name,
+ * created_at, last_used_at, expires_at, revoked_at (RFC 3339 UTC text or NULL). OUT: result owned
+ * by the arena; NULL with e on error.
  */
 PGresult *apitoken_list(struct arena *a, long long user_id, struct err *e);
 

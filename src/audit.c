@@ -5,14 +5,15 @@
 #include "buf.h"
 #include "db.h"
 
+/* clang-format off */
 static struct db_stmt st_audit = DB_STMT(
 	"INSERT INTO audit_log (actor_id, actor_email, ip, action, target, details) "
 	"VALUES ($1::bigint, $2, $3, $4, $5, coalesce($6::jsonb, '{}'::jsonb))",
 	6);
+/* clang-format on */
 
 int audit_record(struct arena *a, long long actor_id, const char *actor_email, const char *ip,
-		 const char *action, const char *target, const struct view *details,
-		 struct err *e)
+		 const char *action, const char *target, const struct view *details, struct err *e)
 {
 	struct buf js = BUF_INIT;
 	char id[24];

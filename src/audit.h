@@ -18,7 +18,6 @@
  * user.logout, user.role, token.create, token.revoke, auth.denied.
  */
 int audit_record(struct arena *a, long long actor_id, const char *actor_email, const char *ip,
-		 const char *action, const char *target, const struct view *details,
-		 struct err *e);
+		 const char *action, const char *target, const struct view *details, struct err *e);
 
 #endif

@@ -11,9 +11,11 @@
 #define AUTH_MEMLIMIT (19u * 1024 * 1024)
 
 /* The argon2id hash of a random password nobody knows, with our parameters. */
+/* clang-format off */
 static const char auth_dummy_hash[] =
 	"$argon2id$v=19$m=19456,t=2,p=1$iqkXiK6XNKXGswL/91LImA$"
 	"LZuM4uN1CKNjwGvQP+RVDIeGmQFBp3amxJlemzryOpw";
+/* clang-format on */
 
 int auth_init(struct err *e)
 {
@@ -98,7 +100,8 @@ int auth_check_password(const char *pw, size_t n, struct err *e)
 		if (((unsigned char)pw[i] & 0xc0) != 0x80)
 			chars++;
 	if (chars < AUTH_PASSWORD_MIN)
-		return err_set(e, 422, "password must be at least %d characters", AUTH_PASSWORD_MIN);
+		return err_set(e, 422, "password must be at least %d characters",
+			       AUTH_PASSWORD_MIN);
 	return 0;
 }
 
@@ -217,6 +220,7 @@ int auth_equal(const char *a, const char *b)
 /* Any constant: serialises "is this the first user?" across processes. */
 #define AUTH_FIRST_USER_LOCK "7302001"
 
+/* clang-format off */
 static struct db_stmt st_lock = DB_STMT("SELECT pg_advisory_xact_lock(" AUTH_FIRST_USER_LOCK ")", 0);
 
 static struct db_stmt st_insert = DB_STMT(
@@ -232,6 +236,7 @@ static struct db_stmt st_find = DB_STMT(
 	1);
 
 static struct db_stmt st_count = DB_STMT("SELECT count(*) FROM users", 0);
+/* clang-format on */
 
 struct auth_create {
 	struct arena *a;

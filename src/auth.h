@@ -15,13 +15,13 @@
  * their SHA-256.  Verifying against a fixed dummy hash when an email is
  * unknown makes both failures take the same time.
  */
-#define AUTH_HASH_MAX 128	/* crypto_pwhash_STRBYTES */
-#define AUTH_TOKEN_LEN 43	/* base64url of 32 bytes, no padding */
-#define AUTH_TOKEN_MAX 128	/* longest token accepted from outside */
-#define AUTH_SHA256_HEX 65	/* 64 hex digits + NUL */
-#define AUTH_EMAIL_MAX 254
-#define AUTH_PASSWORD_MIN 10	/* characters (code points) */
-#define AUTH_PASSWORD_MAX 256	/* bytes */
+#define AUTH_HASH_MAX	  128 /* crypto_pwhash_STRBYTES */
+#define AUTH_TOKEN_LEN	  43  /* base64url of 32 bytes, no padding */
+#define AUTH_TOKEN_MAX	  128 /* longest token accepted from outside */
+#define AUTH_SHA256_HEX	  65  /* 64 hex digits + NUL */
+#define AUTH_EMAIL_MAX	  254
+#define AUTH_PASSWORD_MIN 10  /* characters (code points) */
+#define AUTH_PASSWORD_MAX 256 /* bytes */
 
 /* Initialise libsodium (idempotent). 0 or -1 with e (500). */
 int auth_init(struct err *e);

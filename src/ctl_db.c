@@ -23,28 +23,33 @@
  * databases that already ran it would silently differ from new ones.
  */
 
-#define MIGRATE_LOCK "7302002"
+#define MIGRATE_LOCK	  "7302002"
 #define MIGRATE_MAX_FILES 1000
 #define MIGRATE_MAX_BYTES (4L << 20)
 
 struct migration {
 	int version;
-	char *name;		/* file name, e.g. 001_accounts.sql */
+	char *name; /* file name, e.g. 001_accounts.sql */
 	char *sql;
 	char sha[65];
 };
 
+/* clang-format off */
 static const char sql_schema[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	" version integer PRIMARY KEY,"
 	" name text NOT NULL,"
 	" sha256 text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())";
+/* clang-format on */
 
-static const char sql_applied[] = "SELECT version, name, sha256 FROM schema_migrations ORDER BY version";
+static const char sql_applied[] =
+    "SELECT version, name, sha256 FROM schema_migrations ORDER BY version";
 
+/* clang-format off */
 static const char sql_record[] =
 	"INSERT INTO schema_migrations (version, name, sha256) VALUES ($1::int, $2, $3)";
+/* clang-format on */
 
 /* NNN_name.sql: three or more digits, '_', a name, ".sql". */
 static int migration_version(const char *name)
@@ -205,8 +210,10 @@ static int migrate(struct arena *a, struct err *e)
 				}
 			}
 		if (!found)
-			fprintf(stderr, "storefleetctl: migrate: warning: applied migration '%s' "
-				"is not in '%s'\n", db_get(res, r, 1), config.sql_dir);
+			fprintf(stderr,
+				"storefleetctl: migrate: warning: applied migration '%s' "
+				"is not in '%s'\n",
+				db_get(res, r, 1), config.sql_dir);
 	}
 
 	for (int i = 0; i < n; i++) {

@@ -14,6 +14,7 @@
 /* Audit rows written here have no actor id: the operator is identified as this. */
 #define CTL_ACTOR "storefleetctl"
 
+/* clang-format off */
 static struct db_stmt st_list = DB_STMT(
 	"SELECT id, email, role, "
 	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
@@ -24,6 +25,7 @@ static struct db_stmt st_role = DB_STMT(
 	"UPDATE users u SET role = $2 FROM (SELECT id, role FROM users WHERE lower(email) = lower($1) "
 	"FOR UPDATE) old WHERE u.id = old.id RETURNING u.id, old.role",
 	2);
+/* clang-format on */
 
 static int ctl_fail(const char *what, struct err *e)
 {
@@ -46,7 +48,8 @@ static int user_add(struct arena *a, int argc, char **argv)
 		else if (!email && argv[i][0] != '-')
 			email = argv[i];
 		else
-			return fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin]\n"), 2;
+			return fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin]\n"),
+			       2;
 	}
 	if (!email)
 		return fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin]\n"), 2;
@@ -74,8 +77,9 @@ static int user_list(struct arena *a)
 		return ctl_fail("user list", &e);
 	/* No header: an empty database prints nothing (tools/run.sh relies on it). */
 	for (int r = 0; r < db_rows(res); r++)
-		printf("%s\t%s\t%s\t%s%s\n", db_get(res, r, 0), db_get(res, r, 1), db_get(res, r, 2),
-		       db_get(res, r, 3), db_get_bool(res, r, 4) ? "\tdisabled" : "");
+		printf("%s\t%s\t%s\t%s%s\n", db_get(res, r, 0), db_get(res, r, 1),
+		       db_get(res, r, 2), db_get(res, r, 3),
+		       db_get_bool(res, r, 4) ? "\tdisabled" : "");
 	return 0;
 }
 
@@ -135,8 +139,8 @@ int ctl_user(int argc, char **argv)
 	struct arena *a;
 	int rc;
 
-	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "list") &&
-			 strcmp(argv[1], "role"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "add") && strcmp(argv[1], "list") && strcmp(argv[1], "role"))) {
 		fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin] | user list | "
 				"user role EMAIL admin|tenant\n");
 		return 2;

@@ -9,8 +9,8 @@
 #include "log.h"
 
 static PGconn *db_conn;
-static pid_t db_pid;		/* the process that opened db_conn */
-static unsigned db_gen;		/* bumped on every (re)connect: prepared statements are per connection */
+static pid_t db_pid;	/* the process that opened db_conn */
+static unsigned db_gen; /* bumped on every (re)connect: prepared statements are per connection */
 static unsigned db_next_id;
 static int db_tx_open;
 static char db_state[6];

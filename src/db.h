@@ -29,11 +29,14 @@ struct db_stmt {
 	const char *sql;
 	int nparams;
 	/* db.c only: */
-	unsigned id;		/* prepared name "sf<id>", 0 until first use */
-	unsigned gen;		/* connection generation it was prepared on */
+	unsigned id;  /* prepared name "sf<id>", 0 until first use */
+	unsigned gen; /* connection generation it was prepared on */
 };
 
-#define DB_STMT(sql, n) {(sql), (n), 0, 0}
+#define DB_STMT(sql, n)                                                                            \
+	{                                                                                          \
+		(sql), (n), 0, 0                                                                   \
+	}
 
 /* Open the connection now (storefleetctl); 0 or -1 with e (503) set. */
 int db_connect(struct err *e);
@@ -61,7 +64,7 @@ int db_script(const char *sql, struct err *e);
 /* Transactions: BEGIN / COMMIT / ROLLBACK on the process connection. */
 int db_begin(struct err *e);
 int db_commit(struct err *e);
-void db_rollback(void);			/* best effort; no-op outside a transaction */
+void db_rollback(void); /* best effort; no-op outside a transaction */
 int db_in_tx(void);
 
 /*
@@ -79,8 +82,8 @@ int db_ping(struct arena *a, struct err *e);
 
 /* Result access: value or NULL for SQL NULL / out of range. */
 const char *db_get(const PGresult *res, int row, int col);
-long long db_get_ll(const PGresult *res, int row, int col);	/* 0 for NULL */
-int db_get_bool(const PGresult *res, int row, int col);		/* 't' -> 1 */
+long long db_get_ll(const PGresult *res, int row, int col); /* 0 for NULL */
+int db_get_bool(const PGresult *res, int row, int col);	    /* 't' -> 1 */
 int db_rows(const PGresult *res);
 
 /* Map a SQLSTATE to the HTTP status the web layer answers with. */

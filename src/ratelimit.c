@@ -5,6 +5,7 @@
 #include "db.h"
 #include "ratelimit.h"
 
+/* clang-format off */
 #define RL_WINDOW "($3::int * interval '1 second')"
 #define RL_LEFT(ws) "greatest(1, ceil(extract(epoch FROM " ws " + " RL_WINDOW " - now())))::int"
 
@@ -38,6 +39,7 @@ static struct db_stmt st_clear = DB_STMT("DELETE FROM rate_limits WHERE bucket =
 
 static struct db_stmt st_gc = DB_STMT(
 	"DELETE FROM rate_limits WHERE window_start < now() - ($1::int * interval '1 second')", 1);
+/* clang-format on */
 
 static void rl_fill(PGresult *res, struct ratelimit_state *out)
 {

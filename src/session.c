@@ -6,6 +6,7 @@
 #include "session.h"
 
 /* Creating a session also drops the user's dead ones, so the table stays small. */
+/* clang-format off */
 static struct db_stmt st_create = DB_STMT(
 	"WITH gone AS (DELETE FROM sessions WHERE user_id = $1::bigint"
 	" AND (expires_at <= now() OR last_seen_at <= now() - $6::int * interval '1 second'))"
@@ -13,6 +14,7 @@ static struct db_stmt st_create = DB_STMT(
 	" VALUES ($1::bigint, decode($2, 'hex'), $3, $4, now() + $5::int * interval '1 second')"
 	" RETURNING id",
 	6);
+/* clang-format on */
 
 /*
  * One read-only round trip finds the live session and its user, and says
@@ -20,6 +22,7 @@ static struct db_stmt st_create = DB_STMT(
  * second statement refresh it.  (A writable CTE doing both measured ~25%
  * slower per request, and most requests need no write at all.)
  */
+/* clang-format off */
 static struct db_stmt st_lookup = DB_STMT(
 	"SELECT s.id, u.id, u.email, u.role = 'admin', s.csrf_token,"
 	" s.last_seen_at < now() - $3::int * interval '1 second'"
@@ -32,6 +35,7 @@ static struct db_stmt st_touch = DB_STMT(
 	"UPDATE sessions SET last_seen_at = now() WHERE id = $1::bigint", 1);
 
 static struct db_stmt st_delete = DB_STMT("DELETE FROM sessions WHERE id = $1::bigint", 1);
+/* clang-format on */
 
 int session_create(struct arena *a, long long user_id, const char *ip, int idle, int absolute,
 		   char token[AUTH_TOKEN_LEN + 1], struct session_user *su, struct err *e)

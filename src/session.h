@@ -18,12 +18,12 @@
  * request costs one round trip and no write.
  */
 struct session_user {
-	long long session_id;		/* 0 for API tokens */
-	long long token_id;		/* 0 for sessions */
+	long long session_id; /* 0 for API tokens */
+	long long token_id;   /* 0 for sessions */
 	long long user_id;
 	const char *email;
 	int is_admin;
-	const char *csrf_token;		/* sessions only */
+	const char *csrf_token; /* sessions only */
 };
 
 /*
