@@ -96,6 +96,18 @@ static int register_form(struct req *r, int status, const char *email, const cha
 
 int page_register_form(struct req *r)
 {
+	struct err e = ERR_INIT;
+	long long users;
+
+	if (!config.registration_open) {
+		users = auth_user_count(r->a, &e);
+		if (users < 0)
+			return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s",
+					e.msg);
+		if (users > 0)
+			return req_fail(r, 403, "forbidden",
+					"registration is closed; ask an administrator for an account");
+	}
 	return register_form(r, 200, NULL, NULL, NULL);
 }
 

@@ -15,6 +15,8 @@ is "$STATUS" 403 "closed: the second registration -> 403"
 is "$(json_get 'j["error"]["code"]')" forbidden "JSON code forbidden"
 rm -f "$T/cookies"
 http GET /register
+is "$STATUS" 403 "closed: GET /register -> 403 page"
+http GET /login
 http POST /register --data-urlencode "csrf_token=$(csrf_from_body)" \
 	--data-urlencode email=three@example.com --data-urlencode "password=$PW"
 is "$STATUS" 403 "closed: the form -> 403"
