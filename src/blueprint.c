@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "blueprint.h"
+#include "config.h"
 #include "y2j.h"
 
 /*
@@ -908,6 +909,27 @@ int blueprint_set(struct blueprint *bp, const char *path, const char *value, con
 	}
 	if (json_object_set_new(parent, dot ? dot + 1 : path, v) < 0)
 		die_oom();
+	return 0;
+}
+
+int blueprint_configure(struct blueprint *bp, const struct config *c, struct err *e)
+{
+	const struct {
+		const char *path, *from, *value;
+	} map[] = {
+		{"domain", "SF_DOMAIN", c->domain},
+		{"ingress.class", "SF_INGRESS_CLASS", c->ingress_class},
+		{"tls.secret_name", "SF_TLS_SECRET", c->tls_secret},
+		{"tls.cluster_issuer", "SF_TLS_ISSUER", c->tls_issuer},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!map[i].value || !*map[i].value ||
+		    !get_path(bp->values, map[i].path, strlen(map[i].path)))
+			continue;
+		if (blueprint_set(bp, map[i].path, map[i].value, map[i].from, e) < 0)
+			return -1;
+	}
 	return 0;
 }
 

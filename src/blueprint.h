@@ -72,6 +72,17 @@ void blueprint_free(struct blueprint *bp);
 int blueprint_set(struct blueprint *bp, const char *path, const char *value, const char *from,
 		  struct err *e);
 
+/*
+ * Apply the program's settings that charts share, after the values files:
+ * domain <- SF_DOMAIN, ingress.class <- SF_INGRESS_CLASS, and when set,
+ * tls.secret_name <- SF_TLS_SECRET, tls.cluster_issuer <- SF_TLS_ISSUER.
+ * A chart without one of those keys is left alone.  reconcile and
+ * `storefleetctl render` both call this, so render prints what reconcile
+ * applies, and store hosts agree with what the web app shows.
+ */
+struct config;
+int blueprint_configure(struct blueprint *bp, const struct config *c, struct err *e);
+
 /* The engine name, and the values after every layer but the per-store one (borrowed). */
 const char *blueprint_engine(const struct blueprint *bp);
 const json_t *blueprint_values(const struct blueprint *bp);

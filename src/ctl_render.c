@@ -130,7 +130,7 @@ int ctl_render(int argc, char **argv)
 		return 1;
 	}
 	bp = blueprint_load(config.charts_dir, engine, overlay, values, &e);
-	if (!bp)
+	if (!bp || blueprint_configure(bp, &config, &e) < 0)
 		goto fail;
 	secrets = throwaway_secrets(blueprint_secret_names(bp));
 	s.secrets = secrets;

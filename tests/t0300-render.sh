@@ -12,7 +12,7 @@ VALIDATE=$SHARED/k8s-schema/validate
 CTL=$SF_BUILD/bin/storefleetctl
 GOLDEN=$SF_ROOT/tests/golden
 export SF_CHARTS_DIR=$SF_ROOT/charts
-unset SF_CONFIG SF_OVERLAY
+unset SF_CONFIG SF_OVERLAY SF_DOMAIN SF_INGRESS_CLASS SF_TLS_SECRET SF_TLS_ISSUER
 
 render() { SF_RENDER_FAKE_SECRETS=1 "$CTL" render "$@"; }
 
@@ -61,6 +61,8 @@ for engine in woocommerce medusa; do
 	for overlay in local prod; do
 		name=$engine-$overlay
 		out=$T/$name.yaml
+		# prod takes its domain from the SF_DOMAIN setting, as reconcile does
+		if [ "$overlay" = prod ]; then export SF_DOMAIN=shops.example.com; else unset SF_DOMAIN; fi
 		render "$engine" --overlay "$overlay" --store-id demo1 >"$out" 2>"$T/$name.err"
 		is "$?:$(cat "$T/$name.err")" "0:" "$name: render exits 0, nothing on stderr"
 		v=$("$VALIDATE" -W "$out" 2>&1)
@@ -81,6 +83,15 @@ for engine in woocommerce medusa; do
 			"List True" "$name: --json is a List of the same objects as the YAML"
 	done
 done
+
+unset SF_DOMAIN
+SF_DOMAIN=other.example SF_INGRESS_CLASS=nginx SF_TLS_ISSUER=letsencrypt SF_TLS_SECRET=wild \
+	render woocommerce --overlay prod --store-id demo1 >"$T/configured.yaml"
+ing=$(sed -n '/^kind: Ingress/,$p' "$T/configured.yaml")
+like "$ing" 'host: store-demo1\.other\.example' "SF_DOMAIN sets the store host"
+like "$ing" 'ingressClassName: nginx' "SF_INGRESS_CLASS sets the ingress class"
+like "$ing" 'cert-manager\.io/cluster-issuer: letsencrypt' "SF_TLS_ISSUER adds the cert-manager annotation"
+like "$ing" 'secretName: wild' "SF_TLS_SECRET names the TLS secret"
 
 # Local and prod differ where the README says they do.
 like "$(cat "$T/woocommerce-local.yaml")" 'host: store-demo1\.127\.0\.0\.1\.nip\.io' "local host on nip.io"
