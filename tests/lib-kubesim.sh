@@ -64,3 +64,37 @@ ksim() {
 vrefuses() {
 	! "$VALIDATE" -q "$1" >/dev/null 2>&1
 }
+
+# kcheck PATH EXPR: GET PATH and evaluate EXPR over it (true -> exit 0).
+kcheck() {
+	kreq GET "$1" || return 1
+	[ "$KSTATUS" = 200 ] || [ "${2#status:}" != "$2" ] || return 1
+	if [ "${2#status:}" != "$2" ]; then
+		[ "$KSTATUS" = "${2#status:}" ]
+		return
+	fi
+	[ "$(kjson "bool($2)" 2>/dev/null)" = True ]
+}
+
+# kwait SECS PATH EXPR: poll kcheck until it holds (1 after SECS).
+kwait() {
+	local secs=$1
+
+	shift
+	wait_for "$secs" kcheck "$@"
+}
+
+# kpost PATH JSON: create an object (JSON body).
+kpost() {
+	kreq POST "$1" -H 'Content-Type: application/json' --data-binary "$2"
+}
+
+# knsmake NAME: create a namespace.
+knsmake() {
+	kpost /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}"
+}
+
+# kdeploy NS NAME REPLICAS: create a small Deployment.
+kdeploy() {
+	kpost "/apis/apps/v1/namespaces/$1/deployments" "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"$2\",\"labels\":{\"app\":\"$2\"}},\"spec\":{\"replicas\":$3,\"selector\":{\"matchLabels\":{\"app\":\"$2\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"$2\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"example/$2:1\"}]}}}}"
+}

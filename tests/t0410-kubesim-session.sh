@@ -103,10 +103,13 @@ is "$KSTATUS" 201 "SSA create: 201"
 kvalid "SSA-created Deployment passes the validator"
 is "$(kjson 'j["metadata"]["managedFields"][0]["manager"]+" "+j["metadata"]["managedFields"][0]["operation"]+" "+j["metadata"]["managedFields"][0]["fieldsType"]')" \
 	"storefleet Apply FieldsV1" "managedFields records the Apply"
-kapply /apis/apps/v1/namespaces/store-a/deployments/web "$WEB" "fieldManager=storefleet"
+CMA='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied","labels":{"a":"b"}},"data":{"k":"v"}}'
+kapply /api/v1/namespaces/store-a/configmaps/applied "$CMA" "fieldManager=storefleet"
 RV1=$(kjson 'j["metadata"]["resourceVersion"]')
-kapply /apis/apps/v1/namespaces/store-a/deployments/web "$WEB" "fieldManager=storefleet"
+kapply /api/v1/namespaces/store-a/configmaps/applied "$CMA" "fieldManager=storefleet"
 is "$KSTATUS $(kjson 'j["metadata"]["resourceVersion"]')" "200 $RV1" "a no-op apply keeps resourceVersion"
+kapply /api/v1/namespaces/store-a/configmaps/applied '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"data":{"k":"v"}}' "fieldManager=storefleet"
+is "$(kjson 'str(j["metadata"].get("labels",{}).get("a"))')" "None" "a field the manager stops applying is removed"
 kapply /apis/apps/v1/namespaces/store-a/deployments/web "$WEB" ""
 is "$KSTATUS" 422 "SSA without fieldManager: 422"
 like "$(kjson 'j["message"]')" 'fieldManager: Required value: is required for apply patch' "fieldManager required message"

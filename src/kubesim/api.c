@@ -16,9 +16,6 @@
 
 #define MAX_LIMIT 100000
 
-/* y2j lands in the library separately: link to it weakly so JSON works without it. */
-#pragma weak y2j_load_string1
-
 static json_t *stats_req, *stats_created;
 static long long stats_total;
 
@@ -388,9 +385,7 @@ static json_t *parse_body(struct ks_req *q, int allow_yaml)
 	if (!o && allow_yaml) {
 		struct err e = ERR_INIT;
 
-		o = y2j_load_string1 ? y2j_load_string1(q->body, q->body_len, "body", NULL, &e) : NULL;
-		if (!y2j_load_string1)
-			err_set(&e, 400, "YAML bodies need y2j");
+		o = y2j_load_string1(q->body, q->body_len, "body", NULL, &e);
 		if (!o) {
 			status_fmt(q, 400, "BadRequest", NULL, "error decoding YAML: %s", e.msg);
 			return NULL;
@@ -1368,7 +1363,6 @@ void ks_api_handle(struct ks_req *q)
 	const char *ns = NULL, *name = NULL, *sub = NULL, *verb;
 
 	if (!strncmp(q->path, "/_sim/", 6)) {
-		ks_stats_count(q->method, "_sim");
 		sim_handle(q, q->path + 6);
 		return;
 	}

@@ -133,9 +133,9 @@ static json_t *cond(const char *type, const char *status, const char *reason, co
 	}
 	n = json_pack("{s:s,s:s,s:s,s:s}", "type", type, "status", status, "reason", reason,
 		      "message", msg);
-	if (with_update)
+	if (with_update == 1)
 		json_object_set_new(n, "lastUpdateTime", json_string(ts));
-	else
+	else if (with_update == 0)
 		json_object_set_new(n, "lastProbeTime", json_null());
 	json_object_set_new(n, "lastTransitionTime", json_string(ts));
 	return n;
@@ -449,10 +449,6 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 		tl = ensure_obj(ensure_obj(ensure_obj(spec, "template"), "metadata"), "labels");
 		json_object_set_new(tl, "batch.kubernetes.io/job-name", json_string(name));
 		json_object_set_new(tl, "job-name", json_string(name));
-		if (!json_object_get(spec, "selector"))
-			json_object_set_new(spec, "selector",
-					    json_pack("{s:{s:s}}", "matchLabels",
-						      "batch.kubernetes.io/job-name", name));
 		if (ready) {
 			char ts[40];
 
@@ -1137,11 +1133,11 @@ static int ns_step(struct ks_obj *x, int64_t now)
 
 		json_object_set_new(st, "conditions",
 			json_pack("[o,o,o,o,o]",
-				  cond("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered", oldc, 0),
-				  cond("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions", "All legacy kube types successfully parsed", oldc, 0),
-				  cond("NamespaceDeletionContentFailure", "False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization", oldc, 0),
-				  cond("NamespaceContentRemaining", "True", "SomeResourcesRemain", "Some resources are remaining: persistentvolumeclaims. has 1 resource instances", oldc, 0),
-				  cond("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain", "Some content in the namespace has finalizers remaining: kubernetes.io/pvc-protection in 1 resource instances", oldc, 0)));
+				  cond("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered", oldc, 2),
+				  cond("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions", "All legacy kube types successfully parsed", oldc, 2),
+				  cond("NamespaceDeletionContentFailure", "False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization", oldc, 2),
+				  cond("NamespaceContentRemaining", "True", "SomeResourcesRemain", "Some resources are remaining: persistentvolumeclaims. has 1 resource instances", oldc, 2),
+				  cond("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain", "Some content in the namespace has finalizers remaining: kubernetes.io/pvc-protection in 1 resource instances", oldc, 2)));
 		set_status(x, st);
 		return 1;
 	}

@@ -672,6 +672,8 @@ void ks_ssa_update_managed(const struct ks_resource *r, const json_t *old, json_
 	if (!found && json_object_size(mine))
 		json_array_append_new(mf, entry_new(r, manager, op, json_incref(mine)));
 	drop_empty(mf);
+	if (!json_array_size(mf))
+		json_object_del(json_object_get(o, "metadata"), "managedFields");
 	json_decref(mine);
 	json_decref(newset);
 	json_decref(nl);
