@@ -23,14 +23,14 @@
  */
 
 #define STORE_ID_MAX 40
-#define MASK "********"
+#define MASK	     "********"
 
 struct blueprint {
 	char *engine;
-	json_t *values;		/* values.yaml with every layer but the store's merged in */
-	json_t *secret_names;	/* ["db_password", ...] */
-	json_t *files;		/* [[doc, doc...], ...]: manifests in file order */
-	json_t *keep;		/* overlay documents, kept so their marks stay meaningful */
+	json_t *values;	      /* values.yaml with every layer but the store's merged in */
+	json_t *secret_names; /* ["db_password", ...] */
+	json_t *files;	      /* [[doc, doc...], ...]: manifests in file order */
+	json_t *keep;	      /* overlay documents, kept so their marks stay meaningful */
 	struct y2j_marks *marks;
 };
 
@@ -156,7 +156,8 @@ static int merge(struct blueprint *bp, json_t *base, const json_t *over, struct 
 		buf_adds(path, k);
 		y2j_marks_find(bp->marks, over, k, 0, &op, NULL);
 		if (!d)
-			return err_set(e, 500, "%s:%u: unknown value '%s' (values.yaml has no such key)",
+			return err_set(e, 500,
+				       "%s:%u: unknown value '%s' (values.yaml has no such key)",
 				       file, op.line, path->s);
 		if (!strcmp(path->s, "secrets") || !strncmp(path->s, "secrets.", 8))
 			return err_set(e, 500,
@@ -206,8 +207,8 @@ static int merge_file(struct blueprint *bp, const char *file, int must_exist, st
 
 struct rctx {
 	const struct blueprint *bp;
-	const json_t *layer;	/* per-store values, consulted first */
-	int check;		/* load-time check: validate conditions, omit nothing */
+	const json_t *layer; /* per-store values, consulted first */
+	int check;	     /* load-time check: validate conditions, omit nothing */
 	struct err *e;
 };
 
@@ -358,7 +359,8 @@ static json_t *substitute(const struct rctx *r, const json_t *t, const json_t *p
 			goto fail;
 		}
 		if (json_is_object(v) || json_is_array(v) || json_is_null(v)) {
-			at(r, parent, key, idx, "value '%.*s' is %s; only a whole scalar can be that",
+			at(r, parent, key, idx,
+			   "value '%.*s' is %s; only a whole scalar can be that",
 			   (int)(close - (s + start)), s + start, type_name(v));
 			goto fail;
 		}
@@ -380,8 +382,8 @@ fail:
 }
 
 /* Render template node t (at parent/key|idx) into *out; *out NULL = omitted. */
-static int render_node(const struct rctx *r, const json_t *t, const json_t *parent,
-		       const char *key, size_t idx, json_t **out)
+static int render_node(const struct rctx *r, const json_t *t, const json_t *parent, const char *key,
+		       size_t idx, json_t **out)
 {
 	*out = NULL;
 	if (json_is_object(t)) {
@@ -393,7 +395,8 @@ static int render_node(const struct rctx *r, const json_t *t, const json_t *pare
 			int keep;
 
 			if (!json_is_string(when))
-				return at(r, t, "$when", 0, "$when takes a condition (a.b or !a.b)");
+				return at(r, t, "$when", 0,
+					  "$when takes a condition (a.b or !a.b)");
 			keep = eval_cond(r, json_string_value(when), json_string_length(when), t,
 					 "$when", 0);
 			if (keep <= 0)
@@ -411,8 +414,8 @@ static int render_node(const struct rctx *r, const json_t *t, const json_t *pare
 				continue;
 			if (strstr(k, "${")) {
 				json_decref(o);
-				return at(r, t, k, 0, "placeholders are not allowed in keys ('%.60s')",
-					  k);
+				return at(r, t, k, 0,
+					  "placeholders are not allowed in keys ('%.60s')", k);
 			}
 			if (q) {
 				int keep;
@@ -473,9 +476,15 @@ static int render_node(const struct rctx *r, const json_t *t, const json_t *pare
 	return 0;
 }
 
-static const char *const cluster_kinds[] = {
-	"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass",
-	"PriorityClass", "IngressClass", "CustomResourceDefinition", NULL};
+static const char *const cluster_kinds[] = {"Namespace",
+					    "ClusterRole",
+					    "ClusterRoleBinding",
+					    "PersistentVolume",
+					    "StorageClass",
+					    "PriorityClass",
+					    "IngressClass",
+					    "CustomResourceDefinition",
+					    NULL};
 
 static int cluster_scoped(const char *kind)
 {
@@ -630,8 +639,8 @@ static int secret_text_ok(const char *s)
 }
 
 /* The per-store layer: store.*, secrets.*, version. */
-static json_t *store_layer(const struct blueprint *bp, const struct blueprint_store *s,
-			   int check, struct err *e)
+static json_t *store_layer(const struct blueprint *bp, const struct blueprint_store *s, int check,
+			   struct err *e)
 {
 	const json_t *domain = json_object_get(bp->values, "domain");
 	const json_t *tls = get_path(bp->values, "tls.enabled", 11);
@@ -661,9 +670,8 @@ static json_t *store_layer(const struct blueprint *bp, const struct blueprint_st
 
 		if (!json_is_string(dv)) {
 			json_decref(layer);
-			return fail_null(err_set(e, 400,
-						 "chart '%s' has no string 'version' value to pin",
-						 bp->engine));
+			return fail_null(err_set(
+			    e, 400, "chart '%s' has no string 'version' value to pin", bp->engine));
 		}
 		if (json_object_set_new(layer, "version", json_string(s->version)) < 0) {
 			json_decref(layer);
@@ -678,8 +686,8 @@ static json_t *store_layer(const struct blueprint *bp, const struct blueprint_st
 			sv = json_object_get(json_object_get(bp->values, "secrets"), name);
 		else if (!json_is_string(sv) || !json_string_length(sv)) {
 			json_decref(layer);
-			return fail_null(err_set(e, 400, "store %s: secret '%s' is missing or empty",
-						 s->id, name));
+			return fail_null(err_set(
+			    e, 400, "store %s: secret '%s' is missing or empty", s->id, name));
 		}
 		if (!check && !secret_text_ok(json_string_value(sv))) {
 			json_decref(layer);
@@ -694,8 +702,8 @@ static json_t *store_layer(const struct blueprint *bp, const struct blueprint_st
 	json_object_foreach((json_t *)(s->secrets ? s->secrets : sec), k, v)
 		if (!json_object_get(json_object_get(bp->values, "secrets"), k)) {
 			json_decref(layer);
-			return fail_null(err_set(e, 400, "store %s: secret '%s' is not in the chart",
-						 s->id, k));
+			return fail_null(
+			    err_set(e, 400, "store %s: secret '%s' is not in the chart", s->id, k));
 		}
 	return layer;
 }
@@ -721,16 +729,15 @@ json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_stor
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
-	return strcmp((*a)->d_name, (*b)->d_name);	/* not alphasort: no locale in the order */
+	return strcmp((*a)->d_name, (*b)->d_name); /* not alphasort: no locale in the order */
 }
 
 static int is_manifest(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
 
-	return d->d_name[0] != '.' &&
-	       ((n > 5 && !strcmp(d->d_name + n - 5, ".yaml")) ||
-		(n > 4 && !strcmp(d->d_name + n - 4, ".yml")));
+	return d->d_name[0] != '.' && ((n > 5 && !strcmp(d->d_name + n - 5, ".yaml")) ||
+				       (n > 4 && !strcmp(d->d_name + n - 4, ".yml")));
 }
 
 static int load_manifests(struct blueprint *bp, const char *dir, struct err *e)
@@ -748,7 +755,7 @@ static int load_manifests(struct blueprint *bp, const char *dir, struct err *e)
 		json_t *docs;
 
 		if (!rc && snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name) >=
-				   (int)sizeof(path))
+			       (int)sizeof(path))
 			rc = err_set(e, 500, "path too long in '%s'", dir);
 		if (!rc) {
 			docs = y2j_load_file(path, &o, e);
@@ -773,7 +780,8 @@ static int check_values(struct blueprint *bp, const char *file, struct err *e)
 		return err_set(e, 500, "%s: 'store' is reserved for the per-store values", file);
 	if (!json_is_string(json_object_get(bp->values, "domain")) ||
 	    !json_is_boolean(get_path(bp->values, "tls.enabled", 11)))
-		return err_set(e, 500, "%s: a chart needs 'domain' (string) and 'tls.enabled' (boolean)",
+		return err_set(e, 500,
+			       "%s: a chart needs 'domain' (string) and 'tls.enabled' (boolean)",
 			       file);
 	if (secrets && !json_is_object(secrets))
 		return err_set(e, 500, "%s: 'secrets' must be a mapping", file);
@@ -809,8 +817,8 @@ static int check_render(struct blueprint *bp, struct err *e)
 	return 0;
 }
 
-struct blueprint *blueprint_load(const char *charts_dir, const char *engine,
-				 const char *overlay, const char *values_file, struct err *e)
+struct blueprint *blueprint_load(const char *charts_dir, const char *engine, const char *overlay,
+				 const char *values_file, struct err *e)
 {
 	struct blueprint *bp;
 	struct y2j_opts o;
@@ -818,11 +826,11 @@ struct blueprint *blueprint_load(const char *charts_dir, const char *engine,
 	struct stat st;
 
 	if (!valid_name(engine, 63))
-		return fail_null(err_set(e, 400, "engine '%.60s' is not a chart name",
-					 engine ? engine : ""));
+		return fail_null(
+		    err_set(e, 400, "engine '%.60s' is not a chart name", engine ? engine : ""));
 	if (overlay && !valid_name(overlay, 63))
-		return fail_null(err_set(e, 400, "overlay '%.60s' is not a name (local, prod)",
-					 overlay));
+		return fail_null(
+		    err_set(e, 400, "overlay '%.60s' is not a name (local, prod)", overlay));
 	snprintf(path, sizeof(path), "%s/%s/values.yaml", charts_dir, engine);
 	if (stat(path, &st) < 0)
 		return fail_null(err_set(e, 404, "no engine '%s' (no %s)", engine, path));
@@ -898,7 +906,7 @@ int blueprint_set(struct blueprint *bp, const char *path, const char *value, con
 		return err_set(e, 500, "%s: %s: not valid UTF-8", from, path);
 	if (json_is_string(d) && !json_is_string(v)) {
 		json_decref(v);
-		v = json_string(value);	/* "8080" for a string value is the text 8080 */
+		v = json_string(value); /* "8080" for a string value is the text 8080 */
 	}
 	if (!same_type(d, v)) {
 		int rc = err_set(e, 500, "%s: '%s' is %s, but values.yaml has %s", from, path,
@@ -917,10 +925,10 @@ int blueprint_configure(struct blueprint *bp, const struct config *c, struct err
 	const struct {
 		const char *path, *from, *value;
 	} map[] = {
-		{"domain", "SF_DOMAIN", c->domain},
-		{"ingress.class", "SF_INGRESS_CLASS", c->ingress_class},
-		{"tls.secret_name", "SF_TLS_SECRET", c->tls_secret},
-		{"tls.cluster_issuer", "SF_TLS_ISSUER", c->tls_issuer},
+	    {"domain", "SF_DOMAIN", c->domain},
+	    {"ingress.class", "SF_INGRESS_CLASS", c->ingress_class},
+	    {"tls.secret_name", "SF_TLS_SECRET", c->tls_secret},
+	    {"tls.cluster_issuer", "SF_TLS_ISSUER", c->tls_issuer},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -952,9 +960,9 @@ const char *blueprint_revision(const json_t *set)
 {
 	const json_t *o = json_array_get(set, 0);
 
-	return json_string_value(json_object_get(
-		json_object_get(json_object_get(o, "metadata"), "annotations"),
-		BLUEPRINT_REVISION_ANNOTATION));
+	return json_string_value(
+	    json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"),
+			    BLUEPRINT_REVISION_ANNOTATION));
 }
 
 void blueprint_mask_secrets(json_t *set)
@@ -972,7 +980,7 @@ void blueprint_mask_secrets(json_t *set)
 			const char *k;
 
 			json_object_foreach(m, k, v)
-				set_str(m, k, f ? "KioqKioqKio=" : MASK);	/* base64("********") */
+				set_str(m, k, f ? "KioqKioqKio=" : MASK); /* base64("********") */
 		}
 	}
 }

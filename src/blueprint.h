@@ -58,8 +58,8 @@ struct blueprint;
  * Errors: NULL, e says "file:line: problem" (status 500, or 400 for a
  * malformed engine/overlay name, 404 for an engine with no chart).
  */
-struct blueprint *blueprint_load(const char *charts_dir, const char *engine,
-				 const char *overlay, const char *values_file, struct err *e);
+struct blueprint *blueprint_load(const char *charts_dir, const char *engine, const char *overlay,
+				 const char *values_file, struct err *e);
 void blueprint_free(struct blueprint *bp);
 
 /*
@@ -97,11 +97,11 @@ const json_t *blueprint_secret_names(const struct blueprint *bp);
 
 /* What varies per store; every string borrowed for the duration of the call. */
 struct blueprint_store {
-	const char *id;			/* [a-z0-9]([a-z0-9-]*[a-z0-9])?, at most 40 chars */
-	const char *name;		/* display name, any text */
-	const char *owner_email;	/* any text */
-	const char *version;		/* engine version; NULL = the chart's */
-	const json_t *secrets;		/* object: every secret name -> non-empty [A-Za-z0-9._~-]+ */
+	const char *id;		 /* [a-z0-9]([a-z0-9-]*[a-z0-9])?, at most 40 chars */
+	const char *name;	 /* display name, any text */
+	const char *owner_email; /* any text */
+	const char *version;	 /* engine version; NULL = the chart's */
+	const json_t *secrets;	 /* object: every secret name -> non-empty [A-Za-z0-9._~-]+ */
 };
 
 /*

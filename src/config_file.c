@@ -19,10 +19,10 @@ int config_load_file(struct config *c, const char *path, struct err *e)
 	doc = y2j_load_file1(path, &o, e);
 	if (!doc) {
 		y2j_marks_free(marks);
-		return -1;	/* "path:line:col: problem" says it all */
+		return -1; /* "path:line:col: problem" says it all */
 	}
 	if (json_is_null(doc))
-		goto out;	/* an empty file sets nothing */
+		goto out; /* an empty file sets nothing */
 	if (!json_is_object(doc)) {
 		struct y2j_pos p;
 

@@ -23,8 +23,8 @@
  * CPU time per store instead of the objects.
  */
 
-#define USAGE                                                                                     \
-	"usage: storefleetctl render ENGINE [--overlay local|prod] [--values FILE] "             \
+#define USAGE                                                                                      \
+	"usage: storefleetctl render ENGINE [--overlay local|prod] [--values FILE] "               \
 	"[--store-id ID] [--name TEXT] [--email ADDR] [--version V] [--json] [--show-secrets]\n"
 
 static json_t *throwaway_secrets(const json_t *names)
@@ -82,9 +82,8 @@ static int bench(const struct blueprint *bp, const struct blueprint_store *s, lo
 int ctl_render(int argc, char **argv)
 {
 	const char *engine = NULL, *overlay = config.overlay, *values = NULL;
-	struct blueprint_store s = {.id = "example",
-				    .name = "Example store",
-				    .owner_email = "owner@example.com"};
+	struct blueprint_store s = {
+	    .id = "example", .name = "Example store", .owner_email = "owner@example.com"};
 	int as_json = 0, show = 0, rc = 1;
 	long bench_n = 0;
 	struct err e = ERR_INIT;
@@ -104,7 +103,8 @@ int ctl_render(int argc, char **argv)
 
 		if (opt) {
 			if (++i >= argc) {
-				fprintf(stderr, "storefleetctl: render: %s needs a value\n" USAGE, a);
+				fprintf(stderr, "storefleetctl: render: %s needs a value\n" USAGE,
+					a);
 				return 2;
 			}
 			*opt = argv[i];
@@ -144,8 +144,8 @@ int ctl_render(int argc, char **argv)
 	if (!show)
 		blueprint_mask_secrets(set);
 	if (as_json) {
-		json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List",
-					 "items", set);
+		json_t *list =
+		    json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", set);
 		char *j = list ? json_dumps(list, JSON_INDENT(2)) : NULL;
 
 		if (!j)

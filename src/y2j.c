@@ -26,8 +26,8 @@
 /* --- marks: an open-addressing hash of (parent, key|index) -> positions */
 
 struct mark {
-	const json_t *parent;	/* NULL slot = empty */
-	char *key;		/* NULL for array items */
+	const json_t *parent; /* NULL slot = empty */
+	char *key;	      /* NULL for array items */
 	size_t index;
 	const char *file;
 	unsigned kline, kcol, vline, vcol;
@@ -36,9 +36,9 @@ struct mark {
 struct y2j_marks {
 	struct mark *slots;
 	size_t cap, used;
-	char **files;		/* interned file names */
+	char **files; /* interned file names */
 	size_t nfiles;
-	int nonempty_root;	/* a root (parent NULL) mark is stored in root */
+	int nonempty_root; /* a root (parent NULL) mark is stored in root */
 	struct mark root;
 };
 
@@ -125,8 +125,8 @@ static const char *marks_file(struct y2j_marks *m, const char *name)
 	return m->files[m->nfiles++];
 }
 
-static void marks_put(struct y2j_marks *m, const char *file, const json_t *parent,
-		      const char *key, size_t index, yaml_mark_t km, yaml_mark_t vm)
+static void marks_put(struct y2j_marks *m, const char *file, const json_t *parent, const char *key,
+		      size_t index, yaml_mark_t km, yaml_mark_t vm)
 {
 	struct mark *s;
 	size_t j;
@@ -164,8 +164,8 @@ static void marks_put(struct y2j_marks *m, const char *file, const json_t *paren
 	s->vcol = (unsigned)vm.column + 1;
 }
 
-int y2j_marks_find(const struct y2j_marks *m, const json_t *parent, const char *key,
-		   size_t index, struct y2j_pos *key_pos, struct y2j_pos *val_pos)
+int y2j_marks_find(const struct y2j_marks *m, const json_t *parent, const char *key, size_t index,
+		   struct y2j_pos *key_pos, struct y2j_pos *val_pos)
 {
 	const struct mark *s = NULL;
 	struct y2j_pos none = {"?", 0, 0};
@@ -201,10 +201,10 @@ static int in_list(const char *s, size_t n, const char *const *list)
 }
 
 static const char *const nulls[] = {"~", "null", "Null", "NULL", NULL};
-static const char *const trues[] = {"y",  "Y",	"yes", "Yes",  "YES",  "on",
-				     "On", "ON", "true", "True", "TRUE", NULL};
+static const char *const trues[] = {"y",  "Y",	"yes",	"Yes",	"YES",	"on",
+				    "On", "ON", "true", "True", "TRUE", NULL};
 static const char *const falses[] = {"n",   "N",   "no",    "No",    "NO",    "off",
-				      "Off", "OFF", "false", "False", "FALSE", NULL};
+				     "Off", "OFF", "false", "False", "FALSE", NULL};
 static const char *const infs[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf",
 				   "+.INF", "-.inf", "-.Inf", "-.INF", NULL};
 static const char *const nans[] = {".nan", ".NaN", ".NAN", NULL};
@@ -323,10 +323,11 @@ int y2j_resolve_plain(const char *s, size_t n, json_t **out, struct err *e)
 		nd -= 2;
 	} else if (nd > 1 && digits[0] == '0' && all_digits(digits, nd, 10)) {
 		if (!all_digits(digits, nd, 8))
-			return err_set(e, 400,
-				       "'%.*s': a leading 0 means octal but it has 8 or 9; quote it "
-				       "or drop the 0",
-				       (int)n, s);
+			return err_set(
+			    e, 400,
+			    "'%.*s': a leading 0 means octal but it has 8 or 9; quote it "
+			    "or drop the 0",
+			    (int)n, s);
 		base = 8;
 	}
 	if (all_digits(digits, nd, base)) {
@@ -338,9 +339,8 @@ int y2j_resolve_plain(const char *s, size_t n, json_t **out, struct err *e)
 		if (errno || *end || u > (unsigned long long)LLONG_MAX + (neg ? 1 : 0))
 			return err_set(e, 400, "'%.*s': integer out of range", (int)n, s);
 		if (neg)
-			*out = json_integer(u == (unsigned long long)LLONG_MAX + 1
-						    ? LLONG_MIN
-						    : -(long long)u);
+			*out = json_integer(u == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN
+										   : -(long long)u);
 		else
 			*out = json_integer((long long)u);
 		if (!*out)
@@ -371,7 +371,7 @@ struct ctx {
 	size_t max_depth;
 	size_t depth;
 	struct y2j_marks *marks;
-	const char *mfile;	/* name interned in marks */
+	const char *mfile; /* name interned in marks */
 	struct err *e;
 };
 
@@ -709,8 +709,8 @@ static json_t *load(const char *src, size_t n, const char *name, const struct y2
 			if (json_array_append_new(docs, d) < 0)
 				die_oom();
 			if (c.marks)
-				marks_put(c.marks, c.mfile, single ? NULL : docs,
-					  NULL, json_array_size(docs) - 1, dm, dm);
+				marks_put(c.marks, c.mfile, single ? NULL : docs, NULL,
+					  json_array_size(docs) - 1, dm, dm);
 			break;
 		}
 		default:
@@ -801,7 +801,8 @@ json_t *y2j_load_file1(const char *path, const struct y2j_opts *o, struct err *e
 
 /* --- the emitter */
 
-/* UTF-8 decode one code point at s[*i]; invalid bytes come back as -1 (jansson never holds them). */
+/* UTF-8 decode one code point at s[*i]; invalid bytes come back as -1 (jansson never holds them).
+ */
 static long utf8_next(const unsigned char *s, size_t n, size_t *i)
 {
 	unsigned char c = s[*i];
@@ -836,8 +837,8 @@ static long utf8_next(const unsigned char *s, size_t n, size_t *i)
 /* Characters YAML will not take raw inside a double-quoted or block scalar. */
 static int needs_escape(long cp)
 {
-	return cp < 0 || (cp < 0x20 && cp != '\n') || (cp >= 0x7F && cp <= 0x9F) ||
-	       cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
+	return cp < 0 || (cp < 0x20 && cp != '\n') || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 ||
+	       cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
 }
 
 static void emit_quoted(struct buf *b, const char *s, size_t n)
@@ -884,8 +885,7 @@ static int plain_ok(const char *s, size_t n)
 			continue;
 		if (c == ':' && i + 1 < n && s[i + 1] != ' ')
 			continue;
-		if (c == ' ' && i + 1 < n && s[i + 1] != ' ' && s[i + 1] != '#' &&
-		    s[i - 1] != ':')
+		if (c == ' ' && i + 1 < n && s[i + 1] != ' ' && s[i + 1] != '#' && s[i - 1] != ':')
 			continue;
 		return 0;
 	}
@@ -956,7 +956,7 @@ static void emit_string(struct buf *b, const char *s, size_t n, int ind)
 			buf_addch(b, '\n');
 			i = end + 1;
 		}
-		buf_setlen(b, b->len - 1);	/* the caller ends the line */
+		buf_setlen(b, b->len - 1); /* the caller ends the line */
 	} else {
 		emit_quoted(b, s, n);
 	}

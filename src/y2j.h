@@ -53,12 +53,12 @@
 struct y2j_marks;
 
 struct y2j_opts {
-	size_t max_size;		/* bytes; 0 = 8 MiB */
-	int max_depth;			/* nested collections; 0 = 64 */
-	struct y2j_marks *marks;	/* optional: record where every node came from */
+	size_t max_size;	 /* bytes; 0 = 8 MiB */
+	int max_depth;		 /* nested collections; 0 = 64 */
+	struct y2j_marks *marks; /* optional: record where every node came from */
 };
 
-#define Y2J_MAX_SIZE_DEFAULT ((size_t)8 << 20)
+#define Y2J_MAX_SIZE_DEFAULT  ((size_t)8 << 20)
 #define Y2J_MAX_DEPTH_DEFAULT 64
 
 /*
@@ -90,20 +90,20 @@ json_t *y2j_load_file1(const char *path, const struct y2j_opts *o, struct err *e
  * One marks table may collect several files.
  */
 struct y2j_pos {
-	const char *file;	/* borrowed from the marks table */
-	unsigned line, col;	/* 1-based */
+	const char *file;   /* borrowed from the marks table */
+	unsigned line, col; /* 1-based */
 };
 
-struct y2j_marks *y2j_marks_new(void);		/* OUT: free with y2j_marks_free */
-void y2j_marks_free(struct y2j_marks *m);	/* NULL is fine */
+struct y2j_marks *y2j_marks_new(void);	  /* OUT: free with y2j_marks_free */
+void y2j_marks_free(struct y2j_marks *m); /* NULL is fine */
 
 /*
  * Look up a node.  key_pos (may be NULL) gets the key's position (the
  * item's for arrays), val_pos (may be NULL) the value's.  Returns 0, or
  * -1 if nothing was recorded (then both are set to file "?", line 0).
  */
-int y2j_marks_find(const struct y2j_marks *m, const json_t *parent, const char *key,
-		   size_t index, struct y2j_pos *key_pos, struct y2j_pos *val_pos);
+int y2j_marks_find(const struct y2j_marks *m, const json_t *parent, const char *key, size_t index,
+		   struct y2j_pos *key_pos, struct y2j_pos *val_pos);
 
 /*
  * Typing of one plain scalar by the rules above.  OUT: *out gets a new

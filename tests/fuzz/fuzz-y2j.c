@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	docs = y2j_load_string((const char *)data, size, "fuzz", &o, &e);
 	if (!docs) {
 		if (!e.status)
-			abort();	/* a failure must say why */
+			abort(); /* a failure must say why */
 		y2j_marks_free(m);
 		return 0;
 	}

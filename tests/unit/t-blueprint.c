@@ -1,4 +1,5 @@
-/* t-blueprint.c - chart loading and rendering: layers, types, placeholders, conditions, hostile values. */
+/* t-blueprint.c - chart loading and rendering: layers, types, placeholders, conditions, hostile
+ * values. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "y2j.h"
 
 static char tmp[] = "/tmp/t-blueprint-XXXXXX";
-static char root[4200];	/* $SF_ROOT/charts */
+static char root[4200]; /* $SF_ROOT/charts */
 
 static void put(const char *rel, const char *text)
 {
@@ -131,12 +132,11 @@ static json_t *secrets_for(const struct blueprint *bp)
 	return s;
 }
 
-static json_t *render(const struct blueprint *bp, const char *id, const char *name,
-		      struct err *e)
+static json_t *render(const struct blueprint *bp, const char *id, const char *name, struct err *e)
 {
 	json_t *sec = secrets_for(bp), *set;
-	struct blueprint_store s = {.id = id, .name = name, .owner_email = "o@example.com",
-				    .secrets = sec};
+	struct blueprint_store s = {
+	    .id = id, .name = name, .owner_email = "o@example.com", .secrets = sec};
 
 	err_clear(e);
 	set = blueprint_render(bp, &s, e);
@@ -151,8 +151,9 @@ static const json_t *find(const json_t *set, const char *kind, const char *name)
 
 	json_array_foreach(set, i, o)
 		if (!strcmp(json_string_value(json_object_get(o, "kind")), kind) &&
-		    !strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
-			    name))
+		    !strcmp(
+			json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+			name))
 			return o;
 	return NULL;
 }
@@ -194,10 +195,11 @@ static void test_layers_and_placeholders(void)
 	       "$${ is a literal ${, a lone $ stays");
 	is_str(str_at(cm, "data/pw"), "test-pw-0123456789", "secrets come from the store");
 	is_str(str_at(cm, "metadata/namespace"), "store-abc", "namespace set on namespaced kinds");
-	c = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
-							       dep, "spec"), "template"), "spec"),
-					   "containers"),
-			   0);
+	c = json_array_get(
+	    json_object_get(
+		json_object_get(json_object_get(json_object_get(dep, "spec"), "template"), "spec"),
+		"containers"),
+	    0);
 	is_str(str_at(c, "resources/requests/cpu"), "100m", "a whole placeholder can be a mapping");
 	is_str(str_at(c, "env/1/name"), "NO_FEATURE", "$when drops a list item, !cond keeps one");
 	ok(json_array_size(json_object_get(c, "env")) == 2, "exactly two env items");
@@ -209,13 +211,14 @@ static void test_layers_and_placeholders(void)
 	ok(blueprint_set(bp, "label", "lbl", "test", &e) == 0, "blueprint_set a string");
 	set = render(bp, "abc", "Shop", &e);
 	dep = find(set, "Deployment", "app");
-	c = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(
-							       dep, "spec"), "template"), "spec"),
-					   "containers"),
-			   0);
+	c = json_array_get(
+	    json_object_get(
+		json_object_get(json_object_get(json_object_get(dep, "spec"), "template"), "spec"),
+		"containers"),
+	    0);
 	is_str(str_at(c, "env/1/name"), "FEATURE", "condition true keeps the item");
-	ok(json_is_integer(json_object_get(json_array_get(json_object_get(c, "ports"), 0),
-					   "containerPort")),
+	ok(json_is_integer(
+	       json_object_get(json_array_get(json_object_get(c, "ports"), 0), "containerPort")),
 	   "key?cond keeps the key when true");
 	is_str(str_at(c, "args/0"), "lbl", "non-empty string condition is true");
 	ok(find(set, "Service", "svc") != NULL, "$when keeps the document when true");
@@ -253,8 +256,8 @@ static void test_value_errors(void)
 	ok(strstr(e.msg, "'nested' is an integer, but") != NULL, "%s", e.msg);
 	ok(!load(NULL, "feature: \"yes\"\n", &e), "quoted yes is a string, not a boolean");
 	ok(!load(NULL, "secrets:\n  pw: x\n", &e), "secrets cannot come from a values file");
-	ok(strstr(e.msg, "ops.yaml:1: 'secrets': secrets come only from the store") != NULL,
-	   "%s", e.msg);
+	ok(strstr(e.msg, "ops.yaml:1: 'secrets': secrets come only from the store") != NULL, "%s",
+	   e.msg);
 	ok(!load(NULL, "a: 1\na: 2\n", &e), "duplicate key in operator file");
 	ok(strstr(e.msg, "ops.yaml:2:1: duplicate key 'a'") != NULL, "%s", e.msg);
 	ok(!load(NULL, "image: [\n", &e), "YAML error in operator file");
@@ -287,33 +290,37 @@ static void test_manifest_errors(void)
 	static const struct {
 		const char *manifest, *want;
 	} cases[] = {
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: ${nope.x}\n",
-		 ":6: unknown value 'nope.x' (in 'a')"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"pre ${imagee} post\"\n",
-		 ":5: unknown value 'imagee' (in 'a')"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"${nothing}\"\n",
-		 ":5: value 'nothing' is not set"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"x ${nested} y\"\n",
-		 ":5: value 'nested' is a mapping; only a whole scalar can be that"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"x ${image\"\n",
-		 ":5: unterminated placeholder"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"${a..b}\"\n",
-		 ":5: bad placeholder"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  \"${image}\": x\n",
-		 ":5: placeholders are not allowed in keys"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a?nope: x\n",
-		 ":5: unknown value 'nope' in a condition"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a?replicas: x\n",
-		 ":5: condition 'replicas' is an integer, not a boolean or string"},
-		{"$when: 5\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-		 ":1: $when takes a condition"},
-		{"apiVersion: v1\nkind: ConfigMap\n", ":1: a manifest needs apiVersion, kind and metadata.name"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n- x\n", ":5: a manifest needs apiVersion"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: 1\n  a: 2\n",
-		 ":6:3: duplicate key 'a'"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: *x}\n",
-		 ":4:11: aliases are not supported"},
-		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n", ":4:"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: ${nope.x}\n",
+	     ":6: unknown value 'nope.x' (in 'a')"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"pre ${imagee} "
+	     "post\"\n",
+	     ":5: unknown value 'imagee' (in 'a')"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"${nothing}\"\n",
+	     ":5: value 'nothing' is not set"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"x ${nested} "
+	     "y\"\n",
+	     ":5: value 'nested' is a mapping; only a whole scalar can be that"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"x ${image\"\n",
+	     ":5: unterminated placeholder"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"${a..b}\"\n",
+	     ":5: bad placeholder"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  \"${image}\": x\n",
+	     ":5: placeholders are not allowed in keys"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a?nope: x\n",
+	     ":5: unknown value 'nope' in a condition"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a?replicas: x\n",
+	     ":5: condition 'replicas' is an integer, not a boolean or string"},
+	    {"$when: 5\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+	     ":1: $when takes a condition"},
+	    {"apiVersion: v1\nkind: ConfigMap\n",
+	     ":1: a manifest needs apiVersion, kind and metadata.name"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n- x\n",
+	     ":5: a manifest needs apiVersion"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: 1\n  a: 2\n",
+	     ":6:3: duplicate key 'a'"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: *x}\n",
+	     ":4:11: aliases are not supported"},
+	    {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n", ":4:"},
 	};
 	struct err e = ERR_INIT;
 
@@ -394,13 +401,15 @@ static void check_set(const char *engine, const json_t *set, const char *id)
 		json_t *a = json_object_get(json_object_get(o, "metadata"), "annotations");
 
 		if (!lbl_is(l, "app.kubernetes.io/managed-by", "storefleet") ||
-		    !lbl_is(l, "storefleet.io/store", id) || !lbl_is(l, "storefleet.io/engine", engine) ||
+		    !lbl_is(l, "storefleet.io/store", id) ||
+		    !lbl_is(l, "storefleet.io/engine", engine) ||
 		    !lbl_is(l, "app.kubernetes.io/name", NULL) ||
 		    !lbl_is(l, "app.kubernetes.io/part-of", "storefleet") ||
 		    !lbl_is(l, "app.kubernetes.io/instance", inst))
 			labels_ok = 0;
 		if (!rev || !json_is_string(json_object_get(a, BLUEPRINT_REVISION_ANNOTATION)) ||
-		    strcmp(json_string_value(json_object_get(a, BLUEPRINT_REVISION_ANNOTATION)), rev))
+		    strcmp(json_string_value(json_object_get(a, BLUEPRINT_REVISION_ANNOTATION)),
+			   rev))
 			ann_ok = 0;
 	}
 	ok(labels_ok, "%s: every object has the six labels", engine);
@@ -454,9 +463,10 @@ static void test_real_chart(const char *engine)
 	json_t *set, *again, *other, *hostile, *back;
 	struct buf y1 = BUF_INIT, y2 = BUF_INIT;
 	char *big, *j1, *j2;
-	const char *evil[] = {"line1\nline2", "key: value", "{a: b}", "---\nkind: Secret",
-			      "\"quoted\" 'single'", "- item", "${store.id}", "$(ADMIN_PASSWORD)",
-			      "# comment", "a\tb\r\nc", NULL};
+	const char *evil[] = {
+	    "line1\nline2",	   "key: value", "{a: b}",	"---\nkind: Secret",
+	    "\"quoted\" 'single'", "- item",	 "${store.id}", "$(ADMIN_PASSWORD)",
+	    "# comment",	   "a\tb\r\nc",	 NULL};
 
 	bp = blueprint_load(root, engine, "prod", NULL, &e);
 	if (!ok(bp != NULL, "%s: real chart loads (%s)", engine, e.msg))
@@ -470,7 +480,8 @@ static void test_real_chart(const char *engine)
 	is_str(j1, j2, "%s: same input, same JSON", engine);
 	y2j_emit_docs(&y1, set);
 	y2j_emit_docs(&y2, again);
-	ok(y1.len && y1.len == y2.len && !memcmp(y1.s, y2.s, y1.len), "%s: same YAML bytes", engine);
+	ok(y1.len && y1.len == y2.len && !memcmp(y1.s, y2.s, y1.len), "%s: same YAML bytes",
+	   engine);
 	ok(strcmp(blueprint_revision(set), blueprint_revision(other)),
 	   "%s: another store, another revision", engine);
 	check_set(engine, set, "s1");
@@ -492,13 +503,13 @@ static void test_real_chart(const char *engine)
 		cm = find(hostile, "ConfigMap", "store-info");
 		ok(hostile && json_array_size(hostile) == json_array_size(set),
 		   "%s: hostile name %d: same number of objects", engine, i);
-		is_str(str_at(cm, "data/title"), name, "%s: hostile name %d is one scalar, verbatim",
-		       engine, i);
+		is_str(str_at(cm, "data/title"), name,
+		       "%s: hostile name %d is one scalar, verbatim", engine, i);
 		buf_reset(&y1);
 		y2j_emit_docs(&y1, hostile);
 		back = y2j_load_string(y1.s, y1.len, "emitted", NULL, &e2);
-		ok(back && json_equal(back, hostile), "%s: hostile name %d survives YAML (%s)", engine,
-		   i, e2.msg);
+		ok(back && json_equal(back, hostile), "%s: hostile name %d survives YAML (%s)",
+		   engine, i, e2.msg);
 		json_decref(back);
 		json_decref(hostile);
 	}
@@ -507,8 +518,8 @@ static void test_real_chart(const char *engine)
 		struct timespec ts;
 		int n = 200;
 		json_t *sec = secrets_for(bp);
-		struct blueprint_store s = {.id = "bench", .name = "b", .owner_email = "e",
-					    .secrets = sec};
+		struct blueprint_store s = {
+		    .id = "bench", .name = "b", .owner_email = "e", .secrets = sec};
 
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 		t0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -535,9 +546,10 @@ static void test_real_chart(const char *engine)
 
 static void test_mask(void)
 {
-	json_t *set = json_loads("[{\"kind\":\"Secret\",\"stringData\":{\"a\":\"s1\"},\"data\":{\"b\":"
-				 "\"czI=\"}},{\"kind\":\"ConfigMap\",\"data\":{\"c\":\"v\"}}]",
-				 0, NULL);
+	json_t *set =
+	    json_loads("[{\"kind\":\"Secret\",\"stringData\":{\"a\":\"s1\"},\"data\":{\"b\":"
+		       "\"czI=\"}},{\"kind\":\"ConfigMap\",\"data\":{\"c\":\"v\"}}]",
+		       0, NULL);
 
 	blueprint_mask_secrets(set);
 	is_str(str_at(json_array_get(set, 0), "stringData/a"), "********", "stringData masked");

@@ -42,37 +42,85 @@ static void test_scalars(void)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		/* null */
-		{"", "null"}, {"~", "null"}, {"null", "null"}, {"Null", "null"}, {"NULL", "null"},
-		{"nULL", "\"nULL\""},
-		/* YAML 1.1 booleans, as Kubernetes reads them */
-		{"yes", "true"}, {"Yes", "true"}, {"YES", "true"}, {"on", "true"}, {"ON", "true"},
-		{"true", "true"}, {"True", "true"}, {"y", "true"}, {"Y", "true"},
-		{"no", "false"}, {"No", "false"}, {"off", "false"}, {"Off", "false"},
-		{"false", "false"}, {"FALSE", "false"}, {"n", "false"},
-		{"yES", "\"yES\""}, {"tRUE", "\"tRUE\""},
-		/* quoted is always a string */
-		{"\"no\"", "\"no\""}, {"'on'", "\"on\""}, {"\"123\"", "\"123\""}, {"''", "\"\""},
-		{"\"~\"", "\"~\""},
-		/* integers */
-		{"0", "0"}, {"-0", "0"}, {"42", "42"}, {"+42", "42"}, {"-17", "-17"},
-		{"0x1F", "31"}, {"0X1f", "31"}, {"-0x10", "-16"}, {"0o14", "12"}, {"0O14", "12"},
-		{"014", "12"}, {"0644", "420"}, {"0b101", "5"}, {"1_000", "1000"},
-		{"9223372036854775807", "9223372036854775807"},
-		{"-9223372036854775808", "-9223372036854775808"},
-		/* floats */
-		{"1e3", "1000.0"}, {"1.5", "1.5"}, {"-.5", "-0.5"}, {"1.", "1.0"}, {"6.02E+23", "6.02e23"},
-		/* not numbers */
-		{"0x", "\"0x\""}, {"1.2.3", "\"1.2.3\""}, {"1e", "\"1e\""}, {"0xZZ", "\"0xZZ\""},
-		{"12abc", "\"12abc\""}, {"nan", "\"nan\""}, {"inf", "\"inf\""},
-		{"2001-12-14", "\"2001-12-14\""}, {"1:20", "\"1:20\""}, {"1Gi", "\"1Gi\""},
-		{"500m", "\"500m\""}, {"v1.2", "\"v1.2\""},
-		/* tags */
-		{"!!str 123", "\"123\""}, {"!!str yes", "\"yes\""}, {"!!int \"12\"", "12"},
-		{"!!float 1", "1.0"}, {"!!bool \"on\"", "true"}, {"!!null ''", "null"},
-		{"! 12", "\"12\""},
-		/* block scalars are strings */
-		{"|\n  no\n", "\"no\\n\""}, {">-\n  1e3\n", "\"1e3\""},
+	    /* null */
+	    {"", "null"},
+	    {"~", "null"},
+	    {"null", "null"},
+	    {"Null", "null"},
+	    {"NULL", "null"},
+	    {"nULL", "\"nULL\""},
+	    /* YAML 1.1 booleans, as Kubernetes reads them */
+	    {"yes", "true"},
+	    {"Yes", "true"},
+	    {"YES", "true"},
+	    {"on", "true"},
+	    {"ON", "true"},
+	    {"true", "true"},
+	    {"True", "true"},
+	    {"y", "true"},
+	    {"Y", "true"},
+	    {"no", "false"},
+	    {"No", "false"},
+	    {"off", "false"},
+	    {"Off", "false"},
+	    {"false", "false"},
+	    {"FALSE", "false"},
+	    {"n", "false"},
+	    {"yES", "\"yES\""},
+	    {"tRUE", "\"tRUE\""},
+	    /* quoted is always a string */
+	    {"\"no\"", "\"no\""},
+	    {"'on'", "\"on\""},
+	    {"\"123\"", "\"123\""},
+	    {"''", "\"\""},
+	    {"\"~\"", "\"~\""},
+	    /* integers */
+	    {"0", "0"},
+	    {"-0", "0"},
+	    {"42", "42"},
+	    {"+42", "42"},
+	    {"-17", "-17"},
+	    {"0x1F", "31"},
+	    {"0X1f", "31"},
+	    {"-0x10", "-16"},
+	    {"0o14", "12"},
+	    {"0O14", "12"},
+	    {"014", "12"},
+	    {"0644", "420"},
+	    {"0b101", "5"},
+	    {"1_000", "1000"},
+	    {"9223372036854775807", "9223372036854775807"},
+	    {"-9223372036854775808", "-9223372036854775808"},
+	    /* floats */
+	    {"1e3", "1000.0"},
+	    {"1.5", "1.5"},
+	    {"-.5", "-0.5"},
+	    {"1.", "1.0"},
+	    {"6.02E+23", "6.02e23"},
+	    /* not numbers */
+	    {"0x", "\"0x\""},
+	    {"1.2.3", "\"1.2.3\""},
+	    {"1e", "\"1e\""},
+	    {"0xZZ", "\"0xZZ\""},
+	    {"12abc", "\"12abc\""},
+	    {"nan", "\"nan\""},
+	    {"inf", "\"inf\""},
+	    {"2001-12-14", "\"2001-12-14\""},
+	    {"1:20", "\"1:20\""},
+	    {"1Gi", "\"1Gi\""},
+	    {"500m", "\"500m\""},
+	    {"v1.2", "\"v1.2\""},
+	    /* tags */
+	    {"!!str 123", "\"123\""},
+	    {"!!str yes", "\"yes\""},
+	    {"!!int \"12\"", "12"},
+	    {"!!float 1", "1.0"},
+	    {"!!bool \"on\"", "true"},
+	    {"!!null ''", "null"},
+	    {"! 12", "\"12\""},
+	    /* block scalars are strings */
+	    {"|\n  no\n", "\"no\\n\""},
+	    {">-\n  1e3\n", "\"1e3\""},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -84,17 +132,18 @@ static void test_scalar_errors(void)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{".inf", "ERR: t.yaml:1:4: '.inf': JSON has no infinity"},
-		{"-.Inf", "ERR: t.yaml:1:4: '-.Inf': JSON has no infinity"},
-		{".NaN", "ERR: t.yaml:1:4: '.NaN': JSON has no NaN"},
-		{"09", "ERR: t.yaml:1:4: '09': a leading 0 means octal but it has 8 or 9; quote it or drop the 0"},
-		{"9223372036854775808", "ERR: t.yaml:1:4: '9223372036854775808': integer out of range"},
-		{"1e999", "ERR: t.yaml:1:4: '1e999': number out of range"},
-		{"!!int abc", "ERR: t.yaml:1:4: 'abc' is not a valid !!int"},
-		{"!!bool 1", "ERR: t.yaml:1:4: '1' is not a valid !!bool"},
-		{"!!binary aGVsbG8=", "ERR: t.yaml:1:4: unsupported tag '!!binary'"},
-		{"!local x", "ERR: t.yaml:1:4: unsupported tag '!local'"},
-		{"!!set {a: null}", "ERR: t.yaml:1:4: unsupported tag '!!set'"},
+	    {".inf", "ERR: t.yaml:1:4: '.inf': JSON has no infinity"},
+	    {"-.Inf", "ERR: t.yaml:1:4: '-.Inf': JSON has no infinity"},
+	    {".NaN", "ERR: t.yaml:1:4: '.NaN': JSON has no NaN"},
+	    {"09", "ERR: t.yaml:1:4: '09': a leading 0 means octal but it has 8 or 9; quote it or "
+		   "drop the 0"},
+	    {"9223372036854775808", "ERR: t.yaml:1:4: '9223372036854775808': integer out of range"},
+	    {"1e999", "ERR: t.yaml:1:4: '1e999': number out of range"},
+	    {"!!int abc", "ERR: t.yaml:1:4: 'abc' is not a valid !!int"},
+	    {"!!bool 1", "ERR: t.yaml:1:4: '1' is not a valid !!bool"},
+	    {"!!binary aGVsbG8=", "ERR: t.yaml:1:4: unsupported tag '!!binary'"},
+	    {"!local x", "ERR: t.yaml:1:4: unsupported tag '!local'"},
+	    {"!!set {a: null}", "ERR: t.yaml:1:4: unsupported tag '!!set'"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -172,7 +221,8 @@ static void test_structure_errors(void)
 	{
 		json_t *d = load1("a: \"x\\0y\"\n", &e);
 
-		ok(d && json_string_length(json_object_get(d, "a")) == 3, "NUL kept inside a value");
+		ok(d && json_string_length(json_object_get(d, "a")) == 3,
+		   "NUL kept inside a value");
 		json_decref(d);
 	}
 	ok(!load1("\"k\\0x\": 1\n", &e), "NUL in a key refused");
@@ -216,9 +266,10 @@ static void test_marks(void)
 	ok(y2j_marks_find(m, list, NULL, 1, NULL, &vp) == 0 && vp.line == 4 && vp.col == 5,
 	   "second list item at 4:5");
 	ok(y2j_marks_find(m, json_array_get(list, 1), "k", 0, &kp, &vp) == 0 && kp.line == 4 &&
-		   kp.col == 5 && vp.line == 4 && vp.col == 8,
+	       kp.col == 5 && vp.line == 4 && vp.col == 8,
 	   "block scalar value starts at its indicator");
-	ok(y2j_marks_find(m, docs, NULL, 1, NULL, &vp) == 0 && vp.line == 7, "document 2 at line 7");
+	ok(y2j_marks_find(m, docs, NULL, 1, NULL, &vp) == 0 && vp.line == 7,
+	   "document 2 at line 7");
 	ok(y2j_marks_find(m, d0, "nope", 0, &kp, NULL) == -1 && kp.line == 0, "unknown node");
 	json_decref(docs);
 	y2j_marks_free(m);
@@ -246,17 +297,20 @@ static void roundtrip(const char *json_text, const char *want_yaml)
 
 static void test_emit(void)
 {
-	roundtrip("{\"a\":\"no\",\"b\":\"1e3\",\"c\":\"0o14\",\"d\":\"\",\"e\":\"a: b\",\"f\":\"~\"}",
-		  "a: \"no\"\nb: \"1e3\"\nc: \"0o14\"\nd: \"\"\ne: \"a: b\"\nf: \"~\"\n");
-	roundtrip("{\"k\":{\"list\":[1,2.5,true,null,\"x\",[],{}],\"e\":{}}}",
-		  "k:\n  list:\n  - 1\n  - 2.5\n  - true\n  - null\n  - x\n  - []\n  - {}\n  e: {}\n");
+	roundtrip(
+	    "{\"a\":\"no\",\"b\":\"1e3\",\"c\":\"0o14\",\"d\":\"\",\"e\":\"a: b\",\"f\":\"~\"}",
+	    "a: \"no\"\nb: \"1e3\"\nc: \"0o14\"\nd: \"\"\ne: \"a: b\"\nf: \"~\"\n");
+	roundtrip(
+	    "{\"k\":{\"list\":[1,2.5,true,null,\"x\",[],{}],\"e\":{}}}",
+	    "k:\n  list:\n  - 1\n  - 2.5\n  - true\n  - null\n  - x\n  - []\n  - {}\n  e: {}\n");
 	roundtrip("[{\"name\":\"a\",\"image\":\"wordpress:6.5\"},[1,[2]]]",
 		  "- name: a\n  image: wordpress:6.5\n- - 1\n  - - 2\n");
 	roundtrip("{\"s\":\"line1\\nline2\\n\",\"t\":\"x\\ny\"}",
 		  "s: |\n  line1\n  line2\nt: |-\n  x\n  y\n");
 	roundtrip("{\"q\":\"say \\\"hi\\\" \\\\ \\t \\u0001 \\u2028 \\u00e9\"}", NULL);
 	roundtrip("{\"n\":\"a\\n\\n\",\"m\":\" lead\\n\",\"o\":\"a\\n  \\nb\"}", NULL);
-	roundtrip("{\"--- \":\"---\",\"# c\":\"#x\",\"{\":\"[\",\"y\":\"Y\",\"1\":\"2001-01-01\"}", NULL);
+	roundtrip("{\"--- \":\"---\",\"# c\":\"#x\",\"{\":\"[\",\"y\":\"Y\",\"1\":\"2001-01-01\"}",
+		  NULL);
 	roundtrip("{\"r\":1000.0,\"i\":-5,\"big\":1e300}", NULL);
 	roundtrip("\"top\"", "top\n");
 	{
