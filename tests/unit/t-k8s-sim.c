@@ -435,7 +435,9 @@ static void error_class_tests(struct k8s *k)
 	json_decref(obj);
 
 	/* SSA conflict: another manager owns data.k */
-	j = k8s_apply(k, cm_obj("err-ns", "owned", "k", "theirs"), &other, &created, &ke);
+	obj = cm_obj("err-ns", "owned", "k", "theirs");
+	j = k8s_apply(k, obj, &other, &created, &ke);
+	json_decref(obj);
 	ok(j && created == 1, "apply as another manager creates (201) (%s)", ke.err.msg);
 	json_decref(j);
 	obj = cm_obj("err-ns", "owned", "k", "ours");
@@ -467,7 +469,9 @@ static void error_class_tests(struct k8s *k)
 	apply_ok(k, ns_obj("term-ns"), NULL);
 	is_int(k8s_delete(k, "/api/v1/namespaces/term-ns", "Background", 0, &ke), 0,
 	       "namespace DELETE accepted (%s)", ke.err.msg);
-	j = k8s_apply(k, cm_obj("term-ns", "late", "k", "v"), NULL, NULL, &ke);
+	obj = cm_obj("term-ns", "late", "k", "v");
+	j = k8s_apply(k, obj, NULL, NULL, &ke);
+	json_decref(obj);
 	ok(!j && ke.st.code == 403, "create in a Terminating namespace: 403 (%s)", ke.err.msg);
 	ok(ke.st.ncauses >= 1 && !strcmp(ke.st.causes[0].reason, "NamespaceTerminating"),
 	   "cause NamespaceTerminating");
@@ -645,7 +649,7 @@ static void list_tests(struct k8s *k)
 static void apply_delete_tests(struct k8s *k)
 {
 	struct k8s_err ke;
-	json_t *objs, *j;
+	json_t *objs, *j, *obj;
 	size_t done = 0, ncreated = 0;
 	int created = -1;
 	long num = -1;
@@ -660,7 +664,9 @@ static void apply_delete_tests(struct k8s *k)
 	   "apply_all again: nothing created");
 	json_decref(objs);
 
-	j = k8s_apply(k, cm_obj("apply-ns", "c1", "k", "v"), NULL, &created, &ke);
+	obj = cm_obj("apply-ns", "c1", "k", "v");
+	j = k8s_apply(k, obj, NULL, &created, &ke);
+	json_decref(obj);
 	ok(j && created == 1, "SSA create: 201 -> created");
 	json_decref(j);
 	for (int i = 0; i < 10; i++)
