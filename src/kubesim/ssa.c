@@ -611,13 +611,13 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 	}
 	if (mine >= 0) {
 		e = json_array_get(mf, (size_t)mine);
-		json_object_set(e, "fieldsV1", newset);
-		if (live && !json_equal(json_object_get(e, "fieldsV1"), oldset)) {
+		if (!json_equal(newset, oldset)) {
 			char ts[40];
 
 			ks_timestamp(ts);
 			json_object_set_new(e, "time", json_string(ts));
 		}
+		json_object_set(e, "fieldsV1", newset);
 	} else {
 		json_array_append_new(mf, entry_new(r, manager, "Apply", json_incref(newset)));
 	}
