@@ -323,6 +323,33 @@ static void test_emit(void)
 	}
 }
 
+static void test_files(void)
+{
+	char path[] = "/tmp/t-y2j-file-XXXXXX";
+	int fd = mkstemp(path);
+	struct y2j_opts small = {.max_size = 15};
+	struct err e = ERR_INIT;
+	json_t *v;
+	FILE *f = fdopen(fd, "w");
+
+	fputs("a: 1\n---\nb: [x]\n", f);
+	fclose(f);
+	v = y2j_load_file(path, NULL, &e);
+	ok(v && json_array_size(v) == 2, "file with two documents");
+	json_decref(v);
+	err_clear(&e);
+	ok(!y2j_load_file1(path, NULL, &e), "single-document file loader refuses two");
+	ok(strstr(e.msg, ":2:1: more than one YAML document") && !strncmp(e.msg, path, strlen(path)),
+	   "error starts with the path (%s)", e.msg);
+	err_clear(&e);
+	ok(!y2j_load_file(path, &small, &e) && e.status == 413, "file over max_size refused");
+	ok(strstr(e.msg, "more than the 15 bytes allowed") != NULL, "%s", e.msg);
+	unlink(path);
+	err_clear(&e);
+	ok(!y2j_load_file(path, NULL, &e), "missing file");
+	ok(strstr(e.msg, "cannot open") != NULL, "%s", e.msg);
+}
+
 static void test_config_file(void)
 {
 	char path[] = "/tmp/t-y2j-XXXXXX";
@@ -385,6 +412,7 @@ int main(void)
 	test_documents();
 	test_marks();
 	test_emit();
+	test_files();
 	test_config_file();
 	return done_testing();
 }
