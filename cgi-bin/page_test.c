@@ -92,3 +92,13 @@ int page_test_big(struct req *r)
 	r->status = 200;
 	return 200;
 }
+
+/* GET /_test/params/{a}/x/{b}: the captured segments back. */
+int page_test_params(struct req *r)
+{
+	struct view *out = view_obj(r->a), *p = view_set_arr(out, "params");
+
+	for (int i = 0; i < r->nparams; i++)
+		view_push(p, view_str(r->a, r->params[i]));
+	return resp_json(r, 200, out);
+}

@@ -63,5 +63,6 @@ int page_test_form(struct req *r);
 int page_test_whoami(struct req *r);
 int page_test_late_fail(struct req *r);
 int page_test_big(struct req *r);
+int page_test_params(struct req *r);
 
 #endif

@@ -71,6 +71,8 @@ static const struct route test_routes[] = {
 	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html"},
 	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail"},
 	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big"},
+	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params"},
+	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete"},
 	{NULL, NULL, 0, NULL, NULL}
 };
 

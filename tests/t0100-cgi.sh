@@ -48,6 +48,22 @@ is "$CGI_STATUS" 400 "%00 in the path is 400"
 cgi GET '/healthz?x=%zz'
 is "$CGI_STATUS" 400 "malformed query string is 400"
 
+# --- path patterns ---------------------------------------------------------------------
+cgi GET /_test/params/42/x/caf%C3%A9
+is "$CGI_STATUS" 200 "{name} segments match"
+is "$(cgi_json "j['params']")" '["42", "caf\u00e9"]' "captures in order, percent-decoded"
+cgi GET /_test/params//x/1
+is "$CGI_STATUS" 404 "an empty segment does not match {name}"
+cgi GET /_test/params/1/x/2/
+is "$CGI_STATUS" 404 "a trailing slash does not match"
+cgi GET /_test/params/1/2/x/3
+is "$CGI_STATUS" 404 "{name} never spans a slash"
+cgi PUT /_test/params/1/x/2
+is "$CGI_STATUS" 405 "a known pattern with an unknown method is 405"
+is "$(cgi_header Allow)" "GET, HEAD, DELETE" "Allow collects every method of the pattern"
+cgi DELETE /_test/params/1/x/2
+is "$CGI_STATUS" 200 "the second route of the same pattern answers its method"
+
 # --- body size: 413 ------------------------------------------------------------------
 printf '{}' >"$T/small.json"
 cgi POST /_test/echo application/json "$T/small.json" -- CONTENT_LENGTH=1000000
