@@ -1,0 +1,55 @@
+#!/bin/bash
+# t0450-k8s-rbac.sh - docs/rbac.yaml: valid, shown verbatim in docs/kubernetes.md, covering what the blueprints apply.
+. "$SF_ROOT/tests/lib.sh"
+
+validate="$SF_ROOT/../shared/k8s-schema/validate"
+rbac="$SF_ROOT/docs/rbac.yaml"
+
+out=$("$validate" "$rbac" 2>&1)
+ok "docs/rbac.yaml passes the schema validator" test $? -eq 0
+like "$out" '4 object\(s\), 0 problem' "four objects, no problems ($out)"
+
+# The ClusterRole and binding in the guide are the file (minus its header comment).
+doc=$(python3 - "$SF_ROOT/docs/kubernetes.md" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+sec = text.split("## 4.", 1)[1].split("\n## ", 1)[0]
+print(re.search(r"```yaml\n(.*?)```", sec, re.S).group(1), end="")
+PY
+)
+file=$(grep -v '^#' "$rbac")
+is "$doc" "$file" "docs/kubernetes.md section 4 shows docs/rbac.yaml verbatim"
+
+# Every kind a blueprint applies needs create + patch (server-side apply that may create).
+manifests=("$SF_ROOT"/charts/*/manifests/*.yaml)
+missing=$(python3 - "$SF_ROOT/../shared/k8s-schema/resources.json" "$rbac" "${manifests[@]}" <<'PY'
+import json, re, sys, yaml
+res = json.load(open(sys.argv[1]))
+plural = {(r["group"], r["kind"]): r["plural"] for r in res.values() if "/" not in r["plural"]}
+role = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "ClusterRole"][0]
+def allowed(group, plural_, verb):
+    return any(group in r["apiGroups"] and plural_ in r["resources"] and verb in r["verbs"]
+               for r in role["rules"])
+bad = set()
+for path in sys.argv[3:]:
+    for doc in re.split(r"^---\s*$", open(path).read(), flags=re.M):
+        av = re.search(r"^apiVersion:\s*(\S+)", doc, re.M)
+        kind = re.search(r"^kind:\s*(\S+)", doc, re.M)
+        if not av or not kind:
+            continue
+        group = av.group(1).rsplit("/", 1)[0] if "/" in av.group(1) else ""
+        p = plural.get((group, kind.group(1)))
+        for verb in ("create", "patch"):
+            if not p or not allowed(group, p, verb):
+                bad.add("%s %s/%s" % (verb, group or "core", p or kind.group(1)))
+print(" ".join(sorted(bad)))
+PY
+)
+is "$missing" "" "every kind in charts/*/manifests has create and patch"
+ok "there are blueprint manifests to check (${#manifests[@]})" test -f "${manifests[0]}"
+
+# Nothing broader than needed: no wildcards, no update/watch/deletecollection/escalate/bind.
+unlike "$(grep -E 'verbs:' "$rbac")" '\*|update|watch|deletecollection|escalate|bind|impersonate' "no verb beyond what the client uses"
+like "$(grep -B2 'delete\]' "$rbac" | tr '\n' ' ')" 'resources: \[namespaces\]' "delete only on namespaces"
+
+done_testing
