@@ -44,7 +44,7 @@ int main(void)
 	buf_add_html(&b, "<a href=\"x\">&'", 14);
 	is_str(b.s, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;", "html escaping covers & < > \" '");
 	buf_reset(&b);
-	buf_add_json_str(&b, "a\"\\\n\x01</script>", 15);
+	{ static const char js[] = "a\"\\\n\x01</script>"; buf_add_json_str(&b, js, sizeof(js) - 1); }
 	is_str(b.s, "\"a\\\"\\\\\\n\\u0001\\u003c/script\\u003e\"", "json string escaping");
 	buf_release(&b);
 	{
