@@ -39,13 +39,13 @@
  * signal lands just before accept() is entered: that accept fails at once.
  */
 
-#define DRAIN_SECONDS 30	/* in-flight requests get this long after SIGTERM */
-#define RESPAWN_FAST_MS 200	/* delay before respawning a worker that died young */
+#define DRAIN_SECONDS	30  /* in-flight requests get this long after SIGTERM */
+#define RESPAWN_FAST_MS 200 /* delay before respawning a worker that died young */
 
 static struct app app;
 static int listen_fd = -1, devnull_fd = -1;
 static int listen_is_unix;
-static ino_t listen_ino;	/* the socket file we made, so we only ever unlink our own */
+static ino_t listen_ino; /* the socket file we made, so we only ever unlink our own */
 static volatile sig_atomic_t worker_stop;
 
 static void usage(FILE *f)
@@ -104,7 +104,7 @@ static int worker_run(void)
 	int fails = 0;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_term;	/* no SA_RESTART: a blocked accept() must fail */
+	sa.sa_handler = worker_on_term; /* no SA_RESTART: a blocked accept() must fail */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -137,7 +137,8 @@ static int worker_run(void)
 			if (worker_stop)
 				break;
 			if (++fails >= 100) {
-				log_error("worker: accept keeps failing (%d), exiting for a respawn", rc);
+				log_error(
+				    "worker: accept keeps failing (%d), exiting for a respawn", rc);
 				return 1;
 			}
 			continue;
@@ -177,7 +178,7 @@ static pid_t spawn_worker(void)
 
 struct slot {
 	pid_t pid;
-	long born, respawn_at;	/* ms, CLOCK_MONOTONIC */
+	long born, respawn_at; /* ms, CLOCK_MONOTONIC */
 };
 
 static void reap(struct slot *slots, int n, int stopping)
@@ -196,12 +197,13 @@ static void reap(struct slot *slots, int n, int stopping)
 				break;
 			lived = now_ms() - slots[i].born;
 			if (WIFSIGNALED(st))
-				log_warn("worker %d killed by signal %d after %ld ms; respawning", (int)pid,
-					 WTERMSIG(st), lived);
+				log_warn("worker %d killed by signal %d after %ld ms; respawning",
+					 (int)pid, WTERMSIG(st), lived);
 			else
 				log_warn("worker %d exited with status %d after %ld ms; respawning",
 					 (int)pid, WEXITSTATUS(st), lived);
-			/* A worker that dies at once would otherwise be respawned in a tight loop. */
+			/* A worker that dies at once would otherwise be respawned in a tight loop.
+			 */
 			slots[i].respawn_at = now_ms() + (lived < 1000 ? RESPAWN_FAST_MS : 0);
 			break;
 		}
@@ -299,9 +301,11 @@ static int listen_tcp(const char *spec, struct err *e)
 	long port;
 	int fd, one = 1;
 
-	if (!colon || (size_t)(colon - spec) != strlen("127.0.0.1") || strncmp(spec, "127.0.0.1", 9))
-		return err_set(e, 1, "--socket '%s': TCP only on 127.0.0.1:PORT (or give a unix socket path)",
-			       spec);
+	if (!colon || (size_t)(colon - spec) != strlen("127.0.0.1") ||
+	    strncmp(spec, "127.0.0.1", 9))
+		return err_set(
+		    e, 1, "--socket '%s': TCP only on 127.0.0.1:PORT (or give a unix socket path)",
+		    spec);
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 1 || port > 65535)
 		return err_set(e, 1, "--socket '%s': bad port", spec);
@@ -383,11 +387,11 @@ static int parse_level(const char *s, enum log_level *out)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"workers", required_argument, NULL, 'w'},
-		{"check", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"check", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *socket_path = NULL, *v;
 	struct err e = ERR_INIT;
@@ -429,7 +433,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (parse_level(config.log_level, &level) < 0) {
-		fprintf(stderr, "storefleet.fcgi: config: log_level: '%s' is not debug|info|warn|error\n",
+		fprintf(stderr,
+			"storefleet.fcgi: config: log_level: '%s' is not debug|info|warn|error\n",
 			config.log_level);
 		return 1;
 	}
@@ -462,10 +467,11 @@ int main(int argc, char **argv)
 			config_release(&config);
 			return 0;
 		}
-		listen_fd = 0;	/* spawned by a FastCGI process manager */
+		listen_fd = 0; /* spawned by a FastCGI process manager */
 	} else {
 		listen_is_unix = socket_path[0] == '/' || !strchr(socket_path, ':');
-		listen_fd = listen_is_unix ? listen_unix(socket_path, &e) : listen_tcp(socket_path, &e);
+		listen_fd =
+		    listen_is_unix ? listen_unix(socket_path, &e) : listen_tcp(socket_path, &e);
 		if (listen_fd < 0) {
 			fprintf(stderr, "storefleet.fcgi: %s\n", e.msg);
 			return 1;

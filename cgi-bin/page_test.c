@@ -1,4 +1,5 @@
-/* page_test.c - debug-only routes for the integration tests (SF_TEST_ROUTES=1, never by default). */
+/* page_test.c - debug-only routes for the integration tests (SF_TEST_ROUTES=1, never by default).
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

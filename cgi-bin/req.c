@@ -23,8 +23,8 @@
  * a handler still turns into a clean error response, never half a page.
  */
 
-#define RESP_MAX (8u << 20)	/* largest response body we build */
-#define HEADERS_MAX 16384	/* extra response header bytes */
+#define RESP_MAX     (8u << 20) /* largest response body we build */
+#define HEADERS_MAX  16384	/* extra response header bytes */
 #define PATH_MAX_LEN 4096	/* longest request path accepted */
 
 /* --- input ----------------------------------------------------------------- */
@@ -108,7 +108,7 @@ void req_init(struct req *r, struct arena *a, struct app *app, void *io)
 		raw[PATH_MAX_LEN] = '\0';
 		r->path = raw;
 	} else if (!(r->path = http_decode_path(a, raw, &r->err))) {
-		r->path = raw;	/* for the log and the HTML/JSON choice only */
+		r->path = raw; /* for the log and the HTML/JSON choice only */
 	}
 
 	v = io_param(r, "REMOTE_ADDR");
@@ -199,24 +199,27 @@ int req_read_body(struct req *r, size_t limit)
 	if (cl && *cl) {
 		for (const char *c = cl; *c; c++) {
 			if (*c < '0' || *c > '9' || len > (SIZE_MAX - 9) / 10)
-				return req_fail(r, 400, NULL, "Content-Length: '%.32s' is not a number", cl);
+				return req_fail(r, 400, NULL,
+						"Content-Length: '%.32s' is not a number", cl);
 			len = len * 10 + (size_t)(*c - '0');
 		}
 		/* Refused before reading: a client cannot make us buffer more than the limit. */
 		if (len > limit)
-			return req_fail(r, 413, NULL,
-					"the request body (%zu bytes) is larger than the limit of %zu bytes",
-					len, limit);
+			return req_fail(
+			    r, 413, NULL,
+			    "the request body (%zu bytes) is larger than the limit of %zu bytes",
+			    len, limit);
 		want = len;
 		have_len = 1;
 	}
 	p = arena_alloc(r->a, want + 1);
 	got = io_read(r, p, want);
 	if (!have_len && got > limit)
-		return req_fail(r, 413, NULL, "the request body is larger than the limit of %zu bytes",
-				limit);
+		return req_fail(r, 413, NULL,
+				"the request body is larger than the limit of %zu bytes", limit);
 	if (have_len && got < len)
-		return req_fail(r, 400, NULL, "the request body ended after %zu of %zu bytes", got, len);
+		return req_fail(r, 400, NULL, "the request body ended after %zu of %zu bytes", got,
+				len);
 	p[got] = '\0';
 	r->body = p;
 	r->body_len = got;
@@ -334,7 +337,7 @@ int req_invalid(struct req *r, const char *field, const char *fmt, ...)
 	if (!r->err_fields)
 		r->err_fields = view_obj(r->a);
 	view_set(r->err_fields, arena_strdup(r->a, field), view_str(r->a, msg));
-	if (r->err.status != 422)	/* the first field's message speaks for the whole */
+	if (r->err.status != 422) /* the first field's message speaks for the whole */
 		err_reset(&r->err, 422, "%s", msg);
 	r->err_code = "invalid";
 	return 422;
@@ -361,30 +364,54 @@ struct view *page_view(struct req *r, const char *title)
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
 	}
 	return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
 }
@@ -393,17 +420,28 @@ static const char *reason(int status)
 static const char *default_code(int status)
 {
 	switch (status) {
-	case 400: return "bad_request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not_found";
-	case 405: return "method_not_allowed";
-	case 409: return "conflict";
-	case 413: return "too_large";
-	case 415: return "unsupported_media_type";
-	case 422: return "invalid";
-	case 429: return "rate_limited";
-	case 503: return "unavailable";
+	case 400:
+		return "bad_request";
+	case 401:
+		return "unauthorized";
+	case 403:
+		return "forbidden";
+	case 404:
+		return "not_found";
+	case 405:
+		return "method_not_allowed";
+	case 409:
+		return "conflict";
+	case 413:
+		return "too_large";
+	case 415:
+		return "unsupported_media_type";
+	case 422:
+		return "invalid";
+	case 429:
+		return "rate_limited";
+	case 503:
+		return "unavailable";
 	}
 	return status < 500 ? "bad_request" : "internal";
 }
@@ -418,9 +456,12 @@ static const char *public_message(const struct req *r, int status)
 	if (r->err.msg[0])
 		return r->err.msg;
 	switch (status) {
-	case 401: return "Please sign in.";
-	case 403: return "You are not allowed to do that.";
-	case 404: return "There is nothing here.";
+	case 401:
+		return "Please sign in.";
+	case 403:
+		return "You are not allowed to do that.";
+	case 404:
+		return "There is nothing here.";
 	}
 	return reason(status);
 }
@@ -428,7 +469,8 @@ static const char *public_message(const struct req *r, int status)
 static void error_html_builtin(struct req *r, int status, const char *title, const char *msg)
 {
 	buf_reset(&r->out);
-	buf_adds(&r->out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+	buf_adds(&r->out,
+		 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
 	buf_add_html(&r->out, title, strlen(title));
 	buf_adds(&r->out, "</title></head><body><h1>");
 	buf_addf(&r->out, "%d ", status);
@@ -501,7 +543,7 @@ static int has_header(const struct req *r, const char *name)
 
 void resp_finish(struct req *r, int status)
 {
-	static struct buf head = BUF_INIT;	/* reused: one response at a time per process */
+	static struct buf head = BUF_INIT; /* reused: one response at a time per process */
 	int head_only = !strcmp(r->method, "HEAD");
 
 	if (status < 100 || status > 599) {

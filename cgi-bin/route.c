@@ -16,6 +16,7 @@
  *
  *   method  pattern ({name} = one segment)  flags  handler  name (logs/metrics)
  */
+/* clang-format off */
 const struct route routes[] = {
 	/* --- health: no database, no authentication --- */
 	{"GET", "/healthz", R_HTML | R_NODB, page_healthz, "healthz"},
@@ -75,6 +76,7 @@ static const struct route test_routes[] = {
 	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete"},
 	{NULL, NULL, 0, NULL, NULL}
 };
+/* clang-format on */
 
 struct capture {
 	const char *s;
@@ -133,7 +135,8 @@ static void allow_add(char *allow, size_t size, const char *method)
 static const struct route *find_route(struct req *r, char *allow, size_t size,
 				      const struct route **path_match)
 {
-	const struct route *tables[2] = {routes, r->app && r->app->test_routes ? test_routes : NULL};
+	const struct route *tables[2] = {routes,
+					 r->app && r->app->test_routes ? test_routes : NULL};
 	int head = !strcmp(r->method, "HEAD");
 
 	for (int t = 0; t < 2; t++) {
@@ -145,7 +148,8 @@ static const struct route *find_route(struct req *r, char *allow, size_t size,
 				continue;
 			if (!*path_match)
 				*path_match = rt;
-			if (strcmp(rt->method, r->method) && !(head && !strcmp(rt->method, "GET"))) {
+			if (strcmp(rt->method, r->method) &&
+			    !(head && !strcmp(rt->method, "GET"))) {
 				allow_add(allow, size, rt->method);
 				continue;
 			}
@@ -195,23 +199,23 @@ int route_dispatch(struct req *r)
 	unsigned flags;
 	int st;
 
-	if (r->err.status)	/* req_init could not read the request line */
+	if (r->err.status) /* req_init could not read the request line */
 		return r->err.status;
 
 	rt = find_route(r, allow, sizeof(allow), &path_match);
 	if (!rt) {
 		if (!path_match)
 			return req_fail(r, 404, NULL, "There is no page at '%s'.", r->path);
-		r->route = path_match;	/* errors in the style of the path's routes */
+		r->route = path_match; /* errors in the style of the path's routes */
 		resp_header(r, "Allow", "%s", allow);
-		return req_fail(r, 405, NULL, "method %s is not allowed here (allowed: %s)", r->method,
-				allow);
+		return req_fail(r, 405, NULL, "method %s is not allowed here (allowed: %s)",
+				r->method, allow);
 	}
 	r->route = rt;
 	flags = rt->flags;
 
-	if (http_parse_form_ex(r->a, "query", r->query, strlen(r->query), &r->qs, &field,
-			       &r->err) < 0)
+	if (http_parse_form_ex(r->a, "query", r->query, strlen(r->query), &r->qs, &field, &r->err) <
+	    0)
 		return parse_failed(r, field);
 
 	if (flags & (R_FORM | R_JSONBODY | R_RAWBODY)) {
@@ -222,12 +226,15 @@ int route_dispatch(struct req *r)
 			return req_fail(r, 413, NULL,
 					"the request body is larger than the limit of %ld bytes",
 					config.body_max);
-		if ((flags & R_FORM) && strcmp(r->content_type, "application/x-www-form-urlencoded"))
-			return req_fail(r, 415, NULL,
-					"expected Content-Type application/x-www-form-urlencoded, got '%.64s'",
-					r->content_type);
+		if ((flags & R_FORM) &&
+		    strcmp(r->content_type, "application/x-www-form-urlencoded"))
+			return req_fail(
+			    r, 415, NULL,
+			    "expected Content-Type application/x-www-form-urlencoded, got '%.64s'",
+			    r->content_type);
 		if ((flags & R_JSONBODY) && strcmp(r->content_type, "application/json"))
-			return req_fail(r, 415, NULL, "expected Content-Type application/json, got '%.64s'",
+			return req_fail(r, 415, NULL,
+					"expected Content-Type application/json, got '%.64s'",
 					r->content_type);
 		if ((st = req_read_body(r, (size_t)config.body_max)))
 			return st;

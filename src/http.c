@@ -36,17 +36,17 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	else if (c >= 0xf0 && c <= 0xf4)
 		len = 4;
 	else
-		return 0;	/* continuation byte, overlong lead C0/C1, or > U+10FFFF */
+		return 0; /* continuation byte, overlong lead C0/C1, or > U+10FFFF */
 	if (len > n)
 		return 0;
 	if (c == 0xe0)
-		lo = 0xa0;	/* overlong 3-byte */
+		lo = 0xa0; /* overlong 3-byte */
 	else if (c == 0xed)
-		hi = 0x9f;	/* UTF-16 surrogates */
+		hi = 0x9f; /* UTF-16 surrogates */
 	else if (c == 0xf0)
-		lo = 0x90;	/* overlong 4-byte */
+		lo = 0x90; /* overlong 4-byte */
 	else if (c == 0xf4)
-		hi = 0x8f;	/* beyond U+10FFFF */
+		hi = 0x8f; /* beyond U+10FFFF */
 	if (s[1] < lo || s[1] > hi)
 		return 0;
 	for (size_t i = 2; i < len; i++)
@@ -121,8 +121,8 @@ static int pct_decode(struct arena *a, const char *s, size_t n, int plus_space, 
 	return 0;
 }
 
-int http_parse_form_ex(struct arena *a, const char *what, const char *s, size_t n,
-		       struct kv **out, const char **field, struct err *e)
+int http_parse_form_ex(struct arena *a, const char *what, const char *s, size_t n, struct kv **out,
+		       const char **field, struct err *e)
 {
 	struct kv *head = NULL, **tail = &head;
 	size_t i = 0, count = 0;
@@ -141,7 +141,7 @@ int http_parse_form_ex(struct arena *a, const char *what, const char *s, size_t 
 				eq = i;
 			i++;
 		}
-		if (i == start) {	/* "a=1&&b=2": empty pairs are skipped, as browsers do */
+		if (i == start) { /* "a=1&&b=2": empty pairs are skipped, as browsers do */
 			i++;
 			continue;
 		}
@@ -149,11 +149,12 @@ int http_parse_form_ex(struct arena *a, const char *what, const char *s, size_t 
 			return err_set(e, 400, "%s: more than %d fields", what, HTTP_MAX_FIELDS);
 		if (eq == SIZE_MAX)
 			eq = i;
-		if (eq - start > 3 * HTTP_KEY_MAX)	/* cheap bound before decoding */
+		if (eq - start > 3 * HTTP_KEY_MAX) /* cheap bound before decoding */
 			return err_set(e, 400, "%s: a field name is longer than %d bytes", what,
 				       HTTP_KEY_MAX);
 		if (pct_decode(a, s + start, eq - start, 1, &key, &klen) < 0)
-			return err_set(e, 400, "%s: malformed percent-escape in a field name", what);
+			return err_set(e, 400, "%s: malformed percent-escape in a field name",
+				       what);
 		if (klen > HTTP_KEY_MAX)
 			return err_set(e, 400, "%s: a field name is longer than %d bytes", what,
 				       HTTP_KEY_MAX);
@@ -176,7 +177,7 @@ int http_parse_form_ex(struct arena *a, const char *what, const char *s, size_t 
 			return err_set(e, 422, "%s: field '%s' %s", what, key, why);
 		}
 		i++;
-		if (!klen)	/* "=x": nothing to name it by */
+		if (!klen) /* "=x": nothing to name it by */
 			continue;
 		kv = arena_alloc(a, sizeof(*kv));
 		kv->next = NULL;
@@ -232,7 +233,7 @@ int http_parse_cookies(struct arena *a, const char *s, struct kv **out, struct e
 		nlen = (size_t)(s - name);
 		while (nlen && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
 			nlen--;
-		if (*s != '=') {	/* no value: skipped */
+		if (*s != '=') { /* no value: skipped */
 			continue;
 		}
 		s++;
@@ -276,8 +277,8 @@ int http_parse_cookies(struct arena *a, const char *s, struct kv **out, struct e
 /* --- JSON ---------------------------------------------------------------- */
 
 struct json_frame {
-	char type;		/* '{' or '[' */
-	const char *key;	/* raw bytes of the current member name ('{' only) */
+	char type;	 /* '{' or '[' */
+	const char *key; /* raw bytes of the current member name ('{' only) */
 	size_t klen;
 };
 
@@ -300,8 +301,7 @@ static const char *frame_field(struct arena *a, const struct json_frame *st, int
  * recurses deeply) and raw bytes inside strings (so invalid UTF-8 or a NUL
  * is a 422 naming its member, not a generic syntax error).
  */
-static int json_prescan(struct arena *a, const char *s, size_t n, const char **field,
-			struct err *e)
+static int json_prescan(struct arena *a, const char *s, size_t n, const char **field, struct err *e)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	struct json_frame st[HTTP_JSON_DEPTH + 1];
@@ -313,7 +313,8 @@ static int json_prescan(struct arena *a, const char *s, size_t n, const char **f
 
 		if (c == '{' || c == '[') {
 			if (depth >= HTTP_JSON_DEPTH)
-				return err_set(e, 400, "json: nested deeper than %d levels at byte %zu",
+				return err_set(e, 400,
+					       "json: nested deeper than %d levels at byte %zu",
 					       HTTP_JSON_DEPTH, i);
 			st[depth].type = (char)c;
 			st[depth].key = NULL;
@@ -348,7 +349,8 @@ static int json_prescan(struct arena *a, const char *s, size_t n, const char **f
 			if (i > n)
 				i = n;
 			j = i + 1;
-			while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r'))
+			while (j < n &&
+			       (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r'))
 				j++;
 			if (j < n && p[j] == ':') {
 				if (why) {
@@ -385,7 +387,8 @@ static int json_check_strings(struct arena *a, json_t *j, const char *member, co
 
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
-		json_object_foreach(j, key, v) {
+		json_object_foreach(j, key, v)
+		{
 			if ((why = text_problem(key, strlen(key)))) {
 				if (field)
 					*field = "(name)";
@@ -396,15 +399,15 @@ static int json_check_strings(struct arena *a, json_t *j, const char *member, co
 		}
 		return 0;
 	case JSON_ARRAY:
-		json_array_foreach(j, i, v)
-			if (json_check_strings(a, v, member, field, e) < 0)
-				return -1;
+		json_array_foreach(j, i,
+				   v) if (json_check_strings(a, v, member, field, e) < 0) return -1;
 		return 0;
 	case JSON_STRING:
 		why = text_problem(json_string_value(j), json_string_length(j));
 		if (!why)
 			return 0;
-		if (!member || strlen(member) > HTTP_KEY_MAX || text_problem(member, strlen(member)))
+		if (!member || strlen(member) > HTTP_KEY_MAX ||
+		    text_problem(member, strlen(member)))
 			member = "body";
 		if (field)
 			*field = arena_strdup(a, member);

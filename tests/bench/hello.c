@@ -1,4 +1,5 @@
-/* hello.c - fcgi-hello: the bare FastCGI hello-world that `make bench` measures storefleet against. */
+/* hello.c - fcgi-hello: the bare FastCGI hello-world that `make bench` measures storefleet against.
+ */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

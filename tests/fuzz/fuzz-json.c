@@ -23,14 +23,11 @@ static int depth_ok(json_t *j, int depth)
 		return 0;
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
-		json_object_foreach(j, key, v)
-			if (!http_valid_text(key, strlen(key)) || !depth_ok(v, depth + 1))
-				return 0;
+		json_object_foreach(j, key, v) if (!http_valid_text(key, strlen(key)) ||
+						   !depth_ok(v, depth + 1)) return 0;
 		return 1;
 	case JSON_ARRAY:
-		json_array_foreach(j, i, v)
-			if (!depth_ok(v, depth + 1))
-				return 0;
+		json_array_foreach(j, i, v) if (!depth_ok(v, depth + 1)) return 0;
 		return 1;
 	case JSON_STRING:
 		return http_valid_text(json_string_value(j), json_string_length(j));

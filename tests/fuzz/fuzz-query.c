@@ -1,4 +1,5 @@
-/* fuzz-query.c - libFuzzer target: any bytes as a request URI (path percent-decoding + query string). */
+/* fuzz-query.c - libFuzzer target: any bytes as a request URI (path percent-decoding + query
+ * string). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!a)
 		a = arena_new();
-	s = arena_strndup(a, (const char *)data, size);	/* params are C strings: cut at NUL */
+	s = arena_strndup(a, (const char *)data, size); /* params are C strings: cut at NUL */
 	q = strchr(s, '?');
 	if (q)
 		*q++ = '\0';

@@ -52,7 +52,8 @@ static void test_form(void)
 	is_str(kv_get(kv, "k"), "a=b&c", "form: encoded = and & are data");
 	is_int(form("k=%C3%A9t%C3%A9", 15, &kv, &field, &e), 0, "form: UTF-8 value");
 	is_str(kv_get(kv, "k"), "\xc3\xa9t\xc3\xa9", "form: UTF-8 decoded");
-	is_int(form("t=a%0D%0Ab%09c", 14, &kv, &field, &e), 0, "form: CR LF TAB allowed (textarea)");
+	is_int(form("t=a%0D%0Ab%09c", 14, &kv, &field, &e), 0,
+	       "form: CR LF TAB allowed (textarea)");
 
 	/* malformed escapes: 400 */
 	is_int(form("a=%4", 4, &kv, &field, &e), 400, "form: truncated escape is 400");
@@ -98,7 +99,8 @@ static void test_form(void)
 	is_int(form(big, strlen(big), &kv, &field, &e), 400, "form: overlong name is 400");
 	big[HTTP_KEY_MAX] = '=';
 	big[HTTP_KEY_MAX + 1] = '\0';
-	is_int(form(big, strlen(big), &kv, &field, &e), 0, "form: name of HTTP_KEY_MAX bytes is fine");
+	is_int(form(big, strlen(big), &kv, &field, &e), 0,
+	       "form: name of HTTP_KEY_MAX bytes is fine");
 	free(big);
 	/* a million '&': no pairs, no allocation per separator */
 	big = malloc(1000001);
@@ -183,7 +185,8 @@ static void test_json(void)
 	is_str(json_string_value(json_object_get(j, "name")), "shop", "json: member");
 	is_int(js(" {\"a\":[1,2,{\"b\":null}],\"t\":\"caf\xc3\xa9 \\u00e9\"} \n", &j, &field, &e),
 	       0, "json: nested, UTF-8 and escapes");
-	is_int(js("{\"emoji\":\"\\ud83d\\ude00\"}", &j, &field, &e), 0, "json: surrogate pair escape");
+	is_int(js("{\"emoji\":\"\\ud83d\\ude00\"}", &j, &field, &e), 0,
+	       "json: surrogate pair escape");
 	is_int(js("{\"t\":\"line\\nnext\\ttab\"}", &j, &field, &e), 0, "json: \\n and \\t fine");
 
 	is_int(js("", &j, &field, &e), 400, "json: empty body 400");
@@ -207,7 +210,8 @@ static void test_json(void)
 	is_int(js("{\"name\":\"a\xff\"}", &j, &field, &e), 422, "json: invalid UTF-8 is 422");
 	is_str(field, "name", "json: 422 names the member");
 	is_int(js("{\"name\":\"\xc0\xaf\"}", &j, &field, &e), 422, "json: overlong UTF-8 is 422");
-	is_int(js("{\"name\":\"\xed\xa0\x80\"}", &j, &field, &e), 422, "json: raw surrogate is 422");
+	is_int(js("{\"name\":\"\xed\xa0\x80\"}", &j, &field, &e), 422,
+	       "json: raw surrogate is 422");
 	is_int(js("{\"o\":{\"inner\":[\"ok\",\"\xfe\"]}}", &j, &field, &e), 422,
 	       "json: nested bad string 422");
 	is_str(field, "inner", "json: innermost member named");
@@ -260,7 +264,7 @@ static void test_json(void)
 
 	err_clear(&e);
 	ok(http_parse_json(a, "{}", 2, &e) != NULL, "http_parse_json wrapper");
-	arena_reset(a);	/* deferred json_decref runs here (ASan would see a leak otherwise) */
+	arena_reset(a); /* deferred json_decref runs here (ASan would see a leak otherwise) */
 }
 
 static void test_text_and_path(void)
