@@ -518,6 +518,15 @@ static void retry_tests(struct k8s *k)
 	json_decref(j);
 	faults_clear(k);
 
+	fault(k, "{\"scope\":\"*\",\"type\":\"http_error\",\"status\":503,\"rate\":1.0,\"retry_after\":1,"
+		 "\"methods\":[\"GET\"],\"count\":1}");
+	j = k8s_get(k, "/api/v1/namespaces/err-ns", &ke);
+	ok(j && ke.attempts == 2 && ke.waited_ms == 1000,
+	   "503 with Retry-After 1: waited exactly 1 s instead of backing off (%ld ms, %d attempts)",
+	   ke.waited_ms, ke.attempts);
+	json_decref(j);
+	faults_clear(k);
+
 	n5xx = k->count[K8S_V_GET][K8S_R_5XX] + k->count[K8S_V_APPLY][K8S_R_5XX];
 	k->max_retries = 30;
 	fault(k, "{\"scope\":\"*\",\"type\":\"http_error\",\"status\":503,\"rate\":0.5,"
