@@ -125,6 +125,20 @@ void ks_store_update(struct ks_obj *x, json_t *o);
 /* Remove and free. */
 void ks_store_del(struct ks_obj *x);
 
+/* The change log (what watches stream). */
+enum { KS_ADDED, KS_MODIFIED, KS_DELETED };
+struct ks_change {
+	int type;
+	const struct ks_resource *res;
+	char *ns, *name;
+	uint64_t rv;
+	json_t *o;		/* the state after the change (the last state for DELETED) */
+};
+
+uint64_t ks_store_seq(void);	/* sequence number the next change will get */
+/* Change number seq, or NULL if it is not written yet or was overwritten. */
+const struct ks_change *ks_store_change(uint64_t seq);
+
 /*
  * Parse a label selector.  OUT: *out (free with ks_sel_free); NULL for an
  * empty selector.  Returns -1 and fills e (400) on a syntax error.

@@ -30,6 +30,41 @@ struct hmap {
 };
 
 static struct hmap objs, label_ix;
+
+/* the change log watches read: the last RING changes, by sequence number */
+#define RING 16384
+static struct ks_change ring[RING];
+static uint64_t ring_seq;
+
+static void log_change(int type, const struct ks_obj *x)
+{
+	struct ks_change *c = &ring[ring_seq % RING];
+
+	free(c->ns);
+	free(c->name);
+	json_decref(c->o);
+	c->type = type;
+	c->res = x->res;
+	c->ns = strdup(x->ns);
+	c->name = strdup(x->name);
+	c->rv = x->rv;
+	c->o = json_incref(x->o);
+	if (!c->ns || !c->name)
+		die_oom();
+	ring_seq++;
+}
+
+uint64_t ks_store_seq(void)
+{
+	return ring_seq;
+}
+
+const struct ks_change *ks_store_change(uint64_t seq)
+{
+	if (seq >= ring_seq || ring_seq - seq > RING)
+		return NULL;
+	return &ring[seq % RING];
+}
 static struct vec by_res[64];
 static uint64_t cur_rv = 1000;
 
@@ -240,6 +275,7 @@ struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o)
 	x->all_pos = (size_t)(r - ks_resources);
 	vec_push(&by_res[x->all_pos], x);
 	index_labels(x, 1);
+	log_change(KS_ADDED, x);
 	return x;
 }
 
@@ -250,6 +286,7 @@ void ks_store_update(struct ks_obj *x, json_t *o)
 	x->o = o;
 	set_rv(x);
 	index_labels(x, 1);
+	log_change(KS_MODIFIED, x);
 }
 
 void ks_store_del(struct ks_obj *x)
@@ -261,7 +298,17 @@ void ks_store_del(struct ks_obj *x)
 	vec_remove(&by_res[x->all_pos], x);
 	obj_key(key, sizeof(key), x->res, x->ns, x->name);
 	hm_del(&objs, key);
-	ks_store_next_rv();
+	{
+		json_t *last = json_deep_copy(x->o);
+		char rv[32];
+
+		x->rv = ks_store_next_rv();
+		snprintf(rv, sizeof(rv), "%llu", (unsigned long long)x->rv);
+		json_object_set_new(json_object_get(last, "metadata"), "resourceVersion", json_string(rv));
+		json_decref(x->o);
+		x->o = last;
+		log_change(KS_DELETED, x);
+	}
 	json_decref(x->o);
 	free(x->ns);
 	free(x->name);

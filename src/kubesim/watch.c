@@ -7,50 +7,29 @@
 #include "kubesim.h"
 
 /*
- * No event log: each read takes the lock, selects the watched objects
- * again and compares their resourceVersions with the last snapshot, so
- * ADDED / MODIFIED / DELETED come out in the right order for one object
- * (intermediate states may be skipped, which watch consumers must handle
- * anyway).  Good for the handful of objects kubectl wait follows.
+ * A watch first sends the current matching objects as ADDED (those newer
+ * than the resourceVersion asked for, if any), then follows the store's
+ * change log (a ring of the last 16384 changes).  A watcher that falls
+ * further behind than the ring gets an ERROR event with a 410 Expired
+ * Status and the stream ends, as with a real server's watch cache.
  */
-
-struct snap {
-	char *key;		/* ns/name */
-	uint64_t rv;
-	json_t *last;		/* last state sent (for DELETED) */
-};
 
 struct ks_watch {
 	const struct ks_resource *r;
 	char *ns;		/* NULL = all */
 	struct ks_sel *sel;
 	char fname[300];
-	struct snap *s;
-	size_t n;
+	uint64_t seq;		/* next change-log entry to read */
 	uint64_t since;
 	int64_t deadline;
 	struct buf pending;
 	int started;
 };
 
-static void snap_free(struct ks_watch *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		free(w->s[i].key);
-		json_decref(w->s[i].last);
-	}
-	free(w->s);
-	w->s = NULL;
-	w->n = 0;
-}
-
 void ks_watch_free(struct ks_watch *w)
 {
 	if (!w)
 		return;
-	snap_free(w);
 	ks_sel_free(w->sel);
 	free(w->ns);
 	buf_release(&w->pending);
@@ -95,63 +74,46 @@ static void event(struct ks_watch *w, const char *type, const json_t *o)
 	free(s);
 }
 
+static int wanted(const struct ks_watch *w, const struct ks_resource *r, const char *ns,
+		  const char *name, const json_t *o)
+{
+	if (r != w->r || (w->ns && strcmp(w->ns, ns)) || (*w->fname && strcmp(w->fname, name)))
+		return 0;
+	return ks_sel_match(w->sel, json_object_get(json_object_get(o, "metadata"), "labels"));
+}
+
 static void diff(struct ks_watch *w)
 {
-	struct ks_obj **v;
-	size_t n, i, j;
-	struct snap *ns;
-	char key[600];
+	static const char *const types[] = {"ADDED", "MODIFIED", "DELETED"};
 
-	n = ks_store_select(w->r, w->ns, w->sel, &v);
-	ns = calloc(n + 1, sizeof(*ns));
-	if (!ns)
-		die_oom();
-	j = 0;
-	for (i = 0; i < n; i++) {
-		size_t k;
-		struct snap *old = NULL;
+	if (!w->started) {
+		struct ks_obj **v;
+		size_t n = ks_store_select(w->r, w->ns, w->sel, &v), i;
 
-		if (*w->fname && strcmp(v[i]->name, w->fname))
-			continue;
-		snprintf(key, sizeof(key), "%s/%s", v[i]->ns, v[i]->name);
-		for (k = 0; k < w->n; k++)
-			if (w->s[k].key && !strcmp(w->s[k].key, key)) {
-				old = &w->s[k];
-				break;
-			}
-		if (!w->started) {
-			if (!w->since || v[i]->rv > w->since)
+		for (i = 0; i < n; i++)
+			if ((!*w->fname || !strcmp(v[i]->name, w->fname)) &&
+			    (!w->since || v[i]->rv > w->since))
 				event(w, "ADDED", v[i]->o);
-		} else if (!old) {
-			event(w, "ADDED", v[i]->o);
-		} else if (old->rv != v[i]->rv) {
-			event(w, "MODIFIED", v[i]->o);
-		}
-		if (old) {
-			free(old->key);
-			old->key = NULL;
-		}
-		ns[j].key = strdup(key);
-		ns[j].rv = v[i]->rv;
-		ns[j].last = json_incref(v[i]->o);
-		j++;
+		free(v);
+		w->seq = ks_store_seq();
+		w->started = 1;
+		return;
 	}
-	for (i = 0; i < w->n; i++)
-		if (w->s[i].key) {
-			json_t *last = json_deep_copy(w->s[i].last);
-			char rv[32];
+	for (; w->seq < ks_store_seq(); w->seq++) {
+		const struct ks_change *c = ks_store_change(w->seq);
 
-			snprintf(rv, sizeof(rv), "%llu", (unsigned long long)ks_store_rv());
-			json_object_set_new(json_object_get(last, "metadata"), "resourceVersion",
-					    json_string(rv));
-			event(w, "DELETED", last);
-			json_decref(last);
+		if (!c) {
+			buf_adds(&w->pending, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+					      "\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+					      "\"message\":\"too old resource version\",\"reason\":\"Expired\","
+					      "\"code\":410}}\n");
+			w->deadline = 0;
+			w->seq = ks_store_seq();
+			return;
 		}
-	snap_free(w);
-	w->s = ns;
-	w->n = j;
-	w->started = 1;
-	free(v);
+		if (wanted(w, c->res, c->ns, c->name, c->o))
+			event(w, types[c->type], c->o);
+	}
 }
 
 long ks_watch_read(struct ks_watch *w, char *out, size_t max)
