@@ -110,6 +110,9 @@ struct blueprint_store {
  * manifests' file order), caller owns it.  Thread-compatible: bp is only
  * read.  Errors: NULL and nothing else (no partial set); e names the
  * manifest file:line and the key for a missing value or bad store field.
+ * Objects and arrays in the set are new; scalars may be shared with the
+ * chart, so change the set by replacing values (json_object_set), never by
+ * editing a string in place (json_string_set).
  */
 json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_store *store,
 			 struct err *e);
