@@ -85,6 +85,8 @@ results=()
 results+=("$(run hello-world "$hello_base/")")
 results+=("$(run "GET /api/v1/stores (20)" "$BASE/api/v1/stores" "$token")")
 results+=("$(run "GET /stores (20, HTML)" "$BASE/stores" "" "$cookie")")
+# For scale: authentication alone (one round trip, a tiny answer).
+results+=("$(run "GET /api/v1/auth/me" "$BASE/api/v1/auth/me" "$token")")
 
 python3 - "$secs" "$conns" "$nworkers" "${results[@]}" <<'PY'
 import sys
