@@ -413,6 +413,23 @@ static void check_set(const char *engine, const json_t *set, const char *id)
 			ann_ok = 0;
 	}
 	ok(labels_ok, "%s: every object has the six labels", engine);
+	{
+		int pods = 0, pods_ok = 1;
+
+		json_array_foreach(set, i, o) {
+			const json_t *tpl = json_object_get(json_object_get(o, "spec"), "template");
+			const json_t *l = json_object_get(json_object_get(tpl, "metadata"), "labels");
+
+			if (!tpl)
+				continue;
+			pods++;
+			if (!lbl_is(l, "storefleet.io/store", id) ||
+			    !lbl_is(l, "app.kubernetes.io/managed-by", "storefleet") ||
+			    !lbl_is(l, "app.kubernetes.io/instance", inst))
+				pods_ok = 0;
+		}
+		ok(pods >= 3 && pods_ok, "%s: %d pod templates carry the store labels", engine, pods);
+	}
 	ok(ann_ok && rev && strlen(rev) == 16, "%s: every object has the same revision", engine);
 
 	copy = json_deep_copy(set);
