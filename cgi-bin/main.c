@@ -79,6 +79,8 @@ static void handle_one(struct arena *a, void *io)
 	log_debug("%s %s %d %.2fms", r.method, r.path, r.status,
 		  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	app.requests++;
+	/* r is on this stack frame and req_init deferred cleanups on &r.headers/&r.out: run them now. */
+	arena_reset(a);
 }
 
 /* --- worker ----------------------------------------------------------------- */
