@@ -1,4 +1,4 @@
-/* api_stores.c - the JSON API for stores, their events, the audit log and the OpenAPI document. */
+/* api_stores.c - the JSON API: stores, their events, the audit log, the OpenAPI document. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +78,8 @@ int api_stores_list(struct req *r)
 		return st;
 	if (store_list(r->a, &who, 0, status && *status ? status : NULL, limit,
 		       cursor && *cursor ? cursor : NULL, &list, &next, &e) < 0)
-		return web_stores_fail(r, &e, strstr(e.msg, "cursor") ? "cursor" : "status", NULL, 0);
+		return web_stores_fail(r, &e, strstr(e.msg, "cursor") ? "cursor" : "status", NULL,
+				       0);
 	v = view_obj(r->a);
 	view_add(v, "stores", list);
 	view_set_str_ref(v, "next_cursor", next);
@@ -133,7 +134,8 @@ int api_store_events(struct req *r)
 		return st;
 	if (b) {
 		if (!*b || strspn(b, "0123456789") != strlen(b) || strlen(b) > 18)
-			return req_invalid(r, "before", "before must be an event cursor from this API");
+			return req_invalid(r, "before",
+					   "before must be an event cursor from this API");
 		before = strtoll(b, NULL, 10);
 	}
 	if (store_events(r->a, r->params[0], before, limit, 0, &events, &next, &e) < 0)
@@ -156,7 +158,8 @@ int api_audit(struct req *r)
 
 	if ((st = query_limit(r, 50, 200, &limit)))
 		return st;
-	if (store_audit_list(r->a, limit, cursor && *cursor ? cursor : NULL, &entries, &next, &e) < 0)
+	if (store_audit_list(r->a, limit, cursor && *cursor ? cursor : NULL, &entries, &next, &e) <
+	    0)
 		return web_stores_fail(r, &e, "cursor", NULL, 0);
 	v = view_obj(r->a);
 	view_add(v, "entries", entries);

@@ -1,4 +1,4 @@
-/* page_admin.c - GET /admin/stores: every tenant's stores for administrators, with a status filter. */
+/* page_admin.c - GET /admin/stores: every tenant's stores for administrators, by status. */
 #include <string.h>
 
 #include "pages.h"

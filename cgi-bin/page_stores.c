@@ -1,4 +1,4 @@
-/* page_stores.c - the store pages: list and create (/stores), one store (/stores/{id}), retry, delete, reveal. */
+/* page_stores.c - store pages: /stores (list, create), /stores/{id}, retry, delete, reveal. */
 #include <string.h>
 
 #include "pages.h"
@@ -12,8 +12,8 @@
  */
 
 static const char *const engines[][2] = {
-	{"woocommerce", "WooCommerce"},
-	{"medusa", "Medusa"},
+    {"woocommerce", "WooCommerce"},
+    {"medusa", "Medusa"},
 };
 
 /* GET /stores and the answer to a failed POST /stores. */

@@ -1,4 +1,4 @@
-/* store.c - stores for the web app: ids, input rules, the one view loader, guarded create, retry, delete. */
+/* store.c - stores for the web: ids, input rules, one view loader, guarded create, retry, delete. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,7 @@
 #define AT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Column order every store query returns (see store_row_view). */
+/* clang-format off */
 #define STORE_COLS                                                                         \
 	"s.id, s.name, s.engine, s.status, s.status_reason, " AT("s.created_at") ", "      \
 	AT("s.updated_at") ", " AT("s.ready_at") ", s.owner_id, u.email, s.step, "         \
@@ -32,13 +33,16 @@ enum {
 	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
 	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_MICROS
 };
+/* clang-format on */
 
-#define STORE_FROM " FROM stores s JOIN users u ON u.id = s.owner_id "
+#define STORE_FROM    " FROM stores s JOIN users u ON u.id = s.owner_id "
 #define STORE_VISIBLE " (s.owner_id = $2::bigint OR $3::boolean) "
 
+/* clang-format off */
 const char *const store_statuses[] = {
 	"requested", "provisioning", "ready", "degraded", "failed", "deleting", "deleted", NULL
 };
+/* clang-format on */
 
 int store_status_valid(const char *s)
 {
@@ -150,8 +154,8 @@ int store_check_engine(const char *engine, struct err *e)
 
 const char *store_url(struct arena *a, const char *id)
 {
-	return arena_printf(a, "%s://store-%s.%s/", strcmp(config.overlay, "prod") ? "http" : "https",
-			    id, config.domain);
+	return arena_printf(a, "%s://store-%s.%s/",
+			    strcmp(config.overlay, "prod") ? "http" : "https", id, config.domain);
 }
 
 const char *store_admin_url(struct arena *a, const char *id, const char *engine)
@@ -199,8 +203,10 @@ static void who_params(const struct store_who *who, char uid[24], const char **p
 	p[2] = who->is_admin ? "true" : "false";
 }
 
+/* clang-format off */
 static struct db_stmt st_get = DB_STMT(
 	"SELECT " STORE_COLS STORE_FROM "WHERE s.id = $1 AND" STORE_VISIBLE, 3);
+/* clang-format on */
 
 struct view *store_get(struct arena *a, const struct store_who *who, const char *id,
 		       struct store_meta *meta, struct err *e)
@@ -227,25 +233,35 @@ struct view *store_get(struct arena *a, const struct store_who *who, const char 
 
 /* --- create ------------------------------------------------------------- */
 
+/* clang-format off */
 static struct db_stmt st_lock_user = DB_STMT(
 	"SELECT id FROM users WHERE id = $1::bigint AND disabled_at IS NULL FOR NO KEY UPDATE", 1);
+/* clang-format on */
 
 /* Any fixed key: the platform cap is counted by one creator at a time. */
+/* clang-format off */
 static struct db_stmt st_lock_cap = DB_STMT(
 	"SELECT pg_advisory_xact_lock(hashtext('storefleet.stores_max'))", 0);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_idem_purge = DB_STMT(
 	"DELETE FROM idempotency_keys WHERE created_at < now() - $1::int * interval '1 second'", 1);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_idem_get = DB_STMT(
 	"SELECT encode(request_sha256, 'hex'), store_id FROM idempotency_keys "
 	"WHERE user_id = $1::bigint AND key = $2",
 	2);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_idem_put = DB_STMT(
 	"INSERT INTO idempotency_keys (user_id, key, request_sha256, store_id) "
 	"VALUES ($1::bigint, $2, decode($3, 'hex'), $4)",
 	4);
+/* clang-format on */
 
 /*
  * Counted after the locks, so against every committed create.  The rate is
@@ -253,6 +269,7 @@ static struct db_stmt st_idem_put = DB_STMT(
  * delete does not give a slot back); Retry-After is when the oldest create
  * that still counts leaves the hour, or when the cooldown ends.
  */
+/* clang-format off */
 static struct db_stmt st_guard = DB_STMT(
 	"SELECT "
 	"(SELECT count(*) FROM stores WHERE owner_id = $1::bigint AND status <> 'deleted'), "
@@ -266,14 +283,19 @@ static struct db_stmt st_guard = DB_STMT(
 	"(SELECT ceil(extract(epoch FROM max(created_at) + $3::int * interval '1 second' "
 	"  - clock_timestamp()))::int FROM stores WHERE owner_id = $1::bigint)",
 	3);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_insert = DB_STMT(
 	"INSERT INTO stores (id, owner_id, name, engine) VALUES ($1, $2::bigint, $3, $4) "
 	"ON CONFLICT (id) DO NOTHING RETURNING id",
 	4);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_event = DB_STMT(
 	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, $2, $3, $4)", 4);
+/* clang-format on */
 
 struct create_ctx {
 	struct arena *a;
@@ -281,7 +303,7 @@ struct create_ctx {
 	struct store_create *c;
 	char hash[crypto_hash_sha256_BYTES * 2 + 1];
 	char id[STORE_ID_LEN + 1];
-	const char *existing;	/* the store of a replayed key */
+	const char *existing; /* the store of a replayed key */
 };
 
 static int create_tx(void *ctx, struct err *e)
@@ -322,8 +344,9 @@ static int create_tx(void *ctx, struct err *e)
 		if (db_rows(res) == 1) {
 			if (strcmp(db_get(res, 0, 0), x->hash)) {
 				c->field = "Idempotency-Key";
-				return err_set(e, 422,
-					       "this Idempotency-Key was used with a different request");
+				return err_set(
+				    e, 422,
+				    "this Idempotency-Key was used with a different request");
 			}
 			x->existing = arena_strdup(a, db_get(res, 0, 1));
 			return 0;
@@ -342,9 +365,9 @@ static int create_tx(void *ctx, struct err *e)
 	hour = db_get_ll(res, 0, 2);
 	if (mine >= config.stores_per_tenant) {
 		c->code = "quota_exceeded";
-		return err_set(e, 429,
-			       "You have %lld stores, the limit per account is %d; delete one first.",
-			       mine, config.stores_per_tenant);
+		return err_set(
+		    e, 429, "You have %lld stores, the limit per account is %d; delete one first.",
+		    mine, config.stores_per_tenant);
 	}
 	if (all >= config.stores_max) {
 		c->code = "quota_exceeded";
@@ -356,7 +379,8 @@ static int create_tx(void *ctx, struct err *e)
 
 		c->code = "rate_limited";
 		c->retry_after = wait < 1 ? 1 : (int)wait;
-		return err_set(e, 429, "You can create %d stores per hour; try again in %d seconds.",
+		return err_set(e, 429,
+			       "You can create %d stores per hour; try again in %d seconds.",
 			       config.creates_per_hour, c->retry_after);
 	}
 	if (config.create_cooldown > 0 && db_get(res, 0, 4) && db_get_ll(res, 0, 4) > 0) {
@@ -491,17 +515,23 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 /* --- list --------------------------------------------------------------- */
 
 /* $1 owner, $2 status (NULL = not deleted), $3 cursor micros, $4 cursor id, $5 limit. */
+/* clang-format off */
 #define LIST_FILTER                                                                        \
 	" AND (CASE WHEN $2::text IS NULL THEN s.status <> 'deleted' ELSE s.status = $2 END) " \
 	" AND ($3::bigint IS NULL OR (s.created_at, s.id) < "                                \
 	"      (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::text)) "     \
 	"ORDER BY s.created_at DESC, s.id DESC LIMIT $5::int"
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_list_own = DB_STMT(
 	"SELECT " STORE_COLS STORE_FROM "WHERE s.owner_id = $1::bigint" LIST_FILTER, 5);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_list_all = DB_STMT(
 	"SELECT " STORE_COLS STORE_FROM "WHERE $1::bigint IS NULL" LIST_FILTER, 5);
+/* clang-format on */
 
 static const char *cursor_encode(struct arena *a, const char *micros, const char *id)
 {
@@ -536,9 +566,8 @@ static int cursor_decode(struct arena *a, const char *cursor, const char **micro
 	return 0;
 }
 
-int store_list(struct arena *a, const struct store_who *who, int all, const char *status,
-	       int limit, const char *cursor, struct view **stores, const char **next_cursor,
-	       struct err *e)
+int store_list(struct arena *a, const struct store_who *who, int all, const char *status, int limit,
+	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e)
 {
 	const char *p[5] = {NULL};
 	char uid[24], lim[16];
@@ -548,8 +577,9 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 	*stores = NULL;
 	*next_cursor = NULL;
 	if (status && !store_status_valid(status))
-		return err_set(e, 422, "status must be one of requested, provisioning, ready, "
-				       "degraded, failed, deleting, deleted");
+		return err_set(e, 422,
+			       "status must be one of requested, provisioning, ready, "
+			       "degraded, failed, deleting, deleted");
 	if (limit < 1 || limit > STORE_LIST_MAX)
 		BUG("store_list: limit %d", limit);
 	if (cursor) {
@@ -559,7 +589,7 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 			return err_set(e, 422, "the cursor is not one this API gave out");
 	}
 	snprintf(uid, sizeof(uid), "%lld", who->id);
-	snprintf(lim, sizeof(lim), "%d", limit + 1);	/* one more: is there a next page? */
+	snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more: is there a next page? */
 	p[0] = all ? NULL : uid;
 	p[1] = status;
 	p[4] = lim;
@@ -586,19 +616,23 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
  * Only a failed store the user may see; the lease columns are reconcile's
  * and stay as they are (a failed store holds no live lease).
  */
+/* clang-format off */
 static struct db_stmt st_retry = DB_STMT(
 	"UPDATE stores s SET status = 'requested', attempts = 0, next_attempt_at = now(), "
 	"status_reason = '', step = '', updated_at = now() "
 	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
 	"AND s.status = 'failed' AND s.desired = 'present' RETURNING s.id",
 	3);
+/* clang-format on */
 
+/* clang-format off */
 static struct db_stmt st_delete = DB_STMT(
 	"UPDATE stores s SET desired = 'absent', status = 'deleting', status_reason = '', "
 	"delete_requested_at = now(), attempts = 0, next_attempt_at = now(), updated_at = now() "
 	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
 	"AND s.status NOT IN ('deleting', 'deleted') RETURNING s.id",
 	3);
+/* clang-format on */
 
 struct change_ctx {
 	struct arena *a;
@@ -635,7 +669,8 @@ static int change_tx(void *ctx, struct err *e)
 	}
 	if (!x->is_delete) {
 		if (!x->changed)
-			return err_set(e, 409, "Only a failed store can be retried; this one is %s.",
+			return err_set(e, 409,
+				       "Only a failed store can be retried; this one is %s.",
 				       x->m.status);
 		p[1] = "request";
 		p[2] = "info";
@@ -688,10 +723,12 @@ struct view *store_delete(struct arena *a, const struct store_who *who, const ch
 
 /* --- events and steps --------------------------------------------------- */
 
+/* clang-format off */
 static struct db_stmt st_events = DB_STMT(
 	"SELECT id, " AT("at") ", step, message, level FROM store_events "
 	"WHERE store_id = $1 AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3::int",
 	3);
+/* clang-format on */
 
 int store_events(struct arena *a, const char *id, long long before, int limit, int newest_first,
 		 struct view **events, long long *next_before, struct err *e)
@@ -728,21 +765,19 @@ int store_events(struct arena *a, const char *id, long long before, int limit, i
 static const struct {
 	const char *name, *label;
 } store_step_list[] = {
-	{"namespace", "Namespace"},
-	{"isolation", "Quota, limits and network policies"},
-	{"secrets", "Secrets"},
-	{"database", "Database"},
-	{"app", "Application"},
-	{"setup", "Setup job"},
-	{"ingress", "Ingress"},
-	{"readiness", "Readiness checks"},
+    {"namespace", "Namespace"}, {"isolation", "Quota, limits and network policies"},
+    {"secrets", "Secrets"},	{"database", "Database"},
+    {"app", "Application"},	{"setup", "Setup job"},
+    {"ingress", "Ingress"},	{"readiness", "Readiness checks"},
 };
 #define NSTEPS (int)(sizeof(store_step_list) / sizeof(store_step_list[0]))
 
+/* clang-format off */
 static struct db_stmt st_steps = DB_STMT(
 	"SELECT step, " AT("min(at)") ", bool_or(level = 'error') FROM store_events "
 	"WHERE store_id = $1 GROUP BY step",
 	1);
+/* clang-format on */
 
 int store_steps(struct arena *a, const struct store_meta *m, struct view **steps, struct err *e)
 {
@@ -783,10 +818,12 @@ int store_steps(struct arena *a, const struct store_meta *m, struct view **steps
 
 /* --- credentials -------------------------------------------------------- */
 
+/* clang-format off */
 static struct db_stmt st_secret = DB_STMT(
 	"SELECT s.owner_id, s.admin_user, encode(s.admin_secret, 'hex') FROM stores s "
 	"WHERE s.id = $1 AND" STORE_VISIBLE,
 	3);
+/* clang-format on */
 
 int store_reveal(struct arena *a, const struct store_who *who, const char *id, const char **user,
 		 const char **password, struct err *e)
@@ -815,7 +852,8 @@ int store_reveal(struct arena *a, const struct store_who *who, const char *id, c
 			   &klen, NULL) != 0 ||
 	    klen != sizeof(key)) {
 		log_error("store %s: secret_key is not 64 hex characters", id);
-		return err_set(e, 503, "Credentials cannot be shown: the server has no secret key.");
+		return err_set(e, 503,
+			       "Credentials cannot be shown: the server has no secret key.");
 	}
 	blen = strlen(hex) / 2;
 	box = arena_alloc(a, blen + 1);
@@ -832,8 +870,8 @@ int store_reveal(struct arena *a, const struct store_who *who, const char *id, c
 	plain[blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES] = '\0';
 	*user = arena_strdup(a, db_get(res, 0, 1));
 	*password = (const char *)plain;
-	if (audit_record(a, who->id, who->email, who->ip, "store.credentials_reveal", id, NULL,
-			 e) < 0) {
+	if (audit_record(a, who->id, who->email, who->ip, "store.credentials_reveal", id, NULL, e) <
+	    0) {
 		/* No audit row, no secret. */
 		*user = *password = NULL;
 		return -1;
@@ -843,10 +881,12 @@ int store_reveal(struct arena *a, const struct store_who *who, const char *id, c
 
 /* --- audit log ---------------------------------------------------------- */
 
+/* clang-format off */
 static struct db_stmt st_audit = DB_STMT(
 	"SELECT id, " AT("at") ", actor_email, ip, action, target, details::text FROM audit_log "
 	"WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2::int",
 	2);
+/* clang-format on */
 
 int store_audit_list(struct arena *a, int limit, const char *cursor, struct view **entries,
 		     const char **next_cursor, struct err *e)

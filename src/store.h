@@ -1,4 +1,4 @@
-/* store.h - stores as the web app sees them: ids, validation, the one view loader, create/retry/delete. */
+/* store.h - stores for the web: ids, input rules, one view loader, create, retry, delete. */
 #ifndef SF_STORE_H
 #define SF_STORE_H
 
@@ -23,13 +23,13 @@
  * returned through an OUT code pointer.
  */
 
-#define STORE_ID_LEN 8
-#define STORE_NAME_MAX 64		/* characters (code points), not bytes */
-#define STORE_LIST_MAX 100
+#define STORE_ID_LEN	   8
+#define STORE_NAME_MAX	   64 /* characters (code points), not bytes */
+#define STORE_LIST_MAX	   100
 #define STORE_LIST_DEFAULT 20
-#define STORE_EVENTS_MAX 200
+#define STORE_EVENTS_MAX   200
 
-/* The message every "no such store" answer carries (never the id: missing and foreign look alike). */
+/* What every "no such store" answer says (never the id: missing and foreign look alike). */
 #define STORE_NOT_FOUND "There is no such store."
 
 /* Who is asking: the signed-in user and where from (for audit rows). */
@@ -37,7 +37,7 @@ struct store_who {
 	long long id;
 	const char *email;
 	int is_admin;
-	const char *ip;		/* may be NULL */
+	const char *ip; /* may be NULL */
 };
 
 /* Status names of the schema, in lifecycle order; NULL-terminated. */
@@ -105,7 +105,7 @@ struct store_meta {
 	const char *status;
 	const char *step;
 	const char *engine;
-	const char *admin_user;		/* "" until reconcile stored the credentials */
+	const char *admin_user; /* "" until reconcile stored the credentials */
 	int has_secret;
 };
 
@@ -127,9 +127,8 @@ struct view *store_get(struct arena *a, const struct store_who *who, const char 
  * view, *next_cursor an arena string or NULL at the end.  0, or -1 with
  * e (422 for a bad cursor, field in *field).
  */
-int store_list(struct arena *a, const struct store_who *who, int all, const char *status,
-	       int limit, const char *cursor, struct view **stores, const char **next_cursor,
-	       struct err *e);
+int store_list(struct arena *a, const struct store_who *who, int all, const char *status, int limit,
+	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e);
 
 /*
  * Retry a failed store: status requested, attempts 0, next attempt now,
