@@ -1,4 +1,4 @@
-/* store.c - stores for the web: ids, input rules, one view loader, guarded create, retry, delete. */
+/* store.c - stores for the web: ids, input rules, one view loader, guarded create, retry, delete */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
