@@ -86,6 +86,25 @@ is "$(json_get "j['remote_addr']")" 127.0.0.1 "REMOTE_ADDR is the real peer"
 is "$(json_get "j['x_real_ip']")" 127.0.0.1 "a client-sent X-Real-IP is replaced by nginx"
 like "$(json_get "j['x_forwarded_for']")" '^(None)?$' "a client-sent X-Forwarded-For is dropped"
 
+# --- bad input: clear errors, and the same workers keep serving -------------------------------
+pids_before=$(workers)
+http POST /_test/echo -H 'Content-Type: application/json' --data-binary '{"a":'
+is "$STATUS" 400 "malformed JSON through nginx: 400"
+http POST /_test/echo -H 'Content-Type: application/json' --data-binary $'{"name":"\xff\xfe"}'
+is "$STATUS" 422 "invalid UTF-8 through nginx: 422"
+http POST /_test/form -H 'Content-Type: application/x-www-form-urlencoded' --data-binary 'a=%00'
+is "$STATUS" 422 "%00 in a form through nginx: 422"
+http POST /_test/echo -H 'Content-Type: text/xml' --data-binary '<a/>'
+is "$STATUS" 415 "wrong type through nginx: 415"
+http GET /healthz -H "Cookie: $(head -c 20000 /dev/zero | tr '\0' a)"
+like "$STATUS" '^4(00|94)$' "a 20 KB header is stopped by nginx"
+python3 -c 'import sys; sys.stdout.write("{\"a\":" + "["*5000 + "]"*5000 + "}")' >"$T/deep.json"
+http POST /_test/echo -H 'Content-Type: application/json' --data-binary @"$T/deep.json"
+is "$STATUS" 400 "JSON nested 5000 deep: 400, no stack exhaustion"
+is "$(workers)" "$pids_before" "no worker died on bad input"
+http GET /healthz
+is "$STATUS" 200 "and they keep serving"
+
 # --- a killed worker comes back within 1 s ----------------------------------------------------
 before=$(workers)
 victim=$(echo "$before" | head -n 1)
@@ -126,5 +145,28 @@ for p in $old; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
 is "$left" 0 "no workers left"
 nok "socket removed" test -e "$T/fcgi.sock"
 nok "no sanitizer report from any worker" grep -q 'Sanitizer' "$T/app.log"
+
+# --- fd 0 as an inherited FastCGI listening socket (spawn-fcgi / cgi-fcgi -start style) -----------
+python3 -c 'import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(16)
+os.dup2(s.fileno(), 0)
+os.execv(sys.argv[2], [sys.argv[2], "--workers", "1"])' "$T/inh.sock" "$SF_BUILD/bin/storefleet.fcgi" \
+	>>"$T/inh.log" 2>&1 &
+inh_pid=$!
+STACK_PIDS+=("inherited:$inh_pid")
+inh_healthz() {
+	env -i REQUEST_METHOD=GET REQUEST_URI=/healthz QUERY_STRING= SCRIPT_NAME=/healthz \
+		cgi-fcgi -bind -connect "$T/inh.sock" 2>/dev/null | tr -d '\r'
+}
+inh_ready() { inh_healthz | grep -q '^Status: '; }
+wait_for 10 inh_ready
+out=$(inh_healthz)
+like "$out" '^Status: 200' "inherited socket on fd 0: a FastCGI request is answered"
+like "$out" 'ok$' "... by the healthz handler"
+kill -TERM "$inh_pid"
+wait "$inh_pid"
+is "$?" 0 "the inherited-socket master stops cleanly"
 
 done_testing
