@@ -155,4 +155,19 @@ unlike "$BODY" "/stores/$bid\"" "the status filter hides b's requested store"
 like "$BODY" '<option value="failed" selected>' "and keeps the filter selected"
 page "$jar" GET /admin/stores
 is "$STATUS" 403 "tenants get 403 on /admin/stores"
+
+# --- the audit log API: newest first, cursor paging ------------------------------------------
+total=$(q "select count(*) from audit_log")
+api GET "/api/v1/audit?limit=3" "$admin"
+is "$STATUS|$(json_get 'len(j["entries"])')" "200|3" "GET /api/v1/audit?limit=3"
+is "$(json_get 'sorted(j["entries"][0].keys())')" '["action", "actor", "at", "details", "ip", "target"]' \
+	"entries have at, actor, ip, action, target, details"
+is "$(json_get 'j["entries"][0]["action"]')" "$(q "select action from audit_log order by id desc limit 1")" "newest first"
+seen=$(json_get 'len(j["entries"])') cursor=$(json_get 'j["next_cursor"]')
+while [ "$cursor" != None ] && [ "$seen" -lt 1000 ]; do
+	api GET /api/v1/audit "$admin" -G --data-urlencode limit=3 --data-urlencode "cursor=$cursor"
+	seen=$((seen + $(json_get 'len(j["entries"])')))
+	cursor=$(json_get 'j["next_cursor"]')
+done
+is "$seen" "$total" "following next_cursor visits every entry once ($total)"
 done_testing
