@@ -35,7 +35,7 @@ int auth_hash_password(const char *pw, char out[AUTH_HASH_MAX], struct err *e);
  */
 int auth_verify_password(const char *hash, const char *pw);
 
-/* Password rules: 10..256 bytes... see AUTH_PASSWORD_*; valid UTF-8, no NUL. 0 or 422 + e. */
+/* Password rules: >= 10 characters, <= 256 bytes, valid UTF-8, no NUL. 0 or 422 + e. */
 int auth_check_password(const char *pw, size_t n, struct err *e);
 
 /*
