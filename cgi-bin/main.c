@@ -214,11 +214,13 @@ static void reap(struct slot *slots, int n, int stopping)
 
 static int master_run(int nworkers, const char *socket_path)
 {
-	struct slot *slots = calloc((size_t)nworkers, sizeof(*slots));
+	/* static: a forked worker exits with this still allocated, and that is fine */
+	static struct slot *slots;
 	sigset_t set;
 	long deadline;
 	int alive;
 
+	slots = calloc((size_t)nworkers, sizeof(*slots));
 	if (!slots)
 		die_oom();
 	sigemptyset(&set);
@@ -289,6 +291,7 @@ static int master_run(int nworkers, const char *socket_path)
 		sigtimedwait(&set, NULL, &to);
 	}
 	free(slots);
+	slots = NULL;
 	log_info("master: stopped");
 	return 0;
 }
