@@ -614,6 +614,8 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 	struct xfer x;
 	json_t *out = NULL;
 
+	if (!c)
+		BUG("kubernetes: request on a client that is not initialised");
 	memset(ke, 0, sizeof(*ke));
 	ke->st.retry_after = -1;
 	buf_init(&x.body, k->body_max);

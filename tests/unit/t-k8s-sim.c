@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -125,6 +127,9 @@ static pid_t spawn(char *const argv[], const char *log)
 
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		/* if this test crashes, what it started must not outlive it */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -779,9 +784,14 @@ static void html_tests(void)
 		 " server {\n  listen 127.0.0.1:%d;\n"
 		 "  location /api/ { default_type text/html; return 200 '<html><body>Welcome</body></html>'; }\n"
 		 "  location = /big.json { default_type application/json; root %s; }\n"
+		 /* SSI drops the Content-Length: the answer streams chunked, unsized */
+		 "  location = /chunked.json { default_type application/json; ssi on; ssi_types *;"
+		 " alias %s/big.json; }\n"
+		 "  location = /huge.json { default_type application/json; ssi on; ssi_types *;"
+		 " alias %s/huge.json; }\n"
 		 "  location / { return 404; }\n }\n}\n",
 		 getuid() == 0 ? "user root;" : "", portdir, portdir, portdir, portdir, portdir, portdir,
-		 portdir, port, portdir);
+		 portdir, port, portdir, portdir, portdir);
 	write_file("nginx/nginx.conf", conf);
 	{
 		char cpath[300];
@@ -819,12 +829,44 @@ static void html_tests(void)
 		j = k8s_get(&c, "/big.json", &ke);
 		ok(!j && ke.too_big && has(ke.err.msg, "larger than 65536 bytes"),
 		   "a 300 KB answer with Content-Length over a 64 KiB cap: refused (%s)", ke.err.msg);
+		j = k8s_get(&c, "/chunked.json", &ke);
+		ok(!j && ke.too_big && has(ke.err.msg, "larger than 65536 bytes"),
+		   "the same answer chunked (no length): aborted while reading (%s)", ke.err.msg);
 		k8s_release(&c);
 		client(&c, "kc-html", NULL, NULL, &e);
 		j = k8s_get(&c, "/big.json", &ke);
 		ok(json_array_size(j) == 20000, "the same answer under the default cap: read (%s)",
 		   ke.err.msg);
 		json_decref(j);
+		j = k8s_get(&c, "/chunked.json", &ke);
+		ok(json_array_size(j) == 20000, "and chunked: read (%s)", ke.err.msg);
+		json_decref(j);
+		k8s_release(&c);
+	}
+
+	/* 50 MB against the default 32 MiB cap: an error, and memory stays bounded */
+	{
+		struct rusage ru;
+		long before, after;
+		FILE *f = fopen(path_of("nginx/huge.json"), "w");
+		static char chunk[1 << 16];
+
+		memset(chunk, ' ', sizeof(chunk));
+		fputc('[', f);
+		for (int i = 0; i < 800; i++)
+			fwrite(chunk, 1, sizeof(chunk), f);
+		fputs("]\n", f);
+		fclose(f);
+		getrusage(RUSAGE_SELF, &ru);
+		before = ru.ru_maxrss;
+		client(&c, "kc-html", NULL, NULL, &e);
+		j = k8s_get(&c, "/huge.json", &ke);
+		getrusage(RUSAGE_SELF, &ru);
+		after = ru.ru_maxrss;
+		ok(!j && ke.too_big && has(ke.err.msg, "larger than 33554432 bytes"),
+		   "a 50 MB streamed answer: clear error (%s)", ke.err.msg);
+		ok(after - before < 48 * 1024, "memory bounded by the cap (max RSS grew %ld KiB)",
+		   after - before);
 		k8s_release(&c);
 	}
 	stop(&nginx_pid);
