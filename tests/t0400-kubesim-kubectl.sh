@@ -4,7 +4,7 @@
 . "$SF_ROOT/tests/lib-kubesim.sh"
 
 command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not installed"; exit 0; }
-ks_start --pod-ready-ms 300 --ns-delete-ms 300
+ks_start --pod-ready-ms 300 --ns-delete-ms 1500
 K() { kubectl --request-timeout=20s "$@"; }
 
 out=$(K get ns -o name 2>&1)
@@ -87,8 +87,7 @@ nok "get of a deleted deployment fails" K get deployment web -n store-acme
 
 K delete namespace store-acme --wait=false >/dev/null 2>&1
 is "$(K get ns store-acme -o jsonpath='{.status.phase}' 2>&1)" "Terminating" "a deleted namespace is Terminating first"
-out=$(K wait --for=delete namespace/store-acme --timeout=15s 2>&1)
-like "$out" 'condition met|deleted' "wait --for=delete namespace"
+ok "wait --for=delete namespace" K wait --for=delete namespace/store-acme --timeout=15s
 nok "the namespace is gone" K get ns store-acme
 
 out=$(K delete namespace default 2>&1)

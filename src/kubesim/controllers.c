@@ -300,7 +300,9 @@ static int quota_admit(const char *ns, const char *podname, const json_t *podspe
 				rc = -1;
 				break;
 			}
-			if (!strncmp(k, "limits.", 7) || !strncmp(k, "requests.", 9)) {
+			/* requests.storage counts PVCs, not containers */
+			if ((!strncmp(k, "limits.", 7) || !strncmp(k, "requests.", 9)) &&
+			    strcmp(k, "requests.storage")) {
 				const char *res = strchr(k, '.') + 1;
 				const char *kind = !strncmp(k, "limits.", 7) ? "limits" : "requests";
 				json_t *c;
@@ -1161,21 +1163,39 @@ static int quota_step(struct ks_obj *q, int64_t now)
 
 void ks_delete_cascade(struct ks_obj *x)
 {
-	struct ks_obj **v;
-	size_t n, i;
-	const char *uid = uid_of(x->o);
+	struct ks_obj **v, **todo;
+	size_t n, i, j, k, ntodo = 1;
 	char ns[256];
 	json_t *owner = json_incref(json_array_get(json_object_get(md_of(x->o), "ownerReferences"), 0));
 	int pod = !strcmp(x->res->plural, "pods");
 
+	/* collect the whole dependent tree first: deleting while walking would free what we walk */
 	snprintf(ns, sizeof(ns), "%s", x->ns);
-	if (x->res->namespaced && *uid) {
-		n = ks_store_select(NULL, x->ns, NULL, &v);
-		for (i = 0; i < n; i++)
-			if (v[i] != x && owned_by(v[i], uid))
-				ks_delete_cascade(v[i]);
-		free(v);
+	n = x->res->namespaced ? ks_store_select(NULL, x->ns, NULL, &v) : 0;
+	if (!x->res->namespaced)
+		v = NULL;
+	todo = malloc((n + 1) * sizeof(*todo));
+	if (!todo)
+		die_oom();
+	todo[0] = x;
+	for (i = 0; i < ntodo; i++) {
+		const char *uid = uid_of(todo[i]->o);
+
+		for (j = 0; *uid && j < n; j++) {
+			if (!v[j] || !owned_by(v[j], uid))
+				continue;
+			for (k = 0; k < ntodo; k++)
+				if (todo[k] == v[j])
+					break;
+			if (k == ntodo)
+				todo[ntodo++] = v[j];
+			v[j] = NULL;
+		}
 	}
+	free(v);
+	for (i = ntodo; i-- > 1;)
+		ks_store_del(todo[i]);
+	free(todo);
 	ks_store_del(x);
 	if (owner) {
 		/* a controller replaces what it owned */
