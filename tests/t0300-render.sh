@@ -178,6 +178,21 @@ if [ -x "$SF_BUILD/bin/kubesim" ] && command -v kubectl >/dev/null; then
 		is "$(printf '%s\n' "$out" | grep -c 'serverside-applied (server dry run)')" \
 			"$(grep -c '^kind: ' "$T/dry-$engine.yaml")" "$engine: every object accepted"
 	done
+
+	# Reconcile re-applies every pass: the same render must be a no-op, a
+	# pinned version a new Deployment generation.
+	K() { kubectl --request-timeout=20s "$@"; }
+	gen() { K get deployment wordpress -n store-dry-woocommerce -o jsonpath='{.metadata.generation}'; }
+	K apply --server-side --field-manager=storefleet -f "$T/dry-woocommerce.yaml" >"$T/apply.log" 2>&1
+	is "$?" 0 "woocommerce: real server-side apply"
+	is "$(gen)" 1 "first apply: generation 1"
+	K apply --server-side --field-manager=storefleet -f "$T/dry-woocommerce.yaml" >"$T/apply.log" 2>&1
+	is "$(gen)" 1 "the same render applied again changes nothing"
+	render woocommerce --overlay local --store-id dry-woocommerce --version 6.8.2 >"$T/v2.yaml"
+	K apply --server-side --field-manager=storefleet -f "$T/v2.yaml" >"$T/apply.log" 2>&1
+	is "$(gen)" 2 "a pinned version rolls the Deployment"
+	is "$(K get deployment wordpress -n store-dry-woocommerce -o jsonpath='{.spec.template.spec.containers[0].image}')" \
+		"wordpress:6.8.2-php8.3-apache" "the pinned version is the image tag"
 else
 	diag "kubesim or kubectl missing: server dry run skipped"
 fi
