@@ -540,9 +540,15 @@ static int decode_secret(const json_t *sec, const struct blueprint *bp, json_t *
 
 	json_array_foreach(blueprint_secret_names(bp), i, n) {
 		const char *b64 = json_string_value(json_object_get(data, json_string_value(n)));
+		const char *plain = json_string_value(
+			jpath(sec, "stringData", json_string_value(n)));
 		unsigned char bin[512];
 		size_t len = 0;
 
+		if (!b64 && plain && *plain) {	/* a server that kept stringData as sent */
+			json_object_set_new(creds, json_string_value(n), json_string(plain));
+			continue;
+		}
 		if (!b64 || sodium_base642bin(bin, sizeof(bin) - 1, b64, strlen(b64), NULL, &len, NULL,
 					      sodium_base64_VARIANT_ORIGINAL) < 0 || !len) {
 			json_decref(creds);
@@ -552,6 +558,26 @@ static int decode_secret(const json_t *sec, const struct blueprint *bp, json_t *
 	}
 	*out = creds;
 	return 0;
+}
+
+/* {k: v} -> {k: base64(v)} (a Secret's data), new reference. */
+static json_t *base64_values(const json_t *plain)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)plain, k, v) {
+		const char *s = json_string_value(v);
+		size_t n = strlen(s), cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+		char *b = malloc(cap);
+
+		if (!b)
+			die_oom();
+		sodium_bin2base64(b, cap, (const unsigned char *)s, n, sodium_base64_VARIANT_ORIGINAL);
+		json_object_set_new(out, k, json_string(b));
+		free(b);
+	}
+	return out;
 }
 
 /*
@@ -581,11 +607,11 @@ static int credentials(struct reconcile *r, const struct store *s, const struct 
 		if (sec || ke->st.code != 404)
 			break;
 		made = make_secrets(eb->bp, 0);
-		body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:O}", "apiVersion",
+		body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:o}", "apiVersion",
 				 "v1", "kind", "Secret", "metadata", "name", CREDENTIALS_SECRET,
 				 "namespace", ns, "labels", "app.kubernetes.io/managed-by",
 				 "storefleet", STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
-				 "type", "Opaque", "stringData", made);
+				 "type", "Opaque", "data", base64_values(made));
 		text = json_dumps(body, JSON_COMPACT);
 		json_decref(body);
 		sec = k8s_request(&r->k, "POST", coll.s, text, "application/json", &code, ke);
@@ -767,18 +793,23 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		r->warned_no_key = 1;
 	}
 	(void)generated;
-	json_decref(creds);
-	json_decref(set);
 	w.attempts = l->attempts;
 	if (w.nev || w.admin_secret) {
+		int saved;
+
 		w.reason = "applied; waiting for the workloads";
-		if (save(r, l, &w) <= 0) {
+		saved = save(r, l, &w);	/* rev and the sealed value live until here */
+		memset(&w, 0, sizeof(w));
+		w.attempts = l->attempts;
+		if (saved <= 0) {
+			json_decref(creds);
+			json_decref(set);
 			buf_release(&sealed);
 			return;
 		}
-		memset(&w, 0, sizeof(w));
-		w.attempts = l->attempts;
 	}
+	json_decref(creds);
+	json_decref(set);
 	buf_release(&sealed);
 
 	/* readiness (reference/readiness.md), with the namespace's pods and events */
