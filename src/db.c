@@ -147,7 +147,11 @@ static PGresult *db_check(struct arena *a, PGresult *res, const char *what, stru
 	} else {
 		status = db_status_for_sqlstate(db_state);
 	}
-	db_msg(res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn), m, sizeof(m));
+	/* The primary message only: DETAIL lines can quote row values (an email, a key). */
+	if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY))
+		db_msg(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), m, sizeof(m));
+	else
+		db_msg(res ? PQresultErrorMessage(res) : PQerrorMessage(db_conn), m, sizeof(m));
 	PQclear(res);
 	if (status == 503)
 		log_warn("db: %s: %s (%s)", what, m, db_state);
