@@ -121,7 +121,7 @@ static int wait_file(const char *path, long ms)
 	return -1;
 }
 
-static pid_t spawn(char *const argv[], const char *log)
+static pid_t spawn(char *const argv[], const char *log, int deathsig)
 {
 	pid_t pid = fork();
 
@@ -129,7 +129,7 @@ static pid_t spawn(char *const argv[], const char *log)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		/* if this test crashes, what it started must not outlive it */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_PDEATHSIG, deathsig);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -798,7 +798,7 @@ static void html_tests(void)
 		char *argv[] = {"nginx", "-p", portdir, "-c", cpath, "-g", "daemon off;", NULL};
 
 		snprintf(cpath, sizeof(cpath), "%s/nginx.conf", portdir);
-		nginx_pid = spawn(argv, path_of("nginx.log"));
+		nginx_pid = spawn(argv, path_of("nginx.log"), SIGTERM);
 	}
 	end = now_ms() + 10000;
 	while (!port_open(port) && now_ms() < end)
@@ -865,8 +865,13 @@ static void html_tests(void)
 		after = ru.ru_maxrss;
 		ok(!j && ke.too_big && has(ke.err.msg, "larger than 33554432 bytes"),
 		   "a 50 MB streamed answer: clear error (%s)", ke.err.msg);
+#if defined(__SANITIZE_ADDRESS__)
+		/* ASan keeps freed blocks in quarantine: RSS says nothing here */
+		ok(1, "# SKIP memory bound under ASan (max RSS grew %ld KiB)", after - before);
+#else
 		ok(after - before < 48 * 1024, "memory bounded by the cap (max RSS grew %ld KiB)",
 		   after - before);
+#endif
 		k8s_release(&c);
 	}
 	stop(&nginx_pid);
@@ -897,7 +902,7 @@ int main(void)
 
 		snprintf(simdir, sizeof(simdir), "%s", dir);
 		snprintf(log, sizeof(log), "%s/kubesim.log", dir);
-		sim_pid = spawn(argv, log);
+		sim_pid = spawn(argv, log, SIGKILL);
 	}
 	if (wait_file(path_of("kubeconfig"), 15000) < 0) {
 		snprintf(cmd, sizeof(cmd), "cat '%s/kubesim.log' >&2", dir);
