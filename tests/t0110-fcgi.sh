@@ -86,6 +86,14 @@ is "$(json_get "j['remote_addr']")" 127.0.0.1 "REMOTE_ADDR is the real peer"
 is "$(json_get "j['x_real_ip']")" 127.0.0.1 "a client-sent X-Real-IP is replaced by nginx"
 like "$(json_get "j['x_forwarded_for']")" '^(None)?$' "a client-sent X-Forwarded-For is dropped"
 
+http POST /_test/echo -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+	--data-binary '{"chunked":true}'
+is "$STATUS" 200 "a chunked body (no Content-Length for the app) is read to its end"
+is "$(json_get "j['body']['chunked']")" True "and parsed"
+http POST /_test/echo -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+	--data-binary @"$T/1mb"
+is "$STATUS" 413 "a chunked 1 MB body is refused by nginx too"
+
 # --- bad input: clear errors, and the same workers keep serving -------------------------------
 pids_before=$(workers)
 http POST /_test/echo -H 'Content-Type: application/json' --data-binary '{"a":'
