@@ -682,6 +682,41 @@ static int up_to_date(const struct store *s, const json_t *set, const char *rev)
 	return 1;
 }
 
+/* Delete the store's Jobs that failed (and forget them in the observation). */
+static int drop_failed_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
+{
+	json_t *jobs = json_object_get(s->obs, "jobs"), *job;
+	struct buf path = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < json_array_size(jobs);) {
+		const json_t *c, *conds;
+		size_t k;
+		int failed = 0;
+
+		job = json_array_get(jobs, i);
+		conds = jpath(job, "status", "conditions");
+		json_array_foreach(conds, k, c)
+			if (!strcmp(jstr(c, "type"), "Failed") && !strcmp(jstr(c, "status"), "True"))
+				failed = 1;
+		if (!failed) {
+			i++;
+			continue;
+		}
+		buf_reset(&path);
+		if (k8s_object_path(&path, job, &ke->err) < 0 ||
+		    k8s_delete(&r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke) < 0) {
+			buf_release(&path);
+			return -1;
+		}
+		log_info("reconcile: store %s: deleted failed job %s for the retry", s->id,
+			 jstr(json_object_get(job, "metadata"), "name"));
+		json_array_remove(jobs, i);
+	}
+	buf_release(&path);
+	return 0;
+}
+
 static int ensure_namespace(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
 			    struct k8s_err *ke)
 {
@@ -764,8 +799,19 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	if (!rev)
 		rev = "";
 
-	/* apply what is missing or out of date, in the blueprint's order */
-	if (strcmp(rev, l->revision) || !up_to_date(s, set, rev)) {
+	/*
+	 * Apply what is missing or out of date, in the blueprint's order, and
+	 * everything on the first pass of an attempt (a retry repairs drift).
+	 * A Job that failed never runs again: a retry deletes it so the apply
+	 * makes a fresh one.
+	 */
+	if (!*l->step && drop_failed_jobs(r, s, &ke) < 0) {
+		json_decref(creds);
+		json_decref(set);
+		k8s_failed(r, l, "setup", "delete the failed setup job", &ke);
+		return;
+	}
+	if (!*l->step || strcmp(rev, l->revision) || !up_to_date(s, set, rev)) {
 		size_t done = 0, created = 0;
 
 		if (k8s_apply_all(&r->k, set, NULL, &done, &created, &ke) < 0) {
