@@ -683,6 +683,7 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 		ke->attempts++;
 		if (ke->attempts > 1)
 			k->retries++;
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);	/* h is freed next */
 		curl_slist_free_all(h);
 		if (auth) {
 			memset(auth, 0, strlen(auth));

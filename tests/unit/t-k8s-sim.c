@@ -789,6 +789,14 @@ static void html_tests(void)
 		 " alias %s/big.json; }\n"
 		 "  location = /huge.json { default_type application/json; ssi on; ssi_types *;"
 		 " alias %s/huge.json; }\n"
+		 /* a list whose continue token has always expired */
+		 "  location = /api/v1/namespaces/p/configmaps { default_type application/json;\n"
+		 "   if ($arg_continue) { return 410 '{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+		 "\"metadata\":{},\"status\":\"Failure\",\"message\":\"continue token too old\","
+		 "\"reason\":\"Expired\",\"code\":410}'; }\n"
+		 "   return 200 '{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":"
+		 "{\"resourceVersion\":\"7\",\"continue\":\"tok\"},\"items\":[{\"metadata\":"
+		 "{\"name\":\"a\"}}]}'; }\n"
 		 "  location / { return 404; }\n }\n}\n",
 		 getuid() == 0 ? "user root;" : "", portdir, portdir, portdir, portdir, portdir, portdir,
 		 portdir, port, portdir, portdir, portdir);
@@ -813,6 +821,17 @@ static void html_tests(void)
 	j = k8s_get(&c, "/other", &ke);
 	ok(!j && ke.st.code == 404 && has(ke.st.message, "text/html"), "HTML 404 page: 404 with its content type (%s)",
 	   ke.st.message);
+	{
+		struct k8s_list l;
+		struct k8s_list_opts lo = {.path = "/api/v1/namespaces/p/configmaps", .limit = 1};
+		int r = k8s_list(&c, &lo, &l, &ke);
+
+		ok(r < 0 && ke.st.code == 410 && l.restarts == 1,
+		   "expired continue token: the list restarts once, then reports the 410 (%s)",
+		   ke.err.msg);
+		is_int(ke.attempts, 4, "first page, expired continue, first page again, expired again");
+		is_int(ke.klass, K8S_REREAD, "410 Expired: re-read");
+	}
 	k8s_release(&c);
 
 	/* a static file has a Content-Length: curl refuses it before reading (MAXFILESIZE) */
