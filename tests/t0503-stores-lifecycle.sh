@@ -94,7 +94,7 @@ is "$STATUS" 200 "the page of a failed store"
 like "$BODY" 'The app keeps crashing \(CrashLoopBackOff\)' "the reason in plain words"
 like "$BODY" '<li class="done">Namespace <time' "namespace done, with its time"
 like "$BODY" '<li class="failed">Application <time[^>]*>[^<]*</time><span class="step-detail">failed' "the failed step is marked"
-like "$BODY" '<li class="">Ingress</li>' "later steps pending"
+like "$BODY" '<li>Ingress</li>' "later steps pending"
 like "$BODY" "action=\"/stores/$other/retry\"" "a Retry button"
 unlike "$BODY" 'http-equiv="refresh"' "a failed store does not refresh itself"
 csrf=$(page_csrf)
