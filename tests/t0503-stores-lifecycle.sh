@@ -113,6 +113,15 @@ like "$BODY" 'badge badge-deleting' "now deleting"
 like "$BODY" '<meta http-equiv="refresh" content="3">' "and refreshing itself"
 unlike "$BODY" 'action="/stores/[a-z0-9]+/delete"' "no second delete button"
 
+# --- a store in progress: the current step is highlighted -------------------------------------
+prov=$(q "select id from stores where status = 'ready' order by id desc limit 1")
+q "update stores set status = 'provisioning', step = 'database' where id = '$prov';
+   insert into store_events (store_id, step, message) values ('$prov', 'namespace', 'Namespace created.')" >/dev/null
+page "$jar" GET "/stores/$prov"
+like "$BODY" '<li class="current" aria-current="step">Database' "the current step is highlighted"
+like "$BODY" '<li class="done">Secrets</li>' "steps before it are done"
+like "$BODY" '<meta http-equiv="refresh" content="3">' "a provisioning store refreshes itself"
+
 # --- credentials: owner only, audited, never the secret in the log -----------------------------
 cred=$(q "select id from stores where status = 'ready' order by id limit 1")
 q "update stores set admin_user = 'shopadmin', admin_secret = decode('$(seal_hex "$KEY" 'pa$$w0rd-XYZ')', 'hex') where id = '$cred'" >/dev/null
