@@ -1,7 +1,10 @@
-/* fuzz-k8s-status.c - Kubernetes API answers: Status bodies, JSON parsing, pod reasons. */
+/* fuzz-k8s-status.c - Kubernetes API answers (Status, JSON, pod reasons) and kubeconfig documents. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "k8s.h"
 
@@ -9,8 +12,33 @@
  * The first byte picks the HTTP status and content type, so one corpus
  * exercises Status parsing (JSON and plain text), the JSON answer parser
  * (truncated, HTML, garbage) and the pod summariser on whatever parses.
+ * A first byte 'K' makes the rest a kubeconfig file instead (through a
+ * memfd, since the loader reads paths).
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void kubeconfig_case(const uint8_t *data, size_t size)
+{
+	struct kubeconfig kc;
+	struct err e = ERR_INIT;
+	char path[64];
+	const char *p = path;
+	int fd = memfd_create("kubeconfig", 0);
+
+	if (fd < 0)
+		return;
+	if (write(fd, data, size) == (ssize_t)size) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (kubeconfig_load_files(&kc, &p, 1, NULL, &e) == 0) {
+			if (!kc.server || !*kc.server || (kc.cert && !kc.key))
+				abort();
+			kubeconfig_release(&kc);
+		} else if (!e.msg[0]) {
+			abort();	/* every failure says why */
+		}
+	}
+	close(fd);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,6 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] == 'K') {
+		kubeconfig_case(data + 1, size - 1);
+		return 0;
+	}
 	sel = data[0];
 	body = (const char *)data + 1;
 	size--;
