@@ -32,6 +32,7 @@ struct blueprint {
 	json_t *files;	      /* [[doc, doc...], ...]: manifests in file order */
 	json_t *keep;	      /* overlay documents, kept so their marks stay meaningful */
 	struct y2j_marks *marks;
+	int platform; /* values.yaml says platform: true: rendered once, no store */
 };
 
 /* --- small helpers */
@@ -159,6 +160,9 @@ static int merge(struct blueprint *bp, json_t *base, const json_t *over, struct 
 			return err_set(e, 500,
 				       "%s:%u: unknown value '%s' (values.yaml has no such key)",
 				       file, op.line, path->s);
+		if (!strcmp(path->s, "platform"))
+			return err_set(e, 500, "%s:%u: 'platform' is fixed by values.yaml", file,
+				       op.line);
 		if (!strcmp(path->s, "secrets") || !strncmp(path->s, "secrets.", 8))
 			return err_set(e, 500,
 				       "%s:%u: '%s': secrets come only from the store, never from "
@@ -512,13 +516,20 @@ static void set_str(json_t *o, const char *k, const char *v)
 		die_oom();
 }
 
-/* The labels every object and pod carries; name only on the objects themselves. */
+/*
+ * The labels every object and pod carries; name only on the objects
+ * themselves.  Platform objects (id NULL) carry neither managed-by=storefleet
+ * nor the store labels: reconcile observes and deletes by those, and must
+ * never take storefleet's own namespace for a store's.
+ */
 static void add_labels(json_t *labels, const char *engine, const char *id, const char *instance,
 		       int with_name)
 {
-	set_str(labels, "app.kubernetes.io/managed-by", "storefleet");
-	set_str(labels, "storefleet.io/store", id);
-	set_str(labels, "storefleet.io/engine", engine);
+	if (id) {
+		set_str(labels, "app.kubernetes.io/managed-by", "storefleet");
+		set_str(labels, "storefleet.io/store", id);
+		set_str(labels, "storefleet.io/engine", engine);
+	}
 	if (with_name && !json_is_string(json_object_get(labels, "app.kubernetes.io/name")))
 		set_str(labels, "app.kubernetes.io/name", engine);
 	set_str(labels, "app.kubernetes.io/part-of", "storefleet");
@@ -577,7 +588,7 @@ static int finish_object(const struct rctx *r, json_t *obj, const json_t *file, 
 	return 0;
 }
 
-/* Render every manifest with the given store layer; NULL on error. */
+/* Render every manifest with the given store layer (id NULL: a platform chart); NULL on error. */
 static json_t *render_all(const struct rctx *r, const char *id, const char *ns)
 {
 	json_t *set = json_array(), *file, *doc;
@@ -708,6 +719,17 @@ static json_t *store_layer(const struct blueprint *bp, const struct blueprint_st
 	return layer;
 }
 
+/* A platform chart: no store layer; objects go to the namespace value. */
+static json_t *render_platform(const struct rctx *r)
+{
+	const char *ns = json_string_value(json_object_get(r->bp->values, "namespace"));
+
+	if (!valid_store_id(ns))
+		return fail_null(err_set(r->e, 500, "chart '%s': namespace '%.60s' is not a name",
+					 r->bp->engine, ns ? ns : ""));
+	return render_all(r, NULL, ns);
+}
+
 json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_store *store,
 			 struct err *e)
 {
@@ -715,6 +737,14 @@ json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_stor
 	json_t *layer, *set;
 	char ns[64];
 
+	if (bp->platform && store)
+		return fail_null(err_set(e, 400,
+					 "chart '%s' is the platform: rendered once, not per store",
+					 bp->engine));
+	if (bp->platform)
+		return render_platform(&r);
+	if (!store)
+		return fail_null(err_set(e, 400, "chart '%s' renders a store: give one", bp->engine));
 	layer = store_layer(bp, store, 0, e);
 	if (!layer)
 		return NULL;
@@ -771,6 +801,7 @@ static int load_manifests(struct blueprint *bp, const char *dir, struct err *e)
 static int check_values(struct blueprint *bp, const char *file, struct err *e)
 {
 	const json_t *secrets = json_object_get(bp->values, "secrets");
+	const json_t *platform = json_object_get(bp->values, "platform");
 	const char *k;
 	json_t *v;
 
@@ -785,6 +816,20 @@ static int check_values(struct blueprint *bp, const char *file, struct err *e)
 			       file);
 	if (secrets && !json_is_object(secrets))
 		return err_set(e, 500, "%s: 'secrets' must be a mapping", file);
+	if (platform && !json_is_boolean(platform))
+		return err_set(e, 500, "%s: 'platform' must be a boolean", file);
+	if (json_is_true(platform)) {
+		/* nothing per store: no store.* values, no generated secrets */
+		if (!json_is_string(json_object_get(bp->values, "namespace")))
+			return err_set(e, 500, "%s: a platform chart needs 'namespace' (a string)",
+				       file);
+		if (json_object_size(secrets))
+			return err_set(e, 500,
+				       "%s: a platform chart has no generated secrets: reference "
+				       "the operator's Secret instead",
+				       file);
+		bp->platform = 1;
+	}
 	json_object_foreach((json_t *)secrets, k, v) {
 		struct y2j_pos p;
 
@@ -806,6 +851,11 @@ static int check_render(struct blueprint *bp, struct err *e)
 	struct rctx r = {.bp = bp, .check = 1, .e = e};
 	json_t *set;
 
+	if (bp->platform) {
+		set = render_platform(&r);
+		json_decref(set);
+		return set ? 0 : -1;
+	}
 	r.layer = store_layer(bp, &s, 1, e);
 	if (!r.layer)
 		return -1;
@@ -898,6 +948,8 @@ int blueprint_set(struct blueprint *bp, const char *path, const char *value, con
 		return err_set(e, 500, "%s: unknown value '%s'", from, path);
 	if (!strncmp(path, "secrets", 7) && (!path[7] || path[7] == '.'))
 		return err_set(e, 500, "%s: secrets come only from the store", from);
+	if (!strcmp(path, "platform"))
+		return err_set(e, 500, "%s: 'platform' is fixed by values.yaml", from);
 	if (y2j_resolve_plain(value, strlen(value), &v, &why) < 0)
 		return err_set(e, 500, "%s: %s: %s", from, path, why.msg);
 	if (!v)
@@ -939,6 +991,11 @@ int blueprint_configure(struct blueprint *bp, const struct config *c, struct err
 			return -1;
 	}
 	return 0;
+}
+
+int blueprint_is_platform(const struct blueprint *bp)
+{
+	return bp->platform;
 }
 
 const char *blueprint_engine(const struct blueprint *bp)

@@ -44,6 +44,14 @@
  * name), and the annotation storefleet.io/blueprint-revision: the first 16
  * hex digits of the SHA-256 of the canonical JSON (sorted keys, compact) of
  * the rendered set without that annotation.  Same inputs, same bytes.
+ *
+ * A platform chart (values.yaml has `platform: true`, which no later layer
+ * may change; charts/platform is storefleet's own Deployment, CronJob and
+ * RBAC) is rendered once, with no store: no store.* or secrets.* values,
+ * namespaced objects default to the `namespace` value, and the labels are
+ * only app.kubernetes.io/name, part-of=storefleet and instance=<namespace>
+ * (never managed-by=storefleet or storefleet.io/store, which reconcile
+ * selects stores by).
  */
 
 struct blueprint;
@@ -83,6 +91,9 @@ int blueprint_set(struct blueprint *bp, const char *path, const char *value, con
 struct config;
 int blueprint_configure(struct blueprint *bp, const struct config *c, struct err *e);
 
+/* 1 for a platform chart (rendered with store NULL), 0 for a store engine. */
+int blueprint_is_platform(const struct blueprint *bp);
+
 /* The engine name, and the values after every layer but the per-store one (borrowed). */
 const char *blueprint_engine(const struct blueprint *bp);
 const json_t *blueprint_values(const struct blueprint *bp);
@@ -105,7 +116,8 @@ struct blueprint_store {
 };
 
 /*
- * Render one store.  OUT: a new JSON array of objects in apply order
+ * Render one store (store NULL for a platform chart, and only then: the
+ * other way round is a 400).  OUT: a new JSON array of objects in apply order
  * (namespace, isolation, secrets, database, app, jobs, ingress: the
  * manifests' file order), caller owns it.  Thread-compatible: bp is only
  * read.  Errors: NULL and nothing else (no partial set); e names the

@@ -1,4 +1,4 @@
-/* ctl_render.c - storefleetctl render: print the objects reconcile would apply for one store. */
+/* ctl_render.c - storefleetctl render: what reconcile applies for a store, or the platform. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,9 @@
  *     [--json] [--show-secrets]
  *
  * Without a real store the secrets are throwaway random ones, masked unless
- * --show-secrets.  Two knobs for tests and benchmarks, not for operators:
+ * --show-secrets.  A platform chart (`render platform`: storefleet's own
+ * manifests) has no store, so the store options are refused there.
+ * Two knobs for tests and benchmarks, not for operators:
  * SF_RENDER_FAKE_SECRETS=1 makes each secret "fake-<name>" so output is
  * byte-for-byte reproducible, and --bench N renders N times and prints the
  * CPU time per store instead of the objects.
@@ -84,7 +86,7 @@ int ctl_render(int argc, char **argv)
 	const char *engine = NULL, *overlay = config.overlay, *values = NULL;
 	struct blueprint_store s = {
 	    .id = "example", .name = "Example store", .owner_email = "owner@example.com"};
-	int as_json = 0, show = 0, rc = 1;
+	int as_json = 0, show = 0, rc = 1, store_opt = 0;
 	long bench_n = 0;
 	struct err e = ERR_INIT;
 	struct blueprint *bp = NULL;
@@ -108,6 +110,7 @@ int ctl_render(int argc, char **argv)
 				return 2;
 			}
 			*opt = argv[i];
+			store_opt |= opt != &overlay && opt != &values;
 		} else if (!strcmp(a, "--json")) {
 			as_json = 1;
 		} else if (!strcmp(a, "--show-secrets")) {
@@ -132,13 +135,21 @@ int ctl_render(int argc, char **argv)
 	bp = blueprint_load(config.charts_dir, engine, overlay, values, &e);
 	if (!bp || blueprint_configure(bp, &config, &e) < 0)
 		goto fail;
+	if (blueprint_is_platform(bp) && store_opt) {
+		fprintf(stderr,
+			"storefleetctl: render: '%s' is the platform, not a store: "
+			"--store-id, --name, --email and --version do not apply\n",
+			engine);
+		rc = 2;
+		goto out;
+	}
 	secrets = throwaway_secrets(blueprint_secret_names(bp));
 	s.secrets = secrets;
 	if (bench_n > 0) {
-		rc = bench(bp, &s, bench_n);
+		rc = bench(bp, blueprint_is_platform(bp) ? NULL : &s, bench_n);
 		goto out;
 	}
-	set = blueprint_render(bp, &s, &e);
+	set = blueprint_render(bp, blueprint_is_platform(bp) ? NULL : &s, &e);
 	if (!set)
 		goto fail;
 	if (!show)

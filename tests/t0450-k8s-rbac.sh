@@ -22,6 +22,8 @@ is "$doc" "$file" "docs/kubernetes.md section 4 shows docs/rbac.yaml verbatim"
 
 # Every kind a blueprint applies needs create + patch (server-side apply that may create).
 manifests=("$SF_ROOT"/charts/*/manifests/*.yaml)
+# charts/platform is storefleet's own install (applied by the operator, not by reconcile): t0600
+manifests=(${manifests[@]/*\/charts\/platform\/*/})
 missing=$(python3 - "$SF_ROOT/../shared/k8s-schema/resources.json" "$rbac" "${manifests[@]}" <<'PY'
 import json, re, sys, yaml
 res = json.load(open(sys.argv[1]))
