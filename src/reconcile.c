@@ -1036,7 +1036,7 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 		w.attempts = 0;
 		w.release = 1;
 		w.reason = reason;
-		if (strncmp(l->reason, "namespace ", 10) || !strstr(l->reason, "stuck")) {
+		if (!strstr(l->reason, "stuck terminating")) {
 			lease_event(&w, "delete", "warn", reason);
 			r->transitions++;
 		}
@@ -1101,7 +1101,7 @@ static void decide(struct reconcile *r, struct store *s)
 			s->action = ns ? "delete the namespace" : "confirm the namespace is gone";
 			s->claim = 1;
 		} else if (r->now - s->delete_at > config.delete_timeout &&
-			   !strstr(s->reason, "stuck")) {
+			   !strstr(s->reason, "stuck terminating")) {
 			s->action = "report the namespace stuck terminating";
 			s->claim = 1;
 		} else {
