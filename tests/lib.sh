@@ -10,6 +10,7 @@
 #   diag "text"; bail "why" (stops the test); done_testing
 #
 #   $T                a fresh temp dir, removed at exit (kept if SF_KEEP=1)
+#   $SHARED $VALIDATE the brief's shared/ folder and its Kubernetes schema validator
 #   stack functions   see tools/stack.sh: pg_start, app_start, nginx_start, kubesim_start...
 #   sf_stack          PostgreSQL + migrate + app + nginx in $T (the usual web stack)
 #   sf_migrate        storefleetctl migrate against $SF_DATABASE_URL
@@ -22,6 +23,11 @@ set -u
 : "${SF_ROOT:?SF_ROOT must point at the repository}"
 : "${SF_BUILD:=$SF_ROOT/build}"
 . "$SF_ROOT/tools/stack.sh"
+
+# The brief's shared folder sits beside the repository (CI clones it there).
+SHARED=${SF_SHARED:-$SF_ROOT/../shared}
+VALIDATE=$SHARED/k8s-schema/validate
+export SHARED VALIDATE
 
 T=$(mktemp -d /tmp/sf-test.XXXXXX)
 chmod 755 "$T"
