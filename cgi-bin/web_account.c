@@ -25,7 +25,13 @@ static int web_db_fail(struct req *r, struct err *e)
 static const char *web_account_key(struct req *r, const char *email)
 {
 	size_t n = strnlen(email, AUTH_EMAIL_MAX);
-	char *k = arena_strndup(r->a, email, n);
+	char *k;
+
+	/* Cut on a character boundary: the key goes into text columns and jsonb. */
+	if (email[n])
+		while (n > 0 && ((unsigned char)email[n] & 0xc0) == 0x80)
+			n--;
+	k = arena_strndup(r->a, email, n);
 
 	for (char *p = k; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')

@@ -43,6 +43,16 @@ is "$STATUS" 429 "after 14 failures from one address, every account is refused"
 is "$(q "select count from rate_limits where bucket = 'login.address' and key = '127.0.0.1'")" 14 \
 	"counted per address as nginx reports it"
 
+# A 300-byte email of 2-byte characters: the counter key is cut on a character boundary.
+long=$(python3 -c 'print("é" * 150 + "@example.com")')
+q "delete from rate_limits where bucket = 'login.address'"
+login "$long" "wrong password"
+is "$STATUS" 401 "an over-long non-ASCII email is an ordinary failure"
+is "$(q "select length(key) from rate_limits where bucket = 'login.account' and key like 'é%'")" 127 \
+	"its counter key is 254 bytes cut on a character boundary (127 characters)"
+q "delete from rate_limits where bucket = 'login.address'"
+for i in $(seq 14); do login "nobody$i@example.com" "wrong password"; done
+
 # The HTML form gives the same answer.
 http GET /login
 csrf=$(csrf_from_body)
