@@ -135,6 +135,12 @@ kreq PATCH /apis/apps/v1/namespaces/store-a/deployments/web -H 'Content-Type: te
 is "$KSTATUS $(kjson 'j["reason"]')" "415 UnsupportedMediaType" "unknown patch type: 415"
 kreq PATCH /apis/apps/v1/namespaces/store-a/deployments/web -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"tier":"front"}}}'
 is "$KSTATUS $(kjson 'j["metadata"]["labels"]["tier"]')" "200 front" "merge patch"
+kreq PATCH /apis/apps/v1/namespaces/store-a/deployments/web -H 'Content-Type: application/json-patch+json' -d '[{"op":"test","path":"/metadata/labels/tier","value":"front"},{"op":"replace","path":"/metadata/labels/tier","value":"back"}]'
+is "$KSTATUS $(kjson 'j["metadata"]["labels"]["tier"]')" "200 back" "JSON patch"
+kreq PATCH /apis/apps/v1/namespaces/store-a/deployments/web -H 'Content-Type: application/json-patch+json' -d '[{"op":"remove","path":"/spec/nope"}]'
+is "$KSTATUS" 422 "a JSON patch that cannot apply: 422"
+kreq PATCH /apis/apps/v1/namespaces/store-a/deployments/web -H 'Content-Type: application/merge-patch+json' '-d' '{}' --url-query force=true
+is "$KSTATUS $(kjson 'j["details"]["causes"][0]["field"]')" "422 force" "force on a non-apply patch: 422"
 
 # PUT with a stale resourceVersion
 kreq PUT /api/v1/namespaces/store-a/configmaps/settings "${JSON[@]}" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"settings\",\"resourceVersion\":\"$RV\"},\"data\":{\"a\":\"2\"}}"

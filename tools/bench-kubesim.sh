@@ -65,7 +65,7 @@ PY
 
 t0=$(date +%s%N)
 for f in "$W"/bulk-*.json; do
-	"${CURL[@]}" -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$f" "$KUBESIM_ADDR/_sim/bulk"
+	"${CURL[@]}" -o /dev/null -X POST -H "Expect:" -H "Content-Type: application/json" --data-binary @"$f" "$KUBESIM_ADDR/_sim/bulk"
 done
 seed_ms=$((($(date +%s%N) - t0) / 1000000))
 objects=$("${CURL[@]}" "$KUBESIM_ADDR/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"])')

@@ -377,6 +377,13 @@ static json_t *parse_body(struct ks_req *q, int allow_yaml)
 	json_error_t je;
 	json_t *o;
 
+	if (q->ctype && !strncmp(q->ctype, "application/vnd.kubernetes.protobuf", 35)) {
+		/* kubesim speaks JSON and YAML only, like a server with no protobuf codec */
+		ks_status(q, 415, "UnsupportedMediaType",
+			  "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+			  NULL);
+		return NULL;
+	}
 	if (!q->body_len) {
 		ks_status(q, 400, "BadRequest", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf", NULL);
 		return NULL;
@@ -907,6 +914,87 @@ out:
 	json_decref(p);
 }
 
+/* RFC 6902 on o (add, remove, replace, test). Returns 0, or -1 with why filled. */
+static int json_patch(json_t *o, const json_t *ops, char *why, size_t n)
+{
+	size_t i;
+	json_t *op;
+
+	if (!json_is_array(ops))
+		return snprintf(why, n, "json patch must be an array"), -1;
+	json_array_foreach(ops, i, op) {
+		const char *kind = json_string_value(json_object_get(op, "op"));
+		const char *path = json_string_value(json_object_get(op, "path"));
+		json_t *val = json_object_get(op, "value"), *parent = o, *cur;
+		char seg[256], *end;
+		const char *p;
+		int last;
+
+		if (!kind || !path || *path != '/')
+			return snprintf(why, n, "json patch operation %zu: op and path required", i), -1;
+		for (p = path + 1;; p += strcspn(p, "/") + 1) {
+			size_t k = 0, len = strcspn(p, "/");
+			const char *c;
+
+			for (c = p; c < p + len && k + 1 < sizeof(seg); c++) {
+				if (*c == '~' && c + 1 < p + len && (c[1] == '0' || c[1] == '1')) {
+					seg[k++] = c[1] == '0' ? '~' : '/';
+					c++;
+				} else {
+					seg[k++] = *c;
+				}
+			}
+			seg[k] = 0;
+			last = p[len] == 0;
+			if (json_is_object(parent)) {
+				cur = json_object_get(parent, seg);
+			} else if (json_is_array(parent)) {
+				long idx = !strcmp(seg, "-") ? (long)json_array_size(parent) : strtol(seg, &end, 10);
+
+				if (strcmp(seg, "-") && (*end || !*seg || idx < 0 || (size_t)idx > json_array_size(parent)))
+					return snprintf(why, n, "json patch: bad index '%s' in '%s'", seg, path), -1;
+				if (last) {
+					int rc = 0;
+
+					if (!strcmp(kind, "add"))
+						rc = val ? json_array_insert(parent, (size_t)idx, val) : -1;
+					else if (!strcmp(kind, "remove"))
+						rc = json_array_remove(parent, (size_t)idx);
+					else if (!strcmp(kind, "replace"))
+						rc = val ? json_array_set(parent, (size_t)idx, val) : -1;
+					else if (!strcmp(kind, "test"))
+						rc = json_equal(json_array_get(parent, (size_t)idx), val) ? 0 : -1;
+					else
+						rc = -1;
+					if (rc)
+						return snprintf(why, n, "json patch: %s '%s' failed", kind, path), -1;
+					break;
+				}
+				cur = json_array_get(parent, (size_t)idx);
+			} else {
+				return snprintf(why, n, "json patch: '%s' does not exist", path), -1;
+			}
+			if (last) {
+				if (!strcmp(kind, "add") || (!strcmp(kind, "replace") && cur)) {
+					if (!val)
+						return snprintf(why, n, "json patch: %s needs a value", kind), -1;
+					json_object_set(parent, seg, val);
+				} else if (!strcmp(kind, "remove") && cur) {
+					json_object_del(parent, seg);
+				} else if (!strcmp(kind, "test") && cur && json_equal(cur, val)) {
+				} else {
+					return snprintf(why, n, "json patch: %s '%s' failed", kind, path), -1;
+				}
+				break;
+			}
+			if (!cur)
+				return snprintf(why, n, "json patch: '%s' does not exist", path), -1;
+			parent = cur;
+		}
+	}
+	return 0;
+}
+
 static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *ns,
 		     const char *name, const char *sub, const char *ua)
 {
@@ -921,7 +1009,8 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 		return;
 	}
 	if (strcmp(ct, "application/merge-patch+json") &&
-	    strcmp(ct, "application/strategic-merge-patch+json")) {
+	    strcmp(ct, "application/strategic-merge-patch+json") &&
+	    strcmp(ct, "application/json-patch+json")) {
 		status_fmt(q, 415, "UnsupportedMediaType", NULL,
 			   "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
 		return;
@@ -940,12 +1029,31 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 		not_found(q, r, name);
 		return;
 	}
-	p = parse_body(q, 0);
-	if (!p)
-		return;
-	o = json_deep_copy(x->o);
-	merge_patch(o, p);
-	json_decref(p);
+	if (!strcmp(ct, "application/json-patch+json")) {
+		json_error_t je;
+		char why[300];
+
+		p = json_loadb(q->body, q->body_len, 0, &je);
+		if (!p) {
+			status_fmt(q, 400, "BadRequest", NULL, "json: cannot unmarshal request body: %s", je.text);
+			return;
+		}
+		o = json_deep_copy(x->o);
+		if (json_patch(o, p, why, sizeof(why)) < 0) {
+			json_decref(p);
+			json_decref(o);
+			ks_status(q, 422, "Invalid", why, NULL);
+			return;
+		}
+		json_decref(p);
+	} else {
+		p = parse_body(q, 0);
+		if (!p)
+			return;
+		o = json_deep_copy(x->o);
+		merge_patch(o, p);
+		json_decref(p);
+	}
 	carry_over(r, x->o, o, sub != NULL);
 	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0) {
 		json_decref(o);

@@ -81,6 +81,7 @@ struct ks_opts {
 
 extern struct ks_opts ks_opt;
 extern pthread_mutex_t ks_lock;
+extern volatile int ks_stopping;	/* set at shutdown: watches end their streams */
 
 /* Milliseconds on a monotonic clock. */
 int64_t ks_now_ms(void);

@@ -36,6 +36,7 @@ struct ks_opts ks_opt = {
 	.observed_lag_ms = 200,
 };
 pthread_mutex_t ks_lock = PTHREAD_MUTEX_INITIALIZER;
+volatile int ks_stopping;
 
 static uint64_t rng;
 static pthread_mutex_t rng_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -671,6 +672,7 @@ int main(int argc, char **argv)
 	while (sigwait(&set, &sig) != 0)
 		;
 	ks_log("signal %d: stopping", sig);
+	ks_stopping = 1;
 	if (id)
 		MHD_stop_daemon(id);
 	MHD_stop_daemon(d);

@@ -122,7 +122,7 @@ long ks_watch_read(struct ks_watch *w, char *out, size_t max)
 
 	for (tries = 0; tries < 10; tries++) {
 		if (!w->pending.len) {
-			if (ks_now_ms() >= w->deadline)
+			if (ks_stopping || ks_now_ms() >= w->deadline)
 				return -1;
 			pthread_mutex_lock(&ks_lock);
 			diff(w);
