@@ -129,8 +129,15 @@ int web_authenticate(struct req *r)
 	found = session_lookup(r->a, cookie, config.session_idle, &su, &e);
 	if (found < 0)
 		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
-	if (!found)
+	if (!found) {
+		/*
+		 * Expired, logged out elsewhere or forged: stop the browser sending
+		 * it.  Only on reads: a POST /login answers with the new cookie.
+		 */
+		if (!web_state_changing(r))
+			web_session_cookie(r, NULL);
 		return 0;
+	}
 	r->user = web_principal(r, &su, 0);
 	if (web_state_changing(r) && !web_origin_ok(r)) {
 		web_audit_denied(r, "csrf: cross-origin request with a session cookie");

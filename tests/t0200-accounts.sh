@@ -58,28 +58,44 @@ like "$(header Location)" '^/login\?next=%2Faccount$' "anonymous /account -> /lo
 
 # --- login with a planted session cookie: a new id, the planted one never promoted ------
 planted=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
-printf '127.0.0.1\tFALSE\t/\tFALSE\t0\tsf_session\t%s\n' "$planted" >>"$T/cookies"
 http GET /login
 is "$STATUS" 200 "GET /login"
 csrf=$(csrf_from_body)
 like "$BODY" 'autocomplete="current-password"' "login password field has autocomplete"
-http POST /login --data-urlencode "csrf_token=$csrf" --data-urlencode email=alice@example.com \
+NOCOOKIES=1 http POST /login -H "Cookie: sf_csrf=$csrf; sf_session=$planted" \
+	--data-urlencode "csrf_token=$csrf" --data-urlencode email=alice@example.com \
 	--data-urlencode "password=$PW"
-is "$STATUS" 303 "POST /login (email in another case) -> 303"
+is "$STATUS" 303 "POST /login with a planted session cookie (email in another case) -> 303"
+is "$(grep -ci '^set-cookie: sf_session=' "$T/headers")" 1 "exactly one session cookie is set"
 s1=$(set_cookie_value sf_session)
 like "$s1" '^[A-Za-z0-9_-]{43}$' "login sets a session cookie"
 unlike "$s1" "^$planted\$" "the planted cookie was not promoted"
 is "$(q "select count(*) from sessions where token_sha256 = sha256('$planted')")" 0 \
 	"no session for the planted value"
-http GET /login
-csrf=$(csrf_from_body)
-http POST /login --data-urlencode "csrf_token=$csrf" --data-urlencode email=alice@example.com \
+NOCOOKIES=1 http POST /login -H "Cookie: sf_csrf=$csrf; sf_session=$s1" \
+	--data-urlencode "csrf_token=$csrf" --data-urlencode email=alice@example.com \
 	--data-urlencode "password=$PW"
+is "$STATUS" 403 "signed in, the login form needs the session's CSRF token, not the pre-session one"
+NOCOOKIES=1 http GET /login -H "Cookie: sf_csrf=$csrf; sf_session=$s1"
+scsrf=$(csrf_from_body)
+NOCOOKIES=1 http POST /login -H "Cookie: sf_csrf=$csrf; sf_session=$s1" \
+	--data-urlencode "csrf_token=$scsrf" --data-urlencode email=alice@example.com \
+	--data-urlencode "password=$PW"
+is "$STATUS" 303 "signing in again while signed in -> 303"
 s2=$(set_cookie_value sf_session)
 like "$s2" '^[A-Za-z0-9_-]{43}$' "second login sets a session cookie"
 unlike "$s2" "^$s1\$" "a second login rotates the session id"
 is "$(q "select count(*) from sessions where token_sha256 = sha256('$s1')")" 0 \
 	"the session the browser brought was replaced"
+NOCOOKIES=1 http GET /account -H "Cookie: sf_session=$s1"
+is "$STATUS" 303 "the replaced session no longer works"
+like "$(set_cookie_line sf_session)" '^sf_session=; Path=/; Max-Age=0' "and a GET clears the dead cookie"
+# Continue with s2 in the cookie jar.
+grep -v 'sf_session' "$T/cookies" >"$T/cookies.new"
+printf '127.0.0.1\tFALSE\t/\tFALSE\t0\tsf_session\t%s\n' "$s2" >>"$T/cookies.new"
+mv "$T/cookies.new" "$T/cookies"
+http GET /account
+is "$STATUS" 200 "the new session works"
 
 # --- next: back to the page that asked, never to another site -----------------------
 rm -f "$T/cookies"

@@ -34,6 +34,7 @@ q "update sessions set last_seen_at = now() - interval '31 minutes'"
 http GET /account
 is "$STATUS" 303 "31 minutes idle: signed out"
 like "$(header Location)" '^/login' "sent to /login"
+like "$(set_cookie_line sf_session)" '^sf_session=; Path=/; Max-Age=0' "and the dead cookie is cleared"
 
 # A new sign-in sweeps the user's dead sessions.
 rm -f "$T/cookies"
