@@ -1,4 +1,5 @@
-/* api.c - the simulator's REST routing: discovery, CRUD, server-side apply, lists, /_sim control endpoints. */
+/* api.c - the simulator's REST routing: discovery, CRUD, server-side apply, lists, /_sim control
+ * endpoints. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,8 @@ static int qbool(const struct ks_req *q, const char *key)
 {
 	char v[16];
 
-	return ks_query(q->query, key, v, sizeof(v)) && (!*v || !strcmp(v, "true") || !strcmp(v, "1"));
+	return ks_query(q->query, key, v, sizeof(v)) &&
+	       (!*v || !strcmp(v, "true") || !strcmp(v, "1"));
 }
 
 void ks_send_obj(struct ks_req *q, int code, const json_t *o)
@@ -206,9 +208,10 @@ static void discovery_resources(struct ks_req *q, const char *group, const char 
 			snprintf(singular, sizeof(singular), "%s", r->kind);
 			for (char *c = singular; *c; c++)
 				*c = (char)tolower((unsigned char)*c);
-			res = json_pack("{s:s,s:s,s:b,s:s,s:o,s:s}", "name", r->plural, "singularName",
-					singular, "namespaced", r->namespaced, "kind", r->kind, "verbs",
-					verbs, "storageVersionHash", "kubesim");
+			res =
+			    json_pack("{s:s,s:s,s:b,s:s,s:o,s:s}", "name", r->plural,
+				      "singularName", singular, "namespaced", r->namespaced, "kind",
+				      r->kind, "verbs", verbs, "storageVersionHash", "kubesim");
 		}
 		if (*r->shortnames)
 			json_object_set_new(res, "shortNames", json_pack("[s]", r->shortnames));
@@ -224,17 +227,16 @@ static void discovery_resources(struct ks_req *q, const char *group, const char 
 			char sub[96];
 
 			snprintf(sub, sizeof(sub), "%s/status", r->plural);
-			json_array_append_new(list,
-					      json_pack("{s:s,s:s,s:b,s:s,s:[sss]}", "name", sub,
-							"singularName", "", "namespaced", r->namespaced,
-							"kind", r->kind, "verbs", "get", "patch", "update"));
+			json_array_append_new(list, json_pack("{s:s,s:s,s:b,s:s,s:[sss]}", "name",
+							      sub, "singularName", "", "namespaced",
+							      r->namespaced, "kind", r->kind,
+							      "verbs", "get", "patch", "update"));
 		}
 		if (!strcmp(r->plural, "namespaces"))
-			json_array_append_new(list,
-					      json_pack("{s:s,s:s,s:b,s:s,s:[s]}", "name",
-							"namespaces/finalize", "singularName", "",
-							"namespaced", 0, "kind", "Namespace", "verbs",
-							"update"));
+			json_array_append_new(list, json_pack("{s:s,s:s,s:b,s:s,s:[s]}", "name",
+							      "namespaces/finalize", "singularName",
+							      "", "namespaced", 0, "kind",
+							      "Namespace", "verbs", "update"));
 	}
 	if (!any) {
 		json_decref(list);
@@ -313,7 +315,8 @@ static void openapi_v3(struct ks_req *q, int n, char **seg)
 			else
 				snprintf(key, sizeof(key), "api/%s", r->version);
 			snprintf(url, sizeof(url), "/openapi/v3/%s?hash=kubesim1", key);
-			json_object_set_new(paths, key, json_pack("{s:s}", "serverRelativeURL", url));
+			json_object_set_new(paths, key,
+					    json_pack("{s:s}", "serverRelativeURL", url));
 		}
 		out = json_pack("{s:o}", "paths", paths);
 		ks_send_obj(q, 200, out);
@@ -337,23 +340,24 @@ static void openapi_v3(struct ks_req *q, int n, char **seg)
 			const struct ks_resource *r = &ks_resources[i];
 			char path[256];
 			json_t *params = json_array();
-			static const char *const qp[] = {"dryRun", "fieldManager", "fieldValidation",
-							 "force", "pretty", NULL};
+			static const char *const qp[] = {
+			    "dryRun", "fieldManager", "fieldValidation", "force", "pretty", NULL};
 			int k;
 
 			if (strcmp(r->group, group) || strcmp(r->version, version))
 				continue;
-			snprintf(path, sizeof(path), "/%s%s%s/%s/%s%s/{name}", *group ? "apis/" : "api",
-				 group, *group ? "" : "", version,
+			snprintf(path, sizeof(path), "/%s%s%s/%s/%s%s/{name}",
+				 *group ? "apis/" : "api", group, *group ? "" : "", version,
 				 r->namespaced ? "namespaces/{namespace}/" : "", r->plural);
 			for (k = 0; qp[k]; k++)
-				json_array_append_new(params,
-						      json_pack("{s:s,s:s,s:{s:s}}", "name", qp[k], "in",
-								"query", "schema", "type", "string"));
+				json_array_append_new(
+				    params, json_pack("{s:s,s:s,s:{s:s}}", "name", qp[k], "in",
+						      "query", "schema", "type", "string"));
 			json_object_set_new(paths, path,
 					    json_pack("{s:{s:s,s:o,s:{s:s,s:s,s:s},s:{s:{s:s}}}}",
-						      "patch", "operationId", r->plural, "parameters",
-						      params, "x-kubernetes-group-version-kind", "group",
+						      "patch", "operationId", r->plural,
+						      "parameters", params,
+						      "x-kubernetes-group-version-kind", "group",
 						      group, "version", version, "kind", r->kind,
 						      "responses", "200", "description", "OK"));
 		}
@@ -362,9 +366,9 @@ static void openapi_v3(struct ks_req *q, int n, char **seg)
 			plain_404(q);
 			return;
 		}
-		out = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{}}}", "openapi", "3.0.0", "info", "title",
-				"Kubernetes", "version", "v1.36.3", "paths", paths, "components",
-				"schemas");
+		out = json_pack("{s:s,s:{s:s,s:s},s:o,s:{s:{}}}", "openapi", "3.0.0", "info",
+				"title", "Kubernetes", "version", "v1.36.3", "paths", paths,
+				"components", "schemas");
 		ks_send_obj(q, 200, out);
 		json_decref(out);
 	}
@@ -380,12 +384,17 @@ static json_t *parse_body(struct ks_req *q, int allow_yaml)
 	if (q->ctype && !strncmp(q->ctype, "application/vnd.kubernetes.protobuf", 35)) {
 		/* kubesim speaks JSON and YAML only, like a server with no protobuf codec */
 		ks_status(q, 415, "UnsupportedMediaType",
-			  "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+			  "the body of the request was in an unknown format - accepted media types "
+			  "include: application/json, application/yaml",
 			  NULL);
 		return NULL;
 	}
 	if (!q->body_len) {
-		ks_status(q, 400, "BadRequest", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf", NULL);
+		ks_status(q, 400, "BadRequest",
+			  "the body of the request was in an unknown format - accepted media types "
+			  "include: application/json, application/yaml, "
+			  "application/vnd.kubernetes.protobuf",
+			  NULL);
 		return NULL;
 	}
 	o = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
@@ -407,7 +416,8 @@ static json_t *parse_body(struct ks_req *q, int allow_yaml)
 	if (!json_is_object(o)) {
 		json_decref(o);
 		ks_status(q, 400, "BadRequest",
-			  "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
+			  "json: cannot unmarshal non-object into Go value of type "
+			  "map[string]interface {}",
 			  NULL);
 		return NULL;
 	}
@@ -451,7 +461,8 @@ static int admit_create(struct ks_req *q, const struct ks_resource *r, const cha
 		return 0;
 	n = ns_get(ns);
 	if (!n) {
-		status_fmt(q, 404, "NotFound", json_pack("{s:s,s:s}", "name", ns, "kind", "namespaces"),
+		status_fmt(q, 404, "NotFound",
+			   json_pack("{s:s,s:s}", "name", ns, "kind", "namespaces"),
 			   "namespaces \"%s\" not found", ns);
 		return -1;
 	}
@@ -465,7 +476,8 @@ static int admit_create(struct ks_req *q, const struct ks_resource *r, const cha
 		json_object_set_new(json_array_get(json_object_get(d, "causes"), 0), "message",
 				    json_sprintf("namespace %s is being terminated", ns));
 		status_fmt(q, 403, "Forbidden", d,
-			   "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is being terminated",
+			   "%s \"%s\" is forbidden: unable to create new content in namespace %s "
+			   "because it is being terminated",
 			   gr.s, name, ns);
 		buf_release(&gr);
 		return -1;
@@ -485,10 +497,12 @@ static int check_unknown(struct ks_req *q, const struct ks_resource *r, const js
 	if (json_array_size(unknown) && !strcmp(fv, "Strict")) {
 		struct buf m = BUF_INIT;
 
-		buf_addf(&m, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ",
+		buf_addf(&m,
+			 "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ",
 			 r->kind, r->version, r->kind);
 		json_array_foreach(unknown, i, u)
-			buf_addf(&m, "%sunknown field \"%s\"", i ? ", " : "", json_string_value(u) + 1);
+			buf_addf(&m, "%sunknown field \"%s\"", i ? ", " : "",
+				 json_string_value(u) + 1);
 		ks_status(q, 400, "BadRequest", m.s, NULL);
 		buf_release(&m);
 		json_decref(unknown);
@@ -499,7 +513,8 @@ static int check_unknown(struct ks_req *q, const struct ks_resource *r, const js
 		json_array_foreach(unknown, i, u) {
 			char w[300];
 
-			snprintf(w, sizeof(w), "unknown field \\\"%s\\\"", json_string_value(u) + 1);
+			snprintf(w, sizeof(w), "unknown field \\\"%s\\\"",
+				 json_string_value(u) + 1);
 			add_warning(q, w);
 		}
 	}
@@ -511,7 +526,8 @@ static int check_unknown(struct ks_req *q, const struct ks_resource *r, const js
 static int check_valid(struct ks_req *q, const struct ks_resource *r, const json_t *o)
 {
 	json_t *causes = ks_validate(r, o);
-	const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
 	struct buf m = BUF_INIT;
 	json_t *d;
 
@@ -562,15 +578,17 @@ static int check_identity(struct ks_req *q, const struct ks_resource *r, json_t 
 		json_object_set_new(o, "metadata", md);
 	}
 	if ((av && strcmp(av, ks_api_version(r))) || (kind && strcmp(kind, r->kind))) {
-		status_fmt(q, 400, "BadRequest", NULL,
-			   "the API version in the data (%s) does not match the expected API version (%s)",
-			   av ? av : "", ks_api_version(r));
+		status_fmt(
+		    q, 400, "BadRequest", NULL,
+		    "the API version in the data (%s) does not match the expected API version (%s)",
+		    av ? av : "", ks_api_version(r));
 		return -1;
 	}
 	bns = json_string_value(json_object_get(md, "namespace"));
 	if (r->namespaced && bns && *bns && strcmp(bns, ns)) {
 		ks_status(q, 400, "BadRequest",
-			  "the namespace of the provided object does not match the namespace sent on the request",
+			  "the namespace of the provided object does not match the namespace sent "
+			  "on the request",
 			  NULL);
 		return -1;
 	}
@@ -579,8 +597,8 @@ static int check_identity(struct ks_req *q, const struct ks_resource *r, json_t 
 	name = json_string_value(json_object_get(md, "name"));
 	if (url_name && name && strcmp(name, url_name)) {
 		status_fmt(q, 400, "BadRequest", NULL,
-			   "the name of the object (%s) does not match the name on the URL (%s)", name,
-			   url_name);
+			   "the name of the object (%s) does not match the name on the URL (%s)",
+			   name, url_name);
 		return -1;
 	}
 	if (url_name && !name)
@@ -617,11 +635,13 @@ static void do_create(struct ks_req *q, const struct ks_resource *r, const char 
 	x = ks_store_get(r, ns, name);
 	if (x) {
 		struct buf gr = BUF_INIT;
-		int dying = json_object_get(json_object_get(x->o, "metadata"), "deletionTimestamp") != NULL;
+		int dying =
+		    json_object_get(json_object_get(x->o, "metadata"), "deletionTimestamp") != NULL;
 
 		gr_name(&gr, r);
-		status_fmt(q, 409, "AlreadyExists", ks_details(r, name, 0), "%s%s \"%s\" already exists",
-			   dying ? "object is being deleted: " : "", gr.s, name);
+		status_fmt(q, 409, "AlreadyExists", ks_details(r, name, 0),
+			   "%s%s \"%s\" already exists", dying ? "object is being deleted: " : "",
+			   gr.s, name);
 		buf_release(&gr);
 		goto out;
 	}
@@ -645,8 +665,9 @@ out:
 static void carry_over(const struct ks_resource *r, const json_t *old, json_t *o, int status_sub)
 {
 	json_t *md = json_object_get(o, "metadata"), *omd = json_object_get(old, "metadata");
-	static const char *const keep[] = {"uid", "creationTimestamp", "generation",
-					   "deletionTimestamp", "namespace", "name", NULL};
+	static const char *const keep[] = {
+	    "uid", "creationTimestamp", "generation", "deletionTimestamp", "namespace", "name",
+	    NULL};
 	int i;
 
 	for (i = 0; keep[i]; i++) {
@@ -753,9 +774,11 @@ static void do_update(struct ks_req *q, const struct ks_resource *r, const char 
 		struct buf gr = BUF_INIT;
 
 		gr_name(&gr, r);
-		status_fmt(q, 409, "Conflict", ks_details(r, name, 0),
-			   "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your changes to the latest version and try again",
-			   gr.s, name);
+		status_fmt(
+		    q, 409, "Conflict", ks_details(r, name, 0),
+		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+		    "please apply your changes to the latest version and try again",
+		    gr.s, name);
 		buf_release(&gr);
 		goto out;
 	}
@@ -808,23 +831,26 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 		return;
 	if (!ks_query(q->query, "fieldManager", mgr, sizeof(mgr)) || !*mgr) {
 		ks_status(q, 422, "Invalid",
-			  "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+			  "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
+			  "is required for apply patch",
 			  json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "group", "meta.k8s.io", "kind",
 				    "PatchOptions", "causes", "reason", "FieldValueRequired",
-				    "message", "Required value: is required for apply patch", "field",
-				    "fieldManager"));
+				    "message", "Required value: is required for apply patch",
+				    "field", "fieldManager"));
 		goto out;
 	}
 	if (strlen(mgr) > 128) {
 		ks_status(q, 422, "Invalid",
-			  "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes",
+			  "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may "
+			  "not be more than 128 bytes",
 			  json_pack("{s:s,s:s}", "group", "meta.k8s.io", "kind", "PatchOptions"));
 		goto out;
 	}
 	av = json_string_value(json_object_get(p, "apiVersion"));
 	if (!av || strcmp(av, ks_api_version(r))) {
 		status_fmt(q, 400, "BadRequest", NULL,
-			   "Incorrect version specified in apply patch. Specified patch version: %s, expected: %s",
+			   "Incorrect version specified in apply patch. Specified patch version: "
+			   "%s, expected: %s",
 			   av ? av : "", ks_api_version(r));
 		goto out;
 	}
@@ -843,7 +869,8 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 	bns = json_string_value(json_object_get(md, "namespace"));
 	if (r->namespaced && bns && strcmp(bns, ns)) {
 		status_fmt(q, 400, "BadRequest", NULL,
-			   "the namespace of the object (%s) does not match the namespace on the request (%s)",
+			   "the namespace of the object (%s) does not match the namespace on the "
+			   "request (%s)",
 			   bns, ns);
 		goto out;
 	}
@@ -877,7 +904,9 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 
 			gr_name(&gr, r);
 			status_fmt(q, 409, "Conflict", ks_details(r, name, 0),
-				   "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your changes to the latest version and try again",
+				   "Operation cannot be fulfilled on %s \"%s\": the object has "
+				   "been modified; please apply your changes to the latest version "
+				   "and try again",
 				   gr.s, name);
 			buf_release(&gr);
 			goto out;
@@ -931,7 +960,9 @@ static int json_patch(json_t *o, const json_t *ops, char *why, size_t n)
 		int last;
 
 		if (!kind || !path || *path != '/')
-			return snprintf(why, n, "json patch operation %zu: op and path required", i), -1;
+			return snprintf(why, n, "json patch operation %zu: op and path required",
+					i),
+			       -1;
 		for (p = path + 1;; p += strcspn(p, "/") + 1) {
 			size_t k = 0, len = strcspn(p, "/");
 			const char *c;
@@ -949,46 +980,67 @@ static int json_patch(json_t *o, const json_t *ops, char *why, size_t n)
 			if (json_is_object(parent)) {
 				cur = json_object_get(parent, seg);
 			} else if (json_is_array(parent)) {
-				long idx = !strcmp(seg, "-") ? (long)json_array_size(parent) : strtol(seg, &end, 10);
+				long idx = !strcmp(seg, "-") ? (long)json_array_size(parent)
+							     : strtol(seg, &end, 10);
 
-				if (strcmp(seg, "-") && (*end || !*seg || idx < 0 || (size_t)idx > json_array_size(parent)))
-					return snprintf(why, n, "json patch: bad index '%s' in '%s'", seg, path), -1;
+				if (strcmp(seg, "-") && (*end || !*seg || idx < 0 ||
+							 (size_t)idx > json_array_size(parent)))
+					return snprintf(why, n,
+							"json patch: bad index '%s' in '%s'", seg,
+							path),
+					       -1;
 				if (last) {
 					int rc = 0;
 
 					if (!strcmp(kind, "add"))
-						rc = val ? json_array_insert(parent, (size_t)idx, val) : -1;
+						rc = val ? json_array_insert(parent, (size_t)idx,
+									     val)
+							 : -1;
 					else if (!strcmp(kind, "remove"))
 						rc = json_array_remove(parent, (size_t)idx);
 					else if (!strcmp(kind, "replace"))
-						rc = val ? json_array_set(parent, (size_t)idx, val) : -1;
+						rc = val ? json_array_set(parent, (size_t)idx, val)
+							 : -1;
 					else if (!strcmp(kind, "test"))
-						rc = json_equal(json_array_get(parent, (size_t)idx), val) ? 0 : -1;
+						rc = json_equal(json_array_get(parent, (size_t)idx),
+								val)
+							 ? 0
+							 : -1;
 					else
 						rc = -1;
 					if (rc)
-						return snprintf(why, n, "json patch: %s '%s' failed", kind, path), -1;
+						return snprintf(why, n,
+								"json patch: %s '%s' failed", kind,
+								path),
+						       -1;
 					break;
 				}
 				cur = json_array_get(parent, (size_t)idx);
 			} else {
-				return snprintf(why, n, "json patch: '%s' does not exist", path), -1;
+				return snprintf(why, n, "json patch: '%s' does not exist", path),
+				       -1;
 			}
 			if (last) {
 				if (!strcmp(kind, "add") || (!strcmp(kind, "replace") && cur)) {
 					if (!val)
-						return snprintf(why, n, "json patch: %s needs a value", kind), -1;
+						return snprintf(why, n,
+								"json patch: %s needs a value",
+								kind),
+						       -1;
 					json_object_set(parent, seg, val);
 				} else if (!strcmp(kind, "remove") && cur) {
 					json_object_del(parent, seg);
 				} else if (!strcmp(kind, "test") && cur && json_equal(cur, val)) {
 				} else {
-					return snprintf(why, n, "json patch: %s '%s' failed", kind, path), -1;
+					return snprintf(why, n, "json patch: %s '%s' failed", kind,
+							path),
+					       -1;
 				}
 				break;
 			}
 			if (!cur)
-				return snprintf(why, n, "json patch: '%s' does not exist", path), -1;
+				return snprintf(why, n, "json patch: '%s' does not exist", path),
+				       -1;
 			parent = cur;
 		}
 	}
@@ -1011,17 +1063,22 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 	if (strcmp(ct, "application/merge-patch+json") &&
 	    strcmp(ct, "application/strategic-merge-patch+json") &&
 	    strcmp(ct, "application/json-patch+json")) {
-		status_fmt(q, 415, "UnsupportedMediaType", NULL,
-			   "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
+		status_fmt(
+		    q, 415, "UnsupportedMediaType", NULL,
+		    "the body of the request was in an unknown format - accepted media types "
+		    "include: application/json-patch+json, application/merge-patch+json, "
+		    "application/apply-patch+yaml, application/strategic-merge-patch+json");
 		return;
 	}
 	if (ks_query(q->query, "force", mgr, sizeof(mgr))) {
 		ks_status(q, 422, "Invalid",
-			  "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+			  "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be "
+			  "specified for non-apply patch",
 			  json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "group", "meta.k8s.io", "kind",
 				    "PatchOptions", "causes", "reason", "FieldValueForbidden",
-				    "message", "Forbidden: may not be specified for non-apply patch",
-				    "field", "force"));
+				    "message",
+				    "Forbidden: may not be specified for non-apply patch", "field",
+				    "force"));
 		return;
 	}
 	x = ks_store_get(r, ns, name);
@@ -1035,7 +1092,8 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 
 		p = json_loadb(q->body, q->body_len, 0, &je);
 		if (!p) {
-			status_fmt(q, 400, "BadRequest", NULL, "json: cannot unmarshal request body: %s", je.text);
+			status_fmt(q, 400, "BadRequest", NULL,
+				   "json: cannot unmarshal request body: %s", je.text);
 			return;
 		}
 		o = json_deep_copy(x->o);
@@ -1078,16 +1136,20 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 	if (!*pol && q->body_len) {
 		body = json_loadb(q->body, q->body_len, 0, NULL);
 		snprintf(pol, sizeof(pol), "%s",
-			 json_string_value(json_object_get(body, "propagationPolicy")) ?
-				 json_string_value(json_object_get(body, "propagationPolicy")) : "");
+			 json_string_value(json_object_get(body, "propagationPolicy"))
+			     ? json_string_value(json_object_get(body, "propagationPolicy"))
+			     : "");
 		if (json_is_false(json_object_get(body, "orphanDependents")))
 			snprintf(pol, sizeof(pol), "Background");
 		else if (json_is_true(json_object_get(body, "orphanDependents")))
 			snprintf(pol, sizeof(pol), "Orphan");
 	}
-	if (*pol && strcmp(pol, "Background") && strcmp(pol, "Foreground") && strcmp(pol, "Orphan")) {
+	if (*pol && strcmp(pol, "Background") && strcmp(pol, "Foreground") &&
+	    strcmp(pol, "Orphan")) {
 		status_fmt(q, 422, "Invalid", NULL,
-			   "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"%s\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+			   "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: "
+			   "Unsupported value: \"%s\": supported values: \"Foreground\", "
+			   "\"Background\", \"Orphan\", \"nil\"",
 			   pol);
 		goto out;
 	}
@@ -1095,14 +1157,16 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 		json_t *pre = json_object_get(body, "preconditions");
 		const char *uid = json_string_value(json_object_get(pre, "uid"));
 		const char *rv = json_string_value(json_object_get(pre, "resourceVersion"));
-		const char *myuid = json_string_value(json_object_get(json_object_get(x->o, "metadata"), "uid"));
+		const char *myuid =
+		    json_string_value(json_object_get(json_object_get(x->o, "metadata"), "uid"));
 
 		if ((uid && strcmp(uid, myuid)) || (rv && strtoull(rv, NULL, 10) != x->rv)) {
 			struct buf gr = BUF_INIT;
 
 			gr_name(&gr, r);
 			status_fmt(q, 409, "Conflict", ks_details(r, name, 0),
-				   "Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in precondition: %s, UID in object meta: %s",
+				   "Operation cannot be fulfilled on %s \"%s\": Precondition "
+				   "failed: UID in precondition: %s, UID in object meta: %s",
 				   gr.s, name, uid ? uid : "", myuid);
 			buf_release(&gr);
 			goto out;
@@ -1111,9 +1175,10 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 	if (!strcmp(r->plural, "namespaces")) {
 		if (!strcmp(name, "default") || !strcmp(name, "kube-system") ||
 		    !strcmp(name, "kube-public")) {
-			status_fmt(q, 403, "Forbidden", ks_details(r, name, 0),
-				   "namespaces \"%s\" is forbidden: this namespace may not be deleted",
-				   name);
+			status_fmt(
+			    q, 403, "Forbidden", ks_details(r, name, 0),
+			    "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+			    name);
 			goto out;
 		}
 		if (!(ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")))
@@ -1128,7 +1193,9 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 	copy = json_deep_copy(x->o);
 	ks_timestamp(ts);
 	if (!strcmp(r->plural, "jobs") && !*pol) {
-		add_warning(q, "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning");
+		add_warning(q, "child pods are preserved by default when jobs are deleted; set "
+			       "propagationPolicy=Background to remove them or set "
+			       "propagationPolicy=Orphan to suppress this warning");
 		snprintf(pol, sizeof(pol), "Orphan");
 	}
 	if (!strcmp(pol, "Orphan") || !strcmp(pol, "Foreground") || !strcmp(r->plural, "pods")) {
@@ -1139,8 +1206,9 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 			json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(30));
 		else
 			json_object_set_new(md, "finalizers",
-					    json_pack("[s]", !strcmp(pol, "Orphan") ? "orphan" :
-										 "foregroundDeletion"));
+					    json_pack("[s]", !strcmp(pol, "Orphan")
+								 ? "orphan"
+								 : "foregroundDeletion"));
 		ks_send_obj(q, 200, copy);
 	} else if (!strcmp(r->plural, "services")) {
 		ks_send_obj(q, 200, copy);
@@ -1148,7 +1216,8 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 		json_t *d = ks_details(r, name, 0);
 		json_t *s;
 
-		json_object_set(d, "uid", json_object_get(json_object_get(copy, "metadata"), "uid"));
+		json_object_set(d, "uid",
+				json_object_get(json_object_get(copy, "metadata"), "uid"));
 		s = json_pack("{s:s,s:s,s:{},s:s,s:o}", "kind", "Status", "apiVersion", "v1",
 			      "metadata", "status", "Success", "details", d);
 		ks_send_obj(q, 200, s);
@@ -1158,18 +1227,22 @@ static void do_delete(struct ks_req *q, const struct ks_resource *r, const char 
 	if (!strcmp(pol, "Orphan")) {
 		struct ks_obj **v;
 		size_t n = ks_store_select(NULL, x->ns, NULL, &v), i;
-		const char *uid = json_string_value(json_object_get(json_object_get(x->o, "metadata"), "uid"));
+		const char *uid =
+		    json_string_value(json_object_get(json_object_get(x->o, "metadata"), "uid"));
 
 		for (i = 0; i < n; i++) {
-			json_t *refs = json_object_get(json_object_get(v[i]->o, "metadata"), "ownerReferences");
+			json_t *refs = json_object_get(json_object_get(v[i]->o, "metadata"),
+						       "ownerReferences");
 			json_t *ref;
 			size_t j;
 
 			json_array_foreach(refs, j, ref)
-				if (!strcmp(json_string_value(json_object_get(ref, "uid")) ?: "", uid)) {
+				if (!strcmp(json_string_value(json_object_get(ref, "uid")) ?: "",
+					    uid)) {
 					json_t *c = json_deep_copy(v[i]->o);
 
-					json_object_del(json_object_get(c, "metadata"), "ownerReferences");
+					json_object_del(json_object_get(c, "metadata"),
+							"ownerReferences");
 					ks_store_update(v[i], c);
 					break;
 				}
@@ -1199,7 +1272,8 @@ static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, ch
 		if (!eq)
 			eq = strchr(tok, '=');
 		if (!eq) {
-			status_fmt(q, 400, "BadRequest", NULL, "invalid selector: '%s'; can't understand '%s'", fs, tok);
+			status_fmt(q, 400, "BadRequest", NULL,
+				   "invalid selector: '%s'; can't understand '%s'", fs, tok);
 			return -1;
 		}
 		*eq = 0;
@@ -1213,7 +1287,8 @@ static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, ch
 			snprintf(fns, nf, "%s", val);
 		} else {
 			status_fmt(q, 400, "BadRequest", NULL,
-				   "\"%s\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+				   "\"%s\" is not a known field selector: only \"metadata.name\", "
+				   "\"metadata.namespace\"",
 				   tok);
 			return -1;
 		}
@@ -1298,7 +1373,9 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 		char cns[200], cname[300], cpl[100];
 
 		if (cont_decode(cont, &c, cns, cname, cpl) < 0) {
-			ks_status(q, 400, "BadRequest", "continue key is not valid: illegal base64 data at input byte 0", NULL);
+			ks_status(q, 400, "BadRequest",
+				  "continue key is not valid: illegal base64 data at input byte 0",
+				  NULL);
 			goto out;
 		}
 		list_rv = c.rv;
@@ -1316,8 +1393,10 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	q->status = 200;
 	q->resp_ctype = "application/json";
 	buf_reset(b);
-	buf_addf(b, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
-		 r->kind, ks_api_version(r), list_rv);
+	buf_addf(
+	    b,
+	    "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
+	    r->kind, ks_api_version(r), list_rv);
 	{
 		size_t mark_items;
 		struct buf items = BUF_INIT;
@@ -1482,11 +1561,11 @@ void ks_api_handle(struct ks_req *q)
 		return;
 	}
 	if (n == 1 && !strcmp(seg[0], "version")) {
-		json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "major", "1", "minor",
-				      "36", "gitVersion", "v1.36.3-kubesim", "gitCommit", "kubesim",
-				      "gitTreeState", "clean", "buildDate", "2026-05-05T00:00:00Z",
-				      "goVersion", "go1.24", "compiler", "gc", "platform",
-				      "linux/amd64");
+		json_t *v =
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "major", "1", "minor", "36",
+			      "gitVersion", "v1.36.3-kubesim", "gitCommit", "kubesim",
+			      "gitTreeState", "clean", "buildDate", "2026-05-05T00:00:00Z",
+			      "goVersion", "go1.24", "compiler", "gc", "platform", "linux/amd64");
 
 		ks_send_obj(q, 200, v);
 		json_decref(v);
@@ -1498,9 +1577,9 @@ void ks_api_handle(struct ks_req *q)
 		return;
 	}
 	if (n == 1 && !strcmp(seg[0], "api")) {
-		json_t *v = json_pack("{s:s,s:[s],s:[{s:s,s:s}]}", "kind", "APIVersions", "versions",
-				      "v1", "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0",
-				      "serverAddress", "127.0.0.1");
+		json_t *v = json_pack("{s:s,s:[s],s:[{s:s,s:s}]}", "kind", "APIVersions",
+				      "versions", "v1", "serverAddressByClientCIDRs", "clientCIDR",
+				      "0.0.0.0/0", "serverAddress", "127.0.0.1");
 
 		ks_send_obj(q, 200, v);
 		json_decref(v);
@@ -1607,8 +1686,9 @@ void ks_api_handle(struct ks_req *q)
 			ks_send_obj(q, 200, out);
 			json_decref(out);
 		} else {
-			status_fmt(q, 405, "MethodNotAllowed", NULL,
-				   "the server does not allow this method on the requested resource");
+			status_fmt(
+			    q, 405, "MethodNotAllowed", NULL,
+			    "the server does not allow this method on the requested resource");
 		}
 		return;
 	}

@@ -1,4 +1,5 @@
-/* controllers.c - simulated kube-controller-manager and kubelet: workloads progress, namespaces purge, quotas, events. */
+/* controllers.c - simulated kube-controller-manager and kubelet: workloads progress, namespaces
+ * purge, quotas, events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 static struct ks_obj **wl;
 static size_t wl_n, wl_cap;
-static struct ks_obj **snapshot;	/* the list being walked (entries nulled on delete) */
+static struct ks_obj **snapshot; /* the list being walked (entries nulled on delete) */
 static size_t snapshot_n;
 static pthread_t thread;
 static volatile int stopping;
@@ -30,8 +31,14 @@ static const struct ks_resource *R(const char *group, const char *plural)
 
 static int watched_kind(const struct ks_resource *r)
 {
-	static const char *const k[] = {"deployments", "replicasets", "statefulsets", "jobs",
-					"persistentvolumeclaims", "pods", "resourcequotas", NULL};
+	static const char *const k[] = {"deployments",
+					"replicasets",
+					"statefulsets",
+					"jobs",
+					"persistentvolumeclaims",
+					"pods",
+					"resourcequotas",
+					NULL};
 	int i;
 
 	for (i = 0; k[i]; i++)
@@ -212,8 +219,8 @@ void ks_event(const json_t *obj, const char *type, const char *reason, const cha
 	if (x) {
 		json_t *o = json_deep_copy(x->o);
 
-		json_object_set_new(o, "count",
-				    json_integer(json_integer_value(json_object_get(o, "count")) + 1));
+		json_object_set_new(
+		    o, "count", json_integer(json_integer_value(json_object_get(o, "count")) + 1));
 		json_object_set_new(o, "lastTimestamp", json_string(ts));
 		json_object_set_new(o, "message", json_string(msg));
 		ks_store_update(x, o);
@@ -222,12 +229,12 @@ void ks_event(const json_t *obj, const char *type, const char *reason, const cha
 	ks_uuid(uid);
 	e = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:s,s:{s:s},"
 		      "s:s,s:s,s:i,s:s,s:s}",
-		      "apiVersion", "v1", "kind", "Event", "metadata", "name", ename, "namespace", ns,
-		      "uid", uid, "creationTimestamp", ts, "involvedObject", "kind",
-		      json_string_value(json_object_get(obj, "kind")) ?: "", "namespace", ns, "name",
-		      name, "uid", uid_of(obj), "apiVersion",
-		      json_string_value(json_object_get(obj, "apiVersion")) ?: "v1", "reason", reason,
-		      "message", msg, "type", type, "source", "component", "kubesim",
+		      "apiVersion", "v1", "kind", "Event", "metadata", "name", ename, "namespace",
+		      ns, "uid", uid, "creationTimestamp", ts, "involvedObject", "kind",
+		      json_string_value(json_object_get(obj, "kind")) ?: "", "namespace", ns,
+		      "name", name, "uid", uid_of(obj), "apiVersion",
+		      json_string_value(json_object_get(obj, "apiVersion")) ?: "v1", "reason",
+		      reason, "message", msg, "type", type, "source", "component", "kubesim",
 		      "firstTimestamp", ts, "lastTimestamp", ts, "count", 1, "reportingComponent",
 		      "kubesim", "reportingInstance", "kubesim");
 	ks_store_add(r, e);
@@ -278,7 +285,8 @@ static int quota_admit(const char *ns, const char *podname, const json_t *podspe
 
 	if (ks_fault_active(KF_QUOTA, ns)) {
 		snprintf(msg, n,
-			 "pods \"%s\" is forbidden: exceeded quota: store-quota, requested: pods=1, used: pods=0, limited: pods=0",
+			 "pods \"%s\" is forbidden: exceeded quota: store-quota, requested: "
+			 "pods=1, used: pods=0, limited: pods=0",
 			 podname);
 		free(q);
 		return -1;
@@ -295,7 +303,8 @@ static int quota_admit(const char *ns, const char *podname, const json_t *podspe
 
 			if ((!strcmp(k, "pods") || !strcmp(k, "count/pods")) && (long)np >= lim) {
 				snprintf(msg, n,
-					 "pods \"%s\" is forbidden: exceeded quota: %s, requested: %s=1, used: %s=%zu, limited: %s=%ld",
+					 "pods \"%s\" is forbidden: exceeded quota: %s, requested: "
+					 "%s=1, used: %s=%zu, limited: %s=%ld",
 					 podname, q[i]->name, k, k, np, k, lim);
 				rc = -1;
 				break;
@@ -304,20 +313,24 @@ static int quota_admit(const char *ns, const char *podname, const json_t *podspe
 			if ((!strncmp(k, "limits.", 7) || !strncmp(k, "requests.", 9)) &&
 			    strcmp(k, "requests.storage")) {
 				const char *res = strchr(k, '.') + 1;
-				const char *kind = !strncmp(k, "limits.", 7) ? "limits" : "requests";
+				const char *kind =
+				    !strncmp(k, "limits.", 7) ? "limits" : "requests";
 				json_t *c;
 				size_t j;
 
 				json_array_foreach(json_object_get(podspec, "containers"), j, c) {
 					json_t *want = json_object_get(
-						json_object_get(json_object_get(c, "resources"), kind),
-						res);
+					    json_object_get(json_object_get(c, "resources"), kind),
+					    res);
 
 					if (!want) {
-						snprintf(msg, n,
-							 "pods \"%s\" is forbidden: failed quota: %s: must specify %s.%s for: %s",
-							 podname, q[i]->name, kind, res,
-							 json_string_value(json_object_get(c, "name")) ?: "");
+						snprintf(
+						    msg, n,
+						    "pods \"%s\" is forbidden: failed quota: %s: "
+						    "must specify %s.%s for: %s",
+						    podname, q[i]->name, kind, res,
+						    json_string_value(json_object_get(c, "name"))
+							?: "");
 						rc = -1;
 						break;
 					}
@@ -371,7 +384,8 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 			json_object_set_new(spec, "type", json_string("ClusterIP"));
 		if (!json_object_get(spec, "clusterIP")) {
 			next_ip++;
-			snprintf(ip, sizeof(ip), "10.96.%u.%u", (next_ip >> 8) & 255, next_ip & 255);
+			snprintf(ip, sizeof(ip), "10.96.%u.%u", (next_ip >> 8) & 255,
+				 next_ip & 255);
 			json_object_set_new(spec, "clusterIP", json_string(ip));
 			json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
 		}
@@ -394,22 +408,26 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 		replicas = json_integer_value(json_object_get(spec, "replicas"));
 		if (!strcmp(r->plural, "deployments")) {
 			if (!json_object_get(spec, "progressDeadlineSeconds"))
-				json_object_set_new(spec, "progressDeadlineSeconds", json_integer(600));
+				json_object_set_new(spec, "progressDeadlineSeconds",
+						    json_integer(600));
 			if (!json_object_get(spec, "revisionHistoryLimit"))
 				json_object_set_new(spec, "revisionHistoryLimit", json_integer(10));
 			if (!json_object_get(spec, "strategy"))
 				json_object_set_new(spec, "strategy",
-						    json_pack("{s:s,s:{s:s,s:s}}", "type", "RollingUpdate",
-							      "rollingUpdate", "maxUnavailable", "25%",
-							      "maxSurge", "25%"));
+						    json_pack("{s:s,s:{s:s,s:s}}", "type",
+							      "RollingUpdate", "rollingUpdate",
+							      "maxUnavailable", "25%", "maxSurge",
+							      "25%"));
 		}
 		if (!strcmp(r->plural, "statefulsets")) {
 			if (!json_object_get(spec, "podManagementPolicy"))
-				json_object_set_new(spec, "podManagementPolicy", json_string("OrderedReady"));
+				json_object_set_new(spec, "podManagementPolicy",
+						    json_string("OrderedReady"));
 			if (!json_object_get(spec, "updateStrategy"))
 				json_object_set_new(spec, "updateStrategy",
-						    json_pack("{s:s,s:{s:i}}", "type", "RollingUpdate",
-							      "rollingUpdate", "partition", 0));
+						    json_pack("{s:s,s:{s:i}}", "type",
+							      "RollingUpdate", "rollingUpdate",
+							      "partition", 0));
 		}
 		if (!ready) {
 			json_object_set_new(o, "status", json_object());
@@ -420,21 +438,22 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 
 			snprintf(rs, sizeof(rs), "%s-seeded", name);
 			json_object_set_new(o, "status",
-					    json_pack("{s:i,s:I,s:I,s:I,s:I,s:o}", "observedGeneration", 1,
-						      "replicas", replicas, "updatedReplicas", replicas,
-						      "readyReplicas", replicas, "availableReplicas",
-						      replicas, "conditions", ready_conditions_deploy(rs)));
+					    json_pack("{s:i,s:I,s:I,s:I,s:I,s:o}",
+						      "observedGeneration", 1, "replicas", replicas,
+						      "updatedReplicas", replicas, "readyReplicas",
+						      replicas, "availableReplicas", replicas,
+						      "conditions", ready_conditions_deploy(rs)));
 		} else {
 			char rev[300];
 
 			snprintf(rev, sizeof(rev), "%s-seeded", name);
-			json_object_set_new(o, "status",
-					    json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:i}",
-						      "observedGeneration", 1, "replicas", replicas,
-						      "readyReplicas", replicas, "currentReplicas", replicas,
-						      "updatedReplicas", replicas, "availableReplicas",
-						      replicas, "currentRevision", rev, "updateRevision", rev,
-						      "collisionCount", 0));
+			json_object_set_new(
+			    o, "status",
+			    json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:i}", "observedGeneration",
+				      1, "replicas", replicas, "readyReplicas", replicas,
+				      "currentReplicas", replicas, "updatedReplicas", replicas,
+				      "availableReplicas", replicas, "currentRevision", rev,
+				      "updateRevision", rev, "collisionCount", 0));
 		}
 		return;
 	}
@@ -455,15 +474,15 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 			char ts[40];
 
 			ks_timestamp(ts);
-			json_object_set_new(o, "status",
-					    json_pack("{s:s,s:s,s:i,s:i,s:i,s:[o,o]}", "startTime", ts,
-						      "completionTime", ts, "succeeded", 1, "active", 0,
-						      "ready", 0, "conditions",
-						      cond("SuccessCriteriaMet", "True", "CompletionsReached",
-							   "Reached expected number of succeeded pods", NULL, 0),
-						      cond("Complete", "True", "CompletionsReached",
-							   "Reached expected number of succeeded pods", NULL,
-							   0)));
+			json_object_set_new(
+			    o, "status",
+			    json_pack("{s:s,s:s,s:i,s:i,s:i,s:[o,o]}", "startTime", ts,
+				      "completionTime", ts, "succeeded", 1, "active", 0, "ready", 0,
+				      "conditions",
+				      cond("SuccessCriteriaMet", "True", "CompletionsReached",
+					   "Reached expected number of succeeded pods", NULL, 0),
+				      cond("Complete", "True", "CompletionsReached",
+					   "Reached expected number of succeeded pods", NULL, 0)));
 		} else {
 			json_object_set_new(o, "status", json_object());
 		}
@@ -471,14 +490,15 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 	}
 	if (!strcmp(r->plural, "persistentvolumeclaims")) {
 		if (ready) {
-			json_t *req = json_object_get(json_object_get(json_object_get(o, "spec"),
-								      "resources"), "requests");
+			json_t *req = json_object_get(
+			    json_object_get(json_object_get(o, "spec"), "resources"), "requests");
 
-			json_object_set_new(o, "status",
-					    json_pack("{s:s,s:O,s:O}", "phase", "Bound", "capacity",
-						      req ? req : json_object(), "accessModes",
-						      json_object_get(json_object_get(o, "spec"), "accessModes") ?:
-							      json_array()));
+			json_object_set_new(
+			    o, "status",
+			    json_pack("{s:s,s:O,s:O}", "phase", "Bound", "capacity",
+				      req ? req : json_object(), "accessModes",
+				      json_object_get(json_object_get(o, "spec"), "accessModes")
+					  ?: json_array()));
 		} else {
 			json_object_set_new(o, "status", json_pack("{s:s}", "phase", "Pending"));
 		}
@@ -491,8 +511,8 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 		if (ready)
 			pod_running(o, 1);
 		else
-			json_object_set_new(o, "status", json_pack("{s:s,s:[]}", "phase", "Pending",
-								   "conditions"));
+			json_object_set_new(
+			    o, "status", json_pack("{s:s,s:[]}", "phase", "Pending", "conditions"));
 		return;
 	}
 	if (!strcmp(r->plural, "resourcequotas")) {
@@ -502,8 +522,9 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 
 		json_object_foreach(hard, k, v)
 			json_object_set_new(used, k, json_string("0"));
-		json_object_set_new(o, "status", json_pack("{s:O,s:o}", "hard",
-							   hard ? hard : json_object(), "used", used));
+		json_object_set_new(
+		    o, "status",
+		    json_pack("{s:O,s:o}", "hard", hard ? hard : json_object(), "used", used));
 		return;
 	}
 	if (!strcmp(r->plural, "ingresses")) {
@@ -537,17 +558,20 @@ static void container_statuses(json_t *pod, json_t *st, const char *state, const
 					!strcmp(reason, "Completed") ? 0 : 1, "reason", reason,
 					"startedAt", ts, "finishedAt", ts);
 		else
-			stt = json_pack("{s:{s:s,s:s}}", "waiting", "reason", reason, "message", msg);
+			stt =
+			    json_pack("{s:{s:s,s:s}}", "waiting", "reason", reason, "message", msg);
 		json_object_set_new(s, "state", stt);
 		if (restarts)
 			json_object_set_new(s, "lastState",
-					    json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated", "exitCode", 1,
-						      "reason", "Error", "startedAt", ts, "finishedAt", ts));
+					    json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated",
+						      "exitCode", 1, "reason", "Error", "startedAt",
+						      ts, "finishedAt", ts));
 		else
 			json_object_set_new(s, "lastState", json_object());
 		if (image && strstr(image, "@sha256:") == NULL && strcmp(state, "waiting"))
-			json_object_set_new(s, "imageID",
-					    json_sprintf("docker.io/library/%s@sha256:%064lx", image, 0UL));
+			json_object_set_new(
+			    s, "imageID",
+			    json_sprintf("docker.io/library/%s@sha256:%064lx", image, 0UL));
 		json_array_append_new(cs, s);
 	}
 	json_object_set_new(st, "containerStatuses", cs);
@@ -557,14 +581,15 @@ static json_t *pod_conditions(int scheduled, int ready, const json_t *old)
 {
 	const char *r = ready ? "True" : "False";
 
-	return json_pack("[o,o,o,o,o]",
-			 cond("PodReadyToStartContainers", scheduled ? "True" : "False", "", "", old, 0),
-			 cond("Initialized", "True", "", "", old, 0),
-			 cond("Ready", r, ready ? "" : "ContainersNotReady",
-			      ready ? "" : "containers with unready status", old, 0),
-			 cond("ContainersReady", r, ready ? "" : "ContainersNotReady",
-			      ready ? "" : "containers with unready status", old, 0),
-			 cond("PodScheduled", "True", "", "", old, 0));
+	return json_pack(
+	    "[o,o,o,o,o]",
+	    cond("PodReadyToStartContainers", scheduled ? "True" : "False", "", "", old, 0),
+	    cond("Initialized", "True", "", "", old, 0),
+	    cond("Ready", r, ready ? "" : "ContainersNotReady",
+		 ready ? "" : "containers with unready status", old, 0),
+	    cond("ContainersReady", r, ready ? "" : "ContainersNotReady",
+		 ready ? "" : "containers with unready status", old, 0),
+	    cond("PodScheduled", "True", "", "", old, 0));
 }
 
 static void pod_running(json_t *pod, int ready)
@@ -574,7 +599,8 @@ static void pod_running(json_t *pod, int ready)
 
 	json_object_set_new(json_array_get(json_object_get(st, "podIPs"), 0), "ip",
 			    json_string("10.244.0.10"));
-	json_array_set_new(json_object_get(st, "podIPs"), 0, json_pack("{s:s}", "ip", "10.244.0.10"));
+	json_array_set_new(json_object_get(st, "podIPs"), 0,
+			   json_pack("{s:s}", "ip", "10.244.0.10"));
 	json_object_set_new(st, "conditions", pod_conditions(1, ready, NULL));
 	container_statuses(pod, st, "running", "", "", 0, ready);
 	json_object_set_new(st, "qosClass", json_string("BestEffort"));
@@ -614,8 +640,8 @@ static int pod_step(struct ks_obj *x, int64_t now)
 	}
 	if (ks_fault_active(KF_IMAGE_PULL, x->ns)) {
 		const char *image = json_string_value(json_object_get(
-			json_array_get(json_object_get(json_object_get(o, "spec"), "containers"), 0),
-			"image"));
+		    json_array_get(json_object_get(json_object_get(o, "spec"), "containers"), 0),
+		    "image"));
 		int backoff = age > ks_opt.pod_ready_ms / 2;
 		char m[400];
 
@@ -623,10 +649,11 @@ static int pod_step(struct ks_obj *x, int64_t now)
 			snprintf(m, sizeof(m), "Back-off pulling image \"%s\"", image ? image : "");
 		else
 			snprintf(m, sizeof(m),
-				 "failed to pull and unpack image \"%s\": failed to resolve reference: not found",
+				 "failed to pull and unpack image \"%s\": failed to resolve "
+				 "reference: not found",
 				 image ? image : "");
-		container_statuses(o, st, "waiting", backoff ? "ImagePullBackOff" : "ErrImagePull", m,
-				   0, 0);
+		container_statuses(o, st, "waiting", backoff ? "ImagePullBackOff" : "ErrImagePull",
+				   m, 0, 0);
 		json_object_set_new(st, "conditions", pod_conditions(1, 0, oldc));
 		ev_reason = backoff ? "BackOff" : "Failed";
 		snprintf(ev_msg, sizeof(ev_msg), "%s", m);
@@ -636,7 +663,11 @@ static int pod_step(struct ks_obj *x, int64_t now)
 
 		snprintf(m, sizeof(m), "back-off %ds restarting failed container=%s pod=%s_%s(%s)",
 			 restarts < 5 ? 10 << (restarts - 1) : 300,
-			 json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(o, "spec"), "containers"), 0), "name")) ?: "",
+			 json_string_value(json_object_get(
+			     json_array_get(
+				 json_object_get(json_object_get(o, "spec"), "containers"), 0),
+			     "name"))
+			     ?: "",
 			 x->name, x->ns, uid_of(x->o));
 		json_object_set_new(st, "phase", json_string("Running"));
 		container_statuses(o, st, "waiting", "CrashLoopBackOff", m, restarts, 0);
@@ -677,10 +708,27 @@ static int pod_step(struct ks_obj *x, int64_t now)
 			json_object_del(c, "state");
 			json_object_del(c, "lastState");
 		}
-		same = json_equal(a, b) && json_equal(json_object_get(json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0), "state"), "waiting"),
-						      json_object_get(json_object_get(json_array_get(json_object_get(old, "containerStatuses"), 0), "state"), "waiting")) &&
-		       !!json_object_get(json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0), "state"), "running") ==
-			       !!json_object_get(json_object_get(json_array_get(json_object_get(old, "containerStatuses"), 0), "state"), "running");
+		same =
+		    json_equal(a, b) &&
+		    json_equal(json_object_get(
+				   json_object_get(
+				       json_array_get(json_object_get(st, "containerStatuses"), 0),
+				       "state"),
+				   "waiting"),
+			       json_object_get(
+				   json_object_get(
+				       json_array_get(json_object_get(old, "containerStatuses"), 0),
+				       "state"),
+				   "waiting")) &&
+		    !!json_object_get(
+			json_object_get(json_array_get(json_object_get(st, "containerStatuses"), 0),
+					"state"),
+			"running") ==
+			!!json_object_get(
+			    json_object_get(
+				json_array_get(json_object_get(old, "containerStatuses"), 0),
+				"state"),
+			    "running");
 		json_decref(a);
 		json_decref(b);
 		if (same) {
@@ -703,22 +751,23 @@ static int pod_ready(const struct ks_obj *p)
 
 	json_array_foreach(json_object_get(json_object_get(p->o, "status"), "conditions"), i, c)
 		if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Ready"))
-			return !strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True");
+			return !strcmp(json_string_value(json_object_get(c, "status")) ?: "",
+				       "True");
 	return 0;
 }
 
 static json_t *owner_ref(const json_t *owner)
 {
 	return json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion",
-			 json_string_value(json_object_get(owner, "apiVersion")) ?: "",
-			 "kind", json_string_value(json_object_get(owner, "kind")) ?: "", "name",
+			 json_string_value(json_object_get(owner, "apiVersion")) ?: "", "kind",
+			 json_string_value(json_object_get(owner, "kind")) ?: "", "name",
 			 json_string_value(json_object_get(md_of(owner), "name")) ?: "", "uid",
 			 uid_of(owner), "controller", 1, "blockOwnerDeletion", 1);
 }
 
 /* Create a pod from owner's template; -1 with an event when quota refuses. */
-static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name, json_t *extra_labels,
-		    char *why, size_t whyn)
+static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name,
+		    json_t *extra_labels, char *why, size_t whyn)
 {
 	const struct ks_resource *pr = R("", "pods");
 	json_t *pod, *md, *spec = json_deep_copy(json_object_get(tmpl, "spec"));
@@ -737,7 +786,10 @@ static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name, 
 	ks_timestamp(ts);
 	md = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", name, "namespace", owner->ns, "uid", uid,
 		       "creationTimestamp", ts, "ownerReferences", owner_ref(owner->o));
-	json_object_set_new(md, "labels", json_deep_copy(json_object_get(json_object_get(tmpl, "metadata"), "labels")) ?: json_object());
+	json_object_set_new(
+	    md, "labels",
+	    json_deep_copy(json_object_get(json_object_get(tmpl, "metadata"), "labels"))
+		?: json_object());
 	if (!json_is_object(json_object_get(md, "labels")))
 		json_object_set_new(md, "labels", json_object());
 	json_object_update(json_object_get(md, "labels"), extra_labels);
@@ -758,7 +810,8 @@ static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name, 
 
 static int rs_step(struct ks_obj *rs, int64_t now, int *failed, char *why, size_t whyn)
 {
-	json_int_t want = json_integer_value(json_object_get(json_object_get(rs->o, "spec"), "replicas"));
+	json_int_t want =
+	    json_integer_value(json_object_get(json_object_get(rs->o, "spec"), "replicas"));
 	struct ks_obj **pods;
 	size_t n = children(R("", "pods"), rs->ns, uid_of(rs->o), &pods), i, ready = 0;
 	json_t *conds = json_array();
@@ -770,15 +823,17 @@ static int rs_step(struct ks_obj *rs, int64_t now, int *failed, char *why, size_
 		ready += pod_ready(pods[i]);
 	while ((json_int_t)n < want) {
 		char name[400], sfx[8];
-		const char *hash = json_string_value(json_object_get(json_object_get(md_of(rs->o), "labels"), "pod-template-hash"));
+		const char *hash = json_string_value(
+		    json_object_get(json_object_get(md_of(rs->o), "labels"), "pod-template-hash"));
 
 		ks_suffix(sfx, 5);
 		snprintf(name, sizeof(name), "%s-%s", rs->name, sfx);
 		if (make_pod(rs, json_object_get(json_object_get(rs->o, "spec"), "template"), name,
-			     json_pack("{s:s}", "pod-template-hash", hash ? hash : ""), why, whyn) < 0) {
+			     json_pack("{s:s}", "pod-template-hash", hash ? hash : ""), why,
+			     whyn) < 0) {
 			*failed = 1;
-			json_array_append_new(conds, cond("ReplicaFailure", "True", "FailedCreate", why,
-							  oldc, 0));
+			json_array_append_new(
+			    conds, cond("ReplicaFailure", "True", "FailedCreate", why, oldc, 0));
 			break;
 		}
 		n++;
@@ -842,13 +897,16 @@ static int deploy_step(struct ks_obj *d, int64_t now)
 			      json_object_get(json_object_get(rtmpl, "metadata"), "labels"), "spec",
 			      "replicas", want, "selector",
 			      json_pack("{s:o}", "matchLabels",
-					json_deep_copy(json_object_get(json_object_get(rtmpl, "metadata"), "labels"))),
+					json_deep_copy(json_object_get(
+					    json_object_get(rtmpl, "metadata"), "labels"))),
 			      "template", rtmpl, "status");
 		rs = ks_store_add(R("apps", "replicasets"), o);
 		ks_stats_created("ReplicaSet");
-		snprintf(m, sizeof(m), "Scaled up replica set %s from 0 to %lld", rsname, (long long)want);
+		snprintf(m, sizeof(m), "Scaled up replica set %s from 0 to %lld", rsname,
+			 (long long)want);
 		ks_event(d->o, "Normal", "ScalingReplicaSet", m);
-	} else if (json_integer_value(json_object_get(json_object_get(rs->o, "spec"), "replicas")) != want) {
+	} else if (json_integer_value(
+		       json_object_get(json_object_get(rs->o, "spec"), "replicas")) != want) {
 		json_t *o = json_deep_copy(rs->o);
 
 		json_object_set_new(json_object_get(o, "spec"), "replicas", json_integer(want));
@@ -866,47 +924,61 @@ static int deploy_step(struct ks_obj *d, int64_t now)
 		for (k = 0; k < np; k++)
 			ks_store_del(pods[k]);
 		free(pods);
-		if (json_integer_value(json_object_get(json_object_get(rss[i]->o, "spec"), "replicas"))) {
+		if (json_integer_value(
+			json_object_get(json_object_get(rss[i]->o, "spec"), "replicas"))) {
 			json_t *o = json_deep_copy(rss[i]->o);
 
-			json_object_set_new(json_object_get(o, "spec"), "replicas", json_integer(0));
+			json_object_set_new(json_object_get(o, "spec"), "replicas",
+					    json_integer(0));
 			ks_store_update(rss[i], o);
-			set_status(rss[i], json_pack("{s:i,s:i}", "replicas", 0, "observedGeneration", 1));
+			set_status(rss[i],
+				   json_pack("{s:i,s:i}", "replicas", 0, "observedGeneration", 1));
 		}
 	}
 	free(rss);
 	unsettled = rs_step(rs, now, &failed, why, sizeof(why));
-	ready = json_integer_value(json_object_get(json_object_get(rs->o, "status"), "readyReplicas"));
-	total = updated = json_integer_value(json_object_get(json_object_get(rs->o, "status"), "replicas"));
+	ready =
+	    json_integer_value(json_object_get(json_object_get(rs->o, "status"), "readyReplicas"));
+	total = updated =
+	    json_integer_value(json_object_get(json_object_get(rs->o, "status"), "replicas"));
 	st = json_pack("{s:I,s:I,s:I,s:I,s:I}", "observedGeneration", gen, "replicas", total,
-		       "updatedReplicas", updated, "readyReplicas", ready, "availableReplicas", ready);
+		       "updatedReplicas", updated, "readyReplicas", ready, "availableReplicas",
+		       ready);
 	if (want - ready > 0)
 		json_object_set_new(st, "unavailableReplicas", json_integer(want - ready));
 	conds = json_array();
-	json_array_append_new(conds, ready >= want ?
-					     cond("Available", "True", "MinimumReplicasAvailable",
-						  "Deployment has minimum availability.", oldc, 1) :
-					     cond("Available", "False", "MinimumReplicasUnavailable",
-						  "Deployment does not have minimum availability.", oldc, 1));
+	json_array_append_new(
+	    conds, ready >= want ? cond("Available", "True", "MinimumReplicasAvailable",
+					"Deployment has minimum availability.", oldc, 1)
+				 : cond("Available", "False", "MinimumReplicasUnavailable",
+					"Deployment does not have minimum availability.", oldc, 1));
 	{
-		json_int_t pds = json_integer_value(json_object_get(spec, "progressDeadlineSeconds"));
+		json_int_t pds =
+		    json_integer_value(json_object_get(spec, "progressDeadlineSeconds"));
 
 		if (ready >= want) {
-			snprintf(m, sizeof(m), "ReplicaSet \"%s\" has successfully progressed.", rsname);
-			json_array_append_new(conds, cond("Progressing", "True", "NewReplicaSetAvailable", m, oldc, 1));
+			snprintf(m, sizeof(m), "ReplicaSet \"%s\" has successfully progressed.",
+				 rsname);
+			json_array_append_new(conds, cond("Progressing", "True",
+							  "NewReplicaSetAvailable", m, oldc, 1));
 		} else if (pds > 0 && now - d->gen_ms > pds * 1000) {
-			snprintf(m, sizeof(m), "ReplicaSet \"%s\" has timed out progressing.", rsname);
-			json_array_append_new(conds, cond("Progressing", "False", "ProgressDeadlineExceeded", m, oldc, 1));
+			snprintf(m, sizeof(m), "ReplicaSet \"%s\" has timed out progressing.",
+				 rsname);
+			json_array_append_new(conds, cond("Progressing", "False",
+							  "ProgressDeadlineExceeded", m, oldc, 1));
 		} else {
 			snprintf(m, sizeof(m), "ReplicaSet \"%s\" is progressing.", rsname);
-			json_array_append_new(conds, cond("Progressing", "True", "ReplicaSetUpdated", m, oldc, 1));
+			json_array_append_new(
+			    conds, cond("Progressing", "True", "ReplicaSetUpdated", m, oldc, 1));
 		}
 	}
 	if (failed)
-		json_array_append_new(conds, cond("ReplicaFailure", "True", "FailedCreate", why, oldc, 1));
+		json_array_append_new(conds,
+				      cond("ReplicaFailure", "True", "FailedCreate", why, oldc, 1));
 	json_object_set_new(st, "conditions", conds);
 	set_status(d, st);
-	return unsettled || gen > json_integer_value(json_object_get(json_object_get(d->o, "status"), "observedGeneration"));
+	return unsettled || gen > json_integer_value(json_object_get(
+				      json_object_get(d->o, "status"), "observedGeneration"));
 }
 
 /* --- statefulsets ------------------------------------------------------------------------- */
@@ -916,7 +988,8 @@ static int sts_step(struct ks_obj *s, int64_t now)
 	json_t *spec = json_object_get(s->o, "spec"), *tmpl = json_object_get(spec, "template");
 	json_int_t want = json_integer_value(json_object_get(spec, "replicas"));
 	json_int_t gen = json_integer_value(json_object_get(md_of(s->o), "generation"));
-	json_int_t obs = json_integer_value(json_object_get(json_object_get(s->o, "status"), "observedGeneration"));
+	json_int_t obs = json_integer_value(
+	    json_object_get(json_object_get(s->o, "status"), "observedGeneration"));
 	char hash[16], rev[400], why[600];
 	json_int_t i, ready = 0, have = 0;
 	json_t *vct, *t;
@@ -936,7 +1009,8 @@ static int sts_step(struct ks_obj *s, int64_t now)
 		if (!p) {
 			json_array_foreach(vct, k, t) {
 				char cname[600];
-				const char *tn = json_string_value(json_object_get(md_of(t), "name"));
+				const char *tn =
+				    json_string_value(json_object_get(md_of(t), "name"));
 				const struct ks_resource *pvc = R("", "persistentvolumeclaims");
 
 				snprintf(cname, sizeof(cname), "%s-%s", tn ? tn : "data", pname);
@@ -948,21 +1022,26 @@ static int sts_step(struct ks_obj *s, int64_t now)
 					ks_uuid(uid);
 					ks_timestamp(ts);
 					json_object_set_new(o, "apiVersion", json_string("v1"));
-					json_object_set_new(o, "kind", json_string("PersistentVolumeClaim"));
-					json_object_set_new(ensure_obj(o, "metadata"), "name", json_string(cname));
-					json_object_set_new(md_of(o), "namespace", json_string(s->ns));
+					json_object_set_new(o, "kind",
+							    json_string("PersistentVolumeClaim"));
+					json_object_set_new(ensure_obj(o, "metadata"), "name",
+							    json_string(cname));
+					json_object_set_new(md_of(o), "namespace",
+							    json_string(s->ns));
 					json_object_set_new(md_of(o), "uid", json_string(uid));
-					json_object_set_new(md_of(o), "creationTimestamp", json_string(ts));
-					json_object_set_new(o, "status", json_pack("{s:s}", "phase", "Pending"));
+					json_object_set_new(md_of(o), "creationTimestamp",
+							    json_string(ts));
+					json_object_set_new(o, "status",
+							    json_pack("{s:s}", "phase", "Pending"));
 					x = ks_store_add(pvc, o);
 					ks_stats_created("PersistentVolumeClaim");
 					ks_ctl_watch(x);
 				}
 			}
 			make_pod(s, tmpl, pname,
-				 json_pack("{s:s,s:s,s:s}", "statefulset.kubernetes.io/pod-name", pname,
-					   "controller-revision-hash", rev, "apps.kubernetes.io/pod-index",
-					   ""),
+				 json_pack("{s:s,s:s,s:s}", "statefulset.kubernetes.io/pod-name",
+					   pname, "controller-revision-hash", rev,
+					   "apps.kubernetes.io/pod-index", ""),
 				 why, sizeof(why));
 			p = ks_store_get(R("", "pods"), s->ns, pname);
 			if (p) {
@@ -971,11 +1050,12 @@ static int sts_step(struct ks_obj *s, int64_t now)
 
 				snprintf(idx, sizeof(idx), "%lld", (long long)i);
 				json_object_set_new(json_object_get(md_of(o), "labels"),
-						    "apps.kubernetes.io/pod-index", json_string(idx));
+						    "apps.kubernetes.io/pod-index",
+						    json_string(idx));
 				ks_store_update(p, o);
 				have++;
 			}
-			break;	/* OrderedReady: one at a time */
+			break; /* OrderedReady: one at a time */
 		}
 		have++;
 		if (!pod_ready(p))
@@ -999,10 +1079,11 @@ static int sts_step(struct ks_obj *s, int64_t now)
 		free(pods);
 		have = (json_int_t)np;
 	}
-	set_status(s, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:i}", "observedGeneration", gen,
-				"replicas", have, "readyReplicas", ready, "currentReplicas", have,
-				"updatedReplicas", have, "availableReplicas", ready, "currentRevision",
-				rev, "updateRevision", rev, "collisionCount", 0));
+	set_status(s,
+		   json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:i}", "observedGeneration", gen,
+			     "replicas", have, "readyReplicas", ready, "currentReplicas", have,
+			     "updatedReplicas", have, "availableReplicas", ready, "currentRevision",
+			     rev, "updateRevision", rev, "collisionCount", 0));
 	return ready < want;
 }
 
@@ -1019,10 +1100,11 @@ static int job_step(struct ks_obj *j, int64_t now)
 
 	(void)now;
 	if (json_array_size(oldc) >= 2)
-		return 0;	/* finished */
+		return 0; /* finished */
 	n = children(R("", "pods"), j->ns, uid_of(j->o), &pods);
 	for (i = 0; i < n; i++) {
-		const char *ph = json_string_value(json_object_get(json_object_get(pods[i]->o, "status"), "phase"));
+		const char *ph = json_string_value(
+		    json_object_get(json_object_get(pods[i]->o, "status"), "phase"));
 
 		if (ph && !strcmp(ph, "Succeeded"))
 			succeeded++;
@@ -1040,7 +1122,8 @@ static int job_step(struct ks_obj *j, int64_t now)
 		ks_suffix(sfx, 5);
 		snprintf(name, sizeof(name), "%s-%s", j->name, sfx);
 		if (make_pod(j, json_object_get(json_object_get(j->o, "spec"), "template"), name,
-			     json_pack("{s:s}", "controller-uid", uid_of(j->o)), why, sizeof(why)) == 0)
+			     json_pack("{s:s}", "controller-uid", uid_of(j->o)), why,
+			     sizeof(why)) == 0)
 			active = 1;
 	}
 	ks_timestamp(ts);
@@ -1052,21 +1135,23 @@ static int job_step(struct ks_obj *j, int64_t now)
 	if (succeeded) {
 		json_object_set_new(st, "succeeded", json_integer(succeeded));
 		json_object_set_new(st, "completionTime", json_string(ts));
-		json_object_set_new(st, "conditions",
-				    json_pack("[o,o]",
-					      cond("SuccessCriteriaMet", "True", "CompletionsReached",
-						   "Reached expected number of succeeded pods", oldc, 0),
-					      cond("Complete", "True", "CompletionsReached",
-						   "Reached expected number of succeeded pods", oldc, 0)));
+		json_object_set_new(
+		    st, "conditions",
+		    json_pack("[o,o]",
+			      cond("SuccessCriteriaMet", "True", "CompletionsReached",
+				   "Reached expected number of succeeded pods", oldc, 0),
+			      cond("Complete", "True", "CompletionsReached",
+				   "Reached expected number of succeeded pods", oldc, 0)));
 		ks_event(j->o, "Normal", "Completed", "Job completed");
 	} else if (failed) {
 		json_object_set_new(st, "failed", json_integer(failed));
-		json_object_set_new(st, "conditions",
-				    json_pack("[o,o]",
-					      cond("FailureTarget", "True", "BackoffLimitExceeded",
-						   "Job has reached the specified backoff limit", oldc, 0),
-					      cond("Failed", "True", "BackoffLimitExceeded",
-						   "Job has reached the specified backoff limit", oldc, 0)));
+		json_object_set_new(
+		    st, "conditions",
+		    json_pack("[o,o]",
+			      cond("FailureTarget", "True", "BackoffLimitExceeded",
+				   "Job has reached the specified backoff limit", oldc, 0),
+			      cond("Failed", "True", "BackoffLimitExceeded",
+				   "Job has reached the specified backoff limit", oldc, 0)));
 		ks_event(j->o, "Warning", "BackoffLimitExceeded",
 			 "Job has reached the specified backoff limit");
 	}
@@ -1079,7 +1164,8 @@ static int job_step(struct ks_obj *j, int64_t now)
 	return !(succeeded || failed);
 }
 
-/* --- pvcs, namespaces --------------------------------------------------------------------------- */
+/* --- pvcs, namespaces ---------------------------------------------------------------------------
+ */
 
 static int pvc_step(struct ks_obj *p, int64_t now)
 {
@@ -1096,10 +1182,11 @@ static int pvc_step(struct ks_obj *p, int64_t now)
 
 		snprintf(vol, sizeof(vol), "pvc-%s", uid_of(p->o));
 		json_object_set_new(ensure_obj(o, "spec"), "volumeName", json_string(vol));
-		json_object_set_new(o, "status",
-				    json_pack("{s:s,s:O,s:O}", "phase", "Bound", "capacity",
-					      req ? req : json_object(), "accessModes",
-					      json_object_get(spec, "accessModes") ?: json_array()));
+		json_object_set_new(
+		    o, "status",
+		    json_pack("{s:s,s:O,s:O}", "phase", "Bound", "capacity",
+			      req ? req : json_object(), "accessModes",
+			      json_object_get(spec, "accessModes") ?: json_array()));
 		ks_store_update(p, o);
 	}
 	return 0;
@@ -1133,13 +1220,26 @@ static int ns_step(struct ks_obj *x, int64_t now)
 		json_t *st = json_pack("{s:s}", "phase", "Terminating");
 		const json_t *oldc = json_object_get(json_object_get(x->o, "status"), "conditions");
 
-		json_object_set_new(st, "conditions",
-			json_pack("[o,o,o,o,o]",
-				  cond("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered", oldc, 2),
-				  cond("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions", "All legacy kube types successfully parsed", oldc, 2),
-				  cond("NamespaceDeletionContentFailure", "False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization", oldc, 2),
-				  cond("NamespaceContentRemaining", "True", "SomeResourcesRemain", "Some resources are remaining: persistentvolumeclaims. has 1 resource instances", oldc, 2),
-				  cond("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain", "Some content in the namespace has finalizers remaining: kubernetes.io/pvc-protection in 1 resource instances", oldc, 2)));
+		json_object_set_new(
+		    st, "conditions",
+		    json_pack(
+			"[o,o,o,o,o]",
+			cond("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered",
+			     "All resources successfully discovered", oldc, 2),
+			cond("NamespaceDeletionGroupVersionParsingFailure", "False",
+			     "ParsedGroupVersions", "All legacy kube types successfully parsed",
+			     oldc, 2),
+			cond("NamespaceDeletionContentFailure", "False", "ContentDeleted",
+			     "All content successfully deleted, may be waiting on finalization",
+			     oldc, 2),
+			cond("NamespaceContentRemaining", "True", "SomeResourcesRemain",
+			     "Some resources are remaining: persistentvolumeclaims. has 1 resource "
+			     "instances",
+			     oldc, 2),
+			cond("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain",
+			     "Some content in the namespace has finalizers remaining: "
+			     "kubernetes.io/pvc-protection in 1 resource instances",
+			     oldc, 2)));
 		set_status(x, st);
 		return 1;
 	}
@@ -1149,7 +1249,7 @@ static int ns_step(struct ks_obj *x, int64_t now)
 			ks_store_del(v[i]);
 	free(v);
 	ks_store_del(x);
-	return -1;	/* gone */
+	return -1; /* gone */
 }
 
 static int quota_step(struct ks_obj *q, int64_t now)
@@ -1166,7 +1266,8 @@ void ks_delete_cascade(struct ks_obj *x)
 	struct ks_obj **v, **todo;
 	size_t n, i, j, k, ntodo = 1;
 	char ns[256];
-	json_t *owner = json_incref(json_array_get(json_object_get(md_of(x->o), "ownerReferences"), 0));
+	json_t *owner =
+	    json_incref(json_array_get(json_object_get(md_of(x->o), "ownerReferences"), 0));
 	int pod = !strcmp(x->res->plural, "pods");
 
 	/* collect the whole dependent tree first: deleting while walking would free what we walk */
@@ -1199,15 +1300,20 @@ void ks_delete_cascade(struct ks_obj *x)
 	ks_store_del(x);
 	if (owner) {
 		/* a controller replaces what it owned */
-		const struct ks_resource *r = ks_resource_by_kind(json_string_value(json_object_get(owner, "kind")));
-		struct ks_obj *o = r ? ks_store_get(r, ns, json_string_value(json_object_get(owner, "name")) ?: "") : NULL;
+		const struct ks_resource *r =
+		    ks_resource_by_kind(json_string_value(json_object_get(owner, "kind")));
+		struct ks_obj *o =
+		    r ? ks_store_get(r, ns, json_string_value(json_object_get(owner, "name")) ?: "")
+		      : NULL;
 
 		if (o)
 			ks_ctl_watch(o);
 		if (o && !strcmp(o->res->plural, "replicasets")) {
-			json_t *o2 = json_array_get(json_object_get(md_of(o->o), "ownerReferences"), 0);
-			struct ks_obj *d = ks_store_get(R("apps", "deployments"), ns,
-							json_string_value(json_object_get(o2, "name")) ?: "");
+			json_t *o2 =
+			    json_array_get(json_object_get(md_of(o->o), "ownerReferences"), 0);
+			struct ks_obj *d =
+			    ks_store_get(R("apps", "deployments"), ns,
+					 json_string_value(json_object_get(o2, "name")) ?: "");
 
 			if (d)
 				ks_ctl_watch(d);
@@ -1229,10 +1335,11 @@ static int workloads_ready(const char *ns)
 	n = ks_store_select(R("apps", "deployments"), ns, NULL, &v);
 	for (i = 0; i < n && ok; i++) {
 		json_t *st = json_object_get(v[i]->o, "status");
-		json_int_t want = json_integer_value(json_object_get(json_object_get(v[i]->o, "spec"), "replicas"));
+		json_int_t want = json_integer_value(
+		    json_object_get(json_object_get(v[i]->o, "spec"), "replicas"));
 
 		if (json_integer_value(json_object_get(st, "observedGeneration")) <
-			    json_integer_value(json_object_get(md_of(v[i]->o), "generation")) ||
+			json_integer_value(json_object_get(md_of(v[i]->o), "generation")) ||
 		    json_integer_value(json_object_get(st, "availableReplicas")) < want)
 			ok = 0;
 	}
@@ -1240,7 +1347,8 @@ static int workloads_ready(const char *ns)
 	n = ks_store_select(R("apps", "statefulsets"), ns, NULL, &v);
 	for (i = 0; i < n && ok; i++) {
 		json_t *st = json_object_get(v[i]->o, "status");
-		json_int_t want = json_integer_value(json_object_get(json_object_get(v[i]->o, "spec"), "replicas"));
+		json_int_t want = json_integer_value(
+		    json_object_get(json_object_get(v[i]->o, "spec"), "replicas"));
 
 		if (json_integer_value(json_object_get(st, "readyReplicas")) < want)
 			ok = 0;
@@ -1252,8 +1360,10 @@ static int workloads_ready(const char *ns)
 		size_t k;
 		int done = 0;
 
-		json_array_foreach(json_object_get(json_object_get(v[i]->o, "status"), "conditions"), k, c)
-			if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Complete") &&
+		json_array_foreach(
+		    json_object_get(json_object_get(v[i]->o, "status"), "conditions"), k, c)
+			if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "",
+				    "Complete") &&
 			    !strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True"))
 				done = 1;
 		if (!done)
@@ -1267,13 +1377,15 @@ int ks_ingress_ready(const char *host, char *ns_out, size_t nout)
 {
 	struct ks_obj **v;
 	size_t n = ks_store_select(ks_resource_find("networking.k8s.io", "v1", "ingresses"), NULL,
-				   NULL, &v), i, k;
+				   NULL, &v),
+	       i, k;
 	int rc = -1;
 
 	for (i = 0; i < n && rc < 0; i++) {
 		json_t *rule;
 
-		json_array_foreach(json_object_get(json_object_get(v[i]->o, "spec"), "rules"), k, rule) {
+		json_array_foreach(json_object_get(json_object_get(v[i]->o, "spec"), "rules"), k,
+				   rule) {
 			const char *h = json_string_value(json_object_get(rule, "host"));
 
 			if (h && !strcasecmp(h, host)) {
@@ -1287,7 +1399,8 @@ int ks_ingress_ready(const char *host, char *ns_out, size_t nout)
 	return rc;
 }
 
-/* --- the loop ----------------------------------------------------------------------------------- */
+/* --- the loop -----------------------------------------------------------------------------------
+ */
 
 static void tick(void)
 {

@@ -19,13 +19,13 @@
 struct fault {
 	int id;
 	enum ks_fault_type type;
-	char scope[64];		/* "*" or a namespace */
-	int status;		/* http_error */
+	char scope[64]; /* "*" or a namespace */
+	int status;	/* http_error */
 	double rate;
 	int retry_after;
 	int ms;
-	char methods[64];	/* " GET PUT " or "" for all */
-	int count;		/* remaining triggers, -1 = unlimited */
+	char methods[64]; /* " GET PUT " or "" for all */
+	int count;	  /* remaining triggers, -1 = unlimited */
 };
 
 static struct fault faults[MAX_FAULTS];
@@ -34,8 +34,8 @@ static pthread_mutex_t flock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned rng_state = 12345;
 
 static const char *const names[KF_NTYPES] = {
-	"image_pull", "crash_loop", "job_fail", "pvc_pending", "ns_stuck", "quota",
-	"http_error", "latency", "reset", "stall",
+    "image_pull", "crash_loop", "job_fail", "pvc_pending", "ns_stuck",
+    "quota",	  "http_error", "latency",  "reset",	   "stall",
 };
 
 static double rnd(void)
@@ -78,8 +78,8 @@ int ks_fault_add(const json_t *spec, struct err *e)
 	if (json_array_size(m)) {
 		snprintf(f.methods, sizeof(f.methods), " ");
 		json_array_foreach(m, i, v)
-			if (json_is_string(v) && strlen(f.methods) + json_string_length(v) + 2 <
-						       sizeof(f.methods)) {
+			if (json_is_string(v) &&
+			    strlen(f.methods) + json_string_length(v) + 2 < sizeof(f.methods)) {
 				strcat(f.methods, json_string_value(v));
 				strcat(f.methods, " ");
 			}

@@ -1,4 +1,5 @@
-/* kubesim.h - internal interfaces of the Kubernetes API simulator (one process, one global lock). */
+/* kubesim.h - internal interfaces of the Kubernetes API simulator (one process, one global lock).
+ */
 #ifndef KUBESIM_H
 #define KUBESIM_H
 
@@ -28,28 +29,28 @@ enum { KS_SCALAR = 0, KS_OBJECT = 1, KS_ARRAY = 2, KS_MAP = 3 };
 enum { KS_LIST_ATOMIC = 0, KS_LIST_MAP = 1, KS_LIST_SET = 2 };
 
 struct ks_type {
-	const char *name;	/* OpenAPI definition */
-	int first, nfields;	/* slice of ks_fields */
-	int open;		/* no declared properties: anything goes */
+	const char *name;   /* OpenAPI definition */
+	int first, nfields; /* slice of ks_fields */
+	int open;	    /* no declared properties: anything goes */
 };
 
 struct ks_field {
 	const char *name;
-	int kind;		/* KS_SCALAR..KS_MAP */
-	int type;		/* ks_types index of the object/item/value type, -1 = scalar */
-	int list;		/* KS_LIST_* for arrays */
-	const char *keys;	/* list-map keys, comma-separated */
+	int kind;	  /* KS_SCALAR..KS_MAP */
+	int type;	  /* ks_types index of the object/item/value type, -1 = scalar */
+	int list;	  /* KS_LIST_* for arrays */
+	const char *keys; /* list-map keys, comma-separated */
 };
 
 struct ks_resource {
-	const char *group;	/* "" = core */
+	const char *group; /* "" = core */
 	const char *version;
 	const char *plural;
 	const char *kind;
 	int namespaced;
 	int type;		/* ks_types index of the kind */
 	const char *verbs;	/* space-separated RBAC verbs */
-	const char *shortnames;	/* space-separated, may be "" */
+	const char *shortnames; /* space-separated, may be "" */
 	int has_status;
 };
 
@@ -81,7 +82,7 @@ struct ks_opts {
 
 extern struct ks_opts ks_opt;
 extern pthread_mutex_t ks_lock;
-extern volatile int ks_stopping;	/* set at shutdown: watches end their streams */
+extern volatile int ks_stopping; /* set at shutdown: watches end their streams */
 
 /* Milliseconds on a monotonic clock. */
 int64_t ks_now_ms(void);
@@ -97,23 +98,23 @@ void ks_log(const char *fmt, ...) SF_PRINTF(1, 2);
 
 struct ks_obj {
 	const struct ks_resource *res;
-	char *ns;		/* "" for cluster-scoped */
+	char *ns; /* "" for cluster-scoped */
 	char *name;
-	json_t *o;		/* the stored object, owned */
+	json_t *o; /* the stored object, owned */
 	uint64_t rv;
-	int64_t born_ms;	/* when the controllers first saw it */
-	int64_t gen_ms;		/* when generation last changed */
-	int64_t phase_ms;	/* controller timers (kind-specific) */
-	int ready_seed;		/* created ready by /_sim/bulk */
-	int watched;		/* on the controller list */
-	size_t all_pos;		/* position in the per-resource vector */
+	int64_t born_ms;  /* when the controllers first saw it */
+	int64_t gen_ms;	  /* when generation last changed */
+	int64_t phase_ms; /* controller timers (kind-specific) */
+	int ready_seed;	  /* created ready by /_sim/bulk */
+	int watched;	  /* on the controller list */
+	size_t all_pos;	  /* position in the per-resource vector */
 };
 
 struct ks_sel;
 
 void ks_store_init(void);
-uint64_t ks_store_rv(void);		/* the current (latest) resourceVersion */
-uint64_t ks_store_next_rv(void);	/* bump and return */
+uint64_t ks_store_rv(void);	 /* the current (latest) resourceVersion */
+uint64_t ks_store_next_rv(void); /* bump and return */
 size_t ks_store_count(void);
 struct ks_obj *ks_store_get(const struct ks_resource *r, const char *ns, const char *name);
 /*
@@ -133,10 +134,10 @@ struct ks_change {
 	const struct ks_resource *res;
 	char *ns, *name;
 	uint64_t rv;
-	json_t *o;		/* the state after the change (the last state for DELETED) */
+	json_t *o; /* the state after the change (the last state for DELETED) */
 };
 
-uint64_t ks_store_seq(void);	/* sequence number the next change will get */
+uint64_t ks_store_seq(void); /* sequence number the next change will get */
 /* Change number seq, or NULL if it is not written yet or was overwritten. */
 const struct ks_change *ks_store_change(uint64_t seq);
 
@@ -163,17 +164,17 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 struct ks_req {
 	const char *method;
 	const char *path;
-	const char *query;		/* raw, may be NULL */
-	const char *ctype;		/* Content-Type, may be NULL */
-	const char *ua;			/* User-Agent, may be NULL */
+	const char *query; /* raw, may be NULL */
+	const char *ctype; /* Content-Type, may be NULL */
+	const char *ua;	   /* User-Agent, may be NULL */
 	const char *body;
 	size_t body_len;
-	struct ks_watch *watch;		/* set by a watch request: stream events */
+	struct ks_watch *watch; /* set by a watch request: stream events */
 	/* response */
 	int status;
 	const char *resp_ctype;
 	struct buf out;
-	char warning[512];		/* Warning header value or "" */
+	char warning[512]; /* Warning header value or "" */
 	char retry_after[16];
 };
 
@@ -183,8 +184,7 @@ void ks_api_handle(struct ks_req *q);
 int ks_query(const char *query, const char *key, char *out, size_t n);
 
 /* Append a v1 Status Failure body and set q->status. causes may be NULL (stolen). */
-void ks_status(struct ks_req *q, int code, const char *reason, const char *msg,
-	       json_t *details);
+void ks_status(struct ks_req *q, int code, const char *reason, const char *msg, json_t *details);
 json_t *ks_details(const struct ks_resource *r, const char *name, int kind_is_kind);
 void ks_send_obj(struct ks_req *q, int code, const json_t *o);
 
@@ -237,8 +237,8 @@ void ks_ssa_update_managed(const struct ks_resource *r, const json_t *old, json_
 
 /* --- controllers (controllers.c) ---------------------------------------- */
 
-void ks_ctl_watch(struct ks_obj *x);		/* put on the controller list */
-void ks_ctl_forget(struct ks_obj *x);		/* before ks_store_del */
+void ks_ctl_watch(struct ks_obj *x);  /* put on the controller list */
+void ks_ctl_forget(struct ks_obj *x); /* before ks_store_del */
 int ks_ctl_start(void);
 void ks_ctl_stop(void);
 /* Emit an Event about obj (lock held). */
@@ -255,8 +255,17 @@ int ks_ingress_ready(const char *host, char *ns_out, size_t n);
 /* --- faults (faults.c) -------------------------------------------------- */
 
 enum ks_fault_type {
-	KF_IMAGE_PULL, KF_CRASH_LOOP, KF_JOB_FAIL, KF_PVC_PENDING, KF_NS_STUCK, KF_QUOTA,
-	KF_HTTP_ERROR, KF_LATENCY, KF_RESET, KF_STALL, KF_NTYPES
+	KF_IMAGE_PULL,
+	KF_CRASH_LOOP,
+	KF_JOB_FAIL,
+	KF_PVC_PENDING,
+	KF_NS_STUCK,
+	KF_QUOTA,
+	KF_HTTP_ERROR,
+	KF_LATENCY,
+	KF_RESET,
+	KF_STALL,
+	KF_NTYPES
 };
 
 /* Add a fault from its JSON spec. Returns the id, or -1 with e filled (400). */
@@ -281,7 +290,7 @@ void ks_stats_created(const char *kind);
 /* --- TLS material (tls.c) ----------------------------------------------- */
 
 struct ks_pki {
-	char *ca_crt, *ca_key, *server_crt, *server_key, *client_crt, *client_key;	/* PEM */
+	char *ca_crt, *ca_key, *server_crt, *server_key, *client_crt, *client_key; /* PEM */
 };
 
 int ks_tls_generate(struct ks_pki *p, struct err *e);

@@ -1,4 +1,5 @@
-/* main.c - kubesim: options, the files it writes for clients, the HTTPS API and plain-HTTP ingress servers. */
+/* main.c - kubesim: options, the files it writes for clients, the HTTPS API and plain-HTTP ingress
+ * servers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +30,11 @@
 #define BODY_MAX ((size_t)3 << 20)
 
 struct ks_opts ks_opt = {
-	.pod_ready_ms = 1500,
-	.job_complete_ms = 2000,
-	.pvc_bind_ms = 500,
-	.ns_delete_ms = 1000,
-	.observed_lag_ms = 200,
+    .pod_ready_ms = 1500,
+    .job_complete_ms = 2000,
+    .pvc_bind_ms = 500,
+    .ns_delete_ms = 1000,
+    .observed_lag_ms = 200,
 };
 pthread_mutex_t ks_lock = PTHREAD_MUTEX_INITIALIZER;
 volatile int ks_stopping;
@@ -78,7 +79,8 @@ void ks_uuid(char *out)
 
 	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
 		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-		 (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
+		 (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+		 (unsigned long long)(b & 0xffffffffffffULL));
 }
 
 void ks_suffix(char *out, int n)
@@ -150,8 +152,7 @@ static char *b64(const char *s)
 	return out;
 }
 
-static int write_files(const char *dir, const struct ks_pki *p, int port, int iport,
-		       struct err *e)
+static int write_files(const char *dir, const struct ks_pki *p, int port, int iport, struct err *e)
 {
 	char buf[256];
 	struct buf kc = BUF_INIT;
@@ -241,7 +242,8 @@ static int listen_on(const char *spec, int *port_out, struct err *e)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
 	    (ntohl(sin.sin_addr.s_addr) >> 24) != 127)
-		return err_set(e, 2, "listen address '%s': only loopback addresses are allowed", spec);
+		return err_set(e, 2, "listen address '%s': only loopback addresses are allowed",
+			       spec);
 	sin.sin_port = htons((uint16_t)port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -283,8 +285,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, int status, const char
 				const char *body, size_t len, const char *warning,
 				const char *retry_after)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (!r)
@@ -378,15 +380,28 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 		/* libmicrohttpd gives the path without the query: rebuild the raw query */
 		static __thread char qs[8192];
 		struct buf b = BUF_INIT;
-		const char *keys[] = {"labelSelector", "fieldSelector", "limit", "continue",
-				      "fieldManager", "force", "fieldValidation", "dryRun",
-				      "propagationPolicy", "watch", "resourceVersion",
-				      "timeoutSeconds", "resourceVersionMatch", "orphanDependents",
-				      "allowWatchBookmarks", "gracePeriodSeconds", NULL};
+		const char *keys[] = {"labelSelector",
+				      "fieldSelector",
+				      "limit",
+				      "continue",
+				      "fieldManager",
+				      "force",
+				      "fieldValidation",
+				      "dryRun",
+				      "propagationPolicy",
+				      "watch",
+				      "resourceVersion",
+				      "timeoutSeconds",
+				      "resourceVersionMatch",
+				      "orphanDependents",
+				      "allowWatchBookmarks",
+				      "gracePeriodSeconds",
+				      NULL};
 		int i;
 
 		for (i = 0; keys[i]; i++) {
-			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[i]);
+			const char *v =
+			    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, keys[i]);
 
 			if (!v)
 				continue;
@@ -418,7 +433,7 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 		f = ks_fault_request(method, *ns ? ns : NULL, &ra);
 		if (f == 1) {
 			buf_release(&q.out);
-			return MHD_NO;	/* drop the connection unanswered */
+			return MHD_NO; /* drop the connection unanswered */
 		}
 		if (f == 429) {
 			q.status = 429;
@@ -431,8 +446,8 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 			json_t *d = ra > 0 ? json_pack("{s:i}", "retryAfterSeconds", ra) : NULL;
 
 			ks_status(&q, f, f == 503 ? "ServiceUnavailable" : "InternalError",
-				  f == 503 ? "the server is currently unable to handle the request" :
-					     "Internal error occurred: injected fault",
+				  f == 503 ? "the server is currently unable to handle the request"
+					   : "Internal error occurred: injected fault",
 				  d);
 			if (ra > 0)
 				snprintf(q.retry_after, sizeof(q.retry_after), "%d", ra);
@@ -444,7 +459,7 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 	pthread_mutex_unlock(&ks_lock);
 	if (q.watch) {
 		struct MHD_Response *r = MHD_create_response_from_callback(
-			MHD_SIZE_UNKNOWN, 32 * 1024, watch_reader, q.watch, watch_free);
+		    MHD_SIZE_UNKNOWN, 32 * 1024, watch_reader, q.watch, watch_free);
 
 		buf_release(&q.out);
 		if (!r) {
@@ -459,8 +474,9 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 	}
 send:
 	ks_log("%s %s -> %d", method, url, q.status);
-	ret = send_buf(c, q.status ? q.status : 500, q.resp_ctype ? q.resp_ctype : "application/json",
-		       q.out.s, q.out.len, q.warning, q.retry_after);
+	ret =
+	    send_buf(c, q.status ? q.status : 500, q.resp_ctype ? q.resp_ctype : "application/json",
+		     q.out.s, q.out.len, q.warning, q.retry_after);
 	buf_release(&q.out);
 	return ret;
 }
@@ -495,11 +511,13 @@ static enum MHD_Result ingress(void *cls, struct MHD_Connection *c, const char *
 	pthread_mutex_unlock(&ks_lock);
 	if (rc < 0) {
 		snprintf(body, sizeof(body), "404 page not found\n");
-		return send_buf(c, 404, "text/plain; charset=utf-8", body, strlen(body), NULL, NULL);
+		return send_buf(c, 404, "text/plain; charset=utf-8", body, strlen(body), NULL,
+				NULL);
 	}
 	if (!rc) {
-		snprintf(body, sizeof(body),
-			 "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n");
+		snprintf(
+		    body, sizeof(body),
+		    "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n");
 		return send_buf(c, 503, "text/html", body, strlen(body), NULL, NULL);
 	}
 	{
@@ -523,10 +541,13 @@ static enum MHD_Result ingress(void *cls, struct MHD_Connection *c, const char *
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]\n"
-		"               [--token TOKEN] [--pod-ready-ms N] [--job-complete-ms N] [--pvc-bind-ms N]\n"
-		"               [--ns-delete-ms N] [--observed-lag-ms N] [--fault SPEC]... [--seed N] [--quiet]\n");
+	fprintf(
+	    stderr,
+	    "usage: kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]\n"
+	    "               [--token TOKEN] [--pod-ready-ms N] [--job-complete-ms N] "
+	    "[--pvc-bind-ms N]\n"
+	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--fault SPEC]... [--seed N] "
+	    "[--quiet]\n");
 }
 
 static void seed_object(const char *kind, const char *name)
@@ -547,20 +568,20 @@ static void seed_object(const char *kind, const char *name)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"ingress-listen", required_argument, NULL, 'i'},
-		{"dir", required_argument, NULL, 'd'},
-		{"token", required_argument, NULL, 't'},
-		{"pod-ready-ms", required_argument, NULL, 1},
-		{"job-complete-ms", required_argument, NULL, 2},
-		{"pvc-bind-ms", required_argument, NULL, 3},
-		{"ns-delete-ms", required_argument, NULL, 4},
-		{"observed-lag-ms", required_argument, NULL, 5},
-		{"fault", required_argument, NULL, 'f'},
-		{"seed", required_argument, NULL, 's'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"ingress-listen", required_argument, NULL, 'i'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"token", required_argument, NULL, 't'},
+	    {"pod-ready-ms", required_argument, NULL, 1},
+	    {"job-complete-ms", required_argument, NULL, 2},
+	    {"pvc-bind-ms", required_argument, NULL, 3},
+	    {"ns-delete-ms", required_argument, NULL, 4},
+	    {"observed-lag-ms", required_argument, NULL, 5},
+	    {"fault", required_argument, NULL, 'f'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_spec = NULL, *ingress_spec = NULL, *dir = NULL;
 	const char *faults[32];
@@ -575,23 +596,50 @@ int main(int argc, char **argv)
 		return 1;
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'l': listen_spec = optarg; break;
-		case 'i': ingress_spec = optarg; break;
-		case 'd': dir = optarg; break;
-		case 't': snprintf(ks_opt.token, sizeof(ks_opt.token), "%s", optarg); break;
-		case 1: ks_opt.pod_ready_ms = atoi(optarg); break;
-		case 2: ks_opt.job_complete_ms = atoi(optarg); break;
-		case 3: ks_opt.pvc_bind_ms = atoi(optarg); break;
-		case 4: ks_opt.ns_delete_ms = atoi(optarg); break;
-		case 5: ks_opt.observed_lag_ms = atoi(optarg); break;
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'i':
+			ingress_spec = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			snprintf(ks_opt.token, sizeof(ks_opt.token), "%s", optarg);
+			break;
+		case 1:
+			ks_opt.pod_ready_ms = atoi(optarg);
+			break;
+		case 2:
+			ks_opt.job_complete_ms = atoi(optarg);
+			break;
+		case 3:
+			ks_opt.pvc_bind_ms = atoi(optarg);
+			break;
+		case 4:
+			ks_opt.ns_delete_ms = atoi(optarg);
+			break;
+		case 5:
+			ks_opt.observed_lag_ms = atoi(optarg);
+			break;
 		case 'f':
 			if (nf < 32)
 				faults[nf++] = optarg;
 			break;
-		case 's': ks_opt.seed = (unsigned)strtoul(optarg, NULL, 10); seeded = 1; break;
-		case 'q': ks_opt.quiet = 1; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 's':
+			ks_opt.seed = (unsigned)strtoul(optarg, NULL, 10);
+			seeded = 1;
+			break;
+		case 'q':
+			ks_opt.quiet = 1;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	if (!listen_spec || !dir || optind != argc) {
@@ -640,13 +688,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				     MHD_USE_TLS,
-			     0, NULL, NULL, api, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-			     MHD_OPTION_HTTPS_MEM_KEY, pki.server_key, MHD_OPTION_HTTPS_MEM_CERT,
-			     pki.server_crt, MHD_OPTION_HTTPS_MEM_TRUST, pki.ca_crt,
-			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL,
+	    NULL, api, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_KEY, pki.server_key,
+	    MHD_OPTION_HTTPS_MEM_CERT, pki.server_crt, MHD_OPTION_HTTPS_MEM_TRUST, pki.ca_crt,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)300, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "kubesim: cannot start the HTTPS server\n");
 		return 1;

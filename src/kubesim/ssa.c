@@ -14,9 +14,16 @@
 
 void ks_list_key(struct buf *b, const json_t *item, const char *keys);
 
-static const char *const SKIP_META[] = {"name", "namespace", "uid", "resourceVersion",
-					"generation", "creationTimestamp", "managedFields",
-					"deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
+static const char *const SKIP_META[] = {"name",
+					"namespace",
+					"uid",
+					"resourceVersion",
+					"generation",
+					"creationTimestamp",
+					"managedFields",
+					"deletionTimestamp",
+					"deletionGracePeriodSeconds",
+					"selfLink",
 					NULL};
 
 static int skip_meta(const char *k)
@@ -72,8 +79,8 @@ static json_t *set_value(const struct ks_field *f, const json_t *v)
 	if (f->kind == KS_MAP && json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, item) {
 			snprintf(seg, sizeof(seg), "f:%s", k);
-			json_object_set_new(s, seg,
-					    f->type >= 0 ? set_of(f->type, item, 0) : json_object());
+			json_object_set_new(
+			    s, seg, f->type >= 0 ? set_of(f->type, item, 0) : json_object());
 		}
 		return s;
 	}
@@ -124,8 +131,8 @@ static json_t *set_of(int t, const json_t *o, int top)
 				if (skip_meta(mk))
 					continue;
 				snprintf(seg, sizeof(seg), "f:%s", mk);
-				json_object_set_new(m, seg,
-						    set_value(ks_schema_field(f ? f->type : -1, mk), mv));
+				json_object_set_new(
+				    m, seg, set_value(ks_schema_field(f ? f->type : -1, mk), mv));
 			}
 			if (json_object_size(m))
 				json_object_set_new(s, "f:metadata", m);
@@ -359,7 +366,8 @@ static void merge(int t, json_t *dst, const json_t *src)
 				json_object_foreach(v, mk, mv) {
 					json_t *c2 = json_object_get(cur, mk);
 
-					if (f->type >= 0 && json_is_object(c2) && json_is_object(mv))
+					if (f->type >= 0 && json_is_object(c2) &&
+					    json_is_object(mv))
 						merge(f->type, c2, mv);
 					else
 						json_object_set(cur, mk, mv);
@@ -511,8 +519,8 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 			if (force)
 				set_remove(fs, p, 0);
 			else
-				json_array_append_new(conflicts, json_pack("{s:i,s:O}", "entry", (int)i,
-									   "path", p));
+				json_array_append_new(
+				    conflicts, json_pack("{s:i,s:O}", "entry", (int)i, "path", p));
 		}
 	}
 	if (json_array_size(conflicts)) {
@@ -522,7 +530,8 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 
 		buf_addf(&msg, "Apply failed with %zu conflict%s: ", n, n > 1 ? "s" : "");
 		json_array_foreach(conflicts, i, c) {
-			json_t *ent = json_array_get(mf, (size_t)json_integer_value(json_object_get(c, "entry")));
+			json_t *ent = json_array_get(
+			    mf, (size_t)json_integer_value(json_object_get(c, "entry")));
 
 			buf_reset(&d);
 			buf_reset(&ps);
@@ -535,7 +544,8 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 				int seen = 0;
 
 				for (k = 0; k < i; k++)
-					if (json_equal(json_object_get(json_array_get(conflicts, k), "entry"),
+					if (json_equal(json_object_get(json_array_get(conflicts, k),
+								       "entry"),
 						       json_object_get(c, "entry")))
 						seen = 1;
 				if (!seen) {
@@ -555,10 +565,10 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
 					}
 				}
 			}
-			json_array_append_new(causes,
-					      json_pack("{s:s,s:o,s:s}", "reason", "FieldManagerConflict",
-							"message", json_sprintf("conflict with %s", d.s),
-							"field", ps.s));
+			json_array_append_new(
+			    causes,
+			    json_pack("{s:s,s:o,s:s}", "reason", "FieldManagerConflict", "message",
+				      json_sprintf("conflict with %s", d.s), "field", ps.s));
 		}
 		ks_status(q, 409, "Conflict", msg.s, json_pack("{s:o}", "causes", causes));
 		buf_release(&msg);

@@ -1,4 +1,5 @@
-/* store.c - the simulator's object store: objects by key, per-resource vectors, a label index, selectors. */
+/* store.c - the simulator's object store: objects by key, per-resource vectors, a label index,
+ * selectors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,7 +305,8 @@ void ks_store_del(struct ks_obj *x)
 
 		x->rv = ks_store_next_rv();
 		snprintf(rv, sizeof(rv), "%llu", (unsigned long long)x->rv);
-		json_object_set_new(json_object_get(last, "metadata"), "resourceVersion", json_string(rv));
+		json_object_set_new(json_object_get(last, "metadata"), "resourceVersion",
+				    json_string(rv));
 		json_decref(x->o);
 		x->o = last;
 		log_change(KS_DELETED, x);
@@ -441,15 +443,17 @@ int ks_sel_parse(const char *s, struct ks_sel **out, struct err *e)
 			goto bad;
 		p++;
 		continue;
-bad_free:
+	bad_free:
 		sel->r = realloc(sel->r, (sel->n + 1) * sizeof(*sel->r));
 		if (!sel->r)
 			die_oom();
 		sel->r[sel->n++] = r;
-bad:
+	bad:
 		ks_sel_free(sel);
-		return err_set(e, 400, "unable to parse requirement: found '%.40s', expected: "
-				       "',', '=', '!=', '==', 'in', notin'", p);
+		return err_set(e, 400,
+			       "unable to parse requirement: found '%.40s', expected: "
+			       "',', '=', '!=', '==', 'in', notin'",
+			       p);
 	}
 	*out = sel;
 	return 0;
@@ -575,8 +579,8 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 			continue;
 		if (ns && strcmp(x->ns, ns))
 			continue;
-		if (sel && !ks_sel_match(sel, json_object_get(json_object_get(x->o, "metadata"),
-							      "labels")))
+		if (sel && !ks_sel_match(
+			       sel, json_object_get(json_object_get(x->o, "metadata"), "labels")))
 			continue;
 		vec_push(&res, x);
 	}

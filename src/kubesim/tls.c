@@ -1,4 +1,5 @@
-/* tls.c - the simulator's throwaway PKI: a CA, a server certificate and a client certificate, made at start. */
+/* tls.c - the simulator's throwaway PKI: a CA, a server certificate and a client certificate, made
+ * at start. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +32,8 @@ static char *pem_key(gnutls_x509_privkey_t k)
 	gnutls_datum_t d = {NULL, 0};
 	char *s;
 
-	if (gnutls_x509_privkey_export2_pkcs8(k, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d) < 0)
+	if (gnutls_x509_privkey_export2_pkcs8(k, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d) <
+	    0)
 		return NULL;
 	s = strndup((char *)d.data, d.size);
 	gnutls_free(d.data);
@@ -41,7 +43,8 @@ static char *pem_key(gnutls_x509_privkey_t k)
 enum role { ROLE_CA, ROLE_SERVER, ROLE_CLIENT };
 
 static int make(gnutls_x509_crt_t *out, gnutls_x509_privkey_t *kout, enum role role, const char *cn,
-		const char *org, gnutls_x509_crt_t issuer, gnutls_x509_privkey_t ikey, unsigned serial)
+		const char *org, gnutls_x509_crt_t issuer, gnutls_x509_privkey_t ikey,
+		unsigned serial)
 {
 	gnutls_x509_crt_t c;
 	gnutls_x509_privkey_t k;
@@ -76,14 +79,16 @@ static int make(gnutls_x509_crt_t *out, gnutls_x509_privkey_t *kout, enum role r
 	rc |= gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn));
 	if (role == ROLE_CA) {
 		rc |= gnutls_x509_crt_set_basic_constraints(c, 1, -1);
-		rc |= gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
-							       GNUTLS_KEY_DIGITAL_SIGNATURE);
+		rc |= gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_KEY_CERT_SIGN |
+							   GNUTLS_KEY_CRL_SIGN |
+							   GNUTLS_KEY_DIGITAL_SIGNATURE);
 	} else {
 		rc |= gnutls_x509_crt_set_basic_constraints(c, 0, -1);
 		rc |= gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_DIGITAL_SIGNATURE |
-							       GNUTLS_KEY_KEY_ENCIPHERMENT);
+							   GNUTLS_KEY_KEY_ENCIPHERMENT);
 		rc |= gnutls_x509_crt_set_key_purpose_oid(
-			c, role == ROLE_SERVER ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT, 0);
+		    c, role == ROLE_SERVER ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT,
+		    0);
 	}
 	if (role == ROLE_SERVER) {
 		static const unsigned char v4[4] = {127, 0, 0, 1};
@@ -103,8 +108,8 @@ static int make(gnutls_x509_crt_t *out, gnutls_x509_privkey_t *kout, enum role r
 		if (gnutls_x509_crt_get_subject_key_id(issuer, id, &idlen, NULL) >= 0)
 			rc |= gnutls_x509_crt_set_authority_key_id(c, id, idlen);
 	}
-	if (rc < 0 || gnutls_x509_crt_sign2(c, issuer ? issuer : c, ikey ? ikey : k, GNUTLS_DIG_SHA256,
-					    0) < 0) {
+	if (rc < 0 || gnutls_x509_crt_sign2(c, issuer ? issuer : c, ikey ? ikey : k,
+					    GNUTLS_DIG_SHA256, 0) < 0) {
 		gnutls_x509_crt_deinit(c);
 		gnutls_x509_privkey_deinit(k);
 		return -1;

@@ -1,4 +1,5 @@
-/* validate.c - what the API server refuses: unknown fields, list-map duplicates, names, labels, workload rules. */
+/* validate.c - what the API server refuses: unknown fields, list-map duplicates, names, labels,
+ * workload rules. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,7 +87,8 @@ static void key_desc(struct buf *b, const json_t *item, const char *keys, int wi
 		else if (json_is_string(json_object_get(item, k)))
 			buf_addf(b, "\"%s\"", json_string_value(json_object_get(item, k)));
 		else if (json_is_integer(json_object_get(item, k)))
-			buf_addf(b, "%lld", (long long)json_integer_value(json_object_get(item, k)));
+			buf_addf(b, "%lld",
+				 (long long)json_integer_value(json_object_get(item, k)));
 		else
 			buf_adds(b, "null");
 		p += n;
@@ -106,8 +108,8 @@ void ks_list_key(struct buf *b, const json_t *item, const char *keys)
 static void walk(int t, const json_t *o, struct buf *path, json_t *unknown, json_t *dups,
 		 int depth);
 
-static void walk_value(const struct ks_field *f, const json_t *v, struct buf *path,
-		       json_t *unknown, json_t *dups, int depth)
+static void walk_value(const struct ks_field *f, const json_t *v, struct buf *path, json_t *unknown,
+		       json_t *dups, int depth)
 {
 	size_t i, len = path->len;
 	json_t *item;
@@ -142,8 +144,9 @@ static void walk_value(const struct ks_field *f, const json_t *v, struct buf *pa
 					key_desc(&b2, json_array_get(v, j), f->keys, 1);
 					if (!strcmp(a.s, b2.s)) {
 						json_array_append_new(
-							dups, json_sprintf("%s: duplicate entries for key %s",
-									   path->s, a.s));
+						    dups,
+						    json_sprintf("%s: duplicate entries for key %s",
+								 path->s, a.s));
 						break;
 					}
 				}
@@ -163,8 +166,7 @@ static void walk_value(const struct ks_field *f, const json_t *v, struct buf *pa
 	}
 }
 
-static void walk(int t, const json_t *o, struct buf *path, json_t *unknown, json_t *dups,
-		 int depth)
+static void walk(int t, const json_t *o, struct buf *path, json_t *unknown, json_t *dups, int depth)
 {
 	const char *k;
 	json_t *v;
@@ -196,27 +198,27 @@ void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unkno
 /* --- field validation --------------------------------------------------- */
 
 static const char DNS1123_LABEL[] =
-	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-	"'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-	"'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+    "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+    "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 static const char DNS1123_SUB[] =
-	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-	"'-' or '.', and must start and end with an alphanumeric character (e.g. "
-	"'example.com', regex used for validation is "
-	"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+    "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+    "'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 static const char DNS1035[] =
-	"a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-	"with an alphabetic character, and end with an alphanumeric character (e.g. "
-	"'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+    "with an alphabetic character, and end with an alphanumeric character (e.g. "
+    "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 static const char QNAME[] =
-	"name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
-	"and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
-	"regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+    "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
+    "regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 static const char LVALUE[] =
-	"a valid label must be an empty string or consist of alphanumeric characters, '-', "
-	"'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  "
-	"or 'my_value',  or '12345', regex used for validation is "
-	"'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', "
+    "'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  "
+    "or 'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 
 static int is_label(const char *s, int first_alpha)
 {
@@ -272,7 +274,7 @@ static int is_qname_part(const char *s, size_t n)
 }
 
 static void cause(json_t *causes, const char *reason, const char *field, const char *fmt, ...)
-	SF_PRINTF(4, 5);
+    SF_PRINTF(4, 5);
 static void cause(json_t *causes, const char *reason, const char *field, const char *fmt, ...)
 {
 	char msg[1024];
@@ -281,8 +283,8 @@ static void cause(json_t *causes, const char *reason, const char *field, const c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_array_append_new(causes, json_pack("{s:s,s:s,s:s}", "reason", reason, "message", msg,
-						"field", field));
+	json_array_append_new(
+	    causes, json_pack("{s:s,s:s,s:s}", "reason", reason, "message", msg, "field", field));
 }
 
 static void check_qualified_key(json_t *causes, const char *field, const char *k)
@@ -317,8 +319,8 @@ static void check_meta(const struct ks_resource *r, const json_t *md, json_t *ca
 		if (!is_label(name, 0))
 			cause(causes, "FieldValueInvalid", "metadata.name",
 			      "Invalid value: \"%s\": %s", name,
-			      strlen(name) > 63 ? "must be no more than 63 characters" :
-						  DNS1123_LABEL);
+			      strlen(name) > 63 ? "must be no more than 63 characters"
+						: DNS1123_LABEL);
 	} else if (!strcmp(r->plural, "services")) {
 		if (!is_label(name, 1))
 			cause(causes, "FieldValueInvalid", "metadata.name",
@@ -330,7 +332,8 @@ static void check_meta(const struct ks_resource *r, const json_t *md, json_t *ca
 			      "Invalid value: \"%s\": may not contain '/' or '%%'", name);
 	} else if (!is_subdomain(name)) {
 		cause(causes, "FieldValueInvalid", "metadata.name", "Invalid value: \"%s\": %s",
-		      name, strlen(name) > 253 ? "must be no more than 253 characters" : DNS1123_SUB);
+		      name,
+		      strlen(name) > 253 ? "must be no more than 253 characters" : DNS1123_SUB);
 	} else if (!strcmp(r->plural, "jobs") && strlen(name) > 63) {
 		cause(causes, "FieldValueInvalid", "spec.template.labels",
 		      "Invalid value: \"%s\": must be no more than 63 characters", name);
@@ -393,9 +396,10 @@ static void check_podspec(const json_t *spec, const char *prefix, json_t *causes
 	snprintf(field, sizeof(field), "%s.restartPolicy", prefix);
 	if (need_restart && !strcmp(need_restart, "job")) {
 		if (!rp || (strcmp(rp, "Never") && strcmp(rp, "OnFailure")))
-			cause(causes, "FieldValueNotSupported", field,
-			      "Unsupported value: \"%s\": supported values: \"OnFailure\", \"Never\"",
-			      rp ? rp : "Always");
+			cause(
+			    causes, "FieldValueNotSupported", field,
+			    "Unsupported value: \"%s\": supported values: \"OnFailure\", \"Never\"",
+			    rp ? rp : "Always");
 	} else if (need_restart && rp && strcmp(rp, "Always")) {
 		cause(causes, "FieldValueNotSupported", field,
 		      "Unsupported value: \"%s\": supported values: \"Always\"", rp);
@@ -411,10 +415,14 @@ static void check_workload(const struct ks_resource *r, const json_t *o, json_t 
 	int job = !strcmp(r->plural, "jobs");
 
 	if (!job || json_is_true(json_object_get(spec, "manualSelector"))) {
-		if (!json_is_object(sel) || (!json_object_size(json_object_get(sel, "matchLabels")) &&
-					     !json_array_size(json_object_get(sel, "matchExpressions"))))
-			cause(causes, job ? "FieldValueRequired" : "FieldValueInvalid", "spec.selector",
-			      job ? "Required value" : "Invalid value: \"null\": empty selector is invalid for deployment");
+		if (!json_is_object(sel) ||
+		    (!json_object_size(json_object_get(sel, "matchLabels")) &&
+		     !json_array_size(json_object_get(sel, "matchExpressions"))))
+			cause(causes, job ? "FieldValueRequired" : "FieldValueInvalid",
+			      "spec.selector",
+			      job ? "Required value"
+				  : "Invalid value: \"null\": empty selector is invalid for "
+				    "deployment");
 		else if (!ks_labelselector_match(sel, tl))
 			cause(causes, "FieldValueInvalid", "spec.template.metadata.labels",
 			      "Invalid value: %s: `selector` does not match template `labels`",

@@ -16,10 +16,10 @@
 
 struct ks_watch {
 	const struct ks_resource *r;
-	char *ns;		/* NULL = all */
+	char *ns; /* NULL = all */
 	struct ks_sel *sel;
 	char fname[300];
-	uint64_t seq;		/* next change-log entry to read */
+	uint64_t seq; /* next change-log entry to read */
 	uint64_t since;
 	int64_t deadline;
 	struct buf pending;
@@ -103,10 +103,11 @@ static void diff(struct ks_watch *w)
 		const struct ks_change *c = ks_store_change(w->seq);
 
 		if (!c) {
-			buf_adds(&w->pending, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
-					      "\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
-					      "\"message\":\"too old resource version\",\"reason\":\"Expired\","
-					      "\"code\":410}}\n");
+			buf_adds(&w->pending,
+				 "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+				 "\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+				 "\"message\":\"too old resource version\",\"reason\":\"Expired\","
+				 "\"code\":410}}\n");
 			w->deadline = 0;
 			w->seq = ks_store_seq();
 			return;
