@@ -219,6 +219,22 @@ static json_t *find_named(struct kfile *fs, size_t nf, const char *list, const c
 	return NULL;
 }
 
+/*
+ * YAML types plain scalars: "token: 12345" is a number and "server: yes" a
+ * boolean.  Refuse them instead of reading "" and quietly going anonymous.
+ */
+static int check_strings(const json_t *o, const char *const *keys, const char *msg,
+			 struct err *e)
+{
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(o, *keys);
+
+		if (v && !json_is_string(v) && !json_is_null(v))
+			return err_set(e, 500, "%s: %s must be a string (quote it)", msg, *keys);
+	}
+	return 0;
+}
+
 static const char *str_field(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -292,6 +308,13 @@ static int pem_item(const struct kfile *f, const json_t *o, const char *field, c
 	return 0;
 }
 
+static const char *const cluster_strings[] = {
+	"server", "certificate-authority", "certificate-authority-data", "tls-server-name",
+	"proxy-url", NULL};
+static const char *const user_strings[] = {
+	"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
+	"client-key-data", "username", "password", NULL};
+
 static int load_cluster(struct kubeconfig *kc, const struct kfile *f, const json_t *item,
 			const json_t *c, struct err *e)
 {
@@ -302,6 +325,8 @@ static int load_cluster(struct kubeconfig *kc, const struct kfile *f, const json
 
 	where(at, sizeof(at), f, item, "cluster");
 	snprintf(msg, sizeof(msg), "%s: context '%s': cluster '%s'", at, kc->context, kc->cluster);
+	if (check_strings(c, cluster_strings, msg, e) < 0)
+		return -1;
 	if (!*server)
 		return err_set(e, 500, "%s: no server", msg);
 	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7))
@@ -339,6 +364,8 @@ static int load_user(struct kubeconfig *kc, const struct kfile *f, const json_t 
 
 	where(at, sizeof(at), f, item, "user");
 	snprintf(msg, sizeof(msg), "%s: context '%s': user '%s'", at, kc->context, kc->user);
+	if (check_strings(u, user_strings, msg, e) < 0)
+		return -1;
 	if (json_object_get(u, "exec")) {
 		const char *cmd = str_field(json_object_get(u, "exec"), "command");
 

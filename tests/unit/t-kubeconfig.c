@@ -191,6 +191,9 @@ static void refusal_tests(void)
 	ok(load(&kc, "noca.yaml", NULL, &e) < 0 && has(e.msg, "/nonexistent/ca.crt") &&
 		   has(e.msg, "No such file"),
 	   "missing CA file named: %s", e.msg);
+	write_kc("numtoken.yaml", "", "    token: 12345\n");
+	ok(load(&kc, "numtoken.yaml", NULL, &e) < 0 && has(e.msg, "token must be a string"),
+	   "a token YAML reads as a number is refused, not dropped: %s", e.msg);
 	write_kc("notoken.yaml", "", "    tokenFile: missing-token\n");
 	ok(load(&kc, "notoken.yaml", NULL, &e) < 0 && has(e.msg, "missing-token"), "missing token file: %s", e.msg);
 
