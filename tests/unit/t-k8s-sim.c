@@ -916,6 +916,13 @@ int main(void)
 	setenv("T_DIR", dir, 1);
 	atexit(cleanup);
 	unsetenv("KUBECONFIG");
+	/* loopback only: a proxy from the environment must not get in the way */
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
 	{
 		char simdir[128], log[128];
 		char *argv[] = {sim, "--listen", "127.0.0.1:0", "--dir", simdir, "--seed", "7", "--quiet",
