@@ -1,4 +1,5 @@
 /* web_auth.c - who is asking (session cookie or Bearer token), CSRF and Origin checks, denials. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,7 +14,8 @@
 
 /*
  * One database round trip per authenticated request: the session or token
- * lookup joins the user and refreshes last-seen in the same statement.
+ * lookup is one read-only statement joining the user (last-seen is written
+ * only when stale, about once a minute).
  * Bearer tokens carry no ambient authority (a browser never attaches them by
  * itself), so they skip every CSRF check; anything authenticated by cookie
  * and changing state must come from our own origin.
