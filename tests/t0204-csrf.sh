@@ -56,4 +56,18 @@ like "$(q "select details->>'reason' from audit_log where action = 'auth.denied'
 NOCOOKIES=1 http POST /account/tokens -H "Authorization: Bearer $tok" --data-urlencode name=via-bearer
 is "$STATUS" 200 "a Bearer-authenticated form post needs no CSRF token"
 is "$(q "select count(*) from api_tokens where name = 'via-bearer'")" 1 "and it worked"
+# Behind a TLS proxy the browser's origin is the public one, not what nginx sees.
+stack_kill "app:$APP_PID"
+SF_PUBLIC_ORIGIN=https://storefleet.example app_start "$T" 2 || bail "cannot restart the app"
+http GET /account
+scsrf=$(csrf_from_body)
+http POST /account/tokens --data-urlencode "csrf_token=$scsrf" --data-urlencode name=pub \
+	-H 'Origin: https://storefleet.example'
+is "$STATUS" 200 "public_origin set: that Origin is accepted"
+http POST /account/tokens --data-urlencode "csrf_token=$scsrf" --data-urlencode name=pub2 \
+	-H 'Origin: https://storefleet.example.evil.example'
+is "$STATUS" 403 "a longer origin sharing the prefix is refused"
+http POST /account/tokens --data-urlencode "csrf_token=$scsrf" --data-urlencode name=pub3 \
+	-H "Origin: ${BASE}0"
+is "$STATUS" 403 "our host with another port is refused"
 done_testing
