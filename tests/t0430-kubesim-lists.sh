@@ -39,7 +39,7 @@ is "$(count 'labelSelector=storefleet.io%2Fstore%3Dnone')" 0 "no match is an emp
 kvalid "empty list passes the validator"
 is "$(count 'fieldSelector=metadata.name%3Dc1')" 30 "fieldSelector metadata.name across namespaces"
 is "$(count 'fieldSelector=metadata.namespace%3Ds03')" 5 "fieldSelector metadata.namespace"
-kreq GET '/api/v1/configmaps?fieldSelector=spec.foo%3Dx'
+kreq GET "/api/v1/configmaps?fieldSelector=spec.foo%3Dx"
 is "$KSTATUS" 400 "an unsupported field selector: 400"
 kreq GET /api/v1/namespaces/s05/configmaps
 is "$(kjson 'sorted(i["metadata"]["name"] for i in j["items"])')" '["c0", "c1", "c2", "c3", "c4"]' "list in one namespace"

@@ -1109,7 +1109,10 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 		if (!p)
 			return;
 		o = json_deep_copy(x->o);
-		merge_patch(o, p);
+		if (!strcmp(ct, "application/strategic-merge-patch+json"))
+			ks_ssa_merge(r, o, p);
+		else
+			merge_patch(o, p);
 		json_decref(p);
 	}
 	carry_over(r, x->o, o, sub != NULL);
@@ -1258,8 +1261,60 @@ out:
 
 /* --- lists ------------------------------------------------------------------ */
 
+/* Field selectors a real server supports for these kinds, beyond metadata.name/namespace. */
+static const char *const FIELDS[] = {
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+    NULL,
+};
+
+/* Value of a dotted field path in o ("source" is source.component), or "" if unset. */
+static const char *field_value(const json_t *o, const char *path)
+{
+	char tmp[128], *tok, *save = NULL;
+	const json_t *cur = o;
+
+	if (!strcmp(path, "source"))
+		path = "source.component";
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (tok = strtok_r(tmp, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save))
+		cur = json_object_get(cur, tok);
+	return json_is_string(cur) ? json_string_value(cur) : "";
+}
+
+static int fields_match(const json_t *terms, const json_t *o)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(terms, i, t) {
+		int eq = !strcmp(field_value(o, json_string_value(json_array_get(t, 0))),
+				 json_string_value(json_array_get(t, 1)));
+
+		if (eq == json_is_true(json_array_get(t, 2)))
+			return 0;
+	}
+	return 1;
+}
+
 static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, char *fns, size_t nf,
-		     int *neg)
+		     int *neg, json_t *terms)
 {
 	char tmp[512], *tok, *save = NULL;
 
@@ -1286,11 +1341,16 @@ static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, ch
 		} else if (!strcmp(tok, "metadata.namespace")) {
 			snprintf(fns, nf, "%s", val);
 		} else {
-			status_fmt(q, 400, "BadRequest", NULL,
-				   "\"%s\" is not a known field selector: only \"metadata.name\", "
-				   "\"metadata.namespace\"",
-				   tok);
-			return -1;
+			int k;
+
+			for (k = 0; FIELDS[k] && strcmp(FIELDS[k], tok); k++)
+				;
+			if (!FIELDS[k]) {
+				status_fmt(q, 400, "BadRequest", NULL,
+					   "field label not supported: %s", tok);
+				return -1;
+			}
+			json_array_append_new(terms, json_pack("[s,s,b]", tok, val, isneg));
 		}
 	}
 	return 0;
@@ -1345,14 +1405,16 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	size_t n, i, start = 0, emitted = 0;
 	unsigned long long list_rv = ks_store_rv();
 	struct buf *b = &q->out;
+	json_t *terms = json_array();
 
 	ks_query(q->query, "labelSelector", ls, sizeof(ls));
 	ks_query(q->query, "fieldSelector", fs, sizeof(fs));
 	if (ks_sel_parse(ls, &sel, &e) < 0) {
 		ks_status(q, 400, "BadRequest", e.msg, NULL);
+		json_decref(terms);
 		return;
 	}
-	if (*fs && field_sel(q, fs, fname, sizeof(fname), fns, sizeof(fns), &neg) < 0)
+	if (*fs && field_sel(q, fs, fname, sizeof(fname), fns, sizeof(fns), &neg, terms) < 0)
 		goto out;
 	if (*fns) {
 		if (ns && strcmp(ns, fns))
@@ -1408,6 +1470,8 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 
 			if (*fname && (!strcmp(v[i]->name, fname)) == neg)
 				continue;
+			if (json_array_size(terms) && !fields_match(terms, v[i]->o))
+				continue;
 			if (limit && (long)emitted == limit) {
 				more = 1;
 				break;
@@ -1436,6 +1500,7 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 out:
 	free(v);
 	ks_sel_free(sel);
+	json_decref(terms);
 }
 
 /* --- /_sim ------------------------------------------------------------------ */

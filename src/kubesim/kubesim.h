@@ -231,6 +231,12 @@ json_t *ks_ssa_fieldset(const struct ks_resource *r, const json_t *o);
  */
 int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *live,
 		 const json_t *patch, const char *manager, int force, json_t **result);
+/*
+ * Merge patch into dst the way server-side apply and strategic merge do:
+ * objects recursively, list-maps by key ("$patch":"delete" items drop),
+ * null deletes, other lists replace, "$" directive keys ignored.
+ */
+void ks_ssa_merge(const struct ks_resource *r, json_t *dst, const json_t *patch);
 /* Record an Update operation by manager over the fields that changed. */
 void ks_ssa_update_managed(const struct ks_resource *r, const json_t *old, json_t *o,
 			   const char *manager, const char *op);

@@ -352,6 +352,9 @@ static void merge(int t, json_t *dst, const json_t *src)
 		const struct ks_field *f = ks_schema_field(t, k);
 		json_t *cur = json_object_get(dst, k);
 
+		if (k[0] == '$')
+			continue; /* strategic-merge directives ($setElementOrder, $retainKeys...)
+				   */
 		if (json_is_null(v)) {
 			json_object_del(dst, k);
 			continue;
@@ -384,10 +387,14 @@ static void merge(int t, json_t *dst, const json_t *src)
 
 			/* the applied order first, then items only others own */
 			json_array_foreach(v, i, item) {
-				char *key = item_key(item, f->keys);
+				char *key;
 				char seg[1024];
 				json_t *old = NULL, *x;
 
+				/* strategic merge: {"$patch":"delete", key...} drops the item */
+				if (json_is_string(json_object_get(item, "$patch")))
+					continue;
+				key = item_key(item, f->keys);
 				snprintf(seg, sizeof(seg), "k:%s", key ? key : "{}");
 				free(key);
 				json_array_foreach(cur, j, x)
@@ -424,6 +431,11 @@ static void merge(int t, json_t *dst, const json_t *src)
 		}
 		json_object_set(dst, k, v);
 	}
+}
+
+void ks_ssa_merge(const struct ks_resource *r, json_t *dst, const json_t *patch)
+{
+	merge(r->type, dst, patch);
 }
 
 /* --- managedFields -------------------------------------------------------- */
