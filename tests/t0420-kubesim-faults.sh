@@ -23,6 +23,10 @@ ok "deployment is not Available" kcheck /apis/apps/v1/namespaces/img/deployments
 ok "an Event tells why" kwait 5 /api/v1/namespaces/img/events \
 	'any(e["reason"] in ("BackOff","Failed") and e["involvedObject"]["kind"]=="Pod" for e in j["items"])'
 kvalid "EventList passes the validator"
+kpost /apis/apps/v1/namespaces/img/deployments '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"slow"},"spec":{"progressDeadlineSeconds":1,"selector":{"matchLabels":{"app":"slow"}},"template":{"metadata":{"labels":{"app":"slow"}},"spec":{"containers":[{"name":"c","image":"example/slow:1"}]}}}}'
+ok "progressDeadlineSeconds passed: Progressing False ProgressDeadlineExceeded" kwait 10 /apis/apps/v1/namespaces/img/deployments/slow \
+	'[c["reason"] for c in j["status"].get("conditions",[]) if c["type"]=="Progressing" and c["status"]=="False"]==["ProgressDeadlineExceeded"]'
+like "$(kjson '[c["message"] for c in j["status"]["conditions"] if c["type"]=="Progressing"][0]')" '^ReplicaSet "slow-[a-z0-9]+" has timed out progressing\.$' "the deadline message names the ReplicaSet"
 ksim DELETE "faults/$IMG_ID"
 is "$KSTATUS" 200 "fault removed"
 ok "after the fault is cleared the deployment becomes Available" kwait 10 /apis/apps/v1/namespaces/img/deployments/web \
