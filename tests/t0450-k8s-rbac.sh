@@ -21,7 +21,11 @@ file=$(grep -v '^#' "$rbac")
 is "$doc" "$file" "docs/kubernetes.md section 4 shows docs/rbac.yaml verbatim"
 
 # Every kind a blueprint applies needs create + patch (server-side apply that may create).
-manifests=("$SF_ROOT"/charts/*/manifests/*.yaml)
+# store blueprints only: charts/platform is storefleet itself, applied by an operator
+manifests=()
+for f in "$SF_ROOT"/charts/*/manifests/*.yaml; do
+	case $f in */charts/platform/*) ;; *) manifests+=("$f") ;; esac
+done
 # charts/platform is storefleet's own install (applied by the operator, not by reconcile): t0600
 manifests=(${manifests[@]/*\/charts\/platform\/*/})
 missing=$(python3 - "$SF_ROOT/../shared/k8s-schema/resources.json" "$rbac" "${manifests[@]}" <<'PY'
@@ -47,8 +51,27 @@ for path in sys.argv[3:]:
 print(" ".join(sorted(bad)))
 PY
 )
-is "$missing" "" "every kind in charts/*/manifests has create and patch"
+is "$missing" "" "every kind in the store blueprints (charts/<engine>/manifests) has create and patch"
 ok "there are blueprint manifests to check (${#manifests[@]})" test -f "${manifests[0]}"
+
+# The platform chart deploys the same role: the same (group, resource, verb) triples.
+platform="$SF_ROOT/charts/platform/manifests/10-rbac.yaml"
+if [ -f "$platform" ]; then
+	diff=$(python3 - "$rbac" "$platform" <<'PY'
+import re, sys, yaml
+def triples(path):
+    text = re.sub(r"\$\{[^}]*\}", "x", open(path).read())
+    role = [d for d in yaml.safe_load_all(text) if d and d.get("kind") == "ClusterRole"][0]
+    return {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"]
+            for r in rule["resources"] for v in rule["verbs"]}
+a, b = triples(sys.argv[1]), triples(sys.argv[2])
+print(" ".join("-%s/%s:%s" % t for t in sorted(a - b)) + " ".join("+%s/%s:%s" % t for t in sorted(b - a)))
+PY
+)
+	is "$diff" "" "docs/rbac.yaml grants exactly what charts/platform's ClusterRole grants"
+else
+	ok "# SKIP no charts/platform/manifests/10-rbac.yaml" true
+fi
 
 # Nothing broader than needed: no wildcards, no update/watch/deletecollection/escalate/bind.
 unlike "$(grep -E 'verbs:' "$rbac")" '\*|update|watch|deletecollection|escalate|bind|impersonate' "no verb beyond what the client uses"
