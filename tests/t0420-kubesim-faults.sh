@@ -109,7 +109,7 @@ is "$KSTATUS" 200 "all faults cleared"
 
 # stats
 ksim GET stats
-ok "stats count requests and creates" test "$(kjson 'j["requests"]["POST namespaces"]>=8 and j["creates"]["Deployment"]==3 and j["total"]>0 and j["objects"]>0')" = True
+ok "stats count requests and creates" test "$(kjson 'j["requests"]["POST namespaces"]>=8 and j["creates"]["Deployment"]==4 and j["total"]>0 and j["objects"]>0')" = True
 ksim POST stats/reset
 ksim GET stats
 is "$(kjson 'j["total"]')" 0 "stats reset"
