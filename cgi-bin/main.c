@@ -474,6 +474,13 @@ int main(int argc, char **argv)
 		}
 		listen_fd = 0; /* spawned by a FastCGI process manager */
 	} else {
+		/* From here on a SIGTERM must reach master_run, which removes the socket. */
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		sigprocmask(SIG_BLOCK, &set, NULL);
 		listen_is_unix = socket_path[0] == '/' || !strchr(socket_path, ':');
 		listen_fd =
 		    listen_is_unix ? listen_unix(socket_path, &e) : listen_tcp(socket_path, &e);
