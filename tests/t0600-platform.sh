@@ -200,6 +200,42 @@ diff=$(pf_rbac_diff "$T/stats.json" "$T/role2.json")
 like "$diff" 'missing: delete:core/namespaces' "a ClusterRole without delete on namespaces is reported"
 like "$diff" 'extra: get:core/nodes' "a ClusterRole granting more is reported"
 
+# docs/rbac.yaml (docs/kubernetes.md) grants the same
+same=$(python3 - "$T/role.json" "$SF_ROOT/docs/rbac.yaml" <<'PY'
+import json, sys, yaml
+def pairs(role):
+    return sorted((g, p, v) for r in role["rules"] for g in r["apiGroups"]
+                  for p in r["resources"] for v in r["verbs"])
+doc = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "ClusterRole"][0]
+print(pairs(json.load(open(sys.argv[1]))) == pairs(doc))
+PY
+)
+is "$same" True "docs/rbac.yaml's ClusterRole grants exactly the same"
+
+# --- reconcile and the web app configured as the pods are: the ConfigMap's environment, the
+# Secret's keys, the service account's files (in-cluster), nothing else
+
+root=$SF_ROOT
+eval "$(jq_ "$L" '"\n".join("export %s=%s" % (k, __import__("shlex").quote(v)) for k, v in [i for i in j["items"] if i["metadata"]["name"] == "storefleet-config"][0]["data"].items())')"
+mkdir -p "$T/sa"
+cp "$KUBESIM_DIR/ca.crt" "$T/sa/ca.crt"
+cp "$KUBESIM_DIR/token" "$T/sa/token"
+echo storefleet >"$T/sa/namespace"
+hostport=${KUBESIM_ADDR#https://}
+is "$SF_ROOT" /srv/storefleet "the image's project files are under /srv/storefleet (docs/operations.md)"
+export SF_ROOT=$root SF_KUBE_SA_DIR=$T/sa KUBERNETES_SERVICE_HOST=${hostport%:*} KUBERNETES_SERVICE_PORT=${hostport##*:}
+export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS # the pods' address of Traefik means nothing here
+is "$SF_KUBECONFIG" in-cluster "the pods use the in-cluster service account"
+sql "INSERT INTO stores (id, owner_id, name, engine) VALUES ('wooshop2', $owner, 'Woo shop 2', 'woocommerce')"
+env -u KUBECONFIG "$SF_BUILD/bin/storefleet-reconcile" --once >>"$T/reconcile.log" 2>&1
+is "$?" 0 "storefleet-reconcile runs in-cluster with the platform's settings"
+is "$(sql "SELECT status IN ('provisioning', 'ready') AND step <> '' FROM stores WHERE id = 'wooshop2'")" t \
+	"... and provisions ($(sql "SELECT status || ' ' || step || ' ' || status_reason FROM stores WHERE id = 'wooshop2'"))"
+"$SF_BUILD/bin/storefleet.fcgi" --check >"$T/check.out" 2>&1
+is "$?" 0 "storefleet.fcgi --check accepts the platform's settings"
+"$SF_BUILD/bin/storefleetctl" migrate >"$T/migrate2.out" 2>&1
+is "$?" 0 "storefleetctl migrate (the migrate Job's command) runs with them too"
+
 # reconcile left the platform alone
 is "$(K get ns storefleet -o jsonpath='{.status.phase}')" Active "the platform's namespace survived the store deletions"
 ok "and its Deployment" wait_for 1 K get deployment storefleet-web -n storefleet
