@@ -103,3 +103,13 @@ int page_test_params(struct req *r)
 		view_push(p, view_str(r->a, r->params[i]));
 	return resp_json(r, 200, out);
 }
+
+/* POST /_test/raw (R_RAWBODY): how many bytes arrived, NULs included. */
+int page_test_raw(struct req *r)
+{
+	struct view *out = view_obj(r->a);
+
+	view_set_int(out, "body_len", (long long)r->body_len);
+	view_set_bool(out, "nul_terminated", r->body && r->body[r->body_len] == '\0');
+	return resp_json(r, 200, out);
+}

@@ -64,5 +64,6 @@ int page_test_whoami(struct req *r);
 int page_test_late_fail(struct req *r);
 int page_test_big(struct req *r);
 int page_test_params(struct req *r);
+int page_test_raw(struct req *r);
 
 #endif

@@ -48,7 +48,8 @@ const struct route routes[] = {
 
 	/* --- stores: JSON API (api_stores.c) --- */
 	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create"},
-	{"GET", "/api/v1/stores", R_JSON | R_AUTH, api_stores_list, "api_stores"},
+	/* R_SELFAUTH: the token lookup and the page in one round trip (api_stores.c) */
+	{"GET", "/api/v1/stores", R_JSON | R_SELFAUTH, api_stores_list, "api_stores"},
 	{"GET", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_show, "api_store_show"},
 	{"DELETE", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_delete, "api_store_delete"},
 	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry"},
@@ -74,6 +75,7 @@ static const struct route test_routes[] = {
 	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big"},
 	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params"},
 	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete"},
+	{"POST", "/_test/raw", R_JSON | R_NODB | R_RAWBODY, page_test_raw, "test_raw"},
 	{NULL, NULL, 0, NULL, NULL}
 };
 /* clang-format on */
@@ -246,7 +248,7 @@ int route_dispatch(struct req *r)
 			return parse_failed(r, field);
 	}
 
-	if (!(flags & R_NODB) && (st = web_authenticate(r)))
+	if (!(flags & (R_NODB | R_SELFAUTH)) && (st = web_authenticate(r)))
 		return st;
 	if ((flags & (R_AUTH | R_ADMIN)) && !r->user) {
 		if (flags & R_JSON)

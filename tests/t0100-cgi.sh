@@ -91,6 +91,14 @@ printf 'a=1' >"$T/form1"
 cgi POST /_test/form application/json "$T/form1"
 is "$CGI_STATUS" 415 "form route with application/json is 415"
 
+printf 'a\0b\377c' >"$T/raw.bin"
+cgi POST /_test/raw application/octet-stream "$T/raw.bin"
+is "$CGI_STATUS" 200 "R_RAWBODY: any type, not parsed"
+is "$(cgi_json "j['body_len']")" 5 "R_RAWBODY: every byte kept, NUL included"
+is "$(cgi_json "j['nul_terminated']")" True "R_RAWBODY: NUL-terminated for convenience"
+cgi POST /_test/raw application/octet-stream "$T/big.json" -- CONTENT_LENGTH=
+is "$CGI_STATUS" 413 "R_RAWBODY: the size limit still applies"
+
 # --- malformed bodies: 400 -------------------------------------------------------------
 printf '{"a":' >"$T/bad.json"
 cgi POST /_test/echo application/json "$T/bad.json"
