@@ -30,6 +30,8 @@ enum route_flag {
 	R_JSONBODY = 1 << 6,	/* body must be application/json (415), an object, in r->json */
 	R_RAWBODY = 1 << 7,	/* body kept raw in r->body, not parsed (webhooks) */
 	R_NODB = 1 << 8,	/* no database, no authentication (healthz) */
+	R_SELFAUTH = 1 << 9,	/* the handler authenticates inside its own query (one round
+				 * trip); it must answer 401 itself when nobody signed in */
 };
 
 struct route {
