@@ -129,8 +129,11 @@ test-only: all
 test: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 test-only
 
+# detect_stack_use_after_return: cleanups pointing into a finished request's stack frame.
 check-san: deps
-	$(Q)$(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined test-only
+	$(Q)ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined test-only
 
 FUZZ_SECONDS ?= 30
 fuzz: deps

@@ -140,11 +140,16 @@ sf_stack() {
 }
 
 http() {
-	local method=$1 path=$2 jar=()
+	local method=$1 path=$2 jar=() method_args
 
 	shift 2
 	[ "${NOCOOKIES:-0}" = 1 ] || jar=(-b "$T/cookies" -c "$T/cookies")
-	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$method" \
+	if [ "$method" = HEAD ]; then
+		method_args=(-I)	# -X HEAD would make curl wait for a body
+	else
+		method_args=(-X "$method")
+	fi
+	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' "${method_args[@]}" \
 		"${jar[@]}" "$@" "$BASE$path")
 	BODY=$(cat "$T/body")
 	HEADERS=$(cat "$T/headers")

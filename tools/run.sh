@@ -51,12 +51,14 @@ app_start "$VAR" "${WORKERS:-2}" || exit 1
 nginx_start "$VAR" "$PORT" || exit 1
 
 if [ -x "$SF_BUILD/bin/storefleet-reconcile" ]; then
-	(
+	# Its own process group, so Ctrl-C's cleanup stops the loop and the pass it runs.
+	setsid bash -c '
+		trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM
 		while :; do
-			"$SF_BUILD/bin/storefleet-reconcile" --for 55s
+			"$1" --for 55s & child=$!
+			wait $child
 			[ $? -eq 75 ] && sleep 5
-		done
-	) >>"$VAR/reconcile.log" 2>&1 &
+		done' reconcile-loop "$SF_BUILD/bin/storefleet-reconcile" >>"$VAR/reconcile.log" 2>&1 &
 	STACK_PIDS+=("reconcile:$!")
 	say "reconcile loop running (log: var/reconcile.log)"
 fi
