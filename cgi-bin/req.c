@@ -93,6 +93,12 @@ void req_init(struct req *r, struct arena *a, struct app *app, void *io)
 	/* Copies: libfcgi's strings die at FCGX_Finish_r, before the arena is reset. */
 	v = io_param(r, "REQUEST_METHOD");
 	r->method = arena_strdup(a, v && *v ? v : "GET");
+	if (strlen(r->method) > 16 || strspn(r->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+					      strlen(r->method)) {
+		/* It ends up in messages and logs: only a token of capitals is a method. */
+		err_set(&r->err, 400, "method: not a valid HTTP method");
+		r->method = "INVALID";
+	}
 
 	uri = io_param(r, "REQUEST_URI");
 	if (!uri || !*uri)
@@ -126,7 +132,8 @@ void req_init(struct req *r, struct arena *a, struct app *app, void *io)
 		ct = arena_strndup(a, v, n);
 		for (char *p = ct; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		r->content_type = ct;
+		/* Quoted in 415 messages: keep it printable text. */
+		r->content_type = http_valid_text(ct, n) && !strpbrk(ct, "\r\n\t") ? ct : "(invalid)";
 	} else {
 		r->content_type = "";
 	}

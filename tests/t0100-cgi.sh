@@ -43,6 +43,8 @@ is "$CGI_STATUS" 405 "GET to a POST-only API route is 405"
 is "$(cgi_header Allow)" POST "Allow lists POST"
 is "$(cgi_json "j['error']['code']")" method_not_allowed "405 JSON code"
 
+cgi 'GET<x>' /healthz
+is "$CGI_STATUS" 400 "a method that is not a token of capitals is 400"
 cgi GET '/a%00b'
 is "$CGI_STATUS" 400 "%00 in the path is 400"
 cgi GET '/healthz?x=%zz'
@@ -83,6 +85,9 @@ is "$CGI_STATUS" 200 "a body of exactly body_max is accepted"
 cgi POST /_test/echo text/plain "$T/small.json"
 is "$CGI_STATUS" 415 "JSON route with text/plain is 415"
 is "$(cgi_json "j['error']['code']")" unsupported_media_type "415 code"
+cgi POST /_test/echo $'text/\xff\xfe' "$T/small.json"
+is "$CGI_STATUS" 415 "a content type with invalid UTF-8 is 415"
+like "$(cgi_json "j['error']['message']")" "'\(invalid\)'" "and is not echoed back raw"
 cgi POST /_test/echo "" "$T/small.json"
 is "$CGI_STATUS" 415 "JSON route without Content-Type is 415"
 cgi POST /_test/echo "Application/JSON; charset=utf-8" "$T/small.json"
