@@ -93,8 +93,8 @@ void req_init(struct req *r, struct arena *a, struct app *app, void *io)
 	/* Copies: libfcgi's strings die at FCGX_Finish_r, before the arena is reset. */
 	v = io_param(r, "REQUEST_METHOD");
 	r->method = arena_strdup(a, v && *v ? v : "GET");
-	if (strlen(r->method) > 16 || strspn(r->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-					      strlen(r->method)) {
+	if (strlen(r->method) > 16 ||
+	    strspn(r->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(r->method)) {
 		/* It ends up in messages and logs: only a token of capitals is a method. */
 		err_set(&r->err, 400, "method: not a valid HTTP method");
 		r->method = "INVALID";
@@ -133,7 +133,8 @@ void req_init(struct req *r, struct arena *a, struct app *app, void *io)
 		for (char *p = ct; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 		/* Quoted in 415 messages: keep it printable text. */
-		r->content_type = http_valid_text(ct, n) && !strpbrk(ct, "\r\n\t") ? ct : "(invalid)";
+		r->content_type =
+		    http_valid_text(ct, n) && !strpbrk(ct, "\r\n\t") ? ct : "(invalid)";
 	} else {
 		r->content_type = "";
 	}
