@@ -31,6 +31,25 @@ int apitoken_create(struct arena *a, long long user_id, const char *name, int tt
  */
 int apitoken_lookup(struct arena *a, const char *token, struct session_user *su, struct err *e);
 
+/*
+ * The lookup statement itself ($1 = auth_sha256_hex of the token), for
+ * handlers that answer in one round trip by joining their own query to it
+ * (WITH who AS (APITOKEN_LOOKUP_SQL) ...).  Columns: token id, user id,
+ * email, is admin, last_used_at stale.  Those handlers then call
+ * apitoken_adopt on a result whose first five columns are these (NULL when
+ * no live token matched): 1 found (*su filled, last_used_at touched when
+ * stale), 0 not found.
+ */
+/* clang-format off */
+#define APITOKEN_LOOKUP_SQL                                                            \
+	"SELECT t.id, u.id, u.email, u.role = 'admin',"                                    \
+	" t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'"          \
+	" FROM api_tokens t JOIN users u ON u.id = t.user_id"                              \
+	" WHERE t.token_sha256 = decode($1, 'hex') AND t.revoked_at IS NULL"               \
+	" AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL"
+/* clang-format on */
+int apitoken_adopt(struct arena *a, const PGresult *res, struct session_user *su);
+
 /* Revoke token id if it belongs to user_id.  1 revoked, 0 no such live token, -1 error. */
 int apitoken_revoke(struct arena *a, long long user_id, long long id, struct err *e);
 

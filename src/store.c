@@ -5,10 +5,13 @@
 
 #include <sodium.h>
 
+#include "apitoken.h"
 #include "audit.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "seal.h"
 #include "store.h"
 
 /*
@@ -164,24 +167,32 @@ const char *store_admin_url(struct arena *a, const char *id, const char *engine)
 			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
 }
 
-/* The public view of row i of a STORE_COLS result (strings borrowed from res). */
-static struct view *store_row_view(struct arena *a, const PGresult *res, int i)
+/*
+ * The public view of row i of a result whose STORE_COLS start at column off
+ * (strings borrowed from res).
+ */
+static struct view *store_row_view_at(struct arena *a, const PGresult *res, int i, int off)
 {
 	struct view *v = view_obj(a);
-	const char *id = db_get(res, i, C_ID), *engine = db_get(res, i, C_ENGINE);
-	const char *reason = db_get(res, i, C_REASON);
+	const char *id = db_get(res, i, off + C_ID), *engine = db_get(res, i, off + C_ENGINE);
+	const char *reason = db_get(res, i, off + C_REASON);
 
 	view_set_str_ref(v, "id", id);
-	view_set_str_ref(v, "name", db_get(res, i, C_NAME));
+	view_set_str_ref(v, "name", db_get(res, i, off + C_NAME));
 	view_set_str_ref(v, "engine", engine);
-	view_set_str_ref(v, "status", db_get(res, i, C_STATUS));
+	view_set_str_ref(v, "status", db_get(res, i, off + C_STATUS));
 	view_set_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
 	view_set_str_ref(v, "url", store_url(a, id));
 	view_set_str_ref(v, "admin_url", store_admin_url(a, id, engine));
-	view_set_str_ref(v, "created_at", db_get(res, i, C_CREATED));
-	view_set_str_ref(v, "updated_at", db_get(res, i, C_UPDATED));
-	view_set_str_ref(v, "ready_at", db_get(res, i, C_READY));
+	view_set_str_ref(v, "created_at", db_get(res, i, off + C_CREATED));
+	view_set_str_ref(v, "updated_at", db_get(res, i, off + C_UPDATED));
+	view_set_str_ref(v, "ready_at", db_get(res, i, off + C_READY));
 	return v;
+}
+
+static struct view *store_row_view(struct arena *a, const PGresult *res, int i)
+{
+	return store_row_view_at(a, res, i, 0);
 }
 
 static void store_row_meta(const PGresult *res, int i, struct store_meta *m)
@@ -566,16 +577,10 @@ static int cursor_decode(struct arena *a, const char *cursor, const char **micro
 	return 0;
 }
 
-int store_list(struct arena *a, const struct store_who *who, int all, const char *status, int limit,
-	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e)
+/* The checks of store_list's arguments: 0, or -1 with e (422); p[2], p[3] from the cursor. */
+static int list_args(struct arena *a, const char *status, int limit, const char *cursor,
+		     const char **p, struct err *e)
 {
-	const char *p[5] = {NULL};
-	char uid[24], lim[16];
-	PGresult *res;
-	int n;
-
-	*stores = NULL;
-	*next_cursor = NULL;
 	if (status && !store_status_valid(status))
 		return err_set(e, 422,
 			       "status must be one of requested, provisioning, ready, "
@@ -588,6 +593,39 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 		if (!store_id_valid(p[3]))
 			return err_set(e, 422, "the cursor is not one this API gave out");
 	}
+	return 0;
+}
+
+/* Rows from..n-1 of res (STORE_COLS at column off) as the page of a list. */
+static void list_rows(struct arena *a, const PGresult *res, int from, int off, int all, int limit,
+		      struct view **stores, const char **next_cursor)
+{
+	int n = db_rows(res) - from;
+
+	*stores = view_arr(a);
+	for (int i = 0; i < n && i < limit; i++) {
+		struct view *v = store_row_view_at(a, res, from + i, off);
+
+		if (all)
+			view_set_str_ref(v, "owner", db_get(res, from + i, off + C_EMAIL));
+		view_push(*stores, v);
+	}
+	if (n > limit)
+		*next_cursor = cursor_encode(a, db_get(res, from + limit - 1, off + C_MICROS),
+					     db_get(res, from + limit - 1, off + C_ID));
+}
+
+int store_list(struct arena *a, const struct store_who *who, int all, const char *status, int limit,
+	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e)
+{
+	const char *p[5] = {NULL};
+	char uid[24], lim[16];
+	PGresult *res;
+
+	*stores = NULL;
+	*next_cursor = NULL;
+	if (list_args(a, status, limit, cursor, p, e) < 0)
+		return -1;
 	snprintf(uid, sizeof(uid), "%lld", who->id);
 	snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more: is there a next page? */
 	p[0] = all ? NULL : uid;
@@ -595,19 +633,56 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 	p[4] = lim;
 	if (!(res = db_run(a, all ? &st_list_all : &st_list_own, p, e)))
 		return -1;
-	*stores = view_arr(a);
-	n = db_rows(res);
-	for (int i = 0; i < n && i < limit; i++) {
-		struct view *v = store_row_view(a, res, i);
-
-		if (all)
-			view_set_str_ref(v, "owner", db_get(res, i, C_EMAIL));
-		view_push(*stores, v);
-	}
-	if (n > limit)
-		*next_cursor = cursor_encode(a, db_get(res, limit - 1, C_MICROS),
-					     db_get(res, limit - 1, C_ID));
+	list_rows(a, res, 0, 0, all, limit, stores, next_cursor);
 	return 0;
+}
+
+/*
+ * The API token's lookup and the owner's page in one statement: the token
+ * columns come first on every row (one row with NULL store columns when
+ * the owner has no store in the page; no row when the token is not live).
+ * The outer ORDER BY repeats the inner one by position (micros, id), since
+ * a join does not promise to keep the lateral subquery's order.
+ */
+#define TOKEN_COLS 5
+/* clang-format off */
+static struct db_stmt st_list_token = DB_STMT(
+	"WITH who (token_id, user_id, email, is_admin, stale) AS (" APITOKEN_LOOKUP_SQL ") "
+	"SELECT who.*, l.* FROM who LEFT JOIN LATERAL ("
+	"SELECT " STORE_COLS STORE_FROM "WHERE s.owner_id = who.user_id" LIST_FILTER
+	") l ON true ORDER BY 19 DESC, 6 DESC", 5);
+/* clang-format on */
+
+int store_list_token(struct arena *a, const char *token, const char *status, int limit,
+		     const char *cursor, struct session_user *su, struct view **stores,
+		     const char **next_cursor, struct err *e)
+{
+	const char *p[5] = {NULL};
+	char hash[AUTH_SHA256_HEX], lim[16];
+	PGresult *res;
+
+	*stores = NULL;
+	*next_cursor = NULL;
+	memset(su, 0, sizeof(*su));
+	if (!auth_token_syntax(token))
+		return 0;
+	if (list_args(a, status, limit, cursor, p, e) < 0)
+		return -1;
+	auth_sha256_hex(token, hash);
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	p[0] = hash;
+	p[1] = status;
+	p[4] = lim;
+	if (!(res = db_run(a, &st_list_token, p, e)))
+		return -1;
+	if (!apitoken_adopt(a, res, su))
+		return 0;
+	/* A user without stores in this page: one row, store columns NULL. */
+	if (db_rows(res) == 1 && !db_get(res, 0, TOKEN_COLS + C_ID))
+		*stores = view_arr(a);
+	else
+		list_rows(a, res, 0, TOKEN_COLS, 0, limit, stores, next_cursor);
+	return 1;
 }
 
 /* --- retry and delete --------------------------------------------------- */
@@ -828,10 +903,10 @@ static struct db_stmt st_secret = DB_STMT(
 int store_reveal(struct arena *a, const struct store_who *who, const char *id, const char **user,
 		 const char **password, struct err *e)
 {
-	unsigned char key[crypto_secretbox_KEYBYTES], *box, *plain;
-	const char *p[3] = {id}, *hex;
+	const char *p[3] = {id}, *sealed;
+	struct err se = ERR_INIT;
+	struct buf plain = BUF_INIT;
 	char uid[24];
-	size_t klen, blen;
 	PGresult *res;
 
 	*user = *password = NULL;
@@ -845,31 +920,19 @@ int store_reveal(struct arena *a, const struct store_who *who, const char *id, c
 	/* Admins see every store, but a tenant's credentials are the tenant's. */
 	if (db_get_ll(res, 0, 0) != who->id)
 		return err_set(e, 403, "Only the store's owner can see its credentials.");
-	hex = db_get(res, 0, 2);
-	if (!hex)
+	sealed = db_get(res, 0, 2);
+	if (!sealed)
 		return err_set(e, 409, "The credentials are not available yet.");
-	if (sodium_hex2bin(key, sizeof(key), config.secret_key, strlen(config.secret_key), NULL,
-			   &klen, NULL) != 0 ||
-	    klen != sizeof(key)) {
-		log_error("store %s: secret_key is not 64 hex characters", id);
-		return err_set(e, 503,
-			       "Credentials cannot be shown: the server has no secret key.");
+	/* The same seal reconcile wrote with (seal.h); the detail goes to the log only. */
+	if (seal_open(config.secret_key, sealed, &plain, &se) < 0) {
+		log_error("store %s: credentials: %s", id, se.msg);
+		buf_release(&plain);
+		return err_set(e, 503, "The credentials cannot be shown right now.");
 	}
-	blen = strlen(hex) / 2;
-	box = arena_alloc(a, blen + 1);
-	plain = arena_alloc(a, blen + 1);
-	if (sodium_hex2bin(box, blen, hex, strlen(hex), NULL, &blen, NULL) != 0 ||
-	    blen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES ||
-	    crypto_secretbox_open_easy(plain, box + crypto_secretbox_NONCEBYTES,
-				       blen - crypto_secretbox_NONCEBYTES, box, key) != 0) {
-		sodium_memzero(key, sizeof(key));
-		log_error("store %s: sealed credentials do not open with secret_key", id);
-		return err_set(e, 503, "The credentials cannot be opened.");
-	}
-	sodium_memzero(key, sizeof(key));
-	plain[blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES] = '\0';
+	*password = arena_strndup(a, plain.s, plain.len);
+	sodium_memzero(plain.s, plain.len);
+	buf_release(&plain);
 	*user = arena_strdup(a, db_get(res, 0, 1));
-	*password = (const char *)plain;
 	if (audit_record(a, who->id, who->email, who->ip, "store.credentials_reveal", id, NULL, e) <
 	    0) {
 		/* No audit row, no secret. */

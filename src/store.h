@@ -131,6 +131,18 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e);
 
 /*
+ * store_list for the owner of an API token, in one round trip: the token
+ * lookup (APITOKEN_LOOKUP_SQL) and the page in one statement.  Returns 1
+ * with *su filled (as apitoken_lookup would) and the page; 0 when the token
+ * is not live (the caller answers 401); -1 with e (422 bad arguments,
+ * checked before any query; 503).
+ */
+struct session_user;
+int store_list_token(struct arena *a, const char *token, const char *status, int limit,
+		     const char *cursor, struct session_user *su, struct view **stores,
+		     const char **next_cursor, struct err *e);
+
+/*
  * Retry a failed store: status requested, attempts 0, next attempt now,
  * reason cleared, an event and an audit row - one transaction.  OUT: the
  * store's view.  Errors: 404 (not visible), 409 (not failed).

@@ -124,9 +124,28 @@ api GET "/api/v1/stores?limit=0" "$tok"
 is "$STATUS" 422 "limit=0 -> 422"
 NOCOOKIES=1 http GET /api/v1/stores
 is "$STATUS|$(json_get 'j["error"]["code"]')" "401|unauthorized" "no token -> 401"
+# GET /api/v1/stores authenticates inside its own query (R_SELFAUTH): the same answers.
+NOCOOKIES=1 http GET "/api/v1/stores?limit=0&cursor=x"
+is "$STATUS" 401 "no token and bad arguments -> 401 first"
+api GET "/api/v1/stores?limit=0" "not-a-token"
+is "$STATUS" 401 "a malformed token -> 401"
+api GET /api/v1/stores "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+is "$STATUS" 401 "an unknown token -> 401"
+NOCOOKIES=1 http GET /api/v1/stores -H "Authorization: Basic $tok"
+is "$STATUS" 401 "another scheme -> 401 (the cookie is not consulted either)"
+api GET "/api/v1/stores" "$admin"
+is "$STATUS|$(json_get 'j["stores"]')|$(json_get 'j["next_cursor"]')" "200|[]|None" \
+	"a token whose owner has no stores -> an empty page"
+page "$jar" GET /api/v1/stores
+is "$STATUS|$(json_get 'len(j["stores"])')" "200|3" "a session cookie (app.js) lists the stores too"
+is "$(q "select count(*) from api_tokens where last_used_at is not null and token_sha256 = sha256('$admin')")" 1 \
+	"the token's last use is recorded"
 api GET /api/v1/audit "$tok"
 is "$STATUS" 403 "the audit log is for admins"
 api GET /api/v1/audit "$admin"
 is "$STATUS" 200 "admin reads the audit log"
 like "$(json_get '[e["action"] for e in j["entries"]]')" 'store.create' "with the store.create rows"
+q "update api_tokens set revoked_at = now() where token_sha256 = sha256('$admin')" >/dev/null
+api GET "/api/v1/stores" "$admin"
+is "$STATUS" 401 "a revoked token -> 401"
 done_testing
