@@ -56,6 +56,11 @@ like "$out" 'condition met' "wait --for=condition=Available"
 
 out=$(K get pods -A -l app=web -o name 2>&1)
 is "$(printf '%s\n' "$out" | grep -c '^pod/web-')" 2 "get pods -A -l app=web finds both replicas"
+out=$(K get pods -n store-acme 2>&1)
+like "$out" 'NAME +READY +STATUS +RESTARTS +AGE' "kubectl get prints the server's Table columns"
+like "$out" 'web-[a-z0-9]+-[a-z0-9]+ +1/1 +Running +0 ' "a pod row: 1/1 Running"
+out=$(K describe deployment web -n store-acme 2>&1)
+like "$out" 'ScalingReplicaSet' "kubectl describe shows the deployment's events"
 K get pods -n store-acme -o json >"$T/pods.json"
 is "$(python3 -c 'import json,sys; print(sorted({c["type"]+"="+c["status"] for p in json.load(open(sys.argv[1]))["items"] for c in p["status"]["conditions"] if c["type"]=="Ready"}))' "$T/pods.json")" \
 	"['Ready=True']" "the pods are Ready"

@@ -1460,42 +1460,56 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	    "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
 	    r->kind, ks_api_version(r), list_rv);
 	{
-		size_t mark_items;
-		struct buf items = BUF_INIT;
-		struct ks_obj *last = NULL;
+		struct buf items = BUF_INIT, token = BUF_INIT;
+		struct ks_obj *last = NULL, **page = NULL;
+		size_t np = 0, stop;
 		int more = 0;
 
+		page = malloc((n + 1) * sizeof(*page));
+		if (!page)
+			die_oom();
 		for (i = start; i < n; i++) {
-			char *s;
-
 			if (*fname && (!strcmp(v[i]->name, fname)) == neg)
 				continue;
 			if (json_array_size(terms) && !fields_match(terms, v[i]->o))
 				continue;
-			if (limit && (long)emitted == limit) {
+			if (limit && (long)np == limit) {
 				more = 1;
 				break;
 			}
-			s = json_dumps(v[i]->o, JSON_COMPACT);
-			if (emitted)
-				buf_addch(&items, ',');
-			if (s)
-				buf_adds(&items, s);
-			free(s);
-			emitted++;
+			page[np++] = v[i];
 			last = v[i];
 		}
-		if (more && last) {
-			buf_adds(b, ",\"continue\":\"");
-			cont_encode(b, list_rv, last);
-			buf_addf(b, "\",\"remainingItemCount\":%zu", n - i);
+		stop = i;
+		if (more && last)
+			cont_encode(&token, list_rv, last);
+		if (ks_wants_table(q->accept)) {
+			char rv[32];
+
+			snprintf(rv, sizeof(rv), "%llu", list_rv);
+			ks_table(q, r, page, np, NULL, rv, token.s);
+		} else {
+			for (i = 0; i < np; i++) {
+				char *js = json_dumps(page[i]->o, JSON_COMPACT);
+
+				if (i)
+					buf_addch(&items, ',');
+				if (js)
+					buf_adds(&items, js);
+				free(js);
+			}
+			if (token.len)
+				buf_addf(b, ",\"continue\":\"%s\",\"remainingItemCount\":%zu",
+					 token.s, n - stop);
+			buf_adds(b, "},\"items\":[");
+			buf_add(b, items.s, items.len);
+			buf_adds(b, "]}");
 		}
-		mark_items = b->len;
-		(void)mark_items;
-		buf_adds(b, "},\"items\":[");
-		buf_add(b, items.s, items.len);
-		buf_adds(b, "]}");
+		emitted = np;
+		(void)emitted;
+		free(page);
 		buf_release(&items);
+		buf_release(&token);
 	}
 out:
 	free(v);
@@ -1760,10 +1774,16 @@ void ks_api_handle(struct ks_req *q)
 	if (!strcmp(verb, "GET")) {
 		struct ks_obj *x = ks_store_get(r, ns, name);
 
-		if (!x)
+		if (!x) {
 			not_found(q, r, name);
-		else
+		} else if (ks_wants_table(q->accept) && !sub) {
+			char rv[32];
+
+			snprintf(rv, sizeof(rv), "%llu", (unsigned long long)x->rv);
+			ks_table(q, r, NULL, 0, x->o, rv, NULL);
+		} else {
 			ks_send_obj(q, 200, x->o);
+		}
 	} else if (!strcmp(verb, "PUT")) {
 		do_update(q, r, ns, name, sub, ua);
 	} else if (!strcmp(verb, "PATCH")) {

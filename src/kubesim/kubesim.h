@@ -164,9 +164,10 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 struct ks_req {
 	const char *method;
 	const char *path;
-	const char *query; /* raw, may be NULL */
-	const char *ctype; /* Content-Type, may be NULL */
-	const char *ua;	   /* User-Agent, may be NULL */
+	const char *query;  /* raw, may be NULL */
+	const char *ctype;  /* Content-Type, may be NULL */
+	const char *ua;	    /* User-Agent, may be NULL */
+	const char *accept; /* Accept, may be NULL */
 	const char *body;
 	size_t body_len;
 	struct ks_watch *watch; /* set by a watch request: stream events */
@@ -187,6 +188,14 @@ int ks_query(const char *query, const char *key, char *out, size_t n);
 void ks_status(struct ks_req *q, int code, const char *reason, const char *msg, json_t *details);
 json_t *ks_details(const struct ks_resource *r, const char *name, int kind_is_kind);
 void ks_send_obj(struct ks_req *q, int code, const json_t *o);
+
+/* --- Table answers (table.c) ------------------------------------------- */
+
+/* Does the Accept header ask for a meta.k8s.io Table (kubectl get)? */
+int ks_wants_table(const char *accept);
+/* Answer a Table of v[0..n) (or of the single object one) in q. */
+void ks_table(struct ks_req *q, const struct ks_resource *r, struct ks_obj **v, size_t n,
+	      const json_t *one, const char *list_rv, const char *cont);
 
 /* --- watch (watch.c) ---------------------------------------------------- */
 

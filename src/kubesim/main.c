@@ -414,6 +414,7 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	q.ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	q.ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+	q.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 	q.body = cn->body.s;
 	q.body_len = cn->body.len;
 
