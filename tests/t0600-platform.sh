@@ -77,7 +77,7 @@ for c in 0 1; do
 	is "$(jq_ "$P" "'emptyDir' in [v for v in $dep['volumes'] if v['name'] == '$vol'][0]")" True \
 		"container $c mounts the socket directory $sockdir from an emptyDir"
 done
-like "$(jq_ "$P" '[i for i in j["items"] if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]["nginx.conf"]')" \
+like "$(jq_ "$P" '[i for i in j["items"] if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]["fastcgi.conf"]')" \
 	"fastcgi_pass unix:$sock;" "nginx passes requests to the socket storefleet.fcgi listens on ($sock)"
 is "$(jq_ "$P" "$dep['containers'][1]['readinessProbe']['httpGet']['path'] + ' ' + $dep['containers'][0]['livenessProbe']['httpGet']['path']")" \
 	"/readyz /healthz" "readiness /readyz, liveness /healthz"
