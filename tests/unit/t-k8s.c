@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include "config.h"
 #include "k8s.h"
 #include "tap.h"
 
@@ -298,6 +299,30 @@ static void init_tests(void)
 	ok(k.curl == NULL && k.kc.server == NULL, "release clears the client");
 }
 
+static void config_tests(void)
+{
+	struct k8s_opts o;
+	struct err e = ERR_INIT;
+
+	setenv("SF_KUBECONFIG", "/etc/storefleet/kubeconfig", 1);
+	setenv("SF_KUBE_CONTEXT", "prod", 1);
+	setenv("SF_KUBE_TIMEOUT", "3", 1);
+	setenv("SF_KUBE_BODY_MAX", "8192", 1);
+	setenv("SF_KUBE_SA_DIR", "/tmp/sa", 1);
+	ok(config_load(&config, &e) == 0, "configuration loads (%s)", e.msg);
+	k8s_opts_from_config(&o);
+	is_str(o.kubeconfig, "/etc/storefleet/kubeconfig", "SF_KUBECONFIG");
+	is_str(o.context, "prod", "SF_KUBE_CONTEXT");
+	is_int(o.timeout_ms, 3000, "SF_KUBE_TIMEOUT in seconds");
+	is_int(o.body_max, 8192, "SF_KUBE_BODY_MAX");
+	is_str(o.sa_dir, "/tmp/sa", "SF_KUBE_SA_DIR");
+	config_release(&config);
+	setenv("SF_KUBE_BODY_MAX", "10", 1);
+	ok(config_load(&config, &e) < 0 && strstr(e.msg, "SF_KUBE_BODY_MAX"), "a tiny body cap is refused (%s)",
+	   e.msg);
+	config_release(&config);
+}
+
 int main(void)
 {
 	status_tests();
@@ -306,5 +331,6 @@ int main(void)
 	path_tests();
 	pod_tests();
 	init_tests();
+	config_tests();
 	return done_testing();
 }
