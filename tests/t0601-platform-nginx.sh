@@ -1,0 +1,66 @@
+#!/bin/bash
+# t0601-platform-nginx.sh - the platform's nginx.conf (charts/platform ConfigMap) serves the real app: socket, static files, headers, /metrics kept in.
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/lib-platform.sh"
+
+unset SF_CONFIG SF_DOMAIN SF_INGRESS_CLASS SF_TLS_SECRET SF_TLS_ISSUER SF_OVERLAY
+# trust this machine as the "ingress controller", so X-Forwarded-For plays the client's address
+printf 'web:\n  trusted_proxies: 127.0.0.1/32\n' >"$T/values.yaml"
+pf_render local --values "$T/values.yaml" || bail "render failed: $(cat "$T/local.err")"
+
+# The pod's paths, mapped into $T: the ConfigMap's directory, the socket's emptyDir, /tmp, the image's
+# /srv/storefleet; port 8080 becomes a free loopback port.
+port=$(free_port)
+mkdir -p "$T/nginx" "$T/tmp"
+python3 - "$T/local.json" "$T" "$SF_ROOT" "$port" "$(id -u)" <<'PY'
+import json, sys
+items, t, root, port, uid = json.load(open(sys.argv[1]))["items"], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+data = [i for i in items if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]
+for name, text in data.items():
+    text = (text.replace("/tmp/", t + "/tmp/")
+                .replace("/etc/storefleet/nginx/", t + "/nginx/")
+                .replace("/run/storefleet/fcgi.sock", t + "/fcgi.sock")
+                .replace("/srv/storefleet", root)
+                .replace("listen 8080;", "listen 127.0.0.1:%s;" % port)
+                .replace("access_log /dev/stdout;", "access_log %s/tmp/access.log;" % t))
+    if name == "nginx.conf" and uid == "0":
+        text = "user root;\n" + text  # as root, workers would drop to nobody and miss the socket
+    open("%s/nginx/%s" % (t, name), "w").write(text)
+PY
+ok "nginx accepts the platform's configuration" nginx -t -q -e stderr -c "$T/nginx/nginx.conf"
+
+export SF_COOKIE_SECURE=false
+pg_start "$T/pg" || bail "cannot start PostgreSQL"
+sf_migrate || bail "migrate failed"
+app_start "$T" 2 || bail "cannot start storefleet.fcgi"
+nginx -e stderr -c "$T/nginx/nginx.conf" >>"$T/nginx.log" 2>&1 &
+STACK_PIDS+=("nginx:$!")
+BASE=http://127.0.0.1:$port
+ok "nginx answers" wait_for 10 curl -s -o /dev/null "$BASE/healthz"
+
+NOCOOKIES=1
+http GET /healthz
+is "$STATUS" 200 "/healthz through nginx and the socket (the liveness probe)"
+http GET /readyz
+is "$STATUS" 200 "/readyz (the readiness probe): the database is reachable"
+like "$(header Content-Security-Policy)" "default-src 'self'" "security headers on app responses"
+is "$(header X-Frame-Options)" DENY "X-Frame-Options DENY"
+http GET /static/style.css
+is "$STATUS" 200 "static files from the image's project directory"
+is "$(header X-Content-Type-Options)" nosniff "... with the security headers too"
+http GET /static/../sql/001_accounts.sql --path-as-is
+unlike "$STATUS" '^200$' "no path out of static/ ($STATUS)"
+head -c 70000 /dev/zero | tr '\0' a >"$T/big"
+http POST /login --data-binary "@$T/big" -H 'Content-Type: application/x-www-form-urlencoded'
+
+is "$STATUS" 413 "bodies over 64 KiB stop at nginx"
+
+http GET /metrics -H 'X-Forwarded-For: 203.0.113.9'
+is "$STATUS" 403 "/metrics refused to a client outside the pod network"
+http GET /metrics
+unlike "$STATUS" '^403$' "/metrics open to the pod network ($STATUS)"
+http GET /healthz -H 'X-Forwarded-For: 203.0.113.9'
+is "$STATUS" 200 "other paths open to everyone"
+like "$(tail -n 1 "$T/tmp/access.log")" '^203\.0\.113\.9 ' "the client's address is the one the ingress controller forwarded"
+
+done_testing
