@@ -763,7 +763,8 @@ static void secret_tests(struct k8s *k)
 	json_decref(sec);
 }
 
-static void html_tests(void)
+/* Against a throwaway nginx: HTML, caps, an expired continue token; and a port nobody listens on. */
+static void plain_http_tests(void)
 {
 	char conf[4096], server[64], portdir[256];
 	int port = free_port();
@@ -865,6 +866,24 @@ static void html_tests(void)
 		k8s_release(&c);
 	}
 
+	/* nobody listening: retried within the deadline, then "retry later" */
+	{
+		struct k8s_opts quick = {.deadline_ms = 1000};
+		char down[64];
+		long t0, el;
+
+		snprintf(down, sizeof(down), "https://127.0.0.1:%d", free_port());
+		write_kc("kc-down", down, "    insecure-skip-tls-verify: true\n", "    token: t\n");
+		client(&c, "kc-down", NULL, &quick, &e);
+		t0 = now_ms();
+		j = k8s_get(&c, "/api/v1/namespaces", &ke);
+		el = now_ms() - t0;
+		ok(!j && ke.klass == K8S_RETRY && ke.attempts > 1 && has(ke.err.msg, down),
+		   "server down: retried, then a retry-later error naming the server (%s)", ke.err.msg);
+		ok(el < 1500, "server down: gave up within the 1 s deadline (%ld ms)", el);
+		k8s_release(&c);
+	}
+
 	/* 50 MB against the default 32 MiB cap: an error, and memory stays bounded */
 	{
 		struct rusage ru;
@@ -956,7 +975,7 @@ int main(void)
 	apply_delete_tests(&k);
 	pods_events_tests(&k);
 	secret_tests(&k);
-	html_tests();
+	plain_http_tests();
 	k8s_release(&k);
 	return done_testing();
 }
