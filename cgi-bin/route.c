@@ -71,6 +71,7 @@ static const struct route test_routes[] = {
 	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html"},
 	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami"},
 	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html"},
+	{"POST", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_post"},
 	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail"},
 	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big"},
 	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params"},
@@ -176,12 +177,17 @@ static int parse_failed(struct req *r, const char *field)
 	return r->err.status ? r->err.status : 400;
 }
 
-/* Where /login sends the user back to: this page, query included, URL-encoded. */
+/*
+ * Where /login sends the user back to: this page, query included, URL-encoded.
+ * Only for GET: after signing in, the browser would GET a POST-only "next".
+ */
 static const char *login_location(struct req *r)
 {
 	struct buf b = BUF_INIT;
 	const char *loc;
 
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return "/login";
 	buf_adds(&b, "/login?next=");
 	buf_add_urlenc(&b, r->path, strlen(r->path));
 	if (*r->query) {

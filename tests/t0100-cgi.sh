@@ -153,6 +153,9 @@ is "$CGI_STATUS" 303 "R_AUTH page without a session redirects"
 is "$(cgi_header Location)" '/login?next=%2F_test%2Fwhoami.html%3Fx%3D%250D%250ASet-Cookie%3A%2520evil%3D1' \
 	"redirect to /login with next= (the query kept, encoded)"
 unlike "$CGI_HEADERS" '^Set-Cookie: evil' "no header injected through the query"
+cgi POST '/_test/whoami.html?a=1'
+is "$CGI_STATUS" 303 "R_AUTH POST without a session redirects too"
+is "$(cgi_header Location)" /login "... to /login without a next= it could not GET"
 cgi GET /_test/whoami
 is "$CGI_STATUS" 401 "R_AUTH API without a token is 401"
 is "$(cgi_json "j['error']['code']")" unauthorized "401 code unauthorized"
