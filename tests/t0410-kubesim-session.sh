@@ -93,6 +93,11 @@ is "$(kjson 'j["message"]+"|"+str(j.get("reason"))')" \
 	'failed to create typed patch object (store-a/api; apps/v1, Kind=Deployment): .spec.replica: field not declared in schema|None' \
 	"SSA unknown-field message, no reason"
 kvalid "500 Status passes the validator"
+kreq POST /apis/apps/v1/namespaces/store-a/deployments "${JSON[@]}" -d '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"typed"},"spec":{"replicas":"2","selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"x"}]}}}}'
+is "$KSTATUS $(kjson 'j["message"]')" '400 Deployment in version "v1" cannot be handled as a Deployment: spec.replicas: expected integer, got string' "a value of the wrong type: 400"
+kvalid "type-error Status passes the validator"
+kapply /api/v1/namespaces/store-a/configmaps/typed '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"typed","labels":{"n":1}}}'
+is "$KSTATUS" 500 "a wrong type in server-side apply: 500 (typed patch)"
 printf '%s' "$UNK" >"$T/bad.json"
 ok "the validator also refuses the unknown field" vrefuses "$T/bad.json"
 

@@ -38,6 +38,39 @@ def ref(s):
     return s["$ref"].split("/")[-1]
 
 
+SCALARS = {"string": 1, "integer": 2, "boolean": 3, "number": 4}
+
+
+def scalar(s):
+    """Scalar type code of a schema: 0 any, 1 string, 2 integer, 3 boolean, 4 number,
+    5 int-or-string, 6 quantity (string or number)."""
+    if "$ref" in s:
+        name = ref(s)
+        if name.endswith("intstr.IntOrString"):
+            return 5
+        if name.endswith("resource.Quantity"):
+            return 6
+        d = defs.get(name, {})
+        if "properties" in d or d.get("type") == "object":
+            return 0
+        return SCALARS.get(d.get("type"), 0) if d.get("format") != "int-or-string" else 5
+    if s.get("allOf"):
+        return scalar(s["allOf"][0])
+    if s.get("format") == "int-or-string":
+        return 5
+    return SCALARS.get(s.get("type"), 0)
+
+
+def leaf(s):
+    """The scalar code of a field, of its items (arrays) or of its values (maps)."""
+    t = s.get("type")
+    if t == "array":
+        return scalar(s.get("items", {}))
+    if t == "object" and isinstance(s.get("additionalProperties"), dict):
+        return scalar(s["additionalProperties"])
+    return scalar(s)
+
+
 def shape(s):
     """(kind, type) for a property schema: kind 0 scalar, 1 object, 2 array, 3 map."""
     if "$ref" in s:
@@ -77,7 +110,8 @@ def typeidx(name):
         k, ti = shape(p)
         lt = p.get("x-kubernetes-list-type", "")
         keys = p.get("x-kubernetes-list-map-keys", [])
-        entry["fields"].append((fname, k, ti, {"": 0, "atomic": 0, "map": 1, "set": 2}[lt], ",".join(keys)))
+        entry["fields"].append((fname, k, ti, {"": 0, "atomic": 0, "map": 1, "set": 2}[lt], ",".join(keys),
+                                leaf(p) if ti < 0 else 0))
     return i
 
 
@@ -101,8 +135,8 @@ for t in types:
     fields.extend(t["fields"])
 out.write("};\nconst int ks_ntypes = %d;\n\n" % len(types))
 out.write("const struct ks_field ks_fields[] = {\n")
-for (n, k, ti, lt, keys) in fields:
-    out.write('\t{"%s", %d, %d, %d, "%s"},\n' % (n, k, ti, lt, keys))
+for (n, k, ti, lt, keys, sc) in fields:
+    out.write('\t{"%s", %d, %d, %d, "%s", %d},\n' % (n, k, ti, lt, keys, sc))
 out.write("};\n\n")
 out.write("const struct ks_resource ks_resources[] = {\n")
 for r in resources:

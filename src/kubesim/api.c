@@ -488,12 +488,24 @@ static int admit_create(struct ks_req *q, const struct ks_resource *r, const cha
 /* Unknown fields: 0 go on, -1 answered (Strict). Adds warnings otherwise. */
 static int check_unknown(struct ks_req *q, const struct ks_resource *r, const json_t *o)
 {
-	json_t *unknown = json_array(), *dups = json_array(), *u;
+	json_t *unknown = json_array(), *dups = json_array(), *types = json_array(), *u;
 	char fv[32];
 	size_t i;
 
 	ks_query(q->query, "fieldValidation", fv, sizeof(fv));
-	ks_schema_check(r, o, unknown, dups);
+	ks_schema_check(r, o, unknown, dups, types);
+	if (json_array_size(types)) {
+		/* a value of the wrong type fails the typed decoding whatever fieldValidation says
+		 */
+		status_fmt(q, 400, "BadRequest", NULL,
+			   "%s in version \"%s\" cannot be handled as a %s: %s", r->kind,
+			   r->version, r->kind, json_string_value(json_array_get(types, 0)) + 1);
+		json_decref(unknown);
+		json_decref(dups);
+		json_decref(types);
+		return -1;
+	}
+	json_decref(types);
 	if (json_array_size(unknown) && !strcmp(fv, "Strict")) {
 		struct buf m = BUF_INIT;
 
@@ -822,7 +834,7 @@ static void merge_patch(json_t *dst, const json_t *p)
 static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *ns,
 		     const char *name)
 {
-	json_t *p = parse_body(q, 1), *res = NULL, *md, *unknown, *dups;
+	json_t *p = parse_body(q, 1), *res = NULL, *md, *unknown, *dups, *types;
 	struct ks_obj *x = ks_store_get(r, ns, name);
 	char mgr[160], force[8], dry[16];
 	const char *av, *bname, *bns;
@@ -876,8 +888,9 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 	}
 	unknown = json_array();
 	dups = json_array();
-	ks_schema_check(r, p, unknown, dups);
-	if (json_array_size(unknown) || json_array_size(dups)) {
+	types = json_array();
+	ks_schema_check(r, p, unknown, dups, types);
+	if (json_array_size(unknown) || json_array_size(dups) || json_array_size(types)) {
 		struct buf m = BUF_INIT;
 
 		buf_addf(&m, "failed to create typed patch object (%s%s%s; %s, Kind=%s): ",
@@ -886,16 +899,20 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 		if (json_array_size(unknown))
 			buf_addf(&m, "%s: field not declared in schema",
 				 json_string_value(json_array_get(unknown, 0)));
+		else if (json_array_size(types))
+			buf_adds(&m, json_string_value(json_array_get(types, 0)));
 		else
 			buf_adds(&m, json_string_value(json_array_get(dups, 0)));
 		ks_status(q, 500, NULL, m.s, NULL);
 		buf_release(&m);
 		json_decref(unknown);
 		json_decref(dups);
+		json_decref(types);
 		goto out;
 	}
 	json_decref(unknown);
 	json_decref(dups);
+	json_decref(types);
 	{
 		const char *prv = json_string_value(json_object_get(md, "resourceVersion"));
 

@@ -40,7 +40,10 @@ struct ks_field {
 	int type;	  /* ks_types index of the object/item/value type, -1 = scalar */
 	int list;	  /* KS_LIST_* for arrays */
 	const char *keys; /* list-map keys, comma-separated */
+	int scalar;	  /* KS_ANY..KS_QUANTITY: the scalar, item or map-value type */
 };
+
+enum { KS_ANY, KS_STRING, KS_INTEGER, KS_BOOLEAN, KS_NUMBER, KS_INT_OR_STRING, KS_QUANTITY };
 
 struct ks_resource {
 	const char *group; /* "" = core */
@@ -222,9 +225,12 @@ json_t *ks_validate(const struct ks_resource *r, const json_t *o);
 /*
  * Unknown fields of o against r's schema: appends ".spec.x"-style paths
  * to the array unknown (one per field), and duplicate list-map keys as
- * messages ".path: duplicate entries for key [name=\"x\"]" to dups.
+ * messages ".path: duplicate entries for key [name=\"x\"]" to dups, and
+ * values of the wrong JSON type as ".spec.replicas: expected integer, got
+ * string" to types.
  */
-void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unknown, json_t *dups);
+void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unknown, json_t *dups,
+		     json_t *types);
 /* Format a 422 Invalid message into b from causes. */
 void ks_invalid_message(struct buf *b, const struct ks_resource *r, const char *name,
 			const json_t *causes);

@@ -105,11 +105,71 @@ void ks_list_key(struct buf *b, const json_t *item, const char *keys)
 	key_desc(b, item, keys, 1);
 }
 
-static void walk(int t, const json_t *o, struct buf *path, json_t *unknown, json_t *dups,
-		 int depth);
+struct sink {
+	json_t *unknown, *dups, *types;
+};
 
-static void walk_value(const struct ks_field *f, const json_t *v, struct buf *path, json_t *unknown,
-		       json_t *dups, int depth)
+static void walk(int t, const json_t *o, struct buf *path, const struct sink *k, int depth);
+
+static const char *jtype(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "map";
+	case JSON_ARRAY:
+		return "list";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "float";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	default:
+		return "null";
+	}
+}
+
+/* A scalar of the wrong JSON type: the typed decoding fails, as it does in the API server. */
+static void check_scalar(int want, const json_t *v, const struct buf *path, json_t *types)
+{
+	static const char *const names[] = {"any",     "string",	"integer", "boolean",
+					    "numeric", "int or string", "quantity"};
+	int ok;
+
+	if (json_is_null(v))
+		return;
+	switch (want) {
+	case KS_STRING:
+		ok = json_is_string(v);
+		break;
+	case KS_INTEGER:
+		ok = json_is_integer(v) ||
+		     (json_is_real(v) &&
+		      json_real_value(v) == (double)(long long)json_real_value(v));
+		break;
+	case KS_BOOLEAN:
+		ok = json_is_boolean(v);
+		break;
+	case KS_NUMBER:
+	case KS_QUANTITY:
+		ok = json_is_number(v) || (want == KS_QUANTITY && json_is_string(v));
+		break;
+	case KS_INT_OR_STRING:
+		ok = json_is_integer(v) || json_is_string(v);
+		break;
+	default:
+		ok = 1;
+	}
+	if (!ok)
+		json_array_append_new(
+		    types, json_sprintf("%s: expected %s, got %s", path->s, names[want], jtype(v)));
+}
+
+static void walk_value(const struct ks_field *f, const json_t *v, struct buf *path,
+		       const struct sink *k2, int depth)
 {
 	size_t i, len = path->len;
 	json_t *item;
@@ -120,19 +180,34 @@ static void walk_value(const struct ks_field *f, const json_t *v, struct buf *pa
 	switch (f->kind) {
 	case KS_OBJECT:
 		if (f->type >= 0 && json_is_object(v))
-			walk(f->type, v, path, unknown, dups, depth + 1);
+			walk(f->type, v, path, k2, depth + 1);
+		else if (f->type >= 0 && !ks_types[f->type].open)
+			json_array_append_new(
+			    k2->types, json_sprintf("%s: expected map, got %s", path->s, jtype(v)));
+		else if (f->type < 0)
+			check_scalar(f->scalar, v, path, k2->types);
 		break;
 	case KS_MAP:
-		if (f->type >= 0 && json_is_object(v))
-			json_object_foreach((json_t *)v, k, item) {
-				buf_addf(path, ".%s", k);
-				walk(f->type, item, path, unknown, dups, depth + 1);
-				buf_setlen(path, len);
-			}
+		if (!json_is_object(v)) {
+			json_array_append_new(
+			    k2->types, json_sprintf("%s: expected map, got %s", path->s, jtype(v)));
+			break;
+		}
+		json_object_foreach((json_t *)v, k, item) {
+			buf_addf(path, ".%s", k);
+			if (f->type >= 0)
+				walk(f->type, item, path, k2, depth + 1);
+			else
+				check_scalar(f->scalar, item, path, k2->types);
+			buf_setlen(path, len);
+		}
 		break;
 	case KS_ARRAY:
-		if (!json_is_array(v))
+		if (!json_is_array(v)) {
+			json_array_append_new(k2->types, json_sprintf("%s: expected list, got %s",
+								      path->s, jtype(v)));
 			break;
+		}
 		json_array_foreach(v, i, item) {
 			if (f->list == KS_LIST_MAP && *f->keys && json_is_object(item)) {
 				size_t j;
@@ -144,7 +219,7 @@ static void walk_value(const struct ks_field *f, const json_t *v, struct buf *pa
 					key_desc(&b2, json_array_get(v, j), f->keys, 1);
 					if (!strcmp(a.s, b2.s)) {
 						json_array_append_new(
-						    dups,
+						    k2->dups,
 						    json_sprintf("%s: duplicate entries for key %s",
 								 path->s, a.s));
 						break;
@@ -157,16 +232,23 @@ static void walk_value(const struct ks_field *f, const json_t *v, struct buf *pa
 				buf_addf(path, "[%zu]", i);
 			}
 			if (f->type >= 0 && json_is_object(item))
-				walk(f->type, item, path, unknown, dups, depth + 1);
+				walk(f->type, item, path, k2, depth + 1);
+			else if (f->type >= 0 && !json_is_null(item))
+				json_array_append_new(
+				    k2->types,
+				    json_sprintf("%s: expected map, got %s", path->s, jtype(item)));
+			else if (f->type < 0)
+				check_scalar(f->scalar, item, path, k2->types);
 			buf_setlen(path, len);
 		}
 		break;
 	default:
+		check_scalar(f->scalar, v, path, k2->types);
 		break;
 	}
 }
 
-static void walk(int t, const json_t *o, struct buf *path, json_t *unknown, json_t *dups, int depth)
+static void walk(int t, const json_t *o, struct buf *path, const struct sink *k2, int depth)
 {
 	const char *k;
 	json_t *v;
@@ -179,19 +261,21 @@ static void walk(int t, const json_t *o, struct buf *path, json_t *unknown, json
 
 		buf_addf(path, ".%s", k);
 		if (!f)
-			json_array_append_new(unknown, json_string(path->s));
+			json_array_append_new(k2->unknown, json_string(path->s));
 		else
-			walk_value(f, v, path, unknown, dups, depth);
+			walk_value(f, v, path, k2, depth);
 		buf_setlen(path, len);
 	}
 }
 
-void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unknown, json_t *dups)
+void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unknown, json_t *dups,
+		     json_t *types)
 {
 	struct buf path = BUF_INIT;
+	struct sink k2 = {unknown, dups, types};
 
 	buf_adds(&path, "");
-	walk(r->type, o, &path, unknown, dups, 0);
+	walk(r->type, o, &path, &k2, 0);
 	buf_release(&path);
 }
 
