@@ -44,6 +44,7 @@
 #define CREDENTIALS_SECRET "storefleet-credentials"
 #define LIST_PAGE 10000		/* a 10,000-store pass stays at one page per kind */
 #define PROBE_BODY_MAX 65536
+#define RECONCILE_BODY_MIN ((size_t)128 << 20)
 
 /* What one cluster-wide LIST observes; key = field of a store's observation. */
 static const struct obs_kind {
@@ -1073,6 +1074,27 @@ static const struct state *state_of(const char *status)
 
 /* ---- decide ---------------------------------------------------------------- */
 
+/*
+ * A running store whose namespace, volume or workload has vanished is
+ * degraded, not "waiting for it to be created" (a finished setup Job may
+ * be cleaned up by anyone: that is fine).
+ */
+static void missing_is_failure(struct store *s)
+{
+	static const char pre[] = "waiting for ", post[] = " to be created";
+	char what[200];
+	size_t n = strlen(s->hr.reason);
+
+	if (s->hr.health != HEALTH_PROGRESSING || !strcmp(s->hr.step, "setup") ||
+	    strncmp(s->hr.reason, pre, sizeof(pre) - 1) || n < sizeof(pre) + sizeof(post) ||
+	    strcmp(s->hr.reason + n - (sizeof(post) - 1), post))
+		return;
+	snprintf(what, sizeof(what), "%.*s", (int)(n - (sizeof(pre) - 1) - (sizeof(post) - 1)),
+		 s->hr.reason + sizeof(pre) - 1);
+	s->hr.health = HEALTH_FAILED;
+	snprintf(s->hr.reason, sizeof(s->hr.reason), "%s is missing", what);
+}
+
 static void decide(struct reconcile *r, struct store *s)
 {
 	struct k8s_err ke;
@@ -1121,6 +1143,7 @@ static void decide(struct reconcile *r, struct store *s)
 			}
 			judge(r, s, eb, 0);
 		}
+		missing_is_failure(s);
 		if (s->hr.health == HEALTH_FAILED &&
 		    (strcmp(s->status, "degraded") || strcmp(s->reason, s->hr.reason))) {
 			s->action = "mark degraded";
@@ -1145,6 +1168,12 @@ struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
 	if (!r->o.out)
 		r->o.out = stdout;
 	k8s_opts_from_config(&ko);
+	/*
+	 * A page of the cluster-wide LISTs holds up to LIST_PAGE objects: 10,000
+	 * Deployments with their pod templates are ~30 MB.  Still a cap.
+	 */
+	if (ko.body_max < RECONCILE_BODY_MIN)
+		ko.body_max = RECONCILE_BODY_MIN;
 	if (k8s_init(&r->k, &ko, e) < 0) {
 		free(r);
 		return NULL;
@@ -1178,6 +1207,14 @@ static unsigned long k8s_total(const struct k8s *k)
 		for (int res = 0; res < K8S_R_N; res++)
 			n += k->count[v][res];
 	return n;
+}
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static struct db_stmt st_run_start = DB_STMT(
@@ -1244,8 +1281,12 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			goto finish;
 		r->transitions += started;
 	}
-	if (observe(r, e) < 0 || load_stores(r, e) < 0)
+	if (observe(r, e) < 0)
 		goto finish;
+	log_debug("reconcile: observed in %.3f s", elapsed(&t0));
+	if (load_stores(r, e) < 0)
+		goto finish;
+	log_debug("reconcile: %d stores loaded at %.3f s", r->nstores, elapsed(&t0));
 
 	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
 	for (int i = 0; i < r->nstores; i++) {
@@ -1258,6 +1299,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		if (s->claim)
 			ids[nids++] = s->id;
 	}
+	log_debug("reconcile: decided at %.3f s: %d to claim", elapsed(&t0), nids);
 	if (!r->o.dry_run && nids) {
 		snprintf(owner_host, sizeof(owner_host), "%s", r->o.owner);
 		if (lease_claim(r->a, ids, nids, owner_host, config.lease_seconds, &ls, &nls, e) < 0)

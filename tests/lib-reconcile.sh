@@ -69,3 +69,48 @@ sim_created() {
 	sim GET /_sim/stats
 	printf '%s' "$SIM_BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("creates",{}).get(sys.argv[1],0))' "$1"
 }
+
+# rc_seed N [PREFIX]: N steady stores (half each engine), ready in PostgreSQL and in the
+# simulator (POST /_sim/bulk, objects created ready) - what 10,000 live stores look like
+# to a pass, without provisioning them.
+rc_seed() {
+	local n=$1 prefix=${2:-s} owner
+
+	owner=$(rc_sql "SELECT min(id) FROM users")
+	for e in woocommerce medusa; do
+		"$SF_BUILD/bin/storefleetctl" render "$e" --store-id zzzzzzzz --json >"$T/seed-$e.json" ||
+			return 1
+	done
+	python3 - "$n" "$prefix" "$owner" "$T" <<'PY' || return 1
+import json, sys
+n, prefix, owner, t = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+keep = {"Namespace", "PersistentVolumeClaim", "StatefulSet", "Deployment", "Job"}
+tmpl = {}
+for e in ("woocommerce", "medusa"):
+    items = [o for o in json.load(open(f"{t}/seed-{e}.json"))["items"] if o["kind"] in keep]
+    tmpl[e] = json.dumps(items)
+with open(f"{t}/seed.sql", "w") as sql:
+    sql.write("COPY stores (id, owner_id, name, engine, status, step, ready_at, provisioning_started_at) FROM stdin;\n")
+    for i in range(n):
+        sid = f"{prefix}{i:07d}"
+        e = "woocommerce" if i % 2 == 0 else "medusa"
+        sql.write(f"{sid}\t{owner}\tShop {i}\t{e}\tready\tready\tnow\tnow\n")
+    sql.write("\\.\n")
+chunk = 250
+for c in range(0, n, chunk):
+    items = []
+    for i in range(c, min(n, c + chunk)):
+        sid = f"{prefix}{i:07d}"
+        e = "woocommerce" if i % 2 == 0 else "medusa"
+        items += json.loads(tmpl[e].replace("zzzzzzzz", sid))
+    with open(f"{t}/bulk-{c // chunk:05d}.json", "w") as f:
+        json.dump({"items": items, "ready": True}, f)
+PY
+	psql -q -v ON_ERROR_STOP=1 -f "$T/seed.sql" >/dev/null || return 1
+	for f in "$T"/bulk-*.json; do
+		curl -sf --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN" \
+			-H 'Content-Type: application/json' --data-binary "@$f" "$KUBESIM_ADDR/_sim/bulk" \
+			>/dev/null || return 1
+		rm -f "$f"
+	done
+}
