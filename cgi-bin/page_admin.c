@@ -1,8 +1,27 @@
 /* page_admin.c - GET /admin/stores: every tenant's stores for administrators, by status. */
 #include <string.h>
+#include <time.h>
 
 #include "pages.h"
 #include "web_stores.h"
+
+/* "4 min", "3 h", "12 d" since an RFC 3339 UTC time (the database's clock made it). */
+static const char *age_of(struct arena *a, const char *at)
+{
+	struct tm tm = {0};
+	long long s;
+
+	if (!at || !strptime(at, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return "?";
+	s = (long long)(time(NULL) - timegm(&tm));
+	if (s < 60)
+		return "just now";
+	if (s < 3600)
+		return arena_printf(a, "%lld min", s / 60);
+	if (s < 86400 * 2)
+		return arena_printf(a, "%lld h", s / 3600);
+	return arena_printf(a, "%lld d", s / 86400);
+}
 
 int page_admin_stores(struct req *r)
 {
@@ -18,6 +37,8 @@ int page_admin_stores(struct req *r)
 		       &list, &next, &e) < 0)
 		return web_stores_fail(r, &e, "status", NULL, 0);
 	view_set_bool(view_set_obj(v, "nav"), "admin", 1);
+	for (struct view_item *it = list->u.list.head; it; it = it->next)
+		view_set_str_ref(it->val, "age", age_of(r->a, view_get_str(it->val, "created_at")));
 	view_add(v, "stores", list);
 	view_set_bool(v, "has_stores", list->u.list.n > 0);
 	opts = view_set_arr(v, "statuses");

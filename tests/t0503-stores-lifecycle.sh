@@ -158,6 +158,10 @@ page "$ajar" GET /admin/stores
 is "$STATUS" 200 "GET /admin/stores"
 like "$BODY" "/stores/$bid\">b shop &lt;i&gt;</a>" "b's store (name escaped)"
 like "$BODY" 'b@example.com' "with its owner"
+like "$BODY" '>just now</time>' "and its age"
+q "update stores set created_at = now() - interval '3 hours 5 minutes' where id = '$cred'" >/dev/null
+page "$ajar" GET /admin/stores
+like "$BODY" '>3 h</time>' "older stores in hours"
 like "$BODY" "/stores/$cred\"" "and a's stores"
 page "$ajar" GET "/admin/stores?status=failed"
 unlike "$BODY" "/stores/$bid\"" "the status filter hides b's requested store"
