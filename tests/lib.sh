@@ -40,7 +40,7 @@ _tap_cleanup() {
 	local rc=$?
 
 	stack_stop
-	if [ "${SF_KEEP:-0}" = 1 ] || [ "$_tap_fail" -gt 0 ] && [ "${SF_KEEP_ON_FAIL:-0}" = 1 ]; then
+	if [ "${SF_KEEP:-0}" = 1 ] || { [ "$_tap_fail" -gt 0 ] && [ "${SF_KEEP_ON_FAIL:-0}" = 1 ]; }; then
 		echo "# kept $T" >&2
 	else
 		rm -rf "$T"
@@ -159,6 +159,14 @@ header() {
 	grep -i "^$1:" "$T/headers" | head -n 1 | sed -e 's/^[^:]*: *//' -e 's/\r$//'
 }
 
+# Prints nothing (and fails) when the body is not JSON or the expression does not apply.
 json_get() {
-	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$T/body" "$1"
+	python3 -c '
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))
+    v = eval(sys.argv[2])
+except Exception:
+    sys.exit(1)
+print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$T/body" "$1"
 }
