@@ -247,6 +247,23 @@ static const char *admin_user_of(const struct engine_bp *eb, const struct store 
 
 /* ---- observe -------------------------------------------------------------- */
 
+/*
+ * Keep what judging needs (metadata, spec.replicas, status): 10,000 stores'
+ * pod templates and managedFields would otherwise stay in memory all pass.
+ */
+static void trim(json_t *it)
+{
+	json_t *spec = json_object_get(it, "spec"), *replicas;
+
+	json_object_del(json_object_get(it, "metadata"), "managedFields");
+	if (spec) {
+		replicas = json_incref(json_object_get(spec, "replicas"));
+		json_object_clear(spec);
+		if (replicas)
+			json_object_set_new(spec, "replicas", replicas);
+	}
+}
+
 static int observe(struct reconcile *r, struct err *e)
 {
 	json_t *by = json_object();
@@ -273,6 +290,7 @@ static int observe(struct reconcile *r, struct err *e)
 
 			if (!*id)
 				continue;
+			trim(it);
 			o = json_object_get(by, id);
 			if (!o) {
 				o = json_object();
