@@ -65,6 +65,10 @@ kvalid "422 Invalid passes the validator"
 printf '%s' "$BAD" >"$T/bad.json"
 ok "the validator also refuses the invalid name" vrefuses "$T/bad.json"
 
+kreq POST /apis/networking.k8s.io/v1/namespaces/store-a/ingresses "${JSON[@]}" -d '{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"web"},"spec":{"rules":[{"host":"a.test","http":{"paths":[{"path":"/"}]}}]}}'
+is "$KSTATUS" 422 "required fields missing (pathType, backend): 422"
+is "$(kjson 'sorted(c["field"]+" "+c["reason"] for c in j["details"]["causes"])')" \
+	'["spec.rules[0].http.paths[0].backend FieldValueRequired", "spec.rules[0].http.paths[0].pathType FieldValueRequired"]' "one Required cause per missing field, with index paths"
 SVC='{"apiVersion":"v1","kind":"Service","metadata":{"name":"1web"},"spec":{"ports":[{"port":80}]}}'
 kreq POST /api/v1/namespaces/store-a/services "${JSON[@]}" -d "$SVC"
 is "$KSTATUS" 422 "a Service name must be a DNS-1035 label"

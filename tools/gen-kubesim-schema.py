@@ -103,7 +103,8 @@ def typeidx(name):
         return -1
     i = len(types)
     index[name] = i
-    entry = {"name": name, "fields": [], "open": "properties" not in d}
+    entry = {"name": name, "fields": [], "open": "properties" not in d,
+             "required": ",".join(r for r in d.get("required", []) if r not in ("apiVersion", "kind", "metadata", "status"))}
     types.append(entry)
     for fname in sorted(d.get("properties", {})):
         p = d["properties"][fname]
@@ -131,7 +132,8 @@ out.write('#include "kubesim.h"\n\n')
 fields = []
 out.write("const struct ks_type ks_types[] = {\n")
 for t in types:
-    out.write('\t{"%s", %d, %d, %d},\n' % (t["name"], len(fields), len(t["fields"]), 1 if t["open"] else 0))
+    out.write('\t{"%s", %d, %d, %d, "%s"},\n' % (t["name"], len(fields), len(t["fields"]), 1 if t["open"] else 0,
+                                              t["required"]))
     fields.extend(t["fields"])
 out.write("};\nconst int ks_ntypes = %d;\n\n" % len(types))
 out.write("const struct ks_field ks_fields[] = {\n")

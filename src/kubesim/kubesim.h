@@ -29,9 +29,10 @@ enum { KS_SCALAR = 0, KS_OBJECT = 1, KS_ARRAY = 2, KS_MAP = 3 };
 enum { KS_LIST_ATOMIC = 0, KS_LIST_MAP = 1, KS_LIST_SET = 2 };
 
 struct ks_type {
-	const char *name;   /* OpenAPI definition */
-	int first, nfields; /* slice of ks_fields */
-	int open;	    /* no declared properties: anything goes */
+	const char *name;     /* OpenAPI definition */
+	int first, nfields;   /* slice of ks_fields */
+	int open;	      /* no declared properties: anything goes */
+	const char *required; /* comma-separated required fields (OpenAPI "required") */
 };
 
 struct ks_field {

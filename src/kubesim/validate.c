@@ -363,7 +363,13 @@ static void cause(json_t *causes, const char *reason, const char *field, const c
 {
 	char msg[1024];
 	va_list ap;
+	size_t i;
+	json_t *c;
 
+	/* one cause per field: the first (most basic) problem wins */
+	json_array_foreach(causes, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "field")) ?: "", field))
+			return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -522,10 +528,65 @@ static void check_workload(const struct ks_resource *r, const json_t *o, json_t 
 			      job ? "job" : "always");
 }
 
+/* Required fields (the schema's "required" lists), with the server's index paths. */
+static void required_walk(int t, const json_t *o, struct buf *path, json_t *causes, int depth)
+{
+	const char *p, *k;
+	json_t *v;
+	size_t len = path->len;
+
+	if (t < 0 || ks_types[t].open || depth > 40 || !json_is_object(o))
+		return;
+	for (p = ks_types[t].required; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		char name[64];
+		json_t *have;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, ","), p);
+		have = json_object_get(o, name);
+		if (!have || json_is_null(have)) {
+			buf_addf(path, "%s%s", path->len ? "." : "", name);
+			cause(causes, "FieldValueRequired", path->s, "Required value");
+			buf_setlen(path, len);
+		}
+	}
+	json_object_foreach((json_t *)o, k, v) {
+		const struct ks_field *f = ks_schema_field(t, k);
+		size_t i, l2;
+		json_t *item;
+		const char *mk;
+
+		if (!f || f->type < 0 || json_is_null(v))
+			continue;
+		buf_addf(path, "%s%s", path->len ? "." : "", k);
+		l2 = path->len;
+		if (f->kind == KS_OBJECT) {
+			required_walk(f->type, v, path, causes, depth + 1);
+		} else if (f->kind == KS_ARRAY && json_is_array(v)) {
+			json_array_foreach(v, i, item) {
+				buf_addf(path, "[%zu]", i);
+				required_walk(f->type, item, path, causes, depth + 1);
+				buf_setlen(path, l2);
+			}
+		} else if (f->kind == KS_MAP && json_is_object(v)) {
+			json_object_foreach(v, mk, item) {
+				buf_addf(path, "[%s]", mk);
+				required_walk(f->type, item, path, causes, depth + 1);
+				buf_setlen(path, l2);
+			}
+		}
+		buf_setlen(path, len);
+	}
+}
+
 json_t *ks_validate(const struct ks_resource *r, const json_t *o)
 {
 	json_t *causes = json_array();
 	json_t *md = json_object_get(o, "metadata");
+	struct buf path = BUF_INIT;
+
+	buf_adds(&path, "");
+	required_walk(r->type, o, &path, causes, 0);
+	buf_release(&path);
 
 	check_meta(r, md, causes);
 	if (r->namespaced) {
