@@ -6,6 +6,7 @@
 command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not installed"; exit 0; }
 ks_start --pod-ready-ms 300 --ns-delete-ms 1500
 K() { kubectl --request-timeout=20s "$@"; }
+Kq() { K "$@" >/dev/null 2>&1; }
 
 out=$(K get ns -o name 2>&1)
 like "$out" 'namespace/default' "kubectl get ns lists default"
@@ -88,14 +89,16 @@ out=$(K delete deployment web -n store-acme 2>&1)
 like "$out" 'deployment.apps "web" deleted' "delete deployment"
 out=$(K get pods -n store-acme -o name 2>&1)
 is "$out" "" "the deployment's pods went with it (background propagation)"
-nok "get of a deleted deployment fails" K get deployment web -n store-acme
+nok "get of a deleted deployment fails" Kq get deployment web -n store-acme
 
 K delete namespace store-acme --wait=false >/dev/null 2>&1
 is "$(K get ns store-acme -o jsonpath='{.status.phase}' 2>&1)" "Terminating" "a deleted namespace is Terminating first"
 ok "wait --for=delete namespace" K wait --for=delete namespace/store-acme --timeout=15s
-nok "the namespace is gone" K get ns store-acme
+nok "the namespace is gone" Kq get ns store-acme
 
 out=$(K delete namespace default 2>&1)
 like "$out" 'this namespace may not be deleted' "default cannot be deleted"
+out=$(K create namespace via-protobuf 2>&1)
+like "$out" 'UnsupportedMediaType|unknown format' "kubectl create (protobuf body) gets a clear 415"
 
 done_testing
