@@ -9,31 +9,41 @@ printf 'web:\n  trusted_proxies: 127.0.0.1/32\n' >"$T/values.yaml"
 pf_render local --values "$T/values.yaml" || bail "render failed: $(cat "$T/local.err")"
 
 # The pod's paths, mapped into $T: the ConfigMap's directory, the socket's emptyDir, /tmp, the image's
-# /srv/storefleet; port 8080 becomes a free loopback port.
+# /srv/storefleet; port 8080 becomes a free loopback port.  As in the pod, nginx and storefleet.fcgi
+# run as one unprivileged user (nobody, when the test runs as root).
+as_pod() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
 port=$(free_port)
-mkdir -p "$T/nginx" "$T/tmp"
-python3 - "$T/local.json" "$T" "$SF_ROOT" "$port" "$(id -u)" <<'PY'
+mkdir -p "$T/nginx" "$T/tmp" "$T/run"
+chmod 777 "$T/tmp" "$T/run"
+python3 - "$T/local.json" "$T" "$SF_ROOT" "$port" <<'PY'
 import json, sys
-items, t, root, port, uid = json.load(open(sys.argv[1]))["items"], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+items, t, root, port = json.load(open(sys.argv[1]))["items"], sys.argv[2], sys.argv[3], sys.argv[4]
 data = [i for i in items if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]
 for name, text in data.items():
     text = (text.replace("/tmp/", t + "/tmp/")
                 .replace("/etc/storefleet/nginx/", t + "/nginx/")
-                .replace("/run/storefleet/fcgi.sock", t + "/fcgi.sock")
+                .replace("/run/storefleet/fcgi.sock", t + "/run/fcgi.sock")
                 .replace("/srv/storefleet", root)
                 .replace("listen 8080;", "listen 127.0.0.1:%s;" % port)
                 .replace("access_log /dev/stdout;", "access_log %s/tmp/access.log;" % t))
-    if name == "nginx.conf" and uid == "0":
-        text = "user root;\n" + text  # as root, workers would drop to nobody and miss the socket
     open("%s/nginx/%s" % (t, name), "w").write(text)
 PY
-ok "nginx accepts the platform's configuration" nginx -t -q -e stderr -c "$T/nginx/nginx.conf"
+ok "nginx accepts the platform's configuration" as_pod nginx -t -q -e stderr -c "$T/nginx/nginx.conf"
 
 export SF_COOKIE_SECURE=false
 pg_start "$T/pg" || bail "cannot start PostgreSQL"
 sf_migrate || bail "migrate failed"
-app_start "$T" 2 || bail "cannot start storefleet.fcgi"
-nginx -e stderr -c "$T/nginx/nginx.conf" >>"$T/nginx.log" 2>&1 &
+as_pod "$SF_BUILD/bin/storefleet.fcgi" --socket "$T/run/fcgi.sock" --workers 2 >>"$T/app.log" 2>&1 &
+STACK_PIDS+=("app:$!")
+wait_for 10 test -S "$T/run/fcgi.sock" || bail "storefleet.fcgi: no socket: $(cat "$T/app.log")"
+is "$(stat -c %a "$T/run/fcgi.sock")" 660 "the socket is mode 0660: only the pod's user and group"
+as_pod nginx -e stderr -c "$T/nginx/nginx.conf" >>"$T/nginx.log" 2>&1 &
 STACK_PIDS+=("nginx:$!")
 BASE=http://127.0.0.1:$port
 ok "nginx answers" wait_for 10 curl -s -o /dev/null "$BASE/healthz"
@@ -62,5 +72,6 @@ unlike "$STATUS" '^403$' "/metrics open to the pod network ($STATUS)"
 http GET /healthz -H 'X-Forwarded-For: 203.0.113.9'
 is "$STATUS" 200 "other paths open to everyone"
 like "$(tail -n 1 "$T/tmp/access.log")" '^203\.0\.113\.9 ' "the client's address is the one the ingress controller forwarded"
+unlike "$(cat "$T/nginx.log")" '\[(emerg|alert|crit|warn)\]' "unprivileged nginx ran without a warning"
 
 done_testing
