@@ -11,6 +11,8 @@ Kq() { K "$@" >/dev/null 2>&1; }
 out=$(K get ns -o name 2>&1)
 like "$out" 'namespace/default' "kubectl get ns lists default"
 like "$out" 'namespace/kube-system' "kubectl get ns lists kube-system"
+out=$(K --context kubesim-cert get ns default -o name 2>&1)
+is "$out" "namespace/default" "the kubesim-cert context (client certificate) works too"
 
 cat >"$T/store.yaml" <<'YAML'
 apiVersion: v1

@@ -15,6 +15,10 @@ KSTATUS=$(curl -s --cacert "$KUBESIM_DIR/ca.crt" -H 'Authorization: Bearer nope'
 is "$KSTATUS" 401 "wrong token: 401"
 KSTATUS=$(curl -s --cacert "$KUBESIM_DIR/ca.crt" --cert "$KUBESIM_DIR/client.crt" --key "$KUBESIM_DIR/client.key" -o /dev/null -w '%{http_code}' "$KUBESIM_ADDR/api/v1/namespaces")
 is "$KSTATUS" 200 "a client certificate signed by the CA authenticates"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=intruder \
+	-keyout "$T/other.key" -out "$T/other.crt" -days 1 >/dev/null 2>&1
+KSTATUS=$(curl -s --cacert "$KUBESIM_DIR/ca.crt" --cert "$T/other.crt" --key "$T/other.key" -o /dev/null -w '%{http_code}' "$KUBESIM_ADDR/api/v1/namespaces")
+is "$KSTATUS" 401 "a client certificate from another CA: 401"
 
 # create, get, list
 kreq POST /api/v1/namespaces "${JSON[@]}" -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"store-a"}}'
