@@ -49,6 +49,8 @@ CMD_SRC := $(wildcard src/cmd/*.c)
 SIM_SRC := $(wildcard src/kubesim/*.c)
 FCGI_SRC := $(wildcard cgi-bin/*.c)
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
+# x-*.c: compiled tests that need an environment; their tNNNN-*.sh runs them.
+DRIVEN_SRC := $(wildcard tests/unit/x-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
 LIB := $(O)/libstorefleet.a
@@ -56,6 +58,7 @@ CMDS := $(patsubst src/cmd/%.c,$(O)/bin/%,$(CMD_SRC))
 SIM := $(if $(SIM_SRC),$(O)/bin/kubesim)
 FCGI := $(if $(FCGI_SRC),$(O)/bin/storefleet.fcgi)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+DRIVEN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(DRIVEN_SRC))
 REPLAYS := $(patsubst tests/fuzz/%.c,$(O)/tests/%,$(FUZZ_SRC))
 HELLO := $(if $(wildcard tests/bench/hello.c),$(O)/bin/fcgi-hello)
 PROGRAMS := $(CMDS) $(SIM) $(FCGI) $(HELLO)
@@ -68,7 +71,7 @@ OBJ = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 all: programs tests
 programs: $(PROGRAMS)
-tests: $(UNITS) $(REPLAYS)
+tests: $(UNITS) $(DRIVEN) $(REPLAYS)
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -102,6 +105,11 @@ $(O)/bin/fcgi-hello: $(O)/obj/tests/bench/hello.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/tests/t-%: $(O)/obj/tests/unit/t-%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/x-%: $(O)/obj/tests/unit/x-%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
