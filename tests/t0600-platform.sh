@@ -27,7 +27,7 @@ done
 L=$T/local.json P=$T/prod.json
 
 is "$(jq_ "$L" '" ".join(sorted(set(i["kind"] for i in j["items"])))')" \
-	"ClusterRole ClusterRoleBinding ConfigMap CronJob Deployment Ingress Namespace Secret Service ServiceAccount StatefulSet" \
+	"ClusterRole ClusterRoleBinding ConfigMap CronJob Deployment Ingress Namespace NetworkPolicy Secret Service ServiceAccount StatefulSet" \
 	"local: the kinds of the platform, with the example database"
 is "$(jq_ "$P" '" ".join(sorted(set(i["kind"] for i in j["items"])))')" \
 	"ClusterRole ClusterRoleBinding ConfigMap CronJob Deployment Ingress Namespace Service ServiceAccount" \
