@@ -46,7 +46,11 @@
 #define PROBE_BODY_MAX 65536
 #define RECONCILE_BODY_MIN ((size_t)128 << 20)
 
-/* What one cluster-wide LIST observes; key = field of a store's observation. */
+/*
+ * What one cluster-wide LIST observes; key = field of a store's observation.
+ * Jobs are not listed cluster-wide: a running store's setup is done, and a
+ * provisioning store's Jobs come with its pods and events (fetch_details).
+ */
 static const struct obs_kind {
 	const char *api_version, *kind, *key;
 } obs_kinds[] = {
@@ -54,7 +58,6 @@ static const struct obs_kind {
 	{"v1", "PersistentVolumeClaim", "pvcs"},
 	{"apps/v1", "StatefulSet", "statefulsets"},
 	{"apps/v1", "Deployment", "deployments"},
-	{"batch/v1", "Job", "jobs"},
 };
 #define OBS_N (sizeof(obs_kinds) / sizeof(obs_kinds[0]))
 
@@ -90,6 +93,7 @@ struct engine_bp {
 	char engine[32];
 	struct blueprint *bp;
 	json_t *expected;	/* kind + metadata.name of every object (names are per namespace) */
+	json_t *running;	/* the same without Jobs: what a running store must still have */
 	char error[256];	/* why the chart cannot be used ("" = fine) */
 };
 
@@ -99,7 +103,7 @@ struct store {
 	int due, leased;
 	long long delete_at;
 	const json_t *obs;		/* {namespace, pvcs, ...} of this store, or NULL */
-	json_t *pods, *events;		/* fetched per namespace when needed (deferred decref) */
+	json_t *pods, *events, *jobs;	/* fetched per namespace when needed (deferred decref) */
 	struct health_report hr;
 	int judged;			/* hr is valid */
 	const char *action;		/* the decision, for --dry-run and logs */
@@ -222,10 +226,15 @@ static struct engine_bp *engine_bp(struct reconcile *r, const char *engine)
 		return eb;
 	}
 	eb->expected = json_array();
-	json_array_foreach(set, i, obj)
-		json_array_append_new(eb->expected,
-				      json_pack("{s:s, s:{s:s}}", "kind", jstr(obj, "kind"), "metadata",
-						"name", jstr(json_object_get(obj, "metadata"), "name")));
+	eb->running = json_array();
+	json_array_foreach(set, i, obj) {
+		json_t *x = json_pack("{s:s, s:{s:s}}", "kind", jstr(obj, "kind"), "metadata", "name",
+				      jstr(json_object_get(obj, "metadata"), "name"));
+
+		if (strcmp(jstr(obj, "kind"), "Job"))
+			json_array_append(eb->running, x);
+		json_array_append_new(eb->expected, x);
+	}
 	json_decref(set);
 	return eb;
 }
@@ -391,15 +400,34 @@ static int fetch_details(struct reconcile *r, struct store *s, struct k8s_err *k
 	return 0;
 }
 
-static void judge(struct reconcile *r, struct store *s, const struct engine_bp *eb, int deleting)
+/* The Jobs of the store's namespace (one request), for provisioning. */
+static int fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
+{
+	char ns[64];
+	struct k8s_list_opts lo = {.api_version = "batch/v1", .kind = "Job", .ns = ns,
+				   .label_selector = MANAGED_SELECTOR};
+	struct k8s_list l;
+
+	if (s->jobs)
+		return 0;
+	snprintf(ns, sizeof(ns), "store-%s", s->id);
+	if (k8s_list(&r->k, &lo, &l, ke) < 0)
+		return -1;
+	s->jobs = l.items;
+	l.items = NULL;
+	arena_defer(r->a, decref, s->jobs);
+	return 0;
+}
+
+static void judge(struct reconcile *r, struct store *s, const json_t *expected, int deleting)
 {
 	struct observed o = {
-		.expected = eb ? eb->expected : NULL,
+		.expected = expected,
 		.ns = obs_ns(s),
 		.pvcs = json_object_get(s->obs, "pvcs"),
 		.statefulsets = json_object_get(s->obs, "statefulsets"),
 		.deployments = json_object_get(s->obs, "deployments"),
-		.jobs = json_object_get(s->obs, "jobs"),
+		.jobs = s->jobs,
 		.pods = s->pods,
 		.events = s->events,
 		.now = r->now,
@@ -704,7 +732,7 @@ static int up_to_date(const struct store *s, const json_t *set, const char *rev)
 /* Delete the store's Jobs that failed (and forget them in the observation). */
 static int drop_failed_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
 {
-	json_t *jobs = json_object_get(s->obs, "jobs"), *job;
+	json_t *jobs = s->jobs, *job;
 	struct buf path = BUF_INIT;
 	size_t i;
 
@@ -824,6 +852,12 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	 * A Job that failed never runs again: a retry deletes it so the apply
 	 * makes a fresh one.
 	 */
+	if (fetch_jobs(r, s, &ke) < 0) {
+		json_decref(creds);
+		json_decref(set);
+		k8s_failed(r, l, "setup", "list the store's jobs", &ke);
+		return;
+	}
 	if (!*l->step && drop_failed_jobs(r, s, &ke) < 0) {
 		json_decref(creds);
 		json_decref(set);
@@ -882,7 +916,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		k8s_failed(r, l, "readiness", "list the store's pods and events", &ke);
 		return;
 	}
-	judge(r, s, eb, 0);
+	judge(r, s, eb->expected, 0);
 	if (s->hr.health == HEALTH_FAILED) {
 		fail(r, l, *s->hr.step ? s->hr.step : "readiness", s->hr.reason);
 		return;
@@ -1152,14 +1186,14 @@ static void decide(struct reconcile *r, struct store *s)
 
 		if (!eb || !eb->expected)
 			return;
-		judge(r, s, eb, 0);
+		judge(r, s, eb->running, 0);
 		/* a healthy-looking ready store costs nothing; anything else gets a closer look */
 		if (s->hr.health != HEALTH_READY || !strcmp(s->status, "degraded")) {
 			if (fetch_details(r, s, &ke) < 0) {
 				log_warn("reconcile: store %s: %s", s->id, ke.err.msg);
 				return;
 			}
-			judge(r, s, eb, 0);
+			judge(r, s, eb->running, 0);
 		}
 		missing_is_failure(s);
 		if (s->hr.health == HEALTH_FAILED &&
@@ -1208,6 +1242,7 @@ void reconcile_free(struct reconcile *r)
 	for (int i = 0; i < r->nbps; i++) {
 		blueprint_free(r->bps[i].bp);
 		json_decref(r->bps[i].expected);
+		json_decref(r->bps[i].running);
 	}
 	if (r->probe)
 		curl_easy_cleanup(r->probe);

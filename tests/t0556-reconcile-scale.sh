@@ -11,9 +11,9 @@ events=$(rc_sql "SELECT count(*) FROM store_events")
 
 ok "a pass over 1,000 steady stores" rc_once
 run=$(rc_sql "SELECT stores_seen || ' ' || transitions || ' ' || k8s_requests FROM reconcile_runs ORDER BY id DESC LIMIT 1")
-is "$run" "1000 0 5" "1,000 stores seen, nothing changed, 5 Kubernetes requests (one LIST per kind)"
+is "$run" "1000 0 4" "1,000 stores seen, nothing changed, 4 Kubernetes requests (one LIST per kind)"
 sim GET /_sim/stats
-like "$SIM_BODY" '"total":5[,}]' "the simulator counted 5 requests"
+like "$SIM_BODY" '"total":4[,}]' "the simulator counted 4 requests"
 is "$(rc_sql "SELECT count(*) FROM store_events")" "$events" "no event written"
 is "$(rc_sql "SELECT count(*) FROM stores WHERE status <> 'ready' OR lease_token IS NOT NULL")" 0 "no store claimed"
 secs=$(rc_sql "SELECT extract(epoch FROM finished_at - started_at) FROM reconcile_runs ORDER BY id DESC LIMIT 1")
@@ -29,5 +29,5 @@ is "$(rc_status s0000042)" degraded "the sick store is degraded"
 is "$(rc_sql "SELECT status_reason FROM stores WHERE id = 's0000042'")" "deployment wordpress is missing" \
 	"with the reason"
 sim GET /_sim/stats
-like "$SIM_BODY" '"total":([5-9]|10)[,}]' "at most 10 requests for that pass"
+like "$SIM_BODY" '"total":([4-9]|10)[,}]' "at most 10 requests for that pass"
 done_testing
