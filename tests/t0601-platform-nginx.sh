@@ -44,7 +44,8 @@ STACK_PIDS+=("app:$!")
 wait_for 10 test -S "$T/run/fcgi.sock" || bail "storefleet.fcgi: no socket: $(cat "$T/app.log")"
 is "$(stat -c %a "$T/run/fcgi.sock")" 660 "the socket is mode 0660: only the pod's user and group"
 as_pod nginx -e stderr -c "$T/nginx/nginx.conf" >>"$T/nginx.log" 2>&1 &
-STACK_PIDS+=("nginx:$!")
+nginx_pid=$!
+STACK_PIDS+=("nginx:$nginx_pid")
 BASE=http://127.0.0.1:$port
 ok "nginx answers" wait_for 10 curl -s -o /dev/null "$BASE/healthz"
 
@@ -72,6 +73,17 @@ unlike "$STATUS" '^403$' "/metrics open to the pod network ($STATUS)"
 http GET /healthz -H 'X-Forwarded-For: 203.0.113.9'
 is "$STATUS" 200 "other paths open to everyone"
 like "$(tail -n 1 "$T/tmp/access.log")" '^203\.0\.113\.9 ' "the client's address is the one the ingress controller forwarded"
+# the nginx container's preStop hook (its wait for the endpoints shortened) stops nginx gracefully
+python3 - "$T/local.json" "$T" >"$T/prestop.sh" <<'PY'
+import json, sys
+items, t = json.load(open(sys.argv[1]))["items"], sys.argv[2]
+dep = [i for i in items if i["kind"] == "Deployment"][0]["spec"]["template"]["spec"]
+cmd = [c for c in dep["containers"] if c["name"] == "nginx"][0]["lifecycle"]["preStop"]["exec"]["command"]
+assert cmd[:2] == ["sh", "-c"]
+print(cmd[2].replace("sleep 5;", "sleep 0;").replace("/tmp/", t + "/tmp/").replace("/etc/storefleet/nginx/", t + "/nginx/"))
+PY
+ok "the preStop hook returns once nginx has quit" as_pod timeout 20 sh "$T/prestop.sh"
+ok "nginx is gone" wait_for 10 sh -c "! kill -0 $nginx_pid"
 unlike "$(cat "$T/nginx.log")" '\[(emerg|alert|crit|warn)\]' "unprivileged nginx ran without a warning"
 
 done_testing
