@@ -29,6 +29,9 @@ trap stop INT TERM EXIT
 export SF_COOKIE_SECURE=${SF_COOKIE_SECURE:-false}	# plain HTTP on loopback
 export SF_REGISTRATION_OPEN=${SF_REGISTRATION_OPEN:-true}
 export SF_OVERLAY=${SF_OVERLAY:-local}
+# Seals each store's admin password for its owner's page (reconcile writes, the web app reads).
+[ -s "$VAR/secret_key" ] || (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$VAR/secret_key")
+export SF_SECRET_KEY=${SF_SECRET_KEY:-$(cat "$VAR/secret_key")}
 
 pg_start "$VAR/pg" || exit 1
 say "PostgreSQL on $VAR/pg (pid $PG_PID)"
