@@ -64,6 +64,13 @@ for o in objs:
             for res in ("cpu", "memory"):
                 if res not in r.get(part, {}):
                     bad.append("%s: no %s.%s" % (w, part, res))
+        names = [p.get("name") for p in c.get("ports", [])]
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            for how in ("httpGet", "tcpSocket", "grpc"):
+                port = c.get(probe, {}).get(how, {}).get("port")
+                # the kubelet resolves a port name among the probed container's own ports
+                if isinstance(port, str) and port not in names:
+                    bad.append("%s: %s port '%s' is not one of its own" % (w, probe, port))
         csc = c.get("securityContext", {})
         if csc.get("allowPrivilegeEscalation") is not False:
             bad.append("%s: allowPrivilegeEscalation not false" % w)

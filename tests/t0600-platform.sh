@@ -45,12 +45,14 @@ for o in l["items"]:
         del c["resources"]["limits"]
         c["securityContext"]["readOnlyRootFilesystem"] = False
         o["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "storefleet"
+        c["livenessProbe"]["httpGet"]["port"] = "http"
 json.dump(l, open(sys.argv[2], "w"))
 PY
 out=$(pf_check "$T/broken.json")
 like "$out" 'no limits.cpu' "the checker notices a container without limits"
 like "$out" 'root filesystem writable' "the checker notices a writable root filesystem"
 like "$out" 'managed-by' "the checker notices the label reconcile selects by"
+like "$out" "livenessProbe port 'http' is not one of its own" "the checker notices a probe naming another container's port"
 
 # the reconcile CronJob: every minute, never overlapping, --for 55s, bound to the ClusterRole
 cj='[i for i in j["items"] if i["kind"] == "CronJob" and i["metadata"]["name"] == "storefleet-reconcile"][0]'
