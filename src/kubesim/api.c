@@ -193,12 +193,13 @@ static void discovery_resources(struct ks_req *q, const char *group, const char 
 	snprintf(gv, sizeof(gv), "%s%s%s", group, *group ? "/" : "", version);
 	for (i = 0; i < ks_nresources; i++) {
 		const struct ks_resource *r = &ks_resources[i];
-		json_t *verbs = json_array(), *res;
+		json_t *verbs, *res;
 		char v[128], *tok, *save = NULL;
 
 		if (strcmp(r->group, group) || strcmp(r->version, version))
 			continue;
 		any = 1;
+		verbs = json_array();
 		snprintf(v, sizeof(v), "%s", r->verbs);
 		for (tok = strtok_r(v, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
 			json_array_append_new(verbs, json_string(tok));
@@ -339,13 +340,14 @@ static void openapi_v3(struct ks_req *q, int n, char **seg)
 		for (i = 0; i < ks_nresources; i++) {
 			const struct ks_resource *r = &ks_resources[i];
 			char path[256];
-			json_t *params = json_array();
+			json_t *params;
 			static const char *const qp[] = {
 			    "dryRun", "fieldManager", "fieldValidation", "force", "pretty", NULL};
 			int k;
 
 			if (strcmp(r->group, group) || strcmp(r->version, version))
 				continue;
+			params = json_array();
 			snprintf(path, sizeof(path), "/%s%s%s/%s/%s%s/{name}",
 				 *group ? "apis/" : "api", group, *group ? "" : "", version,
 				 r->namespaced ? "namespaces/{namespace}/" : "", r->plural);
@@ -1584,6 +1586,14 @@ static void sim_bulk(struct ks_req *q)
 	json_decref(body);
 }
 
+static void send_empty(struct ks_req *q)
+{
+	json_t *o = json_object();
+
+	ks_send_obj(q, 200, o);
+	json_decref(o);
+}
+
 static void sim_handle(struct ks_req *q, const char *rest)
 {
 	if (!strcmp(rest, "faults") && !strcmp(q->method, "POST")) {
@@ -1604,19 +1614,20 @@ static void sim_handle(struct ks_req *q, const char *rest)
 		json_decref(out);
 	} else if (!strcmp(rest, "faults") && !strcmp(q->method, "DELETE")) {
 		ks_fault_clear();
-		ks_send_obj(q, 200, json_pack("{}"));
+		send_empty(q);
 	} else if (!strncmp(rest, "faults/", 7) && !strcmp(q->method, "DELETE")) {
 		if (ks_fault_del(atoi(rest + 7)) < 0)
 			ks_status(q, 404, "NotFound", "fault not found", NULL);
 		else
-			ks_send_obj(q, 200, json_pack("{}"));
+			send_empty(q);
 	} else if (!strcmp(rest, "stats") && !strcmp(q->method, "GET")) {
-		json_t *out = json_pack("{s:O,s:I,s:O,s:I}", "requests",
-					stats_req ? stats_req : json_object(), "total",
-					(json_int_t)stats_total, "creates",
-					stats_created ? stats_created : json_object(), "objects",
-					(json_int_t)ks_store_count());
+		json_t *empty = json_object();
+		json_t *out = json_pack(
+		    "{s:O,s:I,s:O,s:I}", "requests", stats_req ? stats_req : empty, "total",
+		    (json_int_t)stats_total, "creates", stats_created ? stats_created : empty,
+		    "objects", (json_int_t)ks_store_count());
 
+		json_decref(empty);
 		ks_send_obj(q, 200, out);
 		json_decref(out);
 	} else if (!strcmp(rest, "stats/reset") && !strcmp(q->method, "POST")) {
@@ -1624,7 +1635,7 @@ static void sim_handle(struct ks_req *q, const char *rest)
 		json_decref(stats_created);
 		stats_req = stats_created = NULL;
 		stats_total = 0;
-		ks_send_obj(q, 200, json_pack("{}"));
+		send_empty(q);
 	} else if (!strcmp(rest, "bulk") && !strcmp(q->method, "POST")) {
 		sim_bulk(q);
 	} else {

@@ -84,6 +84,12 @@ void ks_ctl_forget(struct ks_obj *x)
 
 /* --- helpers ---------------------------------------------------------------- */
 
+/* A new reference to v, or a new empty array. */
+static json_t *or_array(json_t *v)
+{
+	return v ? json_incref(v) : json_array();
+}
+
 static json_t *md_of(const json_t *o)
 {
 	return json_object_get(o, "metadata");
@@ -267,8 +273,8 @@ static void quota_refresh(const char *ns)
 				json_object_set_new(used, k, json_string("0"));
 			}
 		}
-		set_status(q[i], json_pack("{s:O,s:o}", "hard", hard ? hard : json_object(), "used",
-					   used));
+		set_status(q[i], json_pack("{s:o,s:o}", "hard",
+					   hard ? json_incref(hard) : json_object(), "used", used));
 	}
 	free(q);
 	free(pods);
@@ -495,10 +501,10 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 
 			json_object_set_new(
 			    o, "status",
-			    json_pack("{s:s,s:O,s:O}", "phase", "Bound", "capacity",
-				      req ? req : json_object(), "accessModes",
-				      json_object_get(json_object_get(o, "spec"), "accessModes")
-					  ?: json_array()));
+			    json_pack("{s:s,s:o,s:o}", "phase", "Bound", "capacity",
+				      req ? json_incref(req) : json_object(), "accessModes",
+				      or_array(json_object_get(json_object_get(o, "spec"),
+							       "accessModes"))));
 		} else {
 			json_object_set_new(o, "status", json_pack("{s:s}", "phase", "Pending"));
 		}
@@ -522,9 +528,10 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 
 		json_object_foreach(hard, k, v)
 			json_object_set_new(used, k, json_string("0"));
-		json_object_set_new(
-		    o, "status",
-		    json_pack("{s:O,s:o}", "hard", hard ? hard : json_object(), "used", used));
+		json_object_set_new(o, "status",
+				    json_pack("{s:o,s:o}", "hard",
+					      hard ? json_incref(hard) : json_object(), "used",
+					      used));
 		return;
 	}
 	if (!strcmp(r->plural, "ingresses")) {
@@ -1127,9 +1134,11 @@ static int job_step(struct ks_obj *j, int64_t now)
 			active = 1;
 	}
 	ks_timestamp(ts);
-	st = json_pack("{s:O,s:i,s:i}", "startTime",
-		       json_object_get(old, "startTime") ?: json_string(ts), "active", active,
-		       "ready", ready);
+	st = json_pack("{s:i,s:i}", "active", active, "ready", ready);
+	json_object_set_new(st, "startTime",
+			    json_object_get(old, "startTime")
+				? json_incref(json_object_get(old, "startTime"))
+				: json_string(ts));
 	if (json_is_string(json_object_get(st, "startTime")) && !json_object_get(old, "startTime"))
 		json_object_set_new(st, "startTime", json_string(ts));
 	if (succeeded) {
@@ -1182,11 +1191,10 @@ static int pvc_step(struct ks_obj *p, int64_t now)
 
 		snprintf(vol, sizeof(vol), "pvc-%s", uid_of(p->o));
 		json_object_set_new(ensure_obj(o, "spec"), "volumeName", json_string(vol));
-		json_object_set_new(
-		    o, "status",
-		    json_pack("{s:s,s:O,s:O}", "phase", "Bound", "capacity",
-			      req ? req : json_object(), "accessModes",
-			      json_object_get(spec, "accessModes") ?: json_array()));
+		json_object_set_new(o, "status",
+				    json_pack("{s:s,s:o,s:o}", "phase", "Bound", "capacity",
+					      req ? json_incref(req) : json_object(), "accessModes",
+					      or_array(json_object_get(spec, "accessModes"))));
 		ks_store_update(p, o);
 	}
 	return 0;
