@@ -98,3 +98,21 @@ knsmake() {
 kdeploy() {
 	kpost "/apis/apps/v1/namespaces/$1/deployments" "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"$2\",\"labels\":{\"app\":\"$2\"}},\"spec\":{\"replicas\":$3,\"selector\":{\"matchLabels\":{\"app\":\"$2\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"$2\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"example/$2:1\"}]}}}}"
 }
+
+# ks_stop_clean: stop the simulator with SIGTERM; passes when it exits 0 within 10 s and its
+# log holds no sanitizer report (the ASan build checks leaks at exit).
+ks_stop_clean() {
+	local rc log="$KUBESIM_DIR.log"
+
+	kill -TERM "$KUBESIM_PID" 2>/dev/null
+	wait_for 10 stack_gone "$KUBESIM_PID"
+	wait "$KUBESIM_PID"
+	rc=$?
+	is "$rc" 0 "kubesim exits 0 on SIGTERM"
+	if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" 2>/dev/null; then
+		_tap_result 0 "kubesim log is free of sanitizer reports"
+		grep -E -A12 'ERROR: |runtime error:' "$log" | head -n 30 | sed 's/^/#   /'
+	else
+		_tap_result 1 "kubesim log is free of sanitizer reports"
+	fi
+}

@@ -103,4 +103,6 @@ like "$out" 'this namespace may not be deleted' "default cannot be deleted"
 out=$(K create namespace via-protobuf 2>&1)
 like "$out" 'UnsupportedMediaType|unknown format' "kubectl create (protobuf body) gets a clear 415"
 
+ks_stop_clean
+
 done_testing

@@ -208,4 +208,6 @@ is "$KSTATUS" 400 "bad label selector: 400"
 kreq GET /version
 is "$KSTATUS $(kjson 'j["major"]')" "200 1" "still answering"
 
+ks_stop_clean
+
 done_testing

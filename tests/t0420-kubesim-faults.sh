@@ -114,11 +114,15 @@ ksim POST stats/reset
 ksim GET stats
 is "$(kjson 'j["total"]')" 0 "stats reset"
 
+ks_stop_clean
+
 # a fault given at startup
 kubesim_start "$T/k2" --fault '{"scope":"*","type":"http_error","status":503,"rate":1.0}' || bail "second kubesim"
 kreq GET /api/v1/namespaces
 is "$KSTATUS" 503 "--fault at startup applies"
 ksim GET stats
 is "$KSTATUS" 200 "control endpoints are exempt from faults"
+
+ks_stop_clean
 
 done_testing

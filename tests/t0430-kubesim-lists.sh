@@ -107,4 +107,6 @@ is "$(code ready.shops.test:8080 /wp-login.php)" 200 "ingress: /wp-login.php wit
 is "$(code slow.shops.test /health)" 503 "ingress: store not ready answers 503"
 is "$(code nobody.shops.test /)" 404 "ingress: unknown host answers 404"
 
+ks_stop_clean
+
 done_testing

@@ -57,4 +57,6 @@ kdeploy shop web2 1
 kreq DELETE '/apis/apps/v1/namespaces/shop/deployments/web2?propagationPolicy=Sideways'
 is "$KSTATUS" 422 "an unknown propagationPolicy: 422"
 
+ks_stop_clean
+
 done_testing

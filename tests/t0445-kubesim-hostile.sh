@@ -111,4 +111,6 @@ is "$KSTATUS" 200 "and still answering"
 kreq GET /apis/apps/v1/namespaces/h/deployments
 kvalid "whatever it stored passes the validator as a response"
 
+ks_stop_clean
+
 done_testing
