@@ -23,6 +23,8 @@ ok "deployment is not Available" kcheck /apis/apps/v1/namespaces/img/deployments
 ok "an Event tells why" kwait 5 /api/v1/namespaces/img/events \
 	'any(e["reason"] in ("BackOff","Failed") and e["involvedObject"]["kind"]=="Pod" for e in j["items"])'
 kvalid "EventList passes the validator"
+kreq GET "/api/v1/namespaces/img/pods/$(kreq GET /api/v1/namespaces/img/pods; kjson 'j["items"][0]["metadata"]["name"]')/log"
+like "$KSTATUS $(kjson 'j["message"]')" '^400 container "c" in pod ".*" is waiting to start: trying and failing to pull image$' "logs of a pod stuck pulling: 400 like the kubelet"
 kpost /apis/apps/v1/namespaces/img/deployments '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"slow"},"spec":{"progressDeadlineSeconds":1,"selector":{"matchLabels":{"app":"slow"}},"template":{"metadata":{"labels":{"app":"slow"}},"spec":{"containers":[{"name":"c","image":"example/slow:1"}]}}}}'
 ok "progressDeadlineSeconds passed: Progressing False ProgressDeadlineExceeded" kwait 10 /apis/apps/v1/namespaces/img/deployments/slow \
 	'[c["reason"] for c in j["status"].get("conditions",[]) if c["type"]=="Progressing" and c["status"]=="False"]==["ProgressDeadlineExceeded"]'

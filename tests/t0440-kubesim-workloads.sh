@@ -24,7 +24,11 @@ kreq GET '/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb'
 is "$(kjson 'sorted({c["image"] for p in j["items"] for c in p["spec"]["containers"]})')" '["example/web:2"]' "every pod runs the new image"
 is "$(kjson 'all(p["metadata"]["ownerReferences"][0]["kind"]=="ReplicaSet" for p in j["items"])')" True "pods are owned by the ReplicaSet"
 
+kreq GET "/api/v1/namespaces/shop/pods/$(kjson 'j["items"][0]["metadata"]["name"]')/log"
+is "$KSTATUS|$KBODY" "200|kubesim: started example/web:2" "pods/log answers plain text"
+
 # a deleted pod is replaced
+kreq GET '/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb'
 POD=$(kjson 'j["items"][0]["metadata"]["name"]')
 kreq DELETE "/api/v1/namespaces/shop/pods/$POD"
 is "$KSTATUS $(kjson 'bool(j["metadata"].get("deletionTimestamp"))')" "200 True" "pod delete answers the pod with deletionTimestamp"

@@ -1643,6 +1643,51 @@ static void sim_handle(struct ks_req *q, const char *rest)
 	}
 }
 
+/*
+ * GET pods/{name}/log: no containers run here, so the text says what the
+ * simulated kubelet did, in the shape of a container log (plain text).
+ */
+static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *ns,
+		    const char *name)
+{
+	struct ks_obj *x = ks_store_get(r, ns, name);
+	json_t *cs, *c;
+	size_t i;
+
+	if (!x) {
+		not_found(q, r, name);
+		return;
+	}
+	cs = json_object_get(json_object_get(x->o, "status"), "containerStatuses");
+	q->status = 200;
+	q->resp_ctype = "text/plain";
+	buf_reset(&q->out);
+	json_array_foreach(cs, i, c) {
+		json_t *st = json_object_get(c, "state");
+		const char *image = json_string_value(json_object_get(c, "image"));
+		const char *wait = json_string_value(
+			json_object_get(json_object_get(st, "waiting"), "reason"));
+
+		if (wait && (!strcmp(wait, "ErrImagePull") || !strcmp(wait, "ImagePullBackOff") ||
+			     !strcmp(wait, "ContainerCreating"))) {
+			/* a container that never started has no log: the API answers 400 */
+			status_fmt(q, 400, "BadRequest", NULL,
+				   "container \"%s\" in pod \"%s\" is waiting to start: %s",
+				   json_string_value(json_object_get(c, "name")) ?: "", name,
+				   !strcmp(wait, "ContainerCreating") ? "ContainerCreating" :
+									"trying and failing to pull image");
+			return;
+		}
+		buf_addf(&q->out, "kubesim: started %s\n", image ? image : "");
+		if (json_integer_value(json_object_get(c, "restartCount")) > 0)
+			buf_adds(&q->out, "kubesim: simulated crash: exit code 1\n");
+		if (json_object_get(st, "terminated"))
+			buf_addf(&q->out, "kubesim: finished: %s\n",
+				 json_string_value(json_object_get(
+					 json_object_get(st, "terminated"), "reason")) ?: "");
+	}
+}
+
 /* --- routing ----------------------------------------------------------------- */
 
 #define MAXSEG 12
@@ -1746,6 +1791,11 @@ void ks_api_handle(struct ks_req *q)
 		sub = seg[i++];
 	if (i < n) {
 		plain_404(q);
+		return;
+	}
+	if (sub && !strcmp(sub, "log") && !strcmp(r->plural, "pods") && ns &&
+	    !strcmp(q->method, "GET")) {
+		pod_log(q, r, ns, name);
 		return;
 	}
 	if (sub && !(strcmp(sub, "status") == 0 && r->has_status) &&
