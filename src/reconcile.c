@@ -108,6 +108,7 @@ struct store {
 	int judged;			/* hr is valid */
 	const char *action;		/* the decision, for --dry-run and logs */
 	int claim;
+	int missing;			/* hr: a running store lost an object (repairable) */
 };
 
 struct reconcile {
@@ -633,7 +634,7 @@ static json_t *base64_values(const json_t *plain)
  * *creds (new ref).  *generated = 1 when this call made them.
  */
 static int credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
-		       json_t **creds, int *generated, struct k8s_err *ke)
+		       int create, json_t **creds, int *generated, struct k8s_err *ke)
 {
 	char ns[64];
 	struct buf path = BUF_INIT, coll = BUF_INIT;
@@ -651,7 +652,7 @@ static int credentials(struct reconcile *r, const struct store *s, const struct 
 	}
 	for (int round = 0; round < 2 && !sec; round++) {
 		sec = k8s_get(&r->k, path.s, ke);
-		if (sec || ke->st.code != 404)
+		if (sec || ke->st.code != 404 || !create)
 			break;
 		made = make_secrets(eb->bp, 0);
 		body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:o}", "apiVersion",
@@ -825,7 +826,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		k8s_failed(r, l, "namespace", "create the namespace", &ke);
 		return;
 	}
-	if (credentials(r, s, eb, &creds, &generated, &ke) < 0) {
+	if (credentials(r, s, eb, 1, &creds, &generated, &ke) < 0) {
 		k8s_failed(r, l, "secrets", "store the credentials", &ke);
 		return;
 	}
@@ -959,8 +960,54 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 
 /* ---- ready and degraded --------------------------------------------------- */
 
+/*
+ * Put back what vanished from a running store: render with its credentials
+ * (read, never made anew: new ones would not match its database) and apply.
+ * 0, or -1 with why filled.
+ */
+static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
+{
+	struct engine_bp *eb = engine_bp(r, s->engine);
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+	json_t *creds = NULL, *set;
+	int generated = 0, rc;
+
+	memset(&ke, 0, sizeof(ke));
+	if (!eb || !eb->bp) {
+		snprintf(why, n, "the %s blueprint cannot be loaded", s->engine);
+		return -1;
+	}
+	if (credentials(r, s, eb, 0, &creds, &generated, &ke) < 0) {
+		snprintf(why, n, "%s", ke.st.code == 404 ? "its credentials Secret is gone too"
+							 : ke.err.msg);
+		return -1;
+	}
+	{
+		struct blueprint_store bs = {s->id, s->name, s->email,
+					     *s->version ? s->version : NULL, creds};
+
+		set = blueprint_render(eb->bp, &bs, &e);
+	}
+	json_decref(creds);
+	if (!set) {
+		snprintf(why, n, "%s", e.msg);
+		return -1;
+	}
+	rc = k8s_apply_all(&r->k, set, NULL, NULL, NULL, &ke);
+	json_decref(set);
+	if (rc < 0) {
+		snprintf(why, n, "%.390s", *ke.st.message ? ke.st.message : ke.err.msg);
+		return -1;
+	}
+	log_info("reconcile: store %s: re-applied its objects", s->id);
+	return 0;
+}
+
 static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 {
+	char reason[800], why[400];
+
 	struct lease_save w = {0};
 	struct err e = ERR_INIT;
 
@@ -977,7 +1024,19 @@ static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 		}
 		w.status = "degraded";
 		w.reason = s->hr.reason;
-		lease_event(&w, s->hr.step, "warn", s->hr.reason);
+		if (s->missing) {
+			if (repair(r, s, why, sizeof(why)) == 0)
+				snprintf(reason, sizeof(reason), "%s: put back", s->hr.reason);
+			else
+				snprintf(reason, sizeof(reason), "%s; cannot put it back: %.300s",
+					 s->hr.reason, why);
+			w.reason = reason;
+			if (!strcmp(l->status, "degraded") && !strcmp(l->reason, reason)) {
+				lease_release(r->a, l, &e);
+				return;
+			}
+		}
+		lease_event(&w, s->hr.step, "warn", w.reason);
 	} else if (s->hr.health == HEALTH_READY && !strcmp(l->status, "degraded")) {
 		w.status = "ready";
 		w.reason = "";
@@ -1144,6 +1203,7 @@ static void missing_is_failure(struct store *s)
 	snprintf(what, sizeof(what), "%.*s", (int)(n - (sizeof(pre) - 1) - (sizeof(post) - 1)),
 		 s->hr.reason + sizeof(pre) - 1);
 	s->hr.health = HEALTH_FAILED;
+	s->missing = 1;
 	snprintf(s->hr.reason, sizeof(s->hr.reason), "%s is missing", what);
 }
 
@@ -1197,7 +1257,9 @@ static void decide(struct reconcile *r, struct store *s)
 		}
 		missing_is_failure(s);
 		if (s->hr.health == HEALTH_FAILED &&
-		    (strcmp(s->status, "degraded") || strcmp(s->reason, s->hr.reason))) {
+		    (strcmp(s->status, "degraded") ||
+		     strncmp(s->reason, s->hr.reason, strlen(s->hr.reason)) ||
+		     (s->missing && strstr(s->reason, ": put back")))) {
 			s->action = "mark degraded";
 			s->claim = 1;
 		} else if (s->hr.health == HEALTH_READY && !strcmp(s->status, "degraded")) {

@@ -66,4 +66,12 @@ sim DELETE /_sim/faults
 ok "healthy again -> ready" rc_until 30 "(SELECT status = 'ready' FROM stores WHERE id = 'degshop1')"
 like "$(rc_sql "SELECT string_agg(level, ',' ORDER BY id) FROM store_events WHERE store_id = 'degshop1' AND id > (SELECT max(id) FROM store_events WHERE store_id = 'degshop1' AND step = 'ready' AND message = 'store is ready')")" \
 	'^warn,info$' "one warn event for the degradation, one info for the recovery"
+# drift: a workload deleted by hand -> degraded, put back from the blueprint -> ready
+kubectl delete deployment wordpress -n store-degshop1 >/dev/null
+ok "a store whose deployment vanished is degraded" rc_until 20 "(SELECT status = 'degraded' FROM stores WHERE id = 'degshop1')"
+like "$(rc_sql "SELECT status_reason FROM stores WHERE id = 'degshop1'")" '^deployment wordpress is missing: put back' \
+	"the reason says what vanished and that it was put back"
+ok "ready again once the deployment is back" rc_until 30 "(SELECT status = 'ready' FROM stores WHERE id = 'degshop1')"
+deployment_back() { kubectl get deployment wordpress -n store-degshop1 >/dev/null 2>&1; }
+ok "the deployment exists again" deployment_back
 done_testing
