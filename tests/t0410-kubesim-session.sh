@@ -155,6 +155,16 @@ is "$KSTATUS" 422 "a JSON patch that cannot apply: 422"
 kreq PATCH /apis/apps/v1/namespaces/store-a/deployments/web -H 'Content-Type: application/merge-patch+json' '-d' '{}' --url-query force=true
 is "$KSTATUS $(kjson 'j["details"]["causes"][0]["field"]')" "422 force" "force on a non-apply patch: 422"
 
+# the status subresource (a Service: no controller rewrites its status)
+kreq POST /api/v1/namespaces/store-a/services "${JSON[@]}" -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"lb"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}'
+kreq PATCH /api/v1/namespaces/store-a/services/lb/status -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"type":"ClusterIP"},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}'
+is "$KSTATUS $(kjson 'j["status"]["loadBalancer"]["ingress"][0]["ip"]+" "+j["spec"]["type"]')" "200 192.0.2.7 LoadBalancer" "a /status patch changes status only"
+kreq PATCH /api/v1/namespaces/store-a/services/lb -H 'Content-Type: application/merge-patch+json' -d '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}'
+is "$KSTATUS $(kjson 'j["status"]["loadBalancer"]["ingress"][0]["ip"]')" "200 192.0.2.7" "the main resource cannot change status"
+kvalid "Service with status passes the validator"
+kreq GET /apis/apps/v1/namespaces/store-a/deployments/web/scale
+is "$KSTATUS" 404 "an unsupported subresource: 404"
+
 # PUT with a stale resourceVersion
 kreq PUT /api/v1/namespaces/store-a/configmaps/settings "${JSON[@]}" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"settings\",\"resourceVersion\":\"$RV\"},\"data\":{\"a\":\"2\"}}"
 is "$KSTATUS" 200 "PUT with the current resourceVersion: 200"
