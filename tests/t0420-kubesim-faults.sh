@@ -94,6 +94,17 @@ kreq GET /api/v1/namespaces/img/pods
 is "$KSTATUS" 200 "a PUT-only fault leaves GET alone"
 kreq PUT /api/v1/namespaces/img/configmaps/x -H 'Content-Type: application/json' -d '{}'
 is "$KSTATUS $(kjson 'j["code"]')" "500 500" "and hits the PUT"
+ksim POST faults '{"scope":"img","type":"http_error","status":500,"rate":0.5}'
+HALF_ID=$(kjson 'j["id"]')
+fails=0
+for i in $(seq 1 60); do
+	kreq GET /api/v1/namespaces/img/configmaps
+	[ "$KSTATUS" = 500 ] && fails=$((fails + 1))
+done
+ok "rate 0.5 fails about half the requests ($fails of 60)" test "$fails" -ge 15 -a "$fails" -le 45
+kreq GET /api/v1/namespaces/crash/configmaps
+is "$KSTATUS" 200 "a namespace-scoped transport fault leaves other namespaces alone"
+ksim DELETE "faults/$HALF_ID"
 ksim POST faults '{"scope":"*","type":"latency","ms":300,"count":1}'
 t=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN" "$KUBESIM_ADDR/api/v1/namespaces")
 ok "latency adds delay (${t}s)" python3 -c "import sys; sys.exit(0 if float('$t') >= 0.3 else 1)"

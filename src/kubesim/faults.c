@@ -31,7 +31,6 @@ struct fault {
 static struct fault faults[MAX_FAULTS];
 static int nfaults, next_id = 1;
 static pthread_mutex_t flock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned rng_state = 12345;
 
 static const char *const names[KF_NTYPES] = {
     "image_pull", "crash_loop", "job_fail", "pvc_pending", "ns_stuck",
@@ -40,8 +39,7 @@ static const char *const names[KF_NTYPES] = {
 
 static double rnd(void)
 {
-	rng_state = rng_state * 1103515245u + 12345u;
-	return (double)((rng_state >> 8) & 0xffffff) / (double)0x1000000;
+	return (double)(ks_rand() >> 11) / 9007199254740992.0;
 }
 
 int ks_fault_add(const json_t *spec, struct err *e)

@@ -92,6 +92,8 @@ extern volatile int ks_stopping; /* set at shutdown: watches end their streams *
 int64_t ks_now_ms(void);
 /* RFC 3339 UTC time of now into out (at least 32 bytes). */
 void ks_timestamp(char *out);
+/* Next pseudo-random number (xorshift; deterministic under --seed). */
+uint64_t ks_rand(void);
 /* A random RFC 4122 v4 UUID into out (37 bytes). */
 void ks_uuid(char *out);
 /* A random lowercase alphanumeric suffix of n chars (kube's generateName alphabet). */

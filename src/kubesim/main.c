@@ -59,7 +59,7 @@ void ks_timestamp(char *out)
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static uint64_t next_rand(void)
+uint64_t ks_rand(void)
 {
 	uint64_t x;
 
@@ -75,7 +75,7 @@ static uint64_t next_rand(void)
 
 void ks_uuid(char *out)
 {
-	uint64_t a = next_rand(), b = next_rand();
+	uint64_t a = ks_rand(), b = ks_rand();
 
 	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
 		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
@@ -89,7 +89,7 @@ void ks_suffix(char *out, int n)
 	int i;
 
 	for (i = 0; i < n; i++)
-		out[i] = alnum[next_rand() % 27];
+		out[i] = alnum[ks_rand() % 27];
 	out[n] = 0;
 }
 
