@@ -20,11 +20,26 @@
 #include "kubesim.h"
 
 /*
+ * kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]
+ *         [--token T] [--pod-ready-ms N] [--job-complete-ms N] [--pvc-bind-ms N]
+ *         [--ns-delete-ms N] [--observed-lag-ms N] [--fault JSON]... [--seed N] [--quiet]
+ *
+ * DIR receives ca.crt, server.crt, client.crt/.key (CN=storefleet-test,
+ * O=system:masters), token, kubesim.pid, address, ingress.address and, last,
+ * kubeconfig (contexts "kubesim" = token, "kubesim-cert" = client
+ * certificate).  Besides the Kubernetes API (api.c) the same HTTPS port
+ * serves the control endpoints, with the same authentication:
+ *   POST /_sim/faults {scope, type, ...} -> {"id":N}; DELETE /_sim/faults[/ID]
+ *   GET /_sim/stats, POST /_sim/stats/reset
+ *   POST /_sim/bulk {"items":[...], "ready":true} (namespaces first)
+ * The ingress port answers plain HTTP by Host header (ks_ingress_ready()).
+ *
  * Startup order matters to clients: certificates, token, pid and
  * addresses are written first, each atomically (temp file + rename), and
  * the kubeconfig last, so its appearance means "listening and ready".
  * Shutdown: SIGTERM/SIGINT are blocked in every thread and taken by
- * sigwait() in main, which then stops the servers and the controllers.
+ * sigwait() in main, which then ends watches, stops the servers and the
+ * controllers.
  */
 
 #define BODY_MAX ((size_t)3 << 20)
