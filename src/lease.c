@@ -238,10 +238,8 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	res = db_run(a, &st_save, p, e);
 	if (!res)
 		return -1;
-	if (db_get_ll(res, 0, 0) != 1) {
-		l->token = NULL;
-		return 0;
-	}
+	if (db_get_ll(res, 0, 0) != 1)
+		return 0;	/* the caller releases: a status change leaves the token ours */
 	l->status = arena_strdup(a, p[3]);
 	if (w->reason)
 		l->reason = arena_strdup(a, w->reason);

@@ -81,8 +81,9 @@ void lease_event(struct lease_save *w, const char *step, const char *level, cons
  * The fenced write: update the row and insert the events if and only if
  * id, token, expiry and status still match l.  On success l->status,
  * reason, step, revision, attempts follow the save (l->token is cleared
- * when released).  Returns 1 written, 0 lease lost (nothing written), -1
- * database error.
+ * when released).  Returns 1 written, 0 lease lost (nothing written: the
+ * caller should lease_release(), which frees the row at once when only the
+ * status moved on, e.g. a delete asked meanwhile), -1 database error.
  */
 int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int lease_seconds,
 	       struct err *e);

@@ -125,6 +125,7 @@ struct reconcile {
 	long long now;			/* database clock, unix seconds */
 	int transitions;
 	int warned_no_key;
+	unsigned long count0[K8S_V_N][K8S_R_N];	/* the client's counters when the pass began */
 };
 
 static void decref(void *p)
@@ -524,10 +525,15 @@ static int save(struct reconcile *r, struct lease *l, struct lease_save *w)
 	struct err e = ERR_INIT;
 	int rc = lease_save(r->a, l, w, config.lease_seconds, &e);
 
-	if (rc < 0)
+	if (rc < 0) {
 		log_error("reconcile: store %s: cannot save: %s", l->id, e.msg);
-	else if (rc == 0)
-		log_warn("reconcile: store %s: lease lost; leaving it to its new holder", l->id);
+	} else if (rc == 0) {
+		log_warn("reconcile: store %s: lease lost (expired, or its status changed); "
+			 "leaving it", l->id);
+		err_clear(&e);
+		lease_release(r->a, l, &e);
+		l->token = NULL;
+	}
 	return rc;
 }
 
@@ -1332,6 +1338,27 @@ static double elapsed(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* "LIST 4 2xx, APPLY 20 2xx, GET 1 5xx..." - this pass's requests by verb and result. */
+static void k8s_breakdown(const struct k8s *k, unsigned long count0[K8S_V_N][K8S_R_N], char *out,
+			  size_t n)
+{
+	static const char *const verb[K8S_V_N] = {"GET", "LIST", "APPLY", "DELETE", "POST", "OTHER"};
+	static const char *const res[K8S_R_N] = {"2xx", "4xx", "429", "5xx", "error"};
+	size_t len = 0;
+
+	out[0] = 0;
+	for (int v = 0; v < K8S_V_N; v++)
+		for (int x = 0; x < K8S_R_N; x++) {
+			unsigned long d = k->count[v][x] - count0[v][x];
+
+			if (d && len < n)
+				len += (size_t)snprintf(out + len, n - len, "%s%s %lu %s",
+							len ? ", " : "", verb[v], d, res[x]);
+		}
+	if (!out[0])
+		snprintf(out, n, "none");
+}
+
 static struct db_stmt st_run_start = DB_STMT(
 	"INSERT INTO reconcile_runs (host) VALUES ($1) RETURNING id", 1);
 static struct db_stmt st_run_end = DB_STMT(
@@ -1372,12 +1399,13 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	struct timespec t0, t1;
 	unsigned long req0 = k8s_total(&r->k);
 	const char *run_id = NULL, **ids;
-	char host[256] = "", owner_host[300];
+	char host[256] = "", owner_host[300], verbs[256];
 	struct lease *ls = NULL;
 	int nids = 0, nls = 0, started = 0, rc = -1;
 	PGresult *res;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memcpy(r->count0, r->k.count, sizeof(r->count0));
 	memset(st, 0, sizeof(*st));
 	arena_reset(r->a);
 	r->transitions = 0;
@@ -1441,8 +1469,9 @@ finish:
 		if (!db_run(r->a, &st_run_end, p, &e2))
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
-	log_info("reconcile: pass: %d stores, %d transitions, %lu kubernetes requests, %.3f s%s%s",
-		 st->stores_seen, st->transitions, st->k8s_requests, st->seconds,
+	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));
+	log_info("reconcile: pass: %d stores, %d transitions, %lu kubernetes requests (%s), %.3f s%s%s",
+		 st->stores_seen, st->transitions, st->k8s_requests, verbs, st->seconds,
 		 rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
 	return rc;
 }

@@ -66,6 +66,22 @@ sim DELETE /_sim/faults
 ok "healthy again -> ready" rc_until 30 "(SELECT status = 'ready' FROM stores WHERE id = 'degshop1')"
 like "$(rc_sql "SELECT string_agg(level, ',' ORDER BY id) FROM store_events WHERE store_id = 'degshop1' AND id > (SELECT max(id) FROM store_events WHERE store_id = 'degshop1' AND step = 'ready' AND message = 'store is ready')")" \
 	'^warn,info$' "one warn event for the degradation, one info for the recovery"
+# a delete asked while a run provisions the store: the run's next save fails on the status
+# fence, it lets the row go at once (no waiting for the lease to expire), the delete proceeds
+rc_store delprov1 medusa
+sim POST /_sim/faults '{"scope":"*","type":"latency","ms":200}'
+"$SF_BUILD/bin/storefleet-reconcile" --once --no-lock --owner busyrun >>"$T/reconcile.log" 2>&1 &
+busy=$!
+claimed() { [ "$(rc_sql "SELECT lease_owner FROM stores WHERE id = 'delprov1'")" = busyrun ]; }
+ok "a run is provisioning the store" wait_for 30 claimed
+web_delete delprov1
+sim DELETE /_sim/faults
+wait "$busy"
+is "$(rc_sql "SELECT status || ' ' || (lease_token IS NULL) FROM stores WHERE id = 'delprov1'")" "deleting true" \
+	"the run wrote nothing over the delete and released the row"
+like "$(grep "\[$busy\]" "$T/reconcile.log")" 'lease lost' "it said why it stopped"
+ok "then deleted" rc_until 30 "(SELECT status = 'deleted' FROM stores WHERE id = 'delprov1')"
+
 # drift: a workload deleted by hand -> degraded, put back from the blueprint -> ready
 kubectl delete deployment wordpress -n store-degshop1 >/dev/null
 ok "a store whose deployment vanished is degraded" rc_until 20 "(SELECT status = 'degraded' FROM stores WHERE id = 'degshop1')"
