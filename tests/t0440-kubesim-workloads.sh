@@ -35,6 +35,11 @@ is "$KSTATUS $(kjson 'bool(j["metadata"].get("deletionTimestamp"))')" "200 True"
 ok "the ReplicaSet makes a new pod" kwait 10 '/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb' \
 	"len(j['items'])==2 and '$POD' not in [p['metadata']['name'] for p in j['items']]"
 
+kreq PATCH /apis/apps/v1/namespaces/shop/deployments/web -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":1}}'
+ok "scaling down removes the surplus pod" kwait 10 '/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb' 'len(j["items"])==1'
+ok "and the deployment reports one replica" kwait 10 /apis/apps/v1/namespaces/shop/deployments/web \
+	'j["status"]["replicas"]==1 and j["status"]["availableReplicas"]==1 and j["status"]["observedGeneration"]==j["metadata"]["generation"]'
+
 # StatefulSet: ordered pods, revisions, claims from templates
 kpost /apis/apps/v1/namespaces/shop/statefulsets '{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"db"},"spec":{"serviceName":"db","replicas":2,"selector":{"matchLabels":{"app":"db"}},"template":{"metadata":{"labels":{"app":"db"}},"spec":{"containers":[{"name":"db","image":"mariadb:11"}]}},"volumeClaimTemplates":[{"metadata":{"name":"data"},"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}}]}}'
 is "$KSTATUS" 201 "StatefulSet created"

@@ -845,10 +845,6 @@ static int rs_step(struct ks_obj *rs, int64_t now, int *failed, char *why, size_
 		}
 		n++;
 	}
-	for (i = (size_t)(want < 0 ? 0 : want); i < n && i < (size_t)-1; i++)
-		if (pods[i] && i < n) {
-			/* scale down: delete surplus pods */
-		}
 	if ((json_int_t)n > want) {
 		struct ks_obj **again;
 		size_t m = children(R("", "pods"), rs->ns, uid_of(rs->o), &again), k;
