@@ -82,7 +82,8 @@ cmd = [c for c in dep["containers"] if c["name"] == "nginx"][0]["lifecycle"]["pr
 assert cmd[:2] == ["sh", "-c"]
 print(cmd[2].replace("sleep 5;", "sleep 0;").replace("/tmp/", t + "/tmp/").replace("/etc/storefleet/nginx/", t + "/nginx/"))
 PY
-ok "the preStop hook returns once nginx has quit" as_pod timeout 20 sh "$T/prestop.sh"
+ok "the preStop hook returns once nginx has quit" \
+	as_pod timeout 20 sh -c "sh '$T/prestop.sh' 2>>'$T/tmp/prestop.log'"
 ok "nginx is gone" wait_for 10 sh -c "! kill -0 $nginx_pid"
 unlike "$(cat "$T/nginx.log")" '\[(emerg|alert|crit|warn)\]' "unprivileged nginx ran without a warning"
 
