@@ -42,7 +42,7 @@
 #define MANAGED_SELECTOR "app.kubernetes.io/managed-by=storefleet"
 #define STORE_LABEL "storefleet.io/store"
 #define CREDENTIALS_SECRET "storefleet-credentials"
-#define LIST_PAGE 10000		/* a 10,000-store pass stays at one page per kind */
+#define LIST_PAGE 5000		/* pages per pass at 10,000 stores: 9; memory: one page */
 #define PROBE_BODY_MAX 65536
 #define RECONCILE_BODY_MIN ((size_t)128 << 20)
 
@@ -275,52 +275,107 @@ static void trim(json_t *it)
 	}
 }
 
+/* File the items of one page under their stores (trimmed; references taken). */
+static void group(json_t *by, const struct obs_kind *ok, const json_t *items)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(items, i, it) {
+		const char *id = jstr(jpath(it, "metadata", "labels"), STORE_LABEL);
+		json_t *o, *arr;
+
+		if (!*id)
+			continue;
+		trim(it);
+		if (!json_object_get(it, "kind"))
+			json_object_set_new(it, "kind", json_string(ok->kind));
+		if (!json_object_get(it, "apiVersion"))
+			json_object_set_new(it, "apiVersion", json_string(ok->api_version));
+		o = json_object_get(by, id);
+		if (!o) {
+			o = json_object();
+			json_object_set_new(by, id, o);
+		}
+		if (!strcmp(ok->key, "namespace")) {
+			json_object_set(o, "namespace", it);
+			continue;
+		}
+		arr = json_object_get(o, ok->key);
+		if (!arr) {
+			arr = json_array();
+			json_object_set_new(o, ok->key, arr);
+		}
+		json_array_append(arr, it);
+	}
+}
+
+/*
+ * One cluster-wide LIST, paged by hand (continue tokens) so each page is
+ * trimmed and grouped before the next is read: memory holds one page of
+ * full objects, not 10,000 stores' worth.
+ */
+static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by, struct err *e)
+{
+	struct buf base = BUF_INIT, url = BUF_INIT;
+	struct k8s_err ke;
+	char *cont = NULL;
+	int rc = -1, code = 0;
+
+	if (k8s_path(&base, ok->api_version, ok->kind, NULL, NULL, e) < 0)
+		goto out;
+	buf_adds(&base, "?labelSelector=");
+	buf_add_urlenc(&base, MANAGED_SELECTOR, strlen(MANAGED_SELECTOR));
+	buf_addf(&base, "&limit=%d", LIST_PAGE);
+	for (;;) {
+		json_t *page, *items;
+		const char *next;
+
+		buf_reset(&url);
+		buf_add(&url, base.s, base.len);
+		if (cont) {
+			buf_adds(&url, "&continue=");
+			buf_add_urlenc(&url, cont, strlen(cont));
+		}
+		if (url.failed)
+			die_oom();
+		page = k8s_request(&r->k, "GET", url.s, NULL, NULL, &code, &ke);
+		if (!page) {
+			/* an expired continue token (410) too: the next pass starts over */
+			err_set(e, 502, "observe: %s", ke.err.msg);
+			goto out;
+		}
+		items = json_object_get(page, "items");
+		if (!json_is_array(items) && !json_is_null(items) && items) {
+			json_decref(page);
+			err_set(e, 502, "observe: %s list: the answer is not a list", ok->kind);
+			goto out;
+		}
+		group(by, ok, items);
+		next = json_string_value(jpath(page, "metadata", "continue"));
+		free(cont);
+		cont = next && *next ? strdup(next) : NULL;
+		json_decref(page);
+		if (!cont)
+			break;
+	}
+	rc = 0;
+out:
+	free(cont);
+	buf_release(&base);
+	buf_release(&url);
+	return rc;
+}
+
 static int observe(struct reconcile *r, struct err *e)
 {
 	json_t *by = json_object();
 
 	arena_defer(r->a, decref, by);
 	r->by_store = by;
-	for (size_t k = 0; k < OBS_N; k++) {
-		struct k8s_list_opts lo = {
-			.api_version = obs_kinds[k].api_version,
-			.kind = obs_kinds[k].kind,
-			.label_selector = MANAGED_SELECTOR,
-			.limit = LIST_PAGE,
-		};
-		struct k8s_list l;
-		struct k8s_err ke;
-		json_t *it;
-		size_t i;
-
-		if (k8s_list(&r->k, &lo, &l, &ke) < 0)
-			return err_set(e, 502, "observe: %s", ke.err.msg);
-		json_array_foreach(l.items, i, it) {
-			const char *id = jstr(jpath(it, "metadata", "labels"), STORE_LABEL);
-			json_t *o;
-
-			if (!*id)
-				continue;
-			trim(it);
-			o = json_object_get(by, id);
-			if (!o) {
-				o = json_object();
-				json_object_set_new(by, id, o);
-			}
-			if (!strcmp(obs_kinds[k].key, "namespace")) {
-				json_object_set(o, "namespace", it);
-			} else {
-				json_t *arr = json_object_get(o, obs_kinds[k].key);
-
-				if (!arr) {
-					arr = json_array();
-					json_object_set_new(o, obs_kinds[k].key, arr);
-				}
-				json_array_append(arr, it);
-			}
-		}
-		k8s_list_release(&l);
-	}
+	for (size_t k = 0; k < OBS_N; k++)
+		if (list_kind(r, &obs_kinds[k], by, e) < 0)
+			return -1;
 	return 0;
 }
 
@@ -1289,7 +1344,7 @@ struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
 		r->o.out = stdout;
 	k8s_opts_from_config(&ko);
 	/*
-	 * A page of the cluster-wide LISTs holds up to LIST_PAGE objects: 10,000
+	 * A page of the cluster-wide LISTs holds up to LIST_PAGE objects: 5,000
 	 * Deployments with their pod templates are ~30 MB.  Still a cap.
 	 */
 	if (ko.body_max < RECONCILE_BODY_MIN)
