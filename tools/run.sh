@@ -30,7 +30,8 @@ export SF_COOKIE_SECURE=${SF_COOKIE_SECURE:-false}	# plain HTTP on loopback
 export SF_REGISTRATION_OPEN=${SF_REGISTRATION_OPEN:-true}
 export SF_OVERLAY=${SF_OVERLAY:-local}
 
-# The key that seals store admin passwords in the database, made once.
+# The key that seals each store's admin password for its owner's page (reconcile
+# writes, the web app reads), made once.
 if [ -z "${SF_SECRET_KEY:-}" ]; then
 	if [ ! -s "$VAR/secret.key" ]; then
 		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$VAR/secret.key")
@@ -38,9 +39,6 @@ if [ -z "${SF_SECRET_KEY:-}" ]; then
 	SF_SECRET_KEY=$(cat "$VAR/secret.key")
 	export SF_SECRET_KEY
 fi
-# Seals each store's admin password for its owner's page (reconcile writes, the web app reads).
-[ -s "$VAR/secret_key" ] || (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$VAR/secret_key")
-export SF_SECRET_KEY=${SF_SECRET_KEY:-$(cat "$VAR/secret_key")}
 
 pg_start "$VAR/pg" || exit 1
 say "PostgreSQL on $VAR/pg (pid $PG_PID)"
