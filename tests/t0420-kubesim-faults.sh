@@ -69,6 +69,13 @@ ok "ns_stuck: Terminating with NamespaceFinalizersRemaining" kwait 10 /api/v1/na
 kvalid "stuck Namespace passes the validator"
 ksim DELETE "faults/$STUCK_ID"
 ok "clearing ns_stuck lets the namespace go (404)" kwait 10 /api/v1/namespaces/stuck status:404
+knsmake stuck2
+ksim POST faults '{"scope":"stuck2","type":"ns_stuck"}'
+kreq DELETE /api/v1/namespaces/stuck2
+ok "stuck2 is stuck" kwait 10 /api/v1/namespaces/stuck2 'any(c["type"]=="NamespaceFinalizersRemaining" for c in j["status"].get("conditions",[]))'
+kreq PUT /api/v1/namespaces/stuck2/finalize -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"stuck2"},"spec":{"finalizers":[]}}'
+is "$KSTATUS $(kjson 'len(j["spec"]["finalizers"])')" "200 0" "PUT /finalize empties spec.finalizers"
+ok "a finalized terminating namespace goes at once (404)" kwait 5 /api/v1/namespaces/stuck2 status:404
 
 # quota
 kpost /api/v1/namespaces/quota/resourcequotas '{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"store-quota"},"spec":{"hard":{"pods":"1"}}}'

@@ -1218,9 +1218,13 @@ static int ns_step(struct ks_obj *x, int64_t now)
 	struct ks_obj **v;
 	size_t n, i;
 
-	if (now - x->phase_ms < ks_opt.ns_delete_ms)
+	int finalized =
+	    !json_array_size(json_object_get(json_object_get(x->o, "spec"), "finalizers"));
+
+	/* finalizers emptied through /finalize: the namespace goes at once */
+	if (!finalized && now - x->phase_ms < ks_opt.ns_delete_ms)
 		return 1;
-	if (ks_fault_active(KF_NS_STUCK, x->name)) {
+	if (!finalized && ks_fault_active(KF_NS_STUCK, x->name)) {
 		json_t *st = json_pack("{s:s}", "phase", "Terminating");
 		const json_t *oldc = json_object_get(json_object_get(x->o, "status"), "conditions");
 
