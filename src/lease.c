@@ -8,85 +8,88 @@
 #include "lease.h"
 
 /* Serialises the "fewer than N provisioning" check across reconcilers. */
-#define LEASE_START_LOCK 0x73666c7374617274LL	/* "sflstart" */
+#define LEASE_START_LOCK 0x73666c7374617274LL /* "sflstart" */
 
 static struct db_stmt st_start_lock = DB_STMT("SELECT pg_advisory_xact_lock($1::bigint)", 1);
 
-static struct db_stmt st_start = DB_STMT(
-	"WITH room AS ("
-	"  SELECT greatest(0, $1::int - count(*))::int AS n FROM stores"
-	"  WHERE status = 'provisioning'"
-	"), picked AS ("
-	"  SELECT id FROM stores"
-	"  WHERE status = 'requested' AND desired = 'present' AND next_attempt_at <= now()"
-	"    AND (lease_token IS NULL OR lease_expires_at < now())"
-	"  ORDER BY next_attempt_at, created_at, id"
-	"  LIMIT (SELECT n FROM room)"
-	"  FOR UPDATE SKIP LOCKED"
-	"), started AS ("
-	"  UPDATE stores s SET status = 'provisioning', step = '',"
-	"    status_reason = 'provisioning started', attempts = 0,"
-	"    provisioning_started_at = now(), next_attempt_at = now(), updated_at = now()"
-	"  FROM picked WHERE s.id = picked.id"
-	"  RETURNING s.id"
-	"), ev AS ("
-	"  INSERT INTO store_events (store_id, step, level, message)"
-	"  SELECT id, 'provisioning', 'info', 'provisioning started' FROM started"
-	") SELECT count(*) FROM started",
-	1);
+static struct db_stmt st_start =
+    DB_STMT("WITH room AS ("
+	    "  SELECT greatest(0, $1::int - count(*))::int AS n FROM stores"
+	    "  WHERE status = 'provisioning'"
+	    "), picked AS ("
+	    "  SELECT id FROM stores"
+	    "  WHERE status = 'requested' AND desired = 'present' AND next_attempt_at <= now()"
+	    "    AND (lease_token IS NULL OR lease_expires_at < now())"
+	    "  ORDER BY next_attempt_at, created_at, id"
+	    "  LIMIT (SELECT n FROM room)"
+	    "  FOR UPDATE SKIP LOCKED"
+	    "), started AS ("
+	    "  UPDATE stores s SET status = 'provisioning', step = '',"
+	    "    status_reason = 'provisioning started', attempts = 0,"
+	    "    provisioning_started_at = now(), next_attempt_at = now(), updated_at = now()"
+	    "  FROM picked WHERE s.id = picked.id"
+	    "  RETURNING s.id"
+	    "), ev AS ("
+	    "  INSERT INTO store_events (store_id, step, level, message)"
+	    "  SELECT id, 'provisioning', 'info', 'provisioning started' FROM started"
+	    ") SELECT count(*) FROM started",
+	    1);
 
-#define LEASE_COLS                                                                                \
-	"s.id, s.lease_token, s.status, s.status_reason, s.step, s.blueprint_revision, s.attempts," \
+#define LEASE_COLS                                                                                 \
+	"s.id, s.lease_token, s.status, s.status_reason, s.step, s.blueprint_revision, "           \
+	"s.attempts,"                                                                              \
 	" s.admin_secret IS NOT NULL,"                                                             \
-	" coalesce(extract(epoch FROM s.provisioning_started_at), 0)::bigint,"                    \
-	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"             \
+	" coalesce(extract(epoch FROM s.provisioning_started_at), 0)::bigint,"                     \
+	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"              \
 	" extract(epoch FROM now())::bigint"
 
 static struct db_stmt st_claim = DB_STMT(
-	"UPDATE stores s SET lease_owner = $2, lease_token = gen_random_uuid(),"
-	"  lease_expires_at = now() + make_interval(secs => $3::int)"
-	" FROM (SELECT id FROM stores"
-	"   WHERE id = ANY($1::text[]) AND status IN ('provisioning', 'ready', 'degraded', 'deleting')"
-	"     AND next_attempt_at <= now() AND (lease_token IS NULL OR lease_expires_at < now())"
-	"   ORDER BY id FOR UPDATE SKIP LOCKED) p"
-	" WHERE s.id = p.id"
-	" RETURNING " LEASE_COLS,
-	3);
+    "UPDATE stores s SET lease_owner = $2, lease_token = gen_random_uuid(),"
+    "  lease_expires_at = now() + make_interval(secs => $3::int)"
+    " FROM (SELECT id FROM stores"
+    "   WHERE id = ANY($1::text[]) AND status IN ('provisioning', 'ready', 'degraded', 'deleting')"
+    "     AND next_attempt_at <= now() AND (lease_token IS NULL OR lease_expires_at < now())"
+    "   ORDER BY id FOR UPDATE SKIP LOCKED) p"
+    " WHERE s.id = p.id"
+    " RETURNING " LEASE_COLS,
+    3);
 
-static struct db_stmt st_renew = DB_STMT(
-	"UPDATE stores SET lease_expires_at = now() + make_interval(secs => $3::int)"
-	" WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now()",
-	3);
+static struct db_stmt st_renew =
+    DB_STMT("UPDATE stores SET lease_expires_at = now() + make_interval(secs => $3::int)"
+	    " WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now()",
+	    3);
 
 static struct db_stmt st_save = DB_STMT(
-	"WITH u AS ("
-	"  UPDATE stores SET status = $4, status_reason = coalesce($5, status_reason),"
-	"    step = coalesce($6, step), blueprint_revision = coalesce($7, blueprint_revision),"
-	"    admin_user = coalesce($8, admin_user), admin_secret = coalesce($9::bytea, admin_secret),"
-	"    attempts = $10::int,"
-	"    next_attempt_at = now() + make_interval(secs => $11::double precision),"
-	"    ready_at = CASE WHEN $4 = 'ready' AND status = 'provisioning' THEN now() ELSE ready_at END,"
-	"    deleted_at = CASE WHEN $4 = 'deleted' THEN now() ELSE deleted_at END,"
-	"    updated_at = CASE WHEN $4 <> status OR $5 IS DISTINCT FROM status_reason"
-	"      THEN now() ELSE updated_at END,"
-	"    lease_owner = CASE WHEN $12 THEN NULL ELSE lease_owner END,"
-	"    lease_token = CASE WHEN $12 THEN NULL ELSE lease_token END,"
-	"    lease_expires_at = CASE WHEN $12 THEN NULL"
-	"      ELSE now() + make_interval(secs => $13::int) END"
-	"  WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now() AND status = $3"
-	"  RETURNING id"
-	"), ev AS ("
-	"  INSERT INTO store_events (store_id, step, level, message)"
-	"  SELECT u.id, e.step, e.level, e.message FROM u,"
-	"    unnest($14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS e(step, level, message, ord)"
-	"  ORDER BY e.ord"
-	") SELECT count(*) FROM u",
-	16);
+    "WITH u AS ("
+    "  UPDATE stores SET status = $4, status_reason = coalesce($5, status_reason),"
+    "    step = coalesce($6, step), blueprint_revision = coalesce($7, blueprint_revision),"
+    "    admin_user = coalesce($8, admin_user), admin_secret = coalesce($9::bytea, admin_secret),"
+    "    attempts = $10::int,"
+    "    next_attempt_at = now() + make_interval(secs => $11::double precision),"
+    "    ready_at = CASE WHEN $4 = 'ready' AND status = 'provisioning' THEN now() ELSE ready_at "
+    "END,"
+    "    deleted_at = CASE WHEN $4 = 'deleted' THEN now() ELSE deleted_at END,"
+    "    updated_at = CASE WHEN $4 <> status OR $5 IS DISTINCT FROM status_reason"
+    "      THEN now() ELSE updated_at END,"
+    "    lease_owner = CASE WHEN $12 THEN NULL ELSE lease_owner END,"
+    "    lease_token = CASE WHEN $12 THEN NULL ELSE lease_token END,"
+    "    lease_expires_at = CASE WHEN $12 THEN NULL"
+    "      ELSE now() + make_interval(secs => $13::int) END"
+    "  WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now() AND status = $3"
+    "  RETURNING id"
+    "), ev AS ("
+    "  INSERT INTO store_events (store_id, step, level, message)"
+    "  SELECT u.id, e.step, e.level, e.message FROM u,"
+    "    unnest($14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS e(step, level, message, "
+    "ord)"
+    "  ORDER BY e.ord"
+    ") SELECT count(*) FROM u",
+    16);
 
-static struct db_stmt st_release = DB_STMT(
-	"UPDATE stores SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
-	" WHERE id = $1 AND lease_token = $2::uuid",
-	2);
+static struct db_stmt st_release =
+    DB_STMT("UPDATE stores SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+	    " WHERE id = $1 AND lease_token = $2::uuid",
+	    2);
 
 /* A PostgreSQL array literal of texts: {"a","b \"c\""}. */
 static void text_array(struct buf *b, const char *const *v, int n)
@@ -239,7 +242,7 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	if (!res)
 		return -1;
 	if (db_get_ll(res, 0, 0) != 1)
-		return 0;	/* the caller releases: a status change leaves the token ours */
+		return 0; /* the caller releases: a status change leaves the token ours */
 	l->status = arena_strdup(a, p[3]);
 	if (w->reason)
 		l->reason = arena_strdup(a, w->reason);

@@ -22,16 +22,16 @@
 /* One claimed store row, as it was when the lease was taken. */
 struct lease {
 	const char *id;
-	const char *token;		/* lease_token (uuid text) */
+	const char *token; /* lease_token (uuid text) */
 	const char *status;
-	const char *reason;		/* status_reason */
-	const char *step;		/* last completed step ("" = none) */
-	const char *revision;		/* blueprint_revision */
+	const char *reason;   /* status_reason */
+	const char *step;     /* last completed step ("" = none) */
+	const char *revision; /* blueprint_revision */
 	int attempts;
-	int has_secret;			/* admin_secret IS NOT NULL */
-	long long started_at;		/* provisioning_started_at, unix s (0 = NULL) */
-	long long delete_at;		/* delete_requested_at (or updated_at), unix s */
-	long long now;			/* database clock at claim time, unix s */
+	int has_secret;	      /* admin_secret IS NOT NULL */
+	long long started_at; /* provisioning_started_at, unix s (0 = NULL) */
+	long long delete_at;  /* delete_requested_at (or updated_at), unix s */
+	long long now;	      /* database clock at claim time, unix s */
 };
 
 /*
@@ -60,15 +60,15 @@ int lease_renew(struct arena *a, const struct lease *l, int lease_seconds, struc
 
 /* What a fenced save writes (NULL strings = keep the column). */
 struct lease_save {
-	const char *status;		/* new status (may equal the old one) */
+	const char *status; /* new status (may equal the old one) */
 	const char *reason;
 	const char *step;
 	const char *revision;
 	const char *admin_user;
-	const char *admin_secret;	/* bytea text from seal_box */
-	int attempts;			/* new attempt count */
-	double delay;			/* next_attempt_at = now() + delay seconds */
-	int release;			/* 1 = give the lease up in the same statement */
+	const char *admin_secret; /* bytea text from seal_box */
+	int attempts;		  /* new attempt count */
+	double delay;		  /* next_attempt_at = now() + delay seconds */
+	int release;		  /* 1 = give the lease up in the same statement */
 	/* events inserted with the update: step, level, message (borrowed) */
 	const char *ev_step[16], *ev_level[16], *ev_msg[16];
 	int nev;

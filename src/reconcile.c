@@ -39,11 +39,11 @@
  * event is written exactly once however many reconcilers run or crash.
  */
 
-#define MANAGED_SELECTOR "app.kubernetes.io/managed-by=storefleet"
-#define STORE_LABEL "storefleet.io/store"
+#define MANAGED_SELECTOR   "app.kubernetes.io/managed-by=storefleet"
+#define STORE_LABEL	   "storefleet.io/store"
 #define CREDENTIALS_SECRET "storefleet-credentials"
-#define LIST_PAGE 5000		/* pages per pass at 10,000 stores: 9; memory: one page */
-#define PROBE_BODY_MAX 65536
+#define LIST_PAGE	   5000 /* pages per pass at 10,000 stores: 9; memory: one page */
+#define PROBE_BODY_MAX	   65536
 #define RECONCILE_BODY_MIN ((size_t)128 << 20)
 
 /*
@@ -54,10 +54,10 @@
 static const struct obs_kind {
 	const char *api_version, *kind, *key;
 } obs_kinds[] = {
-	{"v1", "Namespace", "namespace"},
-	{"v1", "PersistentVolumeClaim", "pvcs"},
-	{"apps/v1", "StatefulSet", "statefulsets"},
-	{"apps/v1", "Deployment", "deployments"},
+    {"v1", "Namespace", "namespace"},
+    {"v1", "PersistentVolumeClaim", "pvcs"},
+    {"apps/v1", "StatefulSet", "statefulsets"},
+    {"apps/v1", "Deployment", "deployments"},
 };
 #define OBS_N (sizeof(obs_kinds) / sizeof(obs_kinds[0]))
 
@@ -68,16 +68,16 @@ static const struct obs_kind {
 static const struct step {
 	const char *name, *message;
 } steps[] = {
-	{"render", "the blueprint rendered"},
-	{"namespace", "namespace created"},
-	{"isolation", "resource quota, limit range and network policies applied"},
-	{"secrets", "credentials generated and kept in the cluster"},
-	{"database", "database is ready"},
-	{"app", "app is running"},
-	{"setup", "setup job completed"},
-	{"ingress", "the store answers through the ingress"},
-	{"readiness", "every readiness check passed"},
-	{"ready", "store is ready"},
+    {"render", "the blueprint rendered"},
+    {"namespace", "namespace created"},
+    {"isolation", "resource quota, limit range and network policies applied"},
+    {"secrets", "credentials generated and kept in the cluster"},
+    {"database", "database is ready"},
+    {"app", "app is running"},
+    {"setup", "setup job completed"},
+    {"ingress", "the store answers through the ingress"},
+    {"readiness", "every readiness check passed"},
+    {"ready", "store is ready"},
 };
 #define STEPS_N ((int)(sizeof(steps) / sizeof(steps[0])))
 
@@ -85,16 +85,16 @@ static const struct step {
 static const struct probe_paths {
 	const char *engine, *paths[3];
 } probe_paths[] = {
-	{"woocommerce", {"/", "/wp-login.php", NULL}},
-	{"medusa", {"/health", NULL, NULL}},
+    {"woocommerce", {"/", "/wp-login.php", NULL}},
+    {"medusa", {"/health", NULL, NULL}},
 };
 
 struct engine_bp {
 	char engine[32];
 	struct blueprint *bp;
-	json_t *expected;	/* kind + metadata.name of every object (names are per namespace) */
-	json_t *running;	/* the same without Jobs: what a running store must still have */
-	char error[256];	/* why the chart cannot be used ("" = fine) */
+	json_t *expected; /* kind + metadata.name of every object (names are per namespace) */
+	json_t *running;  /* the same without Jobs: what a running store must still have */
+	char error[256];  /* why the chart cannot be used ("" = fine) */
 };
 
 /* One store row that is not deleted, and what was observed of it. */
@@ -102,30 +102,30 @@ struct store {
 	const char *id, *engine, *version, *name, *email, *status, *reason, *step, *desired;
 	int due, leased;
 	long long delete_at;
-	const json_t *obs;		/* {namespace, pvcs, ...} of this store, or NULL */
-	json_t *pods, *events, *jobs;	/* fetched per namespace when needed (deferred decref) */
+	const json_t *obs;	      /* {namespace, pvcs, ...} of this store, or NULL */
+	json_t *pods, *events, *jobs; /* fetched per namespace when needed (deferred decref) */
 	struct health_report hr;
-	int judged;			/* hr is valid */
-	const char *action;		/* the decision, for --dry-run and logs */
+	int judged;	    /* hr is valid */
+	const char *action; /* the decision, for --dry-run and logs */
 	int claim;
-	int missing;			/* hr: a running store lost an object (repairable) */
+	int missing; /* hr: a running store lost an object (repairable) */
 };
 
 struct reconcile {
 	struct reconcile_opts o;
 	struct k8s k;
 	int k8s_ok;
-	struct arena *a;		/* per pass */
+	struct arena *a; /* per pass */
 	struct engine_bp bps[4];
 	int nbps;
 	CURL *probe;
-	json_t *by_store;		/* id -> observation */
+	json_t *by_store; /* id -> observation */
 	struct store *stores;
 	int nstores;
-	long long now;			/* database clock, unix seconds */
+	long long now; /* database clock, unix seconds */
 	int transitions;
 	int warned_no_key;
-	unsigned long count0[K8S_V_N][K8S_R_N];	/* the client's counters when the pass began */
+	unsigned long count0[K8S_V_N][K8S_R_N]; /* the client's counters when the pass began */
 };
 
 static void decref(void *p)
@@ -171,7 +171,8 @@ static void bp_set_if(struct engine_bp *eb, const char *path, const char *a, con
 /* A JSON object of every secret name -> value (fake ones when fake is set). */
 static json_t *make_secrets(const struct blueprint *bp, int fake)
 {
-	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char alnum[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	const json_t *names = blueprint_secret_names(bp), *n;
 	json_t *out = json_object();
 	char pw[33];
@@ -230,8 +231,8 @@ static struct engine_bp *engine_bp(struct reconcile *r, const char *engine)
 	eb->expected = json_array();
 	eb->running = json_array();
 	json_array_foreach(set, i, obj) {
-		json_t *x = json_pack("{s:s, s:{s:s}}", "kind", jstr(obj, "kind"), "metadata", "name",
-				      jstr(json_object_get(obj, "metadata"), "name"));
+		json_t *x = json_pack("{s:s, s:{s:s}}", "kind", jstr(obj, "kind"), "metadata",
+				      "name", jstr(json_object_get(obj, "metadata"), "name"));
 
 		if (strcmp(jstr(obj, "kind"), "Job"))
 			json_array_append(eb->running, x);
@@ -381,15 +382,15 @@ static int observe(struct reconcile *r, struct err *e)
 
 /* ---- load ----------------------------------------------------------------- */
 
-static struct db_stmt st_load = DB_STMT(
-	"SELECT s.id, s.engine, s.engine_version, s.name, u.email, s.status, s.status_reason,"
-	" s.step, s.desired, s.next_attempt_at <= now(),"
-	" s.lease_token IS NOT NULL AND s.lease_expires_at > now(),"
-	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
-	" extract(epoch FROM now())::bigint"
-	" FROM stores s JOIN users u ON u.id = s.owner_id"
-	" WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
-	0);
+static struct db_stmt st_load =
+    DB_STMT("SELECT s.id, s.engine, s.engine_version, s.name, u.email, s.status, s.status_reason,"
+	    " s.step, s.desired, s.next_attempt_at <= now(),"
+	    " s.lease_token IS NOT NULL AND s.lease_expires_at > now(),"
+	    " extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
+	    " extract(epoch FROM now())::bigint"
+	    " FROM stores s JOIN users u ON u.id = s.owner_id"
+	    " WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
+	    0);
 
 static int load_stores(struct reconcile *r, struct err *e)
 {
@@ -461,8 +462,8 @@ static int fetch_details(struct reconcile *r, struct store *s, struct k8s_err *k
 static int fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
 {
 	char ns[64];
-	struct k8s_list_opts lo = {.api_version = "batch/v1", .kind = "Job", .ns = ns,
-				   .label_selector = MANAGED_SELECTOR};
+	struct k8s_list_opts lo = {
+	    .api_version = "batch/v1", .kind = "Job", .ns = ns, .label_selector = MANAGED_SELECTOR};
 	struct k8s_list l;
 
 	if (s->jobs)
@@ -479,17 +480,17 @@ static int fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
 static void judge(struct reconcile *r, struct store *s, const json_t *expected, int deleting)
 {
 	struct observed o = {
-		.expected = expected,
-		.ns = obs_ns(s),
-		.pvcs = json_object_get(s->obs, "pvcs"),
-		.statefulsets = json_object_get(s->obs, "statefulsets"),
-		.deployments = json_object_get(s->obs, "deployments"),
-		.jobs = s->jobs,
-		.pods = s->pods,
-		.events = s->events,
-		.now = r->now,
-		.grace = config.failure_grace,
-		.deleting = deleting,
+	    .expected = expected,
+	    .ns = obs_ns(s),
+	    .pvcs = json_object_get(s->obs, "pvcs"),
+	    .statefulsets = json_object_get(s->obs, "statefulsets"),
+	    .deployments = json_object_get(s->obs, "deployments"),
+	    .jobs = s->jobs,
+	    .pods = s->pods,
+	    .events = s->events,
+	    .now = r->now,
+	    .grace = config.failure_grace,
+	    .deleting = deleting,
 	};
 
 	readiness_evaluate(&o, &s->hr);
@@ -542,8 +543,8 @@ static int probe(struct reconcile *r, const char *engine, const char *host, char
 		cc = curl_easy_perform(r->probe);
 		curl_easy_getinfo(r->probe, CURLINFO_RESPONSE_CODE, &code);
 		if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && code == 200)) {
-			snprintf(why, n, "waiting for http://%s%s to answer: %s", host, pp->paths[i],
-				 curl_easy_strerror(cc));
+			snprintf(why, n, "waiting for http://%s%s to answer: %s", host,
+				 pp->paths[i], curl_easy_strerror(cc));
 			rc = -1;
 		} else if (code != 200) {
 			snprintf(why, n, "waiting for http://%s%s to answer 200 (got %ld)", host,
@@ -584,7 +585,8 @@ static int save(struct reconcile *r, struct lease *l, struct lease_save *w)
 		log_error("reconcile: store %s: cannot save: %s", l->id, e.msg);
 	} else if (rc == 0) {
 		log_warn("reconcile: store %s: lease lost (expired, or its status changed); "
-			 "leaving it", l->id);
+			 "leaving it",
+			 l->id);
 		err_clear(&e);
 		lease_release(r->a, l, &e);
 		l->token = NULL;
@@ -626,7 +628,8 @@ static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, c
 			return;
 		}
 	} else {
-		snprintf(reason, sizeof(reason), "kubernetes API unavailable, retrying: %.400s", msg);
+		snprintf(reason, sizeof(reason), "kubernetes API unavailable, retrying: %.400s",
+			 msg);
 	}
 	w.reason = reason;
 	w.attempts = l->attempts + 1;
@@ -649,17 +652,19 @@ static int decode_secret(const json_t *sec, const struct blueprint *bp, json_t *
 
 	json_array_foreach(blueprint_secret_names(bp), i, n) {
 		const char *b64 = json_string_value(json_object_get(data, json_string_value(n)));
-		const char *plain = json_string_value(
-			jpath(sec, "stringData", json_string_value(n)));
+		const char *plain =
+		    json_string_value(jpath(sec, "stringData", json_string_value(n)));
 		unsigned char bin[512];
 		size_t len = 0;
 
-		if (!b64 && plain && *plain) {	/* a server that kept stringData as sent */
+		if (!b64 && plain && *plain) { /* a server that kept stringData as sent */
 			json_object_set_new(creds, json_string_value(n), json_string(plain));
 			continue;
 		}
-		if (!b64 || sodium_base642bin(bin, sizeof(bin) - 1, b64, strlen(b64), NULL, &len, NULL,
-					      sodium_base64_VARIANT_ORIGINAL) < 0 || !len) {
+		if (!b64 ||
+		    sodium_base642bin(bin, sizeof(bin) - 1, b64, strlen(b64), NULL, &len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) < 0 ||
+		    !len) {
 			json_decref(creds);
 			return -1;
 		}
@@ -677,12 +682,14 @@ static json_t *base64_values(const json_t *plain)
 
 	json_object_foreach((json_t *)plain, k, v) {
 		const char *s = json_string_value(v);
-		size_t n = strlen(s), cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+		size_t n = strlen(s),
+		       cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 		char *b = malloc(cap);
 
 		if (!b)
 			die_oom();
-		sodium_bin2base64(b, cap, (const unsigned char *)s, n, sodium_base64_VARIANT_ORIGINAL);
+		sodium_bin2base64(b, cap, (const unsigned char *)s, n,
+				  sodium_base64_VARIANT_ORIGINAL);
 		json_object_set_new(out, k, json_string(b));
 		free(b);
 	}
@@ -716,11 +723,12 @@ static int credentials(struct reconcile *r, const struct store *s, const struct 
 		if (sec || ke->st.code != 404 || !create)
 			break;
 		made = make_secrets(eb->bp, 0);
-		body = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:o}", "apiVersion",
-				 "v1", "kind", "Secret", "metadata", "name", CREDENTIALS_SECRET,
-				 "namespace", ns, "labels", "app.kubernetes.io/managed-by",
-				 "storefleet", STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
-				 "type", "Opaque", "data", base64_values(made));
+		body =
+		    json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:o}", "apiVersion",
+			      "v1", "kind", "Secret", "metadata", "name", CREDENTIALS_SECRET,
+			      "namespace", ns, "labels", "app.kubernetes.io/managed-by",
+			      "storefleet", STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
+			      "type", "Opaque", "data", base64_values(made));
 		text = json_dumps(body, JSON_COMPACT);
 		json_decref(body);
 		sec = k8s_request(&r->k, "POST", coll.s, text, "application/json", &code, ke);
@@ -762,7 +770,8 @@ static int up_to_date(const struct store *s, const json_t *set, const char *rev)
 	size_t i;
 
 	json_array_foreach(set, i, obj) {
-		const char *kind = jstr(obj, "kind"), *name = jstr(json_object_get(obj, "metadata"), "name");
+		const char *kind = jstr(obj, "kind"),
+			   *name = jstr(json_object_get(obj, "metadata"), "name");
 		const json_t *found = NULL;
 
 		for (size_t k = 0; k < OBS_N; k++) {
@@ -785,7 +794,8 @@ static int up_to_date(const struct store *s, const json_t *set, const char *rev)
 				return 0;
 		}
 		if (found && strcmp(jstr(jpath(found, "metadata", "annotations"),
-					 BLUEPRINT_REVISION_ANNOTATION), rev))
+					 BLUEPRINT_REVISION_ANNOTATION),
+				    rev))
 			return 0;
 	}
 	return 1;
@@ -806,7 +816,8 @@ static int drop_failed_jobs(struct reconcile *r, struct store *s, struct k8s_err
 		job = json_array_get(jobs, i);
 		conds = jpath(job, "status", "conditions");
 		json_array_foreach(conds, k, c)
-			if (!strcmp(jstr(c, "type"), "Failed") && !strcmp(jstr(c, "status"), "True"))
+			if (!strcmp(jstr(c, "type"), "Failed") &&
+			    !strcmp(jstr(c, "status"), "True"))
 				failed = 1;
 		if (!failed) {
 			i++;
@@ -831,7 +842,8 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 {
 	struct err e = ERR_INIT;
 	json_t *fake = make_secrets(eb->bp, 1), *set, *got;
-	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL, fake};
+	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL,
+				     fake};
 	int rc = -1;
 
 	set = blueprint_render(eb->bp, &bs, &e);
@@ -869,15 +881,16 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		int t = config.provisioning_timeout;
 
 		if (t % 60 == 0)
-			snprintf(reason, sizeof(reason), "timed out after %d min: %s", t / 60, l->reason);
+			snprintf(reason, sizeof(reason), "timed out after %d min: %s", t / 60,
+				 l->reason);
 		else
 			snprintf(reason, sizeof(reason), "timed out after %d s: %s", t, l->reason);
 		fail(r, l, "readiness", reason);
 		return;
 	}
 	if (!eb || !eb->bp || !eb->expected) {
-		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s", s->engine,
-			 eb ? eb->error : "too many engines");
+		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s",
+			 s->engine, eb ? eb->error : "too many engines");
 		fail(r, l, "render", reason);
 		return;
 	}
@@ -899,8 +912,8 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	}
 	if (!set) {
 		json_decref(creds);
-		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s", s->engine,
-			 e.msg);
+		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s",
+			 s->engine, e.msg);
 		fail(r, l, "render", reason);
 		return;
 	}
@@ -936,8 +949,9 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 			return;
 		}
 		w.revision = rev;
-		snprintf(detail, sizeof(detail), "rendered the %s blueprint: %zu objects (revision %s)",
-			 s->engine, json_array_size(set), rev);
+		snprintf(detail, sizeof(detail),
+			 "rendered the %s blueprint: %zu objects (revision %s)", s->engine,
+			 json_array_size(set), rev);
 		advance(r, l, &w, "secrets", "render", detail);
 	}
 	if (!l->has_secret && *config.secret_key) {
@@ -950,7 +964,8 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 			log_error("reconcile: store %s: %s", s->id, e.msg);
 		}
 	} else if (!*config.secret_key && !r->warned_no_key) {
-		log_warn("reconcile: secret_key is not set: admin passwords stay in the cluster only");
+		log_warn(
+		    "reconcile: secret_key is not set: admin passwords stay in the cluster only");
 		r->warned_no_key = 1;
 	}
 	(void)generated;
@@ -959,7 +974,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		int saved;
 
 		w.reason = "applied; waiting for the workloads";
-		saved = save(r, l, &w);	/* rev and the sealed value live until here */
+		saved = save(r, l, &w); /* rev and the sealed value live until here */
 		memset(&w, 0, sizeof(w));
 		w.attempts = l->attempts;
 		if (saved <= 0) {
@@ -996,10 +1011,12 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	} else {
 		advance(r, l, &w, "setup", NULL, NULL);
 		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
-		if (*config.ingress_address && probe(r, s->engine, host, reason, sizeof(reason)) < 0) {
+		if (*config.ingress_address &&
+		    probe(r, s->engine, host, reason, sizeof(reason)) < 0) {
 			w.reason = reason;
 		} else {
-			snprintf(detail, sizeof(detail), "the store answers at http://%.120s/", host);
+			snprintf(detail, sizeof(detail), "the store answers at http://%.120s/",
+				 host);
 			advance(r, l, &w, "ready", "ingress",
 				*config.ingress_address ? detail
 							: "ingress applied (no ingress_address "
@@ -1040,8 +1057,8 @@ static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 		return -1;
 	}
 	if (credentials(r, s, eb, 0, &creds, &generated, &ke) < 0) {
-		snprintf(why, n, "%s", ke.st.code == 404 ? "its credentials Secret is gone too"
-							 : ke.err.msg);
+		snprintf(why, n, "%s",
+			 ke.st.code == 404 ? "its credentials Secret is gone too" : ke.err.msg);
 		return -1;
 	}
 	{
@@ -1072,7 +1089,7 @@ static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 	struct lease_save w = {0};
 	struct err e = ERR_INIT;
 
-	if (!s->judged) {	/* claimed with a status we did not decide on: next pass */
+	if (!s->judged) { /* claimed with a status we did not decide on: next pass */
 		lease_release(r->a, l, &e);
 		return;
 	}
@@ -1198,7 +1215,7 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 		}
 		json_decref(got);
 		got = NULL;
-		nsobj = NULL;	/* already gone: confirm with a GET */
+		nsobj = NULL; /* already gone: confirm with a GET */
 	}
 	/* terminating: only a deadline passed is worth a word */
 	if (r->now - l->delete_at > config.delete_timeout) {
@@ -1228,12 +1245,12 @@ static const struct state {
 	const char *status;
 	void (*act)(struct reconcile *r, struct store *s, struct lease *l);
 } states[] = {
-	{"requested", NULL},		/* started by lease_start_requested, under the cap */
-	{"provisioning", st_provisioning},
-	{"ready", st_running},
-	{"degraded", st_running},
-	{"failed", NULL},		/* waits for a retry from the web app */
-	{"deleting", st_deleting},
+    {"requested", NULL}, /* started by lease_start_requested, under the cap */
+    {"provisioning", st_provisioning},
+    {"ready", st_running},
+    {"degraded", st_running},
+    {"failed", NULL}, /* waits for a retry from the web app */
+    {"deleting", st_deleting},
 };
 
 static const struct state *state_of(const char *status)
@@ -1397,7 +1414,8 @@ static double elapsed(const struct timespec *t0)
 static void k8s_breakdown(const struct k8s *k, unsigned long count0[K8S_V_N][K8S_R_N], char *out,
 			  size_t n)
 {
-	static const char *const verb[K8S_V_N] = {"GET", "LIST", "APPLY", "DELETE", "POST", "OTHER"};
+	static const char *const verb[K8S_V_N] = {"GET",    "LIST", "APPLY",
+						  "DELETE", "POST", "OTHER"};
 	static const char *const res[K8S_R_N] = {"2xx", "4xx", "429", "5xx", "error"};
 	size_t len = 0;
 
@@ -1414,12 +1432,12 @@ static void k8s_breakdown(const struct k8s *k, unsigned long count0[K8S_V_N][K8S
 		snprintf(out, n, "none");
 }
 
-static struct db_stmt st_run_start = DB_STMT(
-	"INSERT INTO reconcile_runs (host) VALUES ($1) RETURNING id", 1);
-static struct db_stmt st_run_end = DB_STMT(
-	"UPDATE reconcile_runs SET finished_at = clock_timestamp(), stores_seen = $2::int,"
-	" transitions = $3::int, k8s_requests = $4::int, error = $5 WHERE id = $1",
-	5);
+static struct db_stmt st_run_start =
+    DB_STMT("INSERT INTO reconcile_runs (host) VALUES ($1) RETURNING id", 1);
+static struct db_stmt st_run_end =
+    DB_STMT("UPDATE reconcile_runs SET finished_at = clock_timestamp(), stores_seen = $2::int,"
+	    " transitions = $3::int, k8s_requests = $4::int, error = $5 WHERE id = $1",
+	    5);
 
 static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
 {
@@ -1500,7 +1518,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	log_debug("reconcile: decided at %.3f s: %d to claim", elapsed(&t0), nids);
 	if (!r->o.dry_run && nids) {
 		snprintf(owner_host, sizeof(owner_host), "%s", r->o.owner);
-		if (lease_claim(r->a, ids, nids, owner_host, config.lease_seconds, &ls, &nls, e) < 0)
+		if (lease_claim(r->a, ids, nids, owner_host, config.lease_seconds, &ls, &nls, e) <
+		    0)
 			goto finish;
 		act_on_claimed(r, ls, nls);
 	}
@@ -1525,8 +1544,9 @@ finish:
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
 	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));
-	log_info("reconcile: pass: %d stores, %d transitions, %lu kubernetes requests (%s), %.3f s%s%s",
-		 st->stores_seen, st->transitions, st->k8s_requests, verbs, st->seconds,
-		 rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
+	log_info(
+	    "reconcile: pass: %d stores, %d transitions, %lu kubernetes requests (%s), %.3f s%s%s",
+	    st->stores_seen, st->transitions, st->k8s_requests, verbs, st->seconds,
+	    rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
 	return rc;
 }

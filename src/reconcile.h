@@ -1,4 +1,5 @@
-/* reconcile.h - one reconcile pass: observe the cluster, then move each store through its states. */
+/* reconcile.h - one reconcile pass: observe the cluster, then move each store through its states.
+ */
 #ifndef SF_RECONCILE_H
 #define SF_RECONCILE_H
 
@@ -31,9 +32,9 @@
 struct reconcile;
 
 struct reconcile_opts {
-	const char *owner;	/* lease owner (host:pid) */
-	int dry_run;		/* observe and print decisions to out; write and apply nothing */
-	FILE *out;		/* dry-run report (stdout) */
+	const char *owner; /* lease owner (host:pid) */
+	int dry_run;	   /* observe and print decisions to out; write and apply nothing */
+	FILE *out;	   /* dry-run report (stdout) */
 };
 
 /* Set up (Kubernetes client from config, blueprints loaded lazily).  NULL + e on error. */
@@ -43,7 +44,7 @@ void reconcile_free(struct reconcile *r);
 /* Figures of the last pass. */
 struct reconcile_stats {
 	int stores_seen;
-	int transitions;	/* status changes and steps completed */
+	int transitions; /* status changes and steps completed */
 	unsigned long k8s_requests;
 	double seconds;
 };

@@ -1,4 +1,5 @@
-/* storefleet-reconcile - the cron program: claim due stores, do their Kubernetes steps, record progress. */
+/* storefleet-reconcile - the cron program: claim due stores, do their Kubernetes steps, record
+ * progress. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,9 +24,9 @@
  * kill -9 closes the socket and PostgreSQL drops the lock at once.  The
  * lock only saves work: leases keep concurrent runs correct (--no-lock).
  */
-#define EXIT_BUSY 75
-#define RECONCILE_LOCK_KEY "7378666c65657401"	/* hex: a fixed, project-wide key */
-#define NOTIFY_CHANNEL "storefleet_stores"
+#define EXIT_BUSY	   75
+#define RECONCILE_LOCK_KEY "7378666c65657401" /* hex: a fixed, project-wide key */
+#define NOTIFY_CHANNEL	   "storefleet_stores"
 
 static volatile sig_atomic_t stopping;
 
@@ -165,7 +166,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--for") && i + 1 < argc) {
 			duration = parse_duration(argv[++i]);
 			if (duration < 0) {
-				fprintf(stderr, "storefleet-reconcile: bad duration '%s'\n", argv[i]);
+				fprintf(stderr, "storefleet-reconcile: bad duration '%s'\n",
+					argv[i]);
 				return 2;
 			}
 			loop = 1;
@@ -222,8 +224,8 @@ int main(int argc, char **argv)
 		left = duration - (now_s() - start);
 		if (!loop || stopping || left <= 0)
 			break;
-		wait_notify(guard, left < config.reconcile_interval ? left
-								: config.reconcile_interval);
+		wait_notify(guard,
+			    left < config.reconcile_interval ? left : config.reconcile_interval);
 		if (stopping || duration - (now_s() - start) <= 0)
 			break;
 	}
