@@ -11,7 +11,9 @@
 #                         exports BASE NGINX_PID NGINX_PORT
 #   kubesim_start DIR [ARGS...]  the Kubernetes simulator; exports KUBECONFIG KUBESIM_PID
 #                         KUBESIM_ADDR KUBESIM_TOKEN KUBESIM_INGRESS KUBESIM_DIR
-#   wait_for SECONDS CMD...  run CMD until it succeeds or SECONDS pass (returns 1 then)
+#   wait_for SECONDS CMD...  run CMD until it succeeds or SECONDS pass (returns 1 then);
+#                         CMD's arguments are expanded once, so a condition that must
+#                         be re-read each time ($(...), $var) belongs in a function
 #   free_port             print a free loopback TCP port
 #   stack_stop            stop everything started, newest first
 
