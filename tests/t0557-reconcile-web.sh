@@ -1,5 +1,5 @@
 #!/bin/bash
-# t0557-reconcile-web.sh - end to end through the web app: API create -> ready, reveal, degraded, delete -> deleted.
+# t0557-reconcile-web.sh - end to end through the web app: form and API create -> ready, reveal, degraded, delete -> deleted.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-stores.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"
@@ -18,6 +18,17 @@ for e in woocommerce medusa; do
 	ids[$e]=$(json_get 'j["store"]["id"]')
 done
 
+# the same from the browser's form: 303 to the store page, which shows the progress
+jar=$T/jar
+browser_login owner@example.com "$jar" >/dev/null
+page "$jar" GET /stores
+csrf=$(page_csrf)
+page "$jar" POST /stores --data-urlencode "csrf_token=$csrf" -H "Origin: $BASE" \
+	--data-urlencode "name=Form-made shop" --data-urlencode engine=woocommerce
+is "$STATUS" 303 "a store requested through the form"
+form_id=$(header Location | sed -n 's|^/stores/\([a-z0-9]*\)$|\1|p')
+like "$form_id" '^[a-z][a-z0-9]{7}$' "... redirected to its page"
+
 "$SF_BUILD/bin/storefleet-reconcile" --for 60s >>"$T/reconcile.log" 2>&1 &
 loop=$!
 STACK_PIDS+=("reconcile:$loop")
@@ -33,10 +44,16 @@ for e in woocommerce medusa; do
 		"$e: the provisioning steps, in order, in the API's events"
 done
 
+page_ready() {
+	page "$jar" GET "/stores/$1"
+	grep -q 'badge-ready' "$T/body"
+}
+ok "the form-made store's page turns ready" wait_for 60 page_ready "$form_id"
+like "$BODY" "http://store-$form_id\.127\.0\.0\.1\.nip\.io/" "... and shows the store's URL"
+unlike "$BODY" 'http-equiv="refresh"' "... and stops refreshing itself once ready"
+
 # the owner reveals the admin password: the one kept in the cluster's Secret
 id=${ids[woocommerce]}
-jar=$T/jar
-browser_login owner@example.com "$jar" >/dev/null
 page "$jar" GET "/stores/$id"
 csrf=$(page_csrf)
 page "$jar" POST "/stores/$id/credentials" --data-urlencode "csrf_token=$csrf" -H "Origin: $BASE"
