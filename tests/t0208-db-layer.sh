@@ -5,4 +5,6 @@
 pg_start "$T/pg" || bail "cannot start PostgreSQL"
 sf_migrate || bail "migrate failed"
 # x-db prints its own plan and TAP lines; this script only provides the database.
-SF_T_DB=1 exec "$SF_BUILD/tests/x-db"
+# Not `exec`: the EXIT trap must still run to stop PostgreSQL and remove $T.
+SF_T_DB=1 "$SF_BUILD/tests/x-db"
+exit $?

@@ -18,6 +18,16 @@ as_pod() {
 		"$@"
 	fi
 }
+
+# The same in the background, leaving the program's own PID in $! (setpriv execs it),
+# so stack_stop stops the program: `as_pod cmd &` would record a subshell's PID.
+as_pod_bg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@" &
+	else
+		"$@" &
+	fi
+}
 port=$(free_port)
 mkdir -p "$T/nginx" "$T/tmp" "$T/run"
 chmod 777 "$T/tmp" "$T/run"
@@ -39,11 +49,11 @@ ok "nginx accepts the platform's configuration" as_pod nginx -t -q -e stderr -c 
 export SF_COOKIE_SECURE=false
 pg_start "$T/pg" || bail "cannot start PostgreSQL"
 sf_migrate || bail "migrate failed"
-as_pod "$SF_BUILD/bin/storefleet.fcgi" --socket "$T/run/fcgi.sock" --workers 2 >>"$T/app.log" 2>&1 &
+as_pod_bg "$SF_BUILD/bin/storefleet.fcgi" --socket "$T/run/fcgi.sock" --workers 2 >>"$T/app.log" 2>&1
 STACK_PIDS+=("app:$!")
 wait_for 10 test -S "$T/run/fcgi.sock" || bail "storefleet.fcgi: no socket: $(cat "$T/app.log")"
 is "$(stat -c %a "$T/run/fcgi.sock")" 660 "the socket is mode 0660: only the pod's user and group"
-as_pod nginx -e stderr -c "$T/nginx/nginx.conf" >>"$T/nginx.log" 2>&1 &
+as_pod_bg nginx -e stderr -c "$T/nginx/nginx.conf" >>"$T/nginx.log" 2>&1
 nginx_pid=$!
 STACK_PIDS+=("nginx:$nginx_pid")
 BASE=http://127.0.0.1:$port
