@@ -8,44 +8,12 @@
 # same config, runs wrk (2 threads) against each endpoint, prints one table, and stops
 # everything it started by PID.  Targets (issue 2): /auth/me >= 0.5 x hello-world,
 # p99 <= 10 ms at 32 connections, worker RSS <= 8 MiB.
-set -u
-cd "$(dirname "$0")/.."
-SF_ROOT=$(pwd)
-: "${SF_BUILD:=$SF_ROOT/build}"
-export SF_ROOT SF_BUILD
-. tools/stack.sh
-
-secs=${BENCH_SECONDS:-10}
-conns=${BENCH_CONNS:-32}
-nworkers=${BENCH_WORKERS:-2}
-D=$(mktemp -d /tmp/sf-bench.XXXXXX)
-chmod 755 "$D"
-cleanup() {
-	stack_stop
-	rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-command -v wrk >/dev/null || { echo "bench-http: wrk not installed" >&2; exit 1; }
-for b in storefleet.fcgi storefleetctl fcgi-hello; do
-	[ -x "$SF_BUILD/bin/$b" ] || { echo "bench-http: $SF_BUILD/bin/$b missing (make programs)" >&2; exit 1; }
-done
-
-export SF_COOKIE_SECURE=false SF_LOG_LEVEL=info
-pg_start "$D/pg" || exit 1
-"$SF_BUILD/bin/storefleetctl" migrate >"$D/migrate.log" 2>&1 || { cat "$D/migrate.log" >&2; exit 1; }
+. "$(dirname "$0")/benchlib.sh"
+bench_init bench-http
 "$SF_BUILD/bin/storefleetctl" user add bench@example.com >/dev/null || exit 1
 token=$("$SF_BUILD/bin/storefleetctl" token create bench@example.com --name bench | tail -n 1)
-[ -n "$token" ] || { echo "bench-http: no token" >&2; exit 1; }
-
-mkdir -p "$D/hello"
-"$SF_BUILD/bin/fcgi-hello" --socket "$D/hello/fcgi.sock" --workers "$nworkers" >>"$D/hello.log" 2>&1 &
-STACK_PIDS+=("hello:$!")
-hello_pid=$!
-wait_for 10 test -S "$D/hello/fcgi.sock" || { echo "bench-http: fcgi-hello did not start" >&2; exit 1; }
-nginx_start "$D/hello" || exit 1
-hello_base=$BASE
+[ -n "$token" ] || bench_fail "no token"
+bench_hello_start
 
 app_start "$D" "$nworkers" || exit 1
 nginx_start "$D" || exit 1
