@@ -227,6 +227,11 @@ PGresult *db_exec(struct arena *a, const char *sql, int nparams, const char *con
 	return db_check(a, res, "statement", e);
 }
 
+/*
+ * The simple query protocol is the only way to run a file of several
+ * statements (PQexecParams takes one); callers pass migration files from
+ * sql/, never anything from outside.
+ */
 int db_script(const char *sql, struct err *e)
 {
 	PGresult *res;
@@ -240,6 +245,7 @@ int db_script(const char *sql, struct err *e)
 	return 0;
 }
 
+/* BEGIN / COMMIT / ROLLBACK only: literal, parameterless statements. */
 static int db_simple(const char *sql, struct err *e)
 {
 	PGresult *res;
