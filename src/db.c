@@ -252,7 +252,7 @@ static int db_simple(const char *sql, struct err *e)
 
 	if (db_ready(e) < 0)
 		return -1;
-	res = db_check(NULL, PQexec(db_conn, sql), sql, e);
+	res = db_check(NULL, PQexecParams(db_conn, sql, 0, NULL, NULL, NULL, NULL, 0), sql, e);
 	if (!res)
 		return -1;
 	PQclear(res);

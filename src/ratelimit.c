@@ -49,34 +49,32 @@ static void rl_fill(PGresult *res, struct ratelimit_state *out)
 	out->retry_after = db_rows(res) ? (int)db_get_ll(res, 0, 1) : 0;
 }
 
-int ratelimit_peek(struct arena *a, const char *bucket, const char *key, int window,
-		   struct ratelimit_state *out, struct err *e)
+/* Run a (bucket, key, window) statement that answers one counter row into out. */
+static int rl_counter(struct arena *a, struct db_stmt *st, const char *bucket, const char *key,
+		      int window, struct ratelimit_state *out, struct err *e)
 {
 	char w[16];
 	const char *p[3] = {bucket, key, w};
 	PGresult *res;
 
 	snprintf(w, sizeof(w), "%d", window);
-	res = db_run(a, &st_peek, p, e);
+	res = db_run(a, st, p, e);
 	if (!res)
 		return -1;
 	rl_fill(res, out);
 	return 0;
 }
 
+int ratelimit_peek(struct arena *a, const char *bucket, const char *key, int window,
+		   struct ratelimit_state *out, struct err *e)
+{
+	return rl_counter(a, &st_peek, bucket, key, window, out, e);
+}
+
 int ratelimit_hit(struct arena *a, const char *bucket, const char *key, int window,
 		  struct ratelimit_state *out, struct err *e)
 {
-	char w[16];
-	const char *p[3] = {bucket, key, w};
-	PGresult *res;
-
-	snprintf(w, sizeof(w), "%d", window);
-	res = db_run(a, &st_hit, p, e);
-	if (!res)
-		return -1;
-	rl_fill(res, out);
-	return 0;
+	return rl_counter(a, &st_hit, bucket, key, window, out, e);
 }
 
 int ratelimit_take(struct arena *a, const char *bucket, const char *key, int limit, int window,
