@@ -29,6 +29,7 @@ struct blueprint {
 	char *engine;
 	json_t *values;	      /* values.yaml with every layer but the store's merged in */
 	json_t *secret_names; /* ["db_password", ...] */
+	json_t *versions;     /* ["6.7.2", "6.8.1"]: what a store may pin */
 	json_t *files;	      /* [[doc, doc...], ...]: manifests in file order */
 	json_t *keep;	      /* overlay documents, kept so their marks stay meaningful */
 	struct y2j_marks *marks;
@@ -744,7 +745,8 @@ json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_stor
 	if (bp->platform)
 		return render_platform(&r);
 	if (!store)
-		return fail_null(err_set(e, 400, "chart '%s' renders a store: give one", bp->engine));
+		return fail_null(
+		    err_set(e, 400, "chart '%s' renders a store: give one", bp->engine));
 	layer = store_layer(bp, store, 0, e);
 	if (!layer)
 		return NULL;
@@ -844,6 +846,56 @@ static int check_values(struct blueprint *bp, const char *file, struct err *e)
 	return 0;
 }
 
+/*
+ * The versions a store may pin, checked after every layer (an overlay may
+ * change the default or the list): each one text that is safe in an image
+ * tag, and the default among them.  A chart with a version but no list
+ * allows only its default.
+ */
+static int load_versions(struct blueprint *bp, struct err *e)
+{
+	const json_t *dv = json_object_get(bp->values, "version");
+	const json_t *list = json_object_get(bp->values, "versions"), *v;
+	int have_default = 0;
+	size_t i;
+
+	bp->versions = json_array();
+	if (!bp->versions)
+		die_oom();
+	if (!json_is_string(dv)) {
+		if (list)
+			return err_set(e, 500, "chart '%s': 'versions' needs a string 'version'",
+				       bp->engine);
+		return 0;
+	}
+	if (!list) {
+		if (json_array_append(bp->versions, (json_t *)dv) < 0)
+			die_oom();
+		return 0;
+	}
+	if (!json_is_array(list) || !json_array_size(list))
+		return err_set(e, 500, "chart '%s': 'versions' must be a non-empty list",
+			       bp->engine);
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s || !*s || strlen(s) > 64 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(s))
+			return err_set(
+			    e, 500, "chart '%s': versions[%zu] must be 1-64 of A-Z a-z 0-9 . _ -",
+			    bp->engine, i);
+		if (!strcmp(s, json_string_value(dv)))
+			have_default = 1;
+		if (json_array_append(bp->versions, (json_t *)v) < 0)
+			die_oom();
+	}
+	if (!have_default)
+		return err_set(e, 500, "chart '%s': version '%s' is not in 'versions'", bp->engine,
+			       json_string_value(dv));
+	return 0;
+}
+
 /* Render every manifest against placeholder store values: finds unknown values early. */
 static int check_render(struct blueprint *bp, struct err *e)
 {
@@ -911,6 +963,8 @@ struct blueprint *blueprint_load(const char *charts_dir, const char *engine, con
 	}
 	if (values_file && merge_file(bp, values_file, 1, e) < 0)
 		goto fail;
+	if (load_versions(bp, e) < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "%s/%s/manifests", charts_dir, engine);
 	if (load_manifests(bp, path, e) < 0 || check_render(bp, e) < 0)
 		goto fail;
@@ -927,6 +981,7 @@ void blueprint_free(struct blueprint *bp)
 	free(bp->engine);
 	json_decref(bp->values);
 	json_decref(bp->secret_names);
+	json_decref(bp->versions);
 	json_decref(bp->files);
 	json_decref(bp->keep);
 	y2j_marks_free(bp->marks);
@@ -1006,6 +1061,24 @@ const char *blueprint_engine(const struct blueprint *bp)
 const json_t *blueprint_values(const struct blueprint *bp)
 {
 	return bp->values;
+}
+
+const json_t *blueprint_versions(const struct blueprint *bp)
+{
+	return bp->versions;
+}
+
+int blueprint_version_known(const struct blueprint *bp, const char *version)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!version)
+		return 0;
+	json_array_foreach(bp->versions, i, v)
+		if (!strcmp(json_string_value(v), version))
+			return 1;
+	return 0;
 }
 
 const json_t *blueprint_secret_names(const struct blueprint *bp)

@@ -99,6 +99,18 @@ const char *blueprint_engine(const struct blueprint *bp);
 const json_t *blueprint_values(const struct blueprint *bp);
 
 /*
+ * The engine versions a store of this chart may run (upgrade or roll back
+ * to): the `versions` list of values.yaml (after the overlays), which
+ * always holds the default `version`.  Borrowed JSON array of strings,
+ * oldest first as the chart lists them; an empty array for a chart with
+ * no `version` (the platform).  blueprint_version_known says whether
+ * version is one of them (0 for NULL).  The web side refuses any other
+ * version with 422; reconcile renders only these.
+ */
+const json_t *blueprint_versions(const struct blueprint *bp);
+int blueprint_version_known(const struct blueprint *bp, const char *version);
+
+/*
  * The names of the secrets a store of this chart needs (borrowed JSON
  * array of strings, from the keys of secrets: in values.yaml).  The caller
  * generates each once per store from a CSPRNG and keeps them: the renderer

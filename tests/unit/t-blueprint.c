@@ -418,7 +418,8 @@ static void check_set(const char *engine, const json_t *set, const char *id)
 
 		json_array_foreach(set, i, o) {
 			const json_t *tpl = json_object_get(json_object_get(o, "spec"), "template");
-			const json_t *l = json_object_get(json_object_get(tpl, "metadata"), "labels");
+			const json_t *l =
+			    json_object_get(json_object_get(tpl, "metadata"), "labels");
 
 			if (!tpl)
 				continue;
@@ -428,7 +429,8 @@ static void check_set(const char *engine, const json_t *set, const char *id)
 			    !lbl_is(l, "app.kubernetes.io/instance", inst))
 				pods_ok = 0;
 		}
-		ok(pods >= 3 && pods_ok, "%s: %d pod templates carry the store labels", engine, pods);
+		ok(pods >= 3 && pods_ok, "%s: %d pod templates carry the store labels", engine,
+		   pods);
 	}
 	ok(ann_ok && rev && strlen(rev) == 16, "%s: every object has the same revision", engine);
 
@@ -575,6 +577,75 @@ static void test_mask(void)
 	json_decref(set);
 }
 
+/* The versions list: what the web side checks an upgrade against. */
+static void test_versions(void)
+{
+	struct err e = ERR_INIT;
+	struct blueprint *bp;
+	char vals[2048];
+
+	chart(NULL, NULL);
+	bp = load(NULL, NULL, &e);
+	if (ok(bp != NULL, "versions: chart without version loads")) {
+		is_int(json_array_size(blueprint_versions(bp)), 0, "no version, no versions");
+		ok(!blueprint_version_known(bp, "1.0"), "no version is known");
+		blueprint_free(bp);
+	}
+	snprintf(vals, sizeof(vals), "%sversion: \"2.0\"\n", base_values);
+	chart(vals, NULL);
+	bp = load(NULL, NULL, &e);
+	if (ok(bp != NULL, "versions: version without a list loads (%s)", e.msg)) {
+		ok(blueprint_version_known(bp, "2.0"), "the default alone is known");
+		ok(!blueprint_version_known(bp, "1.0"), "another is not");
+		ok(!blueprint_version_known(bp, NULL), "NULL is not");
+		blueprint_free(bp);
+	}
+	snprintf(vals, sizeof(vals), "%sversion: \"2.0\"\nversions: [\"1.0\", \"2.0\"]\n",
+		 base_values);
+	chart(vals, NULL);
+	bp = load(NULL, NULL, &e);
+	if (ok(bp != NULL, "versions: list loads (%s)", e.msg)) {
+		is_int(json_array_size(blueprint_versions(bp)), 2, "two versions");
+		ok(blueprint_version_known(bp, "1.0") && blueprint_version_known(bp, "2.0"),
+		   "both known");
+		ok(!blueprint_version_known(bp, "3.0"), "3.0 unknown");
+		blueprint_free(bp);
+	}
+	bp = load(NULL, "version: \"1.0\"\n", &e);
+	ok(bp != NULL, "an operator file may pick another listed default (%s)", e.msg);
+	blueprint_free(bp);
+	bp = load(NULL, "version: \"9.9\"\n", &e);
+	ok(!bp, "a default outside the list is refused");
+	is_str(e.msg, "chart 't': version '9.9' is not in 'versions'", "and says so");
+	blueprint_free(bp);
+	snprintf(vals, sizeof(vals), "%sversion: \"2.0\"\nversions: [\"2.0\", \"a b\"]\n",
+		 base_values);
+	chart(vals, NULL);
+	bp = load(NULL, NULL, &e);
+	ok(!bp, "a version that is no image tag is refused");
+	ok(strstr(e.msg, "versions[1]") != NULL, "naming the item (%s)", e.msg);
+	blueprint_free(bp);
+	for (int i = 0; i < 2; i++) {
+		const char *engine = i ? "medusa" : "woocommerce";
+		const json_t *def;
+
+		err_clear(&e);
+		bp = blueprint_load(root, engine, NULL, NULL, &e);
+		if (!ok(bp != NULL, "%s: loads (%s)", engine, e.msg))
+			continue;
+		def = json_object_get(blueprint_values(bp), "version");
+		ok(json_array_size(blueprint_versions(bp)) >= 2,
+		   "%s: at least two versions to move between", engine);
+		ok(blueprint_version_known(bp, json_string_value(def)), "%s: default listed",
+		   engine);
+		is_str(json_string_value(json_array_get(
+			   blueprint_versions(bp), json_array_size(blueprint_versions(bp)) - 1)),
+		       json_string_value(def), "%s: the default is the newest (last)", engine);
+		blueprint_free(bp);
+	}
+	chart(NULL, NULL);
+}
+
 int main(void)
 {
 	const char *sf = getenv("SF_ROOT");
@@ -592,6 +663,7 @@ int main(void)
 	test_real_chart("woocommerce");
 	test_real_chart("medusa");
 	test_mask();
+	test_versions();
 	{
 		char cmd[200];
 
