@@ -577,19 +577,18 @@ static struct db_stmt st_list_all = DB_STMT(
 	"SELECT " STORE_COLS STORE_FROM "WHERE $1::bigint IS NULL" LIST_FILTER, 5);
 /* clang-format on */
 
-static const char *cursor_encode(struct arena *a, const char *micros, const char *id)
+const char *store_cursor_encode(struct arena *a, const char *micros, const char *tail)
 {
 	char raw[64], out[128];
 
-	snprintf(raw, sizeof(raw), "%s.%s", micros, id);
+	snprintf(raw, sizeof(raw), "%s.%s", micros, tail);
 	sodium_bin2base64(out, sizeof(out), (const unsigned char *)raw, strlen(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return arena_strdup(a, out);
 }
 
-/* "<digits>.<tail>" out of a cursor; 0 or -1 (422) when it is not one of ours. */
-static int cursor_decode(struct arena *a, const char *cursor, const char **micros,
-			 const char **tail, struct err *e)
+int store_cursor_decode(struct arena *a, const char *cursor, const char **micros, const char **tail,
+			struct err *e)
 {
 	unsigned char raw[64];
 	size_t n, d;
@@ -621,7 +620,7 @@ static int list_args(struct arena *a, const char *status, int limit, const char 
 	if (limit < 1 || limit > STORE_LIST_MAX)
 		BUG("store_list: limit %d", limit);
 	if (cursor) {
-		if (cursor_decode(a, cursor, &p[2], &p[3], e) < 0)
+		if (store_cursor_decode(a, cursor, &p[2], &p[3], e) < 0)
 			return -1;
 		if (!store_id_valid(p[3]))
 			return err_set(e, 422, "the cursor is not one this API gave out");
@@ -644,7 +643,7 @@ static void list_rows(struct arena *a, const PGresult *res, int from, int off, i
 		view_push(*stores, v);
 	}
 	if (n > limit)
-		*next_cursor = cursor_encode(
+		*next_cursor = store_cursor_encode(
 		    a, epoch_micros(a, db_get(res, from + limit - 1, off + C_CREATED)),
 		    db_get(res, from + limit - 1, off + C_ID));
 }
@@ -668,6 +667,58 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 	if (!(res = db_run(a, all ? &st_list_all : &st_list_own, p, e)))
 		return -1;
 	list_rows(a, res, 0, 0, all, limit, stores, next_cursor);
+	return 0;
+}
+
+/*
+ * The administrators' list: one statement per direction (a CASE in ORDER
+ * BY would hide the (created_at, id) index from the planner), every
+ * filter an optional parameter.  $1 status (NULL = not deleted), $2
+ * engine, $3 owner email, $4 $5 cursor, $6 limit.
+ */
+/* clang-format off */
+#define ADMIN_LIST(cmp, dir)                                                               \
+	"SELECT " STORE_COLS STORE_FROM                                                    \
+	"WHERE (CASE WHEN $1::text IS NULL THEN s.status <> 'deleted' ELSE s.status = $1 END) " \
+	" AND ($2::text IS NULL OR s.engine = $2) "                                        \
+	" AND ($3::text IS NULL OR lower(u.email) = lower($3)) "                           \
+	" AND ($4::bigint IS NULL OR (s.created_at, s.id) " cmp                            \
+	"      (timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::text)) "     \
+	"ORDER BY s.created_at " dir ", s.id " dir " LIMIT $6::int"
+static struct db_stmt st_list_admin_new = DB_STMT(ADMIN_LIST("<", "DESC"), 6);
+static struct db_stmt st_list_admin_old = DB_STMT(ADMIN_LIST(">", "ASC"), 6);
+/* clang-format on */
+
+int store_list_admin(struct arena *a, struct store_filter *f, int limit, const char *cursor,
+		     struct view **stores, const char **next_cursor, struct err *e)
+{
+	const char *p[6] = {NULL};
+	char lim[16];
+	PGresult *res;
+
+	*stores = NULL;
+	*next_cursor = NULL;
+	f->field = "status";
+	if (list_args(a, f->status, limit, cursor, p + 1, e) < 0) { /* sets p[3], p[4] */
+		if (cursor && e->status == 422 && strstr(e->msg, "cursor"))
+			f->field = "cursor";
+		return -1;
+	}
+	f->field = "engine";
+	if (f->engine && store_check_engine(f->engine, e) < 0)
+		return -1;
+	f->field = "owner";
+	if (f->owner && (!*f->owner || strlen(f->owner) > AUTH_EMAIL_MAX))
+		return err_set(e, 422, "owner must be an email address");
+	f->field = NULL;
+	snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more: is there a next page? */
+	p[0] = f->status;
+	p[1] = f->engine;
+	p[2] = f->owner;
+	p[5] = lim;
+	if (!(res = db_run(a, f->oldest ? &st_list_admin_old : &st_list_admin_new, p, e)))
+		return -1;
+	list_rows(a, res, 0, 0, 1, limit, stores, next_cursor);
 	return 0;
 }
 
@@ -996,7 +1047,7 @@ int store_audit_list(struct arena *a, int limit, const char *cursor, struct view
 	*entries = NULL;
 	*next_cursor = NULL;
 	if (cursor) {
-		if (cursor_decode(a, cursor, &micros, &tail, e) < 0)
+		if (store_cursor_decode(a, cursor, &micros, &tail, e) < 0)
 			return -1;
 		if (strcmp(tail, "audit"))
 			return err_set(e, 422, "the cursor is not one this API gave out");
@@ -1022,6 +1073,6 @@ int store_audit_list(struct arena *a, int limit, const char *cursor, struct view
 		json_decref(j);
 	}
 	if (n > limit)
-		*next_cursor = cursor_encode(a, db_get(res, limit - 1, 0), "audit");
+		*next_cursor = store_cursor_encode(a, db_get(res, limit - 1, 0), "audit");
 	return 0;
 }

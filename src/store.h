@@ -131,6 +131,35 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e);
 
 /*
+ * The administrators' list of every tenant's stores (the caller checks the
+ * role).  IN: status (NULL = every status but deleted), engine, owner (an
+ * email, matched case-insensitively; NULL = anyone), oldest (1 = oldest
+ * first, else newest first); limit 1..STORE_LIST_MAX; cursor as in
+ * store_list (a cursor keeps its place whichever way the list is sorted).
+ * OUT: *stores (each view with "owner"), *next_cursor; on 422 f->field
+ * names the bad argument ("status", "engine", "owner", "cursor").
+ */
+struct store_filter {
+	const char *status, *engine, *owner;
+	int oldest;
+	const char *field;
+};
+
+int store_list_admin(struct arena *a, struct store_filter *f, int limit, const char *cursor,
+		     struct view **stores, const char **next_cursor, struct err *e);
+
+/*
+ * Keyset cursors, opaque to clients: base64url("<micros>.<tail>"), micros
+ * a whole number of microseconds (or any decimal key up to 18 digits), tail
+ * the tie-breaker.  encode returns an arena string; decode gives arena
+ * strings, or -1 with e = 422 when the cursor is not one this API gave out
+ * (the caller still checks that tail has the shape it expects).
+ */
+const char *store_cursor_encode(struct arena *a, const char *micros, const char *tail);
+int store_cursor_decode(struct arena *a, const char *cursor, const char **micros, const char **tail,
+			struct err *e);
+
+/*
  * store_list for the owner of an API token, in one round trip: the token
  * lookup (APITOKEN_LOOKUP_SQL) and the page in one statement.  Returns 1
  * with *su filled (as apitoken_lookup would) and the page; 0 when the token
