@@ -557,6 +557,41 @@ static int check_valid(struct ks_req *q, const struct ks_resource *r, const json
 	return -1;
 }
 
+/*
+ * Fields the real API server refuses to change once stored (only what a
+ * storefleet client can trip over): a Job's pod template.  Reconcile must
+ * delete and recreate a Job whose template changes (an upgrade's setup Job);
+ * without this check the simulator would let that bug through.
+ */
+static int check_immutable(struct ks_req *q, const struct ks_resource *r, const json_t *old,
+			   const json_t *o)
+{
+	const json_t *a = json_object_get(json_object_get(old, "spec"), "template");
+	const json_t *b = json_object_get(json_object_get(o, "spec"), "template");
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+	struct buf m = BUF_INIT;
+	json_t *d, *causes;
+	char *text;
+
+	if (strcmp(r->kind, "Job") || strcmp(r->group, "batch") || json_equal(a, b))
+		return 0;
+	/* the real message prints the Go struct; the JSON of the new template stands in */
+	text = json_dumps(b ? b : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	buf_addf(&m, "Invalid value: core.PodTemplateSpec%.200s%s: field is immutable",
+		 text ? text : "{}", text && strlen(text) > 200 ? "..." : "");
+	free(text);
+	causes = json_pack("[{s:s,s:s,s:s}]", "reason", "FieldValueInvalid", "message", m.s,
+			   "field", "spec.template");
+	buf_reset(&m);
+	ks_invalid_message(&m, r, name, causes);
+	d = ks_details(r, name, 1);
+	json_object_set_new(d, "causes", causes);
+	ks_status(q, 422, "Invalid", m.s, d);
+	buf_release(&m);
+	return -1;
+}
+
 static void fill_new_meta(const struct ks_resource *r, json_t *o, const char *ns)
 {
 	json_t *md = json_object_get(o, "metadata");
@@ -807,7 +842,8 @@ static void do_update(struct ks_req *q, const struct ks_resource *r, const char 
 		o = copy;
 	} else {
 		carry_over(r, old, o, sub != NULL);
-		if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0)
+		if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0 ||
+		    (!sub && check_immutable(q, r, old, o) < 0))
 			goto out;
 	}
 	ks_ssa_update_managed(r, old, o, manager_of(q, mgr, sizeof(mgr), ua), "Update");
@@ -941,7 +977,7 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 		carry_over(r, x->o, res, 0);
 	else
 		json_object_set_new(json_object_get(res, "metadata"), "name", json_string(name));
-	if (check_valid(q, r, res) < 0)
+	if (check_valid(q, r, res) < 0 || (x && check_immutable(q, r, x->o, res) < 0))
 		goto out;
 	if (!x) {
 		fill_new_meta(r, res, ns);
@@ -1135,7 +1171,8 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 		json_decref(p);
 	}
 	carry_over(r, x->o, o, sub != NULL);
-	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0) {
+	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0 ||
+	    (!sub && check_immutable(q, r, x->o, o) < 0)) {
 		json_decref(o);
 		return;
 	}
@@ -1647,8 +1684,7 @@ static void sim_handle(struct ks_req *q, const char *rest)
  * GET pods/{name}/log: no containers run here, so the text says what the
  * simulated kubelet did, in the shape of a container log (plain text).
  */
-static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *ns,
-		    const char *name)
+static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *ns, const char *name)
 {
 	struct ks_obj *x = ks_store_get(r, ns, name);
 	json_t *cs, *c;
@@ -1665,8 +1701,8 @@ static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *n
 	json_array_foreach(cs, i, c) {
 		json_t *st = json_object_get(c, "state");
 		const char *image = json_string_value(json_object_get(c, "image"));
-		const char *wait = json_string_value(
-			json_object_get(json_object_get(st, "waiting"), "reason"));
+		const char *wait =
+		    json_string_value(json_object_get(json_object_get(st, "waiting"), "reason"));
 
 		if (wait && (!strcmp(wait, "ErrImagePull") || !strcmp(wait, "ImagePullBackOff") ||
 			     !strcmp(wait, "ContainerCreating"))) {
@@ -1674,8 +1710,9 @@ static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *n
 			status_fmt(q, 400, "BadRequest", NULL,
 				   "container \"%s\" in pod \"%s\" is waiting to start: %s",
 				   json_string_value(json_object_get(c, "name")) ?: "", name,
-				   !strcmp(wait, "ContainerCreating") ? "ContainerCreating" :
-									"trying and failing to pull image");
+				   !strcmp(wait, "ContainerCreating")
+				       ? "ContainerCreating"
+				       : "trying and failing to pull image");
 			return;
 		}
 		buf_addf(&q->out, "kubesim: started %s\n", image ? image : "");
@@ -1683,8 +1720,9 @@ static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *n
 			buf_adds(&q->out, "kubesim: simulated crash: exit code 1\n");
 		if (json_object_get(st, "terminated"))
 			buf_addf(&q->out, "kubesim: finished: %s\n",
-				 json_string_value(json_object_get(
-					 json_object_get(st, "terminated"), "reason")) ?: "");
+				 json_string_value(
+				     json_object_get(json_object_get(st, "terminated"), "reason"))
+				     ?: "");
 	}
 }
 

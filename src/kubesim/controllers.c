@@ -645,7 +645,7 @@ static int pod_step(struct ks_obj *x, int64_t now)
 		ks_timestamp(ts);
 		json_object_set_new(st, "startTime", json_string(ts));
 	}
-	if (ks_fault_active(KF_IMAGE_PULL, x->ns)) {
+	if (ks_fault_active_pod(KF_IMAGE_PULL, x->ns, x->o)) {
 		const char *image = json_string_value(json_object_get(
 		    json_array_get(json_object_get(json_object_get(o, "spec"), "containers"), 0),
 		    "image"));
@@ -664,7 +664,8 @@ static int pod_step(struct ks_obj *x, int64_t now)
 		json_object_set_new(st, "conditions", pod_conditions(1, 0, oldc));
 		ev_reason = backoff ? "BackOff" : "Failed";
 		snprintf(ev_msg, sizeof(ev_msg), "%s", m);
-	} else if (ks_fault_active(KF_CRASH_LOOP, x->ns) && age > ks_opt.pod_ready_ms / 2) {
+	} else if (ks_fault_active_pod(KF_CRASH_LOOP, x->ns, x->o) &&
+		   age > ks_opt.pod_ready_ms / 2) {
 		char m[400];
 		int restarts = (int)(age / 1000) + 1;
 
@@ -682,7 +683,7 @@ static int pod_step(struct ks_obj *x, int64_t now)
 		ev_reason = "BackOff";
 		snprintf(ev_msg, sizeof(ev_msg), "Back-off restarting failed container");
 	} else if (pod_is_job(x) && age >= ks_opt.job_complete_ms) {
-		int fail = ks_fault_active(KF_JOB_FAIL, x->ns);
+		int fail = ks_fault_active_pod(KF_JOB_FAIL, x->ns, x->o);
 
 		json_object_set_new(st, "phase", json_string(fail ? "Failed" : "Succeeded"));
 		container_statuses(o, st, "terminated", fail ? "Error" : "Completed", "", 0, 0);

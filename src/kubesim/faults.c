@@ -26,6 +26,11 @@ struct fault {
 	int ms;
 	char methods[64]; /* " GET PUT " or "" for all */
 	int count;	  /* remaining triggers, -1 = unlimited */
+	/* workload faults only: "" = any pod, else a substring of one of the
+	 * pod's container images / a prefix of the pod's name (Job pods are
+	 * <job>-<suffix>), so a test can fail one version or one Job */
+	char image[128];
+	char name[128];
 };
 
 static struct fault faults[MAX_FAULTS];
@@ -82,6 +87,20 @@ int ks_fault_add(const json_t *spec, struct err *e)
 				strcat(f.methods, " ");
 			}
 	}
+	m = json_object_get(spec, "image");
+	if (m && (!json_is_string(m) || json_string_length(m) >= sizeof(f.image)))
+		return err_set(e, 400, "fault: image must be a string under %zu bytes",
+			       sizeof(f.image));
+	snprintf(f.image, sizeof(f.image), "%s", m ? json_string_value(m) : "");
+	m = json_object_get(spec, "name");
+	if (m && (!json_is_string(m) || json_string_length(m) >= sizeof(f.name)))
+		return err_set(e, 400, "fault: name must be a string under %zu bytes",
+			       sizeof(f.name));
+	snprintf(f.name, sizeof(f.name), "%s", m ? json_string_value(m) : "");
+	if ((*f.image || *f.name) && t != KF_IMAGE_PULL && t != KF_CRASH_LOOP && t != KF_JOB_FAIL)
+		return err_set(e, 400,
+			       "fault: image and name apply to image_pull, crash_loop "
+			       "and job_fail only");
 	v = json_object_get(spec, "count");
 	f.count = json_is_integer(v) && json_integer_value(v) > 0 ? (int)json_integer_value(v) : -1;
 	pthread_mutex_lock(&flock);
@@ -92,7 +111,8 @@ int ks_fault_add(const json_t *spec, struct err *e)
 	f.id = id = next_id++;
 	faults[nfaults++] = f;
 	pthread_mutex_unlock(&flock);
-	ks_log("fault %d added: %s scope %s", id, names[t], f.scope);
+	ks_log("fault %d added: %s scope %s%s%s%s%s", id, names[t], f.scope,
+	       *f.image ? " image " : "", f.image, *f.name ? " name " : "", f.name);
 	return id;
 }
 
@@ -142,13 +162,48 @@ static int scope_ok(const struct fault *f, const char *ns)
 	return !strcmp(f->scope, "*") || (ns && !strcmp(f->scope, ns));
 }
 
+/* A fault with an image or name match applies only to a pod that has it. */
+static int pod_ok(const struct fault *f, const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec"), *c;
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	size_t i;
+	int hit = 0;
+
+	if (!*f->image && !*f->name)
+		return 1;
+	if (!pod)
+		return 0;
+	if (*f->name && (!name || strncmp(name, f->name, strlen(f->name))))
+		return 0;
+	if (!*f->image)
+		return 1;
+	json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
+		const char *img = json_string_value(json_object_get(c, "image"));
+
+		hit |= img && strstr(img, f->image) != NULL;
+	}
+	json_array_foreach(json_object_get(spec, "containers"), i, c) {
+		const char *img = json_string_value(json_object_get(c, "image"));
+
+		hit |= img && strstr(img, f->image) != NULL;
+	}
+	return hit;
+}
+
 int ks_fault_active(enum ks_fault_type t, const char *ns)
+{
+	return ks_fault_active_pod(t, ns, NULL);
+}
+
+int ks_fault_active_pod(enum ks_fault_type t, const char *ns, const json_t *pod)
 {
 	int i, hit = 0;
 
 	pthread_mutex_lock(&flock);
 	for (i = 0; i < nfaults; i++)
-		if (faults[i].type == t && scope_ok(&faults[i], ns)) {
+		if (faults[i].type == t && scope_ok(&faults[i], ns) && pod_ok(&faults[i], pod)) {
 			hit = 1;
 			if (faults[i].count > 0 && --faults[i].count == 0)
 				remove_at(i);

@@ -299,6 +299,8 @@ void ks_fault_clear(void);
 int ks_fault_del(int id);
 /* Is a workload fault of type t active for namespace ns (does not consume). */
 int ks_fault_active(enum ks_fault_type t, const char *ns);
+/* The same for one pod's workload fault, honouring a fault's image/name match. */
+int ks_fault_active_pod(enum ks_fault_type t, const char *ns, const json_t *pod);
 /*
  * Transport faults for one request: sleep (latency/stall, outside the
  * lock), then decide.  Returns 0 to go on, 1 to drop the connection, or

@@ -30,6 +30,8 @@
  * certificate).  Besides the Kubernetes API (api.c) the same HTTPS port
  * serves the control endpoints, with the same authentication:
  *   POST /_sim/faults {scope, type, ...} -> {"id":N}; DELETE /_sim/faults[/ID]
+ *     (image_pull, crash_loop, job_fail take an optional "image" (substring of
+ *     a container image) and "name" (pod name prefix) to hit only those pods)
  *   GET /_sim/stats, POST /_sim/stats/reset
  *   POST /_sim/bulk {"items":[...], "ready":true} (namespaces first)
  * The ingress port answers plain HTTP by Host header (ks_ingress_ready()).
