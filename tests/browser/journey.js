@@ -1,0 +1,436 @@
+// journey.js - the main user journey in a real browser (Debian's chromium, driven by playwright-core), printing TAP lines.
+//
+// Run by tests/t0800-browser.sh against a stack it started.  Everything goes
+// through the UI a person uses: links, form fields, buttons, the confirm
+// dialog; the only addresses typed are the start page and, once deleted, the
+// store's own URL (to see that it is gone).  Each step prints "ok - NAME" or
+// "not ok - NAME" (the shell test numbers them) and "# ..." diagnostics; the
+// first failed step saves the page's screenshot and HTML into SF_OUT and
+// ends the journey, since every later step stands on the earlier ones.
+//
+// Environment:
+//   SF_BASE         the app's origin (nginx), e.g. http://127.0.0.1:PORT
+//   SF_INGRESS      the simulated cluster's ingress (http://127.0.0.1:PORT2): the browser
+//                   resolves *.nip.io there, so the store's links can be followed
+//   SF_OUT          where screenshots, failure pages and journey.json go (the test's temp dir)
+//   SF_SCREENSHOTS  a folder (relative to SF_ROOT) that also gets the two screenshots, e.g. docs
+//   SF_DEADLINE     seconds a wait for a status may take (default 90: the sanitizer build is slow)
+//   SF_CHROMIUM     the browser binary (default /usr/bin/chromium)
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const base = process.env.SF_BASE;
+const ingress = new URL(process.env.SF_INGRESS);
+const out = process.env.SF_OUT;
+const root = process.env.SF_ROOT || path.join(__dirname, '..', '..');
+const shotDirs = [out];
+if (process.env.SF_SCREENSHOTS)
+	shotDirs.push(path.resolve(root, process.env.SF_SCREENSHOTS));
+const deadlineSecs = Number(process.env.SF_DEADLINE || 90);
+
+const email = 'browser@example.com';
+const password = 'correct horse battery';
+const shopName = 'Corner Bakery';
+const xssName = '<img src=x onerror=alert(1)>';
+
+// What the journey learnt, for the shell test's own checks (cluster Secret, database).
+const facts = {};
+// Everything the browser complained about; checked at the end of the journey.
+const consoleErrors = [];
+const cspViolations = [];
+const strayDialogs = [];
+// The one dialog the journey expects: the delete button's confirm().
+let expectConfirm = null;
+
+let failed = 0;
+let artifacts = 0;
+
+function diag(text) {
+	for (const line of String(text).split('\n'))
+		console.log('# ' + line);
+}
+
+function pass(name) {
+	console.log('ok - ' + name);
+}
+
+function secs(t0) {
+	return ((Date.now() - t0) / 1000).toFixed(1);
+}
+
+class StepFailed extends Error {}
+
+// Save what the page looked like when a step failed: screenshot, HTML, URL.
+async function saveFailure(page, name) {
+	const n = ++artifacts;
+	const png = path.join(out, `failure-${n}.png`);
+	const html = path.join(out, `failure-${n}.html`);
+
+	diag(`page URL: ${page.url()}`);
+	try {
+		await page.screenshot({ path: png, fullPage: true, timeout: 10000 });
+		diag(`screenshot: ${png}`);
+	} catch (err) {
+		diag(`no screenshot: ${err.message}`);
+	}
+	try {
+		fs.writeFileSync(html, await page.content());
+		diag(`page HTML: ${html}`);
+	} catch (err) {
+		diag(`no page HTML: ${err.message}`);
+	}
+	void name;
+}
+
+// One step: NAME may be a function of the step's result (for measured times).
+async function step(page, name, fn) {
+	let res;
+
+	try {
+		res = await fn();
+	} catch (err) {
+		failed++;
+		const label = typeof name === 'function' ? name(undefined) : name;
+		console.log('not ok - ' + label);
+		diag(err instanceof StepFailed ? err.message : err.stack || String(err));
+		await saveFailure(page, label);
+		throw new StepFailed('journey stopped');
+	}
+	pass(typeof name === 'function' ? name(res) : name);
+	return res;
+}
+
+function check(cond, msg) {
+	if (!cond)
+		throw new StepFailed(msg);
+}
+
+function sleep(ms) {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Text of SELECTOR, or null while the page is between two loads (it refreshes itself).
+async function textOf(page, selector) {
+	try {
+		const t = await page.locator(selector).first().textContent({ timeout: 1000 });
+		return t === null ? null : t.trim();
+	} catch (err) {
+		return null;
+	}
+}
+
+// Wait, without reloading anything ourselves, until the store page's badge says WANT.
+// Returns the states seen on the way ("status (N steps done)", N never going back) and
+// how often the page loaded itself.
+async function watchStatus(page, want) {
+	const t0 = Date.now();
+	const seen = [];
+	let loads = 0;
+	let mostDone = 0;
+	const onLoad = (frame) => {
+		if (frame === page.mainFrame())
+			loads++;
+	};
+
+	page.on('framenavigated', onLoad);
+	try {
+		for (;;) {
+			const status = await textOf(page, '.page-header .badge');
+			if (status !== null) {
+				const done = await page.locator('.steps li.done').count().catch(() => 0);
+				const label = `${status} (${done} steps done)`;
+				check(done >= mostDone, `the steps went back: ${seen.join(' -> ')} -> ${label}`);
+				mostDone = done;
+				if (seen[seen.length - 1] !== label)
+					seen.push(label);
+				if (status === want)
+					return { seen, loads, t: secs(t0) };
+				if (status === 'failed')
+					throw new StepFailed(`the store failed: ${await textOf(page, '.flash-error')}`);
+			}
+			if (Date.now() - t0 > deadlineSecs * 1000)
+				throw new StepFailed(`no '${want}' after ${deadlineSecs} s; seen: ${seen.join(' -> ')}`);
+			await sleep(100);
+		}
+	} finally {
+		page.off('framenavigated', onLoad);
+	}
+}
+
+// A click that leads to a new page: wait for that page's load.
+async function clickAndLoad(page, locator) {
+	await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
+}
+
+async function screenshot(page, file) {
+	const buf = await page.screenshot({ fullPage: false });
+	for (const dir of shotDirs) {
+		fs.mkdirSync(dir, { recursive: true });
+		fs.writeFileSync(path.join(dir, file), buf);
+	}
+}
+
+async function noImgX(page) {
+	return page.evaluate(() => document.querySelectorAll('img[src="x"]').length === 0);
+}
+
+async function journey(page) {
+	await step(page, 'the start page leads to the sign-in form', async () => {
+		await page.goto(base + '/');
+		check(new URL(page.url()).pathname === '/login', `landed on ${page.url()}`);
+		check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'no Sign in heading');
+	});
+
+	await step(page, 'register through the form: signed in on the stores page', async () => {
+		await clickAndLoad(page, page.getByRole('link', { name: 'Create an account' }));
+		await page.getByLabel('Email').fill(email);
+		await page.getByLabel('Password').fill(password);
+		await clickAndLoad(page, page.getByRole('button', { name: 'Create account' }));
+		check(new URL(page.url()).pathname === '/stores', `landed on ${page.url()}`);
+		check((await textOf(page, '.user-email')) === email, 'the top bar does not show the email');
+	});
+
+	await step(page, 'log out, then sign in through the form', async () => {
+		await clickAndLoad(page, page.getByRole('button', { name: 'Log out' }));
+		check(new URL(page.url()).pathname === '/login', `log out landed on ${page.url()}`);
+		check(!(await page.locator('.user-email').count()), 'still signed in after log out');
+		await page.getByLabel('Email').fill(email);
+		await page.getByLabel('Password').fill(password);
+		await clickAndLoad(page, page.getByRole('button', { name: 'Sign in' }));
+		check(new URL(page.url()).pathname === '/stores', `sign in landed on ${page.url()}`);
+		check((await textOf(page, '.user-email')) === email, 'the top bar does not show the email');
+	});
+
+	const id = await step(page, 'a WooCommerce store requested with the form opens its page', async () => {
+		await page.getByRole('link', { name: 'New store' }).click();	// an anchor on the same page
+		await page.getByLabel('Display name').fill(shopName);
+		await page.getByLabel('Engine').selectOption('woocommerce');
+		await clickAndLoad(page, page.getByRole('button', { name: 'Create store' }));
+		const m = new URL(page.url()).pathname.match(/^\/stores\/([a-z][a-z0-9]{7})$/);
+		check(m, `landed on ${page.url()}`);
+		check((await textOf(page, 'h1')) === shopName, 'the page is not titled with the store name');
+		return m[1];
+	});
+	facts.store_id = id;
+
+	const prov = await step(page, (r) => r ? `the page refreshes itself as the steps advance: ready in ${r.t} s (${r.loads} loads)` : 'the page refreshes itself to ready', async () => {
+		const r = await watchStatus(page, 'ready');
+		check(!r.seen[0].startsWith('ready'), 'the store was ready before its page was first shown');
+		check(r.loads >= 1, 'the status changed without the page loading again');
+		return r;
+	});
+	diag(`seen: ${prov.seen.join(' -> ')}`);
+
+	await step(page, 'at ready every provisioning step is done, with its time', async () => {
+		const steps = page.locator('.steps li');
+		const n = await steps.count();
+		check(n >= 5, `only ${n} steps listed`);
+		const done = await page.locator('.steps li.done').count();
+		check(done === n, `${done} of ${n} steps done`);
+		check(await page.locator('.steps li.done time').count() === n, 'a done step has no time');
+		check(!(await page.locator('meta[http-equiv="refresh"]').count()), 'a ready page still refreshes itself');
+	});
+
+	await screenshot(page, 'screenshot-store.png');
+
+	const storeUrl = `http://store-${id}.127.0.0.1.nip.io/`;
+	await step(page, 'the store URL link opens the store (through the simulated ingress)', async () => {
+		const link = page.locator('dt:text-is("Store URL") + dd a');
+		check((await link.getAttribute('href')) === storeUrl, `href ${await link.getAttribute('href')}`);
+		check((await link.textContent()).trim() === storeUrl, 'the link text is not the URL');
+		const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), link.click()]);
+		check(resp && resp.status() === 200, `status ${resp && resp.status()}`);
+		check((await textOf(page, 'h1')) === `Store store-${id}`, `the page says ${await textOf(page, 'h1')}`);
+		await page.goBack({ waitUntil: 'load' });
+		check((await textOf(page, 'h1')) === shopName, 'back did not return to the store page');
+	});
+
+	await step(page, 'the admin URL link opens the store admin', async () => {
+		const link = page.locator('dt:text-is("Admin URL") + dd a');
+		const href = await link.getAttribute('href');
+		check(href && href.startsWith(storeUrl) && href.length > storeUrl.length, `href ${href}`);
+		const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), link.click()]);
+		check(resp && resp.status() === 200, `status ${resp && resp.status()}`);
+		check(new URL(page.url()).host === new URL(storeUrl).host, `at ${page.url()}`);
+		await page.goBack({ waitUntil: 'load' });
+	});
+
+	await step(page, 'Reveal shows the admin password, once asked', async () => {
+		check(!(await page.locator('code.secret-value').count()), 'the password shows before Reveal');
+		await clickAndLoad(page, page.getByRole('button', { name: 'Reveal' }));
+		const pw = await textOf(page, 'code.secret-value');
+		check(pw && /^[A-Za-z0-9]{32}$/.test(pw), `revealed ${JSON.stringify(pw)}`);
+		facts.password = pw;
+	});
+
+	await step(page, 'the dashboard lists the store as ready', async () => {
+		await clickAndLoad(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Stores' }));
+		check(new URL(page.url()).pathname === '/stores', `at ${page.url()}`);
+		const row = page.locator('tbody tr', { has: page.locator(`a[href="/stores/${id}"]`) });
+		check(await row.count() === 1, 'no row for the store');
+		check((await row.locator('.badge').textContent()).trim() === 'ready', 'the row is not ready');
+		check((await row.locator('td[data-label="Address"]').textContent()).trim() === storeUrl, 'the row has not the URL');
+	});
+	await screenshot(page, 'screenshot-dashboard.png');
+
+	// The probe: markup as a store name.  The page must show it as text; an <img>
+	// element made from it would be the injection (CSP would still stop its onerror:
+	// that shows as a CSP violation, which the end of the journey checks too).
+	const xid = await step(page, 'a store named like markup is created through the form', async () => {
+		await page.getByLabel('Display name').fill(xssName);
+		await page.getByLabel('Engine').selectOption('medusa');
+		const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+			page.getByRole('button', { name: 'Create store' }).click()]);
+		const m = new URL(page.url()).pathname.match(/^\/stores\/([a-z][a-z0-9]{7})$/);
+		check(m, `landed on ${page.url()}: ${await textOf(page, '.flash-error, .field-error')}`);
+		// what the server sent, before the browser parsed it
+		const html = await resp.text();
+		check(html.includes('<h1>&lt;img src=x onerror=alert(1)&gt;</h1>'), 'the heading is not escaped in the HTML');
+		return m[1];
+	});
+	facts.xss_id = xid;
+
+	await step(page, 'its page shows the name as text: no <img> element, title and heading literal', async () => {
+		check((await textOf(page, 'h1')) === xssName, `heading ${await textOf(page, 'h1')}`);
+		check(await noImgX(page), 'an <img src=x> element is in the DOM');
+		check((await page.title()).startsWith(xssName), `title ${await page.title()}`);
+		const body = await page.evaluate(() => document.body.textContent);
+		check(body.includes(xssName), 'the body text lacks the literal name');
+	});
+
+	await step(page, 'the dashboard shows the name as text too', async () => {
+		await clickAndLoad(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Stores' }));
+		const link = page.locator(`a[href="/stores/${xid}"]`);
+		check((await link.textContent()) === xssName, `link text ${await link.textContent()}`);
+		check(await noImgX(page), 'an <img src=x> element is in the DOM');
+	});
+
+	await step(page, 'no dialog opened on the way', async () => {
+		await sleep(300);	// an onerror would fire once src=x failed to load
+		check(!strayDialogs.length, `dialogs: ${JSON.stringify(strayDialogs)}`);
+	});
+
+	await step(page, 'Delete asks for confirmation and starts deleting', async () => {
+		await clickAndLoad(page, page.locator(`a[href="/stores/${id}"]`));
+		await page.getByLabel('Yes, delete this store and all its data').check();
+		expectConfirm = { want: `Delete the store ${shopName} and all its data?`, got: null };
+		await clickAndLoad(page, page.getByRole('button', { name: 'Delete' }));
+		check(expectConfirm.got === expectConfirm.want, `confirm said ${JSON.stringify(expectConfirm.got)}`);
+		expectConfirm = null;
+		const status = await textOf(page, '.page-header .badge');
+		check(status === 'deleting' || status === 'deleted', `status ${status}`);
+	});
+
+	await step(page, (r) => r ? `the page refreshes itself to deleted in ${r.t} s` : 'the page refreshes itself to deleted', async () => {
+		const r = await watchStatus(page, 'deleted');
+		check(!(await page.getByRole('button', { name: 'Delete' }).count()), 'a deleted store can still be deleted');
+		return r;
+	});
+
+	await step(page, 'the store URL no longer answers with the store', async () => {
+		const resp = await page.goto(storeUrl);
+		check(resp.status() === 404, `status ${resp.status()}`);
+	});
+}
+
+// The browser processes this script started (playwright's Browser does not say): its
+// children, by PID, for the shell test to check they are gone - or to stop them.
+function childPids() {
+	const pids = [];
+
+	for (const d of fs.readdirSync('/proc')) {
+		if (!/^[0-9]+$/.test(d))
+			continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			if (ppid === process.pid)
+				pids.push(Number(d));
+		} catch (err) {
+			// gone meanwhile
+		}
+	}
+	return pids;
+}
+
+async function main() {
+	let browser = null;
+	let page = null;
+
+	try {
+		browser = await chromium.launch({
+			executablePath: process.env.SF_CHROMIUM || '/usr/bin/chromium',
+			args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+				'--disable-background-networking',
+				// the stores' *.nip.io names lead to the simulator's ingress, nowhere else
+				`--host-resolver-rules=MAP *.nip.io ${ingress.hostname}:${ingress.port}, EXCLUDE 127.0.0.1`],
+			timeout: 60000,
+		});
+		fs.writeFileSync(path.join(out, 'chromium.pid'), childPids().join(' '));
+		const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+		context.setDefaultTimeout(30000);
+		context.setDefaultNavigationTimeout(60000);
+		// CSP violations as the page sees them (the console reports them too).
+		await context.exposeBinding('__sfCsp', ({ page: p }, what) => cspViolations.push(`${p.url()}: ${what}`));
+		await context.addInitScript(() => {
+			document.addEventListener('securitypolicyviolation', (ev) => {
+				window.__sfCsp(`${ev.violatedDirective} blocked ${ev.blockedURI || 'inline'} (${ev.sourceFile}:${ev.lineNumber})`);
+			});
+		});
+		page = await context.newPage();
+		// Only storefleet's own pages count: the store's pages (the simulator's ingress)
+		// are not ours, and the deleted store's 404 is expected.
+		const ours = () => page.url().startsWith(base + '/');
+		page.on('console', (msg) => {
+			if (msg.type() === 'error' && ours())
+				consoleErrors.push(`${page.url()}: ${msg.text()}`);
+		});
+		page.on('pageerror', (err) => {
+			if (ours())
+				consoleErrors.push(`${page.url()}: uncaught ${err.message}`);
+		});
+		page.on('dialog', async (d) => {
+			if (expectConfirm && d.type() === 'confirm' && expectConfirm.got === null) {
+				expectConfirm.got = d.message();
+				await d.accept();
+				return;
+			}
+			strayDialogs.push(`${d.type()}: ${d.message()}`);
+			await d.dismiss();
+		});
+
+		await journey(page);
+
+		await step(page, 'no console errors and no uncaught exceptions', async () => {
+			check(!consoleErrors.length, consoleErrors.join('\n'));
+		});
+		await step(page, 'no Content-Security-Policy violations', async () => {
+			check(!cspViolations.length, cspViolations.join('\n'));
+		});
+		await step(page, 'no dialog but the delete confirmation', async () => {
+			check(!strayDialogs.length, strayDialogs.join('\n'));
+		});
+	} catch (err) {
+		if (!(err instanceof StepFailed)) {
+			failed++;
+			console.log('not ok - the browser ran the journey');
+			diag(err.stack || String(err));
+			if (page)
+				await saveFailure(page, 'journey');
+		}
+		if (consoleErrors.length)
+			diag('console errors so far:\n' + consoleErrors.join('\n'));
+		if (cspViolations.length)
+			diag('CSP violations so far:\n' + cspViolations.join('\n'));
+	} finally {
+		fs.writeFileSync(path.join(out, 'journey.json'), JSON.stringify(facts));
+		if (browser)
+			await browser.close().catch((err) => diag(`browser.close: ${err.message}`));
+	}
+	process.exitCode = failed ? 1 : 0;
+}
+
+main();

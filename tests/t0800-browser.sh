@@ -1,0 +1,126 @@
+#!/bin/bash
+# t0800-browser.sh - a real browser (Debian's chromium, driven by playwright-core) walks the main journey on a make-run-style stack.
+#
+# The stack is what `make run` starts - PostgreSQL, storefleet.fcgi, nginx, the
+# Kubernetes simulator and a reconcile loop - with the simulator's delays cut
+# to fractions of a second.  tests/browser/journey.js does the clicking and
+# prints one TAP line per step; this script numbers them, then checks what the
+# browser cannot see: the revealed password against the cluster's Secret, the
+# database's last word, the screenshots, and that chromium is gone.
+#
+# SF_SCREENSHOTS=docs also writes docs/screenshot-{dashboard,store}.png (the README's).
+# A failed step leaves failure-N.png/.html in the kept temp dir (its path is printed).
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/lib-reconcile.sh"
+
+: "${SF_KEEP_ON_FAIL:=1}"
+CHROMIUM=${SF_CHROMIUM:-/usr/bin/chromium}
+export SF_CHROMIUM=$CHROMIUM
+[ -x "$CHROMIUM" ] || bail "no $CHROMIUM: tools/deps.sh installs Debian's chromium"
+command -v node >/dev/null || bail "no node: tools/deps.sh installs nodejs"
+if [ ! -f "$SF_ROOT/node_modules/playwright-core/package.json" ]; then
+	# t0504 may want node_modules at the same time: one npm ci at a time
+	(cd "$SF_ROOT" && flock "$SF_BUILD/.npm-ci.lock" npm ci --no-audit --no-fund --prefer-offline) \
+		>"$T/npm.log" 2>&1 || { cat "$T/npm.log" >&2; bail "npm ci failed: no playwright-core"; }
+fi
+
+export SF_SECRET_KEY=$RC_KEY SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100
+export SF_SIMULATED_CLUSTER=true SF_OVERLAY=local
+# Slow enough that the store page shows steps in progress, fast enough for a few seconds' journey.
+kubesim_start "$T/kubesim" --pod-ready-ms 2000 --job-complete-ms 1000 --pvc-bind-ms 100 \
+	--ns-delete-ms 300 --observed-lag-ms 10 || bail "cannot start kubesim"
+export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
+sf_stack
+# The loop outlives the journey; the cleanup trap stops it by PID.
+"$SF_BUILD/bin/storefleet-reconcile" --for 600s >>"$T/reconcile.log" 2>&1 &
+STACK_PIDS+=("reconcile:$!")
+
+# The journey, bounded: timeout TERMs node (playwright then closes chromium), KILLs it 10 s later.
+start=$(date +%s%N)
+SF_BASE=$BASE SF_INGRESS=$KUBESIM_INGRESS SF_OUT=$T SF_DEADLINE=${SF_DEADLINE:-90} \
+	timeout -k 10 240 node "$SF_ROOT/tests/browser/journey.js" >"$T/journey.tap" 2>"$T/journey.err"
+rc=$?
+elapsed=$((($(date +%s%N) - start) / 1000000))
+
+# journey.js prints "ok - NAME" / "not ok - NAME" / "# ..."; number them here.
+steps=0
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) _tap_result 1 "browser: ${line#ok - }"; steps=$((steps + 1)) ;;
+	"not ok - "*) _tap_result 0 "browser: ${line#not ok - }"; steps=$((steps + 1)) ;;
+	"#"*) echo "$line" ;;
+	*) diag "journey: $line" ;;
+	esac
+done <"$T/journey.tap"
+ok "the journey script exits 0 (rc $rc, $elapsed ms)" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/# journey stderr: /' "$T/journey.err" | head -n 40
+ok "the journey ran all its steps ($steps)" test "$steps" -ge 20
+diag "journey: $elapsed ms wall clock"
+
+# chromium is gone: browser.close() in the script, or by PID here if the script was killed.
+all_gone() {
+	local p
+
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
+}
+read -r -a cpids <"$T/chromium.pid" 2>/dev/null
+if [ "${#cpids[@]}" -gt 0 ]; then
+	if wait_for 10 all_gone "${cpids[@]}"; then
+		_tap_result 1 "chromium (pid ${cpids[*]}) exited with the journey"
+	else
+		kill -KILL "${cpids[@]}" 2>/dev/null
+		_tap_result 0 "chromium (pid ${cpids[*]}) exited with the journey"
+	fi
+else
+	_tap_result 0 "the journey recorded chromium's PID"
+fi
+
+fact() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$T/journey.json" "$1" 2>/dev/null
+}
+id=$(fact store_id)
+xid=$(fact xss_id)
+pw=$(fact password)
+
+# The password the page revealed is the one the cluster holds (reconcile made it).
+if [ -n "$id" ]; then
+	kpw=$(kubectl get secret storefleet-credentials -n "store-$id" -o jsonpath='{.data.admin_password}' 2>/dev/null | base64 -d)
+	# the namespace may be gone by now (deleted): the audit row tells the reveal happened
+	if [ -n "$kpw" ]; then
+		is "$pw" "$kpw" "the revealed password is the cluster Secret's"
+	else
+		like "$pw" '^[A-Za-z0-9]{32}$' "a password was revealed (the namespace is gone now)"
+	fi
+	is "$(rc_sql "SELECT status FROM stores WHERE id = '$id'")" deleted "the database says the store is deleted"
+	is "$(rc_sql "SELECT count(*) FROM audit_log WHERE target = '$id' AND action = 'store.credentials_reveal'")" 1 \
+		"the reveal is audited once"
+else
+	_tap_result 0 "the journey created a store"
+fi
+if [ -n "$xid" ]; then
+	is "$(rc_sql "SELECT name FROM stores WHERE id = '$xid'")" '<img src=x onerror=alert(1)>' \
+		"the markup-like name is stored as typed"
+fi
+# The screenshots: PNGs at the fixed viewport.
+png_size() {
+	python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read(24)
+assert d[:8] == b"\x89PNG\r\n\x1a\n"
+print("%dx%d" % struct.unpack(">II", d[16:24]))' "$1" 2>/dev/null
+}
+for f in screenshot-store.png screenshot-dashboard.png; do
+	is "$(png_size "$T/$f")" 1280x800 "$f: a 1280x800 PNG"
+	if [ -n "${SF_SCREENSHOTS:-}" ]; then
+		cmp -s "$T/$f" "$SF_ROOT/$SF_SCREENSHOTS/$f"
+		ok "$f also written to $SF_SCREENSHOTS/" test $? -eq 0
+	fi
+done
+
+# Nothing on the server side complained either.
+unlike "$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/app.log" "$T/reconcile.log" 2>/dev/null)" . \
+	"no sanitizer reports from the app or reconcile"
+done_testing
