@@ -650,6 +650,87 @@ static int secret_text_ok(const char *s)
 	return 1;
 }
 
+/*
+ * Merge the store's extra values over a copy of the chart's (into dst),
+ * with the values files' rules; path names the key in errors.
+ */
+static int merge_store_values(json_t *dst, const json_t *over, struct buf *path, struct err *e)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)over, k, v) {
+		size_t mark = path->len;
+		json_t *d = json_object_get(dst, k);
+
+		if (path->len)
+			buf_addch(path, '.');
+		buf_adds(path, k);
+		if (path->failed)
+			die_oom();
+		if (!d)
+			return err_set(e, 400, "store values: unknown value '%.100s'", path->s);
+		if (json_is_object(d) && json_is_object(v)) {
+			if (merge_store_values(d, v, path, e) < 0)
+				return -1;
+		} else if (!same_type(d, v)) {
+			return err_set(e, 400,
+				       "store values: '%.100s' is %s, but values.yaml has %s",
+				       path->s, type_name(v), type_name(d));
+		} else if (json_object_set(dst, k, v) < 0) {
+			die_oom();
+		}
+		buf_setlen(path, mark);
+	}
+	return 0;
+}
+
+/*
+ * The extra per-store values as whole top-level values (the chart's, with
+ * the store's merged in), so a placeholder naming a whole mapping sees
+ * every key of it.  Added to layer; 0 or -1 with e set.
+ */
+static int add_store_values(const struct blueprint *bp, json_t *layer, const json_t *values,
+			    struct err *e)
+{
+	static const char *const fixed[] = {"secrets", "store", "version", "platform"};
+	struct buf path = BUF_INIT;
+	const char *k;
+	json_t *v;
+
+	if (!values)
+		return 0;
+	if (!json_is_object(values))
+		return err_set(e, 400, "store values: expected a mapping");
+	json_object_foreach((json_t *)values, k, v) {
+		json_t *d = json_object_get(bp->values, k), *copy, *over;
+		int rc;
+
+		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			if (!strcmp(k, fixed[i]))
+				return err_set(e, 400, "store values: '%s' cannot be set here", k);
+		if (!d)
+			return err_set(e, 400, "store values: unknown value '%.100s'", k);
+		/* deep: the merge must not write into the chart's own values */
+		copy = json_pack("{s:o}", k, json_deep_copy(d));
+		over = json_pack("{s:O}", k, v);
+		if (!copy || !over)
+			die_oom();
+		buf_reset(&path);
+		rc = merge_store_values(copy, over, &path, e);
+		json_decref(over);
+		if (rc == 0 && json_object_set(layer, k, json_object_get(copy, k)) < 0)
+			die_oom();
+		json_decref(copy);
+		if (rc < 0) {
+			buf_release(&path);
+			return -1;
+		}
+	}
+	buf_release(&path);
+	return 0;
+}
+
 /* The per-store layer: store.*, secrets.*, version. */
 static json_t *store_layer(const struct blueprint *bp, const struct blueprint_store *s, int check,
 			   struct err *e)
@@ -689,6 +770,10 @@ static json_t *store_layer(const struct blueprint *bp, const struct blueprint_st
 			json_decref(layer);
 			return fail_null(err_set(e, 400, "store version is not valid UTF-8"));
 		}
+	}
+	if (add_store_values(bp, layer, s->values, e) < 0) {
+		json_decref(layer);
+		return NULL;
 	}
 	json_array_foreach(bp->secret_names, i, v) {
 		const char *name = json_string_value(v);

@@ -125,6 +125,13 @@ struct blueprint_store {
 	const char *owner_email; /* any text */
 	const char *version;	 /* engine version; NULL = the chart's */
 	const json_t *secrets;	 /* object: every secret name -> non-empty [A-Za-z0-9._~-]+ */
+	/*
+	 * More per-store values (NULL = none): an object of keys values.yaml
+	 * has, with the same types (nested objects merge, lists replace), never
+	 * secrets, store, version or platform.  Reconcile sets snapshot.* here
+	 * to render a store's snapshot and restore Jobs.
+	 */
+	const json_t *values;
 };
 
 /*

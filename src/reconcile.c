@@ -196,7 +196,8 @@ static struct engine_bp *engine_bp(struct reconcile *r, const char *engine)
 {
 	struct engine_bp *eb;
 	struct err e = ERR_INIT;
-	struct blueprint_store bs = {"aaaaaaaa", "expected", "expected@example.com", NULL, NULL};
+	struct blueprint_store bs = {"aaaaaaaa", "expected", "expected@example.com", NULL, NULL,
+				     NULL};
 	json_t *secrets, *set, *obj;
 	size_t i;
 
@@ -843,7 +844,7 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 	struct err e = ERR_INIT;
 	json_t *fake = make_secrets(eb->bp, 1), *set, *got;
 	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL,
-				     fake};
+				     fake, NULL};
 	int rc = -1;
 
 	set = blueprint_render(eb->bp, &bs, &e);
@@ -906,7 +907,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	}
 	{
 		struct blueprint_store bs = {s->id, s->name, s->email,
-					     *s->version ? s->version : NULL, creds};
+					     *s->version ? s->version : NULL, creds, NULL};
 
 		set = blueprint_render(eb->bp, &bs, &e);
 	}
@@ -1063,7 +1064,7 @@ static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 	}
 	{
 		struct blueprint_store bs = {s->id, s->name, s->email,
-					     *s->version ? s->version : NULL, creds};
+					     *s->version ? s->version : NULL, creds, NULL};
 
 		set = blueprint_render(eb->bp, &bs, &e);
 	}
