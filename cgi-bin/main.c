@@ -21,6 +21,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "pages.h"
 #include "req.h"
 #include "tpl.h"
 
@@ -78,6 +79,8 @@ static void handle_one(struct arena *a, void *io)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_debug("%s %s %d %.2fms", r.method, r.path, r.status,
 		  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	page_metrics_observe(&r, (double)(t1.tv_sec - t0.tv_sec) +
+				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	app.requests++;
 	/* r is on this stack frame and req_init deferred cleanups on &r.headers/&r.out: run them now. */
 	arena_reset(a);
@@ -460,6 +463,8 @@ int main(int argc, char **argv)
 	app.pid = getpid();
 	app.started = time(NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any fork: every worker, respawned ones too, inherits the shared counters. */
+	page_metrics_init();
 
 	if (!socket_path) {
 		if (FCGX_IsCGI()) {

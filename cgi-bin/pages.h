@@ -17,6 +17,15 @@ int page_healthz(struct req *r);
 /* readiness (page_readyz.c) */
 int page_readyz(struct req *r);
 
+/*
+ * Prometheus metrics (page_metrics.c).  page_metrics_init maps the shared
+ * HTTP counters for the route table: once, before workers fork.
+ * page_metrics_observe counts a finished request (route, status, time).
+ */
+int page_metrics(struct req *r);
+void page_metrics_init(void);
+void page_metrics_observe(struct req *r, double seconds);
+
 /* sign-in pages (page_auth.c) */
 int page_root(struct req *r);
 int page_login_form(struct req *r);

@@ -20,6 +20,7 @@
 const struct route routes[] = {
 	/* --- health: no database, no authentication --- */
 	{"GET", "/healthz", R_HTML | R_NODB, page_healthz, "healthz"},
+	{"GET", "/metrics", R_HTML | R_NODB, page_metrics, "metrics"},
 
 	/* --- accounts: pages --- */
 	{"GET", "/", R_HTML, page_root, "root"},

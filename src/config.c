@@ -45,6 +45,8 @@ static const struct setting settings[] = {
 	I("login_fail_window", login_fail_window, "900", 1, 86400),
 	B("simulated_cluster", simulated_cluster, "false"),
 	S("log_level", log_level, "info"),
+	I("metrics_cache", metrics_cache, "5", 0, 3600),
+	I("readyz_reconcile_age", readyz_reconcile_age, "180", 0, 7 * 86400),
 
 	S("domain", domain, "127.0.0.1.nip.io"),
 	S("overlay", overlay, "local"),

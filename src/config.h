@@ -32,6 +32,8 @@ struct config {
 	int login_fail_window;		/* seconds */
 	int simulated_cluster;		/* show the "simulated cluster" label */
 	char *log_level;		/* debug | info | warn | error (debug logs every request) */
+	int metrics_cache;		/* seconds a worker reuses its /metrics database figures (0 = none) */
+	int readyz_reconcile_age;	/* /readyz: seconds since reconcile's last pass (0 = not checked) */
 
 	/* stores and guardrails (DESIGN.md section 5) */
 	char *domain;			/* store host suffix: store-<id>.<domain> */
