@@ -62,6 +62,9 @@ int api_store_events(struct req *r);
 int api_audit(struct req *r);
 int api_openapi(struct req *r);
 
+/* WooCommerce webhook deliveries: signed, no session (hook_woocommerce.c) */
+int hook_woocommerce(struct req *r);
+
 /* admin pages (page_admin.c) */
 int page_admin_stores(struct req *r);
 

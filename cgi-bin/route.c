@@ -57,6 +57,9 @@ const struct route routes[] = {
 	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events"},
 	{"GET", "/api/v1/openapi.json", R_JSON | R_NODB, api_openapi, "api_openapi"},
 
+	/* --- machine endpoints: authenticated by a signature, not a session (hook_*.c) --- */
+	{"POST", "/hooks/woocommerce/{id}", R_JSON | R_RAWBODY, hook_woocommerce, "hook_woocommerce"},
+
 	/* --- admin --- */
 	{"GET", "/admin/stores", R_HTML | R_ADMIN, page_admin_stores, "admin_stores"},
 	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_audit, "api_audit"},
