@@ -59,6 +59,7 @@ static const struct setting settings[] = {
 	I("create_cooldown", create_cooldown, "30", 0, 86400),
 	I("provisioning_concurrency", provisioning_concurrency, "4", 1, 10000),
 	I("provisioning_timeout", provisioning_timeout, "900", 1, 7 * 86400),
+	I("upgrade_timeout", upgrade_timeout, "600", 1, 7 * 86400),
 	I("delete_timeout", delete_timeout, "600", 1, 7 * 86400),
 	I("idempotency_ttl", idempotency_ttl, "86400", 60, 30 * 86400),
 	S("secret_key", secret_key, ""),

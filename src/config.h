@@ -47,6 +47,7 @@ struct config {
 	int create_cooldown;		/* seconds between two creates by one tenant */
 	int provisioning_concurrency;
 	int provisioning_timeout;	/* seconds */
+	int upgrade_timeout;		/* seconds an upgrade may take to become ready before it rolls back */
 	int delete_timeout;		/* seconds before a stuck delete is flagged */
 	int idempotency_ttl;		/* seconds */
 	char *secret_key;		/* 64 hex chars: seals store credentials in the database */
