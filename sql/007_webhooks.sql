@@ -1,4 +1,4 @@
--- 004_webhooks.sql - WooCommerce webhooks: per-store secrets, deliveries recorded once, what the store page shows.
+-- 007_webhooks.sql - WooCommerce webhooks: per-store secrets, deliveries recorded once, what the store page shows.
 --
 -- Each WooCommerce store's setup Job registers webhooks that POST to
 -- /hooks/woocommerce/<store id>, signed with a per-store secret.  The secret
