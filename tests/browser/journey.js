@@ -309,7 +309,7 @@ async function journey(page) {
 	});
 
 	await step(page, 'no dialog opened on the way', async () => {
-		await sleep(300);	// an onerror would fire once src=x failed to load
+		await page.waitForLoadState('networkidle');	// every image tried, every handler run
 		check(!strayDialogs.length, `dialogs: ${JSON.stringify(strayDialogs)}`);
 	});
 
