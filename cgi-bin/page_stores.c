@@ -109,6 +109,9 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	}
 	if (!strcmp(m.status, "failed"))
 		view_set_bool(v, "can_retry", 1);
+	/* WooCommerce stores report orders and products through webhooks (hook_woocommerce.c) */
+	if (!strcmp(m.engine, "woocommerce"))
+		view_set_bool(v, "webhooks", 1);
 	if (strcmp(m.status, "deleting") && strcmp(m.status, "deleted"))
 		view_set_bool(v, "can_delete", 1);
 	if (m.owner_id != r->user->id)

@@ -37,10 +37,11 @@
 	"s.id, s.name, s.engine, s.status, s.status_reason, "                              \
 	"date_part('epoch', s.created_at), date_part('epoch', s.updated_at), "             \
 	"date_part('epoch', s.ready_at), s.owner_id, u.email, s.step, "                    \
-	"s.admin_user, s.admin_secret IS NOT NULL"
+	"s.admin_user, s.admin_secret IS NOT NULL, "                                      \
+	"s.orders_seen, date_part('epoch', s.last_webhook_at)"
 enum {
 	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
-	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET
+	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK
 };
 /* clang-format on */
 
@@ -220,6 +221,10 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	view_set_str_ref(v, "created_at", epoch_rfc3339(a, db_get(res, i, off + C_CREATED)));
 	view_set_str_ref(v, "updated_at", epoch_rfc3339(a, db_get(res, i, off + C_UPDATED)));
 	view_set_str_ref(v, "ready_at", epoch_rfc3339(a, db_get(res, i, off + C_READY)));
+	/* what the store's WooCommerce webhooks reported (sql/007_webhooks.sql) */
+	view_set_int(v, "orders_seen", db_get_ll(res, i, off + C_ORDERS_SEEN));
+	view_set_str_ref(v, "last_webhook_at",
+			 epoch_rfc3339(a, db_get(res, i, off + C_LAST_WEBHOOK)));
 	return v;
 }
 

@@ -111,7 +111,8 @@ struct store_meta {
 
 /*
  * Load one store visible to who.  OUT: the public view {id, name, engine,
- * status, status_reason, url, admin_url, created_at, updated_at, ready_at}
+ * status, status_reason, url, admin_url, created_at, updated_at, ready_at,
+ * orders_seen, last_webhook_at}
  * and, if meta is not NULL, *meta.  NULL with e = 404 STORE_NOT_FOUND
  * when it does not exist or belongs to someone else (non-admin), 503 when
  * the database is down.
