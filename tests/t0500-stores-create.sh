@@ -52,7 +52,7 @@ sid=$(json_get 'j["store"]["id"]')
 like "$sid" '^[a-z][a-z0-9]{7}$' "a store id"
 is "$(header Location)" "/api/v1/stores/$sid" "Location of the new store"
 is "$(json_get 'sorted(j["store"].keys())')" \
-	'["admin_url", "created_at", "engine", "id", "name", "ready_at", "status", "status_reason", "updated_at", "url"]' \
+	'["admin_url", "created_at", "engine", "id", "last_webhook_at", "name", "orders_seen", "ready_at", "status", "status_reason", "updated_at", "url"]' \
 	"the store object has exactly the documented keys"
 is "$(json_get 'j["store"]["status"]')" requested "status requested"
 is "$(json_get 'j["store"]["admin_url"]')" "http://store-$sid.127.0.0.1.nip.io/app" "Medusa admin URL"
