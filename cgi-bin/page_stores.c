@@ -1,7 +1,9 @@
 /* page_stores.c - store pages: /stores (list, create), /stores/{id}, retry, delete, reveal. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pages.h"
+#include "revision.h"
 #include "web_stores.h"
 
 /*
@@ -88,12 +90,14 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	struct store_meta m;
 	struct err e = ERR_INIT;
 	struct view *s = store_get(r->a, &who, r->params[0], &m, &e), *v, *steps, *events;
+	struct revision_history hist;
 	long long older;
 
 	if (!s)
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	if (store_steps(r->a, &m, &steps, &e) < 0 ||
-	    store_events(r->a, m.id, 0, 50, 1, &events, &older, &e) < 0)
+	    store_events(r->a, m.id, 0, 50, 1, &events, &older, &e) < 0 ||
+	    revision_history(r->a, &who, m.id, &hist, &e) < 0)
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	v = page_view(r, view_get_str(s, "name"));
 	view_set_bool(view_set_obj(v, "nav"), "stores", 1);
@@ -116,6 +120,15 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_set_bool(v, "can_delete", 1);
 	if (m.owner_id != r->user->id)
 		view_set_str_ref(v, "owner", m.owner_email);
+	/* Upgrades and rollbacks: the history, the form, the phase (revision.c decides). */
+	view_set_str_ref(v, "store_id", m.id);
+	view_add(v, "revisions", hist.revisions);
+	view_set_bool(v, "has_revisions", hist.revisions->u.list.n > 0);
+	view_set_bool(v, "has_revision", hist.current > 0);
+	if (hist.upgrades->u.list.n > 0)
+		view_add(view_set_obj(v, "upgrade"), "versions", hist.upgrades);
+	if (hist.pending_view)
+		view_add(v, "upgrading", hist.pending_view);
 	if (m.owner_id == r->user->id && strcmp(m.status, "deleted")) {
 		struct view *c = view_set_obj(v, "credentials");
 
@@ -135,6 +148,10 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_set_str(v, "flash", "Retry requested; provisioning starts again.");
 	else if (req_query_get(r, "deleted"))
 		view_set_str(v, "flash", "Delete requested; the store is being removed.");
+	else if (req_query_get(r, "upgrade"))
+		view_set_str(v, "flash", "Upgrade requested; a snapshot of the database is taken first.");
+	else if (req_query_get(r, "rollback"))
+		view_set_str(v, "flash", "Rollback requested; the store's data is restored from its snapshot.");
 	return resp_html(r, status, "store", v);
 }
 
@@ -187,4 +204,47 @@ int page_store_credentials(struct req *r)
 	/* A secret on the page: never cached, never in a URL. */
 	resp_header(r, "Cache-Control", "no-store");
 	return store_page(r, 200, NULL, user, password);
+}
+
+/*
+ * The upgrade and rollback forms.  A refusal (409, 422) renders the store
+ * page again with the reason and that status; the history on it says the
+ * same thing next to each revision.
+ */
+static int revision_form_done(struct req *r, int rc, const struct err *e, const char *flash)
+{
+	if (rc == 0)
+		return resp_redirect(r, arena_printf(r->a, "/stores/%s?%s=1", r->params[0], flash));
+	if (e->status == 409 || e->status == 422)
+		return store_page(r, e->status, e->msg, NULL, NULL);
+	return web_stores_fail(r, e, NULL, NULL, 0);
+}
+
+int page_store_upgrade(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct revision_req q = {0};
+	struct err e = ERR_INIT;
+
+	q.version = req_form(r, "version");
+	return revision_form_done(r, revision_upgrade(r->a, &who, r->params[0], &q, &e), &e,
+				  "upgrade");
+}
+
+int page_store_rollback(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	const char *k = req_form(r, "revision");
+	struct revision_req q = {0};
+	struct err e = ERR_INIT;
+
+	if (!k || !*k || strspn(k, "0123456789") != strlen(k) || strlen(k) > 9 || atoi(k) < 1) {
+		/* Still a 404 for a store the user cannot see, before judging the input. */
+		if (!store_get(r->a, &who, r->params[0], NULL, &e))
+			return web_stores_fail(r, &e, NULL, NULL, 0);
+		return store_page(r, 422, "Choose the revision to roll back to.", NULL, NULL);
+	}
+	q.revision = atoi(k);
+	return revision_form_done(r, revision_rollback(r->a, &who, r->params[0], &q, &e), &e,
+				  "rollback");
 }

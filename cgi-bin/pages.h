@@ -51,6 +51,13 @@ int page_store(struct req *r);
 int page_store_retry(struct req *r);
 int page_store_delete(struct req *r);
 int page_store_credentials(struct req *r);
+int page_store_upgrade(struct req *r);
+int page_store_rollback(struct req *r);
+
+/* JSON upgrades, rollbacks and revision history (api_revisions.c) */
+int api_store_upgrade(struct req *r);
+int api_store_rollback(struct req *r);
+int api_store_revisions(struct req *r);
 
 /* JSON stores, events, audit log, OpenAPI document (api_stores.c) */
 int api_stores_create(struct req *r);

@@ -46,6 +46,8 @@ const struct route routes[] = {
 	{"POST", "/stores/{id}/retry", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_retry, "store_retry"},
 	{"POST", "/stores/{id}/delete", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_delete, "store_delete"},
 	{"POST", "/stores/{id}/credentials", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_credentials, "store_credentials"},
+	{"POST", "/stores/{id}/upgrade", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_upgrade, "store_upgrade"},
+	{"POST", "/stores/{id}/rollback", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_rollback, "store_rollback"},
 
 	/* --- stores: JSON API (api_stores.c) --- */
 	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create"},
@@ -55,6 +57,10 @@ const struct route routes[] = {
 	{"DELETE", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_delete, "api_store_delete"},
 	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry"},
 	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events"},
+	/* upgrades and rollbacks (api_revisions.c) */
+	{"POST", "/api/v1/stores/{id}/upgrade", R_JSON | R_AUTH | R_JSONBODY, api_store_upgrade, "api_store_upgrade"},
+	{"POST", "/api/v1/stores/{id}/rollback", R_JSON | R_AUTH | R_JSONBODY, api_store_rollback, "api_store_rollback"},
+	{"GET", "/api/v1/stores/{id}/revisions", R_JSON | R_AUTH, api_store_revisions, "api_store_revisions"},
 	{"GET", "/api/v1/openapi.json", R_JSON | R_NODB, api_openapi, "api_openapi"},
 
 	/* --- machine endpoints: authenticated by a signature, not a session (hook_*.c) --- */

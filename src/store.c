@@ -12,6 +12,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "revision.h"
 #include "seal.h"
 #include "store.h"
 
@@ -38,10 +39,12 @@
 	"date_part('epoch', s.created_at), date_part('epoch', s.updated_at), "             \
 	"date_part('epoch', s.ready_at), s.owner_id, u.email, s.step, "                    \
 	"s.admin_user, s.admin_secret IS NOT NULL, "                                      \
-	"s.orders_seen, date_part('epoch', s.last_webhook_at)"
+	"s.orders_seen, date_part('epoch', s.last_webhook_at), "                          \
+	"s.engine_version, s.current_revision"
 enum {
 	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
-	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK
+	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION,
+	C_REVISION
 };
 /* clang-format on */
 
@@ -50,7 +53,8 @@ enum {
 
 /* clang-format off */
 const char *const store_statuses[] = {
-	"requested", "provisioning", "ready", "degraded", "failed", "deleting", "deleted", NULL
+	"requested", "provisioning", "ready", "degraded", "upgrading", "failed", "deleting",
+	"deleted", NULL
 };
 /* clang-format on */
 
@@ -65,7 +69,7 @@ int store_status_valid(const char *s)
 int store_status_busy(const char *status)
 {
 	return status && (!strcmp(status, "requested") || !strcmp(status, "provisioning") ||
-			  !strcmp(status, "deleting"));
+			  !strcmp(status, "upgrading") || !strcmp(status, "deleting"));
 }
 
 void store_new_id(char id[STORE_ID_LEN + 1])
@@ -210,6 +214,7 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	struct view *v = view_obj(a);
 	const char *id = db_get(res, i, off + C_ID), *engine = db_get(res, i, off + C_ENGINE);
 	const char *reason = db_get(res, i, off + C_REASON);
+	const char *version = db_get(res, i, off + C_VERSION);
 
 	view_set_str_ref(v, "id", id);
 	view_set_str_ref(v, "name", db_get(res, i, off + C_NAME));
@@ -225,6 +230,10 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	view_set_int(v, "orders_seen", db_get_ll(res, i, off + C_ORDERS_SEEN));
 	view_set_str_ref(v, "last_webhook_at",
 			 epoch_rfc3339(a, db_get(res, i, off + C_LAST_WEBHOOK)));
+	/* '' = the chart's version (revision.c); revision 0 = nothing applied yet. */
+	view_set_str_ref(v, "version",
+			 version && *version ? version : revision_default_version(engine));
+	view_set_int(v, "revision", db_get_ll(res, i, off + C_REVISION));
 	return v;
 }
 
@@ -961,7 +970,8 @@ int store_steps(struct arena *a, const struct store_meta *m, struct view **steps
 	for (int k = 0; k < NSTEPS; k++)
 		if (m->step && !strcmp(m->step, store_step_list[k].name))
 			cur = k;
-	finished = !strcmp(m->status, "ready") || !strcmp(m->status, "degraded");
+	finished = !strcmp(m->status, "ready") || !strcmp(m->status, "degraded") ||
+		   !strcmp(m->status, "upgrading");
 	failed = !strcmp(m->status, "failed");
 	*steps = view_arr(a);
 	for (int k = 0; k < NSTEPS; k++) {

@@ -1,4 +1,4 @@
-/* storefleetctl - the operator's command line: migrate, users, tokens, render. */
+/* storefleetctl - the operator's command line: migrate, users, tokens, render, store upgrades. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,8 @@ static const struct command {
 	{"render", ctl_render,
 	 "render ENGINE [--overlay local|prod] [--values FILE] [--store-id ID] [--json] "
 	 "[--show-secrets]"},
+	{"store", ctl_store,
+	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID"},
 };
 
 static int usage(FILE *f)

@@ -1,0 +1,133 @@
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions: the operator's door to src/revision.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "ctl.h"
+#include "db.h"
+#include "revision.h"
+
+/*
+ * The same requests and rules as the web app (revision.c), as an
+ * administrator that is no user: the revision's actor and the audit row say
+ * "storefleetctl", actor_id NULL.  Refusals print the same sentence the
+ * API answers with and exit 1.
+ */
+
+#define CTL_ACTOR "storefleetctl"
+
+static const char usage_text[] =
+    "usage: storefleetctl store upgrade ID --version V\n"
+    "       storefleetctl store rollback ID --revision N\n"
+    "       storefleetctl store revisions ID\n";
+
+static int usage(void)
+{
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+static int refused(const char *what, const struct err *e)
+{
+	fprintf(stderr, "storefleetctl: store %s: %s\n", what, e->msg);
+	return 1;
+}
+
+static const char *or_dash(const struct view *v, const char *key)
+{
+	const struct view *x = view_get(v, key);
+
+	if (!x || x->type == VIEW_NULL)
+		return "-";
+	if (x->type == VIEW_INT) {
+		static char n[24];
+
+		snprintf(n, sizeof(n), "%lld", x->u.i);
+		return n;
+	}
+	return x->type == VIEW_STR ? x->u.str.s : "?";
+}
+
+/* One line per revision, newest first, tab-separated; the reason a rollback is refused last. */
+static int revisions(struct arena *a, const struct store_who *who, const char *id)
+{
+	struct revision_history h;
+	struct err e = ERR_INIT;
+
+	if (revision_history(a, who, id, &h, &e) < 0)
+		return refused("revisions", &e);
+	printf("# version %s, revision %d%s\n", h.version ? h.version : "?", h.current,
+	       h.pending ? " (a request is pending)" : "");
+	printf("# revision\tkind\tversion\tresult\tsnapshot\tactor\tcreated\trollback\n");
+	for (struct view_item *it = h.revisions->u.list.head; it; it = it->next) {
+		const struct view *v = it->val;
+		const struct view *can = view_get(v, "can_rollback");
+
+		printf("%s\t", or_dash(v, "revision"));
+		printf("%s\t", or_dash(v, "kind"));
+		printf("%s\t", or_dash(v, "engine_version"));
+		printf("%s\t", or_dash(v, "result"));
+		printf("%s\t", or_dash(v, "snapshot_status"));
+		printf("%s\t", or_dash(v, "actor"));
+		printf("%s\t", or_dash(v, "created_at"));
+		printf("%s\n", can && can->u.b ? "yes" : or_dash(v, "rollback_unavailable"));
+	}
+	return 0;
+}
+
+int ctl_store(int argc, char **argv)
+{
+	struct store_who who = {0, CTL_ACTOR, 1, NULL};
+	struct arena *a;
+	struct revision_req q = {0};
+	struct err e = ERR_INIT;
+	const char *sub, *id, *opt = NULL;
+	int rc;
+
+	if (argc < 3)
+		return usage();
+	sub = argv[1];
+	id = argv[2];
+	if (!strcmp(sub, "revisions")) {
+		if (argc != 3)
+			return usage();
+	} else if (!strcmp(sub, "upgrade") || !strcmp(sub, "rollback")) {
+		const char *flag = !strcmp(sub, "upgrade") ? "--version" : "--revision";
+
+		if (argc != 5 || strcmp(argv[3], flag))
+			return usage();
+		opt = argv[4];
+	} else {
+		return usage();
+	}
+
+	if (db_connect(&e) < 0)
+		return refused(sub, &e);
+	a = arena_new();
+	if (!strcmp(sub, "revisions")) {
+		rc = revisions(a, &who, id);
+	} else if (!strcmp(sub, "upgrade")) {
+		q.version = opt;
+		rc = revision_upgrade(a, &who, id, &q, &e) < 0 ? refused("upgrade", &e) : 0;
+		if (!rc)
+			printf("%s: upgrade to %s requested (revision %d)\n", id, opt, q.created);
+	} else {
+		if (!*opt || strspn(opt, "0123456789") != strlen(opt) || strlen(opt) > 9 ||
+		    atoi(opt) < 1) {
+			fprintf(stderr, "storefleetctl: store rollback: --revision takes a "
+					"revision number\n");
+			rc = 2;
+		} else {
+			q.revision = atoi(opt);
+			rc = revision_rollback(a, &who, id, &q, &e) < 0 ? refused("rollback", &e)
+									: 0;
+			if (!rc)
+				printf("%s: rollback to revision %s requested (revision %d)\n", id,
+				       opt, q.created);
+		}
+	}
+	arena_free(a); /* PQclear before the connection goes */
+	db_close();
+	return rc;
+}
