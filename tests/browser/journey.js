@@ -122,10 +122,28 @@ async function textOf(page, selector) {
 	}
 }
 
+// The store page's badge and how many steps are done, read from one fully parsed
+// document; null while the page is between two loads.
+async function storeState(page) {
+	try {
+		return await page.evaluate(() => {
+			const badge = document.querySelector('.page-header .badge');
+			if (document.readyState !== 'complete' || !badge)
+				return null;
+			return {
+				status: badge.textContent.trim(),
+				done: document.querySelectorAll('.steps li.done').length,
+			};
+		});
+	} catch (err) {
+		return null;	// the document went away under us: the next one is loading
+	}
+}
+
 // Wait, without reloading anything ourselves, until the store page's badge says WANT.
-// Returns the states seen on the way ("status (N steps done)", N never going back) and
-// how often the page loaded itself.
-async function watchStatus(page, want) {
+// Returns the states seen on the way ("status (N steps done)"; with STEADY, N must never
+// go back) and how often the page loaded itself.
+async function watchStatus(page, want, steady) {
 	const t0 = Date.now();
 	const seen = [];
 	let loads = 0;
@@ -138,17 +156,17 @@ async function watchStatus(page, want) {
 	page.on('framenavigated', onLoad);
 	try {
 		for (;;) {
-			const status = await textOf(page, '.page-header .badge');
-			if (status !== null) {
-				const done = await page.locator('.steps li.done').count().catch(() => 0);
-				const label = `${status} (${done} steps done)`;
-				check(done >= mostDone, `the steps went back: ${seen.join(' -> ')} -> ${label}`);
-				mostDone = done;
+			const st = await storeState(page);
+			if (st) {
+				const label = `${st.status} (${st.done} steps done)`;
+				if (steady)
+					check(st.done >= mostDone, `the steps went back: ${seen.join(' -> ')} -> ${label}`);
+				mostDone = st.done;
 				if (seen[seen.length - 1] !== label)
 					seen.push(label);
-				if (status === want)
+				if (st.status === want)
 					return { seen, loads, t: secs(t0) };
-				if (status === 'failed')
+				if (st.status === 'failed')
 					throw new StepFailed(`the store failed: ${await textOf(page, '.flash-error')}`);
 			}
 			if (Date.now() - t0 > deadlineSecs * 1000)
@@ -217,7 +235,7 @@ async function journey(page) {
 	facts.store_id = id;
 
 	const prov = await step(page, (r) => r ? `the page refreshes itself as the steps advance: ready in ${r.t} s (${r.loads} loads)` : 'the page refreshes itself to ready', async () => {
-		const r = await watchStatus(page, 'ready');
+		const r = await watchStatus(page, 'ready', true);
 		check(!r.seen[0].startsWith('ready'), 'the store was ready before its page was first shown');
 		check(r.loads >= 1, 'the status changed without the page loading again');
 		return r;
@@ -325,7 +343,7 @@ async function journey(page) {
 	});
 
 	await step(page, (r) => r ? `the page refreshes itself to deleted in ${r.t} s` : 'the page refreshes itself to deleted', async () => {
-		const r = await watchStatus(page, 'deleted');
+		const r = await watchStatus(page, 'deleted', false);
 		check(!(await page.getByRole('button', { name: 'Delete' }).count()), 'a deleted store can still be deleted');
 		return r;
 	});
