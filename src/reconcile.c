@@ -17,6 +17,7 @@
 #include "log.h"
 #include "readiness.h"
 #include "reconcile.h"
+#include "reconcile_int.h"
 #include "seal.h"
 
 /*
@@ -89,45 +90,6 @@ static const struct probe_paths {
     {"medusa", {"/health", NULL, NULL}},
 };
 
-struct engine_bp {
-	char engine[32];
-	struct blueprint *bp;
-	json_t *expected; /* kind + metadata.name of every object (names are per namespace) */
-	json_t *running;  /* the same without Jobs: what a running store must still have */
-	char error[256];  /* why the chart cannot be used ("" = fine) */
-};
-
-/* One store row that is not deleted, and what was observed of it. */
-struct store {
-	const char *id, *engine, *version, *name, *email, *status, *reason, *step, *desired;
-	int due, leased;
-	long long delete_at;
-	const json_t *obs;	      /* {namespace, pvcs, ...} of this store, or NULL */
-	json_t *pods, *events, *jobs; /* fetched per namespace when needed (deferred decref) */
-	struct health_report hr;
-	int judged;	    /* hr is valid */
-	const char *action; /* the decision, for --dry-run and logs */
-	int claim;
-	int missing; /* hr: a running store lost an object (repairable) */
-};
-
-struct reconcile {
-	struct reconcile_opts o;
-	struct k8s k;
-	int k8s_ok;
-	struct arena *a; /* per pass */
-	struct engine_bp bps[4];
-	int nbps;
-	CURL *probe;
-	json_t *by_store; /* id -> observation */
-	struct store *stores;
-	int nstores;
-	long long now; /* database clock, unix seconds */
-	int transitions;
-	int warned_no_key;
-	unsigned long count0[K8S_V_N][K8S_R_N]; /* the client's counters when the pass began */
-};
-
 static void decref(void *p)
 {
 	json_decref(p);
@@ -192,12 +154,12 @@ static json_t *make_secrets(const struct blueprint *bp, int fake)
 	return out;
 }
 
-static struct engine_bp *engine_bp(struct reconcile *r, const char *engine)
+struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 {
 	struct engine_bp *eb;
 	struct err e = ERR_INIT;
-	struct blueprint_store bs = {"aaaaaaaa", "expected", "expected@example.com", NULL, NULL,
-				     NULL};
+	struct blueprint_store bs = {"aaaaaaaa", "expected", "expected@example.com",
+				     NULL,	 NULL,	     NULL};
 	json_t *secrets, *set, *obj;
 	size_t i;
 
@@ -439,7 +401,7 @@ static int ns_terminating(const json_t *ns)
 }
 
 /* Pods and events of the store's namespace (two requests), kept until the pass ends. */
-static int fetch_details(struct reconcile *r, struct store *s, struct k8s_err *ke)
+int reconcile_fetch_details(struct reconcile *r, struct store *s, struct k8s_err *ke)
 {
 	char ns[64];
 
@@ -460,7 +422,7 @@ static int fetch_details(struct reconcile *r, struct store *s, struct k8s_err *k
 }
 
 /* The Jobs of the store's namespace (one request), for provisioning. */
-static int fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
+int reconcile_fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
 {
 	char ns[64];
 	struct k8s_list_opts lo = {
@@ -478,7 +440,7 @@ static int fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke)
 	return 0;
 }
 
-static void judge(struct reconcile *r, struct store *s, const json_t *expected, int deleting)
+void reconcile_judge(struct reconcile *r, struct store *s, const json_t *expected, int deleting)
 {
 	struct observed o = {
 	    .expected = expected,
@@ -510,7 +472,7 @@ static size_t probe_sink(char *p, size_t size, size_t n, void *ctx)
 }
 
 /* 0 when every path of the engine answers 200 with Host: host; else why in why. */
-static int probe(struct reconcile *r, const char *engine, const char *host, char *why, size_t n)
+int reconcile_probe(struct reconcile *r, const char *engine, const char *host, char *why, size_t n)
 {
 	const struct probe_paths *pp = &probe_paths[0];
 	char url[512], hosthdr[300];
@@ -702,8 +664,8 @@ static json_t *base64_values(const json_t *plain)
  * them and POST it (409 AlreadyExists: another run won, GET theirs).  OUT:
  * *creds (new ref).  *generated = 1 when this call made them.
  */
-static int credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
-		       int create, json_t **creds, int *generated, struct k8s_err *ke)
+int reconcile_credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
+			  int create, json_t **creds, int *generated, struct k8s_err *ke)
 {
 	char ns[64];
 	struct buf path = BUF_INIT, coll = BUF_INIT;
@@ -844,7 +806,7 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 	struct err e = ERR_INIT;
 	json_t *fake = make_secrets(eb->bp, 1), *set, *got;
 	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL,
-				     fake, NULL};
+				     fake,  NULL};
 	int rc = -1;
 
 	set = blueprint_render(eb->bp, &bs, &e);
@@ -866,7 +828,7 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 
 static void st_provisioning(struct reconcile *r, struct store *s, struct lease *l)
 {
-	struct engine_bp *eb = engine_bp(r, s->engine);
+	struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
 	struct lease_save w = {0};
 	struct k8s_err ke;
 	struct err e = ERR_INIT;
@@ -901,13 +863,13 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		k8s_failed(r, l, "namespace", "create the namespace", &ke);
 		return;
 	}
-	if (credentials(r, s, eb, 1, &creds, &generated, &ke) < 0) {
+	if (reconcile_credentials(r, s, eb, 1, &creds, &generated, &ke) < 0) {
 		k8s_failed(r, l, "secrets", "store the credentials", &ke);
 		return;
 	}
 	{
-		struct blueprint_store bs = {s->id, s->name, s->email,
-					     *s->version ? s->version : NULL, creds, NULL};
+		struct blueprint_store bs = {
+		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
 
 		set = blueprint_render(eb->bp, &bs, &e);
 	}
@@ -928,7 +890,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	 * A Job that failed never runs again: a retry deletes it so the apply
 	 * makes a fresh one.
 	 */
-	if (fetch_jobs(r, s, &ke) < 0) {
+	if (reconcile_fetch_jobs(r, s, &ke) < 0) {
 		json_decref(creds);
 		json_decref(set);
 		k8s_failed(r, l, "setup", "list the store's jobs", &ke);
@@ -949,6 +911,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 			k8s_failed(r, l, "app", "apply the store's objects", &ke);
 			return;
 		}
+		reconcile_revision_applied(r, s, eb);
 		w.revision = rev;
 		snprintf(detail, sizeof(detail),
 			 "rendered the %s blueprint: %zu objects (revision %s)", s->engine,
@@ -990,11 +953,11 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	buf_release(&sealed);
 
 	/* readiness (reference/readiness.md), with the namespace's pods and events */
-	if (fetch_details(r, s, &ke) < 0) {
+	if (reconcile_fetch_details(r, s, &ke) < 0) {
 		k8s_failed(r, l, "readiness", "list the store's pods and events", &ke);
 		return;
 	}
-	judge(r, s, eb->expected, 0);
+	reconcile_judge(r, s, eb->expected, 0);
 	if (s->hr.health == HEALTH_FAILED) {
 		fail(r, l, *s->hr.step ? s->hr.step : "readiness", s->hr.reason);
 		return;
@@ -1013,7 +976,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		advance(r, l, &w, "setup", NULL, NULL);
 		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
 		if (*config.ingress_address &&
-		    probe(r, s->engine, host, reason, sizeof(reason)) < 0) {
+		    reconcile_probe(r, s->engine, host, reason, sizeof(reason)) < 0) {
 			w.reason = reason;
 		} else {
 			snprintf(detail, sizeof(detail), "the store answers at http://%.120s/",
@@ -1033,8 +996,10 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		lease_release(r->a, l, &e);
 		return;
 	}
-	if (save(r, l, &w) > 0 && w.status)
+	if (save(r, l, &w) > 0 && w.status) {
+		reconcile_revision_ready(r, s, l->revision);
 		log_info("reconcile: store %s is ready", l->id);
+	}
 }
 
 /* ---- ready and degraded --------------------------------------------------- */
@@ -1046,7 +1011,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
  */
 static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 {
-	struct engine_bp *eb = engine_bp(r, s->engine);
+	struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
 	struct k8s_err ke;
 	struct err e = ERR_INIT;
 	json_t *creds = NULL, *set;
@@ -1057,14 +1022,14 @@ static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 		snprintf(why, n, "the %s blueprint cannot be loaded", s->engine);
 		return -1;
 	}
-	if (credentials(r, s, eb, 0, &creds, &generated, &ke) < 0) {
+	if (reconcile_credentials(r, s, eb, 0, &creds, &generated, &ke) < 0) {
 		snprintf(why, n, "%s",
 			 ke.st.code == 404 ? "its credentials Secret is gone too" : ke.err.msg);
 		return -1;
 	}
 	{
-		struct blueprint_store bs = {s->id, s->name, s->email,
-					     *s->version ? s->version : NULL, creds, NULL};
+		struct blueprint_store bs = {
+		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
 
 		set = blueprint_render(eb->bp, &bs, &e);
 	}
@@ -1250,7 +1215,8 @@ static const struct state {
     {"provisioning", st_provisioning},
     {"ready", st_running},
     {"degraded", st_running},
-    {"failed", NULL}, /* waits for a retry from the web app */
+    {"upgrading", reconcile_upgrading}, /* reconcile_upgrade.c */
+    {"failed", NULL},			/* waits for a retry from the web app */
     {"deleting", st_deleting},
 };
 
@@ -1309,6 +1275,9 @@ static void decide(struct reconcile *r, struct store *s)
 	if (!strcmp(s->status, "provisioning")) {
 		s->action = "continue provisioning";
 		s->claim = 1;
+	} else if (!strcmp(s->status, "upgrading")) {
+		s->action = "carry out the upgrade or rollback";
+		s->claim = 1;
 	} else if (!strcmp(s->status, "deleting")) {
 		if (!ns || !ns_terminating(ns)) {
 			s->action = ns ? "delete the namespace" : "confirm the namespace is gone";
@@ -1321,18 +1290,18 @@ static void decide(struct reconcile *r, struct store *s)
 			s->action = "waiting for the namespace to terminate";
 		}
 	} else if (!strcmp(s->status, "ready") || !strcmp(s->status, "degraded")) {
-		struct engine_bp *eb = engine_bp(r, s->engine);
+		struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
 
 		if (!eb || !eb->expected)
 			return;
-		judge(r, s, eb->running, 0);
+		reconcile_judge(r, s, eb->running, 0);
 		/* a healthy-looking ready store costs nothing; anything else gets a closer look */
 		if (s->hr.health != HEALTH_READY || !strcmp(s->status, "degraded")) {
-			if (fetch_details(r, s, &ke) < 0) {
+			if (reconcile_fetch_details(r, s, &ke) < 0) {
 				log_warn("reconcile: store %s: %s", s->id, ke.err.msg);
 				return;
 			}
-			judge(r, s, eb->running, 0);
+			reconcile_judge(r, s, eb->running, 0);
 		}
 		missing_is_failure(s);
 		if (s->hr.health == HEALTH_FAILED &&
@@ -1503,6 +1472,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	log_debug("reconcile: observed in %.3f s", elapsed(&t0));
 	if (load_stores(r, e) < 0)
 		goto finish;
+	if (!r->o.dry_run)
+		reconcile_revisions_backfill(r);
 	log_debug("reconcile: %d stores loaded at %.3f s", r->nstores, elapsed(&t0));
 
 	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));

@@ -1,0 +1,103 @@
+/* reconcile_int.h - what reconcile.c shares with reconcile_upgrade.c (the pass's own types and
+ * helpers). */
+#ifndef SF_RECONCILE_INT_H
+#define SF_RECONCILE_INT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "k8s.h"
+#include "lease.h"
+#include "readiness.h"
+#include "reconcile.h"
+
+/*
+ * Not a public API: the state handlers live in reconcile.c, except the
+ * upgrade and rollback state machine (reconcile_upgrade.c), which needs the
+ * same view of a pass.  Everything here is valid for one pass (strings and
+ * JSON are arena-owned unless said otherwise).
+ */
+
+struct engine_bp {
+	char engine[32];
+	struct blueprint *bp;
+	json_t *expected; /* kind + metadata.name of every object (names are per namespace) */
+	json_t *running;  /* the same without Jobs: what a running store must still have */
+	char error[256];  /* why the chart cannot be used ("" = fine) */
+};
+
+/* One store row that is not deleted, and what was observed of it. */
+struct store {
+	const char *id, *engine, *version, *name, *email, *status, *reason, *step, *desired;
+	int due, leased;
+	long long delete_at;
+	const json_t *obs;	      /* {namespace, pvcs, ...} of this store, or NULL */
+	json_t *pods, *events, *jobs; /* fetched per namespace when needed (deferred decref) */
+	struct health_report hr;
+	int judged;	    /* hr is valid */
+	const char *action; /* the decision, for --dry-run and logs */
+	int claim;
+	int missing; /* hr: a running store lost an object (repairable) */
+};
+
+struct reconcile {
+	struct reconcile_opts o;
+	struct k8s k;
+	int k8s_ok;
+	struct arena *a; /* per pass */
+	struct engine_bp bps[4];
+	int nbps;
+	CURL *probe;
+	json_t *by_store; /* id -> observation */
+	struct store *stores;
+	int nstores;
+	long long now; /* database clock, unix seconds */
+	int transitions;
+	int warned_no_key;
+	unsigned long count0[K8S_V_N][K8S_R_N]; /* the client's counters when the pass began */
+};
+
+/* The chart of engine, loaded on first use (NULL when too many engines; eb->bp NULL when broken).
+ */
+struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine);
+
+/*
+ * The store's credentials Secret decoded (OUT *creds, new reference);
+ * create = 1 generates and stores them when missing.  0, or -1 with ke.
+ */
+int reconcile_credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
+			  int create, json_t **creds, int *generated, struct k8s_err *ke);
+
+/* The pods and events (details), or the Jobs, of the store's namespace, once per pass. */
+int reconcile_fetch_details(struct reconcile *r, struct store *s, struct k8s_err *ke);
+int reconcile_fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *ke);
+
+/* readiness_evaluate over what the pass saw of s, into s->hr. */
+void reconcile_judge(struct reconcile *r, struct store *s, const json_t *expected, int deleting);
+
+/* The HTTP probe through the ingress: 0 when the engine's paths answer 200, else why. */
+int reconcile_probe(struct reconcile *r, const char *engine, const char *host, char *why, size_t n);
+
+/* --- reconcile_upgrade.c */
+
+/* The handler of status 'upgrading': one step of the store's pending revision. */
+void reconcile_upgrading(struct reconcile *r, struct store *s, struct lease *l);
+
+/*
+ * Provisioning's revision 1: recorded (kind provision, actor the owner,
+ * the version applied, values without secrets) at the first apply when the
+ * store has no revision yet, and marked ready with its blueprint revision
+ * when the store becomes ready.  Idempotent; errors are logged, never fatal
+ * to provisioning (the pass-start backfill repairs a missed write).
+ */
+void reconcile_revision_applied(struct reconcile *r, const struct store *s,
+				const struct engine_bp *eb);
+void reconcile_revision_ready(struct reconcile *r, const struct store *s, const char *rev);
+
+/*
+ * Once per pass: ready and degraded stores with no revision (made before
+ * revisions existed, or whose first write was lost) get revision 1.
+ */
+void reconcile_revisions_backfill(struct reconcile *r);
+
+#endif

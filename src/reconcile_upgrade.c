@@ -1,0 +1,1119 @@
+/* reconcile_upgrade.c - upgrades and rollbacks of a running store: snapshot, apply, verify, roll
+ * back with a restore. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "audit.h"
+#include "blueprint.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "lease.h"
+#include "log.h"
+#include "reconcile_int.h"
+#include "view.h"
+
+/*
+ * The web side (or storefleetctl) asks for an upgrade or a rollback by
+ * inserting a 'pending' revision P and setting stores.pending_revision = P,
+ * status 'upgrading' (sql/003_revisions.sql).  This file carries it out,
+ * one phase per claim, every result a fenced write (lease token + status)
+ * of the store row, the revision row and the events in one transaction:
+ *
+ *   upgrade P:   pending -> snapshotting -> applying -> verifying -> ready
+ *                               |              |            |
+ *                               |              +------------+--> rolled_back
+ *                               v                                 (rollback R
+ *                            failed: the store was never touched,  below, made
+ *                            back to ready on its old version      by reconcile)
+ *
+ *   rollback R:  pending -> applying -> verifying -> ready
+ *                                          |  (restore R's snapshot once the
+ *                                          |   database is ready, before the
+ *                                          |   app counts as ready)
+ *                                          +--> failed: store failed (no loop)
+ *
+ * snapshotting: the snapshot volume and Job snapshot-r<P> (charts/<engine>/
+ *   manifests/70-snapshot.yaml, rendered with snapshot.take = r<P>) dump the
+ *   database into /snapshots/r<P>.*; revision.snapshot = r<P>.  A failed or
+ *   overdue snapshot stops the upgrade before anything else is applied.
+ * applying: the set rendered with the revision's engine version is applied
+ *   with SSA.  A Job's pod template is immutable, so a Job of the set whose
+ *   revision annotation differs (the setup Job) is deleted first
+ *   (Background) and recreated once it is gone.
+ * verifying: readiness.c's rules over the full set plus the HTTP probe,
+ *   within upgrade_timeout of applied_at.  An upgrade that fails (a pod past
+ *   the failure grace) or times out rolls back automatically: revision
+ *   R = P+1 (kind rollback, actor storefleet, source = the live revision,
+ *   restore_snapshot = P's snapshot) re-applies the previous version and
+ *   restores the snapshot with Job restore-r<R>; an audit row records it.
+ *
+ * stores.engine_version and current_revision change only when a revision
+ * becomes ready, so a store that is not upgrading always runs them.  Every
+ * Kubernetes step is idempotent (SSA; Jobs named by revision; DELETE 404 =
+ * gone) and every phase lives in the revision row, so a kill -9 at any
+ * point resumes where the last committed write left off.
+ */
+
+#define UPGRADE_POLL 1.0 /* seconds between looks while a Job or rollout runs */
+
+/* The store's pending revision and what it needs of the live one. */
+struct up {
+	struct reconcile *r;
+	struct store *s;
+	struct lease *l;
+	struct engine_bp *eb;
+	int pending, current, source;
+	const char *kind, *version, *restore_snapshot, *snapshot, *snapshot_status, *result;
+	const char *reason, *restore_status;
+	long long applied_at, created_at; /* unix s, 0 = not yet */
+	const char *prev_version;	  /* the live revision's (what a rollback goes back to) */
+	const char *prev_values;	  /* its values (JSON text) */
+	int attempts;
+};
+
+/* One fenced write: the store row, the pending revision, events. */
+struct up_write {
+	/* stores (NULL / -1 = keep) */
+	const char *status, *reason, *engine_version, *blueprint_revision;
+	int pending;  /* -1 keep, 0 = NULL, else the revision */
+	int current;  /* -1 keep */
+	int attempts; /* new count */
+	double delay;
+	/* the pending revision (NULL = keep) */
+	const char *result, *rev_reason, *snapshot, *snapshot_status, *restore_status;
+	const char *rev_blueprint;
+	int applied, finished;
+	/* events: step, level, message */
+	const char *ev_step[4], *ev_level[4], *ev_msg[4];
+	int nev;
+	/* automatic rollback: insert revision `rollback` first (0 = none) */
+	int rollback;
+	const char *rollback_reason;
+};
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static void decref(void *p)
+{
+	json_decref(p);
+}
+
+static void event(struct up_write *w, const char *step, const char *level, const char *msg)
+{
+	if (w->nev >= (int)(sizeof(w->ev_msg) / sizeof(w->ev_msg[0])))
+		BUG("too many upgrade events in one write");
+	w->ev_step[w->nev] = step;
+	w->ev_level[w->nev] = level;
+	w->ev_msg[w->nev] = msg;
+	w->nev++;
+}
+
+static const char *chart_version(const struct engine_bp *eb)
+{
+	const char *v =
+	    eb && eb->bp ? json_string_value(json_object_get(blueprint_values(eb->bp), "version"))
+			 : NULL;
+
+	return v ? v : "";
+}
+
+/* ---- loading the revision --------------------------------------------------- */
+
+static struct db_stmt st_load =
+    DB_STMT("SELECT s.pending_revision, s.current_revision, p.kind,"
+	    " coalesce(nullif(p.engine_version, ''), k.engine_version, ''),"
+	    " coalesce(p.source_revision, 0), coalesce(p.restore_snapshot, ''), p.snapshot,"
+	    " p.snapshot_status, p.result, p.reason, p.restore_status,"
+	    " coalesce(extract(epoch FROM p.applied_at), 0)::bigint,"
+	    " extract(epoch FROM p.created_at)::bigint, c.engine_version, coalesce(c.\"values\","
+	    " '{}')::text, s.attempts"
+	    " FROM stores s JOIN store_revisions p ON p.store_id = s.id AND p.revision = "
+	    "s.pending_revision"
+	    " LEFT JOIN store_revisions c ON c.store_id = s.id AND c.revision = s.current_revision"
+	    " LEFT JOIN store_revisions k ON k.store_id = s.id AND k.revision = p.source_revision"
+	    " WHERE s.id = $1 AND s.lease_token = $2::uuid AND s.status = 'upgrading'",
+	    2);
+
+static int load(struct up *u, struct err *e)
+{
+	const char *p[] = {u->l->id, u->l->token};
+	PGresult *res = db_run(u->r->a, &st_load, p, e);
+
+	if (!res)
+		return -1;
+	if (db_rows(res) != 1)
+		return err_set(e, 409, "store %s: no pending revision to carry out", u->l->id);
+	u->pending = (int)db_get_ll(res, 0, 0);
+	u->current = (int)db_get_ll(res, 0, 1);
+	u->kind = db_get(res, 0, 2);
+	u->version = db_get(res, 0, 3);
+	u->source = (int)db_get_ll(res, 0, 4);
+	u->restore_snapshot = db_get(res, 0, 5);
+	u->snapshot = db_get(res, 0, 6);
+	u->snapshot_status = db_get(res, 0, 7);
+	u->result = db_get(res, 0, 8);
+	u->reason = db_get(res, 0, 9);
+	u->restore_status = db_get(res, 0, 10);
+	u->applied_at = db_get_ll(res, 0, 11);
+	u->created_at = db_get_ll(res, 0, 12);
+	u->prev_version = db_get(res, 0, 13);
+	u->prev_values = db_get(res, 0, 14);
+	u->attempts = (int)db_get_ll(res, 0, 15);
+	/* a store made before revisions existed: its live version is the row's */
+	if (!u->prev_version || !*u->prev_version)
+		u->prev_version = *u->s->version ? u->s->version : chart_version(u->eb);
+	return 0;
+}
+
+/* ---- the fenced write -------------------------------------------------------- */
+
+static struct db_stmt st_store =
+    DB_STMT("UPDATE stores SET status = coalesce($4, status),"
+	    " status_reason = coalesce($5, status_reason),"
+	    " pending_revision = CASE WHEN $6::int < 0 THEN pending_revision"
+	    "   WHEN $6::int = 0 THEN NULL ELSE $6::int END,"
+	    " current_revision = CASE WHEN $7::int < 0 THEN current_revision ELSE $7::int END,"
+	    " engine_version = coalesce($8, engine_version),"
+	    " blueprint_revision = coalesce($9, blueprint_revision),"
+	    " attempts = $10::int,"
+	    " next_attempt_at = now() + make_interval(secs => $11::double precision),"
+	    " updated_at = CASE WHEN coalesce($4, status) <> status"
+	    "   OR coalesce($5, status_reason) <> status_reason THEN now() ELSE updated_at END,"
+	    " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+	    " WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now() AND status = $3"
+	    " RETURNING id",
+	    11);
+
+static struct db_stmt st_revision =
+    DB_STMT("UPDATE store_revisions SET result = coalesce($3, result),"
+	    " reason = coalesce($4, reason), snapshot = coalesce($5, snapshot),"
+	    " snapshot_status = coalesce($6, snapshot_status),"
+	    " restore_status = coalesce($7, restore_status),"
+	    " blueprint_revision = coalesce($8, blueprint_revision),"
+	    " applied_at = CASE WHEN $9::bool THEN now() ELSE applied_at END,"
+	    " finished_at = CASE WHEN $10::bool THEN now() ELSE finished_at END"
+	    " WHERE store_id = $1 AND revision = $2::int",
+	    10);
+
+static struct db_stmt st_event =
+    DB_STMT("INSERT INTO store_events (store_id, step, level, message) VALUES ($1, $2, $3, $4)", 4);
+
+/*
+ * The automatic rollback's revision: the live revision's version and values
+ * again, restoring the snapshot taken before P (when it completed).
+ */
+static struct db_stmt st_rollback =
+    DB_STMT("INSERT INTO store_revisions (store_id, revision, kind, engine_version, \"values\","
+	    " actor_id, actor, source_revision, restore_snapshot, reason)"
+	    " SELECT $1, coalesce(max(revision), 0) + 1, 'rollback', $2, $3::jsonb, NULL,"
+	    " 'storefleet', $4::int, nullif($5, ''), $6 FROM store_revisions WHERE store_id = $1"
+	    " RETURNING revision",
+	    6);
+
+static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, struct err *e)
+{
+	struct arena *a = u->r->a;
+	char pending[16], current[16], attempts[16], delay[32], rev[16], src[16];
+	const char *ps[11], *pr[10], *pe[4];
+	int pend = w->pending;
+	PGresult *res;
+
+	if (db_begin(e) < 0)
+		return -1;
+	if (w->rollback) {
+		const char *pb[] = {u->l->id,
+				    u->prev_version,
+				    u->prev_values,
+				    src,
+				    !strcmp(u->snapshot_status, "complete") ? u->snapshot : "",
+				    w->rollback_reason};
+
+		snprintf(src, sizeof(src), "%d", u->current);
+		res = db_run(a, &st_rollback, pb, e);
+		if (!res)
+			goto fail;
+		*rollback_rev = (int)db_get_ll(res, 0, 0);
+		pend = *rollback_rev;
+	}
+	snprintf(pending, sizeof(pending), "%d", pend);
+	snprintf(current, sizeof(current), "%d", w->current);
+	snprintf(attempts, sizeof(attempts), "%d", w->attempts);
+	snprintf(delay, sizeof(delay), "%.3f", w->delay);
+	ps[0] = u->l->id;
+	ps[1] = u->l->token;
+	ps[2] = u->l->status;
+	ps[3] = w->status;
+	ps[4] = w->reason;
+	ps[5] = pending;
+	ps[6] = current;
+	ps[7] = w->engine_version;
+	ps[8] = w->blueprint_revision;
+	ps[9] = attempts;
+	ps[10] = delay;
+	res = db_run(a, &st_store, ps, e);
+	if (!res)
+		goto fail;
+	if (db_rows(res) != 1) {
+		db_rollback();
+		return 0;
+	}
+	if (w->result || w->rev_reason || w->snapshot || w->snapshot_status || w->restore_status ||
+	    w->rev_blueprint || w->applied || w->finished) {
+		snprintf(rev, sizeof(rev), "%d", u->pending);
+		pr[0] = u->l->id;
+		pr[1] = rev;
+		pr[2] = w->result;
+		pr[3] = w->rev_reason;
+		pr[4] = w->snapshot;
+		pr[5] = w->snapshot_status;
+		pr[6] = w->restore_status;
+		pr[7] = w->rev_blueprint;
+		pr[8] = w->applied ? "true" : "false";
+		pr[9] = w->finished ? "true" : "false";
+		if (!db_run(a, &st_revision, pr, e))
+			goto fail;
+	}
+	for (int i = 0; i < w->nev; i++) {
+		pe[0] = u->l->id;
+		pe[1] = w->ev_step[i];
+		pe[2] = w->ev_level[i];
+		pe[3] = w->ev_msg[i];
+		if (!db_run(a, &st_event, pe, e))
+			goto fail;
+	}
+	if (w->rollback) {
+		struct view *d = view_obj(a);
+
+		view_set_int(d, "from_revision", u->pending);
+		view_set_int(d, "to_revision", *rollback_rev);
+		view_set_str(d, "from_version", u->version);
+		view_set_str(d, "to_version", u->prev_version);
+		view_set_str(d, "reason", w->rollback_reason);
+		if (audit_record(a, 0, "storefleet", NULL, "store.rollback", u->l->id, d, e) < 0)
+			goto fail;
+	}
+	if (db_commit(e) < 0)
+		goto fail;
+	return 1;
+fail:
+	db_rollback();
+	return -1;
+}
+
+/* Write w (releasing the lease); 1 written, 0 lease lost, -1 database error (logged). */
+static int save(struct up *u, const struct up_write *w)
+{
+	struct err e = ERR_INIT;
+	int rollback_rev = 0, rc = write_tx(u, w, &rollback_rev, &e);
+
+	if (rc < 0) {
+		log_error("reconcile: store %s: cannot save the upgrade: %s", u->l->id, e.msg);
+		err_clear(&e);
+		lease_release(u->r->a, u->l, &e);
+	} else if (rc == 0) {
+		log_warn("reconcile: store %s: lease lost (expired, or its status changed); "
+			 "leaving it",
+			 u->l->id);
+		lease_release(u->r->a, u->l, &e);
+	} else {
+		if (w->status && strcmp(w->status, u->l->status))
+			u->r->transitions++;
+		if (w->nev)
+			u->r->transitions++;
+		if (rollback_rev)
+			log_info("reconcile: store %s: revision %d rolls back to %s: %s", u->l->id,
+				 rollback_rev, u->prev_version, w->rollback_reason);
+	}
+	u->l->token = NULL;
+	return rc;
+}
+
+/* A write that only changes the store's reason and when to look again. */
+static void wait_for(struct up *u, const char *reason, double delay)
+{
+	struct up_write w = {.pending = -1, .current = -1, .attempts = 0, .delay = delay};
+
+	w.reason = reason;
+	if (!strcmp(reason, u->l->reason) && !u->attempts) {
+		/* nothing new to say: keep the row as it is, but come back soon */
+		w.reason = NULL;
+	}
+	save(u, &w);
+}
+
+/*
+ * A Kubernetes call failed.  Transient: retry this phase after a capped,
+ * jittered backoff.  Returns 1 when it was transient (handled), 0 when the
+ * caller must treat it as a hard failure of the phase.
+ */
+static int k8s_transient(struct up *u, const char *what, const struct k8s_err *ke)
+{
+	struct up_write w = {.pending = -1, .current = -1};
+	char reason[512];
+	const char *msg = *ke->st.message ? ke->st.message : ke->err.msg;
+
+	if (ke->klass == K8S_HARD || ke->klass == K8S_OK)
+		return 0;
+	snprintf(reason, sizeof(reason),
+		 "kubernetes API unavailable while trying to %s, retrying: %.350s", what, msg);
+	w.reason = reason;
+	w.attempts = u->attempts + 1;
+	w.delay = ke->klass == K8S_WAIT && ke->st.retry_after > 0
+		      ? ke->st.retry_after
+		      : (double)k8s_backoff(u->attempts) / 1000.0;
+	log_warn("reconcile: store %s: %s (retry in %.1f s)", u->l->id, reason, w.delay);
+	save(u, &w);
+	return 1;
+}
+
+/* ---- rendering ------------------------------------------------------------------ */
+
+/*
+ * The store's set at version, with extra per-store values (NULL = the
+ * normal set).  OUT: new array; NULL with why filled (and *ke when the
+ * credentials could not be read: ke->klass says whether to retry).
+ */
+static json_t *render(struct up *u, const char *version, const json_t *values, struct k8s_err *ke,
+		      char *why, size_t n)
+{
+	struct err e = ERR_INIT;
+	json_t *creds = NULL, *set;
+	int generated = 0;
+
+	memset(ke, 0, sizeof(*ke));
+	if (reconcile_credentials(u->r, u->s, u->eb, 0, &creds, &generated, ke) < 0) {
+		snprintf(why, n, "cannot read the store's credentials: %.300s",
+			 ke->st.code == 404 ? "the credentials Secret is gone"
+			 : *ke->st.message  ? ke->st.message
+					    : ke->err.msg);
+		return NULL;
+	}
+	{
+		struct blueprint_store bs = {.id = u->s->id,
+					     .name = u->s->name,
+					     .owner_email = u->s->email,
+					     .version = version,
+					     .secrets = creds,
+					     .values = values};
+
+		set = blueprint_render(u->eb->bp, &bs, &e);
+	}
+	json_decref(creds);
+	if (!set) {
+		ke->klass = K8S_HARD;
+		snprintf(why, n, "the %s blueprint cannot be rendered at %s: %.300s", u->s->engine,
+			 version, e.msg);
+	}
+	return set;
+}
+
+/* The snapshot/restore objects of a set (component backup), in order: a new array. */
+static json_t *backup_objects(const json_t *set)
+{
+	json_t *out = json_array(), *o;
+	size_t i;
+
+	json_array_foreach(set, i, o) {
+		const json_t *labels = json_object_get(json_object_get(o, "metadata"), "labels");
+
+		if (!strcmp(jstr(labels, "app.kubernetes.io/component"), "backup"))
+			json_array_append(out, o);
+	}
+	return out;
+}
+
+/* Apply the snapshot volume + one Job (take = snapshot, or restore/tag). 0, or -1 with ke/why. */
+static int apply_backup(struct up *u, const char *version, const char *take, const char *restore,
+			const char *tag, struct k8s_err *ke, char *why, size_t n)
+{
+	json_t *values = json_pack("{s:{s:b, s:s, s:s, s:s}}", "snapshot", "volume", 1, "take",
+				   take, "restore", restore, "restore_tag", tag);
+	json_t *set = render(u, version, values, ke, why, n), *objs;
+	int rc;
+
+	json_decref(values);
+	if (!set)
+		return -1;
+	objs = backup_objects(set);
+	json_decref(set);
+	rc = k8s_apply_all(&u->r->k, objs, NULL, NULL, NULL, ke);
+	json_decref(objs);
+	if (rc < 0)
+		snprintf(why, n, "%.400s", *ke->st.message ? ke->st.message : ke->err.msg);
+	return rc;
+}
+
+/* ---- Jobs ----------------------------------------------------------------------- */
+
+/* GET the store's Job name: *job (new ref) or NULL for 404.  0, or -1 with ke. */
+static int get_job(struct up *u, const char *name, json_t **job, struct k8s_err *ke)
+{
+	struct buf path = BUF_INIT;
+	char ns[64];
+	int rc = 0;
+
+	*job = NULL;
+	snprintf(ns, sizeof(ns), "store-%s", u->s->id);
+	if (k8s_path(&path, "batch/v1", "Job", ns, name, &ke->err) < 0)
+		BUG("job path: %s", ke->err.msg);
+	*job = k8s_get(&u->r->k, path.s, ke);
+	if (!*job && ke->st.code != 404)
+		rc = -1;
+	buf_release(&path);
+	return rc;
+}
+
+/* "complete", "failed" (why says why) or "running". */
+static const char *job_state(const json_t *job, char *why, size_t n)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(job, "status"), "conditions"), i, c) {
+		if (strcmp(jstr(c, "status"), "True"))
+			continue;
+		if (!strcmp(jstr(c, "type"), "Complete"))
+			return "complete";
+		if (!strcmp(jstr(c, "type"), "Failed")) {
+			snprintf(why, n, "%s%s%s", jstr(c, "reason"),
+				 *jstr(c, "message") ? ": " : "", jstr(c, "message"));
+			return "failed";
+		}
+	}
+	return "running";
+}
+
+/*
+ * Jobs of set whose live copy carries another blueprint revision: their
+ * template is immutable, so delete them (Background: their pods go too).
+ * Returns 1 while one is still there (wait), 0 when none is left, -1 on
+ * error with ke.
+ */
+static int drop_stale_jobs(struct up *u, const json_t *set, struct k8s_err *ke)
+{
+	const char *rev = blueprint_revision(set);
+	const json_t *obj;
+	size_t i;
+	int waiting = 0;
+
+	json_array_foreach(set, i, obj) {
+		const char *name = jstr(json_object_get(obj, "metadata"), "name");
+		const json_t *ann;
+		struct buf path = BUF_INIT;
+		json_t *live;
+		int rc;
+
+		if (strcmp(jstr(obj, "kind"), "Job"))
+			continue;
+		if (get_job(u, name, &live, ke) < 0)
+			return -1;
+		if (!live)
+			continue;
+		ann = json_object_get(json_object_get(live, "metadata"), "annotations");
+		if (rev && !strcmp(jstr(ann, BLUEPRINT_REVISION_ANNOTATION), rev)) {
+			json_decref(live);
+			continue;
+		}
+		if (json_object_get(json_object_get(live, "metadata"), "deletionTimestamp")) {
+			json_decref(live);
+			waiting = 1;
+			continue;
+		}
+		if (k8s_object_path(&path, live, &ke->err) < 0)
+			BUG("job path: %s", ke->err.msg);
+		json_decref(live);
+		rc = k8s_delete(&u->r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke);
+		buf_release(&path);
+		if (rc < 0)
+			return -1;
+		log_info("reconcile: store %s: deleted job %s (its template changes)", u->s->id,
+			 name);
+		/* gone at once on some servers: look again */
+		if (get_job(u, name, &live, ke) < 0)
+			return -1;
+		if (live)
+			waiting = 1;
+		json_decref(live);
+	}
+	return waiting;
+}
+
+/* ---- finishing ---------------------------------------------------------------------- */
+
+/* The upgrade stops before anything of the app was touched: back to ready on the old version. */
+static void upgrade_failed(struct up *u, const char *why, const char *snapshot_status)
+{
+	struct up_write w = {.pending = 0, .current = -1};
+	char *msg = arena_printf(u->r->a, "upgrade to %s failed before changing the store: %s",
+				 u->version, why);
+
+	w.status = "ready";
+	w.reason = "";
+	w.result = "failed";
+	w.rev_reason = why;
+	w.snapshot_status = snapshot_status;
+	w.finished = 1;
+	event(&w, "upgrade", "error", msg);
+	if (save(u, &w) > 0)
+		log_info("reconcile: store %s: %s", u->l->id, msg);
+}
+
+/* The upgrade was applied and failed: hand over to an automatic rollback revision. */
+static void roll_back(struct up *u, const char *why)
+{
+	struct up_write w = {.pending = -1, .current = -1};
+	char *msg = arena_printf(u->r->a, "upgrade to %s failed: %s; rolling back to %s",
+				 u->version, why, u->prev_version);
+
+	w.reason = arena_printf(u->r->a, "rolling back to %s: %s", u->prev_version, why);
+	w.result = "rolled_back";
+	w.rev_reason = why;
+	w.finished = 1;
+	w.rollback = 1;
+	w.rollback_reason = why;
+	event(&w, "upgrade", "error", msg);
+	save(u, &w);
+}
+
+/* A rollback that cannot complete: the store is failed, with the reason in plain words. */
+static void rollback_failed(struct up *u, const char *why)
+{
+	struct up_write w = {.pending = 0, .current = -1};
+	char *msg = arena_printf(u->r->a, "rollback to %s failed: %s", u->version, why);
+
+	w.status = "failed";
+	w.reason = msg;
+	w.result = "failed";
+	w.rev_reason = why;
+	w.finished = 1;
+	event(&w, "rollback", "error", msg);
+	if (save(u, &w) > 0)
+		log_info("reconcile: store %s: %s", u->l->id, msg);
+}
+
+/* The pending revision is live and ready. */
+static void finished(struct up *u, const char *rev)
+{
+	int rollback = !strcmp(u->kind, "rollback");
+	struct up_write w = {.pending = 0, .current = u->pending};
+	const char *msg;
+
+	if (!rollback)
+		msg = arena_printf(u->r->a, "upgraded to %s", u->version);
+	else if (*u->reason)
+		msg = arena_printf(u->r->a, "rolled back to %s: %s", u->version, u->reason);
+	else
+		msg =
+		    arena_printf(u->r->a, "rolled back to revision %d (%s)", u->source, u->version);
+	w.status = "ready";
+	w.reason = "";
+	w.engine_version = u->version;
+	w.blueprint_revision = rev;
+	w.result = "ready";
+	w.finished = 1;
+	event(&w, rollback ? "rollback" : "upgrade", "info", msg);
+	if (save(u, &w) > 0)
+		log_info("reconcile: store %s: %s", u->l->id, msg);
+}
+
+/* ---- phases ---------------------------------------------------------------------------- */
+
+static long long since(const struct up *u, long long t)
+{
+	return t ? u->l->now - t : 0;
+}
+
+static void phase_snapshot(struct up *u)
+{
+	struct k8s_err ke;
+	char why[512], name[64], tag[16];
+	json_t *job = NULL;
+	const char *state;
+
+	snprintf(tag, sizeof(tag), "r%d", u->pending);
+	snprintf(name, sizeof(name), "snapshot-%s", tag);
+	memset(&ke, 0, sizeof(ke));
+	if (!strcmp(u->result, "pending")) {
+		struct up_write w = {.pending = -1, .current = -1, .delay = UPGRADE_POLL};
+
+		if (apply_backup(u, u->prev_version, tag, "", "", &ke, why, sizeof(why)) < 0) {
+			if (!k8s_transient(u, "start the snapshot", &ke))
+				upgrade_failed(
+				    u,
+				    arena_printf(u->r->a, "the snapshot could not start: %s", why),
+				    "failed");
+			return;
+		}
+		w.reason = arena_printf(u->r->a, "taking snapshot %s before the upgrade to %s", tag,
+					u->version);
+		w.result = "snapshotting";
+		w.snapshot = tag;
+		w.snapshot_status = "pending";
+		event(&w, "upgrade", "info",
+		      arena_printf(u->r->a, "snapshot %s started (job %s)", tag, name));
+		save(u, &w);
+		return;
+	}
+	if (get_job(u, name, &job, &ke) < 0) {
+		if (!k8s_transient(u, "read the snapshot job", &ke))
+			upgrade_failed(
+			    u, arena_printf(u->r->a, "cannot read job %s: %s", name, ke.err.msg),
+			    "failed");
+		return;
+	}
+	arena_defer(u->r->a, decref, job);
+	state = job ? job_state(job, why, sizeof(why)) : "running";
+	if (!job && apply_backup(u, u->prev_version, tag, "", "", &ke, why, sizeof(why)) < 0) {
+		/* the Job vanished (deleted by hand, or a crash before it was made): again */
+		if (!k8s_transient(u, "start the snapshot", &ke))
+			upgrade_failed(
+			    u, arena_printf(u->r->a, "the snapshot could not start: %s", why),
+			    "failed");
+		return;
+	}
+	if (!strcmp(state, "complete")) {
+		struct up_write w = {.pending = -1, .current = -1};
+
+		w.reason = arena_printf(u->r->a, "applying %s", u->version);
+		w.result = "applying";
+		w.snapshot_status = "complete";
+		event(&w, "upgrade", "info", arena_printf(u->r->a, "snapshot %s complete", tag));
+		save(u, &w);
+	} else if (!strcmp(state, "failed")) {
+		upgrade_failed(u, arena_printf(u->r->a, "snapshot %s failed: %s", tag, why),
+			       "failed");
+	} else if (since(u, u->created_at) > config.upgrade_timeout) {
+		upgrade_failed(u,
+			       arena_printf(u->r->a, "snapshot %s did not finish within %d s", tag,
+					    config.upgrade_timeout),
+			       "failed");
+	} else {
+		wait_for(u,
+			 arena_printf(u->r->a, "taking snapshot %s before the upgrade to %s", tag,
+				      u->version),
+			 UPGRADE_POLL);
+	}
+}
+
+static void phase_apply(struct up *u)
+{
+	int rollback = !strcmp(u->kind, "rollback");
+	struct k8s_err ke;
+	char why[512];
+	json_t *set = render(u, u->version, NULL, &ke, why, sizeof(why));
+	struct up_write w = {.pending = -1, .current = -1};
+	const char *rev;
+	int rc;
+
+	if (!set) {
+		if (k8s_transient(u, "read the store's credentials", &ke))
+			return;
+		if (rollback)
+			rollback_failed(u, why);
+		else
+			upgrade_failed(u, why, NULL);
+		return;
+	}
+	arena_defer(u->r->a, decref, set);
+	rev = blueprint_revision(set);
+	rc = drop_stale_jobs(u, set, &ke);
+	if (rc < 0) {
+		if (!k8s_transient(u, "replace the setup job", &ke)) {
+			snprintf(why, sizeof(why), "cannot replace the setup job: %.400s",
+				 *ke.st.message ? ke.st.message : ke.err.msg);
+			if (rollback)
+				rollback_failed(u, why);
+			else
+				roll_back(u, why);
+		}
+		return;
+	}
+	if (rc > 0) {
+		wait_for(u, "waiting for the old setup job to be deleted", UPGRADE_POLL);
+		return;
+	}
+	if (k8s_apply_all(&u->r->k, set, NULL, NULL, NULL, &ke) < 0) {
+		if (k8s_transient(u, "apply the store's objects", &ke))
+			return;
+		snprintf(why, sizeof(why), "kubernetes refused the %s manifests: %.400s",
+			 u->version, *ke.st.message ? ke.st.message : ke.err.msg);
+		if (rollback)
+			rollback_failed(u, why);
+		else
+			roll_back(u, why);
+		return;
+	}
+	w.reason =
+	    arena_printf(u->r->a, "applied %s; waiting for the store to be ready", u->version);
+	w.result = "verifying";
+	w.rev_blueprint = rev;
+	w.applied = 1;
+	w.delay = UPGRADE_POLL;
+	event(&w, rollback ? "rollback" : "upgrade", "info",
+	      arena_printf(u->r->a, "applied %s (blueprint revision %s)", u->version,
+			   rev ? rev : "?"));
+	save(u, &w);
+}
+
+/* Every StatefulSet of the store has its replicas ready at its current generation. */
+static int database_ready(const struct store *s)
+{
+	const json_t *sts = json_object_get(s->obs, "statefulsets"), *it;
+	size_t i;
+
+	if (!json_array_size(sts))
+		return 0;
+	json_array_foreach(sts, i, it) {
+		const json_t *md = json_object_get(it, "metadata"),
+			     *st = json_object_get(it, "status");
+		long long want =
+		    json_integer_value(json_object_get(json_object_get(it, "spec"), "replicas"));
+		long long gen = json_integer_value(json_object_get(md, "generation"));
+		long long seen = json_integer_value(json_object_get(st, "observedGeneration"));
+
+		if (!json_object_get(json_object_get(it, "spec"), "replicas"))
+			want = 1;
+		if (seen < gen || json_integer_value(json_object_get(st, "readyReplicas")) < want)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A rollback's restore, once the database runs the old version: returns 1
+ * when done (or none is needed), 0 when this claim was used (a write or a
+ * wait was made).
+ */
+static int restore(struct up *u)
+{
+	struct k8s_err ke;
+	char why[512], name[64], tag[16];
+	json_t *job = NULL;
+	const char *state;
+
+	if (!*u->restore_snapshot || !strcmp(u->restore_status, "complete"))
+		return 1;
+	snprintf(tag, sizeof(tag), "r%d", u->pending);
+	snprintf(name, sizeof(name), "restore-%s", tag);
+	memset(&ke, 0, sizeof(ke));
+	if (!strcmp(u->restore_status, "none")) {
+		struct up_write w = {.pending = -1, .current = -1, .delay = UPGRADE_POLL};
+
+		if (!database_ready(u->s)) {
+			wait_for(
+			    u,
+			    arena_printf(u->r->a,
+					 "waiting for the database before restoring snapshot %s",
+					 u->restore_snapshot),
+			    UPGRADE_POLL);
+			return 0;
+		}
+		if (apply_backup(u, u->version, "", u->restore_snapshot, tag, &ke, why,
+				 sizeof(why)) < 0) {
+			if (!k8s_transient(u, "start the restore", &ke))
+				rollback_failed(
+				    u,
+				    arena_printf(u->r->a, "the restore could not start: %s", why));
+			return 0;
+		}
+		w.reason = arena_printf(u->r->a, "restoring snapshot %s", u->restore_snapshot);
+		w.restore_status = "pending";
+		event(&w, "rollback", "info",
+		      arena_printf(u->r->a, "restore of snapshot %s started (job %s)",
+				   u->restore_snapshot, name));
+		save(u, &w);
+		return 0;
+	}
+	if (get_job(u, name, &job, &ke) < 0) {
+		if (!k8s_transient(u, "read the restore job", &ke))
+			rollback_failed(
+			    u, arena_printf(u->r->a, "cannot read job %s: %s", name, ke.err.msg));
+		return 0;
+	}
+	arena_defer(u->r->a, decref, job);
+	if (!job) {
+		if (apply_backup(u, u->version, "", u->restore_snapshot, tag, &ke, why,
+				 sizeof(why)) < 0 &&
+		    !k8s_transient(u, "start the restore", &ke)) {
+			rollback_failed(
+			    u, arena_printf(u->r->a, "the restore could not start: %s", why));
+			return 0;
+		}
+		if (u->l->token)
+			wait_for(
+			    u, arena_printf(u->r->a, "restoring snapshot %s", u->restore_snapshot),
+			    UPGRADE_POLL);
+		return 0;
+	}
+	state = job_state(job, why, sizeof(why));
+	if (!strcmp(state, "complete")) {
+		struct up_write w = {.pending = -1, .current = -1};
+
+		w.reason = arena_printf(u->r->a, "snapshot %s restored; waiting for the store",
+					u->restore_snapshot);
+		w.restore_status = "complete";
+		event(&w, "rollback", "info",
+		      arena_printf(u->r->a, "snapshot %s restored", u->restore_snapshot));
+		save(u, &w);
+		return 0;
+	}
+	if (!strcmp(state, "failed")) {
+		struct up_write w = {.pending = 0, .current = -1};
+		char *msg = arena_printf(u->r->a,
+					 "rollback to %s failed: restoring snapshot %s "
+					 "failed: %s",
+					 u->version, u->restore_snapshot, why);
+
+		w.status = "failed";
+		w.reason = msg;
+		w.result = "failed";
+		w.rev_reason = msg;
+		w.restore_status = "failed";
+		w.finished = 1;
+		event(&w, "rollback", "error", msg);
+		save(u, &w);
+		return 0;
+	}
+	if (since(u, u->applied_at) > config.upgrade_timeout) {
+		rollback_failed(u,
+				arena_printf(u->r->a, "restoring snapshot %s took more than %d s",
+					     u->restore_snapshot, config.upgrade_timeout));
+		return 0;
+	}
+	wait_for(u, arena_printf(u->r->a, "restoring snapshot %s", u->restore_snapshot),
+		 UPGRADE_POLL);
+	return 0;
+}
+
+/* Keep only the Jobs of the normal set (the setup Job): snapshots are judged apart. */
+static void keep_set_jobs(struct store *s, const json_t *expected)
+{
+	size_t i = 0;
+
+	while (i < json_array_size(s->jobs)) {
+		const char *name =
+		    jstr(json_object_get(json_array_get(s->jobs, i), "metadata"), "name");
+		const json_t *x;
+		size_t k;
+		int keep = 0;
+
+		json_array_foreach(expected, k, x)
+			if (!strcmp(jstr(x, "kind"), "Job") &&
+			    !strcmp(jstr(json_object_get(x, "metadata"), "name"), name))
+				keep = 1;
+		if (keep)
+			i++;
+		else
+			json_array_remove(s->jobs, i);
+	}
+}
+
+static void phase_verify(struct up *u)
+{
+	int rollback = !strcmp(u->kind, "rollback");
+	struct k8s_err ke;
+	char why[512], host[300];
+	struct store *s = u->s;
+	const char *rev;
+	json_t *set;
+
+	if (rollback && !restore(u))
+		return;
+	memset(&ke, 0, sizeof(ke));
+	if (reconcile_fetch_details(u->r, s, &ke) < 0 || reconcile_fetch_jobs(u->r, s, &ke) < 0) {
+		if (!k8s_transient(u, "list the store's pods and jobs", &ke))
+			wait_for(u, ke.err.msg, UPGRADE_POLL * 5);
+		return;
+	}
+	keep_set_jobs(s, u->eb->expected);
+	reconcile_judge(u->r, s, u->eb->expected, 0);
+	if (s->hr.health == HEALTH_READY) {
+		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
+		if (*config.ingress_address &&
+		    reconcile_probe(u->r, s->engine, host, why, sizeof(why)) < 0) {
+			s->hr.health = HEALTH_PROGRESSING;
+			snprintf(s->hr.reason, sizeof(s->hr.reason), "%.300s", why);
+		}
+	}
+	if (s->hr.health == HEALTH_READY) {
+		/* the live set's revision: what the objects are annotated with */
+		set = render(u, u->version, NULL, &ke, why, sizeof(why));
+		if (!set) {
+			if (!k8s_transient(u, "read the store's credentials", &ke))
+				wait_for(u, why, UPGRADE_POLL * 5);
+			return;
+		}
+		rev = arena_strdup(u->r->a, blueprint_revision(set) ? blueprint_revision(set) : "");
+		json_decref(set);
+		finished(u, rev);
+		return;
+	}
+	if (s->hr.health == HEALTH_FAILED || since(u, u->applied_at) > config.upgrade_timeout) {
+		const char *reason = s->hr.health == HEALTH_FAILED
+					 ? s->hr.reason
+					 : arena_printf(u->r->a, "not ready within %d s: %s",
+							config.upgrade_timeout, s->hr.reason);
+
+		if (rollback)
+			rollback_failed(u, reason);
+		else
+			roll_back(u, reason);
+		return;
+	}
+	wait_for(u,
+		 arena_printf(u->r->a, "%s %s: %s", rollback ? "rolling back to" : "upgrading to",
+			      u->version, s->hr.reason),
+		 UPGRADE_POLL);
+}
+
+void reconcile_upgrading(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct up u = {.r = r, .s = s, .l = l};
+	struct err e = ERR_INIT;
+
+	u.eb = reconcile_engine_bp(r, s->engine);
+	if (load(&u, &e) < 0) {
+		log_error("reconcile: store %s: %s", l->id, e.msg);
+		err_clear(&e);
+		lease_release(r->a, l, &e);
+		return;
+	}
+	if (!u.eb || !u.eb->bp || !u.eb->expected) {
+		const char *why = arena_printf(r->a, "the %s blueprint cannot be loaded: %s",
+					       s->engine, u.eb ? u.eb->error : "too many engines");
+
+		if (!strcmp(u.kind, "upgrade") && strcmp(u.result, "verifying"))
+			upgrade_failed(&u, why, NULL);
+		else
+			rollback_failed(&u, why);
+		return;
+	}
+	if (!blueprint_version_known(u.eb->bp, u.version)) {
+		/* the chart dropped the version since it was asked for: never render it */
+		const char *why = arena_printf(r->a, "version %s is not offered by the %s chart",
+					       u.version, s->engine);
+
+		if (!strcmp(u.kind, "upgrade") &&
+		    (!strcmp(u.result, "pending") || !strcmp(u.result, "snapshotting")))
+			upgrade_failed(&u, why, NULL);
+		else if (!strcmp(u.kind, "upgrade"))
+			roll_back(&u, why);
+		else
+			rollback_failed(&u, why);
+		return;
+	}
+	if (!strcmp(u.kind, "upgrade") &&
+	    (!strcmp(u.result, "pending") || !strcmp(u.result, "snapshotting")))
+		phase_snapshot(&u);
+	else if (!strcmp(u.result, "pending") || !strcmp(u.result, "snapshotting") ||
+		 !strcmp(u.result, "applying"))
+		phase_apply(&u);
+	else if (!strcmp(u.result, "verifying"))
+		phase_verify(&u);
+	else
+		/* finished but still pending (cannot happen through this file): settle it */
+		finished(&u, NULL);
+}
+
+/* ---- revision 1: provisioning ---------------------------------------------------- */
+
+static struct db_stmt st_provision_rev =
+    DB_STMT("WITH ins AS ("
+	    "  INSERT INTO store_revisions (store_id, revision, kind, engine_version, \"values\","
+	    "    actor_id, actor, result, blueprint_revision, finished_at)"
+	    "  SELECT s.id, 1, 'provision', $2, $3::jsonb, s.owner_id, u.email, $4,"
+	    "    CASE WHEN $4 = 'ready' THEN s.blueprint_revision ELSE '' END,"
+	    "    CASE WHEN $4 = 'ready' THEN now() END"
+	    "  FROM stores s JOIN users u ON u.id = s.owner_id"
+	    "  WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM store_revisions r WHERE r.store_id = "
+	    "$1)"
+	    "  ON CONFLICT DO NOTHING RETURNING revision"
+	    ") UPDATE stores SET current_revision = 1"
+	    " WHERE id = $1 AND current_revision = 0"
+	    "   AND (EXISTS (SELECT 1 FROM ins) OR EXISTS (SELECT 1 FROM store_revisions r"
+	    "     WHERE r.store_id = $1 AND r.revision = 1))",
+	    4);
+
+static struct db_stmt st_provision_ready =
+    DB_STMT("UPDATE store_revisions r SET result = 'ready', blueprint_revision = $2,"
+	    " finished_at = now() FROM stores s"
+	    " WHERE s.id = $1 AND r.store_id = s.id AND r.revision = s.current_revision"
+	    "   AND r.kind = 'provision' AND r.result <> 'ready'",
+	    2);
+
+/* Ready stores with no revision, and provision revisions whose ready mark was lost. */
+static struct db_stmt st_backfill_list =
+    DB_STMT("SELECT s.id, s.engine, s.engine_version, s.name FROM stores s"
+	    " WHERE s.current_revision = 0 AND s.status IN ('ready', 'degraded')"
+	    " ORDER BY s.id LIMIT 500",
+	    0);
+
+static struct db_stmt st_backfill_ready =
+    DB_STMT("UPDATE store_revisions r SET result = 'ready',"
+	    " blueprint_revision = s.blueprint_revision, finished_at = now() FROM stores s"
+	    " WHERE s.id = r.store_id AND r.revision = s.current_revision AND r.kind = 'provision'"
+	    "   AND r.result <> 'ready' AND s.status IN ('ready', 'degraded')",
+	    0);
+
+/* The version a store runs: its pinned one, else its chart's default. */
+static const char *effective_version(struct reconcile *r, const char *engine, const char *pinned)
+{
+	if (pinned && *pinned)
+		return pinned;
+	return chart_version(reconcile_engine_bp(r, engine));
+}
+
+static void provision_revision(struct reconcile *r, const char *id, const char *engine,
+			       const char *pinned, const char *name, const char *result)
+{
+	const char *version = effective_version(r, engine, pinned);
+	json_t *values = json_pack("{s:s, s:{s:s}}", "version", version, "store", "name", name);
+	char *text = values ? json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	const char *p[] = {id, version, text ? text : "{}", result};
+	struct err e = ERR_INIT;
+
+	json_decref(values);
+	if (!db_run(r->a, &st_provision_rev, p, &e))
+		log_warn("reconcile: store %s: cannot record revision 1: %s", id, e.msg);
+	free(text);
+}
+
+void reconcile_revision_applied(struct reconcile *r, const struct store *s,
+				const struct engine_bp *eb)
+{
+	(void)eb;
+	provision_revision(r, s->id, s->engine, s->version, s->name, "applying");
+}
+
+void reconcile_revision_ready(struct reconcile *r, const struct store *s, const char *rev)
+{
+	const char *p[] = {s->id, rev ? rev : ""};
+	struct err e = ERR_INIT;
+
+	if (!db_run(r->a, &st_provision_ready, p, &e))
+		log_warn("reconcile: store %s: cannot mark revision 1 ready: %s", s->id, e.msg);
+}
+
+void reconcile_revisions_backfill(struct reconcile *r)
+{
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_backfill_list, NULL, &e);
+
+	if (!res) {
+		log_warn("reconcile: revisions: %s", e.msg);
+		return;
+	}
+	for (int i = 0; i < db_rows(res); i++)
+		provision_revision(r, db_get(res, i, 0), db_get(res, i, 1), db_get(res, i, 2),
+				   db_get(res, i, 3), "ready");
+	if (!db_run(r->a, &st_backfill_ready, NULL, &e))
+		log_warn("reconcile: revisions: %s", e.msg);
+}
