@@ -1,4 +1,4 @@
-/* api_stores.c - the JSON API: stores, their events, the audit log, the OpenAPI document. */
+/* api_stores.c - the JSON API: stores, their events, the OpenAPI document. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,24 +196,6 @@ int api_store_events(struct req *r)
 		view_set_str(v, "next_before", arena_printf(r->a, "%lld", next));
 	else
 		view_add(v, "next_before", view_null(r->a));
-	return resp_json(r, 200, v);
-}
-
-int api_audit(struct req *r)
-{
-	const char *cursor = req_query_get(r, "cursor"), *next;
-	struct err e = ERR_INIT;
-	struct view *entries, *v;
-	int limit, st;
-
-	if ((st = query_limit(r, 50, 200, &limit)))
-		return st;
-	if (store_audit_list(r->a, limit, cursor && *cursor ? cursor : NULL, &entries, &next, &e) <
-	    0)
-		return web_stores_fail(r, &e, "cursor", NULL, 0);
-	v = view_obj(r->a);
-	view_add(v, "entries", entries);
-	view_set_str_ref(v, "next_cursor", next);
 	return resp_json(r, 200, v);
 }
 

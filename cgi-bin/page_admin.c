@@ -1,9 +1,19 @@
-/* page_admin.c - GET /admin/stores: every tenant's stores for administrators, by status. */
+/* page_admin.c - the admin pages: every tenant's stores, users (role, disable, enable), the audit log. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "pages.h"
 #include "web_stores.h"
+
+/*
+ * Each page reads its filters from the query string, asks admin.c (the
+ * same calls as api_admin.c) and renders the list with the filter form
+ * filled in.  A bad filter renders the same page with the reason and
+ * status 422, so the form stays there to correct it.  "Next page" links
+ * carry the filters and the cursor.
+ */
 
 /* "4 min", "3 h", "12 d" since an RFC 3339 UTC time (the database's clock made it). */
 static const char *age_of(struct arena *a, const char *at)
@@ -23,38 +33,238 @@ static const char *age_of(struct arena *a, const char *at)
 	return arena_printf(a, "%lld d", s / 86400);
 }
 
+/* The admin sub-navigation: which of the three pages this is. */
+static struct view *admin_view(struct req *r, const char *title, const char *which)
+{
+	struct view *v = page_view(r, title);
+
+	view_set_bool(view_set_obj(v, "nav"), "admin", 1);
+	view_set_bool(view_set_obj(v, "admin_nav"), which, 1);
+	return v;
+}
+
+/*
+ * path?name=value&...&cursor=next for the filters given (URL-encoded), or
+ * NULL when there is no next page.
+ */
+static const char *next_url(struct req *r, const char *path, const char *const *names,
+			    const char *next)
+{
+	struct buf b = BUF_INIT;
+	const char *url;
+
+	if (!next)
+		return NULL;
+	buf_adds(&b, path);
+	buf_adds(&b, "?");
+	for (int i = 0; names[i]; i++) {
+		const char *val = req_query_get(r, names[i]);
+
+		if (!val || !*val)
+			continue;
+		buf_adds(&b, names[i]);
+		buf_adds(&b, "=");
+		buf_add_urlenc(&b, val, strlen(val));
+		buf_adds(&b, "&");
+	}
+	buf_adds(&b, "cursor=");
+	buf_add_urlenc(&b, next, strlen(next));
+	url = b.failed ? NULL : arena_strndup(r->a, b.s, b.len);
+	buf_release(&b);
+	return url;
+}
+
+/* [{value, selected}] for a <select>, the current value marked. */
+static void options(struct view *v, const char *key, const char *const *values, const char *cur)
+{
+	struct view *opts = view_set_arr(v, key);
+
+	for (int i = 0; values[i]; i++) {
+		struct view *o = view_push_obj(opts);
+
+		view_set_str_ref(o, "value", values[i]);
+		if (cur && !strcmp(cur, values[i]))
+			view_set_bool(o, "selected", 1);
+	}
+}
+
+/* A failed list: 422 re-renders the page with the reason; anything else is an error page. */
+static int list_failed(struct req *r, const struct err *e, const char *field, const char *tpl,
+		       struct view *v)
+{
+	if (e->status != 422)
+		return web_stores_fail(r, e, field, NULL, 0);
+	view_set_str(v, "error", arena_printf(r->a, "%s: %s", field ? field : "filter", e->msg));
+	return resp_html(r, 422, tpl, v);
+}
+
+/* --- /admin/stores ------------------------------------------------------- */
+
+static const char *const store_filter_names[] = {"status", "engine", "owner", "sort", "limit",
+						 NULL};
+static const char *const engines[] = {"woocommerce", "medusa", NULL};
+static const char *const sorts[] = {"newest", "oldest", NULL};
+
 int page_admin_stores(struct req *r)
 {
-	struct store_who who = web_stores_who(r);
-	const char *status = req_query_get(r, "status"), *cursor = req_query_get(r, "cursor");
-	struct view *v = page_view(r, "All stores"), *list, *opts;
-	const char *next;
+	struct admin_stores_query q = {
+	    .status = req_query_get(r, "status"),
+	    .engine = req_query_get(r, "engine"),
+	    .owner = req_query_get(r, "owner"),
+	    .sort = req_query_get(r, "sort"),
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+	struct view *v = admin_view(r, "All stores", "stores"), *list;
 	struct err e = ERR_INIT;
+	const char *next;
 
-	if (status && !*status)
-		status = NULL;
-	if (store_list(r->a, &who, 1, status, STORE_LIST_MAX, cursor && *cursor ? cursor : NULL,
-		       &list, &next, &e) < 0)
-		return web_stores_fail(r, &e, "status", NULL, 0);
-	view_set_bool(view_set_obj(v, "nav"), "admin", 1);
+	options(v, "statuses", store_statuses, q.status);
+	options(v, "engines", engines, q.engine);
+	options(v, "sorts", sorts, q.sort);
+	if (q.owner)
+		view_set_str(v, "owner", q.owner);
+	if (admin_stores_list(r->a, &q, &list, &next, &e) < 0)
+		return list_failed(r, &e, q.field, "admin_stores", v);
 	for (struct view_item *it = list->u.list.head; it; it = it->next)
 		view_set_str_ref(it->val, "age", age_of(r->a, view_get_str(it->val, "created_at")));
 	view_add(v, "stores", list);
 	view_set_bool(v, "has_stores", list->u.list.n > 0);
-	opts = view_set_arr(v, "statuses");
-	for (int i = 0; store_statuses[i]; i++) {
-		struct view *o = view_push_obj(opts);
-
-		view_set_str_ref(o, "value", store_statuses[i]);
-		if (status && !strcmp(status, store_statuses[i]))
-			view_set_bool(o, "selected", 1);
-	}
-	if (status)
-		view_set_str(v, "status", status);
-	if (next)
-		view_set_str_ref(v, "next_url",
-				 arena_printf(r->a, "/admin/stores?%s%s%scursor=%s",
-					      status ? "status=" : "", status ? status : "",
-					      status ? "&" : "", next));
+	view_set_str_ref(v, "next_url", next_url(r, "/admin/stores", store_filter_names, next));
 	return resp_html(r, 200, "admin_stores", v);
+}
+
+/* --- /admin/users -------------------------------------------------------- */
+
+static const char *const user_filter_names[] = {"limit", NULL};
+
+/* /admin/stores?owner=EMAIL, the email URL-encoded ('+' is common in addresses). */
+static const char *owner_url(struct req *r, const char *email)
+{
+	struct buf b = BUF_INIT;
+	const char *url;
+
+	buf_adds(&b, "/admin/stores?owner=");
+	buf_add_urlenc(&b, email, strlen(email));
+	url = b.failed ? "/admin/stores" : arena_strndup(r->a, b.s, b.len);
+	buf_release(&b);
+	return url;
+}
+
+/* The users page, with a flash or an error and the given status. */
+static int users_page(struct req *r, int status, const char *flash, const char *error)
+{
+	struct admin_users_query q = {
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+	struct view *v = admin_view(r, "Users", "users"), *list;
+	struct err e = ERR_INIT;
+	const char *next;
+
+	if (flash)
+		view_set_str(v, "flash", flash);
+	if (error)
+		view_set_str(v, "error", error);
+	if (admin_users_list(r->a, &q, &list, &next, &e) < 0)
+		return list_failed(r, &e, q.field, "admin_users", v);
+	for (struct view_item *it = list->u.list.head; it; it = it->next) {
+		struct view *u = it->val, *id = view_get(u, "id");
+		int admin = !strcmp(view_get_str(u, "role"), "admin");
+
+		view_set_bool(u, "is_admin", admin);
+		view_set_str_ref(u, "other_role", admin ? "tenant" : "admin");
+		view_set_bool(u, "is_self", id && id->type == VIEW_INT && id->u.i == r->user->id);
+		view_set_str_ref(u, "stores_url", owner_url(r, view_get_str(u, "email")));
+	}
+	view_add(v, "users", list);
+	view_set_str_ref(v, "next_url", next_url(r, "/admin/users", user_filter_names, next));
+	return resp_html(r, status, "admin_users", v);
+}
+
+int page_admin_users(struct req *r)
+{
+	const char *done = req_query_get(r, "done"), *flash = NULL;
+
+	if (done && !strcmp(done, "role"))
+		flash = "Role changed.";
+	else if (done && !strcmp(done, "disable"))
+		flash = "Account disabled; its sessions were ended and its API tokens refused.";
+	else if (done && !strcmp(done, "enable"))
+		flash = "Account enabled; the user can sign in again.";
+	return users_page(r, 200, flash, NULL);
+}
+
+/* One form's change: 303 back to the list, or the list again with the reason. */
+static int user_change(struct req *r, const char *role, int disable, const char *done)
+{
+	struct admin_actor who = {r->user->id, r->user->email, r->remote_addr};
+	struct admin_change c = {.role = role, .disable = disable};
+	const char *s = r->nparams > 0 ? r->params[0] : "";
+	struct err e = ERR_INIT;
+	long long id = 0;
+
+	if (*s && strlen(s) <= 18 && strspn(s, "0123456789") == strlen(s))
+		id = strtoll(s, NULL, 10);
+	if (admin_user_change(r->a, &who, id, &c, &e) < 0) {
+		if (e.status == 409 || e.status == 404 || e.status == 422)
+			return users_page(r, e.status, NULL, e.msg);
+		return web_stores_fail(r, &e, c.field, NULL, 0);
+	}
+	return resp_redirect(r, arena_printf(r->a, "/admin/users?done=%s", done));
+}
+
+int page_admin_user_role(struct req *r)
+{
+	const char *role = req_form(r, "role");
+
+	if (!role || (strcmp(role, "admin") && strcmp(role, "tenant")))
+		return users_page(r, 422, NULL, "role must be admin or tenant");
+	return user_change(r, role, -1, "role");
+}
+
+int page_admin_user_disable(struct req *r)
+{
+	return user_change(r, NULL, 1, "disable");
+}
+
+int page_admin_user_enable(struct req *r)
+{
+	return user_change(r, NULL, 0, "enable");
+}
+
+/* --- /admin/audit -------------------------------------------------------- */
+
+static const char *const audit_filter_names[] = {"actor", "action", "target", "from",
+						 "to",	  "limit",  NULL};
+
+int page_admin_audit(struct req *r)
+{
+	struct admin_audit_query q = {
+	    .actor = req_query_get(r, "actor"),
+	    .action = req_query_get(r, "action"),
+	    .target = req_query_get(r, "target"),
+	    .from = req_query_get(r, "from"),
+	    .to = req_query_get(r, "to"),
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	    .raw_details = 1,
+	};
+	struct view *v = admin_view(r, "Audit log", "audit"), *list, *f;
+	struct err e = ERR_INIT;
+	const char *next;
+
+	f = view_set_obj(v, "filter");
+	for (int i = 0; audit_filter_names[i]; i++) {
+		const char *val = req_query_get(r, audit_filter_names[i]);
+
+		if (val && *val)
+			view_set_str(f, audit_filter_names[i], val);
+	}
+	if (admin_audit_list(r->a, &q, &list, &next, &e) < 0)
+		return list_failed(r, &e, q.field, "admin_audit", v);
+	view_add(v, "entries", list);
+	view_set_bool(v, "has_entries", list->u.list.n > 0);
+	view_set_str_ref(v, "next_url", next_url(r, "/admin/audit", audit_filter_names, next));
+	return resp_html(r, 200, "admin_audit", v);
 }

@@ -59,14 +59,13 @@ int api_store_upgrade(struct req *r);
 int api_store_rollback(struct req *r);
 int api_store_revisions(struct req *r);
 
-/* JSON stores, events, audit log, OpenAPI document (api_stores.c) */
+/* JSON stores, events, OpenAPI document (api_stores.c) */
 int api_stores_create(struct req *r);
 int api_stores_list(struct req *r);
 int api_store_show(struct req *r);
 int api_store_delete(struct req *r);
 int api_store_retry(struct req *r);
 int api_store_events(struct req *r);
-int api_audit(struct req *r);
 int api_openapi(struct req *r);
 
 /* WooCommerce webhook deliveries: signed, no session (hook_woocommerce.c) */
@@ -74,6 +73,17 @@ int hook_woocommerce(struct req *r);
 
 /* admin pages (page_admin.c) */
 int page_admin_stores(struct req *r);
+int page_admin_users(struct req *r);
+int page_admin_user_role(struct req *r);
+int page_admin_user_disable(struct req *r);
+int page_admin_user_enable(struct req *r);
+int page_admin_audit(struct req *r);
+
+/* JSON twins of the admin pages, the audit log included (api_admin.c) */
+int api_admin_stores(struct req *r);
+int api_admin_users(struct req *r);
+int api_admin_user_patch(struct req *r);
+int api_admin_audit(struct req *r);
 
 /* debug-only routes, present only with SF_TEST_ROUTES=1 (page_test.c) */
 int page_test_sleep(struct req *r);

@@ -68,7 +68,15 @@ const struct route routes[] = {
 
 	/* --- admin --- */
 	{"GET", "/admin/stores", R_HTML | R_ADMIN, page_admin_stores, "admin_stores"},
-	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_audit, "api_audit"},
+	{"GET", "/admin/users", R_HTML | R_ADMIN, page_admin_users, "admin_users"},
+	{"POST", "/admin/users/{id}/role", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_role, "admin_user_role"},
+	{"POST", "/admin/users/{id}/disable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_disable, "admin_user_disable"},
+	{"POST", "/admin/users/{id}/enable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_enable, "admin_user_enable"},
+	{"GET", "/admin/audit", R_HTML | R_ADMIN, page_admin_audit, "admin_audit"},
+	{"GET", "/api/v1/admin/stores", R_JSON | R_ADMIN, api_admin_stores, "api_admin_stores"},
+	{"GET", "/api/v1/admin/users", R_JSON | R_ADMIN, api_admin_users, "api_admin_users"},
+	{"PATCH", "/api/v1/admin/users/{id}", R_JSON | R_ADMIN | R_JSONBODY, api_admin_user_patch, "api_admin_user_patch"},
+	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_admin_audit, "api_audit"},
 
 	{NULL, NULL, 0, NULL, NULL}
 };

@@ -217,11 +217,4 @@ int store_steps(struct arena *a, const struct store_meta *m, struct view **steps
 int store_reveal(struct arena *a, const struct store_who *who, const char *id, const char **user,
 		 const char **password, struct err *e);
 
-/*
- * The audit log for admins, newest first: {at, actor, ip, action, target,
- * details}.  Cursor as in store_list.  0 or -1.
- */
-int store_audit_list(struct arena *a, int limit, const char *cursor, struct view **entries,
-		     const char **next_cursor, struct err *e);
-
 #endif

@@ -1,0 +1,130 @@
+/* api_admin.c - the JSON twins of the admin pages: all stores, users (role, disable), the audit log. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "pages.h"
+#include "web_stores.h"
+
+/*
+ * The same admin.c functions as the pages (page_admin.c), with the same
+ * query parameters, so a filter means one thing in both.  The route flag
+ * R_ADMIN has already refused everyone else (401 / 403).
+ */
+
+static int admin_fail(struct req *r, const struct err *e, const char *field)
+{
+	return web_stores_fail(r, e, field, NULL, 0);
+}
+
+static int list_answer(struct req *r, const char *key, struct view *list, const char *next)
+{
+	struct view *v = view_obj(r->a);
+
+	view_add(v, key, list);
+	view_set_str_ref(v, "next_cursor", next);
+	return resp_json(r, 200, v);
+}
+
+int api_admin_stores(struct req *r)
+{
+	struct admin_stores_query q = {
+	    .status = req_query_get(r, "status"),
+	    .engine = req_query_get(r, "engine"),
+	    .owner = req_query_get(r, "owner"),
+	    .sort = req_query_get(r, "sort"),
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+	struct err e = ERR_INIT;
+	struct view *list;
+	const char *next;
+
+	if (admin_stores_list(r->a, &q, &list, &next, &e) < 0)
+		return admin_fail(r, &e, q.field);
+	return list_answer(r, "stores", list, next);
+}
+
+int api_admin_users(struct req *r)
+{
+	struct admin_users_query q = {
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+	struct err e = ERR_INIT;
+	struct view *list;
+	const char *next;
+
+	if (admin_users_list(r->a, &q, &list, &next, &e) < 0)
+		return admin_fail(r, &e, q.field);
+	return list_answer(r, "users", list, next);
+}
+
+/* {id} as a user id, or 0 (a 404 without a query). */
+static long long user_id_param(struct req *r)
+{
+	const char *s = r->nparams > 0 ? r->params[0] : "";
+
+	if (!*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+		return 0;
+	return strtoll(s, NULL, 10);
+}
+
+/*
+ * PATCH /api/v1/admin/users/{id} {"role": "admin"|"tenant", "disabled": bool}:
+ * either member or both; any other member is a 422, so a typo ("disable")
+ * is not silently ignored.
+ */
+int api_admin_user_patch(struct req *r)
+{
+	struct admin_actor who = {r->user->id, r->user->email, r->remote_addr};
+	struct admin_change c = {.disable = -1};
+	long long id = user_id_param(r);
+	struct err e = ERR_INIT;
+	struct view *v;
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(r->json, key, val) {
+		if (!strcmp(key, "role")) {
+			if (!json_is_string(val))
+				return req_invalid(r, "role", "role must be admin or tenant");
+			c.role = json_string_value(val);
+		} else if (!strcmp(key, "disabled")) {
+			if (!json_is_boolean(val))
+				return req_invalid(r, "disabled", "disabled must be true or false");
+			c.disable = json_is_true(val);
+		} else {
+			return req_invalid(r, key, "unknown member; send role and/or disabled");
+		}
+	}
+	if (!c.role && c.disable < 0)
+		return req_invalid(r, "body", "nothing to change; send role and/or disabled");
+	if (!id)
+		return req_fail(r, 404, NULL, "there is no such user");
+	if (admin_user_change(r->a, &who, id, &c, &e) < 0)
+		return admin_fail(r, &e, c.field);
+	v = view_obj(r->a);
+	view_add(v, "user", c.user);
+	return resp_json(r, 200, v);
+}
+
+int api_admin_audit(struct req *r)
+{
+	struct admin_audit_query q = {
+	    .actor = req_query_get(r, "actor"),
+	    .action = req_query_get(r, "action"),
+	    .target = req_query_get(r, "target"),
+	    .from = req_query_get(r, "from"),
+	    .to = req_query_get(r, "to"),
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+	struct err e = ERR_INIT;
+	struct view *list;
+	const char *next;
+
+	if (admin_audit_list(r->a, &q, &list, &next, &e) < 0)
+		return admin_fail(r, &e, q.field);
+	return list_answer(r, "entries", list, next);
+}
