@@ -52,8 +52,10 @@ sid=$(json_get 'j["store"]["id"]')
 like "$sid" '^[a-z][a-z0-9]{7}$' "a store id"
 is "$(header Location)" "/api/v1/stores/$sid" "Location of the new store"
 is "$(json_get 'sorted(j["store"].keys())')" \
-	'["admin_url", "created_at", "engine", "id", "last_webhook_at", "name", "orders_seen", "ready_at", "status", "status_reason", "updated_at", "url"]' \
+	'["admin_url", "created_at", "engine", "id", "last_webhook_at", "name", "orders_seen", "ready_at", "revision", "status", "status_reason", "updated_at", "url", "version"]' \
 	"the store object has exactly the documented keys"
+like "$(json_get 'j["store"]["version"]')|$(json_get 'j["store"]["revision"]')" '^[0-9]+\.[0-9]+\.[0-9]+\|0$' \
+	"a new store runs the chart's version, no revision applied yet"
 is "$(json_get 'j["store"]["status"]')" requested "status requested"
 is "$(json_get 'j["store"]["admin_url"]')" "http://store-$sid.127.0.0.1.nip.io/app" "Medusa admin URL"
 like "$(json_get 'j["store"]["created_at"]')" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "RFC 3339 UTC"
