@@ -8,7 +8,7 @@
  * stderr), 2 usage error.
  */
 int ctl_migrate(int argc, char **argv);	/* ctl_db.c */
-int ctl_user(int argc, char **argv);	/* ctl_user.c: add | list | role */
+int ctl_user(int argc, char **argv);	/* ctl_user.c: add | list | role | disable | enable */
 int ctl_token(int argc, char **argv);	/* ctl_user.c: create */
 int ctl_render(int argc, char **argv);	/* ctl_render.c */
 int ctl_store(int argc, char **argv);	/* ctl_store.c: upgrade | rollback | revisions */

@@ -1,7 +1,8 @@
-/* ctl_user.c - storefleetctl user add|list|role and token create: accounts from the shell. */
+/* ctl_user.c - storefleetctl user add|list|role|disable|enable and token create: accounts from the shell. */
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "apitoken.h"
 #include "arena.h"
 #include "audit.h"
@@ -21,10 +22,6 @@ static struct db_stmt st_list = DB_STMT(
 	"disabled_at IS NOT NULL FROM users ORDER BY id",
 	0);
 
-static struct db_stmt st_role = DB_STMT(
-	"UPDATE users u SET role = $2 FROM (SELECT id, role FROM users WHERE lower(email) = lower($1) "
-	"FOR UPDATE) old WHERE u.id = old.id RETURNING u.id, old.role",
-	2);
 /* clang-format on */
 
 static int ctl_fail(const char *what, struct err *e)
@@ -83,39 +80,41 @@ static int user_list(struct arena *a)
 	return 0;
 }
 
-static int user_role(struct arena *a, int argc, char **argv)
+/*
+ * user role EMAIL admin|tenant, user disable EMAIL, user enable EMAIL: the
+ * web's admin_user_change (same last-admin rule, same audit rows, sessions
+ * ended on disable), with the operator as actor.
+ */
+static int user_change(struct arena *a, const char *what, const char *email, const char *role,
+		       int disable)
 {
+	struct admin_actor who = {0, NULL, NULL};
+	struct admin_change c = {.role = role, .disable = disable};
 	struct err e = ERR_INIT;
-	const char *p[2];
-	PGresult *res;
-	struct view *d;
+	struct auth_user u;
+	int found = auth_user_find(a, email, &u, &e);
 
-	if (argc != 4 || (strcmp(argv[3], "admin") && strcmp(argv[3], "tenant")))
-		return fprintf(stderr, "usage: storefleetctl user role EMAIL admin|tenant\n"), 2;
-	p[0] = argv[2];
-	p[1] = argv[3];
-	if (db_begin(&e) < 0)
-		return ctl_fail("user role", &e);
-	res = db_run(a, &st_role, p, &e);
-	if (!res) {
-		db_rollback();
-		return ctl_fail("user role", &e);
-	}
-	if (db_rows(res) == 0) {
-		db_rollback();
-		fprintf(stderr, "storefleetctl: user role: no user '%s'\n", argv[2]);
+	if (found < 0)
+		return ctl_fail(what, &e);
+	if (!found) {
+		fprintf(stderr, "storefleetctl: %s: no user '%s'\n", what, email);
 		return 1;
 	}
-	d = view_obj(a);
-	view_set_str(d, "from", db_get(res, 0, 1));
-	view_set_str(d, "to", argv[3]);
-	if (audit_record(a, 0, CTL_ACTOR, NULL, "user.role", argv[2], d, &e) < 0 ||
-	    db_commit(&e) < 0) {
-		db_rollback();
-		return ctl_fail("user role", &e);
-	}
-	printf("%s: %s -> %s\n", argv[2], db_get(res, 0, 1), argv[3]);
+	if (admin_user_change(a, &who, u.id, &c, &e) < 0)
+		return ctl_fail(what, &e);
+	if (role)
+		printf("%s: %s -> %s\n", email, u.is_admin ? "admin" : "tenant", role);
+	else
+		printf("%s: %s%s\n", email, disable ? "disabled" : "enabled",
+		       c.changed ? "" : " (already)");
 	return 0;
+}
+
+static int user_role(struct arena *a, int argc, char **argv)
+{
+	if (argc != 4 || (strcmp(argv[3], "admin") && strcmp(argv[3], "tenant")))
+		return fprintf(stderr, "usage: storefleetctl user role EMAIL admin|tenant\n"), 2;
+	return user_change(a, "user role", argv[2], argv[3], -1);
 }
 
 static int ctl_setup(struct arena **a, const char *what)
@@ -139,14 +138,19 @@ int ctl_user(int argc, char **argv)
 	struct arena *a;
 	int rc;
 
-	if (argc < 2 ||
-	    (strcmp(argv[1], "add") && strcmp(argv[1], "list") && strcmp(argv[1], "role"))) {
+	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "list") &&
+			 strcmp(argv[1], "role") && strcmp(argv[1], "disable") &&
+			 strcmp(argv[1], "enable"))) {
 		fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin] | user list | "
-				"user role EMAIL admin|tenant\n");
+				"user role EMAIL admin|tenant | user disable|enable EMAIL\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "list") && argc != 2) {
 		fprintf(stderr, "usage: storefleetctl user list\n");
+		return 2;
+	}
+	if ((!strcmp(argv[1], "disable") || !strcmp(argv[1], "enable")) && argc != 3) {
+		fprintf(stderr, "usage: storefleetctl user %s EMAIL\n", argv[1]);
 		return 2;
 	}
 	if (ctl_setup(&a, "user"))
@@ -155,8 +159,11 @@ int ctl_user(int argc, char **argv)
 		rc = user_add(a, argc, argv);
 	else if (!strcmp(argv[1], "list"))
 		rc = user_list(a);
-	else
+	else if (!strcmp(argv[1], "role"))
 		rc = user_role(a, argc, argv);
+	else
+		rc = user_change(a, !strcmp(argv[1], "disable") ? "user disable" : "user enable",
+				 argv[2], NULL, !strcmp(argv[1], "disable"));
 	ctl_teardown(a);
 	return rc;
 }

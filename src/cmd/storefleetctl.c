@@ -12,7 +12,8 @@ static const struct command {
 	const char *usage;
 } commands[] = {
 	{"migrate", ctl_migrate, "migrate"},
-	{"user", ctl_user, "user add EMAIL [--admin] | user list | user role EMAIL admin|tenant"},
+	{"user", ctl_user, "user add EMAIL [--admin] | user list | user role EMAIL admin|tenant | "
+			   "user disable|enable EMAIL"},
 	{"token", ctl_token, "token create EMAIL [--name N]"},
 	{"render", ctl_render,
 	 "render ENGINE [--overlay local|prod] [--values FILE] [--store-id ID] [--json] "
