@@ -84,17 +84,6 @@ int api_admin_stores(struct req *r);
 int api_admin_users(struct req *r);
 int api_admin_user_patch(struct req *r);
 int api_admin_audit(struct req *r);
-int page_admin_users(struct req *r);
-int page_admin_user_role(struct req *r);
-int page_admin_user_disable(struct req *r);
-int page_admin_user_enable(struct req *r);
-int page_admin_audit(struct req *r);
-
-/* JSON twins of the admin pages, the audit log included (api_admin.c) */
-int api_admin_stores(struct req *r);
-int api_admin_users(struct req *r);
-int api_admin_user_patch(struct req *r);
-int api_admin_audit(struct req *r);
 
 /* debug-only routes, present only with SF_TEST_ROUTES=1 (page_test.c) */
 int page_test_sleep(struct req *r);
