@@ -390,8 +390,20 @@ async function main() {
 	let browser = null;
 	let page = null;
 
+	// The shell test's time limit (timeout(1) sends TERM): say so, keep the evidence,
+	// close the browser, go.
+	process.on('SIGTERM', async () => {
+		console.log('not ok - the journey ends within its time limit');
+		if (page)
+			await saveFailure(page);
+		fs.writeFileSync(path.join(out, 'journey.json'), JSON.stringify(facts));
+		if (browser)
+			await browser.close().catch(() => {});
+		process.exit(1);
+	});
 	try {
 		browser = await chromium.launch({
+			handleSIGTERM: false,
 			executablePath: process.env.SF_CHROMIUM || '/usr/bin/chromium',
 			args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
 				'--disable-background-networking',
