@@ -292,10 +292,14 @@ static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, s
 	if (w->rollback) {
 		struct view *d = view_obj(a);
 
-		view_set_int(d, "from_revision", u->pending);
-		view_set_int(d, "to_revision", *rollback_rev);
-		view_set_str(d, "from_version", u->version);
-		view_set_str(d, "to_version", u->prev_version);
+		/* the keys of the web side's store.rollback (docs/stores.md), plus why */
+		view_set_int(d, "revision", *rollback_rev);
+		view_set_int(d, "to_revision", u->current);
+		view_set_str(d, "version", u->prev_version);
+		view_set_str(d, "restore_snapshot",
+			     !strcmp(u->snapshot_status, "complete") ? u->snapshot : "");
+		view_set_int(d, "failed_revision", u->pending);
+		view_set_str(d, "failed_version", u->version);
 		view_set_str(d, "reason", w->rollback_reason);
 		if (audit_record(a, 0, "storefleet", NULL, "store.rollback", u->l->id, d, e) < 0)
 			goto fail;

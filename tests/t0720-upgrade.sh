@@ -85,7 +85,9 @@ events=$(up_events wooupbad | tr '\n' '|')
 like "$events" '^snapshot r2 started .*\|snapshot r2 complete\|applied 6\.8\.1 .*\|upgrade to 6\.8\.1 failed: image .* could not be pulled.*; rolling back to 6\.7\.2\|applied 6\.7\.2 .*\|restore of snapshot r2 started \(job restore-r3\)\|snapshot r2 restored\|rolled back to 6\.7\.2: image .*could not be pulled.*\|$' \
 	"events in order, the rollback's with the reason"
 is "$(rc_sql "SELECT count(*) FROM audit_log WHERE action = 'store.rollback' AND target = 'wooupbad'
-	AND actor_id IS NULL AND actor_email = 'storefleet' AND details->>'to_version' = '6.7.2'")" 1 \
+	AND actor_id IS NULL AND actor_email = 'storefleet' AND details->>'version' = '6.7.2'
+	AND details->>'revision' = '3' AND details->>'to_revision' = '1' AND details->>'restore_snapshot' = 'r2'
+	AND details->>'reason' LIKE 'image %'")" 1 \
 	"the automatic rollback is audited as storefleet"
 
 # --- a snapshot that fails stops the upgrade before the app is touched
