@@ -1,4 +1,4 @@
-/* api_revisions.c - the JSON API of upgrades and rollbacks: request one, list a store's revisions. */
+/* api_revisions.c - the JSON API of upgrades and rollbacks, and a store's revision list. */
 #include <string.h>
 
 #include "pages.h"

@@ -149,9 +149,11 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	else if (req_query_get(r, "deleted"))
 		view_set_str(v, "flash", "Delete requested; the store is being removed.");
 	else if (req_query_get(r, "upgrade"))
-		view_set_str(v, "flash", "Upgrade requested; a snapshot of the database is taken first.");
+		view_set_str(v, "flash",
+			     "Upgrade requested; a snapshot of the database is taken first.");
 	else if (req_query_get(r, "rollback"))
-		view_set_str(v, "flash", "Rollback requested; the store's data is restored from its snapshot.");
+		view_set_str(v, "flash",
+			     "Rollback requested; the store's data is restored from its snapshot.");
 	return resp_html(r, status, "store", v);
 }
 

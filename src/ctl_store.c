@@ -1,4 +1,4 @@
-/* ctl_store.c - storefleetctl store upgrade|rollback|revisions: the operator's door to src/revision.c. */
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions, through src/revision.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +17,9 @@
 
 #define CTL_ACTOR "storefleetctl"
 
-static const char usage_text[] =
-    "usage: storefleetctl store upgrade ID --version V\n"
-    "       storefleetctl store rollback ID --revision N\n"
-    "       storefleetctl store revisions ID\n";
+static const char usage_text[] = "usage: storefleetctl store upgrade ID --version V\n"
+				 "       storefleetctl store rollback ID --revision N\n"
+				 "       storefleetctl store revisions ID\n";
 
 static int usage(void)
 {

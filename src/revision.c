@@ -1,4 +1,4 @@
-/* revision.c - upgrade and rollback requests and the revision history of a store (see revision.h). */
+/* revision.c - upgrade and rollback requests and a store's revision history (see revision.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +39,7 @@ static struct blueprint *chart(const char *engine, struct err *e)
 			continue;
 		if (charts[i].bp)
 			return charts[i].bp;
-		charts[i].bp =
-		    blueprint_load(config.charts_dir, engine, config.overlay, NULL, &le);
+		charts[i].bp = blueprint_load(config.charts_dir, engine, config.overlay, NULL, &le);
 		if (charts[i].bp)
 			return charts[i].bp;
 		if (!charts[i].failed++)
@@ -207,11 +206,10 @@ static const char *state_refusal(struct arena *a, const struct state *s, const c
 		return "An upgrade is already in progress.";
 	}
 	if (!strcmp(st, "requested") || !strcmp(st, "provisioning"))
-		return arena_printf(
-		    a, "The store is provisioning; it can be %s once it is ready.", what);
-	if (!strcmp(st, "failed"))
-		return arena_printf(a, "The store has failed; retry it before it can be %s.",
+		return arena_printf(a, "The store is provisioning; it can be %s once it is ready.",
 				    what);
+	if (!strcmp(st, "failed"))
+		return arena_printf(a, "The store has failed; retry it before it can be %s.", what);
 	if (!strcmp(st, "deleting"))
 		return "The store is being deleted.";
 	if (!strcmp(st, "deleted"))
@@ -389,10 +387,10 @@ static int request_tx(void *ctx, struct err *e)
 			return -1;
 		view_set_str(d, "from", from);
 		view_set_str(d, "to", q->version);
-		return request_finish(x, &s, "upgrade",
-				      arena_printf(a, "Upgrade to %s requested by %s.", q->version,
-						   x->who->email),
-				      "store.upgrade", d, e);
+		return request_finish(
+		    x, &s, "upgrade",
+		    arena_printf(a, "Upgrade to %s requested by %s.", q->version, x->who->email),
+		    "store.upgrade", d, e);
 	}
 
 	if ((why = rollback_refusal(a, &s, q->revision, &status, &snapshot))) {
@@ -414,11 +412,11 @@ static int request_tx(void *ctx, struct err *e)
 	view_set_int(d, "to_revision", q->revision);
 	view_set_str(d, "version", find_rev(&s, q->revision)->version);
 	view_set_str(d, "restore_snapshot", snapshot);
-	return request_finish(
-	    x, &s, "rollback",
-	    arena_printf(a, "Rollback to revision %lld (%s) requested by %s.", q->revision,
-			 find_rev(&s, q->revision)->version, x->who->email),
-	    "store.rollback", d, e);
+	return request_finish(x, &s, "rollback",
+			      arena_printf(a, "Rollback to revision %lld (%s) requested by %s.",
+					   q->revision, find_rev(&s, q->revision)->version,
+					   x->who->email),
+			      "store.rollback", d, e);
 }
 
 static int request(struct arena *a, const struct store_who *who, const char *id, int rollback,
@@ -511,8 +509,7 @@ int revision_history(struct arena *a, const struct store_who *who, const char *i
 		size_t i;
 		json_t *it;
 
-		json_array_foreach(versions, i, it)
-		{
+		json_array_foreach(versions, i, it) {
 			const char *ver = json_string_value(it);
 
 			if (ver && (!h->version || strcmp(ver, h->version)))

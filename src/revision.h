@@ -1,4 +1,4 @@
-/* revision.h - upgrade and rollback requests (web app and storefleetctl) and a store's revision history. */
+/* revision.h - upgrade and rollback requests (web and storefleetctl), a store's revisions. */
 #ifndef SF_REVISION_H
 #define SF_REVISION_H
 
