@@ -1,4 +1,4 @@
-/* api_admin.c - the JSON twins of the admin pages: all stores, users (role, disable), the audit log. */
+/* api_admin.c - the admin pages' JSON twins: all stores, users (role, disable), the audit log. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* page_admin.c - the admin pages: every tenant's stores, users (role, disable, enable), the audit log. */
+/* page_admin.c - admin pages: all stores, users (role, disable, enable), the audit log. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,8 +100,8 @@ static int list_failed(struct req *r, const struct err *e, const char *field, co
 
 /* --- /admin/stores ------------------------------------------------------- */
 
-static const char *const store_filter_names[] = {"status", "engine", "owner", "sort", "limit",
-						 NULL};
+static const char *const store_filter_names[] = {"status", "engine", "owner",
+						 "sort",   "limit",  NULL};
 static const char *const engines[] = {"woocommerce", "medusa", NULL};
 static const char *const sorts[] = {"newest", "oldest", NULL};
 

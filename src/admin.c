@@ -56,8 +56,9 @@ static int digits(const char *s, int n, int *out)
 
 static int bad_time(struct err *e)
 {
-	return err_set(e, 422, "expected an ISO 8601 date or time such as 2026-11-22 or "
-			       "2026-11-22T10:30:00Z");
+	return err_set(e, 422,
+		       "expected an ISO 8601 date or time such as 2026-11-22 or "
+		       "2026-11-22T10:30:00Z");
 }
 
 int admin_parse_time(const char *s, long long *lo, long long *hi, struct err *e)
@@ -117,8 +118,7 @@ int admin_parse_time(const char *s, long long *lo, long long *hi, struct err *e)
 			off = sign * (oh * 60 + om);
 		}
 	}
-	if (*p || y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 59)
+	if (*p || y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
 		return bad_time(e);
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -342,8 +342,9 @@ static int change_tx(void *ctx, struct err *e)
 		if (!(res = db_run(x->a, &st_admins, NULL, e)))
 			return -1;
 		if (db_get_ll(res, 0, 0) <= 1)
-			return err_set(e, 409, "%s is the last administrator: make another user "
-					       "an administrator first",
+			return err_set(e, 409,
+				       "%s is the last administrator: make another user "
+				       "an administrator first",
 				       email);
 	}
 	if (to_admin != was_admin) {
@@ -416,8 +417,7 @@ static struct db_stmt st_audit = DB_STMT(
 /* clang-format on */
 
 /* A text filter: NULL when not given, else at most max bytes (outsiders choose it). */
-static int text_filter(const char *name, const char *s, size_t max, const char **out,
-		       struct err *e)
+static int text_filter(const char *name, const char *s, size_t max, const char **out, struct err *e)
 {
 	*out = s && *s ? s : NULL;
 	if (*out && strlen(s) > max)

@@ -1,4 +1,4 @@
-/* admin.h - what administrators read and change: all stores, users (role, disable), the audit log. */
+/* admin.h - what administrators read and change: all stores, users, the audit log. */
 #ifndef SF_ADMIN_H
 #define SF_ADMIN_H
 

@@ -1,4 +1,4 @@
-/* ctl_user.c - storefleetctl user add|list|role|disable|enable and token create: accounts from the shell. */
+/* ctl_user.c - storefleetctl user add|list|role|disable|enable, token create. */
 #include <stdio.h>
 #include <string.h>
 
@@ -138,9 +138,9 @@ int ctl_user(int argc, char **argv)
 	struct arena *a;
 	int rc;
 
-	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "list") &&
-			 strcmp(argv[1], "role") && strcmp(argv[1], "disable") &&
-			 strcmp(argv[1], "enable"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "add") && strcmp(argv[1], "list") && strcmp(argv[1], "role") &&
+	     strcmp(argv[1], "disable") && strcmp(argv[1], "enable"))) {
 		fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin] | user list | "
 				"user role EMAIL admin|tenant | user disable|enable EMAIL\n");
 		return 2;

@@ -51,7 +51,7 @@ int main(void)
 	time_bad("");
 	time_bad("yesterday");
 	time_bad("2026-3-10");
-	time_bad("2026-02-29");	/* not a leap year */
+	time_bad("2026-02-29"); /* not a leap year */
 	time_bad("2026-04-31");
 	time_bad("2026-13-01");
 	time_bad("2026-00-10");
