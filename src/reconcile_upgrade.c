@@ -920,6 +920,56 @@ static void keep_set_jobs(struct store *s, const json_t *expected)
 	}
 }
 
+/* Every container image of the objects in set, as a JSON object used as a set. */
+static void add_images(json_t *images, const json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x) {
+			if (!strcmp(k, "image") && json_is_string(x))
+				json_object_set_new(images, json_string_value(x), json_true());
+			else
+				add_images(images, x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			add_images(images, x);
+	}
+}
+
+/*
+ * Forget the pods that are going away: terminating, or running an image the
+ * set no longer has (the version being left, whose failing pods a real
+ * cluster scales down only after the rollout starts).  Judging them would
+ * fail a rollback for the very pods it is replacing.
+ */
+static void keep_current_pods(struct store *s, const json_t *set)
+{
+	json_t *images = json_object(), *pod, *c;
+	size_t i = 0, k;
+
+	add_images(images, set);
+	while (i < json_array_size(s->pods)) {
+		int keep = 1;
+
+		pod = json_array_get(s->pods, i);
+		if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+			keep = 0;
+		json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), k,
+				   c)
+			if (!json_object_get(images, jstr(c, "image")))
+				keep = 0;
+		if (keep)
+			i++;
+		else
+			json_array_remove(s->pods, i);
+	}
+	json_decref(images);
+}
+
 static void phase_verify(struct up *u)
 {
 	int rollback = !strcmp(u->kind, "rollback");
@@ -931,6 +981,15 @@ static void phase_verify(struct up *u)
 
 	if (rollback && !restore(u))
 		return;
+	set = render(u, u->version, NULL, &ke, why, sizeof(why));
+	if (!set) {
+		if (!k8s_transient(u, "read the store's credentials", &ke))
+			wait_for(u, why, UPGRADE_POLL * 5);
+		return;
+	}
+	arena_defer(u->r->a, decref, set);
+	/* the live set's revision: what the objects are annotated with */
+	rev = blueprint_revision(set);
 	memset(&ke, 0, sizeof(ke));
 	if (reconcile_fetch_details(u->r, s, &ke) < 0 || reconcile_fetch_jobs(u->r, s, &ke) < 0) {
 		if (!k8s_transient(u, "list the store's pods and jobs", &ke))
@@ -938,6 +997,7 @@ static void phase_verify(struct up *u)
 		return;
 	}
 	keep_set_jobs(s, u->eb->expected);
+	keep_current_pods(s, set);
 	reconcile_judge(u->r, s, u->eb->expected, 0);
 	if (s->hr.health == HEALTH_READY) {
 		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
@@ -948,16 +1008,7 @@ static void phase_verify(struct up *u)
 		}
 	}
 	if (s->hr.health == HEALTH_READY) {
-		/* the live set's revision: what the objects are annotated with */
-		set = render(u, u->version, NULL, &ke, why, sizeof(why));
-		if (!set) {
-			if (!k8s_transient(u, "read the store's credentials", &ke))
-				wait_for(u, why, UPGRADE_POLL * 5);
-			return;
-		}
-		rev = arena_strdup(u->r->a, blueprint_revision(set) ? blueprint_revision(set) : "");
-		json_decref(set);
-		finished(u, rev);
+		finished(u, rev ? rev : "");
 		return;
 	}
 	if (s->hr.health == HEALTH_FAILED || since(u, u->applied_at) > config.upgrade_timeout) {
