@@ -12,8 +12,11 @@
  * The state machine of DESIGN.md section 3, level-triggered:
  *
  *   requested -> provisioning -> ready <-> degraded
- *        ^            |
- *        +-(retry)- failed          any -> deleting -> deleted (GET 404)
+ *        ^            |             ^  |       |
+ *        +-(retry)- failed <--+     |  v       v
+ *                             +-- upgrading <--+   (snapshot, apply, verify;
+ *                                                   automatic rollback with a
+ *   any -> deleting -> deleted (GET 404)            restore: reconcile_upgrade.c)
  *
  * A pass (reconcile_pass) records a reconcile_runs row, observes every
  * storefleet object with a handful of cluster-wide LISTs grouped by the
