@@ -19,7 +19,9 @@
 
 static const char usage_text[] = "usage: storefleetctl store upgrade ID --version V\n"
 				 "       storefleetctl store rollback ID --revision N\n"
-				 "       storefleetctl store revisions ID\n";
+				 "       storefleetctl store revisions ID\n"
+				 "       storefleetctl store list [--status S] [--engine E] "
+				 "[--owner EMAIL]\n";
 
 static int usage(void)
 {
@@ -75,6 +77,47 @@ static int revisions(struct arena *a, const struct store_who *who, const char *i
 	return 0;
 }
 
+/*
+ * Every store (newest first, all pages), one tab-separated line each: id,
+ * owner, engine, version, revision, status, name.
+ */
+static int list(struct arena *a, int argc, char **argv)
+{
+	struct store_filter f = {0};
+	const char *cursor = NULL;
+	struct err e = ERR_INIT;
+
+	for (int i = 2; i < argc; i++) {
+		const char **to = !strcmp(argv[i], "--status")	 ? &f.status
+				  : !strcmp(argv[i], "--engine") ? &f.engine
+				  : !strcmp(argv[i], "--owner")	 ? &f.owner
+								 : NULL;
+
+		if (!to || i + 1 == argc)
+			return usage();
+		*to = argv[++i];
+	}
+	printf("# id\towner\tengine\tversion\trevision\tstatus\tname\n");
+	do {
+		struct view *stores;
+
+		if (store_list_admin(a, &f, STORE_LIST_MAX, cursor, &stores, &cursor, &e) < 0)
+			return refused("list", &e);
+		for (struct view_item *it = stores->u.list.head; it; it = it->next) {
+			const struct view *v = it->val;
+
+			printf("%s\t", or_dash(v, "id"));
+			printf("%s\t", or_dash(v, "owner"));
+			printf("%s\t", or_dash(v, "engine"));
+			printf("%s\t", or_dash(v, "version"));
+			printf("%s\t", or_dash(v, "revision"));
+			printf("%s\t", or_dash(v, "status"));
+			printf("%s\n", or_dash(v, "name"));
+		}
+	} while (cursor);
+	return 0;
+}
+
 int ctl_store(int argc, char **argv)
 {
 	struct store_who who = {0, CTL_ACTOR, 1, NULL};
@@ -84,6 +127,15 @@ int ctl_store(int argc, char **argv)
 	const char *sub, *id, *opt = NULL;
 	int rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		if (db_connect(&e) < 0)
+			return refused("list", &e);
+		a = arena_new();
+		rc = list(a, argc, argv);
+		arena_free(a);
+		db_close();
+		return rc;
+	}
 	if (argc < 3)
 		return usage();
 	sub = argv[1];

@@ -81,4 +81,20 @@ is "$(sed -n '3,$p' "$T/out" | cut -f 1-5 | tr '\t\n' ' |')" \
 is "$(sed -n '5p' "$T/out" | cut -f 8)" "A rollback to revision 1 is already in progress." "with why a rollback is refused now"
 ctl store revisions zzzzzzzz
 is "$RC|$ERR" "1|storefleetctl: store revisions: There is no such store." "a missing store -> exit 1"
+
+# --- list ---------------------------------------------------------------------------------------------------
+q "INSERT INTO stores (id, owner_id, name, engine, status, created_at)
+   SELECT 'm' || lpad(g::text, 7, '0'), u.id, 'Medusa ' || g, 'medusa', 'ready', now() - g * interval '1 minute'
+   FROM users u, generate_series(1, 150) g WHERE u.email = 'a@example.com'" >/dev/null
+ctl store list
+is "$RC|$(sed -n 2p "$T/out")" "0|shopaaaa	a@example.com	woocommerce	6.8.1	2	upgrading	Shop shopaaaa" \
+	"store list: id, owner, engine, version, revision, status, name; newest first"
+is "$(grep -vc '^#' "$T/out")" 151 "every store, across pages of 100"
+ctl store list --status upgrading
+is "$(grep -v '^#' "$T/out" | cut -f 1 | tr '\n' ' ')" "shopaaaa " "--status filters"
+ctl store list --engine medusa
+is "$(grep -vc '^#' "$T/out")|$(grep -v '^#' "$T/out" | head -n 1 | cut -f 4,5)" "150|2.10.1	0" \
+	"--engine filters; a store with nothing applied runs the chart's version"
+ctl store list --status bogus
+is "$RC" 1 "a bad filter -> exit 1"
 done_testing

@@ -19,7 +19,8 @@ static const struct command {
 	 "render ENGINE [--overlay local|prod] [--values FILE] [--store-id ID] [--json] "
 	 "[--show-secrets]"},
 	{"store", ctl_store,
-	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID"},
+	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID | "
+	 "store list [--status S] [--engine E] [--owner EMAIL]"},
 };
 
 static int usage(FILE *f)
