@@ -646,6 +646,61 @@ static void test_versions(void)
 	chart(NULL, NULL);
 }
 
+/* struct blueprint_store.values: more per-store values, checked like a values file. */
+static void test_store_values(void)
+{
+	struct err e = ERR_INIT;
+	struct blueprint *bp;
+	json_t *sec, *set, *v;
+	struct blueprint_store s = {.id = "abc", .name = "n", .owner_email = "e"};
+
+	chart(NULL, NULL);
+	bp = load(NULL, NULL, &e);
+	if (!ok(bp != NULL, "store values: chart loads"))
+		return;
+	sec = secrets_for(bp);
+	s.secrets = sec;
+	v = json_pack("{s:{s:i}}", "nested", "port", 8080);
+	s.values = v;
+	set = blueprint_render(bp, &s, &e);
+	ok(set && strstr(str_at(json_array_get(set, 0), "data/where"), ":8080/"),
+	   "a nested value set for one store is rendered (%s)", e.msg);
+	json_decref(set);
+	json_decref(v);
+	s.values = NULL;
+	set = blueprint_render(bp, &s, &e);
+	ok(set && strstr(str_at(json_array_get(set, 0), "data/where"), ":80/"),
+	   "the chart's own value is untouched for the next store");
+	json_decref(set);
+	{
+		static const struct {
+			const char *json, *msg;
+		} bad[] = {
+		    {"{\"nested\": {\"port\": \"x\"}}",
+		     "store values: 'nested.port' is a string, but values.yaml has an integer"},
+		    {"{\"nested\": {\"nope\": 1}}", "store values: unknown value 'nested.nope'"},
+		    {"{\"nope\": 1}", "store values: unknown value 'nope'"},
+		    {"{\"secrets\": {\"pw\": \"x\"}}",
+		     "store values: 'secrets' cannot be set here"},
+		    {"{\"version\": \"1\"}", "store values: 'version' cannot be set here"},
+		    {"[1]", "store values: expected a mapping"},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			v = json_loads(bad[i].json, JSON_DECODE_ANY, NULL);
+			s.values = v;
+			err_clear(&e);
+			set = blueprint_render(bp, &s, &e);
+			ok(!set, "store values %s refused", bad[i].json);
+			is_str(e.msg, bad[i].msg, "  with its message");
+			json_decref(set);
+			json_decref(v);
+		}
+	}
+	json_decref(sec);
+	blueprint_free(bp);
+}
+
 int main(void)
 {
 	const char *sf = getenv("SF_ROOT");
@@ -664,6 +719,7 @@ int main(void)
 	test_real_chart("medusa");
 	test_mask();
 	test_versions();
+	test_store_values();
 	{
 		char cmd[200];
 
