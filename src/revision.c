@@ -98,13 +98,14 @@ static struct db_stmt st_state_lock = DB_STMT(STATE_SQL " FOR UPDATE OF s", 3);
 static struct db_stmt st_revs = DB_STMT(
 	"SELECT revision, kind, engine_version, blueprint_revision, actor, source_revision, "
 	"snapshot, snapshot_status, result, reason, " AT("created_at") ", " AT("finished_at")
+	", restore_snapshot, restore_status"
 	" FROM store_revisions WHERE store_id = $1 ORDER BY revision DESC LIMIT 100", 1);
 /* clang-format on */
 
 struct rev {
 	int n, source; /* source 0 = none */
 	const char *kind, *version, *bprev, *actor, *snapshot, *snap_status, *result, *reason,
-	    *created, *finished;
+	    *created, *finished, *restore, *restore_status;
 };
 
 struct state {
@@ -160,6 +161,8 @@ static int load_state(struct arena *a, const struct store_who *who, const char *
 		r->reason = db_get(res, i, 9);
 		r->created = db_get(res, i, 10);
 		r->finished = db_get(res, i, 11);
+		r->restore = db_get(res, i, 12);
+		r->restore_status = db_get(res, i, 13);
 	}
 	return 0;
 }
@@ -488,6 +491,9 @@ int revision_history(struct arena *a, const struct store_who *who, const char *i
 		view_set_str_ref(v, "snapshot_status", r->snap_status);
 		view_set_str_ref(v, "result", r->result);
 		set_str_or_null(v, "reason", r->reason);
+		/* a rollback's restore of restore_snapshot (sql/004) */
+		set_str_or_null(v, "restore_snapshot", r->restore);
+		view_set_str_ref(v, "restore_status", r->restore_status);
 		view_set_str_ref(v, "created_at", r->created);
 		view_set_str_ref(v, "finished_at", r->finished);
 		/* The same order of checks as a request, so the page says what it would answer. */

@@ -74,8 +74,8 @@ int revision_rollback(struct arena *a, const struct store_who *who, const char *
  *
  * revisions: newest first, each {revision, kind, engine_version,
  * blueprint_revision, actor, source_revision, snapshot, snapshot_status,
- * result, reason, created_at, finished_at, can_rollback,
- * rollback_unavailable} (empty strings and SQL NULLs as null;
+ * result, reason, created_at, finished_at, restore_snapshot, restore_status,
+ * can_rollback, rollback_unavailable} (empty strings and SQL NULLs as null;
  * rollback_unavailable is the plain-words reason a rollback to it would be
  * refused now, null when can_rollback).  current and pending: the running
  * and the pending revision (0 = none); pending_view the pending one's item.

@@ -160,12 +160,14 @@ is "$STATUS|$(json_get 'j["error"]["message"]')" "409|A rollback to revision 1 i
 api GET /api/v1/stores/shopaaaa/revisions "$a"
 is "$STATUS|$(json_get '[r["revision"] for r in j["revisions"]]')" "200|[3, 2, 1]" "revisions newest first"
 is "$(json_get 'sorted(j["revisions"][0])')" \
-	'["actor", "blueprint_revision", "can_rollback", "created_at", "engine_version", "finished_at", "kind", "phase", "reason", "result", "revision", "rollback_unavailable", "snapshot", "snapshot_status", "source_revision"]' \
+	'["actor", "blueprint_revision", "can_rollback", "created_at", "engine_version", "finished_at", "kind", "phase", "reason", "restore_snapshot", "restore_status", "result", "revision", "rollback_unavailable", "snapshot", "snapshot_status", "source_revision"]' \
 	"every field of a revision"
 is "$(json_get 'j["current_revision"]')|$(json_get 'j["pending_revision"]')|$(json_get 'j["version"]')" "2|3|6.8.1" \
 	"running 2, pending 3"
 is "$(json_get '[j["revisions"][0][k] for k in ("kind", "source_revision", "result", "phase", "finished_at")]')" \
 	'["rollback", 1, "pending", "Waiting for the reconciler to start", null]' "the pending rollback and its phase"
+is "$(json_get '[j["revisions"][0][k] for k in ("restore_snapshot", "restore_status")]')" '["r2.sql.gz", "none"]' \
+	"the snapshot it will restore"
 is "$(json_get '[j["revisions"][1][k] for k in ("snapshot", "snapshot_status", "blueprint_revision")]')" \
 	'["r2.sql.gz", "complete", null]' "revision 2's snapshot"
 like "$(json_get 'j["revisions"][2]["created_at"]')" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "times in RFC 3339 UTC"

@@ -58,6 +58,8 @@ is "$(json_get '[(r["kind"], r["source_revision"], r["engine_version"], r["resul
 is "$(q "SELECT restore_snapshot FROM store_revisions WHERE store_id = '$id' AND revision = 3")" \
 	"$(q "SELECT snapshot FROM store_revisions WHERE store_id = '$id' AND revision = 2")" \
 	"it restored the snapshot taken before revision 2"
+api GET "/api/v1/stores/$id/revisions" "$tok"
+is "$(json_get 'j["revisions"][0]["restore_status"]')" complete "the API says the restore completed"
 is "$(kubectl get deployment wordpress -n "store-$id" -o jsonpath='{.spec.template.spec.containers[0].image}')" \
 	"wordpress:6.7.2-php8.3-apache" "the old image is back"
 api GET "/api/v1/stores/$id/events" "$tok"
