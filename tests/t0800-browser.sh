@@ -27,7 +27,7 @@ fi
 export SF_SECRET_KEY=$RC_KEY SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100
 export SF_SIMULATED_CLUSTER=true SF_OVERLAY=local
 # Slow enough that the store page shows steps in progress, fast enough for a few seconds' journey.
-kubesim_start "$T/kubesim" --pod-ready-ms 2000 --job-complete-ms 1000 --pvc-bind-ms 100 \
+kubesim_start "$T/kubesim" --pod-ready-ms 3000 --job-complete-ms 1000 --pvc-bind-ms 100 \
 	--ns-delete-ms 300 --observed-lag-ms 10 || bail "cannot start kubesim"
 export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
 sf_stack

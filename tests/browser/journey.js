@@ -198,7 +198,54 @@ async function noImgX(page) {
 	return page.evaluate(() => document.querySelectorAll('img[src="x"]').length === 0);
 }
 
-async function journey(page) {
+// A browser window (its own context: cookies, JavaScript on or off) at the fixed
+// viewport, reporting console errors, uncaught exceptions, CSP violations and dialogs.
+async function openWindow(browser, javaScriptEnabled) {
+	const context = await browser.newContext({ viewport: { width: 1280, height: 800 },
+		colorScheme: 'light', javaScriptEnabled });
+	context.setDefaultTimeout(30000);
+	context.setDefaultNavigationTimeout(60000);
+	// CSP violations as the page sees them (the console reports them too); init scripts
+	// run even where the page's own JavaScript is off.
+	await context.exposeBinding('__sfCsp', ({ page: p }, what) => cspViolations.push(`${p.url()}: ${what}`));
+	await context.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (ev) => {
+			window.__sfCsp(`${ev.violatedDirective} blocked ${ev.blockedURI || 'inline'} (${ev.sourceFile}:${ev.lineNumber})`);
+		});
+	});
+	const page = await context.newPage();
+	// Only storefleet's own pages count: the store's pages (the simulator's ingress)
+	// are not ours, and the deleted store's 404 is expected.
+	const ours = () => page.url().startsWith(base + '/');
+	page.on('console', (msg) => {
+		if (msg.type() === 'error' && ours())
+			consoleErrors.push(`${page.url()}: ${msg.text()}`);
+	});
+	page.on('pageerror', (err) => {
+		if (ours())
+			consoleErrors.push(`${page.url()}: uncaught ${err.message}`);
+	});
+	page.on('dialog', async (d) => {
+		if (expectConfirm && d.type() === 'confirm' && expectConfirm.got === null) {
+			expectConfirm.got = d.message();
+			await d.accept();
+			return;
+		}
+		strayDialogs.push(`${d.type()}: ${d.message()}`);
+		await d.dismiss();
+	});
+	return page;
+}
+
+async function signIn(page) {
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(password);
+	await clickAndLoad(page, page.getByRole('button', { name: 'Sign in' }));
+	check(new URL(page.url()).pathname === '/stores', `sign in landed on ${page.url()}`);
+	check((await textOf(page, '.user-email')) === email, 'the top bar does not show the email');
+}
+
+async function journey(browser, page) {
 	await step(page, 'the start page leads to the sign-in form', async () => {
 		await page.goto(base + '/');
 		check(new URL(page.url()).pathname === '/login', `landed on ${page.url()}`);
@@ -218,11 +265,15 @@ async function journey(page) {
 		await clickAndLoad(page, page.getByRole('button', { name: 'Log out' }));
 		check(new URL(page.url()).pathname === '/login', `log out landed on ${page.url()}`);
 		check(!(await page.locator('.user-email').count()), 'still signed in after log out');
-		await page.getByLabel('Email').fill(email);
-		await page.getByLabel('Password').fill(password);
-		await clickAndLoad(page, page.getByRole('button', { name: 'Sign in' }));
-		check(new URL(page.url()).pathname === '/stores', `sign in landed on ${page.url()}`);
-		check((await textOf(page, '.user-email')) === email, 'the top bar does not show the email');
+		await signIn(page);
+	});
+
+	// A second window with JavaScript off: the store page must keep itself current
+	// without app.js (its meta refresh), while the first window has app.js's poll too.
+	const plain = await openWindow(browser, false);
+	await step(plain, 'a second window, JavaScript off, signs in too', async () => {
+		await plain.goto(base + '/');
+		await signIn(plain);
 	});
 
 	const id = await step(page, 'a WooCommerce store requested with the form opens its page', async () => {
@@ -237,15 +288,31 @@ async function journey(page) {
 	});
 	facts.store_id = id;
 
-	const prov = await step(page, (r) => r ? `the page refreshes itself as the steps advance: ready in ${r.t} s (${r.loads} loads)` : 'the page refreshes itself to ready', async () => {
-		const r = await watchStatus(page, 'ready');
-		check(!r.seen[0].startsWith('ready'), 'the store was ready before its page was first shown');
-		check(r.loads >= 1, 'the status changed without the page loading again');
-		return r;
+	await step(plain, 'the JavaScript-less window opens the new store from its list', async () => {
+		await clickAndLoad(plain, plain.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Stores' }));
+		await clickAndLoad(plain, plain.locator(`a[href="/stores/${id}"]`));
+		check((await textOf(plain, 'h1')) === shopName, `heading ${await textOf(plain, 'h1')}`);
 	});
+
+	// Both windows wait at once; neither is reloaded by the journey.
+	const [prov, provPlain] = await Promise.all([watchStatus(page, 'ready').catch((e) => e),
+		watchStatus(plain, 'ready').catch((e) => e)]);
+	const reached = (w, r) => {
+		if (r instanceof Error)
+			throw r;
+		check(!r.seen[0].startsWith('ready'), `the store was ready before the ${w} showed it first`);
+		check(r.loads >= 1, `the status changed without the ${w}'s page loading again`);
+		return r;
+	};
+	await step(page, (r) => r ? `the store page refreshes itself as the steps advance: ready in ${r.t} s (${r.loads} loads)` : 'the store page refreshes itself to ready',
+		async () => reached('window', prov));
 	diag(`seen: ${prov.seen.join(' -> ')}`);
-	if (prov.wentBack)
+	await step(plain, (r) => r ? `... and so it does with JavaScript off: ready in ${r.t} s (${r.loads} loads)` : '... and so it does with JavaScript off',
+		async () => reached('JavaScript-less window', provPlain));
+	diag(`seen without JavaScript: ${provPlain.seen.join(' -> ')}`);
+	if (prov.wentBack || provPlain.wentBack)
 		diag('note: a done step lost its tick on the way (the step saved vs. the step shown)');
+	await plain.context().close();
 
 	await step(page, 'at ready every provisioning step is done, with its time', async () => {
 		const steps = page.locator('.steps li');
@@ -412,39 +479,8 @@ async function main() {
 			timeout: 60000,
 		});
 		fs.writeFileSync(path.join(out, 'chromium.pid'), childPids().join(' '));
-		const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-		context.setDefaultTimeout(30000);
-		context.setDefaultNavigationTimeout(60000);
-		// CSP violations as the page sees them (the console reports them too).
-		await context.exposeBinding('__sfCsp', ({ page: p }, what) => cspViolations.push(`${p.url()}: ${what}`));
-		await context.addInitScript(() => {
-			document.addEventListener('securitypolicyviolation', (ev) => {
-				window.__sfCsp(`${ev.violatedDirective} blocked ${ev.blockedURI || 'inline'} (${ev.sourceFile}:${ev.lineNumber})`);
-			});
-		});
-		page = await context.newPage();
-		// Only storefleet's own pages count: the store's pages (the simulator's ingress)
-		// are not ours, and the deleted store's 404 is expected.
-		const ours = () => page.url().startsWith(base + '/');
-		page.on('console', (msg) => {
-			if (msg.type() === 'error' && ours())
-				consoleErrors.push(`${page.url()}: ${msg.text()}`);
-		});
-		page.on('pageerror', (err) => {
-			if (ours())
-				consoleErrors.push(`${page.url()}: uncaught ${err.message}`);
-		});
-		page.on('dialog', async (d) => {
-			if (expectConfirm && d.type() === 'confirm' && expectConfirm.got === null) {
-				expectConfirm.got = d.message();
-				await d.accept();
-				return;
-			}
-			strayDialogs.push(`${d.type()}: ${d.message()}`);
-			await d.dismiss();
-		});
-
-		await journey(page);
+		page = await openWindow(browser, true);
+		await journey(browser, page);
 
 		await step(page, 'no console errors and no uncaught exceptions', async () => {
 			check(!consoleErrors.length, consoleErrors.join('\n'));
