@@ -1104,12 +1104,32 @@ static struct db_stmt st_provision_ready =
 	    "   AND r.kind = 'provision' AND r.result <> 'ready'",
 	    2);
 
-/* Ready stores with no revision, and provision revisions whose ready mark was lost. */
-static struct db_stmt st_backfill_list =
-    DB_STMT("SELECT s.id, s.engine, s.engine_version, s.name FROM stores s"
-	    " WHERE s.current_revision = 0 AND s.status IN ('ready', 'degraded')"
-	    " ORDER BY s.id LIMIT 500",
-	    0);
+/*
+ * Ready stores with no live revision (made before revisions existed, or
+ * whose first write was lost) get one, numbered after any they have, in one
+ * statement; $1 = {engine: the chart's default version}.  Then provision
+ * revisions whose ready mark was lost get it.
+ */
+static struct db_stmt st_backfill =
+    DB_STMT("WITH picked AS ("
+	    "  SELECT s.id, s.owner_id, u.email, s.name, s.blueprint_revision,"
+	    "    coalesce(nullif(s.engine_version, ''), $1::jsonb ->> s.engine) AS v,"
+	    "    (SELECT coalesce(max(r.revision), 0) + 1 FROM store_revisions r"
+	    "      WHERE r.store_id = s.id) AS n"
+	    "  FROM stores s JOIN users u ON u.id = s.owner_id"
+	    "  WHERE s.current_revision = 0 AND s.status IN ('ready', 'degraded')"
+	    "    AND $1::jsonb ? s.engine"
+	    "  ORDER BY s.id LIMIT 5000"
+	    "), ins AS ("
+	    "  INSERT INTO store_revisions (store_id, revision, kind, engine_version, \"values\","
+	    "    actor_id, actor, result, blueprint_revision, finished_at)"
+	    "  SELECT id, n, 'provision', v, jsonb_build_object('version', v, 'store',"
+	    "    jsonb_build_object('name', name)), owner_id, email, 'ready', blueprint_revision,"
+	    "    now() FROM picked"
+	    "  ON CONFLICT DO NOTHING RETURNING store_id, revision"
+	    ") UPDATE stores s SET current_revision = ins.revision FROM ins"
+	    " WHERE s.id = ins.store_id AND s.current_revision = 0",
+	    1);
 
 static struct db_stmt st_backfill_ready =
     DB_STMT("UPDATE store_revisions r SET result = 'ready',"
@@ -1160,15 +1180,22 @@ void reconcile_revision_ready(struct reconcile *r, const struct store *s, const 
 void reconcile_revisions_backfill(struct reconcile *r)
 {
 	struct err e = ERR_INIT;
-	PGresult *res = db_run(r->a, &st_backfill_list, NULL, &e);
+	json_t *defaults = json_object();
+	const char *p[1];
+	char *text;
 
-	if (!res) {
-		log_warn("reconcile: revisions: %s", e.msg);
-		return;
+	for (int i = 0; i < r->nstores; i++) {
+		const char *v = chart_version(reconcile_engine_bp(r, r->stores[i].engine));
+
+		if (*v && !json_object_get(defaults, r->stores[i].engine))
+			json_object_set_new(defaults, r->stores[i].engine, json_string(v));
 	}
-	for (int i = 0; i < db_rows(res); i++)
-		provision_revision(r, db_get(res, i, 0), db_get(res, i, 1), db_get(res, i, 2),
-				   db_get(res, i, 3), "ready");
-	if (!db_run(r->a, &st_backfill_ready, NULL, &e))
+	text = json_dumps(defaults, JSON_COMPACT);
+	json_decref(defaults);
+	if (!text)
+		die_oom();
+	p[0] = text;
+	if (!db_run(r->a, &st_backfill, p, &e) || !db_run(r->a, &st_backfill_ready, NULL, &e))
 		log_warn("reconcile: revisions: %s", e.msg);
+	free(text);
 }
