@@ -1121,6 +1121,7 @@ int blueprint_configure(struct blueprint *bp, const struct config *c, struct err
 	    {"ingress.class", "SF_INGRESS_CLASS", c->ingress_class},
 	    {"tls.secret_name", "SF_TLS_SECRET", c->tls_secret},
 	    {"tls.cluster_issuer", "SF_TLS_ISSUER", c->tls_issuer},
+	    {"webhooks.base_url", "SF_PUBLIC_ORIGIN", c->public_origin},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

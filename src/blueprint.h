@@ -83,7 +83,8 @@ int blueprint_set(struct blueprint *bp, const char *path, const char *value, con
 /*
  * Apply the program's settings that charts share, after the values files:
  * domain <- SF_DOMAIN, ingress.class <- SF_INGRESS_CLASS, and when set,
- * tls.secret_name <- SF_TLS_SECRET, tls.cluster_issuer <- SF_TLS_ISSUER.
+ * tls.secret_name <- SF_TLS_SECRET, tls.cluster_issuer <- SF_TLS_ISSUER,
+ * webhooks.base_url <- SF_PUBLIC_ORIGIN (where WooCommerce delivers).
  * A chart without one of those keys is left alone.  reconcile and
  * `storefleetctl render` both call this, so render prints what reconcile
  * applies, and store hosts agree with what the web app shows.

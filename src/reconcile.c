@@ -180,6 +180,7 @@ struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 	bp_set_if(eb, "ingress.class", "ingress", "class", config.ingress_class);
 	bp_set_if(eb, "tls.secret_name", "tls", "secret_name", config.tls_secret);
 	bp_set_if(eb, "tls.cluster_issuer", "tls", "cluster_issuer", config.tls_issuer);
+	bp_set_if(eb, "webhooks.base_url", "webhooks", "base_url", config.public_origin);
 
 	/* The objects every store of this engine should have (names do not depend on the id). */
 	secrets = make_secrets(eb->bp, 1);
