@@ -198,6 +198,17 @@ sql "INSERT INTO stores (id, owner_id, name, engine) VALUES
 	('wooshop1', $owner, 'Woo shop', 'woocommerce'), ('medshop1', $owner, 'Medusa shop', 'medusa')"
 stats POST /reset >/dev/null
 ok "both stores become ready" pass_until 90 "(SELECT count(*) FROM stores WHERE status = 'ready') = 2"
+# an upgrade that fails and rolls back (snapshot, setup Job replaced, restore), as the web side
+# asks for it (sql/003): reconcile_upgrade.c's calls
+curl -s --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN" -X POST \
+	--data '{"scope":"store-wooshop1","type":"image_pull","image":"wordpress:6.7.2"}' \
+	"$KUBESIM_ADDR/_sim/faults" >/dev/null
+sql "INSERT INTO store_revisions (store_id, revision, kind, engine_version, actor)
+	SELECT id, current_revision + 1, 'upgrade', '6.7.2', 'tenant@example.com' FROM stores WHERE id = 'wooshop1';
+	UPDATE stores SET status = 'upgrading', pending_revision = current_revision + 1, next_attempt_at = now()
+	WHERE id = 'wooshop1'"
+ok "an upgrade that fails rolls back" pass_until 90 \
+	"(SELECT status = 'ready' AND current_revision = 3 FROM stores WHERE id = 'wooshop1')"
 # what the web app's delete does (store.c), then reconcile takes the namespaces down
 sql "UPDATE stores SET desired = 'absent', status = 'deleting', status_reason = '',
 	delete_requested_at = now(), attempts = 0, next_attempt_at = now(), updated_at = now()"
