@@ -55,6 +55,7 @@ struct config {
 	int failure_grace;		/* seconds a pod may wait (ImagePullBackOff...) before failing */
 	int reconcile_interval;		/* seconds between passes under --for */
 	int lease_seconds;		/* how long a claimed store stays leased */
+	int webhook_check_interval;	/* seconds between checks of a store's WooCommerce webhooks */
 
 	/* kubernetes */
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */

@@ -18,6 +18,7 @@
 #include "readiness.h"
 #include "reconcile.h"
 #include "reconcile_int.h"
+#include "reconcile_webhooks.h"
 #include "seal.h"
 
 /*
@@ -869,6 +870,12 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		return;
 	}
 	{
+		struct err we = ERR_INIT; /* the web app checks webhook signatures with it */
+
+		if (reconcile_webhooks_keep(r->a, s->id, s->engine, creds, &we) < 0)
+			log_error("reconcile: store %s: webhook secret: %s", s->id, we.msg);
+	}
+	{
 		struct blueprint_store bs = {
 		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
 
@@ -1495,6 +1502,14 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		    0)
 			goto finish;
 		act_on_claimed(r, ls, nls);
+	}
+	if (!r->o.dry_run) {
+		struct err we = ERR_INIT;
+		int nw = 0;
+
+		/* webhooks WooCommerce disabled (reconcile_webhooks.c): never a pass error */
+		if (reconcile_webhooks_check(r->a, &nw, &we) < 0)
+			log_warn("reconcile: webhook check: %s", we.msg);
 	}
 	rc = 0;
 finish:

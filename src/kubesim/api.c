@@ -1657,6 +1657,8 @@ static void sim_handle(struct ks_req *q, const char *rest)
 			ks_status(q, 404, "NotFound", "fault not found", NULL);
 		else
 			send_empty(q);
+	} else if (!strncmp(rest, "woo/", 4)) {
+		ks_woo_sim(q, rest + 4);
 	} else if (!strcmp(rest, "stats") && !strcmp(q->method, "GET")) {
 		json_t *empty = json_object();
 		json_t *out = json_pack(

@@ -276,6 +276,18 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready);
 /* Is namespace ns's store (Ingress host) ready: 1 ready, 0 not, -1 unknown host. */
 int ks_ingress_ready(const char *host, char *ns_out, size_t n);
 
+/* --- WooCommerce behind the ingress (woo.c) ------------------------------- */
+
+struct MHD_Connection;
+/*
+ * The ingress's /wp-json/ requests (an MHD access handler's arguments and
+ * result, MHD_YES/MHD_NO; takes ks_lock itself).
+ */
+int ks_woo_ingress(struct MHD_Connection *c, const char *url, const char *method,
+		   const char *upload, size_t *upload_size, void **ctx);
+/* /_sim/woo/<rest> on the API port (lock held; released during a delivery). */
+void ks_woo_sim(struct ks_req *q, const char *rest);
+
 /* --- faults (faults.c) -------------------------------------------------- */
 
 enum ks_fault_type {

@@ -34,7 +34,8 @@
  *     a container image) and "name" (pod name prefix) to hit only those pods)
  *   GET /_sim/stats, POST /_sim/stats/reset
  *   POST /_sim/bulk {"items":[...], "ready":true} (namespaces first)
- * The ingress port answers plain HTTP by Host header (ks_ingress_ready()).
+ * The ingress port answers plain HTTP by Host header (ks_ingress_ready()),
+ * and a ready WooCommerce store's /wp-json/ REST API (woo.c, with /_sim/woo/).
  *
  * Startup order matters to clients: certificates, token, pid and
  * addresses are written first, each atomically (temp file + rename), and
@@ -510,10 +511,9 @@ static enum MHD_Result ingress(void *cls, struct MHD_Connection *c, const char *
 	int rc;
 
 	(void)cls;
-	(void)url;
-	(void)method;
 	(void)version;
-	(void)upload;
+	if (!strncmp(url, "/wp-json/", 9)) /* the store's WooCommerce REST API (woo.c) */
+		return ks_woo_ingress(c, url, method, upload, upload_size, ctx);
 	if (!*ctx) {
 		*ctx = (void *)1;
 		return MHD_YES;

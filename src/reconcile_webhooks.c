@@ -1,0 +1,302 @@
+/* reconcile_webhooks.c - keep WooCommerce stores' webhook secrets sealed; re-enable webhooks WooCommerce disabled. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "reconcile_webhooks.h"
+#include "seal.h"
+#include "store.h"
+#include "webhook.h"
+
+/*
+ * Authentication against the store: WooCommerce REST API keys with OAuth
+ * 1.0a one-legged signatures (HMAC-SHA256).  WooCommerce accepts those over
+ * plain HTTP and HTTPS alike, so the same code works in the local overlay
+ * (http://store-<id>.<domain>) and behind TLS in prod; HTTP Basic with the
+ * key needs HTTPS, and a WordPress application password needs HTTPS unless
+ * WP_ENVIRONMENT_TYPE=local.  The URL signed is the store's public URL
+ * (what WooCommerce rebuilds from its home URL), while the request goes to
+ * config.ingress_address with the store's Host header.
+ */
+
+#define CHECKS_PER_PASS 8	       /* stores checked per pass: each costs 1-4 requests */
+#define ANSWER_MAX	(256 * 1024) /* the webhooks of one store, as JSON */
+#define ERROR_MAX	300
+
+/* clang-format off */
+static struct db_stmt st_keep = DB_STMT(
+	"UPDATE stores SET webhook_secret = $2, woo_api_key = $3 "
+	"WHERE id = $1 AND (webhook_secret IS NULL OR woo_api_key IS NULL)", 3);
+/* clang-format on */
+
+int reconcile_webhooks_keep(struct arena *a, const char *id, const char *engine,
+			    const json_t *creds, struct err *e)
+{
+	const char *secret = json_string_value(json_object_get(creds, "webhook_secret"));
+	const char *ck = json_string_value(json_object_get(creds, "api_consumer_key"));
+	const char *cs = json_string_value(json_object_get(creds, "api_consumer_secret"));
+	struct buf s1 = BUF_INIT, s2 = BUF_INIT, key = BUF_INIT;
+	const char *p[3];
+	int rc = -1;
+
+	if (strcmp(engine, "woocommerce") || !secret || !ck || !cs || !*config.secret_key)
+		return 0;
+	buf_addf(&key, "%s %s", ck, cs);
+	if (seal_box(config.secret_key, secret, &s1, e) < 0 ||
+	    seal_box(config.secret_key, key.s, &s2, e) < 0)
+		goto out;
+	p[0] = id;
+	p[1] = s1.s;
+	p[2] = s2.s;
+	rc = db_run(a, &st_keep, p, e) ? 0 : -1;
+out:
+	sodium_memzero(key.s, key.len);
+	buf_release(&key);
+	buf_release(&s1);
+	buf_release(&s2);
+	return rc;
+}
+
+/* ---- the check ------------------------------------------------------------------ */
+
+/* clang-format off */
+static struct db_stmt st_due = DB_STMT(
+	"UPDATE stores s SET webhooks_checked_at = now() "
+	"FROM (SELECT id FROM stores "
+	"      WHERE engine = 'woocommerce' AND status = 'ready' AND woo_api_key IS NOT NULL "
+	"        AND (webhooks_checked_at IS NULL "
+	"             OR webhooks_checked_at < now() - $1::int * interval '1 second') "
+	"      ORDER BY webhooks_checked_at NULLS FIRST, id LIMIT $2::int "
+	"      FOR UPDATE SKIP LOCKED) due "
+	"WHERE s.id = due.id RETURNING s.id, s.woo_api_key, s.webhooks_error", 2);
+static struct db_stmt st_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'webhook', $2, $3)",
+	3);
+static struct db_stmt st_error = DB_STMT(
+	"UPDATE stores SET webhooks_error = $2 WHERE id = $1", 2);
+/* clang-format on */
+
+struct check {
+	struct arena *a;
+	CURL *curl;
+	const char *id, *ck, *cs;
+	char host[300];
+	char error[ERROR_MAX]; /* "" = fine */
+};
+
+static size_t sink(char *p, size_t size, size_t n, void *ctx)
+{
+	struct buf *b = ctx;
+
+	buf_add(b, p, size * n);
+	return b->failed ? 0 : size * n;
+}
+
+/*
+ * One signed request to the store's REST API path (no leading '/': it
+ * follows the store URL).  OUT: *answer parsed JSON (new ref) when the
+ * status is 200.  0, or -1 with c->error.
+ */
+static int woo_request(struct check *c, const char *method, const char *path, const char *query,
+		       const char *body, json_t **answer)
+{
+	struct buf q = BUF_INIT, got = BUF_INIT;
+	struct curl_slist *hdrs = NULL;
+	struct err e = ERR_INIT;
+	unsigned char rnd[16];
+	char nonce[33], line[400];
+	const char *base = arena_printf(c->a, "%s%s", store_url(c->a, c->id), path), *url;
+	json_error_t je;
+	long code = 0;
+	CURLcode cc;
+	int rc = -1;
+
+	*answer = NULL;
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(nonce, sizeof(nonce), rnd, sizeof(rnd));
+	if (webhook_oauth_query(c->a, &q, method, base, query, c->ck, c->cs, (long long)time(NULL),
+				nonce, &e) < 0) {
+		snprintf(c->error, sizeof(c->error), "%s", e.msg);
+		goto out;
+	}
+	url = arena_printf(c->a, "%s/%s?%s", config.ingress_address, path, q.s);
+	buf_init(&got, ANSWER_MAX);
+	snprintf(line, sizeof(line), "Host: %s", c->host);
+	hdrs = curl_slist_append(hdrs, line);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (body)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	curl_easy_reset(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (body)
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &got);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	cc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (cc != CURLE_OK) {
+		snprintf(c->error, sizeof(c->error), "%s /%s: %s", method, path,
+			 got.failed ? "the answer is too large" : curl_easy_strerror(cc));
+		goto out;
+	}
+	if (code == 401 || code == 403) {
+		snprintf(c->error, sizeof(c->error),
+			 "%s /%s: the store's REST API refused storefleet's key (HTTP %ld)", method,
+			 path, code);
+		goto out;
+	}
+	if (code != 200) {
+		snprintf(c->error, sizeof(c->error), "%s /%s: HTTP %ld", method, path, code);
+		goto out;
+	}
+	if (!(*answer = json_loadb(got.s, got.len, JSON_REJECT_DUPLICATES, &je))) {
+		snprintf(c->error, sizeof(c->error), "%s /%s: the answer is not JSON: %s", method,
+			 path, je.text);
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_slist_free_all(hdrs);
+	buf_release(&q);
+	buf_release(&got);
+	return rc;
+}
+
+static void event(struct check *c, const char *level, const char *msg)
+{
+	const char *p[3] = {c->id, level, msg};
+	struct err e = ERR_INIT;
+
+	if (!db_run(c->a, &st_event, p, &e))
+		log_error("reconcile: store %s: cannot record a webhook event: %s", c->id, e.msg);
+}
+
+/* A topic as WooCommerce names them (for the event text only). */
+static const char *topic_of(const json_t *h)
+{
+	const char *t = json_string_value(json_object_get(h, "topic"));
+
+	if (!t || !*t || strlen(t) > WEBHOOK_TOPIC_MAX ||
+	    strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(t))
+		return "?";
+	return t;
+}
+
+/* List the disabled webhooks, re-enable storefleet's.  0, or -1 with c->error. */
+static int check_store(struct check *c)
+{
+	json_t *list = NULL, *h, *got;
+	size_t i;
+	int rc = 0;
+
+	if (woo_request(c, "GET", "wp-json/wc/v3/webhooks", "per_page=100&status=disabled", NULL,
+			&list) < 0)
+		return -1;
+	if (!json_is_array(list)) {
+		snprintf(c->error, sizeof(c->error),
+			 "GET /wp-json/wc/v3/webhooks: the answer is not a list");
+		json_decref(list);
+		return -1;
+	}
+	json_array_foreach(list, i, h) {
+		const char *name = json_string_value(json_object_get(h, "name"));
+		const char *status = json_string_value(json_object_get(h, "status"));
+		const json_t *id = json_object_get(h, "id");
+		const char *path;
+
+		if (!name || strncmp(name, "storefleet-", 11) || !status ||
+		    strcmp(status, "disabled") || !json_is_integer(id) ||
+		    json_integer_value(id) <= 0)
+			continue;
+		path = arena_printf(c->a, "wp-json/wc/v3/webhooks/%lld",
+				    (long long)json_integer_value(id));
+		if (woo_request(c, "PUT", path, NULL, "{\"status\":\"active\"}", &got) < 0) {
+			rc = -1;
+			break;
+		}
+		json_decref(got);
+		log_info("reconcile: store %s: webhook %s re-enabled", c->id, topic_of(h));
+		event(c, "info",
+		      arena_printf(c->a, "webhook %s re-enabled (WooCommerce had disabled it)",
+				   topic_of(h)));
+	}
+	json_decref(list);
+	return rc;
+}
+
+int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
+{
+	char interval[16], limit[16];
+	const char *p[2] = {interval, limit};
+	struct check c = {a, NULL, NULL, NULL, NULL, "", ""};
+	PGresult *res;
+	int n;
+
+	*checked = 0;
+	if (!*config.ingress_address || !*config.secret_key)
+		return 0;
+	snprintf(interval, sizeof(interval), "%d", config.webhook_check_interval);
+	snprintf(limit, sizeof(limit), "%d", CHECKS_PER_PASS);
+	if (!(res = db_run(a, &st_due, p, e)))
+		return -1;
+	n = db_rows(res);
+	if (!n)
+		return 0;
+	if (!(c.curl = curl_easy_init())) {
+		log_error("reconcile: cannot set up curl for the webhook check");
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *before = db_get(res, i, 2);
+		struct buf key = BUF_INIT;
+		char *space;
+		struct err se = ERR_INIT;
+
+		c.id = db_get(res, i, 0);
+		c.error[0] = 0;
+		snprintf(c.host, sizeof(c.host), "store-%s.%s", c.id, config.domain);
+		if (seal_open(config.secret_key, db_get(res, i, 1), &key, &se) < 0 ||
+		    !(space = strchr(key.s, ' '))) {
+			snprintf(c.error, sizeof(c.error), "the store's REST API key does not open");
+		} else {
+			*space = 0;
+			c.ck = key.s;
+			c.cs = space + 1;
+			check_store(&c);
+		}
+		sodium_memzero(key.s, key.len);
+		buf_release(&key);
+		(*checked)++;
+		if (strcmp(c.error, before ? before : "")) {
+			const char *q[2] = {c.id, c.error};
+			struct err ue = ERR_INIT;
+
+			if (*c.error) {
+				log_warn("reconcile: store %s: webhook check: %s", c.id, c.error);
+				event(&c, "warn",
+				      arena_printf(a, "cannot check the store's webhooks: %s",
+						   c.error));
+			}
+			if (!db_run(a, &st_error, q, &ue))
+				log_error("reconcile: store %s: %s", c.id, ue.msg);
+		} else if (*c.error) {
+			log_debug("reconcile: store %s: webhook check: %s (reported already)", c.id,
+				  c.error);
+		}
+	}
+	curl_easy_cleanup(c.curl);
+	return 0;
+}
