@@ -15,7 +15,7 @@
 /*
  * Filters are checked here, before any statement runs, so a bad value is a
  * 422 that names its parameter and costs no round trip.  Lists page by
- * keyset (users by id, audit rows by id, stores by (created_at, id)) with
+ * keyset (users by id, audit rows by (at, id), stores by (created_at, id)) with
  * store.c's opaque cursors, so a page never skips or repeats a row while
  * rows are added.
  */
@@ -403,17 +403,26 @@ int admin_user_change(struct arena *a, const struct admin_actor *who, long long 
 
 /* --- audit log ----------------------------------------------------------- */
 
+/*
+ * Newest first by (at, id): the time filters and the page order then use
+ * the same index (sql/006_admin.sql), so "to = last March" starts at last
+ * March instead of walking every newer row.  $1 $2 cursor (at in
+ * microseconds, id), $3 actor, $4 action, $5 target, $6 from, $7 to (both
+ * microseconds), $8 limit.
+ */
 /* clang-format off */
+#define MICROS_AT(p) "(timestamptz 'epoch' + " p "::bigint * interval '1 microsecond')"
 static struct db_stmt st_audit = DB_STMT(
-	"SELECT id, " AT("at") ", actor_email, ip, action, target, details::text FROM audit_log "
-	"WHERE ($1::bigint IS NULL OR id < $1::bigint) "
-	" AND ($2::text IS NULL OR lower(actor_email) = lower($2)) "
-	" AND ($3::text IS NULL OR action = $3) "
-	" AND ($4::text IS NULL OR target = $4) "
-	" AND ($5::bigint IS NULL OR at >= timestamptz 'epoch' + $5::bigint * interval '1 microsecond') "
-	" AND ($6::bigint IS NULL OR at < timestamptz 'epoch' + $6::bigint * interval '1 microsecond') "
-	"ORDER BY id DESC LIMIT $7::int",
-	7);
+	"SELECT id, " AT("at") ", actor_email, ip, action, target, details::text, "
+	"(extract(epoch FROM at) * 1000000)::bigint FROM audit_log "
+	"WHERE ($1::bigint IS NULL OR (at, id) < (" MICROS_AT("$1") ", $2::bigint)) "
+	" AND ($3::text IS NULL OR lower(actor_email) = lower($3)) "
+	" AND ($4::text IS NULL OR action = $4) "
+	" AND ($5::text IS NULL OR target = $5) "
+	" AND ($6::bigint IS NULL OR at >= " MICROS_AT("$6") ") "
+	" AND ($7::bigint IS NULL OR at < " MICROS_AT("$7") ") "
+	"ORDER BY at DESC, id DESC LIMIT $8::int",
+	8);
 /* clang-format on */
 
 /* A text filter: NULL when not given, else at most max bytes (outsiders choose it). */
@@ -428,7 +437,7 @@ static int text_filter(const char *name, const char *s, size_t max, const char *
 int admin_audit_list(struct arena *a, struct admin_audit_query *q, struct view **entries,
 		     const char **next_cursor, struct err *e)
 {
-	const char *p[7] = {NULL};
+	const char *p[8] = {NULL};
 	long long from = 0, to = 0, unused;
 	char lim[16], from_s[24], to_s[24];
 	PGresult *res;
@@ -440,36 +449,41 @@ int admin_audit_list(struct arena *a, struct admin_audit_query *q, struct view *
 	if (admin_parse_limit(q->limit, ADMIN_LIST_DEFAULT, ADMIN_AUDIT_MAX, &limit, e) < 0)
 		return -1;
 	q->field = "cursor";
-	if (id_cursor(a, q->cursor, "audit", &p[0], e) < 0)
-		return -1;
+	if (q->cursor && *q->cursor) {
+		if (store_cursor_decode(a, q->cursor, &p[0], &p[1], e) < 0)
+			return -1;
+		/* The tail is the row id: digits only (store cursors end in a store id). */
+		if (!*p[1] || strlen(p[1]) > 18 || strspn(p[1], "0123456789") != strlen(p[1]))
+			return err_set(e, 422, "the cursor is not one this API gave out");
+	}
 	q->field = "actor";
-	if (text_filter("actor", q->actor, AUTH_EMAIL_MAX, &p[1], e) < 0)
+	if (text_filter("actor", q->actor, AUTH_EMAIL_MAX, &p[2], e) < 0)
 		return -1;
 	q->field = "action";
-	if (text_filter("action", q->action, 64, &p[2], e) < 0)
+	if (text_filter("action", q->action, 64, &p[3], e) < 0)
 		return -1;
 	q->field = "target";
-	if (text_filter("target", q->target, 256, &p[3], e) < 0)
+	if (text_filter("target", q->target, 256, &p[4], e) < 0)
 		return -1;
 	if (q->from && *q->from) {
 		q->field = "from";
 		if (admin_parse_time(q->from, &from, &unused, e) < 0)
 			return -1;
 		snprintf(from_s, sizeof(from_s), "%lld", from);
-		p[4] = from_s;
+		p[5] = from_s;
 	}
 	if (q->to && *q->to) {
 		q->field = "to";
 		if (admin_parse_time(q->to, &unused, &to, e) < 0)
 			return -1;
-		if (p[4] && to <= from)
+		if (p[5] && to <= from)
 			return err_set(e, 422, "to must not be before from");
 		snprintf(to_s, sizeof(to_s), "%lld", to);
-		p[5] = to_s;
+		p[6] = to_s;
 	}
 	q->field = NULL;
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
-	p[6] = lim;
+	p[7] = lim;
 	if (!(res = db_run(a, &st_audit, p, e)))
 		return -1;
 	n = db_rows(res);
@@ -489,6 +503,7 @@ int admin_audit_list(struct arena *a, struct admin_audit_query *q, struct view *
 			view_set_str_ref(v, "details_text", db_get(res, i, 6));
 	}
 	if (n > limit)
-		*next_cursor = store_cursor_encode(a, db_get(res, limit - 1, 0), "audit");
+		*next_cursor =
+		    store_cursor_encode(a, db_get(res, limit - 1, 7), db_get(res, limit - 1, 0));
 	return 0;
 }

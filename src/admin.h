@@ -107,7 +107,7 @@ int admin_user_change(struct arena *a, const struct admin_actor *who, long long 
 		      struct admin_change *c, struct err *e);
 
 /*
- * The audit log, newest first.  IN: actor (email, any case), action,
+ * The audit log, newest first (by time, then id).  IN: actor (email, any case), action,
  * target (exact), from / to (admin_parse_time; both inclusive at the
  * precision given; to before from is a 422), limit (default 50, at most
  * 200), cursor; raw_details = 1 adds "details_text", the details as the

@@ -15,12 +15,15 @@ q "insert into audit_log (at, actor_email, ip, action, target, details)
           (array['store.create', 'store.delete', 'user.login', 'user.role'])[1 + g % 4],
           (array['abcd1234', 'tina@example.com'])[1 + g % 2], jsonb_build_object('n', g)
    from generate_series(0, 59) g" >/dev/null
+# A row written late about an earlier time (a higher id, an older at): listed by time, not by id.
+q "insert into audit_log (at, actor_email, action, target, details) values
+   ('2026-03-10 05:00:30+00', 'ann@example.com', 'user.role', 'abcd1234', '{\"n\": 1000}')" >/dev/null
 SEL="select id from audit_log"
 
 check() {	# check NAME WHERE [query args...]
 	local name=$1 want
 
-	want=$(q_ids "$SEL where $2 order by id desc")
+	want=$(q_ids "$SEL where $2 order by at desc, id desc")
 	shift 2
 	walk_ids /api/v1/audit "$admin" entries --data-urlencode limit=7 "$@"
 	is "$WALK_IDS" "$want" "$name ($(printf '%s' "$want" | wc -w) rows, $WALK_PAGES pages)"
