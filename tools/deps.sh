@@ -5,11 +5,11 @@ set -eu
 
 # build: compiler, pkg-config and the -dev packages of every library we link
 # run:   PostgreSQL server, nginx
-# test:  prove (perl), curl, the schema validator's python modules, kubectl,
+# test:  prove (perl), curl, cgi-fcgi (libfcgi-bin), the schema validator's python modules, kubectl,
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
 #        chromium and a font for the browser test (t0800) and its screenshots
 pkgs="gcc make pkg-config perl curl ca-certificates openssl
-libfcgi-dev libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev
+libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev
 libmicrohttpd-dev libgnutls28-dev
 postgresql nginx-light
 python3 python3-yaml python3-jsonschema
