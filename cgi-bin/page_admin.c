@@ -100,6 +100,19 @@ static int list_failed(struct req *r, const struct err *e, const char *field, co
 
 /* --- /admin/stores ------------------------------------------------------- */
 
+/* /admin/stores?owner=EMAIL, the email URL-encoded ('+' is common in addresses). */
+static const char *owner_url(struct req *r, const char *email)
+{
+	struct buf b = BUF_INIT;
+	const char *url;
+
+	buf_adds(&b, "/admin/stores?owner=");
+	buf_add_urlenc(&b, email, strlen(email));
+	url = b.failed ? "/admin/stores" : arena_strndup(r->a, b.s, b.len);
+	buf_release(&b);
+	return url;
+}
+
 static const char *const store_filter_names[] = {"status", "engine", "owner",
 						 "sort",   "limit",  NULL};
 static const char *const engines[] = {"woocommerce", "medusa", NULL};
@@ -126,8 +139,11 @@ int page_admin_stores(struct req *r)
 		view_set_str(v, "owner", q.owner);
 	if (admin_stores_list(r->a, &q, &list, &next, &e) < 0)
 		return list_failed(r, &e, q.field, "admin_stores", v);
-	for (struct view_item *it = list->u.list.head; it; it = it->next)
+	for (struct view_item *it = list->u.list.head; it; it = it->next) {
 		view_set_str_ref(it->val, "age", age_of(r->a, view_get_str(it->val, "created_at")));
+		view_set_str_ref(it->val, "owner_url",
+				 owner_url(r, view_get_str(it->val, "owner")));
+	}
 	view_add(v, "stores", list);
 	view_set_bool(v, "has_stores", list->u.list.n > 0);
 	view_set_str_ref(v, "next_url", next_url(r, "/admin/stores", store_filter_names, next));
@@ -137,19 +153,6 @@ int page_admin_stores(struct req *r)
 /* --- /admin/users -------------------------------------------------------- */
 
 static const char *const user_filter_names[] = {"limit", NULL};
-
-/* /admin/stores?owner=EMAIL, the email URL-encoded ('+' is common in addresses). */
-static const char *owner_url(struct req *r, const char *email)
-{
-	struct buf b = BUF_INIT;
-	const char *url;
-
-	buf_adds(&b, "/admin/stores?owner=");
-	buf_add_urlenc(&b, email, strlen(email));
-	url = b.failed ? "/admin/stores" : arena_strndup(r->a, b.s, b.len);
-	buf_release(&b);
-	return url;
-}
 
 /* The users page, with a flash or an error and the given status. */
 static int users_page(struct req *r, int status, const char *flash, const char *error)

@@ -97,6 +97,8 @@ like "$BODY" 'x&lt;b&gt;&quot;y&quot;&lt;/b&gt;@example.com' "an owner email ren
 unlike "$BODY" '<script>alert|<b>"y"' "nothing raw"
 is "$(printf '%s' "$BODY" | grep -c 'href="/stores/[a-z0-9]*"')" 39 "39 stores on the first page (default 50)"
 like "$BODY" 'aria-current="page">Stores</a>' "the admin sub-navigation marks Stores"
+like "$BODY" '<a href="/admin/stores\?owner=B.Owner%2Bshop%40example.com"[^>]*>B.Owner\+shop@example.com</a>' \
+	"an owner links to their stores (URL-encoded)"
 page "$ajar" GET "/admin/stores?status=failed&engine=woocommerce&owner=b.owner%2Bshop%40example.com&sort=oldest&limit=2"
 want=$(q_ids "select s.id $FROM where s.status = 'failed' and s.engine = 'woocommerce' and u.email = 'B.Owner+shop@example.com' $OLDEST limit 2")
 got=$(printf '%s' "$BODY" | sed -n 's/.*<a href="\/stores\/\([a-z0-9]*\)">.*/\1/p' | tr '\n' ' ' | sed 's/ $//')
