@@ -14,6 +14,7 @@
 #include "config.h"
 #include "db.h"
 #include "lease.h"
+#include "metrics.h"
 #include "log.h"
 #include "readiness.h"
 #include "reconcile.h"
@@ -208,6 +209,20 @@ struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 }
 
 /* The admin user the owner signs in with: the chart's *.admin_user, else the owner's email. */
+/*
+ * Whether the blueprint's setup Job registers webhooks (webhooks.base_url
+ * set, by SF_PUBLIC_ORIGIN or a values file).  Without them there is no
+ * delivery to verify and no REST API key in the store for the periodic
+ * check, so reconcile keeps neither.
+ */
+static int webhooks_registered(const struct engine_bp *eb)
+{
+	const char *url =
+	    json_string_value(jpath(blueprint_values(eb->bp), "webhooks", "base_url"));
+
+	return url && *url;
+}
+
 static const char *admin_user_of(const struct engine_bp *eb, const struct store *s)
 {
 	const json_t *v = blueprint_values(eb->bp), *sub;
@@ -869,7 +884,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		k8s_failed(r, l, "secrets", "store the credentials", &ke);
 		return;
 	}
-	{
+	if (webhooks_registered(eb)) {
 		struct err we = ERR_INIT; /* the web app checks webhook signatures with it */
 
 		if (reconcile_webhooks_keep(r->a, s->id, s->engine, creds, &we) < 0)
@@ -1412,11 +1427,6 @@ static void k8s_breakdown(const struct k8s *k, unsigned long count0[K8S_V_N][K8S
 
 static struct db_stmt st_run_start =
     DB_STMT("INSERT INTO reconcile_runs (host) VALUES ($1) RETURNING id", 1);
-static struct db_stmt st_run_end =
-    DB_STMT("UPDATE reconcile_runs SET finished_at = clock_timestamp(), stores_seen = $2::int,"
-	    " transitions = $3::int, k8s_requests = $4::int, error = $5 WHERE id = $1",
-	    5);
-
 static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
 {
 	json_t *index = json_object();
@@ -1519,16 +1529,21 @@ finish:
 	st->k8s_requests = k8s_total(&r->k) - req0;
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (run_id) {
-		char seen[16], tr[16], req[24];
-		const char *p[] = {run_id, seen, tr, req, rc < 0 ? e->msg : NULL};
+		/* the run row and the /metrics totals in one statement (src/metrics.h) */
+		struct metrics_pass mp = {.run_id = run_id,
+					  .stores_seen = st->stores_seen,
+					  .transitions = st->transitions,
+					  .k8s_requests = st->k8s_requests,
+					  .error = rc < 0 ? e->msg : NULL,
+					  .seconds = st->seconds};
 		struct err e2 = ERR_INIT;
 
-		snprintf(seen, sizeof(seen), "%d", st->stores_seen);
-		snprintf(tr, sizeof(tr), "%d", st->transitions);
-		snprintf(req, sizeof(req), "%lu", st->k8s_requests);
+		for (int v = 0; v < K8S_V_N; v++)
+			for (int x = 0; x < K8S_R_N; x++)
+				mp.k8s[v][x] = r->k.count[v][x] - r->count0[v][x];
 		if (db_in_tx())
 			db_rollback();
-		if (!db_run(r->a, &st_run_end, p, &e2))
+		if (metrics_pass_record(r->a, &mp, &e2) < 0)
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
 	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));
