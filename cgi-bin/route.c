@@ -21,6 +21,7 @@ const struct route routes[] = {
 	/* --- health: no database, no authentication --- */
 	{"GET", "/healthz", R_HTML | R_NODB, page_healthz, "healthz"},
 	{"GET", "/metrics", R_HTML | R_NODB, page_metrics, "metrics"},
+	{"GET", "/readyz", R_JSON | R_NODB, page_readyz, "readyz"},
 
 	/* --- accounts: pages --- */
 	{"GET", "/", R_HTML, page_root, "root"},
@@ -32,7 +33,6 @@ const struct route routes[] = {
 	{"GET", "/account", R_HTML | R_AUTH, page_account, "account"},
 	{"POST", "/account/tokens", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_create, "token_create"},
 	{"POST", "/account/tokens/{id}/revoke", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_revoke, "token_revoke"},
-	{"GET", "/readyz", R_JSON | R_NODB, page_readyz, "readyz"},
 
 	/* --- accounts: JSON API --- */
 	{"POST", "/api/v1/auth/register", R_JSON | R_JSONBODY, api_auth_register, "api_register"},

@@ -11,7 +11,7 @@ auth=(-H "Authorization: Bearer $tok")
 NOCOOKIES=1 http GET /api/v1/auth/me "${auth[@]}"
 is "$STATUS" 200 "up: /api/v1/auth/me works"
 # Warm every worker's connection so the test is about a connection that is lost.
-for i in 1 2 3 4 5 6; do NOCOOKIES=1 http GET /readyz; done
+for i in 1 2 3 4 5 6; do NOCOOKIES=1 http GET "/readyz?check=database"; done
 is "$STATUS" 200 "up: /readyz 200"
 
 pg_stop || bail "PostgreSQL did not stop"
@@ -44,7 +44,7 @@ timed GET /account -H "Cookie: sf_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 is "$STATUS" 503 "down: a page with a session cookie -> 503"
 like "$(header Content-Type)" 'text/html' "as an HTML page"
 ok "down: page answered in ${SECS}s (< $LIMIT s)" fast
-timed GET /readyz
+timed GET "/readyz?check=database"
 is "$STATUS" 503 "down: /readyz -> 503"
 timed GET /healthz
 is "$STATUS" 200 "down: /healthz (no database) still 200"
@@ -53,7 +53,7 @@ pg_start "$PG_DIR" || bail "PostgreSQL did not restart"
 up() { NOCOOKIES=1 http GET /api/v1/auth/me "${auth[@]}"; [ "$STATUS" = 200 ]; }
 ok "back: /api/v1/auth/me works again without restarting workers" wait_for 5 up
 s=""
-for i in 1 2 3 4 5 6; do NOCOOKIES=1 http GET /readyz; s="$s$STATUS "; done
+for i in 1 2 3 4 5 6; do NOCOOKIES=1 http GET "/readyz?check=database"; s="$s$STATUS "; done
 is "$s" "200 200 200 200 200 200 " "back: every worker answers /readyz 200"
 ok "the workers were not restarted" kill -0 "$APP_PID"
 done_testing

@@ -82,7 +82,7 @@ done
 like "$(jq_ "$P" '[i for i in j["items"] if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]["fastcgi.conf"]')" \
 	"fastcgi_pass unix:$sock;" "nginx passes requests to the socket storefleet.fcgi listens on ($sock)"
 is "$(jq_ "$P" "$dep['containers'][1]['readinessProbe']['httpGet']['path'] + ' ' + $dep['containers'][0]['livenessProbe']['httpGet']['path']")" \
-	"/readyz /healthz" "readiness /readyz, liveness /healthz"
+	"/readyz?check=database /healthz" "readiness /readyz?check=database (not reconcile's age), liveness /healthz"
 is "$(jq_ "$P" "$dep['automountServiceAccountToken']")" False "the web app gets no Kubernetes token"
 
 # settings: the overlay's and the programs' (the same SF_* reconcile renders stores with)
