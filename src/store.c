@@ -953,11 +953,20 @@ static struct db_stmt st_steps = DB_STMT(
 	1);
 /* clang-format on */
 
+/*
+ * stores.step is the last step reconcile completed (src/reconcile.c), so
+ * the one after it is in progress (provisioning) or is where the store
+ * failed; "render" comes before the first step shown, and a store that is
+ * queued or just claimed (step '') has none done in this attempt, whatever
+ * events an earlier attempt left.  Otherwise, without a numbered step
+ * (deleting, a failure before the first step), the steps with an event are
+ * the ones done.
+ */
 int store_steps(struct arena *a, const struct store_meta *m, struct view **steps, struct err *e)
 {
 	const char *p[1] = {m->id};
 	const char *seen[NSTEPS] = {NULL};
-	int cur = -1, finished, failed;
+	int last = -2, finished, failed, provisioning;
 	PGresult *res;
 
 	*steps = NULL;
@@ -967,12 +976,16 @@ int store_steps(struct arena *a, const struct store_meta *m, struct view **steps
 		for (int k = 0; k < NSTEPS; k++)
 			if (!strcmp(db_get(res, i, 0), store_step_list[k].name))
 				seen[k] = db_get(res, i, 1);
-	for (int k = 0; k < NSTEPS; k++)
+	failed = !strcmp(m->status, "failed");
+	provisioning = !strcmp(m->status, "provisioning");
+	if ((m->step && !strcmp(m->step, "render")) || provisioning ||
+	    !strcmp(m->status, "requested"))
+		last = -1;
+	for (int k = 0; k < NSTEPS && strcmp(m->status, "requested"); k++)
 		if (m->step && !strcmp(m->step, store_step_list[k].name))
-			cur = k;
+			last = k;
 	finished = !strcmp(m->status, "ready") || !strcmp(m->status, "degraded") ||
 		   !strcmp(m->status, "upgrading");
-	failed = !strcmp(m->status, "failed");
 	*steps = view_arr(a);
 	for (int k = 0; k < NSTEPS; k++) {
 		struct view *v = view_push_obj(*steps);
@@ -981,11 +994,11 @@ int store_steps(struct arena *a, const struct store_meta *m, struct view **steps
 		view_set_str_ref(v, "label", store_step_list[k].label);
 		if (seen[k])
 			view_set_str_ref(v, "at", seen[k]);
-		if (finished || (cur >= 0 ? k < cur : !!seen[k]))
+		if (finished || (last > -2 ? k <= last : !!seen[k]))
 			view_set_bool(v, "done", 1);
-		else if (k == cur && failed)
+		else if (k == last + 1 && last > -2 && failed)
 			view_set_bool(v, "failed", 1);
-		else if (k == cur && store_status_busy(m->status) && strcmp(m->status, "deleting"))
+		else if (k == last + 1 && provisioning)
 			view_set_bool(v, "current", 1);
 	}
 	return 0;

@@ -83,7 +83,8 @@ is "$(json_get 'len(j["events"])')|$(json_get 'j["events"][-1]["message"]')|$(js
 
 # --- the store page: steps, reason, retry button ----------------------------------------------
 other=$(q "select id from stores where status = 'failed' order by id limit 1")
-q "update stores set step = 'app', status_reason = 'The app keeps crashing (CrashLoopBackOff).' where id = '$other';
+# stores.step is the last step completed (reconcile.c); the failure is the next one
+q "update stores set step = 'database', status_reason = 'The app keeps crashing (CrashLoopBackOff).' where id = '$other';
    insert into store_events (store_id, step, level, message) values
    ('$other', 'namespace', 'info', 'Namespace created.'), ('$other', 'database', 'info', 'Database ready.'),
    ('$other', 'app', 'error', 'CrashLoopBackOff')" >/dev/null
@@ -115,11 +116,12 @@ unlike "$BODY" 'action="/stores/[a-z0-9]+/delete"' "no second delete button"
 
 # --- a store in progress: the current step is highlighted -------------------------------------
 prov=$(q "select id from stores where status = 'ready' order by id desc limit 1")
-q "update stores set status = 'provisioning', step = 'database' where id = '$prov';
+q "update stores set status = 'provisioning', step = 'secrets' where id = '$prov';
    insert into store_events (store_id, step, message) values ('$prov', 'namespace', 'Namespace created.')" >/dev/null
 page "$jar" GET "/stores/$prov"
 like "$BODY" '<li class="current" aria-current="step">Database' "the current step is highlighted"
-like "$BODY" '<li class="done">Secrets</li>' "steps before it are done"
+like "$BODY" '<li class="done">Secrets</li>' "the step completed last is done"
+like "$BODY" '<li>Application</li>' "the steps after the current one are pending"
 like "$BODY" '<meta http-equiv="refresh" content="3">' "a provisioning store refreshes itself"
 
 # --- credentials: owner only, audited, never the secret in the log -----------------------------
