@@ -1520,6 +1520,11 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		/* webhooks WooCommerce disabled (reconcile_webhooks.c): never a pass error */
 		if (reconcile_webhooks_check(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook check: %s", we.msg);
+		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
+			log_warn("reconcile: webhook deliveries: %s", we.msg);
+		else if (nw)
+			log_info("reconcile: %d webhook deliveries older than %d days forgotten", nw,
+				 WEBHOOK_KEEP_DAYS);
 	}
 	rc = 0;
 finish:

@@ -1,5 +1,6 @@
 /* reconcile_webhooks.c - keep WooCommerce stores' webhook secrets sealed; re-enable webhooks WooCommerce disabled. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -298,5 +299,32 @@ int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
 		}
 	}
 	curl_easy_cleanup(c.curl);
+	return 0;
+}
+
+/* ---- pruning -------------------------------------------------------------------- */
+
+#define PRUNE_BATCH 5000
+
+/* clang-format off */
+static struct db_stmt st_prune = DB_STMT(
+	"DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY("
+	"  SELECT ctid FROM webhook_deliveries"
+	"  WHERE received_at < now() - $1::int * interval '1 day' AND topic <> 'order.created'"
+	"  LIMIT $2::int))", 2);
+/* clang-format on */
+
+int reconcile_webhooks_prune(struct arena *a, int *deleted, struct err *e)
+{
+	char days[16], batch[16];
+	const char *p[2] = {days, batch};
+	PGresult *res;
+
+	snprintf(days, sizeof(days), "%d", WEBHOOK_KEEP_DAYS);
+	snprintf(batch, sizeof(batch), "%d", PRUNE_BATCH);
+	*deleted = 0;
+	if (!(res = db_run(a, &st_prune, p, e)))
+		return -1;
+	*deleted = atoi(PQcmdTuples(res));
 	return 0;
 }

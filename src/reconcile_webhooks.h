@@ -42,4 +42,14 @@ int reconcile_webhooks_keep(struct arena *a, const char *id, const char *engine,
  */
 int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e);
 
+/*
+ * Forget deliveries older than WEBHOOK_KEEP_DAYS (30), at most a batch per
+ * call, so webhook_deliveries stays bounded however busy the stores are.
+ * order.created rows stay: they are what keeps an order counted once.  A
+ * product delivery replayed after 30 days is recorded again, as an extra
+ * line in the activity log and nothing else.  OUT: *deleted rows.
+ */
+#define WEBHOOK_KEEP_DAYS 30
+int reconcile_webhooks_prune(struct arena *a, int *deleted, struct err *e);
+
 #endif

@@ -81,4 +81,13 @@ rc_until 20 "(SELECT count(*) FROM reconcile_runs) >= $passes + 3 AND (SELECT we
 is "$(rc_sql "$failed")" 1 "the same failure is not reported again"
 is "$(rc_status wooshop7)" ready "the store is still ready"
 
+# --- deliveries older than 30 days are forgotten, orders are not -----------------------------------
+rc_sql "UPDATE webhook_deliveries SET received_at = now() - interval '31 days' WHERE store_id = 'wooshop7'"
+old=$(rc_sql "SELECT count(*) FROM webhook_deliveries WHERE topic <> 'order.created'")
+like "$old" '^[1-9]' "$old old non-order deliveries to forget"
+ok "a pass forgets them" rc_until 20 "(SELECT count(*) FROM webhook_deliveries WHERE topic <> 'order.created') = 0"
+is "$(rc_sql "SELECT count(*) FROM webhook_deliveries WHERE topic = 'order.created'")" 2 \
+	"the two orders stay, so they are still counted once"
+like "$(cat "$T/reconcile.log")" "$old webhook deliveries older than 30 days forgotten" "reconcile says so"
+
 done_testing
