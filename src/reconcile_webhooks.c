@@ -1,4 +1,5 @@
-/* reconcile_webhooks.c - keep WooCommerce stores' webhook secrets sealed; re-enable webhooks WooCommerce disabled. */
+/* reconcile_webhooks.c - WooCommerce webhook secrets kept sealed; webhooks WooCommerce disabled
+ * re-enabled. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
  * config.ingress_address with the store's Host header.
  */
 
-#define CHECKS_PER_PASS 8	       /* stores checked per pass: each costs 1-4 requests */
+#define CHECKS_PER_PASS 8	     /* stores checked per pass: each costs 1-4 requests */
 #define ANSWER_MAX	(256 * 1024) /* the webhooks of one store, as JSON */
 #define ERROR_MAX	300
 
@@ -271,7 +272,8 @@ int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
 		snprintf(c.host, sizeof(c.host), "store-%s.%s", c.id, config.domain);
 		if (seal_open(config.secret_key, db_get(res, i, 1), &key, &se) < 0 ||
 		    !(space = strchr(key.s, ' '))) {
-			snprintf(c.error, sizeof(c.error), "the store's REST API key does not open");
+			snprintf(c.error, sizeof(c.error),
+				 "the store's REST API key does not open");
 		} else {
 			*space = 0;
 			c.ck = key.s;
