@@ -28,6 +28,7 @@ check "$hello_base/"
 check -H "Authorization: Bearer $token" "$BASE/api/v1/auth/me"
 check "$BASE/login"
 check "$BASE/static/style.css"
+check "$BASE/metrics"
 
 run() {	# label url [token]
 	local line
@@ -40,6 +41,8 @@ results+=("$(run hello-world "$hello_base/")")
 results+=("$(run "GET /api/v1/auth/me" "$BASE/api/v1/auth/me" "$token")")
 results+=("$(run "GET /login" "$BASE/login")")
 results+=("$(run "GET /static/style.css" "$BASE/static/style.css")")
+# cached database part (metrics_cache): at most one query per worker per window
+results+=("$(run "GET /metrics" "$BASE/metrics")")
 # The ceiling again at the end: on a shared machine the first run alone is a poor reference.
 results+=("$(run hello-world-again "$hello_base/")")
 
