@@ -28,18 +28,12 @@ static int list_answer(struct req *r, const char *key, struct view *list, const 
 
 int api_admin_stores(struct req *r)
 {
-	struct admin_stores_query q = {
-	    .status = req_query_get(r, "status"),
-	    .engine = req_query_get(r, "engine"),
-	    .owner = req_query_get(r, "owner"),
-	    .sort = req_query_get(r, "sort"),
-	    .limit = req_query_get(r, "limit"),
-	    .cursor = req_query_get(r, "cursor"),
-	};
+	struct admin_stores_query q;
 	struct err e = ERR_INIT;
 	struct view *list;
 	const char *next;
 
+	admin_stores_query_read(r, &q);
 	if (admin_stores_list(r->a, &q, &list, &next, &e) < 0)
 		return admin_fail(r, &e, q.field);
 	return list_answer(r, "stores", list, next);
@@ -47,14 +41,12 @@ int api_admin_stores(struct req *r)
 
 int api_admin_users(struct req *r)
 {
-	struct admin_users_query q = {
-	    .limit = req_query_get(r, "limit"),
-	    .cursor = req_query_get(r, "cursor"),
-	};
+	struct admin_users_query q;
 	struct err e = ERR_INIT;
 	struct view *list;
 	const char *next;
 
+	admin_users_query_read(r, &q);
 	if (admin_users_list(r->a, &q, &list, &next, &e) < 0)
 		return admin_fail(r, &e, q.field);
 	return list_answer(r, "users", list, next);
@@ -111,19 +103,12 @@ int api_admin_user_patch(struct req *r)
 
 int api_admin_audit(struct req *r)
 {
-	struct admin_audit_query q = {
-	    .actor = req_query_get(r, "actor"),
-	    .action = req_query_get(r, "action"),
-	    .target = req_query_get(r, "target"),
-	    .from = req_query_get(r, "from"),
-	    .to = req_query_get(r, "to"),
-	    .limit = req_query_get(r, "limit"),
-	    .cursor = req_query_get(r, "cursor"),
-	};
+	struct admin_audit_query q;
 	struct err e = ERR_INIT;
 	struct view *list;
 	const char *next;
 
+	admin_audit_query_read(r, &q);
 	if (admin_audit_list(r->a, &q, &list, &next, &e) < 0)
 		return admin_fail(r, &e, q.field);
 	return list_answer(r, "entries", list, next);

@@ -98,6 +98,41 @@ static int list_failed(struct req *r, const struct err *e, const char *field, co
 	return resp_html(r, 422, tpl, v);
 }
 
+/* --- the query strings, read alike by the pages and their JSON twins (api_admin.c) --- */
+
+void admin_stores_query_read(struct req *r, struct admin_stores_query *q)
+{
+	*q = (struct admin_stores_query){
+	    .status = req_query_get(r, "status"),
+	    .engine = req_query_get(r, "engine"),
+	    .owner = req_query_get(r, "owner"),
+	    .sort = req_query_get(r, "sort"),
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+}
+
+void admin_users_query_read(struct req *r, struct admin_users_query *q)
+{
+	*q = (struct admin_users_query){
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+}
+
+void admin_audit_query_read(struct req *r, struct admin_audit_query *q)
+{
+	*q = (struct admin_audit_query){
+	    .actor = req_query_get(r, "actor"),
+	    .action = req_query_get(r, "action"),
+	    .target = req_query_get(r, "target"),
+	    .from = req_query_get(r, "from"),
+	    .to = req_query_get(r, "to"),
+	    .limit = req_query_get(r, "limit"),
+	    .cursor = req_query_get(r, "cursor"),
+	};
+}
+
 /* --- /admin/stores ------------------------------------------------------- */
 
 /* /admin/stores?owner=EMAIL, the email URL-encoded ('+' is common in addresses). */
@@ -120,18 +155,12 @@ static const char *const sorts[] = {"newest", "oldest", NULL};
 
 int page_admin_stores(struct req *r)
 {
-	struct admin_stores_query q = {
-	    .status = req_query_get(r, "status"),
-	    .engine = req_query_get(r, "engine"),
-	    .owner = req_query_get(r, "owner"),
-	    .sort = req_query_get(r, "sort"),
-	    .limit = req_query_get(r, "limit"),
-	    .cursor = req_query_get(r, "cursor"),
-	};
+	struct admin_stores_query q;
 	struct view *v = admin_view(r, "All stores", "stores"), *list;
 	struct err e = ERR_INIT;
 	const char *next;
 
+	admin_stores_query_read(r, &q);
 	options(v, "statuses", store_statuses, q.status);
 	options(v, "engines", engines, q.engine);
 	options(v, "sorts", sorts, q.sort);
@@ -157,14 +186,12 @@ static const char *const user_filter_names[] = {"limit", NULL};
 /* The users page, with a flash or an error and the given status. */
 static int users_page(struct req *r, int status, const char *flash, const char *error)
 {
-	struct admin_users_query q = {
-	    .limit = req_query_get(r, "limit"),
-	    .cursor = req_query_get(r, "cursor"),
-	};
+	struct admin_users_query q;
 	struct view *v = admin_view(r, "Users", "users"), *list;
 	struct err e = ERR_INIT;
 	const char *next;
 
+	admin_users_query_read(r, &q);
 	if (flash)
 		view_set_str(v, "flash", flash);
 	if (error)
@@ -243,20 +270,13 @@ static const char *const audit_filter_names[] = {"actor", "action", "target", "f
 
 int page_admin_audit(struct req *r)
 {
-	struct admin_audit_query q = {
-	    .actor = req_query_get(r, "actor"),
-	    .action = req_query_get(r, "action"),
-	    .target = req_query_get(r, "target"),
-	    .from = req_query_get(r, "from"),
-	    .to = req_query_get(r, "to"),
-	    .limit = req_query_get(r, "limit"),
-	    .cursor = req_query_get(r, "cursor"),
-	    .raw_details = 1,
-	};
+	struct admin_audit_query q;
 	struct view *v = admin_view(r, "Audit log", "audit"), *list, *f;
 	struct err e = ERR_INIT;
 	const char *next;
 
+	admin_audit_query_read(r, &q);
+	q.raw_details = 1; /* details_text for the page */
 	f = view_set_obj(v, "filter");
 	for (int i = 0; audit_filter_names[i]; i++) {
 		const char *val = req_query_get(r, audit_filter_names[i]);

@@ -78,6 +78,13 @@ int page_admin_user_role(struct req *r);
 int page_admin_user_disable(struct req *r);
 int page_admin_user_enable(struct req *r);
 int page_admin_audit(struct req *r);
+/* their query strings, shared with the JSON twins */
+struct admin_stores_query;
+struct admin_users_query;
+struct admin_audit_query;
+void admin_stores_query_read(struct req *r, struct admin_stores_query *q);
+void admin_users_query_read(struct req *r, struct admin_users_query *q);
+void admin_audit_query_read(struct req *r, struct admin_audit_query *q);
 
 /* JSON twins of the admin pages, the audit log included (api_admin.c) */
 int api_admin_stores(struct req *r);
