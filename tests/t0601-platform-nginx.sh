@@ -62,8 +62,8 @@ ok "nginx answers" wait_for 10 curl -s -o /dev/null "$BASE/healthz"
 NOCOOKIES=1
 http GET /healthz
 is "$STATUS" 200 "/healthz through nginx and the socket (the liveness probe)"
-http GET /readyz
-is "$STATUS" 200 "/readyz (the readiness probe): the database is reachable"
+http GET "/readyz?check=database"
+is "$STATUS" 200 "/readyz?check=database (the readiness probe): the database is reachable"
 like "$(header Content-Security-Policy)" "default-src 'self'" "security headers on app responses"
 is "$(header X-Frame-Options)" DENY "X-Frame-Options DENY"
 http GET /static/style.css
