@@ -32,6 +32,15 @@ export SHARED VALIDATE
 T=$(mktemp -d /tmp/sf-test.XXXXXX)
 chmod 755 "$T"
 export T
+
+# Debian's python3, which deps.sh installs with the modules the tests use
+# (yaml, jsonschema), ahead of any version manager's shim: a pyenv shim
+# costs half a second a call, and json_get runs python3 for each assertion.
+if [ -x /usr/bin/python3 ]; then
+	mkdir "$T/.bin"
+	ln -s /usr/bin/python3 "$T/.bin/python3"
+	PATH=$T/.bin:$PATH
+fi
 _tap_n=0
 _tap_fail=0
 _tap_planned=""
