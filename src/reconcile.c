@@ -935,7 +935,12 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 			return;
 		}
 		reconcile_revision_applied(r, s, eb);
-		w.revision = rev;
+		/*
+		 * A copy: rev lives in set, freed below, and when the store is past
+		 * "secrets" nothing is saved before that (no new event), so w
+		 * carries the revision to the save at the end.
+		 */
+		w.revision = arena_strdup(r->a, rev);
 		snprintf(detail, sizeof(detail),
 			 "rendered the %s blueprint: %zu objects (revision %s)", s->engine,
 			 json_array_size(set), rev);
@@ -961,7 +966,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		int saved;
 
 		w.reason = "applied; waiting for the workloads";
-		saved = save(r, l, &w); /* rev and the sealed value live until here */
+		saved = save(r, l, &w); /* the sealed value lives until here */
 		memset(&w, 0, sizeof(w));
 		w.attempts = l->attempts;
 		if (saved <= 0) {
