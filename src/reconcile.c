@@ -1528,8 +1528,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);
 		else if (nw)
-			log_info("reconcile: %d webhook deliveries older than %d days forgotten", nw,
-				 WEBHOOK_KEEP_DAYS);
+			log_info("reconcile: %d webhook deliveries older than %d days forgotten",
+				 nw, WEBHOOK_KEEP_DAYS);
 	}
 	rc = 0;
 finish:
