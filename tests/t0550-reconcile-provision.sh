@@ -78,4 +78,19 @@ is "$?" 0 "--for stops cleanly on SIGTERM"
 
 "$SF_BUILD/bin/storefleet-reconcile" --bogus 2>/dev/null
 is "$?" 2 "unknown option: usage, exit 2"
+
+# --- a re-apply past 'secrets' with no new step records the revision it applied ---------------------
+# (it once saved a freed string: the rendered set was released before the pass's last save)
+sim POST /_sim/faults '{"scope":"store-slowpvc1","type":"pvc_pending"}'
+rc_store slowpvc1 woocommerce
+ok "held at 'secrets' by a volume claim that stays Pending" \
+	rc_until 30 "(SELECT step FROM stores WHERE id = 'slowpvc1') = 'secrets'"
+want=$(rc_sql "SELECT blueprint_revision FROM stores WHERE id = 'slowpvc1'")
+like "$want" '^[0-9a-f]{16}$' "the revision applied ($want)"
+rc_sql "UPDATE stores SET blueprint_revision = 'stale' WHERE id = 'slowpvc1'"
+events=$(rc_sql "SELECT count(*) FROM store_events WHERE store_id = 'slowpvc1'")
+ok "a pass re-applies" rc_once --no-lock
+is "$(rc_sql "SELECT status || ' ' || blueprint_revision FROM stores WHERE id = 'slowpvc1'")" "provisioning $want" \
+	"and records the revision it applied, no new step"
+is "$(rc_sql "SELECT count(*) FROM store_events WHERE store_id = 'slowpvc1'")" "$events" "no event written"
 done_testing
