@@ -80,7 +80,9 @@ is "$?" 0 "--for stops cleanly on SIGTERM"
 is "$?" 2 "unknown option: usage, exit 2"
 
 # --- a re-apply past 'secrets' with no new step records the revision it applied ---------------------
-# (it once saved a freed string: the rendered set was released before the pass's last save)
+# (it once saved a freed string: the rendered set was released before the pass's last save).
+# A long failure grace: a claim Pending beyond it fails the store, however slow the machine.
+export SF_FAILURE_GRACE=600
 sim POST /_sim/faults '{"scope":"store-slowpvc1","type":"pvc_pending"}'
 rc_store slowpvc1 woocommerce
 ok "held at 'secrets' by a volume claim that stays Pending" \
