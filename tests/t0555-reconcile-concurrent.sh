@@ -20,6 +20,7 @@ for n in 1 2 3 4; do
 	# machine slow answers mean backoffs, and the reconcilers must not quit first.
 	"$SF_BUILD/bin/storefleet-reconcile" --for 300s --no-lock --owner "worker$n" >>"$T/reconcile-$n.log" 2>&1 &
 	pids+=($!)
+	STACK_PIDS+=("reconcile$n:$!") # stopped by the exit trap too, should the test die first
 done
 max_prov=0
 all_ready() {
