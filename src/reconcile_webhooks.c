@@ -307,6 +307,7 @@ int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
 /* ---- pruning -------------------------------------------------------------------- */
 
 #define PRUNE_BATCH 5000
+#define PRUNE_EVERY 3600 /* seconds between looks, per process */
 
 /* clang-format off */
 static struct db_stmt st_prune = DB_STMT(
@@ -322,11 +323,19 @@ int reconcile_webhooks_prune(struct arena *a, int *deleted, struct err *e)
 	const char *p[2] = {days, batch};
 	PGresult *res;
 
+	static time_t last;
+	time_t now = time(NULL);
+
+	*deleted = 0;
+	/* passes come every few seconds; a 30-day horizon needs a look an hour */
+	if (last && now - last < PRUNE_EVERY)
+		return 0;
 	snprintf(days, sizeof(days), "%d", WEBHOOK_KEEP_DAYS);
 	snprintf(batch, sizeof(batch), "%d", PRUNE_BATCH);
-	*deleted = 0;
 	if (!(res = db_run(a, &st_prune, p, e)))
 		return -1;
 	*deleted = atoi(PQcmdTuples(res));
+	/* a full batch: more are due, so look again next pass */
+	last = *deleted == PRUNE_BATCH ? 0 : now;
 	return 0;
 }

@@ -44,7 +44,9 @@ int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e);
 
 /*
  * Forget deliveries older than WEBHOOK_KEEP_DAYS (30), at most a batch per
- * call, so webhook_deliveries stays bounded however busy the stores are.
+ * call and a call an hour per process (the next pass again while full
+ * batches come back), so webhook_deliveries stays bounded however busy
+ * the stores are without a DELETE on every pass.
  * order.created rows stay: they are what keeps an order counted once.  A
  * product delivery replayed after 30 days is recorded again, as an extra
  * line in the activity log and nothing else.  OUT: *deleted rows.
