@@ -32,6 +32,7 @@ int page_readyz(struct req *r)
 	struct view *v = view_obj(r->a);
 	const char *check = req_query_get(r, "check");
 	const char *age;
+	long long secs;
 	PGresult *res;
 
 	if (check && strcmp(check, "database"))
@@ -55,8 +56,9 @@ int page_readyz(struct req *r)
 		view_set_str(v, "error", "storefleet-reconcile has never finished a pass");
 		return resp_json(r, 503, v);
 	}
-	view_set_int(v, "reconcile_age_seconds", strtoll(age, NULL, 10));
-	if (strtoll(age, NULL, 10) > config.readyz_reconcile_age) {
+	secs = strtoll(age, NULL, 10);
+	view_set_int(v, "reconcile_age_seconds", secs);
+	if (secs > config.readyz_reconcile_age) {
 		view_set_str(v, "reconcile", "stale");
 		view_set_str(v, "status", "unavailable");
 		view_set_str(
