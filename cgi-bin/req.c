@@ -424,7 +424,7 @@ static const char *reason(int status)
 	return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
 }
 
-/* The machine codes of ../shared/INTERFACE.md. */
+/* The machine codes of docs/api.md. */
 static const char *default_code(int status)
 {
 	switch (status) {

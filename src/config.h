@@ -35,7 +35,7 @@ struct config {
 	int metrics_cache;		/* seconds a worker reuses its /metrics database figures (0 = none) */
 	int readyz_reconcile_age;	/* /readyz: seconds since reconcile's last pass (0 = not checked) */
 
-	/* stores and guardrails (DESIGN.md section 5) */
+	/* stores and guardrails (docs/design.md section 5) */
 	char *domain;			/* store host suffix: store-<id>.<domain> */
 	char *overlay;			/* local | prod */
 	char *ingress_class;

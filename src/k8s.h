@@ -31,7 +31,7 @@
  * never retried.  Every attempt is counted in k->count.
  */
 
-/* What the caller should do about a failed call (DESIGN.md section 3). */
+/* What the caller should do about a failed call (docs/design.md section 3). */
 enum k8s_class {
 	K8S_OK = 0,
 	K8S_ADOPT,	/* 409 AlreadyExists: the object is there - adopt it */

@@ -1,4 +1,4 @@
-/* readiness.c - the rules of reference/readiness.md as one pure function. */
+/* readiness.c - the rules of docs/readiness.md as one pure function. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* readiness.h - is a store ready, still progressing, or failed? (reference/readiness.md) */
+/* readiness.h - is a store ready, still progressing, or failed? (docs/readiness.md) */
 #ifndef SF_READINESS_H
 #define SF_READINESS_H
 
@@ -8,7 +8,7 @@
  * A pure function over what reconcile observed: the objects the blueprint
  * says should exist, and what the API server listed for the store's
  * namespace.  No I/O, so every rule is unit-tested with fixtures, and the
- * reconcile reads as the state machine of DESIGN.md section 3.
+ * reconcile reads as the state machine of docs/design.md section 3.
  *
  * The HTTP probe through the ingress is not judged here: reconcile does it
  * once this says every object is healthy (health == HEALTH_READY).

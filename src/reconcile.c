@@ -1,4 +1,4 @@
-/* reconcile.c - the reconcile pass and the store state machine (DESIGN.md section 3). */
+/* reconcile.c - the reconcile pass and the store state machine (docs/design.md section 3). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +84,7 @@ static const struct step {
 };
 #define STEPS_N ((int)(sizeof(steps) / sizeof(steps[0])))
 
-/* The paths of the HTTP probe per engine (reference/readiness.md). */
+/* The paths of the HTTP probe per engine (docs/readiness.md). */
 static const struct probe_paths {
 	const char *engine, *paths[3];
 } probe_paths[] = {
@@ -980,7 +980,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	json_decref(set);
 	buf_release(&sealed);
 
-	/* readiness (reference/readiness.md), with the namespace's pods and events */
+	/* readiness (docs/readiness.md), with the namespace's pods and events */
 	if (reconcile_fetch_details(r, s, &ke) < 0) {
 		k8s_failed(r, l, "readiness", "list the store's pods and events", &ke);
 		return;

@@ -9,7 +9,7 @@
 #include "k8s.h"
 
 /*
- * The state machine of DESIGN.md section 3, level-triggered:
+ * The state machine of docs/design.md section 3, level-triggered:
  *
  *   requested -> provisioning -> ready <-> degraded
  *        ^            |             ^  |       |

@@ -96,7 +96,7 @@ role = json.load(open(sys.argv[2]))
 groups = {}
 for r in json.load(open(sys.argv[3])).values():
     groups.setdefault(r["resource"], set()).add(r["group"])
-# HTTP method -> RBAC verb (reference/k8s-api-semantics.md section 9); the simulator counts a
+# HTTP method -> RBAC verb (docs/k8s-semantics.md section 9); the simulator counts a
 # GET on a collection as LIST.  Server-side apply may create the object: patch AND create.
 verbs = {"GET": ["get"], "LIST": ["list"], "WATCH": ["watch"], "POST": ["create"],
          "PUT": ["update"], "PATCH": ["patch", "create"], "DELETE": ["delete"]}

@@ -39,7 +39,7 @@ is "$(q '[p["name"] for p in d["paths"]["/stores"]["post"]["parameters"] if "$re
 is "$(q '"Retry-After" in d["components"]["responses"]["TooManyRequests"]["headers"]')" True "429 documents Retry-After"
 is "$(q 'sorted(d["components"]["schemas"]["Store"]["required"])')" \
 	"['admin_url', 'created_at', 'engine', 'id', 'name', 'ready_at', 'status', 'status_reason', 'updated_at', 'url']" \
-	"the Store object as in INTERFACE.md"
+	"the Store object as in docs/api.md"
 
 # Served by the app, byte for byte, without a token.
 sf_stack

@@ -49,7 +49,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# Debian starts the packaged services; storefleet runs its own instances.
-for svc in postgresql nginx; do
-	$sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
-done
+# Debian may start the packaged postgresql and nginx services on install.
+# They are left exactly as the package set them up: storefleet runs its own
+# PostgreSQL and nginx as its own processes, on its own sockets and ports,
+# and never stops, disables or reconfigures a system service.

@@ -18,7 +18,7 @@
 #include "reconcile.h"
 
 /*
- * Exit codes (INTERFACE.md): 0 done, 1 error, 75 (EX_TEMPFAIL) another run
+ * Exit codes (docs/api.md): 0 done, 1 error, 75 (EX_TEMPFAIL) another run
  * holds the lock.  The lock is a session-level pg_try_advisory_lock held on
  * a connection of its own, which also LISTENs for the web app's NOTIFY: a
  * kill -9 closes the socket and PostgreSQL drops the lock at once.  The

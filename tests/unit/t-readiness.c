@@ -1,4 +1,4 @@
-/* t-readiness.c - every rule of reference/readiness.md, on fixture objects. */
+/* t-readiness.c - every rule of docs/readiness.md, on fixture objects. */
 #include <string.h>
 
 #include "err.h"
