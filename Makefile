@@ -31,7 +31,7 @@ OPT = -O2 -g -D_FORTIFY_SOURCE=3
 LDSAN =
 endif
 
-WARN = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+WARN = -Wall -Wextra -Wvla -Wwrite-strings -Wpointer-arith -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
@@ -39,13 +39,63 @@ endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
+# Libraries by layer (docs/design.md section 8): libcurl belongs to the
+# fleet alone, libfcgi to the FastCGI program alone.
+CORE_PKGS = libpq jansson yaml-0.1 libsodium
+CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lm
+CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+SIM_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls libcurl 2>/dev/null)
+
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 CFLAGS += -std=c11 $(OPT) $(WARN) -fstack-protector-strong -fPIE $(PKG_CFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now $(LDSAN)
-LDLIBS += $(PKG_LIBS) -lfcgi -lm
 
-LIB_SRC := $(wildcard src/*.c)
-CMD_SRC := $(wildcard src/cmd/*.c)
+# --- layers ----------------------------------------------------------------
+#
+# Each layer is one folder, one archive and one include path.  A file sees
+# the headers of its own layer and of the layers below it, nothing else, so
+# a web file that includes a fleet header does not compile, and a program
+# links only the archives of the layers it may use, so a call across does
+# not link.  tests/t0015-layers.sh checks the programs' symbols as well.
+#
+#   core    arena buf err log config db view tpl http y2j seal
+#   domain  what both halves share: lifecycle, audit, blueprint, webhook
+#   web     store queries, accounts, sessions, tokens, admin, revisions, limits
+#   fleet   Kubernetes client, kubeconfig, readiness, leases, reconcile
+#   ctl     storefleetctl's commands
+LAYERS := core domain web fleet ctl
+LAYER_SRC = $(wildcard src/$(1)/*.c)
+LAYER_LIB = $(O)/lib/lib$(1).a
+
+INC_core := -Isrc/core
+INC_domain := $(INC_core) -Isrc/domain
+INC_web := $(INC_domain) -Isrc/web
+INC_fleet := $(INC_domain) -Isrc/fleet
+INC_ctl := $(INC_web) -Isrc/ctl
+INC_fcgi := $(INC_web) -Icgi-bin
+INC_sim := $(INC_domain) -Isrc/kubesim
+INC_tests := $(INC_web) -Isrc/fleet -Isrc/ctl
+
+$(O)/obj/src/core/%.o: INC := $(INC_core)
+$(O)/obj/src/domain/%.o: INC := $(INC_domain)
+$(O)/obj/src/web/%.o: INC := $(INC_web)
+$(O)/obj/src/fleet/%.o: INC := $(INC_fleet)
+$(O)/obj/src/ctl/%.o: INC := $(INC_ctl)
+$(O)/obj/src/cmd/storefleet-reconcile.o: INC := $(INC_fleet)
+$(O)/obj/src/cmd/storefleetctl.o: INC := $(INC_ctl)
+$(O)/obj/cgi-bin/%.o: INC := $(INC_fcgi)
+$(O)/obj/src/kubesim/%.o: INC := $(INC_sim)
+$(O)/obj/tests/%.o: INC := $(INC_tests)
+
+CORE_A := $(call LAYER_LIB,core)
+DOMAIN_A := $(call LAYER_LIB,domain)
+WEB_A := $(call LAYER_LIB,web)
+FLEET_A := $(call LAYER_LIB,fleet)
+CTL_A := $(call LAYER_LIB,ctl)
+# Tests may use every layer (the order resolves upward references).
+ALL_A := $(CTL_A) $(WEB_A) $(FLEET_A) $(DOMAIN_A) $(CORE_A)
+ALL_LIBS := $(PKG_LIBS) -lfcgi -lm
+
 SIM_SRC := $(wildcard src/kubesim/*.c)
 FCGI_SRC := $(wildcard cgi-bin/*.c)
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
@@ -53,8 +103,7 @@ UNIT_SRC := $(wildcard tests/unit/t-*.c)
 DRIVEN_SRC := $(wildcard tests/unit/x-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
-LIB := $(O)/libstorefleet.a
-CMDS := $(patsubst src/cmd/%.c,$(O)/bin/%,$(CMD_SRC))
+CMDS := $(O)/bin/storefleet-reconcile $(O)/bin/storefleetctl
 SIM := $(if $(SIM_SRC),$(O)/bin/kubesim)
 FCGI := $(if $(FCGI_SRC),$(O)/bin/storefleet.fcgi)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -65,7 +114,7 @@ PROGRAMS := $(CMDS) $(SIM) $(FCGI) $(HELLO)
 
 OBJ = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-.PHONY: all programs tests run test test-only check-san fuzz bench deps clean
+.PHONY: all programs tests run test test-only check-san fuzz bench deps clean image
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -76,49 +125,46 @@ tests: $(UNITS) $(DRIVEN) $(REPLAYS)
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(INC) $(CFLAGS) -c -o $@ $<
 
-$(LIB): $(call OBJ,$(LIB_SRC))
+$(foreach l,$(LAYERS),$(eval $(call LAYER_LIB,$(l)): $(call OBJ,$(call LAYER_SRC,$(l)))))
+$(O)/lib/lib%.a:
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/bin/%: $(O)/obj/src/cmd/%.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+LINK = @mkdir -p $(dir $@); $(if $(Q),echo "  LINK    $@";) $(CC) $(LDFLAGS) -o $@
 
-$(O)/bin/kubesim: $(call OBJ,$(SIM_SRC)) $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The two halves: neither links the other's layer.
+$(O)/bin/storefleet.fcgi: $(call OBJ,$(FCGI_SRC)) $(WEB_A) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ -lfcgi $(CORE_LIBS)
 
-$(O)/bin/storefleet.fcgi: $(call OBJ,$(FCGI_SRC)) $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/bin/storefleet-reconcile: $(O)/obj/src/cmd/storefleet-reconcile.o $(FLEET_A) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)
+
+$(O)/bin/storefleetctl: $(O)/obj/src/cmd/storefleetctl.o $(CTL_A) $(WEB_A) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ $(CORE_LIBS)
+
+$(O)/bin/kubesim: $(call OBJ,$(SIM_SRC)) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ $(SIM_LIBS) $(CORE_LIBS)
 
 # The bare FastCGI hello-world `make bench` compares storefleet.fcgi with.
 $(O)/bin/fcgi-hello: $(O)/obj/tests/bench/hello.o
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) $^ -lfcgi
 
-$(O)/tests/t-%: $(O)/obj/tests/unit/t-%.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/tests/t-%: $(O)/obj/tests/unit/t-%.o $(ALL_A)
+	$(LINK) $^ $(ALL_LIBS)
 
-$(O)/tests/x-%: $(O)/obj/tests/unit/x-%.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/tests/x-%: $(O)/obj/tests/unit/x-%.o $(ALL_A)
+	$(LINK) $^ $(ALL_LIBS)
 
 # Fuzz targets also build as plain programs that replay their corpus (jansson's trick).
-$(O)/tests/fuzz-%: $(O)/obj/tests/fuzz/fuzz-%.o $(O)/obj/tests/fuzz/replay.o $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/tests/fuzz-%: $(O)/obj/tests/fuzz/fuzz-%.o $(O)/obj/tests/fuzz/replay.o $(ALL_A)
+	$(LINK) $^ $(ALL_LIBS)
+
+# storefleet's own container image (Containerfile), with podman or docker.
+image:
+	$(Q)tools/image.sh
 
 # --- running and testing -------------------------------------------------
 

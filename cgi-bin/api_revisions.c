@@ -6,7 +6,7 @@
 #include "web_stores.h"
 
 /*
- * Thin: the rules and their messages live in src/revision.c, shared with
+ * Thin: the rules and their messages live in src/web/revision.c, shared with
  * the store page and storefleetctl.  A request answers 202 with the store
  * (now upgrading); reconcile carries it out.
  */

@@ -8,7 +8,7 @@
 #include "pages.h"
 
 /*
- * Counted per host in shared memory (src/metrics.h), from the route and the
+ * Counted per host in shared memory (src/web/metrics.h), from the route and the
  * status every request ends with, so no handler has to remember a counter:
  * a failed sign-in is a 401 from a login route (web_account_login answers
  * 401 for exactly that), a rate-limit or guardrail hit is a 429.  Counting

@@ -124,7 +124,7 @@ PY
 pf_client_calls() {
 	local f files=()
 
-	for f in "$SF_ROOT"/src/*.c "$SF_ROOT"/src/cmd/*.c "$SF_ROOT"/cgi-bin/*.c; do
+	for f in "$SF_ROOT"/src/{core,domain,web,fleet,ctl,cmd}/*.c "$SF_ROOT"/cgi-bin/*.c; do
 		case ${f##*/} in k8s*.c) ;; *) files+=("$f") ;; esac
 	done
 	grep -ohE '\bk8s_(get|list|apply|apply_all|delete|pods|events|request|watch|[a-z]*patch|post|put|create|update)\(' \

@@ -1,7 +1,7 @@
 # lib-webhooks.sh - helpers for the WooCommerce webhook tests t073x (sourced after lib.sh and lib-stores.sh).
 
 # wc_sign SECRET FILE: the X-WC-Webhook-Signature of FILE's bytes, computed by openssl
-# (independently of src/webhook.c).
+# (independently of src/domain/webhook.c).
 wc_sign() {
 	openssl dgst -sha256 -hmac "$1" -binary <"$2" | base64 -w0
 }

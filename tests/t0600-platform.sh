@@ -172,7 +172,7 @@ is "$(K get ns -l app.kubernetes.io/managed-by=storefleet -o name)" "" \
 is "$(pf_client_calls | tr '\n' ' ')" \
 	"k8s_apply( k8s_apply_all( k8s_delete( k8s_events( k8s_get( k8s_list( k8s_pods( k8s_request( " \
 	"the client calls made outside the client are the ones this run exercises"
-is "$(grep -ohE 'k8s_request\([^,]+, "[A-Z]+"' "$SF_ROOT"/src/*.c | grep -oE '"[A-Z]+"' | sort -u | tr '\n' ' ')" \
+is "$(grep -ohE 'k8s_request\([^,]+, "[A-Z]+"' "$SF_ROOT"/src/{core,domain,web,fleet,ctl,cmd}/*.c | grep -oE '"[A-Z]+"' | sort -u | tr '\n' ' ')" \
 	'"GET" "POST" ' "raw requests are paged cluster-wide LISTs (GET on a collection) and creates (POST)"
 
 export SF_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f

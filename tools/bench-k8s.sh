@@ -12,10 +12,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SF_BUILD:-$root/build}
 n=${1:-2000}
 
-make -C "$root" --no-print-directory O="$build" "$build/libstorefleet.a" "$build/bin/kubesim" >/dev/null
+make -C "$root" --no-print-directory O="$build" "$build/lib/libfleet.a" "$build/lib/libdomain.a" "$build/lib/libcore.a" "$build/bin/kubesim" >/dev/null
 # shellcheck disable=SC2046
-cc -std=c11 -O2 -D_GNU_SOURCE -I"$root/src" -o "$build/bench-k8s" "$root/tools/bench-k8s.c" \
-	"$build/libstorefleet.a" $(pkg-config --cflags --libs libpq libcurl jansson yaml-0.1 libsodium) -lm
+cc -std=c11 -O2 -D_GNU_SOURCE -I"$root/src/core" -I"$root/src/domain" -I"$root/src/fleet" -o "$build/bench-k8s" "$root/tools/bench-k8s.c" \
+	"$build/lib/libfleet.a" "$build/lib/libdomain.a" "$build/lib/libcore.a" $(pkg-config --cflags --libs libpq libcurl jansson yaml-0.1 libsodium) -lm
 
 dir=$(mktemp -d /tmp/bench-k8s.XXXXXX)
 sim_pid=""

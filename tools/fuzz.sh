@@ -15,7 +15,7 @@ secs=${1:-30}
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
 pkgs="libpq libcurl jansson yaml-0.1 libsodium libmicrohttpd gnutls"
-cflags="-std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fno-omit-frame-pointer $(pkg-config --cflags $pkgs)"
+cflags="-std=c11 -D_GNU_SOURCE -Isrc/core -Isrc/domain -Isrc/web -Isrc/fleet -Isrc/ctl -g -O1 -fno-omit-frame-pointer $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lfcgi -lm"
 san="address,undefined"
 
@@ -24,7 +24,7 @@ mkdir -p "$out/obj" "$out/corpus"
 
 # The library once, instrumented for coverage (fuzzer-no-link) and the sanitizers.
 objs=()
-for src in src/*.c; do
+for src in src/core/*.c src/domain/*.c src/web/*.c src/fleet/*.c src/ctl/*.c; do
 	obj="$out/obj/$(basename "${src%.c}").o"
 	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" | head -n 1)" ]; then
 		$CC $cflags -fsanitize=fuzzer-no-link,$san -c -o "$obj" "$src" || exit 1

@@ -121,7 +121,7 @@ static int wait_file(const char *path, long ms)
 	return -1;
 }
 
-static pid_t spawn(char *const argv[], const char *log, int deathsig)
+static pid_t spawn(const char *const argv[], const char *log, int deathsig)
 {
 	pid_t pid = fork();
 
@@ -135,7 +135,7 @@ static pid_t spawn(char *const argv[], const char *log, int deathsig)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execvp(argv[0], argv);
+		execvp(argv[0], (char *const *)argv); /* exec does not write to its argv (POSIX) */
 		_exit(127);
 	}
 	return pid;
@@ -806,7 +806,7 @@ static void plain_http_tests(void)
 	write_file("nginx/nginx.conf", conf);
 	{
 		char cpath[300];
-		char *argv[] = {"nginx", "-p", portdir, "-c", cpath, "-g", "daemon off;", NULL};
+		const char *argv[] = {"nginx", "-p", portdir, "-c", cpath, "-g", "daemon off;", NULL};
 
 		snprintf(cpath, sizeof(cpath), "%s/nginx.conf", portdir);
 		nginx_pid = spawn(argv, path_of("nginx.log"), SIGTERM);
@@ -944,7 +944,7 @@ int main(void)
 	unsetenv("ALL_PROXY");
 	{
 		char simdir[128], log[128];
-		char *argv[] = {sim, "--listen", "127.0.0.1:0", "--dir", simdir, "--seed", "7", "--quiet",
+		const char *argv[] = {sim, "--listen", "127.0.0.1:0", "--dir", simdir, "--seed", "7", "--quiet",
 				"--pod-ready-ms", "300", "--ns-delete-ms", "300", NULL};
 
 		snprintf(simdir, sizeof(simdir), "%s", dir);

@@ -14,7 +14,7 @@
 #include "config.h"
 #include "db.h"
 #include "lease.h"
-#include "metrics.h"
+#include "reconcile_metrics.h"
 #include "log.h"
 #include "readiness.h"
 #include "reconcile.h"
@@ -1539,8 +1539,8 @@ finish:
 	st->k8s_requests = k8s_total(&r->k) - req0;
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (run_id) {
-		/* the run row and the /metrics totals in one statement (src/metrics.h) */
-		struct metrics_pass mp = {.run_id = run_id,
+		/* the run row and the /metrics totals in one statement (reconcile_metrics.h) */
+		struct reconcile_metrics mp = {.run_id = run_id,
 					  .stores_seen = st->stores_seen,
 					  .transitions = st->transitions,
 					  .k8s_requests = st->k8s_requests,
@@ -1553,7 +1553,7 @@ finish:
 				mp.k8s[v][x] = r->k.count[v][x] - r->count0[v][x];
 		if (db_in_tx())
 			db_rollback();
-		if (metrics_pass_record(r->a, &mp, &e2) < 0)
+		if (reconcile_metrics_record(r->a, &mp, &e2) < 0)
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
 	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));

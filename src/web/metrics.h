@@ -5,7 +5,6 @@
 #include "arena.h"
 #include "buf.h"
 #include "err.h"
-#include "k8s.h"
 
 /*
  * Two sources, rendered in the Prometheus text format 0.0.4:
@@ -21,7 +20,8 @@
  * process's own and counts only its single request.
  *
  * Everything else (stores, failures, provisioning and reconcile durations,
- * Kubernetes requests) is kept in PostgreSQL (sql/005_metrics.sql) and read
+ * Kubernetes requests) is kept in PostgreSQL (sql/005_metrics.sql; reconcile
+ * writes its part with reconcile_metrics_record) and read
  * with one query; the figures are the whole installation's, identical from
  * every pod (aggregate them with max, not sum).
  */
@@ -65,24 +65,6 @@ int metrics_db_render(struct arena *a, struct buf *out, int max_age, struct err 
 
 /* Forget the cached text of metrics_db_render (tests, database errors). */
 void metrics_db_forget(void);
-
-/*
- * One finished reconcile pass, recorded by storefleet-reconcile: the
- * reconcile_runs row's UPDATE and the increments of every pass counter, in
- * one statement, so the totals can never disagree with the runs.
- */
-struct metrics_pass {
-	const char *run_id;	/* reconcile_runs.id */
-	int stores_seen;
-	int transitions;
-	unsigned long k8s_requests;
-	const char *error;	/* NULL when the pass succeeded */
-	double seconds;		/* how long the pass took */
-	unsigned long k8s[K8S_V_N][K8S_R_N]; /* this pass's requests, by verb and result */
-};
-
-/* 0 or -1 with e set; the result lives in a. */
-int metrics_pass_record(struct arena *a, const struct metrics_pass *p, struct err *e);
 
 /*
  * Prometheus number formatting: integers exactly, others with 15

@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "err.h"
+#include "lifecycle.h"
 #include "view.h"
 
 /*
@@ -23,7 +24,6 @@
  * returned through an OUT code pointer.
  */
 
-#define STORE_ID_LEN	   8
 #define STORE_NAME_MAX	   64 /* characters (code points), not bytes */
 #define STORE_LIST_MAX	   100
 #define STORE_LIST_DEFAULT 20
@@ -40,21 +40,6 @@ struct store_who {
 	const char *ip; /* may be NULL */
 };
 
-/* Status names of the schema, in lifecycle order; NULL-terminated. */
-extern const char *const store_statuses[];
-
-/* 1 when s is one of store_statuses. */
-int store_status_valid(const char *s);
-
-/* 1 when status is one a reconcile pass is still working on (the page refreshes itself). */
-int store_status_busy(const char *status);
-
-/* A fresh id: 8 lowercase alphanumerics, the first a letter (libsodium CSPRNG). */
-void store_new_id(char id[STORE_ID_LEN + 1]);
-
-/* 1 when id has the shape of a store id (anything else is a 404 without a query). */
-int store_id_valid(const char *id);
-
 /*
  * Input rules.  0 when fine, else -1 with e = 422 and a message for a
  * person: name 1-64 characters of valid UTF-8 without control characters
@@ -62,10 +47,6 @@ int store_id_valid(const char *id);
  */
 int store_check_name(const char *name, struct err *e);
 int store_check_engine(const char *engine, struct err *e);
-
-/* Derived addresses: http(s)://store-<id>.<domain>/ and the engine's admin path. Arena strings. */
-const char *store_url(struct arena *a, const char *id);
-const char *store_admin_url(struct arena *a, const char *id, const char *engine);
 
 /*
  * A create.  IN: name, engine (checked here again), idem_key (the

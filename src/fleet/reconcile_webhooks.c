@@ -14,7 +14,7 @@
 #include "log.h"
 #include "reconcile_webhooks.h"
 #include "seal.h"
-#include "store.h"
+#include "lifecycle.h"
 #include "webhook.h"
 
 /*

@@ -51,47 +51,6 @@ enum {
 #define STORE_FROM    " FROM stores s JOIN users u ON u.id = s.owner_id "
 #define STORE_VISIBLE " (s.owner_id = $2::bigint OR $3::boolean) "
 
-/* clang-format off */
-const char *const store_statuses[] = {
-	"requested", "provisioning", "ready", "degraded", "upgrading", "failed", "deleting",
-	"deleted", NULL
-};
-/* clang-format on */
-
-int store_status_valid(const char *s)
-{
-	for (int i = 0; s && store_statuses[i]; i++)
-		if (!strcmp(s, store_statuses[i]))
-			return 1;
-	return 0;
-}
-
-int store_status_busy(const char *status)
-{
-	return status && (!strcmp(status, "requested") || !strcmp(status, "provisioning") ||
-			  !strcmp(status, "upgrading") || !strcmp(status, "deleting"));
-}
-
-void store_new_id(char id[STORE_ID_LEN + 1])
-{
-	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-
-	id[0] = alnum[randombytes_uniform(26)];
-	for (int i = 1; i < STORE_ID_LEN; i++)
-		id[i] = alnum[randombytes_uniform(36)];
-	id[STORE_ID_LEN] = '\0';
-}
-
-int store_id_valid(const char *id)
-{
-	if (!id || strlen(id) != STORE_ID_LEN || id[0] < 'a' || id[0] > 'z')
-		return 0;
-	for (int i = 1; i < STORE_ID_LEN; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
-			return 0;
-	return 1;
-}
-
 /* Decode one UTF-8 sequence at s (n bytes left); the code point or -1 if invalid. */
 static long utf8_next(const unsigned char *s, size_t n, size_t *len)
 {
@@ -191,18 +150,6 @@ static const char *epoch_micros(struct arena *a, const char *s)
 		for (int i = 0; i < 6 && dot[1 + i] >= '0' && dot[1 + i] <= '9'; i++)
 			frac[i] = dot[1 + i];
 	return arena_printf(a, "%.*s%s", dot ? (int)(dot - s) : (int)strlen(s), s, frac);
-}
-
-const char *store_url(struct arena *a, const char *id)
-{
-	return arena_printf(a, "%s://store-%s.%s/",
-			    strcmp(config.overlay, "prod") ? "http" : "https", id, config.domain);
-}
-
-const char *store_admin_url(struct arena *a, const char *id, const char *engine)
-{
-	return arena_printf(a, "%s%s", store_url(a, id),
-			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
 }
 
 /*
@@ -954,7 +901,7 @@ static struct db_stmt st_steps = DB_STMT(
 /* clang-format on */
 
 /*
- * stores.step is the last step reconcile completed (src/reconcile.c), so
+ * stores.step is the last step reconcile completed (src/fleet/reconcile.c), so
  * the one after it is in progress (provisioning) or is where the store
  * failed; "render" comes before the first step shown, and a store that is
  * queued or just claimed (step '') has none done in this attempt, whatever

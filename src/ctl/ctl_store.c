@@ -1,4 +1,4 @@
-/* ctl_store.c - storefleetctl store upgrade|rollback|revisions, through src/revision.c. */
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions, through src/web/revision.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,100 @@
+/* lifecycle.c - store statuses, steps, ids and URLs (lifecycle.h). */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "lifecycle.h"
+
+const char *const store_statuses[STORE_STATUS_N + 1] = {
+    [STORE_REQUESTED] = "requested", [STORE_PROVISIONING] = "provisioning",
+    [STORE_READY] = "ready",	     [STORE_DEGRADED] = "degraded",
+    [STORE_UPGRADING] = "upgrading", [STORE_FAILED] = "failed",
+    [STORE_DELETING] = "deleting",   [STORE_DELETED] = "deleted",
+    [STORE_STATUS_N] = NULL,
+};
+
+const struct store_step_info store_step_table[STEP_N] = {
+    [STEP_RENDER] = {"render", NULL, "the blueprint rendered"},
+    [STEP_NAMESPACE] = {"namespace", "Namespace", "namespace created"},
+    [STEP_ISOLATION] = {"isolation", "Quota, limits and network policies",
+			"resource quota, limit range and network policies applied"},
+    [STEP_SECRETS] = {"secrets", "Secrets", "credentials generated and kept in the cluster"},
+    [STEP_DATABASE] = {"database", "Database", "database is ready"},
+    [STEP_APP] = {"app", "Application", "app is running"},
+    [STEP_SETUP] = {"setup", "Setup job", "setup job completed"},
+    [STEP_INGRESS] = {"ingress", "Ingress", "the store answers through the ingress"},
+    [STEP_READINESS] = {"readiness", "Readiness checks", "every readiness check passed"},
+    [STEP_READY] = {"ready", NULL, "store is ready"},
+};
+
+const char *store_status_name(enum store_status s)
+{
+	return (unsigned)s < STORE_STATUS_N ? store_statuses[s] : "";
+}
+
+int store_status_parse(const char *s)
+{
+	for (int i = 0; s && i < STORE_STATUS_N; i++)
+		if (!strcmp(s, store_statuses[i]))
+			return i;
+	return -1;
+}
+
+int store_status_valid(const char *s)
+{
+	return store_status_parse(s) >= 0;
+}
+
+int store_status_busy(const char *status)
+{
+	switch (store_status_parse(status)) {
+	case STORE_REQUESTED:
+	case STORE_PROVISIONING:
+	case STORE_UPGRADING:
+	case STORE_DELETING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int store_step_parse(const char *s)
+{
+	for (int i = 0; s && i < STEP_N; i++)
+		if (!strcmp(s, store_step_table[i].name))
+			return i;
+	return -1;
+}
+
+void store_new_id(char id[STORE_ID_LEN + 1])
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	id[0] = alnum[randombytes_uniform(26)];
+	for (int i = 1; i < STORE_ID_LEN; i++)
+		id[i] = alnum[randombytes_uniform(36)];
+	id[STORE_ID_LEN] = '\0';
+}
+
+int store_id_valid(const char *id)
+{
+	if (!id || strlen(id) != STORE_ID_LEN || id[0] < 'a' || id[0] > 'z')
+		return 0;
+	for (int i = 1; i < STORE_ID_LEN; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+const char *store_url(struct arena *a, const char *id)
+{
+	return arena_printf(a, "%s://store-%s.%s/",
+			    strcmp(config.overlay, "prod") ? "http" : "https", id, config.domain);
+}
+
+const char *store_admin_url(struct arena *a, const char *id, const char *engine)
+{
+	return arena_printf(a, "%s%s", store_url(a, id),
+			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
+}

@@ -1,0 +1,93 @@
+/* lifecycle.h - a store's facts both halves agree on: statuses, steps, ids, URLs. */
+#ifndef SF_LIFECYCLE_H
+#define SF_LIFECYCLE_H
+
+#include "arena.h"
+
+/*
+ * The web app writes a store's desired state and reads its progress;
+ * storefleet-reconcile moves it through the state machine of
+ * docs/design.md section 3.  Both name statuses and steps only through
+ * this file, so the page, the API, the reconcile and the schema
+ * (sql/002_stores.sql's CHECK) cannot drift apart silently: t-store checks
+ * the names against the schema's list.
+ *
+ * The functions keep the "store_" prefix: these are the store's own
+ * facts, whichever half asks.
+ */
+
+/* Statuses in lifecycle order.  Their names are the values of stores.status. */
+enum store_status {
+	STORE_REQUESTED,
+	STORE_PROVISIONING,
+	STORE_READY,
+	STORE_DEGRADED,
+	STORE_UPGRADING,
+	STORE_FAILED,
+	STORE_DELETING,
+	STORE_DELETED,
+	STORE_STATUS_N
+};
+
+/* Names by enum store_status, NULL-terminated (option lists iterate to NULL). */
+extern const char *const store_statuses[STORE_STATUS_N + 1];
+
+/* The name of status s ("requested"...); "" for a value out of range. */
+const char *store_status_name(enum store_status s);
+
+/* The status named s, or -1 when s (NULL too) names none. */
+int store_status_parse(const char *s);
+
+/* 1 when s is one of store_statuses. */
+int store_status_valid(const char *s);
+
+/* 1 when a reconcile pass is still working on a store in this status (the page refreshes). */
+int store_status_busy(const char *status);
+
+/*
+ * The provisioning steps in order.  stores.step holds the name of the last
+ * step reconcile completed ("" before the first); each step writes its
+ * message as an event when first completed.  The store page lists the
+ * steps whose label is not NULL, ticking those up to stores.step.
+ */
+enum store_step {
+	STEP_RENDER,
+	STEP_NAMESPACE,
+	STEP_ISOLATION,
+	STEP_SECRETS,
+	STEP_DATABASE,
+	STEP_APP,
+	STEP_SETUP,
+	STEP_INGRESS,
+	STEP_READINESS,
+	STEP_READY,
+	STEP_N
+};
+
+struct store_step_info {
+	const char *name;    /* stores.step, store_events.step */
+	const char *label;   /* on the store page; NULL: not listed there */
+	const char *message; /* the event written when the step completes */
+};
+
+extern const struct store_step_info store_step_table[STEP_N];
+
+/* The step named s, or -1 when s (NULL too) names none. */
+int store_step_parse(const char *s);
+
+#define STORE_ID_LEN 8
+
+/* A fresh id: 8 lowercase alphanumerics, the first a letter (libsodium CSPRNG). */
+void store_new_id(char id[STORE_ID_LEN + 1]);
+
+/* 1 when id has the shape of a store id (anything else is a 404 without a query). */
+int store_id_valid(const char *id);
+
+/*
+ * Derived addresses: http(s)://store-<id>.<domain>/ (https under the prod
+ * overlay) and the engine's admin path.  Arena strings.
+ */
+const char *store_url(struct arena *a, const char *id);
+const char *store_admin_url(struct arena *a, const char *id, const char *engine);
+
+#endif
