@@ -6,11 +6,8 @@
 #   kapply PATH BODY [QUERY]  server-side apply of a JSON body (fieldManager=test unless QUERY)
 #   kheader NAME            a header of the last kreq answer
 #   kjson EXPR              python3 expression over the last body (variable j)
-#   kvalid NAME             ok if the last body passes the shared validator (--no-apply-checks)
+#   kvalid NAME             ok if the last body passes $VALIDATE (--no-apply-checks)
 #   ksim METHOD PATH [JSON] the /_sim control endpoints
-
-SHARED=${SF_SHARED:-$SF_ROOT/../shared}
-VALIDATE=$SHARED/k8s-schema/validate
 
 ks_start() {
 	kubesim_start "$T/kubesim" "$@" || bail "cannot start kubesim"
@@ -60,7 +57,7 @@ ksim() {
 	fi
 }
 
-# vrefuses FILE: the shared validator finds a problem in FILE (its report is hidden).
+# vrefuses FILE: the validator finds a problem in FILE (its report is hidden).
 vrefuses() {
 	! "$VALIDATE" -q "$1" >/dev/null 2>&1
 }

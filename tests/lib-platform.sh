@@ -9,8 +9,6 @@
 #   pf_client_calls                the Kubernetes client calls (k8s_get, k8s_list...) made
 #                                  outside the client itself, one per line, sorted
 
-PF_SHARED=${SF_SHARED:-$SF_ROOT/../shared}
-
 pf_render() {
 	local o=$1
 
@@ -88,7 +86,7 @@ PY
 }
 
 pf_rbac_diff() {
-	python3 - "$1" "$2" "$PF_SHARED/k8s-schema/resources.json" <<'PY'
+	python3 - "$1" "$2" "$K8S_SCHEMA/resources.json" <<'PY'
 import json, sys
 
 stats = json.load(open(sys.argv[1]))["requests"]

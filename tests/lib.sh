@@ -10,7 +10,8 @@
 #   diag "text"; bail "why" (stops the test); done_testing
 #
 #   $T                a fresh temp dir, removed at exit (kept if SF_KEEP=1)
-#   $SHARED $VALIDATE the brief's shared/ folder and its Kubernetes schema validator
+#   $VALIDATE         tools/k8s-validate, the strict Kubernetes manifest validator
+#   $K8S_SCHEMA       tests/vendor/k8s-schema (the Kubernetes v1.36 OpenAPI subset it reads)
 #   stack functions   see tools/stack.sh: pg_start, app_start, nginx_start, kubesim_start...
 #   sf_stack          PostgreSQL + migrate + app + nginx in $T (the usual web stack)
 #   sf_migrate        storefleetctl migrate against $SF_DATABASE_URL
@@ -24,10 +25,10 @@ set -u
 : "${SF_BUILD:=$SF_ROOT/build}"
 . "$SF_ROOT/tools/stack.sh"
 
-# The brief's shared folder sits beside the repository (CI clones it there).
-SHARED=${SF_SHARED:-$SF_ROOT/../shared}
-VALIDATE=$SHARED/k8s-schema/validate
-export SHARED VALIDATE
+# Everything the tests read is in the repository (tests/t0010-self-contained.sh).
+VALIDATE=$SF_ROOT/tools/k8s-validate
+K8S_SCHEMA=$SF_ROOT/tests/vendor/k8s-schema
+export VALIDATE K8S_SCHEMA
 
 T=$(mktemp -d /tmp/sf-test.XXXXXX)
 chmod 755 "$T"

@@ -7,8 +7,6 @@
 # After an intended chart change: SF_UPDATE_GOLDEN=1 prove ... rewrites them.
 . "$SF_ROOT/tests/lib.sh"
 
-SHARED=${SF_SHARED:-$SF_ROOT/../shared}
-VALIDATE=$SHARED/k8s-schema/validate
 CTL=$SF_BUILD/bin/storefleetctl
 GOLDEN=$SF_ROOT/tests/golden
 export SF_CHARTS_DIR=$SF_ROOT/charts

@@ -2,7 +2,7 @@
 # t0450-k8s-rbac.sh - docs/rbac.yaml: valid, shown verbatim in docs/kubernetes.md, covering what the blueprints apply.
 . "$SF_ROOT/tests/lib.sh"
 
-validate="$SF_ROOT/../shared/k8s-schema/validate"
+validate=$VALIDATE
 rbac="$SF_ROOT/docs/rbac.yaml"
 
 out=$("$validate" "$rbac" 2>&1)
@@ -28,7 +28,7 @@ for f in "$SF_ROOT"/charts/*/manifests/*.yaml; do
 done
 # charts/platform is storefleet's own install (applied by the operator, not by reconcile): t0600
 manifests=(${manifests[@]/*\/charts\/platform\/*/})
-missing=$(python3 - "$SF_ROOT/../shared/k8s-schema/resources.json" "$rbac" "${manifests[@]}" <<'PY'
+missing=$(python3 - "$K8S_SCHEMA/resources.json" "$rbac" "${manifests[@]}" <<'PY'
 import json, re, sys, yaml
 res = json.load(open(sys.argv[1]))
 # keys are "<group/>version/plural"; subresources have none of their own here

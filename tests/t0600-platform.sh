@@ -4,7 +4,7 @@
 . "$SF_ROOT/tests/lib-platform.sh"
 
 command -v kubectl >/dev/null || bail "kubectl not installed"
-validate=$PF_SHARED/k8s-schema/validate
+validate=$VALIDATE
 # render with the programs' defaults, whatever the caller's environment holds
 unset SF_CONFIG SF_DOMAIN SF_INGRESS_CLASS SF_TLS_SECRET SF_TLS_ISSUER SF_OVERLAY
 K() { kubectl --request-timeout=20s "$@" 2>&1; }

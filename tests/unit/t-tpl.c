@@ -141,7 +141,7 @@ static void spec_file(const char *base)
 	json_t *doc, *tests, *t;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/../shared/mustache-spec/%s.json", root, base);
+	snprintf(path, sizeof(path), "%s/tests/vendor/mustache-spec/%s.json", root, base);
 	doc = json_load_file(path, 0, &jerr);
 	if (!ok(doc != NULL, "spec %s loads", base)) {
 		diag("%s: %s", path, jerr.text);
