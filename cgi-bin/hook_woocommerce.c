@@ -153,13 +153,13 @@ static int ping(struct req *r, const char *store_id, long long wid)
 int hook_woocommerce(struct req *r)
 {
 	const char *id = r->params[0], *sig = req_header(r, "X-WC-Webhook-Signature"), *topic;
-	const char *engine, *status, *sealed;
+	const char *engine, *sealed;
 	struct buf secret = BUF_INIT;
 	struct webhook_event ev;
 	struct err e = ERR_INIT;
 	long long wid = 0;
 	PGresult *res;
-	int valid, recorded = 0;
+	int valid, recorded = 0, status;
 
 	if (!store_id_valid(id))
 		return req_fail(r, 404, NULL, STORE_NOT_FOUND);
@@ -168,10 +168,9 @@ int hook_woocommerce(struct req *r)
 	if (db_rows(res) != 1)
 		return req_fail(r, 404, NULL, STORE_NOT_FOUND);
 	engine = db_get(res, 0, 0);
-	status = db_get(res, 0, 1);
+	status = store_status_parse(db_get(res, 0, 1));
 	sealed = db_get(res, 0, 2);
-	if (strcmp(engine, "woocommerce") || !strcmp(status, "deleting") ||
-	    !strcmp(status, "deleted"))
+	if (strcmp(engine, "woocommerce") || status == STORE_DELETING || status == STORE_DELETED)
 		return req_fail(r, 404, NULL, STORE_NOT_FOUND);
 
 	if (!sig) {

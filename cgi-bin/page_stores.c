@@ -92,6 +92,7 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	struct view *s = store_get(r->a, &who, r->params[0], &m, &e), *v, *steps, *events;
 	struct revision_history hist;
 	long long older;
+	int state;
 
 	if (!s)
 		return web_stores_fail(r, &e, NULL, NULL, 0);
@@ -106,17 +107,18 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	view_add(v, "events", events);
 	view_set_bool(v, "has_events", events->u.list.n > 0);
 	view_set_bool(v, "more_events", older > 0);
+	state = store_status_parse(m.status);
 	if (store_status_busy(m.status)) {
 		/* Without JS the page reloads itself; app.js polls the JSON faster. */
 		view_set_int(v, "refresh", 3);
 		view_set_bool(v, "busy", 1);
 	}
-	if (!strcmp(m.status, "failed"))
+	if (state == STORE_FAILED)
 		view_set_bool(v, "can_retry", 1);
 	/* WooCommerce stores report orders and products through webhooks (hook_woocommerce.c) */
 	if (!strcmp(m.engine, "woocommerce"))
 		view_set_bool(v, "webhooks", 1);
-	if (strcmp(m.status, "deleting") && strcmp(m.status, "deleted"))
+	if (state != STORE_DELETING && state != STORE_DELETED)
 		view_set_bool(v, "can_delete", 1);
 	if (m.owner_id != r->user->id)
 		view_set_str_ref(v, "owner", m.owner_email);
@@ -129,7 +131,7 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_add(view_set_obj(v, "upgrade"), "versions", hist.upgrades);
 	if (hist.pending_view)
 		view_add(v, "upgrading", hist.pending_view);
-	if (m.owner_id == r->user->id && strcmp(m.status, "deleted")) {
+	if (m.owner_id == r->user->id && state != STORE_DELETED) {
 		struct view *c = view_set_obj(v, "credentials");
 
 		if (m.has_secret)

@@ -193,11 +193,11 @@ static const char *running_version(const struct state *s)
  */
 static const char *state_refusal(struct arena *a, const struct state *s, const char *what)
 {
-	const char *st = s->status;
-
-	if (!strcmp(st, "ready") || !strcmp(st, "degraded"))
+	switch (store_status_parse(s->status)) {
+	case STORE_READY:
+	case STORE_DEGRADED:
 		return NULL;
-	if (!strcmp(st, "upgrading")) {
+	case STORE_UPGRADING: {
 		const struct rev *p = find_rev(s, s->pending);
 
 		if (p && !strcmp(p->kind, "rollback"))
@@ -208,16 +208,19 @@ static const char *state_refusal(struct arena *a, const struct state *s, const c
 					    p->version);
 		return "An upgrade is already in progress.";
 	}
-	if (!strcmp(st, "requested") || !strcmp(st, "provisioning"))
+	case STORE_REQUESTED:
+	case STORE_PROVISIONING:
 		return arena_printf(a, "The store is provisioning; it can be %s once it is ready.",
 				    what);
-	if (!strcmp(st, "failed"))
+	case STORE_FAILED:
 		return arena_printf(a, "The store has failed; retry it before it can be %s.", what);
-	if (!strcmp(st, "deleting"))
+	case STORE_DELETING:
 		return "The store is being deleted.";
-	if (!strcmp(st, "deleted"))
+	case STORE_DELETED:
 		return "The store is deleted.";
-	return arena_printf(a, "The store is %s.", st);
+	default:
+		return arena_printf(a, "The store is %s.", s->status);
+	}
 }
 
 /*

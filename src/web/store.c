@@ -570,14 +570,22 @@ int store_cursor_decode(struct arena *a, const char *cursor, const char **micros
 	return 0;
 }
 
+/* "requested, provisioning, ...": every status name, for a message. */
+static const char *status_names(struct arena *a)
+{
+	const char *s = store_statuses[0];
+
+	for (int i = 1; i < STORE_STATUS_N; i++)
+		s = arena_printf(a, "%s, %s", s, store_statuses[i]);
+	return s;
+}
+
 /* The checks of store_list's arguments: 0, or -1 with e (422); p[2], p[3] from the cursor. */
 static int list_args(struct arena *a, const char *status, int limit, const char *cursor,
 		     const char **p, struct err *e)
 {
 	if (status && !store_status_valid(status))
-		return err_set(e, 422,
-			       "status must be one of requested, provisioning, ready, "
-			       "degraded, failed, deleting, deleted");
+		return err_set(e, 422, "status must be one of %s", status_names(a));
 	if (limit < 1 || limit > STORE_LIST_MAX)
 		BUG("store_list: limit %d", limit);
 	if (cursor) {
@@ -883,16 +891,6 @@ int store_events(struct arena *a, const char *id, long long before, int limit, i
 	return 0;
 }
 
-static const struct {
-	const char *name, *label;
-} store_step_list[] = {
-    {"namespace", "Namespace"}, {"isolation", "Quota, limits and network policies"},
-    {"secrets", "Secrets"},	{"database", "Database"},
-    {"app", "Application"},	{"setup", "Setup job"},
-    {"ingress", "Ingress"},	{"readiness", "Readiness checks"},
-};
-#define NSTEPS (int)(sizeof(store_step_list) / sizeof(store_step_list[0]))
-
 /* clang-format off */
 static struct db_stmt st_steps = DB_STMT(
 	"SELECT step, " AT("min(at)") ", bool_or(level = 'error') FROM store_events "
@@ -905,47 +903,53 @@ static struct db_stmt st_steps = DB_STMT(
  * the one after it is in progress (provisioning) or is where the store
  * failed; "render" comes before the first step shown, and a store that is
  * queued or just claimed (step '') has none done in this attempt, whatever
- * events an earlier attempt left.  Otherwise, without a numbered step
+ * events an earlier attempt left.  Otherwise, without a listed step
  * (deleting, a failure before the first step), the steps with an event are
- * the ones done.
+ * the ones done.  Positions below count the listed steps of
+ * store_step_table (those with a label), in order.
  */
 int store_steps(struct arena *a, const struct store_meta *m, struct view **steps, struct err *e)
 {
 	const char *p[1] = {m->id};
-	const char *seen[NSTEPS] = {NULL};
-	int last = -2, finished, failed, provisioning;
+	const char *seen[STEP_N] = {NULL};
+	int listed[STEP_N], n = 0, last = -2, step = store_step_parse(m->step);
+	int status = store_status_parse(m->status), finished, failed, provisioning;
 	PGresult *res;
 
 	*steps = NULL;
 	if (!(res = db_run(a, &st_steps, p, e)))
 		return -1;
-	for (int i = 0; i < db_rows(res); i++)
-		for (int k = 0; k < NSTEPS; k++)
-			if (!strcmp(db_get(res, i, 0), store_step_list[k].name))
-				seen[k] = db_get(res, i, 1);
-	failed = !strcmp(m->status, "failed");
-	provisioning = !strcmp(m->status, "provisioning");
-	if ((m->step && !strcmp(m->step, "render")) || provisioning ||
-	    !strcmp(m->status, "requested"))
+	for (int i = 0; i < db_rows(res); i++) {
+		int k = store_step_parse(db_get(res, i, 0));
+
+		if (k >= 0)
+			seen[k] = db_get(res, i, 1);
+	}
+	for (int k = 0; k < STEP_N; k++)
+		if (store_step_table[k].label)
+			listed[n++] = k;
+	failed = status == STORE_FAILED;
+	provisioning = status == STORE_PROVISIONING;
+	if (step == STEP_RENDER || provisioning || status == STORE_REQUESTED)
 		last = -1;
-	for (int k = 0; k < NSTEPS && strcmp(m->status, "requested"); k++)
-		if (m->step && !strcmp(m->step, store_step_list[k].name))
-			last = k;
-	finished = !strcmp(m->status, "ready") || !strcmp(m->status, "degraded") ||
-		   !strcmp(m->status, "upgrading");
+	for (int i = 0; i < n && status != STORE_REQUESTED; i++)
+		if (listed[i] == step)
+			last = i;
+	finished = status == STORE_READY || status == STORE_DEGRADED || status == STORE_UPGRADING;
 	*steps = view_arr(a);
-	for (int k = 0; k < NSTEPS; k++) {
+	for (int i = 0; i < n; i++) {
+		const struct store_step_info *s = &store_step_table[listed[i]];
 		struct view *v = view_push_obj(*steps);
 
-		view_set_str_ref(v, "name", store_step_list[k].name);
-		view_set_str_ref(v, "label", store_step_list[k].label);
-		if (seen[k])
-			view_set_str_ref(v, "at", seen[k]);
-		if (finished || (last > -2 ? k <= last : !!seen[k]))
+		view_set_str_ref(v, "name", s->name);
+		view_set_str_ref(v, "label", s->label);
+		if (seen[listed[i]])
+			view_set_str_ref(v, "at", seen[listed[i]]);
+		if (finished || (last > -2 ? i <= last : !!seen[listed[i]]))
 			view_set_bool(v, "done", 1);
-		else if (k == last + 1 && last > -2 && failed)
+		else if (i == last + 1 && last > -2 && failed)
 			view_set_bool(v, "failed", 1);
-		else if (k == last + 1 && provisioning)
+		else if (i == last + 1 && provisioning)
 			view_set_bool(v, "current", 1);
 	}
 	return 0;
