@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "revision.h"
+#include "store.h"
 
 /*
  * The same requests and rules as the web app (revision.c), as an

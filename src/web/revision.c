@@ -5,10 +5,10 @@
 
 #include "audit.h"
 #include "blueprint.h"
-#include "config.h"
+#include "chart.h"
 #include "db.h"
-#include "log.h"
 #include "revision.h"
+#include "store.h"
 
 /*
  * The rules are written once, as functions of the store row and its
@@ -21,50 +21,6 @@
  */
 
 #define AT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-/* --- charts: loaded once per process ------------------------------------ */
-
-static struct {
-	const char *engine;
-	struct blueprint *bp;
-	int failed; /* logged once; tried again on the next call */
-} charts[] = {{"woocommerce", NULL, 0}, {"medusa", NULL, 0}};
-
-static struct blueprint *chart(const char *engine, struct err *e)
-{
-	for (size_t i = 0; i < sizeof(charts) / sizeof(charts[0]); i++) {
-		struct err le = ERR_INIT;
-
-		if (!engine || strcmp(engine, charts[i].engine))
-			continue;
-		if (charts[i].bp)
-			return charts[i].bp;
-		charts[i].bp = blueprint_load(config.charts_dir, engine, config.overlay, NULL, &le);
-		if (charts[i].bp)
-			return charts[i].bp;
-		if (!charts[i].failed++)
-			log_error("revision: chart '%s': %s", engine, le.msg);
-		err_set(e, 500, "the %s chart cannot be loaded", engine);
-		return NULL;
-	}
-	err_set(e, 500, "no chart for engine '%s'", engine ? engine : "");
-	return NULL;
-}
-
-const json_t *revision_versions(const char *engine, struct err *e)
-{
-	struct blueprint *bp = chart(engine, e);
-
-	return bp ? blueprint_versions(bp) : NULL;
-}
-
-const char *revision_default_version(const char *engine)
-{
-	struct err e = ERR_INIT;
-	struct blueprint *bp = chart(engine, &e);
-
-	return bp ? json_string_value(json_object_get(blueprint_values(bp), "version")) : NULL;
-}
 
 const char *revision_phase_label(const char *result)
 {
@@ -184,7 +140,7 @@ static const char *running_version(const struct state *s)
 		return cur->version;
 	if (s->engine_version && *s->engine_version)
 		return s->engine_version;
-	return revision_default_version(s->engine);
+	return chart_default_version(s->engine);
 }
 
 /*
@@ -364,14 +320,14 @@ static int request_tx(void *ctx, struct err *e)
 	d = view_obj(a);
 
 	if (!x->rollback) {
-		const json_t *versions = revision_versions(s.engine, e);
+		const json_t *versions = chart_versions(s.engine, e);
 
 		if (!versions)
 			return -1;
 		q->field = "version";
 		if (!q->version || !*q->version)
 			return err_set(e, 422, "Choose the version to upgrade to.");
-		if (!blueprint_version_known(chart(s.engine, e), q->version))
+		if (!blueprint_version_known(chart_get(s.engine, e), q->version))
 			return err_set(e, 422, "%s does not offer version '%.64s'.",
 				       strcmp(s.engine, "medusa") ? "WooCommerce" : "Medusa",
 				       q->version);
@@ -514,7 +470,7 @@ int revision_history(struct arena *a, const struct store_who *who, const char *i
 	}
 	if (!state_refusal(a, &s, "upgraded")) {
 		struct err ve = ERR_INIT;
-		const json_t *versions = revision_versions(s.engine, &ve);
+		const json_t *versions = chart_versions(s.engine, &ve);
 		size_t i;
 		json_t *it;
 

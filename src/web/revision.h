@@ -2,12 +2,11 @@
 #ifndef SF_REVISION_H
 #define SF_REVISION_H
 
-#include <jansson.h>
-
 #include "arena.h"
 #include "err.h"
-#include "store.h"
 #include "view.h"
+
+struct store_who; /* store.h */
 
 /*
  * The asking side of sql/003_revisions.sql: a request is one transaction
@@ -38,16 +37,6 @@
  */
 
 #define REVISION_KEEP 10 /* the history the store_revisions_prune trigger keeps */
-
-/*
- * The versions a store of engine may run: the chart's `versions`, oldest
- * first (borrowed; charts are loaded once per process and kept).  NULL with
- * e (500) when the chart cannot be loaded.  revision_default_version is
- * the chart's `version`, what a store without a pinned version runs (NULL
- * when the chart cannot be loaded; the cause is logged once).
- */
-const json_t *revision_versions(const char *engine, struct err *e);
-const char *revision_default_version(const char *engine);
 
 /*
  * An upgrade or rollback request.  IN: version (upgrade) or revision

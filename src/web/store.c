@@ -9,10 +9,10 @@
 #include "apitoken.h"
 #include "audit.h"
 #include "auth.h"
+#include "chart.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "revision.h"
 #include "seal.h"
 #include "store.h"
 
@@ -177,9 +177,9 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	view_set_int(v, "orders_seen", db_get_ll(res, i, off + C_ORDERS_SEEN));
 	view_set_str_ref(v, "last_webhook_at",
 			 epoch_rfc3339(a, db_get(res, i, off + C_LAST_WEBHOOK)));
-	/* '' = the chart's version (revision.c); revision 0 = nothing applied yet. */
+	/* '' = the chart's version (chart.c); revision 0 = nothing applied yet. */
 	view_set_str_ref(v, "version",
-			 version && *version ? version : revision_default_version(engine));
+			 version && *version ? version : chart_default_version(engine));
 	view_set_int(v, "revision", db_get_ll(res, i, off + C_REVISION));
 	return v;
 }
