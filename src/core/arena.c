@@ -233,3 +233,24 @@ size_t arena_used(const struct arena *a)
 {
 	return a->used;
 }
+
+static void json_decref_cb(void *p)
+{
+	json_decref(p);
+}
+
+json_t *arena_json(struct arena *a, json_t *j)
+{
+	if (j)
+		arena_defer(a, json_decref_cb, j);
+	return j;
+}
+
+char *arena_json_dumps(struct arena *a, const json_t *j, size_t flags)
+{
+	char *s = json_dumps(j, flags);
+
+	if (s)
+		arena_defer(a, free, s);
+	return s;
+}

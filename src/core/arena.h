@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "err.h"
 
 /*
@@ -37,6 +39,17 @@ char *arena_vprintf(struct arena *a, const char *fmt, va_list ap);
 
 /* Run fn(p) at the next reset/free (last registered runs first). */
 void arena_defer(struct arena *a, void (*fn)(void *), void *p);
+
+/*
+ * JSON owned by the arena: arena_json takes the reference j (a new one:
+ * json_pack, json_loads, a parser's OUT) and defers its json_decref, so the
+ * caller never decrefs it.  Returns j; NULL stays NULL (nothing deferred),
+ * so a failed constructor passes through: `x = arena_json(a, f(...)); if (!x) ...`.
+ */
+json_t *arena_json(struct arena *a, json_t *j);
+
+/* json_dumps(j, flags) as an arena string (NULL when jansson fails). */
+char *arena_json_dumps(struct arena *a, const json_t *j, size_t flags);
 
 /* Bytes handed out since the last reset (for limits and tests). */
 size_t arena_used(const struct arena *a);

@@ -92,23 +92,6 @@ static const struct probe_paths {
     {"medusa", {"/health", NULL, NULL}},
 };
 
-static void decref(void *p)
-{
-	json_decref(p);
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static const json_t *jpath(const json_t *o, const char *a, const char *b)
-{
-	return json_object_get(json_object_get(o, a), b);
-}
-
 static int step_index(const char *name)
 {
 	for (int i = 0; i < STEPS_N; i++)
@@ -162,7 +145,7 @@ struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 	struct err e = ERR_INIT;
 	struct blueprint_store bs = {"aaaaaaaa", "expected", "expected@example.com",
 				     NULL,	 NULL,	     NULL};
-	json_t *secrets, *set, *obj;
+	json_t *set, *obj;
 	size_t i;
 
 	for (int k = 0; k < r->nbps; k++)
@@ -185,10 +168,8 @@ struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 	bp_set_if(eb, "webhooks.base_url", "webhooks", "base_url", config.public_origin);
 
 	/* The objects every store of this engine should have (names do not depend on the id). */
-	secrets = make_secrets(eb->bp, 1);
-	bs.secrets = secrets;
-	set = blueprint_render(eb->bp, &bs, &e);
-	json_decref(secrets);
+	bs.secrets = arena_json(r->a, make_secrets(eb->bp, 1));
+	set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
 	if (!set) {
 		snprintf(eb->error, sizeof(eb->error), "%s", e.msg);
 		log_error("reconcile: %s", e.msg);
@@ -204,7 +185,6 @@ struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 			json_array_append(eb->running, x);
 		json_array_append_new(eb->expected, x);
 	}
-	json_decref(set);
 	return eb;
 }
 
@@ -294,13 +274,14 @@ static void group(json_t *by, const struct obs_kind *ok, const json_t *items)
 /*
  * One cluster-wide LIST, paged by hand (continue tokens) so each page is
  * trimmed and grouped before the next is read: memory holds one page of
- * full objects, not 10,000 stores' worth.
+ * full objects, not 10,000 stores' worth.  So a page is not the arena's:
+ * it is freed here, once its items are filed (by holds what it needs).
  */
 static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by, struct err *e)
 {
 	struct buf base = BUF_INIT, url = BUF_INIT;
 	struct k8s_err ke;
-	char *cont = NULL;
+	const char *cont = NULL;
 	int rc = -1, code = 0;
 
 	if (k8s_path(&base, ok->api_version, ok->kind, NULL, NULL, e) < 0)
@@ -311,6 +292,7 @@ static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by,
 	for (;;) {
 		json_t *page, *items;
 		const char *next;
+		int listed;
 
 		buf_reset(&url);
 		buf_add(&url, base.s, base.len);
@@ -327,22 +309,22 @@ static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by,
 			goto out;
 		}
 		items = json_object_get(page, "items");
-		if (!json_is_array(items) && !json_is_null(items) && items) {
-			json_decref(page);
+		listed = !items || json_is_array(items) || json_is_null(items);
+		if (listed) {
+			group(by, ok, items);
+			next = json_string_value(jpath(page, "metadata", "continue"));
+			cont = next && *next ? arena_strdup(r->a, next) : NULL;
+		}
+		json_decref(page);
+		if (!listed) {
 			err_set(e, 502, "observe: %s list: the answer is not a list", ok->kind);
 			goto out;
 		}
-		group(by, ok, items);
-		next = json_string_value(jpath(page, "metadata", "continue"));
-		free(cont);
-		cont = next && *next ? strdup(next) : NULL;
-		json_decref(page);
 		if (!cont)
 			break;
 	}
 	rc = 0;
 out:
-	free(cont);
 	buf_release(&base);
 	buf_release(&url);
 	return rc;
@@ -350,9 +332,8 @@ out:
 
 static int observe(struct reconcile *r, struct err *e)
 {
-	json_t *by = json_object();
+	json_t *by = arena_json(r->a, json_object());
 
-	arena_defer(r->a, decref, by);
 	r->by_store = by;
 	for (size_t k = 0; k < OBS_N; k++)
 		if (list_kind(r, &obs_kinds[k], by, e) < 0)
@@ -423,18 +404,10 @@ int reconcile_fetch_details(struct reconcile *r, struct store *s, struct k8s_err
 	char ns[64];
 
 	snprintf(ns, sizeof(ns), "store-%s", s->id);
-	if (!s->pods) {
-		s->pods = k8s_pods(&r->k, ns, NULL, ke);
-		if (!s->pods)
-			return -1;
-		arena_defer(r->a, decref, s->pods);
-	}
-	if (!s->events) {
-		s->events = k8s_events(&r->k, ns, NULL, ke);
-		if (!s->events)
-			return -1;
-		arena_defer(r->a, decref, s->events);
-	}
+	if (!s->pods && !(s->pods = arena_json(r->a, k8s_pods(&r->k, ns, NULL, ke))))
+		return -1;
+	if (!s->events && !(s->events = arena_json(r->a, k8s_events(&r->k, ns, NULL, ke))))
+		return -1;
 	return 0;
 }
 
@@ -451,9 +424,7 @@ int reconcile_fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *k
 	snprintf(ns, sizeof(ns), "store-%s", s->id);
 	if (k8s_list(&r->k, &lo, &l, ke) < 0)
 		return -1;
-	s->jobs = l.items;
-	l.items = NULL;
-	arena_defer(r->a, decref, s->jobs);
+	s->jobs = arena_json(r->a, l.items);
 	return 0;
 }
 
@@ -624,10 +595,13 @@ static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, c
 
 /* ---- provisioning ------------------------------------------------------------ */
 
-static int decode_secret(const json_t *sec, const struct blueprint *bp, json_t **out)
+/* The credentials in Secret sec by the blueprint's names: OUT *out (arena).  -1 when one is
+ * missing. */
+static int decode_secret(struct arena *a, const json_t *sec, const struct blueprint *bp,
+			 json_t **out)
 {
 	const json_t *data = json_object_get(sec, "data"), *n;
-	json_t *creds = json_object();
+	json_t *creds = arena_json(a, json_object());
 	size_t i;
 
 	json_array_foreach(blueprint_secret_names(bp), i, n) {
@@ -644,10 +618,8 @@ static int decode_secret(const json_t *sec, const struct blueprint *bp, json_t *
 		if (!b64 ||
 		    sodium_base642bin(bin, sizeof(bin) - 1, b64, strlen(b64), NULL, &len, NULL,
 				      sodium_base64_VARIANT_ORIGINAL) < 0 ||
-		    !len) {
-			json_decref(creds);
+		    !len)
 			return -1;
-		}
 		json_object_set_new(creds, json_string_value(n), json_stringn((char *)bin, len));
 	}
 	*out = creds;
@@ -679,15 +651,14 @@ static json_t *base64_values(const json_t *plain)
 /*
  * The store's credentials, generated once: GET the Secret; on 404 generate
  * them and POST it (409 AlreadyExists: another run won, GET theirs).  OUT:
- * *creds (new ref).  *generated = 1 when this call made them.
+ * *creds (arena).  *generated = 1 when this call made them.
  */
 int reconcile_credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
 			  int create, json_t **creds, int *generated, struct k8s_err *ke)
 {
 	char ns[64];
 	struct buf path = BUF_INIT, coll = BUF_INIT;
-	json_t *sec = NULL, *body, *made;
-	char *text;
+	json_t *sec = NULL, *made, *body;
 	int rc = -1, code = 0;
 
 	*creds = NULL;
@@ -699,36 +670,32 @@ int reconcile_credentials(struct reconcile *r, const struct store *s, const stru
 		goto out;
 	}
 	for (int round = 0; round < 2 && !sec; round++) {
-		sec = k8s_get(&r->k, path.s, ke);
+		sec = arena_json(r->a, k8s_get(&r->k, path.s, ke));
 		if (sec || ke->st.code != 404 || !create)
 			break;
-		made = make_secrets(eb->bp, 0);
-		body =
-		    json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:o}", "apiVersion",
-			      "v1", "kind", "Secret", "metadata", "name", CREDENTIALS_SECRET,
-			      "namespace", ns, "labels", "app.kubernetes.io/managed-by",
-			      "storefleet", STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
-			      "type", "Opaque", "data", base64_values(made));
-		text = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		sec = k8s_request(&r->k, "POST", coll.s, text, "application/json", &code, ke);
-		free(text);
-		if (sec) {
-			json_decref(sec);
-			sec = NULL;
+		made = arena_json(r->a, make_secrets(eb->bp, 0));
+		body = arena_json(r->a,
+				  json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:s, s:o}",
+					    "apiVersion", "v1", "kind", "Secret", "metadata",
+					    "name", CREDENTIALS_SECRET, "namespace", ns, "labels",
+					    "app.kubernetes.io/managed-by", "storefleet",
+					    STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
+					    "type", "Opaque", "data", base64_values(made)));
+		if (arena_json(r->a, k8s_request(&r->k, "POST", coll.s,
+						 arena_json_dumps(r->a, body, JSON_COMPACT),
+						 "application/json", &code, ke))) {
 			*creds = made;
 			*generated = 1;
 			rc = 0;
 			goto out;
 		}
-		json_decref(made);
 		if (ke->klass != K8S_ADOPT)
 			goto out;
 		/* AlreadyExists: a concurrent run created them first; use theirs */
 	}
 	if (!sec)
 		goto out;
-	if (decode_secret(sec, eb->bp, creds) < 0) {
+	if (decode_secret(r->a, sec, eb->bp, creds) < 0) {
 		memset(ke, 0, sizeof(*ke));
 		ke->klass = K8S_HARD;
 		err_set(&ke->err, 502, "secret %s/%s lacks a key the %s blueprint needs", ns,
@@ -737,7 +704,6 @@ int reconcile_credentials(struct reconcile *r, const struct store *s, const stru
 	}
 	rc = 0;
 out:
-	json_decref(sec);
 	buf_release(&path);
 	buf_release(&coll);
 	return rc;
@@ -821,13 +787,14 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 			    struct k8s_err *ke)
 {
 	struct err e = ERR_INIT;
-	json_t *fake = make_secrets(eb->bp, 1), *set, *got;
-	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL,
-				     fake,  NULL};
-	int rc = -1;
+	struct blueprint_store bs = {s->id,
+				     s->name,
+				     s->email,
+				     *s->version ? s->version : NULL,
+				     arena_json(r->a, make_secrets(eb->bp, 1)),
+				     NULL};
+	json_t *set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
 
-	set = blueprint_render(eb->bp, &bs, &e);
-	json_decref(fake);
 	if (!set) {
 		memset(ke, 0, sizeof(*ke));
 		ke->klass = K8S_HARD;
@@ -835,12 +802,7 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 		return -1;
 	}
 	/* the Namespace holds no secret: apply it now so the credentials can go in */
-	got = k8s_apply(&r->k, json_array_get(set, 0), NULL, NULL, ke);
-	if (got)
-		rc = 0;
-	json_decref(got);
-	json_decref(set);
-	return rc;
+	return arena_json(r->a, k8s_apply(&r->k, json_array_get(set, 0), NULL, NULL, ke)) ? 0 : -1;
 }
 
 static void st_provisioning(struct reconcile *r, struct store *s, struct lease *l)
@@ -894,10 +856,9 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		struct blueprint_store bs = {
 		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
 
-		set = blueprint_render(eb->bp, &bs, &e);
+		set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
 	}
 	if (!set) {
-		json_decref(creds);
 		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s",
 			 s->engine, e.msg);
 		fail(r, l, "render", reason);
@@ -914,14 +875,10 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 	 * makes a fresh one.
 	 */
 	if (reconcile_fetch_jobs(r, s, &ke) < 0) {
-		json_decref(creds);
-		json_decref(set);
 		k8s_failed(r, l, "setup", "list the store's jobs", &ke);
 		return;
 	}
 	if (!*l->step && drop_failed_jobs(r, s, &ke) < 0) {
-		json_decref(creds);
-		json_decref(set);
 		k8s_failed(r, l, "setup", "delete the failed setup job", &ke);
 		return;
 	}
@@ -929,18 +886,17 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		size_t done = 0, created = 0;
 
 		if (k8s_apply_all(&r->k, set, NULL, &done, &created, &ke) < 0) {
-			json_decref(creds);
-			json_decref(set);
 			k8s_failed(r, l, "app", "apply the store's objects", &ke);
 			return;
 		}
 		reconcile_revision_applied(r, s, eb);
 		/*
-		 * A copy: rev lives in set, freed below, and when the store is past
-		 * "secrets" nothing is saved before that (no new event), so w
-		 * carries the revision to the save at the end.
+		 * rev lives in set, which the arena keeps to the end of the pass:
+		 * past "secrets" nothing is saved before the save at the end (no
+		 * new event), so w carries the revision there (a433ba8 saved a
+		 * freed copy when set was freed by hand).
 		 */
-		w.revision = arena_strdup(r->a, rev);
+		w.revision = rev;
 		snprintf(detail, sizeof(detail),
 			 "rendered the %s blueprint: %zu objects (revision %s)", s->engine,
 			 json_array_size(set), rev);
@@ -970,14 +926,10 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		memset(&w, 0, sizeof(w));
 		w.attempts = l->attempts;
 		if (saved <= 0) {
-			json_decref(creds);
-			json_decref(set);
 			buf_release(&sealed);
 			return;
 		}
 	}
-	json_decref(creds);
-	json_decref(set);
 	buf_release(&sealed);
 
 	/* readiness (docs/readiness.md), with the namespace's pods and events */
@@ -1059,15 +1011,13 @@ static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 		struct blueprint_store bs = {
 		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
 
-		set = blueprint_render(eb->bp, &bs, &e);
+		set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
 	}
-	json_decref(creds);
 	if (!set) {
 		snprintf(why, n, "%s", e.msg);
 		return -1;
 	}
 	rc = k8s_apply_all(&r->k, set, NULL, NULL, NULL, &ke);
-	json_decref(set);
 	if (rc < 0) {
 		snprintf(why, n, "%.390s", *ke.st.message ? ke.st.message : ke.err.msg);
 		return -1;
@@ -1166,8 +1116,7 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 	struct buf path = BUF_INIT;
 	struct err e = ERR_INIT;
 	char ns[64], conds[400], reason[600];
-	json_t *got = NULL;
-	const json_t *nsobj = obs_ns(s);
+	const json_t *nsobj = obs_ns(s), *got;
 	int rc;
 
 	snprintf(ns, sizeof(ns), "store-%s", s->id);
@@ -1176,7 +1125,7 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 	for (int round = 0; round < 2; round++) {
 		if (!nsobj || round) {
 			/* only a 404 from a GET proves the namespace is gone */
-			got = k8s_get(&r->k, path.s, &ke);
+			got = arena_json(r->a, k8s_get(&r->k, path.s, &ke));
 			if (!got && ke.st.code == 404) {
 				deleted(r, l);
 				goto out;
@@ -1207,8 +1156,6 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 			save(r, l, &w);
 			goto out;
 		}
-		json_decref(got);
-		got = NULL;
 		nsobj = NULL; /* already gone: confirm with a GET */
 	}
 	/* terminating: only a deadline passed is worth a word */
@@ -1229,7 +1176,6 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 		lease_release(r->a, l, &e);
 	}
 out:
-	json_decref(got);
 	buf_release(&path);
 }
 
@@ -1434,7 +1380,7 @@ static struct db_stmt st_run_start =
     DB_STMT("INSERT INTO reconcile_runs (host) VALUES ($1) RETURNING id", 1);
 static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
 {
-	json_t *index = json_object();
+	json_t *index = arena_json(r->a, json_object());
 
 	for (int i = 0; i < r->nstores; i++)
 		json_object_set_new(index, r->stores[i].id, json_integer(i));
@@ -1457,7 +1403,6 @@ static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
 		}
 		st->act(r, s, l);
 	}
-	json_decref(index);
 }
 
 int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *e)

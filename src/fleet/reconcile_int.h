@@ -57,13 +57,28 @@ struct reconcile {
 	unsigned long count0[K8S_V_N][K8S_R_N]; /* the client's counters when the pass began */
 };
 
+/* The string member key of o, "" when absent or not a string (borrowed from o). */
+static inline const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* o.a.b, or NULL (borrowed). */
+static inline const json_t *jpath(const json_t *o, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(o, a), b);
+}
+
 /* The chart of engine, loaded on first use (NULL when too many engines; eb->bp NULL when broken).
  */
 struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine);
 
 /*
- * The store's credentials Secret decoded (OUT *creds, new reference);
- * create = 1 generates and stores them when missing.  0, or -1 with ke.
+ * The store's credentials Secret decoded (OUT *creds, owned by the pass's
+ * arena); create = 1 generates and stores them when missing.  0, or -1
+ * with ke.
  */
 int reconcile_credentials(struct reconcile *r, const struct store *s, const struct engine_bp *eb,
 			  int create, json_t **creds, int *generated, struct k8s_err *ke);

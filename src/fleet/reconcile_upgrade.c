@@ -94,18 +94,6 @@ struct up_write {
 	const char *rollback_reason;
 };
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static void decref(void *p)
-{
-	json_decref(p);
-}
-
 static void event(struct up_write *w, const char *step, const char *level, const char *msg)
 {
 	if (w->nev >= (int)(sizeof(w->ev_msg) / sizeof(w->ev_msg[0])))
@@ -382,7 +370,7 @@ static int k8s_transient(struct up *u, const char *what, const struct k8s_err *k
 
 /*
  * The store's set at version, with extra per-store values (NULL = the
- * normal set).  OUT: new array; NULL with why filled (and *ke when the
+ * normal set).  OUT: an arena array; NULL with why filled (and *ke when the
  * credentials could not be read: ke->klass says whether to retry).
  */
 static json_t *render(struct up *u, const char *version, const json_t *values, struct k8s_err *ke,
@@ -408,9 +396,8 @@ static json_t *render(struct up *u, const char *version, const json_t *values, s
 					     .secrets = creds,
 					     .values = values};
 
-		set = blueprint_render(u->eb->bp, &bs, &e);
+		set = arena_json(u->r->a, blueprint_render(u->eb->bp, &bs, &e));
 	}
-	json_decref(creds);
 	if (!set) {
 		ke->klass = K8S_HARD;
 		snprintf(why, n, "the %s blueprint cannot be rendered at %s: %.300s", u->s->engine,
@@ -419,10 +406,10 @@ static json_t *render(struct up *u, const char *version, const json_t *values, s
 	return set;
 }
 
-/* The snapshot/restore objects of a set (component backup), in order: a new array. */
-static json_t *backup_objects(const json_t *set)
+/* The snapshot/restore objects of a set (component backup), in order: an arena array. */
+static json_t *backup_objects(struct arena *a, const json_t *set)
 {
-	json_t *out = json_array(), *o;
+	json_t *out = arena_json(a, json_array()), *o;
 	size_t i;
 
 	json_array_foreach(set, i, o) {
@@ -438,18 +425,15 @@ static json_t *backup_objects(const json_t *set)
 static int apply_backup(struct up *u, const char *version, const char *take, const char *restore,
 			const char *tag, struct k8s_err *ke, char *why, size_t n)
 {
-	json_t *values = json_pack("{s:{s:b, s:s, s:s, s:s}}", "snapshot", "volume", 1, "take",
-				   take, "restore", restore, "restore_tag", tag);
-	json_t *set = render(u, version, values, ke, why, n), *objs;
+	json_t *values =
+	    arena_json(u->r->a, json_pack("{s:{s:b, s:s, s:s, s:s}}", "snapshot", "volume", 1,
+					  "take", take, "restore", restore, "restore_tag", tag));
+	json_t *set = render(u, version, values, ke, why, n);
 	int rc;
 
-	json_decref(values);
 	if (!set)
 		return -1;
-	objs = backup_objects(set);
-	json_decref(set);
-	rc = k8s_apply_all(&u->r->k, objs, NULL, NULL, NULL, ke);
-	json_decref(objs);
+	rc = k8s_apply_all(&u->r->k, backup_objects(u->r->a, set), NULL, NULL, NULL, ke);
 	if (rc < 0)
 		snprintf(why, n, "%.400s", *ke->st.message ? ke->st.message : ke->err.msg);
 	return rc;
@@ -457,7 +441,7 @@ static int apply_backup(struct up *u, const char *version, const char *take, con
 
 /* ---- Jobs ----------------------------------------------------------------------- */
 
-/* GET the store's Job name: *job (new ref) or NULL for 404.  0, or -1 with ke. */
+/* GET the store's Job name: *job (arena) or NULL for 404.  0, or -1 with ke. */
 static int get_job(struct up *u, const char *name, json_t **job, struct k8s_err *ke)
 {
 	struct buf path = BUF_INIT;
@@ -468,7 +452,7 @@ static int get_job(struct up *u, const char *name, json_t **job, struct k8s_err 
 	snprintf(ns, sizeof(ns), "store-%s", u->s->id);
 	if (k8s_path(&path, "batch/v1", "Job", ns, name, &ke->err) < 0)
 		BUG("job path: %s", ke->err.msg);
-	*job = k8s_get(&u->r->k, path.s, ke);
+	*job = arena_json(u->r->a, k8s_get(&u->r->k, path.s, ke));
 	if (!*job && ke->st.code != 404)
 		rc = -1;
 	buf_release(&path);
@@ -522,18 +506,14 @@ static int drop_stale_jobs(struct up *u, const json_t *set, struct k8s_err *ke)
 		if (!live)
 			continue;
 		ann = json_object_get(json_object_get(live, "metadata"), "annotations");
-		if (rev && !strcmp(jstr(ann, BLUEPRINT_REVISION_ANNOTATION), rev)) {
-			json_decref(live);
+		if (rev && !strcmp(jstr(ann, BLUEPRINT_REVISION_ANNOTATION), rev))
 			continue;
-		}
 		if (json_object_get(json_object_get(live, "metadata"), "deletionTimestamp")) {
-			json_decref(live);
 			waiting = 1;
 			continue;
 		}
 		if (k8s_object_path(&path, live, &ke->err) < 0)
 			BUG("job path: %s", ke->err.msg);
-		json_decref(live);
 		rc = k8s_delete(&u->r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke);
 		buf_release(&path);
 		if (rc < 0)
@@ -545,7 +525,6 @@ static int drop_stale_jobs(struct up *u, const json_t *set, struct k8s_err *ke)
 			return -1;
 		if (live)
 			waiting = 1;
-		json_decref(live);
 	}
 	return waiting;
 }
@@ -673,7 +652,6 @@ static void phase_snapshot(struct up *u)
 			    "failed");
 		return;
 	}
-	arena_defer(u->r->a, decref, job);
 	state = job ? job_state(job, why, sizeof(why)) : "running";
 	if (!job && apply_backup(u, u->prev_version, tag, "", "", &ke, why, sizeof(why)) < 0) {
 		/* the Job vanished (deleted by hand, or a crash before it was made): again */
@@ -726,7 +704,6 @@ static void phase_apply(struct up *u)
 			upgrade_failed(u, why, NULL);
 		return;
 	}
-	arena_defer(u->r->a, decref, set);
 	rev = blueprint_revision(set);
 	rc = drop_stale_jobs(u, set, &ke);
 	if (rc < 0) {
@@ -842,7 +819,6 @@ static int restore(struct up *u)
 			    u, arena_printf(u->r->a, "cannot read job %s: %s", name, ke.err.msg));
 		return 0;
 	}
-	arena_defer(u->r->a, decref, job);
 	if (!job) {
 		if (apply_backup(u, u->version, "", u->restore_snapshot, tag, &ke, why,
 				 sizeof(why)) < 0 &&
@@ -920,7 +896,7 @@ static void keep_set_jobs(struct store *s, const json_t *expected)
 	}
 }
 
-/* Every container image of the objects in set, as a JSON object used as a set. */
+/* Every container image in v, added to images (a JSON object used as a set). */
 static void add_images(json_t *images, const json_t *v)
 {
 	const char *k;
@@ -946,9 +922,9 @@ static void add_images(json_t *images, const json_t *v)
  * cluster scales down only after the rollout starts).  Judging them would
  * fail a rollback for the very pods it is replacing.
  */
-static void keep_current_pods(struct store *s, const json_t *set)
+static void keep_current_pods(struct reconcile *r, struct store *s, const json_t *set)
 {
-	json_t *images = json_object(), *pod, *c;
+	json_t *images = arena_json(r->a, json_object()), *pod, *c;
 	size_t i = 0, k;
 
 	add_images(images, set);
@@ -967,7 +943,6 @@ static void keep_current_pods(struct store *s, const json_t *set)
 		else
 			json_array_remove(s->pods, i);
 	}
-	json_decref(images);
 }
 
 static void phase_verify(struct up *u)
@@ -987,7 +962,6 @@ static void phase_verify(struct up *u)
 			wait_for(u, why, UPGRADE_POLL * 5);
 		return;
 	}
-	arena_defer(u->r->a, decref, set);
 	/* the live set's revision: what the objects are annotated with */
 	rev = blueprint_revision(set);
 	memset(&ke, 0, sizeof(ke));
@@ -997,7 +971,7 @@ static void phase_verify(struct up *u)
 		return;
 	}
 	keep_set_jobs(s, u->eb->expected);
-	keep_current_pods(s, set);
+	keep_current_pods(u->r, s, set);
 	reconcile_judge(u->r, s, u->eb->expected, 0);
 	if (s->hr.health == HEALTH_READY) {
 		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
@@ -1150,15 +1124,15 @@ static void provision_revision(struct reconcile *r, const char *id, const char *
 			       const char *pinned, const char *name, const char *result)
 {
 	const char *version = effective_version(r, engine, pinned);
-	json_t *values = json_pack("{s:s, s:{s:s}}", "version", version, "store", "name", name);
-	char *text = values ? json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_t *values = arena_json(
+	    r->a, json_pack("{s:s, s:{s:s}}", "version", version, "store", "name", name));
+	const char *text =
+	    values ? arena_json_dumps(r->a, values, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	const char *p[] = {id, version, text ? text : "{}", result};
 	struct err e = ERR_INIT;
 
-	json_decref(values);
 	if (!db_run(r->a, &st_provision_rev, p, &e))
 		log_warn("reconcile: store %s: cannot record revision 1: %s", id, e.msg);
-	free(text);
 }
 
 void reconcile_revision_applied(struct reconcile *r, const struct store *s,
@@ -1180,9 +1154,8 @@ void reconcile_revision_ready(struct reconcile *r, const struct store *s, const 
 void reconcile_revisions_backfill(struct reconcile *r)
 {
 	struct err e = ERR_INIT;
-	json_t *defaults = json_object();
+	json_t *defaults = arena_json(r->a, json_object());
 	const char *p[1];
-	char *text;
 
 	for (int i = 0; i < r->nstores; i++) {
 		const char *v = chart_version(reconcile_engine_bp(r, r->stores[i].engine));
@@ -1190,12 +1163,8 @@ void reconcile_revisions_backfill(struct reconcile *r)
 		if (*v && !json_object_get(defaults, r->stores[i].engine))
 			json_object_set_new(defaults, r->stores[i].engine, json_string(v));
 	}
-	text = json_dumps(defaults, JSON_COMPACT);
-	json_decref(defaults);
-	if (!text)
+	if (!(p[0] = arena_json_dumps(r->a, defaults, JSON_COMPACT)))
 		die_oom();
-	p[0] = text;
 	if (!db_run(r->a, &st_backfill, p, &e) || !db_run(r->a, &st_backfill_ready, NULL, &e))
 		log_warn("reconcile: revisions: %s", e.msg);
-	free(text);
 }

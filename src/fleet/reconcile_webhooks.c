@@ -103,7 +103,7 @@ static size_t sink(char *p, size_t size, size_t n, void *ctx)
 
 /*
  * One signed request to the store's REST API path (no leading '/': it
- * follows the store URL).  OUT: *answer parsed JSON (new ref) when the
+ * follows the store URL).  OUT: *answer parsed JSON (c->a's) when the
  * status is 200.  0, or -1 with c->error.
  */
 static int woo_request(struct check *c, const char *method, const char *path, const char *query,
@@ -164,7 +164,8 @@ static int woo_request(struct check *c, const char *method, const char *path, co
 		snprintf(c->error, sizeof(c->error), "%s /%s: HTTP %ld", method, path, code);
 		goto out;
 	}
-	if (!(*answer = json_loadb(got.s, got.len, JSON_REJECT_DUPLICATES, &je))) {
+	if (!(*answer =
+		  arena_json(c->a, json_loadb(got.s, got.len, JSON_REJECT_DUPLICATES, &je)))) {
 		snprintf(c->error, sizeof(c->error), "%s /%s: the answer is not JSON: %s", method,
 			 path, je.text);
 		goto out;
@@ -202,7 +203,6 @@ static int check_store(struct check *c)
 {
 	json_t *list = NULL, *h, *got;
 	size_t i;
-	int rc = 0;
 
 	if (woo_request(c, "GET", "wp-json/wc/v3/webhooks", "per_page=100&status=disabled", NULL,
 			&list) < 0)
@@ -210,7 +210,6 @@ static int check_store(struct check *c)
 	if (!json_is_array(list)) {
 		snprintf(c->error, sizeof(c->error),
 			 "GET /wp-json/wc/v3/webhooks: the answer is not a list");
-		json_decref(list);
 		return -1;
 	}
 	json_array_foreach(list, i, h) {
@@ -225,18 +224,14 @@ static int check_store(struct check *c)
 			continue;
 		path = arena_printf(c->a, "wp-json/wc/v3/webhooks/%lld",
 				    (long long)json_integer_value(id));
-		if (woo_request(c, "PUT", path, NULL, "{\"status\":\"active\"}", &got) < 0) {
-			rc = -1;
-			break;
-		}
-		json_decref(got);
+		if (woo_request(c, "PUT", path, NULL, "{\"status\":\"active\"}", &got) < 0)
+			return -1;
 		log_info("reconcile: store %s: webhook %s re-enabled", c->id, topic_of(h));
 		event(c, "info",
 		      arena_printf(c->a, "webhook %s re-enabled (WooCommerce had disabled it)",
 				   topic_of(h)));
 	}
-	json_decref(list);
-	return rc;
+	return 0;
 }
 
 int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
