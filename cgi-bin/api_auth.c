@@ -62,7 +62,7 @@ int api_auth_login(struct req *r)
 		return status;
 	if (apitoken_create(r->a, u.id, "login", config.session_absolute, token, &id, &expires,
 			    &e) < 0)
-		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
+		return req_fail_err(r, &e);
 	d = view_obj(r->a);
 	view_set_int(d, "token_id", id);
 	view_set_str(d, "name", "login");

@@ -8,12 +8,6 @@
 #include "web_account.h"
 #include "web_auth.h"
 
-static int db_fail(struct req *r, struct err *e)
-{
-	return req_fail(r, e->status ? e->status : 500, e->status == 503 ? "unavailable" : NULL,
-			"%s", e->msg);
-}
-
 /* The page, optionally with a token just created (shown this once) or an error. */
 static int account_page(struct req *r, int status, const char *new_token, const char *new_name,
 			const char *error)
@@ -23,7 +17,7 @@ static int account_page(struct req *r, int status, const char *new_token, const 
 	PGresult *res = apitoken_list(r->a, r->user->id, &e);
 
 	if (!res)
-		return db_fail(r, &e);
+		return req_fail_err(r, &e);
 	view_set_bool(view_set_obj(v, "nav"), "account", 1);
 	view_set_str(v, "role", r->user->is_admin ? "admin" : "tenant");
 	if (new_token) {
@@ -72,7 +66,7 @@ int page_account_token_create(struct req *r)
 	if (apitoken_create(r->a, r->user->id, name ? name : "", 0, token, &id, NULL, &e) < 0) {
 		if (e.status == 422)
 			return account_page(r, 422, NULL, NULL, e.msg);
-		return db_fail(r, &e);
+		return req_fail_err(r, &e);
 	}
 	d = view_obj(r->a);
 	view_set_int(d, "token_id", id);
@@ -96,7 +90,7 @@ int page_account_token_revoke(struct req *r)
 		return req_fail(r, 404, "not_found", "no such token");
 	done = apitoken_revoke(r->a, r->user->id, id, &e);
 	if (done < 0)
-		return db_fail(r, &e);
+		return req_fail_err(r, &e);
 	if (!done)
 		return req_fail(r, 404, "not_found", "no such token");
 	d = view_obj(r->a);

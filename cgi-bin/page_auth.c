@@ -58,7 +58,7 @@ static int start_session(struct req *r, const struct auth_user *u, const char *n
 	err_clear(&e);
 	if (session_create(r->a, u->id, r->remote_addr, config.session_idle,
 			   config.session_absolute, token, &su, &e) < 0)
-		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
+		return req_fail_err(r, &e);
 	web_session_cookie(r, token);
 	return resp_redirect(r, next ? next : "/stores");
 }
@@ -102,8 +102,7 @@ int page_register_form(struct req *r)
 	if (!config.registration_open) {
 		users = auth_user_count(r->a, &e);
 		if (users < 0)
-			return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s",
-					e.msg);
+			return req_fail_err(r, &e);
 		if (users > 0)
 			return req_fail(r, 403, "forbidden",
 					"registration is closed; ask an administrator for an account");
@@ -135,8 +134,7 @@ int page_logout(struct req *r)
 
 	if (r->user && r->user->session_id) {
 		if (session_delete(r->a, r->user->session_id, &e) < 0)
-			return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s",
-					e.msg);
+			return req_fail_err(r, &e);
 		web_audit(r, "user.logout", r->user->email, NULL);
 	}
 	web_session_cookie(r, NULL);

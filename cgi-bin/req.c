@@ -334,6 +334,12 @@ int req_fail(struct req *r, int status, const char *code, const char *fmt, ...)
 	return status;
 }
 
+int req_fail_err(struct req *r, const struct err *e)
+{
+	return req_fail(r, e->status ? e->status : 500, e->status == 503 ? "unavailable" : NULL,
+			"%s", e->msg);
+}
+
 int req_invalid(struct req *r, const char *field, const char *fmt, ...)
 {
 	char msg[sizeof(r->err.msg)];

@@ -113,6 +113,12 @@ int req_fail(struct req *r, int status, const char *code, const char *fmt, ...) 
 int req_invalid(struct req *r, const char *field, const char *fmt, ...) SF_PRINTF(3, 4); /* 422 */
 
 /*
+ * A library error as the answer: e->status (500 when unset), the code
+ * "unavailable" for a 503 (the database is down), e->msg as the message.
+ */
+int req_fail_err(struct req *r, const struct err *e);
+
+/*
  * A new view object with what the layout partial reads: title, user
  * {email, is_admin} when signed in, csrf_token, simulated_cluster.  Page
  * handlers add their own keys.  Lives in the request arena.

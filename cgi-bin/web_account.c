@@ -15,12 +15,6 @@
 #define RL_ADDRESS "login.address"
 /* clang-format on */
 
-static int web_db_fail(struct req *r, struct err *e)
-{
-	return req_fail(r, e->status ? e->status : 500, e->status == 503 ? "unavailable" : NULL,
-			"%s", e->msg);
-}
-
 /* The rate-limit key for an email: lower-cased, capped (outsiders choose it). */
 static const char *web_account_key(struct req *r, const char *email)
 {
@@ -57,7 +51,7 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 
 	if (ratelimit_peek(r->a, RL_ACCOUNT, key, config.login_fail_window, &acct, &e) < 0 ||
 	    ratelimit_peek(r->a, RL_ADDRESS, ip, config.login_fail_window, &addr, &e) < 0)
-		return web_db_fail(r, &e);
+		return req_fail_err(r, &e);
 	if (acct.count >= config.login_fail_account || addr.count >= config.login_fail_address) {
 		int wait = 0;
 
@@ -72,7 +66,7 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 
 	found = auth_user_find(r->a, email, u, &e);
 	if (found < 0)
-		return web_db_fail(r, &e);
+		return req_fail_err(r, &e);
 	/* Passwords over the limit never verify, but still cost one hash. */
 	good = auth_verify_password(
 	    found && strlen(password) <= AUTH_PASSWORD_MAX ? u->password_hash : NULL, password);
@@ -90,7 +84,7 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 
 	if (ratelimit_hit(r->a, RL_ACCOUNT, key, config.login_fail_window, NULL, &e) < 0 ||
 	    ratelimit_hit(r->a, RL_ADDRESS, ip, config.login_fail_window, NULL, &e) < 0)
-		return web_db_fail(r, &e);
+		return req_fail_err(r, &e);
 	/* Old windows are dead rows; sweep them now and then rather than never. */
 	if (randombytes_uniform(100) == 0) {
 		struct err ignore = ERR_INIT;
@@ -117,7 +111,7 @@ int web_account_register(struct req *r, const char *email, const char *password,
 		long long n = auth_user_count(r->a, &e);
 
 		if (n < 0)
-			return web_db_fail(r, &e);
+			return req_fail_err(r, &e);
 		if (n > 0)
 			return req_fail(
 			    r, 403, "forbidden",
@@ -132,7 +126,7 @@ int web_account_register(struct req *r, const char *email, const char *password,
 	    auth_user_create(r->a, email, hash, 0, u, &e) < 0) {
 		if (e.status == 409)
 			return req_fail(r, 409, "conflict", "%s", e.msg);
-		return web_db_fail(r, &e);
+		return req_fail_err(r, &e);
 	}
 	d = view_obj(r->a);
 	view_set_str(d, "role", u->is_admin ? "admin" : "tenant");

@@ -119,8 +119,7 @@ int web_authenticate(struct req *r)
 			return 0;
 		found = apitoken_lookup(r->a, authz + 7 + strspn(authz + 7, " "), &su, &e);
 		if (found < 0)
-			return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s",
-					e.msg);
+			return req_fail_err(r, &e);
 		if (found)
 			r->user = web_principal(r, &su, 1);
 		return 0;
@@ -130,7 +129,7 @@ int web_authenticate(struct req *r)
 		return 0;
 	found = session_lookup(r->a, cookie, config.session_idle, &su, &e);
 	if (found < 0)
-		return req_fail(r, e.status, e.status == 503 ? "unavailable" : NULL, "%s", e.msg);
+		return req_fail_err(r, &e);
 	if (!found) {
 		/*
 		 * Expired, logged out elsewhere or forged: stop the browser sending
