@@ -92,14 +92,11 @@ int apitoken_lookup(struct arena *a, const char *token, struct session_user *su,
 
 int apitoken_adopt(struct arena *a, const PGresult *res, struct session_user *su)
 {
-	memset(su, 0, sizeof(*su));
-	if (db_rows(res) == 0 || !db_get(res, 0, 0))
+	int stale;
+
+	if (!session_user_read(res, 1, su, &stale))
 		return 0;
-	su->token_id = db_get_ll(res, 0, 0);
-	su->user_id = db_get_ll(res, 0, 1);
-	su->email = db_get(res, 0, 2);
-	su->is_admin = db_get_bool(res, 0, 3);
-	if (db_get_bool(res, 0, 4)) {
+	if (stale) {
 		struct err ignore = ERR_INIT;
 		char id[24];
 		const char *tp[1] = {id};

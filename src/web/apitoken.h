@@ -35,10 +35,10 @@ int apitoken_lookup(struct arena *a, const char *token, struct session_user *su,
  * The lookup statement itself ($1 = auth_sha256_hex of the token), for
  * handlers that answer in one round trip by joining their own query to it
  * (WITH who AS (APITOKEN_LOOKUP_SQL) ...).  Columns: token id, user id,
- * email, is admin, last_used_at stale.  Those handlers then call
- * apitoken_adopt on a result whose first five columns are these (NULL when
- * no live token matched): 1 found (*su filled, last_used_at touched when
- * stale), 0 not found.
+ * email, is admin, last_used_at stale (session_user_read's order).  Those
+ * handlers then call apitoken_adopt on a result whose first five columns
+ * are these (NULL when no live token matched): 1 found (*su filled,
+ * last_used_at touched when stale), 0 not found.
  */
 /* clang-format off */
 #define APITOKEN_LOOKUP_SQL                                                            \

@@ -24,8 +24,8 @@ static struct db_stmt st_create = DB_STMT(
  */
 /* clang-format off */
 static struct db_stmt st_lookup = DB_STMT(
-	"SELECT s.id, u.id, u.email, u.role = 'admin', s.csrf_token,"
-	" s.last_seen_at < now() - $3::int * interval '1 second'"
+	"SELECT s.id, u.id, u.email, u.role = 'admin',"
+	" s.last_seen_at < now() - $3::int * interval '1 second', s.csrf_token"
 	" FROM sessions s JOIN users u ON u.id = s.user_id"
 	" WHERE s.token_sha256 = decode($1, 'hex') AND s.expires_at > now()"
 	" AND s.last_seen_at > now() - $2::int * interval '1 second' AND u.disabled_at IS NULL",
@@ -65,7 +65,7 @@ int session_lookup(struct arena *a, const char *token, int idle, struct session_
 {
 	char hash[AUTH_SHA256_HEX], idle_s[16], touch_s[16];
 	const char *p[3] = {hash, idle_s, touch_s};
-	int touch = idle / 20;
+	int touch = idle / 20, stale;
 	PGresult *res;
 
 	memset(su, 0, sizeof(*su));
@@ -79,14 +79,9 @@ int session_lookup(struct arena *a, const char *token, int idle, struct session_
 	res = db_run(a, &st_lookup, p, e);
 	if (!res)
 		return -1;
-	if (db_rows(res) == 0)
+	if (!session_user_read(res, 0, su, &stale))
 		return 0;
-	su->session_id = db_get_ll(res, 0, 0);
-	su->user_id = db_get_ll(res, 0, 1);
-	su->email = db_get(res, 0, 2);
-	su->is_admin = db_get_bool(res, 0, 3);
-	su->csrf_token = db_get(res, 0, 4);
-	if (db_get_bool(res, 0, 5)) {
+	if (stale) {
 		struct err ignore = ERR_INIT;
 		char id[24];
 		const char *tp[1] = {id};
@@ -95,6 +90,25 @@ int session_lookup(struct arena *a, const char *token, int idle, struct session_
 		snprintf(id, sizeof(id), "%lld", su->session_id);
 		db_run(a, &st_touch, tp, &ignore);
 	}
+	return 1;
+}
+
+int session_user_read(const PGresult *res, int via_token, struct session_user *su, int *stale)
+{
+	memset(su, 0, sizeof(*su));
+	*stale = 0;
+	if (db_rows(res) == 0 || !db_get(res, 0, 0))
+		return 0;
+	if (via_token)
+		su->token_id = db_get_ll(res, 0, 0);
+	else
+		su->session_id = db_get_ll(res, 0, 0);
+	su->user_id = db_get_ll(res, 0, 1);
+	su->email = db_get(res, 0, 2);
+	su->is_admin = db_get_bool(res, 0, 3);
+	*stale = db_get_bool(res, 0, 4);
+	if (!via_token)
+		su->csrf_token = db_get(res, 0, 5);
 	return 1;
 }
 

@@ -2,6 +2,8 @@
 #ifndef SF_SESSION_H
 #define SF_SESSION_H
 
+#include <libpq-fe.h>
+
 #include "arena.h"
 #include "auth.h"
 #include "err.h"
@@ -41,6 +43,17 @@ int session_create(struct arena *a, long long user_id, const char *ip, int idle,
  */
 int session_lookup(struct arena *a, const char *token, int idle, struct session_user *su,
 		   struct err *e);
+
+/*
+ * Who a lookup found: row 0 of res, whose first columns are, in this order,
+ * the session's (or with via_token the API token's) id, the user's id,
+ * email and is-admin, whether the session's or token's last use is stale
+ * (to be refreshed), and for sessions the CSRF token.  The one mapping of
+ * both lookups (session_lookup, apitoken_lookup and the statements joined
+ * to APITOKEN_LOOKUP_SQL).  1 with *su filled (strings borrowed from res)
+ * and *stale set, 0 when there is no row or its first column is NULL.
+ */
+int session_user_read(const PGresult *res, int via_token, struct session_user *su, int *stale);
 
 /* Delete one session. 0 or -1. */
 int session_delete(struct arena *a, long long session_id, struct err *e);
