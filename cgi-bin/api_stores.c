@@ -125,7 +125,7 @@ int api_stores_list(struct req *r)
 			struct store_who who = web_stores_who(r);
 
 			err_clear(&e);
-			if (store_list(r->a, &who, 0, status, limit, cursor, &list, &next, &e) < 0)
+			if (store_list(r->a, &who, status, limit, cursor, &list, &next, &e) < 0)
 				return web_stores_fail(
 				    r, &e, strstr(e.msg, "cursor") ? "cursor" : "status", NULL, 0);
 		}

@@ -27,7 +27,7 @@ static int stores_page(struct req *r, int status, const char *name, const char *
 	const char *next;
 	struct err e = ERR_INIT;
 
-	if (store_list(r->a, &who, 0, NULL, STORE_LIST_MAX, NULL, &list, &next, &e) < 0)
+	if (store_list(r->a, &who, NULL, STORE_LIST_MAX, NULL, &list, &next, &e) < 0)
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	view_set_bool(view_set_obj(v, "nav"), "stores", 1);
 	view_add(v, "stores", list);

@@ -533,11 +533,6 @@ static struct db_stmt st_list_own = DB_STMT(
 	"SELECT " STORE_COLS STORE_FROM "WHERE s.owner_id = $1::bigint" LIST_FILTER, 5);
 /* clang-format on */
 
-/* clang-format off */
-static struct db_stmt st_list_all = DB_STMT(
-	"SELECT " STORE_COLS STORE_FROM "WHERE $1::bigint IS NULL" LIST_FILTER, 5);
-/* clang-format on */
-
 const char *store_cursor_encode(struct arena *a, const char *micros, const char *tail)
 {
 	char raw[64], out[128];
@@ -597,9 +592,9 @@ static int list_args(struct arena *a, const char *status, int limit, const char 
 	return 0;
 }
 
-/* Rows from..n-1 of res (STORE_COLS at column off) as the page of a list. */
-static void list_rows(struct arena *a, const PGresult *res, int from, int off, int all, int limit,
-		      struct view **stores, const char **next_cursor)
+/* Rows from..n-1 of res (STORE_COLS at column off) as the page of a list, "owner" added if owners. */
+static void list_rows(struct arena *a, const PGresult *res, int from, int off, int owners,
+		      int limit, struct view **stores, const char **next_cursor)
 {
 	int n = db_rows(res) - from;
 
@@ -607,7 +602,7 @@ static void list_rows(struct arena *a, const PGresult *res, int from, int off, i
 	for (int i = 0; i < n && i < limit; i++) {
 		struct view *v = store_row_view_at(a, res, from + i, off);
 
-		if (all)
+		if (owners)
 			view_set_str_ref(v, "owner", db_get(res, from + i, off + C_EMAIL));
 		view_push(*stores, v);
 	}
@@ -617,7 +612,7 @@ static void list_rows(struct arena *a, const PGresult *res, int from, int off, i
 		    db_get(res, from + limit - 1, off + C_ID));
 }
 
-int store_list(struct arena *a, const struct store_who *who, int all, const char *status, int limit,
+int store_list(struct arena *a, const struct store_who *who, const char *status, int limit,
 	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e)
 {
 	const char *p[5] = {NULL};
@@ -630,12 +625,12 @@ int store_list(struct arena *a, const struct store_who *who, int all, const char
 		return -1;
 	snprintf(uid, sizeof(uid), "%lld", who->id);
 	snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more: is there a next page? */
-	p[0] = all ? NULL : uid;
+	p[0] = uid;
 	p[1] = status;
 	p[4] = lim;
-	if (!(res = db_run(a, all ? &st_list_all : &st_list_own, p, e)))
+	if (!(res = db_run(a, &st_list_own, p, e)))
 		return -1;
-	list_rows(a, res, 0, 0, all, limit, stores, next_cursor);
+	list_rows(a, res, 0, 0, 0, limit, stores, next_cursor);
 	return 0;
 }
 

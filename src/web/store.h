@@ -102,19 +102,18 @@ struct view *store_get(struct arena *a, const struct store_who *who, const char 
 		       struct store_meta *meta, struct err *e);
 
 /*
- * A page of stores, newest first: the asker's own, or with all = 1 (admins
- * only, checked by the caller) everyone's, each view with "owner" added.
- * status NULL = every status except deleted.  cursor NULL = from the start;
- * else the opaque value of an earlier next_cursor.  OUT: *stores an array
- * view, *next_cursor an arena string or NULL at the end.  0, or -1 with
- * e (422 for a bad cursor, field in *field).
+ * A page of the asker's own stores, newest first.  status NULL = every
+ * status except deleted.  cursor NULL = from the start; else the opaque
+ * value of an earlier next_cursor.  OUT: *stores an array view,
+ * *next_cursor an arena string or NULL at the end.  0, or -1 with e (422
+ * for a bad status or cursor, the message naming which).
  */
-int store_list(struct arena *a, const struct store_who *who, int all, const char *status, int limit,
+int store_list(struct arena *a, const struct store_who *who, const char *status, int limit,
 	       const char *cursor, struct view **stores, const char **next_cursor, struct err *e);
 
 /*
- * The administrators' list of every tenant's stores (the caller checks the
- * role).  IN: status (NULL = every status but deleted), engine, owner (an
+ * The administrators' list of every tenant's stores, the only list across
+ * tenants (the caller checks the role).  IN: status (NULL = every status but deleted), engine, owner (an
  * email, matched case-insensitively; NULL = anyone), oldest (1 = oldest
  * first, else newest first); limit 1..STORE_LIST_MAX; cursor as in
  * store_list (a cursor keeps its place whichever way the list is sorted).
