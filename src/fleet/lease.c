@@ -144,11 +144,15 @@ int lease_start_requested(struct arena *a, int concurrency, int *n, struct err *
 	return 0;
 }
 
+_Static_assert(LEASE_KEEP_STATUS == 0, "a zeroed lease_save keeps the status");
+
 static void lease_from_row(struct arena *a, struct lease *l, const PGresult *res, int r)
 {
+	int status = store_status_parse(db_get(res, r, 2));
+
 	l->id = arena_strdup(a, db_get(res, r, 0));
 	l->token = arena_strdup(a, db_get(res, r, 1));
-	l->status = arena_strdup(a, db_get(res, r, 2));
+	l->status = status < 0 ? STORE_STATUS_N : (enum store_status)status;
 	l->reason = arena_strdup(a, db_get(res, r, 3));
 	l->step = arena_strdup(a, db_get(res, r, 4));
 	l->revision = arena_strdup(a, db_get(res, r, 5));
@@ -216,6 +220,7 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 {
 	char attempts[16], delay[32], secs[16];
 	const char *p[16];
+	enum store_status status = w->status != LEASE_KEEP_STATUS ? w->status : l->status;
 	PGresult *res;
 
 	if (!l->token)
@@ -225,8 +230,8 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	snprintf(secs, sizeof(secs), "%d", lease_seconds);
 	p[0] = l->id;
 	p[1] = l->token;
-	p[2] = l->status;
-	p[3] = w->status ? w->status : l->status;
+	p[2] = store_status_name(l->status);
+	p[3] = store_status_name(status);
 	p[4] = w->reason;
 	p[5] = w->step;
 	p[6] = w->revision;
@@ -244,7 +249,7 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 		return -1;
 	if (db_get_ll(res, 0, 0) != 1)
 		return 0; /* the caller releases: a status change leaves the token ours */
-	l->status = arena_strdup(a, p[3]);
+	l->status = status;
 	if (w->reason)
 		l->reason = arena_strdup(a, w->reason);
 	if (w->step)

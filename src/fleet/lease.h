@@ -4,6 +4,7 @@
 
 #include "arena.h"
 #include "err.h"
+#include "lifecycle.h"
 
 /*
  * A reconciler works on a store only while it holds the row's lease: a
@@ -23,7 +24,7 @@
 struct lease {
 	const char *id;
 	const char *token; /* lease_token (uuid text) */
-	const char *status;
+	enum store_status status; /* STORE_STATUS_N: a name lifecycle.h does not know */
 	const char *reason;   /* status_reason */
 	const char *step;     /* last completed step ("" = none) */
 	const char *revision; /* blueprint_revision */
@@ -58,9 +59,16 @@ int lease_claim(struct arena *a, const char *const *ids, int n, const char *owne
  */
 int lease_renew(struct arena *a, const struct lease *l, int lease_seconds, struct err *e);
 
+/*
+ * lease_save.status that keeps the store's status.  Reconcile never moves a
+ * store back to requested (the web app's retry does), so the zero that
+ * `struct lease_save w = {0}` gives means "keep".
+ */
+#define LEASE_KEEP_STATUS STORE_REQUESTED
+
 /* What a fenced save writes (NULL strings = keep the column). */
 struct lease_save {
-	const char *status; /* new status (may equal the old one) */
+	enum store_status status; /* new status (may equal the old one); LEASE_KEEP_STATUS */
 	const char *reason;
 	const char *step;
 	const char *revision;

@@ -14,8 +14,9 @@
 #include "config.h"
 #include "db.h"
 #include "lease.h"
-#include "reconcile_metrics.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "reconcile_metrics.h"
 #include "readiness.h"
 #include "reconcile.h"
 #include "reconcile_int.h"
@@ -36,7 +37,7 @@
  * nothing (a steady ready store: no request, no write) or work, and the
  * stores needing work are claimed in one statement (lease.h).
  *
- * ACT runs the handler of the claimed status (the table `states` below).
+ * ACT runs the handler of the claimed status (the table `state_act` below).
  * Provisioning is a list of idempotent steps; the last completed one is
  * stores.step, which only moves forward under the lease, so each step's
  * event is written exactly once however many reconcilers run or crash.
@@ -353,6 +354,14 @@ static struct db_stmt st_load =
 	    " WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
 	    0);
 
+/* The status named s; STORE_STATUS_N for a name lifecycle.h does not know (no handler). */
+static enum store_status status_of(const char *s)
+{
+	int st = store_status_parse(s);
+
+	return st < 0 ? STORE_STATUS_N : (enum store_status)st;
+}
+
 static int load_stores(struct reconcile *r, struct err *e)
 {
 	PGresult *res = db_run(r->a, &st_load, NULL, e);
@@ -372,7 +381,7 @@ static int load_stores(struct reconcile *r, struct err *e)
 		s->version = db_get(res, i, 2);
 		s->name = db_get(res, i, 3);
 		s->email = db_get(res, i, 4);
-		s->status = db_get(res, i, 5);
+		s->status = status_of(db_get(res, i, 5));
 		s->reason = db_get(res, i, 6);
 		s->step = db_get(res, i, 7);
 		s->desired = db_get(res, i, 8);
@@ -549,7 +558,7 @@ static void fail(struct reconcile *r, struct lease *l, const char *step, const c
 {
 	struct lease_save w = {0};
 
-	w.status = "failed";
+	w.status = STORE_FAILED;
 	w.reason = reason;
 	w.attempts = l->attempts;
 	w.release = 1;
@@ -574,7 +583,7 @@ static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, c
 
 	if (ke->klass == K8S_HARD || ke->klass == K8S_OK) {
 		snprintf(reason, sizeof(reason), "kubernetes refused to %s: %.400s", what, msg);
-		if (!strcmp(l->status, "provisioning")) {
+		if (l->status == STORE_PROVISIONING) {
 			fail(r, l, step, reason);
 			return;
 		}
@@ -965,7 +974,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 				*config.ingress_address ? detail
 							: "ingress applied (no ingress_address "
 							  "configured: HTTP probe skipped)");
-			w.status = "ready";
+			w.status = STORE_READY;
 			w.reason = "";
 			w.attempts = 0;
 			r->transitions++;
@@ -976,7 +985,7 @@ static void st_provisioning(struct reconcile *r, struct store *s, struct lease *
 		lease_release(r->a, l, &e);
 		return;
 	}
-	if (save(r, l, &w) > 0 && w.status) {
+	if (save(r, l, &w) > 0 && w.status == STORE_READY) {
 		reconcile_revision_ready(r, s, l->revision);
 		log_info("reconcile: store %s is ready", l->id);
 	}
@@ -1040,11 +1049,11 @@ static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 	w.attempts = 0;
 	w.release = 1;
 	if (s->hr.health == HEALTH_FAILED) {
-		if (!strcmp(l->status, "degraded") && !strcmp(l->reason, s->hr.reason)) {
+		if (l->status == STORE_DEGRADED && !strcmp(l->reason, s->hr.reason)) {
 			lease_release(r->a, l, &e);
 			return;
 		}
-		w.status = "degraded";
+		w.status = STORE_DEGRADED;
 		w.reason = s->hr.reason;
 		if (s->missing) {
 			if (repair(r, s, why, sizeof(why)) == 0)
@@ -1053,24 +1062,25 @@ static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 				snprintf(reason, sizeof(reason), "%s; cannot put it back: %.300s",
 					 s->hr.reason, why);
 			w.reason = reason;
-			if (!strcmp(l->status, "degraded") && !strcmp(l->reason, reason)) {
+			if (l->status == STORE_DEGRADED && !strcmp(l->reason, reason)) {
 				lease_release(r->a, l, &e);
 				return;
 			}
 		}
 		lease_event(&w, s->hr.step, "warn", w.reason);
-	} else if (s->hr.health == HEALTH_READY && !strcmp(l->status, "degraded")) {
-		w.status = "ready";
+	} else if (s->hr.health == HEALTH_READY && l->status == STORE_DEGRADED) {
+		w.status = STORE_READY;
 		w.reason = "";
-		lease_event(&w, "ready", "info", "store is healthy again");
+		lease_event(&w, store_step_table[STEP_READY].name, "info",
+			    "store is healthy again");
 	} else {
 		lease_release(r->a, l, &e);
 		return;
 	}
 	if (save(r, l, &w) > 0) {
 		r->transitions++;
-		log_info("reconcile: store %s is %s%s%s", l->id, w.status, *w.reason ? ": " : "",
-			 w.reason);
+		log_info("reconcile: store %s is %s%s%s", l->id, store_status_name(w.status),
+			 *w.reason ? ": " : "", w.reason);
 	}
 }
 
@@ -1080,7 +1090,7 @@ static void deleted(struct reconcile *r, struct lease *l)
 {
 	struct lease_save w = {0};
 
-	w.status = "deleted";
+	w.status = STORE_DELETED;
 	w.reason = "";
 	w.step = "deleted";
 	w.attempts = 0;
@@ -1181,26 +1191,19 @@ out:
 
 /* ---- the state table -------------------------------------------------------- */
 
-static const struct state {
-	const char *status;
-	void (*act)(struct reconcile *r, struct store *s, struct lease *l);
-} states[] = {
-    {"requested", NULL}, /* started by lease_start_requested, under the cap */
-    {"provisioning", st_provisioning},
-    {"ready", st_running},
-    {"degraded", st_running},
-    {"upgrading", reconcile_upgrading}, /* reconcile_upgrade.c */
-    {"failed", NULL},			/* waits for a retry from the web app */
-    {"deleting", st_deleting},
+/*
+ * The handler of each status a claimed store can have.  None for requested
+ * (lease_start_requested starts those, under the cap), failed (waits for a
+ * retry from the web app) and deleted (done).
+ */
+static void (*const state_act[STORE_STATUS_N])(struct reconcile *r, struct store *s,
+					       struct lease *l) = {
+    [STORE_PROVISIONING] = st_provisioning,
+    [STORE_READY] = st_running,
+    [STORE_DEGRADED] = st_running,
+    [STORE_UPGRADING] = reconcile_upgrading, /* reconcile_upgrade.c */
+    [STORE_DELETING] = st_deleting,
 };
-
-static const struct state *state_of(const char *status)
-{
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (!strcmp(states[i].status, status))
-			return &states[i];
-	return NULL;
-}
 
 /* ---- decide ---------------------------------------------------------------- */
 
@@ -1226,17 +1229,61 @@ static void missing_is_failure(struct store *s)
 	snprintf(s->hr.reason, sizeof(s->hr.reason), "%s is missing", what);
 }
 
-static void decide(struct reconcile *r, struct store *s)
+/* A deleting store: claimed to delete the namespace, confirm it gone, or report it stuck. */
+static void decide_deleting(struct reconcile *r, struct store *s)
 {
-	struct k8s_err ke;
 	const json_t *ns = obs_ns(s);
 
+	if (!ns || !ns_terminating(ns)) {
+		s->action = ns ? "delete the namespace" : "confirm the namespace is gone";
+		s->claim = 1;
+	} else if (r->now - s->delete_at > config.delete_timeout &&
+		   !strstr(s->reason, "stuck terminating")) {
+		s->action = "report the namespace stuck terminating";
+		s->claim = 1;
+	} else {
+		s->action = "waiting for the namespace to terminate";
+	}
+}
+
+/* A ready or degraded store: claimed only when its verdict changes. */
+static void decide_running(struct reconcile *r, struct store *s)
+{
+	struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
+	struct k8s_err ke;
+	int degraded = s->status == STORE_DEGRADED;
+
+	if (!eb || !eb->expected)
+		return;
+	reconcile_judge(r, s, eb->running, 0);
+	/* a healthy-looking ready store costs nothing; anything else gets a closer look */
+	if (s->hr.health != HEALTH_READY || degraded) {
+		if (reconcile_fetch_details(r, s, &ke) < 0) {
+			log_warn("reconcile: store %s: %s", s->id, ke.err.msg);
+			return;
+		}
+		reconcile_judge(r, s, eb->running, 0);
+	}
+	missing_is_failure(s);
+	if (s->hr.health == HEALTH_FAILED &&
+	    (!degraded || strncmp(s->reason, s->hr.reason, strlen(s->hr.reason)) ||
+	     (s->missing && strstr(s->reason, ": put back")))) {
+		s->action = "mark degraded";
+		s->claim = 1;
+	} else if (s->hr.health == HEALTH_READY && degraded) {
+		s->action = "mark ready again";
+		s->claim = 1;
+	}
+}
+
+static void decide(struct reconcile *r, struct store *s)
+{
 	s->action = "nothing to do";
-	if (!strcmp(s->status, "requested")) {
+	if (s->status == STORE_REQUESTED) {
 		s->action = "start provisioning when a slot is free";
 		return;
 	}
-	if (!strcmp(s->status, "failed"))
+	if (s->status == STORE_FAILED)
 		return;
 	if (s->leased) {
 		s->action = "leased by another run";
@@ -1246,48 +1293,24 @@ static void decide(struct reconcile *r, struct store *s)
 		s->action = "waiting for its next attempt";
 		return;
 	}
-	if (!strcmp(s->status, "provisioning")) {
+	switch (s->status) {
+	case STORE_PROVISIONING:
 		s->action = "continue provisioning";
 		s->claim = 1;
-	} else if (!strcmp(s->status, "upgrading")) {
+		break;
+	case STORE_UPGRADING:
 		s->action = "carry out the upgrade or rollback";
 		s->claim = 1;
-	} else if (!strcmp(s->status, "deleting")) {
-		if (!ns || !ns_terminating(ns)) {
-			s->action = ns ? "delete the namespace" : "confirm the namespace is gone";
-			s->claim = 1;
-		} else if (r->now - s->delete_at > config.delete_timeout &&
-			   !strstr(s->reason, "stuck terminating")) {
-			s->action = "report the namespace stuck terminating";
-			s->claim = 1;
-		} else {
-			s->action = "waiting for the namespace to terminate";
-		}
-	} else if (!strcmp(s->status, "ready") || !strcmp(s->status, "degraded")) {
-		struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
-
-		if (!eb || !eb->expected)
-			return;
-		reconcile_judge(r, s, eb->running, 0);
-		/* a healthy-looking ready store costs nothing; anything else gets a closer look */
-		if (s->hr.health != HEALTH_READY || !strcmp(s->status, "degraded")) {
-			if (reconcile_fetch_details(r, s, &ke) < 0) {
-				log_warn("reconcile: store %s: %s", s->id, ke.err.msg);
-				return;
-			}
-			reconcile_judge(r, s, eb->running, 0);
-		}
-		missing_is_failure(s);
-		if (s->hr.health == HEALTH_FAILED &&
-		    (strcmp(s->status, "degraded") ||
-		     strncmp(s->reason, s->hr.reason, strlen(s->hr.reason)) ||
-		     (s->missing && strstr(s->reason, ": put back")))) {
-			s->action = "mark degraded";
-			s->claim = 1;
-		} else if (s->hr.health == HEALTH_READY && !strcmp(s->status, "degraded")) {
-			s->action = "mark ready again";
-			s->claim = 1;
-		}
+		break;
+	case STORE_DELETING:
+		decide_deleting(r, s);
+		break;
+	case STORE_READY:
+	case STORE_DEGRADED:
+		decide_running(r, s);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -1388,20 +1411,21 @@ static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
 		struct lease *l = &ls[i];
 		const json_t *ix = json_object_get(index, l->id);
 		struct store *s = ix ? &r->stores[json_integer_value(ix)] : NULL;
-		const struct state *st = state_of(l->status);
+		void (*act)(struct reconcile *, struct store *, struct lease *) =
+		    l->status < STORE_STATUS_N ? state_act[l->status] : NULL;
 		struct err e = ERR_INIT;
 
 		/* the row may have moved on since we loaded it: act on its current status */
-		if (s && strcmp(s->status, l->status)) {
+		if (s && s->status != l->status) {
 			s->status = l->status;
 			s->reason = l->reason;
 			s->judged = 0;
 		}
-		if (!s || !st || !st->act || lease_renew(r->a, l, config.lease_seconds, &e) != 1) {
+		if (!s || !act || lease_renew(r->a, l, config.lease_seconds, &e) != 1) {
 			lease_release(r->a, l, &e);
 			continue;
 		}
-		st->act(r, s, l);
+		act(r, s, l);
 	}
 }
 
@@ -1450,8 +1474,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 
 		decide(r, s);
 		if (r->o.dry_run)
-			fprintf(r->o.out, "%s %s: %s%s%s\n", s->id, s->status, s->action,
-				s->judged ? " - " : "", s->judged ? s->hr.reason : "");
+			fprintf(r->o.out, "%s %s: %s%s%s\n", s->id, store_status_name(s->status),
+				s->action, s->judged ? " - " : "", s->judged ? s->hr.reason : "");
 		if (s->claim)
 			ids[nids++] = s->id;
 	}

@@ -8,6 +8,7 @@
 
 #include "k8s.h"
 #include "lease.h"
+#include "lifecycle.h"
 #include "readiness.h"
 #include "reconcile.h"
 
@@ -28,7 +29,8 @@ struct engine_bp {
 
 /* One store row that is not deleted, and what was observed of it. */
 struct store {
-	const char *id, *engine, *version, *name, *email, *status, *reason, *step, *desired;
+	const char *id, *engine, *version, *name, *email, *reason, *step, *desired;
+	enum store_status status; /* STORE_STATUS_N: a name lifecycle.h does not know */
 	int due, leased;
 	long long delete_at;
 	const json_t *obs;	      /* {namespace, pvcs, ...} of this store, or NULL */

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "db.h"
 #include "lease.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "reconcile_int.h"
 #include "view.h"
@@ -76,13 +77,14 @@ struct up {
 
 /* One fenced write: the store row, the pending revision, events. */
 struct up_write {
-	/* stores (NULL / -1 = keep) */
-	const char *status, *reason, *engine_version, *blueprint_revision;
+	/* stores (LEASE_KEEP_STATUS / NULL / -1 = keep) */
+	enum store_status status;
+	const char *reason, *engine_version, *blueprint_revision;
 	int pending;  /* -1 keep, 0 = NULL, else the revision */
 	int current;  /* -1 keep */
 	int attempts; /* new count */
 	double delay;
-	/* the pending revision (NULL = keep) */
+	/* the pending revision (NULL = keep); results are store_revisions.result's own words */
 	const char *result, *rev_reason, *snapshot, *snapshot_status, *restore_status;
 	const char *rev_blueprint;
 	int applied, finished;
@@ -237,8 +239,8 @@ static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, s
 	snprintf(delay, sizeof(delay), "%.3f", w->delay);
 	ps[0] = u->l->id;
 	ps[1] = u->l->token;
-	ps[2] = u->l->status;
-	ps[3] = w->status;
+	ps[2] = store_status_name(u->l->status);
+	ps[3] = w->status != LEASE_KEEP_STATUS ? store_status_name(w->status) : NULL;
 	ps[4] = w->reason;
 	ps[5] = pending;
 	ps[6] = current;
@@ -316,7 +318,7 @@ static int save(struct up *u, const struct up_write *w)
 			 u->l->id);
 		lease_release(u->r->a, u->l, &e);
 	} else {
-		if (w->status && strcmp(w->status, u->l->status))
+		if (w->status != LEASE_KEEP_STATUS && w->status != u->l->status)
 			u->r->transitions++;
 		if (w->nev)
 			u->r->transitions++;
@@ -538,7 +540,7 @@ static void upgrade_failed(struct up *u, const char *why, const char *snapshot_s
 	char *msg = arena_printf(u->r->a, "upgrade to %s failed before changing the store: %s",
 				 u->version, why);
 
-	w.status = "ready";
+	w.status = STORE_READY;
 	w.reason = "";
 	w.result = "failed";
 	w.rev_reason = why;
@@ -572,7 +574,7 @@ static void rollback_failed(struct up *u, const char *why)
 	struct up_write w = {.pending = 0, .current = -1};
 	char *msg = arena_printf(u->r->a, "rollback to %s failed: %s", u->version, why);
 
-	w.status = "failed";
+	w.status = STORE_FAILED;
 	w.reason = msg;
 	w.result = "failed";
 	w.rev_reason = why;
@@ -596,7 +598,7 @@ static void finished(struct up *u, const char *rev)
 	else
 		msg =
 		    arena_printf(u->r->a, "rolled back to revision %d (%s)", u->source, u->version);
-	w.status = "ready";
+	w.status = STORE_READY;
 	w.reason = "";
 	w.engine_version = u->version;
 	w.blueprint_revision = rev;
@@ -852,7 +854,7 @@ static int restore(struct up *u)
 					 "failed: %s",
 					 u->version, u->restore_snapshot, why);
 
-		w.status = "failed";
+		w.status = STORE_FAILED;
 		w.reason = msg;
 		w.result = "failed";
 		w.rev_reason = msg;
