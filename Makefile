@@ -97,7 +97,11 @@ ALL_A := $(CTL_A) $(WEB_A) $(FLEET_A) $(DOMAIN_A) $(CORE_A)
 ALL_LIBS := $(PKG_LIBS) -lfcgi -lm
 
 SIM_SRC := $(wildcard src/kubesim/*.c)
-FCGI_SRC := $(wildcard cgi-bin/*.c)
+# cgi-bin/page_test.c (the /_test/ debug routes the transport tests use) is
+# never part of storefleet.fcgi: only the test build of the program links
+# it, with route.c compiled again under SF_TEST_ROUTES to look its table up.
+FCGI_TEST_SRC := cgi-bin/page_test.c
+FCGI_SRC := $(filter-out $(FCGI_TEST_SRC),$(wildcard cgi-bin/*.c))
 UNIT_SRC := $(wildcard tests/unit/t-*.c)
 # x-*.c: compiled tests that need an environment; their tNNNN-*.sh runs them.
 DRIVEN_SRC := $(wildcard tests/unit/x-*.c)
@@ -106,6 +110,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 CMDS := $(O)/bin/storefleet-reconcile $(O)/bin/storefleetctl
 SIM := $(if $(SIM_SRC),$(O)/bin/kubesim)
 FCGI := $(if $(FCGI_SRC),$(O)/bin/storefleet.fcgi)
+FCGI_TEST := $(if $(FCGI_SRC),$(O)/tests/storefleet-test.fcgi)
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 DRIVEN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(DRIVEN_SRC))
 REPLAYS := $(patsubst tests/fuzz/%.c,$(O)/tests/%,$(FUZZ_SRC))
@@ -120,7 +125,7 @@ OBJ = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 all: programs tests
 programs: $(PROGRAMS)
-tests: $(UNITS) $(DRIVEN) $(REPLAYS)
+tests: $(UNITS) $(DRIVEN) $(REPLAYS) $(FCGI_TEST)
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -137,6 +142,16 @@ LINK = @mkdir -p $(dir $@); $(if $(Q),echo "  LINK    $@";) $(CC) $(LDFLAGS) -o 
 
 # The two halves: neither links the other's layer.
 $(O)/bin/storefleet.fcgi: $(call OBJ,$(FCGI_SRC)) $(WEB_A) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ -lfcgi $(CORE_LIBS)
+
+# The test build: storefleet.fcgi plus the /_test/ routes (tests/t0100, t0110).
+$(O)/obj/cgi-bin/route-test.o: cgi-bin/route.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (SF_TEST_ROUTES)")
+	$(Q)$(CC) $(CPPFLAGS) -DSF_TEST_ROUTES $(INC) $(CFLAGS) -c -o $@ $<
+
+$(O)/tests/storefleet-test.fcgi: $(call OBJ,$(filter-out cgi-bin/route.c,$(FCGI_SRC)) $(FCGI_TEST_SRC)) \
+		$(O)/obj/cgi-bin/route-test.o $(WEB_A) $(DOMAIN_A) $(CORE_A)
 	$(LINK) $^ -lfcgi $(CORE_LIBS)
 
 $(O)/bin/storefleet-reconcile: $(O)/obj/src/cmd/storefleet-reconcile.o $(FLEET_A) $(DOMAIN_A) $(CORE_A)
@@ -178,7 +193,7 @@ run: deps
 # prove runs compiled unit tests and shell tests directly (--exec '').
 PROVE_JOBS ?= 2
 test-only: all
-	$(Q)SF_BUILD=$(abspath $(O)) SF_ROOT=$(CURDIR) prove --exec '' -j$(PROVE_JOBS) --timer $(sort $(UNITS) $(REPLAYS)) $(sort $(wildcard tests/t[0-9]*.sh))
+	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' -j$(PROVE_JOBS) --timer $(sort $(UNITS) $(REPLAYS)) $(sort $(wildcard tests/t[0-9]*.sh))
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 test-only
@@ -195,7 +210,7 @@ fuzz: deps
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory programs
-	$(Q)SF_BUILD=$(abspath $(O)) SF_ROOT=$(CURDIR) tools/bench.sh
+	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" tools/bench.sh
 
 clean:
 	rm -rf build

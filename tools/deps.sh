@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian packages storefleet needs, only those missing.
 # Used by `make run`, `make test` and friends; safe to run again (a no-op then).
+# Extra package names may be given as arguments (tools/deps.sh hyperfine).
 set -eu
 
 # build: compiler, pkg-config and the -dev packages of every library we link
@@ -15,6 +16,7 @@ postgresql nginx-light
 python3 python3-yaml python3-jsonschema
 clang libclang-rt-14-dev wrk prometheus
 chromium fonts-dejavu-core"
+pkgs="$pkgs $*"
 
 missing=""
 for p in $pkgs; do
@@ -42,13 +44,17 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
 	sudo="sudo"
 else
-	echo "deps: need root or sudo to install:$missing" >&2
+	echo "deps: need root or sudo to install:$missing — ask an administrator to apt-get install them, then run make again" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+# One line that says what is wrong and what to do, whatever apt-get printed above it.
+$sudo apt-get update -qq || echo "deps: apt-get update failed (above: why); the install below may not find packages" >&2
 # shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+	echo "deps: could not install:$missing — apt-get failed (above: why); install them by hand (apt-get install$missing), then run make again" >&2
+	exit 1
+fi
 # Debian may start the packaged postgresql and nginx services on install.
 # They are left exactly as the package set them up: storefleet runs its own
 # PostgreSQL and nginx as its own processes, on its own sockets and ports,

@@ -24,7 +24,28 @@ stop() {
 	stack_stop
 	exit 0
 }
+# Every failure to start says what and how to fix it in one line, before
+# anything claims to be up, then stops what was started and exits 1.
+fail() {
+	trap - INT TERM EXIT
+	printf 'run: %s\n' "$*" >&2
+	stack_stop
+	exit 1
+}
 trap stop INT TERM EXIT
+
+case $PORT in
+'' | *[!0-9]*) fail "PORT=$PORT is not a port number — PORT=8080 make run" ;;
+esac
+stack_port_free "$PORT" || {
+	next=$((PORT + 1))
+	while ! stack_port_free "$next" && [ "$next" -lt $((PORT + 50)) ]; do next=$((next + 1)); done
+	fail "port $PORT is in use — PORT=$next make run"
+}
+for tool in nginx psql curl python3; do
+	command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed — run make deps (or apt-get install it) first"
+done
+[ -x "$PGBIN/pg_ctl" ] || fail "PostgreSQL's server programs are missing — apt-get install postgresql"
 
 export SF_COOKIE_SECURE=${SF_COOKIE_SECURE:-false}	# plain HTTP on loopback
 export SF_REGISTRATION_OPEN=${SF_REGISTRATION_OPEN:-true}
@@ -40,9 +61,19 @@ if [ -z "${SF_SECRET_KEY:-}" ]; then
 	export SF_SECRET_KEY
 fi
 
-pg_start "$VAR/pg" || exit 1
-say "PostgreSQL on $VAR/pg (pid $PG_PID)"
-"$SF_BUILD/bin/storefleetctl" migrate || exit 1
+pg_start "$VAR/pg" 2>"$VAR/pg-start.err" || {
+	cat "$VAR/pg-start.err" >&2
+	fail "PostgreSQL did not start (above: why) — fix that, or move var/pg away to start afresh"
+}
+if [ "$PG_DIR" = "$VAR/pg" ]; then
+	say "PostgreSQL on var/pg (pid $PG_PID)"
+else
+	say "PostgreSQL on $PG_DIR, linked from var/pg: its user (nobody) cannot enter this checkout (pid $PG_PID)"
+fi
+"$SF_BUILD/bin/storefleetctl" migrate >"$VAR/migrate.log" 2>&1 || {
+	tail -n 3 "$VAR/migrate.log" >&2
+	fail "the database in var/pg does not take this version's migrations — move var/ away to start afresh"
+}
 
 if [ -z "$("$SF_BUILD/bin/storefleetctl" user list 2>/dev/null)" ]; then
 	echo
@@ -52,13 +83,13 @@ if [ -z "$("$SF_BUILD/bin/storefleetctl" user list 2>/dev/null)" ]; then
 fi
 
 if [ -z "${KUBECONFIG:-}" ] && [ -x "$SF_BUILD/bin/kubesim" ]; then
-	kubesim_start "$VAR/kubesim" || exit 1
+	kubesim_start "$VAR/kubesim" || fail "the Kubernetes simulator did not start (above: why); its log is var/kubesim.log"
 	export SF_SIMULATED_CLUSTER=true SF_INGRESS_ADDRESS=$KUBESIM_INGRESS
 	say "Kubernetes simulator at $KUBESIM_ADDR (KUBECONFIG=$KUBECONFIG)"
 fi
 
-app_start "$VAR" "${WORKERS:-2}" || exit 1
-nginx_start "$VAR" "$PORT" || exit 1
+app_start "$VAR" "${WORKERS:-2}" || fail "storefleet.fcgi did not start (above: why); its log is var/app.log"
+nginx_start "$VAR" "$PORT" || fail "nginx did not start on port $PORT (above: why) — PORT=$((PORT + 1)) make run"
 
 if [ -x "$SF_BUILD/bin/storefleet-reconcile" ]; then
 	# Its own process group, so Ctrl-C's cleanup stops the loop and the pass it runs.
@@ -74,13 +105,34 @@ if [ -x "$SF_BUILD/bin/storefleet-reconcile" ]; then
 fi
 
 say "storefleet is up: $BASE/   (Ctrl-C stops everything)"
-# Stay in the foreground until Ctrl-C or until a component dies.
+# Stay in the foreground until Ctrl-C.  PostgreSQL is supervised like the
+# FastCGI workers: when it goes away (a developer restarts it, an upgrade
+# does) it is started again, and the app answers 503 meanwhile and recovers
+# by itself.  Any other component that dies stops the stack.
+pg_down=0 pg_tries=0
 while :; do
-	for entry in "${STACK_PIDS[@]}"; do
-		if ! kill -0 "${entry#*:}" 2>/dev/null; then
-			say "${entry%%:*} (pid ${entry#*:}) exited; see $VAR/*.log"
-			stop
+	if [ $pg_down = 1 ]; then
+		pg_tries=$((pg_tries + 1))
+		if pg_start "$VAR/pg" 2>>"$VAR/pg-start.err"; then
+			say "PostgreSQL started again (pid $PG_PID)"
+			pg_down=0 pg_tries=0
+		elif [ $pg_tries = 1 ]; then
+			say "PostgreSQL does not start again; retrying (see $PG_DIR/postgres.log)"
 		fi
+	fi
+	for i in "${!STACK_PIDS[@]}"; do
+		entry=${STACK_PIDS[$i]}
+		kill -0 "${entry#*:}" 2>/dev/null && continue
+		if [ "${entry%%:*}" = pg ]; then
+			say "PostgreSQL (pid ${entry#*:}) exited; starting it again"
+			unset "STACK_PIDS[$i]"
+			STACK_PIDS=("${STACK_PIDS[@]}")
+			pg_down=1
+			continue 2
+		fi
+		say "${entry%%:*} (pid ${entry#*:}) exited; see $VAR/*.log"
+		stop
 	done
-	sleep 1
+	# back off while PostgreSQL keeps failing: 1 s, then up to 10 s
+	sleep $((pg_tries > 10 ? 10 : (pg_tries > 0 ? pg_tries : 1)))
 done

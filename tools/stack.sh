@@ -56,54 +56,150 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# --- where PostgreSQL's files live ----------------------------------------------
+#
+# As root, PostgreSQL runs as nobody (it refuses root), and nobody must be
+# able to reach its data, its log and its socket.  A checkout under /root,
+# or in any 0700 folder, is out of its reach, and loosening the user's own
+# folders is not ours to do.  So when nobody cannot enter a folder we were
+# given, PostgreSQL's files go to a folder of their own under $SF_PG_BASE
+# (/var/lib/storefleet), one per given folder (named by a hash of its path),
+# owned by nobody, and the given path becomes a symlink to it: `make run`
+# still finds its state in ./var/pg across restarts.
+SF_PG_BASE=${SF_PG_BASE:-/var/lib/storefleet}
+
+# stack_pg_reaches DIR: the PostgreSQL user can enter and write DIR.
+stack_pg_reaches() {
+	stack_as_pg test -x "$1" -a -w "$1" 2>/dev/null
+}
+
+# stack_pg_home DIR: print the real folder for PostgreSQL files meant for DIR
+# (DIR itself, or its own folder under $SF_PG_BASE, made and linked here).
+stack_pg_home() {
+	local dir=$1 home key
+
+	if [ -L "$dir" ]; then
+		home=$(readlink "$dir")
+	else
+		mkdir -p "$dir" || return 1
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "$dir"
+			return 0
+		fi
+		chown nobody:nogroup "$dir"
+		if stack_pg_reaches "$dir"; then
+			echo "$dir"
+			return 0
+		fi
+		key=$(cd "$dir" && pwd -P | sha256sum | cut -c1-16)
+		home=$SF_PG_BASE/pg-$key
+		# An empty folder we just made is replaced by the link; anything in it stays.
+		rmdir "$dir" 2>/dev/null || {
+			echo "stack: $dir is out of reach of PostgreSQL's user (nobody) and not empty;" \
+				"move it away and start again" >&2
+			return 1
+		}
+		ln -s "$home" "$dir" || return 1
+	fi
+	mkdir -p "$home" && chmod 755 "$SF_PG_BASE" || return 1
+	chown nobody:nogroup "$home" && chmod 700 "$home" || return 1
+	# what the folder belongs to, for whoever finds it there
+	stack_pg_owner_note "$home" "$dir"
+	stack_pg_reaches "$home" || {
+		echo "stack: PostgreSQL's user (nobody) cannot reach $home; set SF_PG_BASE to a folder it can" >&2
+		return 1
+	}
+	echo "$home"
+}
+
+stack_pg_owner_note() {
+	printf '%s\n' "$2" >"$1.path" 2>/dev/null || true
+}
+
+# The installed PostgreSQL's major version (15, 16...).
+stack_pg_major() {
+	"$PGBIN/postgres" -V 2>/dev/null | sed -n 's/.* \([0-9][0-9]*\)\..*/\1/p'
+}
+
 # A cluster made by initdb is copied from a template made once per build dir:
 # initdb costs ~1.5 s, a copy ~50 ms.
 stack_pg_template() {
-	local tpl="$SF_BUILD/pg-template"
+	local tpl
 
+	tpl=$(stack_pg_home "$SF_BUILD/pg-template") || return 1
 	(
 		flock 9
-		if [ ! -f "$tpl/PG_VERSION" ]; then
-			rm -rf "$tpl.tmp" && mkdir -p "$tpl.tmp" && chmod 755 "$SF_BUILD" "$tpl.tmp"
-			[ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$tpl.tmp"
-			stack_as_pg "$PGBIN/initdb" -D "$tpl.tmp" -U storefleet --auth=trust -E UTF8 \
+		if [ ! -f "$tpl/data/PG_VERSION" ]; then
+			rm -rf "$tpl/data.tmp" && mkdir -p "$tpl/data.tmp"
+			[ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$tpl/data.tmp"
+			stack_as_pg "$PGBIN/initdb" -D "$tpl/data.tmp" -U storefleet --auth=trust -E UTF8 \
 				--locale=C.UTF-8 >"$SF_BUILD/pg-template.log" 2>&1 || {
-				cat "$SF_BUILD/pg-template.log" >&2
+				echo "stack: initdb failed; the last lines of $SF_BUILD/pg-template.log:" >&2
+				tail -n 5 "$SF_BUILD/pg-template.log" >&2
 				exit 1
 			}
-			mv "$tpl.tmp" "$tpl"
+			mv "$tpl/data.tmp" "$tpl/data"
 		fi
-	) 9>"$SF_BUILD/.pg-template.lock"
-	echo "$tpl"
+	) 9>"$SF_BUILD/.pg-template.lock" || return 1
+	echo "$tpl/data"
 }
 
 pg_start() {
-	local dir=$1 tpl fresh=0
+	local dir=$1 home tpl fresh=0 have want
 
-	mkdir -p "$dir" && chmod 755 "$dir"
-	if [ ! -f "$dir/data/PG_VERSION" ]; then
+	home=$(stack_pg_home "$dir") || return 1
+	chmod 755 "$home" 2>/dev/null
+	[ "$(id -u)" -eq 0 ] && chmod 700 "$home"
+	if [ -f "$home/data/PG_VERSION" ]; then
+		have=$(cat "$home/data/PG_VERSION") want=$(stack_pg_major)
+		if [ -n "$want" ] && [ "$have" != "$want" ]; then
+			echo "stack: $dir was made by PostgreSQL $have and this machine has $want;" \
+				"move it away (mv $dir $dir.$have) and start again" >&2
+			return 1
+		fi
+	else
 		tpl=$(stack_pg_template) || return 1
-		cp -a "$tpl" "$dir/data" || return 1
+		cp -a "$tpl" "$home/data" || return 1
 		fresh=1
 	fi
-	[ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$dir" "$dir/data"
-	chmod 700 "$dir/data"
-	rm -f "$dir/data/postmaster.pid"
-	stack_as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-		-o "-k $dir -c listen_addresses= -c unix_socket_permissions=0700 -c fsync=${PG_FSYNC:-off} -c synchronous_commit=${PG_SYNC:-off} -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null || {
-		cat "$dir/postgres.log" >&2
+	[ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$home" "$home/data"
+	chmod 700 "$home/data"
+	# A postmaster.pid whose process lives is a server on this data (restarted
+	# by hand, say): adopt it.  One whose process is gone is stale.
+	have=$(head -n 1 "$home/data/postmaster.pid" 2>/dev/null)
+	if [ -n "$have" ] && kill -0 "$have" 2>/dev/null &&
+		grep -q postgres "/proc/$have/comm" 2>/dev/null; then
+		stack_pg_adopt "$home" "$have"
+		return 0
+	fi
+	rm -f "$home/data/postmaster.pid"
+	stack_as_pg "$PGBIN/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 30 \
+		-o "-k '$home' -c listen_addresses= -c unix_socket_permissions=0700 -c fsync=${PG_FSYNC:-off} -c synchronous_commit=${PG_SYNC:-off} -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null 2>&1 || {
+		echo "stack: PostgreSQL did not start; the last lines of $home/postgres.log:" >&2
+		tail -n 5 "$home/postgres.log" >&2 2>/dev/null
 		return 1
 	}
-	PG_PID=$(head -n 1 "$dir/data/postmaster.pid")
-	PG_DIR=$dir
-	STACK_PIDS+=("pg:$PG_PID")
-	export PGHOST=$dir PGPORT=5432 PGUSER=storefleet PGDATABASE=storefleet
-	export SF_DATABASE_URL="host=$dir port=5432 user=storefleet dbname=storefleet"
+	stack_pg_adopt "$home" "$(head -n 1 "$home/data/postmaster.pid")"
 	if [ $fresh = 1 ] || ! psql -Atqc 'select 1' >/dev/null 2>&1; then
-		"$PGBIN/createdb" -h "$dir" -U storefleet storefleet 2>/dev/null || true
+		"$PGBIN/createdb" -h "$home" -U storefleet storefleet 2>/dev/null || true
 	fi
-	export PG_PID PG_DIR
+}
+
+# stack_pg_adopt HOME PID: the server of HOME (pid PID) is ours to stop; export where it is.
+stack_pg_adopt() {
+	local home=$1
+
+	PG_PID=$2
+	PG_DIR=$home
+	STACK_PIDS+=("pg:$PG_PID")
+	export PGHOST=$home PGPORT=5432 PGUSER=storefleet PGDATABASE=storefleet
+	# libpq's conninfo quotes a value with spaces (a checkout path may have them)
+	case $home in
+	*" "*) SF_DATABASE_URL="host='$home' port=5432 user=storefleet dbname=storefleet" ;;
+	*) SF_DATABASE_URL="host=$home port=5432 user=storefleet dbname=storefleet" ;;
+	esac
+	export SF_DATABASE_URL PG_PID PG_DIR
 }
 
 # Stop PostgreSQL by PID (fast shutdown) and wait until it is gone.
@@ -134,27 +230,56 @@ app_start() {
 	}
 }
 
+# stack_port_free PORT: nothing listens on 127.0.0.1:PORT (bind and let go).
+stack_port_free() {
+	python3 -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1"
+}
+
+# A path for sed's replacement side (| and & and \ are special there).
+stack_sed_esc() {
+	printf '%s' "$1" | sed -e 's/[|&\\]/\\&/g'
+}
+
 nginx_start() {
 	local dir=$1 port=${2:-} userline=""
 
-	[ -n "$port" ] && [ "$port" != 0 ] || port=$(free_port)
+	if [ -n "$port" ] && [ "$port" != 0 ]; then
+		stack_port_free "$port" || {
+			echo "nginx_start: port $port is in use" >&2
+			return 1
+		}
+	else
+		port=$(free_port)
+	fi
 	mkdir -p "$dir/nginx/logs" "$dir/nginx/tmp"
 	[ "$(id -u)" -eq 0 ] && userline="user root;"
-	sed -e "s|@PORT@|$port|g" -e "s|@PREFIX@|$dir/nginx|g" -e "s|@SOCKET@|$dir/fcgi.sock|g" \
-		-e "s|@ROOT@|$SF_ROOT|g" -e "s|@USER_LINE@|$userline|g" \
+	sed -e "s|@PORT@|$port|g" -e "s|@PREFIX@|$(stack_sed_esc "$dir/nginx")|g" \
+		-e "s|@SOCKET@|$(stack_sed_esc "$dir/fcgi.sock")|g" \
+		-e "s|@ROOT@|$(stack_sed_esc "$SF_ROOT")|g" -e "s|@USER_LINE@|$userline|g" \
 		"$SF_ROOT/nginx/dev.conf.in" >"$dir/nginx/nginx.conf"
-	nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' \
+	nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' -e "$dir/nginx/logs/error.log" \
 		>>"$dir/nginx/logs/stderr.log" 2>&1 &
 	NGINX_PID=$!
 	STACK_PIDS+=("nginx:$NGINX_PID")
 	NGINX_PORT=$port
 	BASE="http://127.0.0.1:$port"
 	export NGINX_PID NGINX_PORT BASE
-	wait_for 10 curl -s -o /dev/null "$BASE/" || {
-		echo "nginx_start: not answering on $BASE" >&2
-		cat "$dir/nginx/logs/stderr.log" "$dir/nginx/logs/error.log" >&2 2>/dev/null
+	# Answering is not enough: another server on the port answers too.  Ours
+	# must be alive and its own pid file written.
+	wait_for 10 nginx_answers "$BASE" "$NGINX_PID" "$dir/nginx/nginx.pid" || {
+		echo "nginx_start: nginx did not come up on $BASE; its last words:" >&2
+		tail -n 5 "$dir/nginx/logs/stderr.log" "$dir/nginx/logs/error.log" >&2 2>/dev/null
 		return 1
 	}
+}
+
+nginx_answers() {
+	kill -0 "$2" 2>/dev/null && [ -s "$3" ] && curl -s -o /dev/null "$1/"
 }
 
 kubesim_start() {

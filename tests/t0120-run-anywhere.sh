@@ -1,0 +1,158 @@
+#!/bin/bash
+# t0120-run-anywhere.sh - `make run` from wherever a newcomer clones: as root in a 0700
+# folder (PostgreSQL runs as nobody, who cannot enter it), as an unprivileged user in
+# their own 0700 folder, on a path with a space; and every failure to start says what
+# and how to fix it in one line before anything claims to be up.  Also: `make run`
+# supervises its PostgreSQL (restarted when it goes away).
+. "$SF_ROOT/tests/lib.sh"
+
+# A checkout: the tracked files (and any new ones) with their times, and the
+# already-built programs and objects, so `make run` has nothing to compile.
+checkout() {
+	local dest=$1
+
+	mkdir -p "$dest/build"
+	(cd "$SF_ROOT" && git ls-files -z --cached --others --exclude-standard 2>/dev/null |
+		xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$dest" || return 1
+	cp -a "$SF_BUILD/bin" "$SF_BUILD/obj" "$SF_BUILD/lib" "$dest/build/"
+}
+
+# run_start DIR [ENV...]: `make run` in DIR in its own process group, as $RUN_AS
+# (empty: ourselves); RUN_PID, output in $T/run.out.  Stopped by run_stop, like Ctrl-C.
+RUN_PID=""
+run_start() {
+	local dir=$1
+
+	shift
+	: >"$T/run.out"
+	if [ -n "${RUN_AS:-}" ]; then
+		setsid setpriv --reuid="$RUN_AS" --regid=nogroup --clear-groups -- \
+			env HOME="$dir" "$@" make -C "$dir" --no-print-directory run >"$T/run.out" 2>&1 &
+	else
+		setsid env "$@" make -C "$dir" --no-print-directory run >"$T/run.out" 2>&1 &
+	fi
+	RUN_PID=$!
+	STACK_PIDS+=("run:$RUN_PID")
+}
+
+run_up() { grep -q 'storefleet is up' "$T/run.out"; }
+run_gone() { ! kill -0 "$RUN_PID" 2>/dev/null; }
+
+run_stop() {
+	kill -INT -- "-$RUN_PID" 2>/dev/null
+	wait_for 30 run_gone || kill -KILL -- "-$RUN_PID" 2>/dev/null
+	wait "$RUN_PID" 2>/dev/null
+}
+
+# up_and_serving DIR NAME PORT: make run came up and answers through its nginx
+up_and_serving() {
+	local name=$2 port=$3
+
+	if ! wait_for 120 run_up; then
+		diag "$(tail -n 20 "$T/run.out")"
+	fi
+	ok "$name: make run comes up" run_up
+	is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/login")" 200 \
+		"$name: the sign-in page answers through nginx"
+	like "$(curl -s "http://127.0.0.1:$port/readyz?check=database")" '"database":"ok"' \
+		"$name: the app reaches its PostgreSQL"
+}
+
+# PostgreSQL's own folders (root's case) go under a base of this test's, removed with $T.
+pgbase=$T/pgbase
+# --- as root, in a 0700 folder ----------------------------------------------------------
+if [ "$(id -u)" -eq 0 ]; then
+	P=$T/private && mkdir -m 700 "$P"
+	checkout "$P/storefleet" || bail "cannot make a checkout"
+	port=$(free_port)
+	run_start "$P/storefleet" PORT="$port" SF_PG_BASE="$pgbase"
+	up_and_serving "$P/storefleet" "root, 0700 folder" "$port"
+	ok "root, 0700 folder: var/pg is a link to PostgreSQL's own folder" test -L "$P/storefleet/var/pg"
+	home=$(readlink "$P/storefleet/var/pg")
+	like "$home" "^$pgbase/pg-[0-9a-f]{16}\$" "... a per-checkout folder under SF_PG_BASE"
+	is "$(stat -c %U:%a "$home")" "nobody:700" "... owned by PostgreSQL's user, private"
+	is "$(stat -c %a "$P")" 700 "the user's own folder keeps its 0700"
+	like "$(cat "$T/run.out")" "PostgreSQL on $home, linked from var/pg" "make run says where its data is"
+	like "$(cat "$T/run.out")" 'First admin account' "the first run prints the first admin"
+
+	# PostgreSQL goes away under make run: it is started again, the app recovers
+	pg1=$(head -n 1 "$home/data/postmaster.pid")
+	kill -INT "$pg1"
+	pg_back() { [ -s "$home/data/postmaster.pid" ] && [ "$(head -n 1 "$home/data/postmaster.pid")" != "$pg1" ] &&
+		curl -s "http://127.0.0.1:$port/readyz?check=database" | grep -q '"database":"ok"'; }
+	ok "PostgreSQL stopped under make run is started again and the app recovers" wait_for 60 pg_back
+	like "$(cat "$T/run.out")" 'PostgreSQL \(pid [0-9]+\) exited; starting it again' "... and make run says so"
+	ok "... the stack stays up (nginx still answers)" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"
+
+	run_stop
+	ok "Ctrl-C stops it" run_gone
+	ok "... and its PostgreSQL" stack_gone "$(head -n 1 "$home/data/postmaster.pid" 2>/dev/null || echo 0)"
+
+	# a second run keeps the state: no new first admin
+	run_start "$P/storefleet" PORT="$port" SF_PG_BASE="$pgbase"
+	up_and_serving "$P/storefleet" "root, second run" "$port"
+	unlike "$(cat "$T/run.out")" 'First admin account' "the second run keeps the accounts (no new first admin)"
+	run_stop
+
+	# --- as an unprivileged user in their own 0700 folder ---------------------------------
+	U=$T/nobody-home && mkdir -m 700 "$U" && chown nobody:nogroup "$U"
+	checkout "$U/storefleet" && chown -R nobody:nogroup "$U/storefleet"
+	port=$(free_port)
+	RUN_AS=nobody run_start "$U/storefleet" PORT="$port"
+	up_and_serving "$U/storefleet" "unprivileged user, 0700 folder" "$port"
+	ok "... PostgreSQL's data stays in the checkout (var/pg is a folder)" test -d "$U/storefleet/var/pg/data" -a ! -L "$U/storefleet/var/pg"
+	run_stop
+	ok "... Ctrl-C stops it" run_gone
+fi
+
+# --- a path with a space ------------------------------------------------------------------
+S="$T/with space"
+mkdir -p "$S"
+checkout "$S/store fleet" || bail "cannot make a checkout with a space"
+port=$(free_port)
+run_start "$S/store fleet" PORT="$port" SF_PG_BASE="$pgbase"
+up_and_serving "$S/store fleet" "a path with spaces" "$port"
+is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/static/style.css")" 200 \
+	"... nginx serves the static files from the path with spaces"
+
+# --- the port is taken ------------------------------------------------------------------------
+# (the stack above still holds $port)
+run2() { (cd "$S/store fleet" && env "$@" timeout 120 make --no-print-directory run) >"$T/run2.out" 2>&1; }
+run2 PORT="$port" SF_PG_BASE="$pgbase"
+rc=$?
+is "$rc" 2 "a taken port: make run fails (make exits 2 for its failed recipe)"
+like "$(cat "$T/run2.out")" "run: port $port is in use — PORT=[0-9]+ make run" "... and says which port and what to type"
+unlike "$(cat "$T/run2.out")" 'is up' "... before anything claims to be up"
+run_stop
+
+# --- PostgreSQL will not start ----------------------------------------------------------------
+home=$(readlink "$S/store fleet/var/pg" 2>/dev/null || echo "$S/store fleet/var/pg")
+cp "$home/data/postgresql.conf" "$T/pg.conf"
+echo "shared_buffers = 'plenty'" >>"$home/data/postgresql.conf"
+run2 PORT="$(free_port)" SF_PG_BASE="$pgbase"
+like "$(cat "$T/run2.out")" 'PostgreSQL did not start; the last lines of' "a PostgreSQL that will not start: make run says so"
+like "$(cat "$T/run2.out")" 'shared_buffers' "... with the last lines of its log (the bad setting)"
+unlike "$(cat "$T/run2.out")" 'is up' "... before anything claims to be up"
+cp "$T/pg.conf" "$home/data/postgresql.conf"
+
+# --- a var/ from another PostgreSQL version ------------------------------------------------
+echo 9.6 >"$home/data/PG_VERSION.new" && mv "$home/data/PG_VERSION" "$T/PG_VERSION" &&
+	mv "$home/data/PG_VERSION.new" "$home/data/PG_VERSION"
+run2 PORT="$(free_port)" SF_PG_BASE="$pgbase"
+like "$(cat "$T/run2.out")" 'var/pg was made by PostgreSQL 9.6 and this machine has [0-9]+; move it away' \
+	"a stale var/ from another version: make run says what to do"
+unlike "$(cat "$T/run2.out")" 'is up' "... before anything claims to be up"
+mv "$T/PG_VERSION" "$home/data/PG_VERSION"
+
+# --- a package that cannot be installed ------------------------------------------------------
+if [ "$(id -u)" -eq 0 ]; then
+	# no sudo on this user's PATH: only what deps.sh needs to find what is missing
+	mkdir -p "$T/depsbin"
+	for tool in sh dpkg-query grep id; do ln -s "$(command -v $tool)" "$T/depsbin/$tool"; done
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups -- env PATH="$T/depsbin" \
+		sh "$SF_ROOT/tools/deps.sh" storefleet-no-such-package 2>&1)
+	like "$out" '^deps: need root or sudo to install: storefleet-no-such-package( [a-z-]+)* — ask an administrator' \
+		"a user without root or sudo is told what to ask for"
+fi
+
+done_testing
