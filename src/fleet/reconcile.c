@@ -65,26 +65,6 @@ static const struct obs_kind {
 };
 #define OBS_N (sizeof(obs_kinds) / sizeof(obs_kinds[0]))
 
-/*
- * The provisioning steps in order (stores.step = the last one completed),
- * with the event each writes when first completed.
- */
-static const struct step {
-	const char *name, *message;
-} steps[] = {
-    {"render", "the blueprint rendered"},
-    {"namespace", "namespace created"},
-    {"isolation", "resource quota, limit range and network policies applied"},
-    {"secrets", "credentials generated and kept in the cluster"},
-    {"database", "database is ready"},
-    {"app", "app is running"},
-    {"setup", "setup job completed"},
-    {"ingress", "the store answers through the ingress"},
-    {"readiness", "every readiness check passed"},
-    {"ready", "store is ready"},
-};
-#define STEPS_N ((int)(sizeof(steps) / sizeof(steps[0])))
-
 /* The paths of the HTTP probe per engine (docs/readiness.md). */
 static const struct probe_paths {
 	const char *engine, *paths[3];
@@ -92,14 +72,6 @@ static const struct probe_paths {
     {"woocommerce", {"/", "/wp-login.php", NULL}},
     {"medusa", {"/health", NULL, NULL}},
 };
-
-static int step_index(const char *name)
-{
-	for (int i = 0; i < STEPS_N; i++)
-		if (!strcmp(steps[i].name, name))
-			return i;
-	return -1;
-}
 
 /* ---- blueprints: loaded once per engine ---------------------------------- */
 
@@ -518,24 +490,6 @@ int reconcile_probe(struct reconcile *r, const char *engine, const char *host, c
 
 /* ---- saving results ----------------------------------------------------------- */
 
-/* Queue the events of every step after the store's current one up to `to`. */
-static void advance(struct reconcile *r, struct lease *l, struct lease_save *w, const char *to,
-		    const char *detail_step, const char *detail)
-{
-	int from = step_index(w->step ? w->step : l->step), upto = step_index(to);
-
-	for (int i = from + 1; i <= upto; i++) {
-		const char *msg = steps[i].message;
-
-		if (detail_step && !strcmp(steps[i].name, detail_step) && detail)
-			msg = detail;
-		lease_event(w, steps[i].name, "info", msg);
-		r->transitions++;
-	}
-	if (upto > from)
-		w->step = steps[upto].name;
-}
-
 static int save(struct reconcile *r, struct lease *l, struct lease_save *w)
 {
 	struct err e = ERR_INIT;
@@ -814,178 +768,326 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 	return arena_json(r->a, k8s_apply(&r->k, json_array_get(set, 0), NULL, NULL, ke)) ? 0 : -1;
 }
 
-static void st_provisioning(struct reconcile *r, struct store *s, struct lease *l)
+/*
+ * One claim of a provisioning store walks the steps of lifecycle.h in order
+ * (docs/design.md section 3), every step on every claim: each makes sure
+ * its step is done, idempotently (a step completed on an earlier claim
+ * costs a look, never a second write), and queues the events of the steps
+ * it completes on p->w.  A step answers PROV_NEXT (done: go on), PROV_WAIT
+ * (not yet: p->w.reason says what for; the claim saves and stops) or
+ * PROV_STOP (the store was failed or requeued, or the lease was lost:
+ * nothing more to do).  Strings and JSON here are the pass's arena's.
+ */
+enum prov_verdict { PROV_NEXT, PROV_WAIT, PROV_STOP };
+
+struct prov {
+	struct reconcile *r;
+	struct store *s;
+	struct lease *l;
+	struct engine_bp *eb;
+	struct lease_save w; /* what the claim saves at the end */
+	json_t *creds, *set; /* the credentials, the set rendered with them */
+	const char *rev;     /* the set's blueprint revision ("" when none) */
+	int judged;	     /* s->hr holds this claim's readiness verdict */
+};
+
+/*
+ * Queue the events of every step after the store's last completed one up
+ * to `to`; message (may be NULL) replaces `to`'s own.  The store's step
+ * becomes `to` when the save goes through.
+ */
+static void advance(struct prov *p, enum store_step to, const char *message)
 {
-	struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
-	struct lease_save w = {0};
+	struct lease_save *w = &p->w;
+	int from = store_step_parse(w->step ? w->step : p->l->step);
+
+	for (int i = from + 1; i <= (int)to; i++) {
+		lease_event(w, store_step_table[i].name, "info",
+			    i == (int)to && message ? message : store_step_table[i].message);
+		p->r->transitions++;
+	}
+	if ((int)to > from)
+		w->step = store_step_table[to].name;
+}
+
+static enum prov_verdict prov_fail(struct prov *p, enum store_step step, const char *reason)
+{
+	fail(p->r, p->l, store_step_table[step].name, reason);
+	return PROV_STOP;
+}
+
+static enum prov_verdict prov_k8s_failed(struct prov *p, enum store_step step, const char *what,
+					 const struct k8s_err *ke)
+{
+	k8s_failed(p->r, p->l, store_step_table[step].name, what, ke);
+	return PROV_STOP;
+}
+
+/* render: the engine's blueprint loads (the set itself needs the credentials: see secrets). */
+static enum prov_verdict prov_render(struct prov *p)
+{
+	if (p->eb && p->eb->bp && p->eb->expected)
+		return PROV_NEXT;
+	return prov_fail(p, STEP_RENDER,
+			 arena_printf(p->r->a, "the %s blueprint cannot be rendered: %s",
+				      p->s->engine, p->eb ? p->eb->error : "too many engines"));
+}
+
+/* namespace: applied alone when not observed (it holds no secret), so the credentials can go in. */
+static enum prov_verdict prov_namespace(struct prov *p)
+{
 	struct k8s_err ke;
-	struct err e = ERR_INIT;
-	struct buf sealed = BUF_INIT;
-	json_t *creds = NULL, *set = NULL;
-	const char *rev;
-	char reason[512], host[300], detail[160];
-	int generated = 0;
-	long long elapsed = l->started_at ? l->now - l->started_at : 0;
 
 	memset(&ke, 0, sizeof(ke));
-	if (elapsed > config.provisioning_timeout) {
-		int t = config.provisioning_timeout;
+	if (!obs_ns(p->s) && ensure_namespace(p->r, p->s, p->eb, &ke) < 0)
+		return prov_k8s_failed(p, STEP_NAMESPACE, "create the namespace", &ke);
+	return PROV_NEXT;
+}
 
+/*
+ * The set rendered with the credentials, applied in the blueprint's order
+ * when this is the first pass of an attempt (a retry repairs drift), the
+ * revision changed, or an observed object lacks it.  A Job that failed
+ * never runs again: the first pass of an attempt deletes it so the apply
+ * makes a fresh one.  Applying the whole set completes render, namespace,
+ * isolation and secrets.
+ */
+static enum prov_verdict apply_set(struct prov *p)
+{
+	struct store *s = p->s;
+	struct lease *l = p->l;
+	struct blueprint_store bs = {s->id,    s->name, s->email, *s->version ? s->version : NULL,
+				     p->creds, NULL};
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+
+	memset(&ke, 0, sizeof(ke));
+	p->set = arena_json(p->r->a, blueprint_render(p->eb->bp, &bs, &e));
+	if (!p->set)
+		return prov_fail(p, STEP_RENDER,
+				 arena_printf(p->r->a, "the %s blueprint cannot be rendered: %s",
+					      s->engine, e.msg));
+	p->rev = blueprint_revision(p->set);
+	if (!p->rev)
+		p->rev = "";
+	if (reconcile_fetch_jobs(p->r, s, &ke) < 0)
+		return prov_k8s_failed(p, STEP_SETUP, "list the store's jobs", &ke);
+	if (!*l->step && drop_failed_jobs(p->r, s, &ke) < 0)
+		return prov_k8s_failed(p, STEP_SETUP, "delete the failed setup job", &ke);
+	if (*l->step && !strcmp(p->rev, l->revision) && up_to_date(s, p->set, p->rev))
+		return PROV_NEXT;
+	if (k8s_apply_all(&p->r->k, p->set, NULL, NULL, NULL, &ke) < 0)
+		return prov_k8s_failed(p, STEP_APP, "apply the store's objects", &ke);
+	reconcile_revision_applied(p->r, s, p->eb);
+	/*
+	 * rev lives in the set, which the arena keeps to the end of the pass:
+	 * past "secrets" nothing is saved before the claim's last save (no new
+	 * event), so w carries the revision there (a433ba8 saved a freed copy
+	 * when the set was freed by hand).
+	 */
+	p->w.revision = p->rev;
+	advance(p, STEP_RENDER,
+		arena_printf(p->r->a, "rendered the %s blueprint: %zu objects (revision %s)",
+			     s->engine, json_array_size(p->set), p->rev));
+	advance(p, STEP_SECRETS, NULL);
+	return PROV_NEXT;
+}
+
+/* The admin password sealed into the row once (secret_key set), for the owner's page. */
+static void seal_admin(struct prov *p)
+{
+	struct reconcile *r = p->r;
+	struct buf sealed = BUF_INIT;
+	struct err e = ERR_INIT;
+	const char *pw;
+
+	if (!*config.secret_key) {
+		if (!r->warned_no_key)
+			log_warn("reconcile: secret_key is not set: admin passwords stay in the "
+				 "cluster only");
+		r->warned_no_key = 1;
+		return;
+	}
+	if (p->l->has_secret)
+		return;
+	pw = json_string_value(json_object_get(p->creds, "admin_password"));
+	if (!pw)
+		return;
+	if (seal_box(config.secret_key, pw, &sealed, &e) == 0) {
+		p->w.admin_secret = arena_strdup(r->a, sealed.s);
+		p->w.admin_user = admin_user_of(p->eb, p->s);
+	} else {
+		log_error("reconcile: store %s: %s", p->s->id, e.msg);
+	}
+	buf_release(&sealed);
+}
+
+/*
+ * secrets: the credentials, generated once and kept in the cluster (and
+ * the webhook secret sealed for the web app); then the set goes in
+ * (apply_set) and what it completed is saved before readiness is judged.
+ */
+static enum prov_verdict prov_secrets(struct prov *p)
+{
+	struct k8s_err ke;
+	int generated = 0;
+	enum prov_verdict v;
+
+	memset(&ke, 0, sizeof(ke));
+	if (reconcile_credentials(p->r, p->s, p->eb, 1, &p->creds, &generated, &ke) < 0)
+		return prov_k8s_failed(p, STEP_SECRETS, "store the credentials", &ke);
+	if (webhooks_registered(p->eb)) {
+		struct err we = ERR_INIT; /* the web app checks webhook signatures with it */
+
+		if (reconcile_webhooks_keep(p->r->a, p->s->id, p->s->engine, p->creds, &we) < 0)
+			log_error("reconcile: store %s: webhook secret: %s", p->s->id, we.msg);
+	}
+	if ((v = apply_set(p)) != PROV_NEXT)
+		return v;
+	seal_admin(p);
+	if (p->w.nev || p->w.admin_secret) {
+		p->w.reason = "applied; waiting for the workloads";
+		if (save(p->r, p->l, &p->w) <= 0)
+			return PROV_STOP;
+		memset(&p->w, 0, sizeof(p->w));
+		p->w.attempts = p->l->attempts;
+	}
+	return PROV_NEXT;
+}
+
+/*
+ * database, app, setup: readiness (docs/readiness.md) over the objects and
+ * the namespace's pods and events, judged once a claim.  A failure fails
+ * the store at the step readiness names; step k is done once readiness
+ * waits at a later step (or at none).
+ */
+static enum prov_verdict readiness_past(struct prov *p, enum store_step k)
+{
+	struct store *s = p->s;
+	struct k8s_err ke;
+
+	if (!p->judged) {
+		memset(&ke, 0, sizeof(ke));
+		if (reconcile_fetch_details(p->r, s, &ke) < 0)
+			return prov_k8s_failed(p, STEP_READINESS,
+					       "list the store's pods and events", &ke);
+		reconcile_judge(p->r, s, p->eb->expected, 0);
+		p->judged = 1;
+	}
+	if (s->hr.health == HEALTH_FAILED) {
+		fail(p->r, p->l, *s->hr.step ? s->hr.step : store_step_table[STEP_READINESS].name,
+		     s->hr.reason);
+		return PROV_STOP;
+	}
+	if (s->hr.health != HEALTH_READY && store_step_parse(s->hr.step) <= (int)k) {
+		p->w.reason = s->hr.reason;
+		return PROV_WAIT;
+	}
+	advance(p, k, NULL);
+	return PROV_NEXT;
+}
+
+static enum prov_verdict prov_database(struct prov *p)
+{
+	return readiness_past(p, STEP_DATABASE);
+}
+
+static enum prov_verdict prov_app(struct prov *p)
+{
+	return readiness_past(p, STEP_APP);
+}
+
+static enum prov_verdict prov_setup(struct prov *p)
+{
+	return readiness_past(p, STEP_SETUP);
+}
+
+/* ingress: every workload healthy, the store answers 200 through the ingress (when configured). */
+static enum prov_verdict prov_ingress(struct prov *p)
+{
+	struct store *s = p->s;
+	char host[300], why[512];
+
+	if (s->hr.health != HEALTH_READY) {
+		p->w.reason = s->hr.reason;
+		return PROV_WAIT;
+	}
+	if (!*config.ingress_address) {
+		advance(p, STEP_INGRESS,
+			"ingress applied (no ingress_address configured: HTTP probe skipped)");
+		return PROV_NEXT;
+	}
+	snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
+	if (reconcile_probe(p->r, s->engine, host, why, sizeof(why)) < 0) {
+		p->w.reason = arena_strdup(p->r->a, why);
+		return PROV_WAIT;
+	}
+	advance(p, STEP_INGRESS,
+		arena_printf(p->r->a, "the store answers at http://%.120s/", host));
+	return PROV_NEXT;
+}
+
+/* readiness: every check above passed. */
+static enum prov_verdict prov_readiness(struct prov *p)
+{
+	advance(p, STEP_READINESS, NULL);
+	return PROV_NEXT;
+}
+
+/* ready: the status moves with the last step. */
+static enum prov_verdict prov_ready(struct prov *p)
+{
+	advance(p, STEP_READY, NULL);
+	p->w.status = STORE_READY;
+	p->w.reason = "";
+	p->w.attempts = 0;
+	p->r->transitions++;
+	return PROV_NEXT;
+}
+
+/*
+ * The steps by enum store_step.  isolation has no function: its quota,
+ * limit range and network policies are objects of the set, which needs the
+ * credentials, so they go in with it (secrets), first in the blueprint's
+ * order, before any workload.
+ */
+static enum prov_verdict (*const step_run[STEP_N])(struct prov *p) = {
+    [STEP_RENDER] = prov_render,       [STEP_NAMESPACE] = prov_namespace,
+    [STEP_ISOLATION] = NULL,	       [STEP_SECRETS] = prov_secrets,
+    [STEP_DATABASE] = prov_database,   [STEP_APP] = prov_app,
+    [STEP_SETUP] = prov_setup,	       [STEP_INGRESS] = prov_ingress,
+    [STEP_READINESS] = prov_readiness, [STEP_READY] = prov_ready,
+};
+
+static void st_provisioning(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct prov p = {.r = r, .s = s, .l = l, .eb = reconcile_engine_bp(r, s->engine)};
+	enum prov_verdict v = PROV_NEXT;
+	struct err e = ERR_INIT;
+	char reason[512];
+	int t = config.provisioning_timeout;
+
+	if (l->started_at && l->now - l->started_at > t) {
 		if (t % 60 == 0)
 			snprintf(reason, sizeof(reason), "timed out after %d min: %s", t / 60,
 				 l->reason);
 		else
 			snprintf(reason, sizeof(reason), "timed out after %d s: %s", t, l->reason);
-		fail(r, l, "readiness", reason);
+		fail(r, l, store_step_table[STEP_READINESS].name, reason);
 		return;
 	}
-	if (!eb || !eb->bp || !eb->expected) {
-		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s",
-			 s->engine, eb ? eb->error : "too many engines");
-		fail(r, l, "render", reason);
+	p.w.attempts = l->attempts;
+	for (int k = 0; k < STEP_N && v == PROV_NEXT; k++)
+		if (step_run[k])
+			v = step_run[k](&p);
+	if (v == PROV_STOP)
 		return;
-	}
-
-	/* namespace -> credentials (generated once) -> render with them */
-	if (!obs_ns(s) && ensure_namespace(r, s, eb, &ke) < 0) {
-		k8s_failed(r, l, "namespace", "create the namespace", &ke);
-		return;
-	}
-	if (reconcile_credentials(r, s, eb, 1, &creds, &generated, &ke) < 0) {
-		k8s_failed(r, l, "secrets", "store the credentials", &ke);
-		return;
-	}
-	if (webhooks_registered(eb)) {
-		struct err we = ERR_INIT; /* the web app checks webhook signatures with it */
-
-		if (reconcile_webhooks_keep(r->a, s->id, s->engine, creds, &we) < 0)
-			log_error("reconcile: store %s: webhook secret: %s", s->id, we.msg);
-	}
-	{
-		struct blueprint_store bs = {
-		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
-
-		set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
-	}
-	if (!set) {
-		snprintf(reason, sizeof(reason), "the %s blueprint cannot be rendered: %s",
-			 s->engine, e.msg);
-		fail(r, l, "render", reason);
-		return;
-	}
-	rev = blueprint_revision(set);
-	if (!rev)
-		rev = "";
-
-	/*
-	 * Apply what is missing or out of date, in the blueprint's order, and
-	 * everything on the first pass of an attempt (a retry repairs drift).
-	 * A Job that failed never runs again: a retry deletes it so the apply
-	 * makes a fresh one.
-	 */
-	if (reconcile_fetch_jobs(r, s, &ke) < 0) {
-		k8s_failed(r, l, "setup", "list the store's jobs", &ke);
-		return;
-	}
-	if (!*l->step && drop_failed_jobs(r, s, &ke) < 0) {
-		k8s_failed(r, l, "setup", "delete the failed setup job", &ke);
-		return;
-	}
-	if (!*l->step || strcmp(rev, l->revision) || !up_to_date(s, set, rev)) {
-		size_t done = 0, created = 0;
-
-		if (k8s_apply_all(&r->k, set, NULL, &done, &created, &ke) < 0) {
-			k8s_failed(r, l, "app", "apply the store's objects", &ke);
-			return;
-		}
-		reconcile_revision_applied(r, s, eb);
-		/*
-		 * rev lives in set, which the arena keeps to the end of the pass:
-		 * past "secrets" nothing is saved before the save at the end (no
-		 * new event), so w carries the revision there (a433ba8 saved a
-		 * freed copy when set was freed by hand).
-		 */
-		w.revision = rev;
-		snprintf(detail, sizeof(detail),
-			 "rendered the %s blueprint: %zu objects (revision %s)", s->engine,
-			 json_array_size(set), rev);
-		advance(r, l, &w, "secrets", "render", detail);
-	}
-	if (!l->has_secret && *config.secret_key) {
-		const char *pw = json_string_value(json_object_get(creds, "admin_password"));
-
-		if (pw && seal_box(config.secret_key, pw, &sealed, &e) == 0) {
-			w.admin_secret = sealed.s;
-			w.admin_user = admin_user_of(eb, s);
-		} else if (pw) {
-			log_error("reconcile: store %s: %s", s->id, e.msg);
-		}
-	} else if (!*config.secret_key && !r->warned_no_key) {
-		log_warn(
-		    "reconcile: secret_key is not set: admin passwords stay in the cluster only");
-		r->warned_no_key = 1;
-	}
-	(void)generated;
-	w.attempts = l->attempts;
-	if (w.nev || w.admin_secret) {
-		int saved;
-
-		w.reason = "applied; waiting for the workloads";
-		saved = save(r, l, &w); /* the sealed value lives until here */
-		memset(&w, 0, sizeof(w));
-		w.attempts = l->attempts;
-		if (saved <= 0) {
-			buf_release(&sealed);
-			return;
-		}
-	}
-	buf_release(&sealed);
-
-	/* readiness (docs/readiness.md), with the namespace's pods and events */
-	if (reconcile_fetch_details(r, s, &ke) < 0) {
-		k8s_failed(r, l, "readiness", "list the store's pods and events", &ke);
-		return;
-	}
-	reconcile_judge(r, s, eb->expected, 0);
-	if (s->hr.health == HEALTH_FAILED) {
-		fail(r, l, *s->hr.step ? s->hr.step : "readiness", s->hr.reason);
-		return;
-	}
-	if (s->hr.health == HEALTH_PROGRESSING) {
-		static const struct {
-			const char *waiting, *done;
-		} map[] = {{"app", "database"}, {"setup", "app"}, {"ingress", "setup"}};
-
-		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-			if (!strcmp(s->hr.step, map[i].waiting) &&
-			    step_index(map[i].done) > step_index(l->step))
-				advance(r, l, &w, map[i].done, NULL, NULL);
-		w.reason = s->hr.reason;
-	} else {
-		advance(r, l, &w, "setup", NULL, NULL);
-		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
-		if (*config.ingress_address &&
-		    reconcile_probe(r, s->engine, host, reason, sizeof(reason)) < 0) {
-			w.reason = reason;
-		} else {
-			snprintf(detail, sizeof(detail), "the store answers at http://%.120s/",
-				 host);
-			advance(r, l, &w, "ready", "ingress",
-				*config.ingress_address ? detail
-							: "ingress applied (no ingress_address "
-							  "configured: HTTP probe skipped)");
-			w.status = STORE_READY;
-			w.reason = "";
-			w.attempts = 0;
-			r->transitions++;
-		}
-	}
-	w.release = 1;
-	if (!w.nev && !strcmp(w.reason, l->reason)) {
+	p.w.release = 1;
+	if (!p.w.nev && !strcmp(p.w.reason, l->reason)) {
 		lease_release(r->a, l, &e);
 		return;
 	}
-	if (save(r, l, &w) > 0 && w.status == STORE_READY) {
+	if (save(r, l, &p.w) > 0 && p.w.status == STORE_READY) {
 		reconcile_revision_ready(r, s, l->revision);
 		log_info("reconcile: store %s is ready", l->id);
 	}
