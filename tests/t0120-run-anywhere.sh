@@ -84,9 +84,10 @@ if [ "$(id -u)" -eq 0 ]; then
 	like "$(cat "$T/run.out")" 'PostgreSQL \(pid [0-9]+\) exited; starting it again' "... and make run says so"
 	ok "... the stack stays up (nginx still answers)" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"
 
+	pg2=$(head -n 1 "$home/data/postmaster.pid")
 	run_stop
 	ok "Ctrl-C stops it" run_gone
-	ok "... and its PostgreSQL" stack_gone "$(head -n 1 "$home/data/postmaster.pid" 2>/dev/null || echo 0)"
+	ok "... and its restarted PostgreSQL" stack_gone "$pg2"
 
 	# a second run keeps the state: no new first admin
 	run_start "$P/storefleet" PORT="$port" SF_PG_BASE="$pgbase"
