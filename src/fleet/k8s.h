@@ -209,22 +209,6 @@ json_t *k8s_pods(struct k8s *k, const char *ns, const char *selector, struct k8s
  */
 json_t *k8s_events(struct k8s *k, const char *ns, const char *involved, struct k8s_err *ke);
 
-/* Why pods are not running, from their status (pure). */
-struct k8s_pod_problem {
-	char pod[254];
-	char container[64];	/* "" for pod-level problems (Unschedulable, Failed) */
-	char reason[64]; /* ImagePullBackOff, CrashLoopBackOff, Unschedulable, OOMKilled... */
-	char message[256];
-	int restarts;
-};
-
-/*
- * Scan pods (an array of Pod objects) for waiting reasons other than normal
- * startup, abnormal terminations, unschedulable and failed pods.  Fills up
- * to max problems; returns how many were found (may exceed max).
- */
-int k8s_pod_problems(const json_t *pods, struct k8s_pod_problem *out, int max);
-
 /* ---- the raw request and error helpers ---- */
 
 /*

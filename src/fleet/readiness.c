@@ -115,52 +115,151 @@ static void set(struct health_report *r, enum health h, const char *step, const 
 	va_end(ap);
 }
 
-/* A container stuck in one of these past the grace window has failed. */
+/* ---- pods ---------------------------------------------------------------- */
+
+static int normal_waiting(const char *reason)
+{
+	return !strcmp(reason, "ContainerCreating") || !strcmp(reason, "PodInitializing");
+}
+
+/*
+ * Hand every problem of one pod to visit(p, ctx), in the order of
+ * readiness_pod_problems, until visit returns non-zero.  *p is reused
+ * between calls: a visitor keeps a copy.
+ */
+static void pod_visit(const json_t *pod, int (*visit)(const struct pod_problem *p, void *ctx),
+		      void *ctx)
+{
+	static const char *const lists[] = {"initContainerStatuses", "containerStatuses"};
+	const json_t *st = json_object_get(pod, "status"), *sched = condition(pod, "PodScheduled");
+	const json_t *cs;
+	struct pod_problem p = {.pod = name_of(pod), .container = "", .image = ""};
+	size_t i;
+
+	if (!strcmp(str(st, "phase"), "Failed")) {
+		p.kind = POD_FAILED;
+		p.reason = str(st, "reason");
+		p.message = str(st, "message");
+		if (visit(&p, ctx))
+			return;
+	}
+	if (sched && !strcmp(str(sched, "status"), "False")) {
+		p.kind = POD_UNSCHEDULED;
+		p.reason = str(sched, "reason");
+		p.message = str(sched, "message");
+		if (visit(&p, ctx))
+			return;
+	}
+	for (size_t k = 0; k < 2; k++) {
+		json_array_foreach(json_object_get(st, lists[k]), i, cs) {
+			const json_t *state = json_object_get(cs, "state");
+			const json_t *w = json_object_get(state, "waiting");
+			const json_t *t = json_object_get(state, "terminated");
+
+			if (*str(w, "reason") && !normal_waiting(str(w, "reason"))) {
+				p.kind = POD_WAITING;
+				p.reason = str(w, "reason");
+				p.message = str(w, "message");
+			} else if (json_is_string(json_object_get(t, "reason")) &&
+				   num(t, "exitCode", 0) != 0) {
+				p.kind = POD_TERMINATED;
+				p.reason = str(t, "reason");
+				p.message = str(t, "message");
+			} else {
+				continue;
+			}
+			p.container = str(cs, "name");
+			p.image = str(cs, "image");
+			p.restarts = (int)num(cs, "restartCount", 0);
+			if (visit(&p, ctx))
+				return;
+		}
+	}
+}
+
+struct pod_list {
+	struct pod_problem *out;
+	int max, n;
+};
+
+static int pod_list_add(const struct pod_problem *p, void *ctx)
+{
+	struct pod_list *l = ctx;
+
+	if (l->n < l->max)
+		l->out[l->n] = *p;
+	l->n++;
+	return 0;
+}
+
+int readiness_pod_problems(const json_t *pods, struct pod_problem *out, int max)
+{
+	struct pod_list l = {out, max, 0};
+	const json_t *pod;
+	size_t i;
+
+	json_array_foreach(pods, i, pod)
+		pod_visit(pod, pod_list_add, &l);
+	return l.n;
+}
+
+/* A container waiting for one of these past the grace window has failed. */
 static const char *const bad_waiting[] = {
 	"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
 	"CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError",
 	"RunContainerError",
 };
 
+/* The problems that fail a pod: the first bad wait, else an Unschedulable pod. */
+struct pod_fatal {
+	struct pod_problem wait, sched;
+	int has_wait, has_sched;
+};
+
+static int pod_fatal_note(const struct pod_problem *p, void *ctx)
+{
+	struct pod_fatal *f = ctx;
+
+	if (p->kind == POD_UNSCHEDULED && !strcmp(p->reason, "Unschedulable")) {
+		f->sched = *p;
+		f->has_sched = 1;
+	}
+	if (p->kind != POD_WAITING)
+		return 0;
+	for (size_t b = 0; b < sizeof(bad_waiting) / sizeof(bad_waiting[0]); b++) {
+		if (!strcmp(p->reason, bad_waiting[b])) {
+			f->wait = *p;
+			f->has_wait = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int pod_failure(const struct observed *o, const json_t *pod, struct health_report *r)
 {
-	static const char *const lists[] = {"initContainerStatuses", "containerStatuses"};
-	const json_t *status = json_object_get(pod, "status"), *cs, *sched;
-	size_t i, k;
+	struct pod_fatal f = {.has_wait = 0};
+	const struct pod_problem *p = &f.wait;
 
 	if (age(o, pod) < o->grace)
 		return 0;
-	for (k = 0; k < 2; k++) {
-		json_array_foreach(json_object_get(status, lists[k]), i, cs) {
-			const json_t *w = json_object_get(json_object_get(cs, "state"), "waiting");
-			const char *why = str(w, "reason");
-
-			for (size_t b = 0; b < sizeof(bad_waiting) / sizeof(bad_waiting[0]); b++) {
-				if (strcmp(why, bad_waiting[b]))
-					continue;
-				if (strstr(why, "Image"))
-					set(r, HEALTH_FAILED, "app",
-					    "image %s could not be pulled: %s", str(cs, "image"), why);
-				else if (!strcmp(why, "CrashLoopBackOff"))
-					set(r, HEALTH_FAILED, "app",
-					    "container %s in pod %s keeps crashing (CrashLoopBackOff)",
-					    str(cs, "name"), name_of(pod));
-				else
-					set(r, HEALTH_FAILED, "app",
-					    "container %s in pod %s cannot start: %s: %s",
-					    str(cs, "name"), name_of(pod), why, str(w, "message"));
-				return 1;
-			}
-		}
-	}
-	sched = condition(pod, "PodScheduled");
-	if (sched && !strcmp(str(sched, "status"), "False") &&
-	    !strcmp(str(sched, "reason"), "Unschedulable")) {
-		set(r, HEALTH_FAILED, "app", "pod %s cannot be scheduled: %s", name_of(pod),
-		    str(sched, "message"));
-		return 1;
-	}
-	return 0;
+	pod_visit(pod, pod_fatal_note, &f);
+	if (f.has_wait && strstr(p->reason, "Image"))
+		set(r, HEALTH_FAILED, "app", "image %s could not be pulled: %s", p->image,
+		    p->reason);
+	else if (f.has_wait && !strcmp(p->reason, "CrashLoopBackOff"))
+		set(r, HEALTH_FAILED, "app",
+		    "container %s in pod %s keeps crashing (CrashLoopBackOff)", p->container,
+		    p->pod);
+	else if (f.has_wait)
+		set(r, HEALTH_FAILED, "app", "container %s in pod %s cannot start: %s: %s",
+		    p->container, p->pod, p->reason, p->message);
+	else if (f.has_sched)
+		set(r, HEALTH_FAILED, "app", "pod %s cannot be scheduled: %s", f.sched.pod,
+		    f.sched.message);
+	else
+		return 0;
+	return 1;
 }
 
 static int find_failure(const struct observed *o, struct health_report *r)

@@ -38,6 +38,39 @@ struct health_report {
 /* Judge o; always fills out (never fails). */
 void readiness_evaluate(const struct observed *o, struct health_report *out);
 
+/*
+ * What a pod's status says is wrong with it.  The pod rules live here
+ * alone: readiness_evaluate fails a store on the problems below that are
+ * past the grace window (docs/readiness.md), and readiness_pod_problems
+ * lists them all for whoever wants to say why pods are not running.
+ */
+enum pod_problem_kind {
+	POD_FAILED,	 /* phase Failed (Evicted...) */
+	POD_UNSCHEDULED, /* condition PodScheduled is False */
+	POD_WAITING,	 /* a container waits for a reason other than normal startup */
+	POD_TERMINATED,	 /* a container exited non-zero */
+};
+
+struct pod_problem {
+	enum pod_problem_kind kind;
+	/* borrowed from the pods array: valid while it lives; "" when absent */
+	const char *pod;
+	const char *container; /* "" for pod-level problems */
+	const char *image;     /* the container's image */
+	const char *reason; /* as the status says: ImagePullBackOff, Unschedulable, OOMKilled... */
+	const char *message;
+	int restarts; /* the container's restartCount (0 for pod-level problems) */
+};
+
+/*
+ * The problems of pods (an array of Pod objects), pod by pod: phase Failed,
+ * PodScheduled False, then init containers and containers (waiting for
+ * anything but ContainerCreating or PodInitializing, or terminated with a
+ * non-zero exit code).  Fills up to max of out; returns how many were
+ * found (may exceed max).  Pure.
+ */
+int readiness_pod_problems(const json_t *pods, struct pod_problem *out, int max);
+
 /* RFC 3339 "2026-11-22T03:17:00Z" (fraction and offset allowed) -> unix seconds, -1 if bad. */
 long long readiness_parse_time(const char *s);
 

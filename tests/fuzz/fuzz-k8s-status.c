@@ -7,11 +7,12 @@
 #include <unistd.h>
 
 #include "k8s.h"
+#include "readiness.h"
 
 /*
  * The first byte picks the HTTP status and content type, so one corpus
  * exercises Status parsing (JSON and plain text), the JSON answer parser
- * (truncated, HTML, garbage) and the pod summariser on whatever parses.
+ * (truncated, HTML, garbage) and the pod problems (readiness.c) on whatever parses.
  * A first byte 'K' makes the rest a kubeconfig file instead (through a
  * memfd, since the loader reads paths).
  */
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int codes[] = {400, 401, 403, 404, 409, 410, 422, 429, 500, 503};
 	static const char *const types[] = {"application/json", "text/plain", "text/html", NULL};
 	struct k8s_status st;
-	struct k8s_pod_problem p[4];
+	struct pod_problem p[4];
 	struct err e = ERR_INIT;
 	const char *body;
 	char *copy;
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (j) {
 		json_t *items = json_is_object(j) ? json_object_get(j, "items") : j;
 
-		if (k8s_pod_problems(items, p, 4) < 0)
+		if (readiness_pod_problems(items, p, 4) < 0)
 			abort();
 		json_decref(j);
 	}

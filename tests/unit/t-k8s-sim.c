@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "k8s.h"
+#include "readiness.h"
 #include "tap.h"
 
 /*
@@ -703,7 +704,7 @@ static void apply_delete_tests(struct k8s *k)
 static void pods_events_tests(struct k8s *k)
 {
 	struct k8s_err ke;
-	struct k8s_pod_problem p[8];
+	struct pod_problem p[8];
 	json_t *dep, *pods = NULL, *ev;
 	int n = 0;
 	long end;
@@ -719,7 +720,7 @@ static void pods_events_tests(struct k8s *k)
 	end = now_ms() + 15000;
 	while (now_ms() < end) {
 		pods = k8s_pods(k, "pull-ns", "app=web", &ke);
-		n = pods ? k8s_pod_problems(pods, p, 8) : 0;
+		n = pods ? readiness_pod_problems(pods, p, 8) : 0;
 		if (n > 0 && (!strcmp(p[0].reason, "ImagePullBackOff") || !strcmp(p[0].reason, "ErrImagePull")))
 			break;
 		json_decref(pods);

@@ -234,43 +234,6 @@ static void path_tests(void)
 	buf_release(&b);
 }
 
-static void pod_tests(void)
-{
-	struct k8s_pod_problem p[4];
-	json_error_t je;
-	json_t *pods = json_loads(
-		"[{\"metadata\":{\"name\":\"web-1\"},\"status\":{\"phase\":\"Pending\",\"containerStatuses\":"
-		"[{\"name\":\"app\",\"restartCount\":0,\"state\":{\"waiting\":{\"reason\":\"ImagePullBackOff\","
-		"\"message\":\"Back-off pulling image \\\"x\\\"\"}}},"
-		"{\"name\":\"side\",\"state\":{\"waiting\":{\"reason\":\"ContainerCreating\"}}}]}},"
-		"{\"metadata\":{\"name\":\"db-0\"},\"status\":{\"phase\":\"Running\",\"containerStatuses\":"
-		"[{\"name\":\"db\",\"restartCount\":4,\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}}}]}},"
-		"{\"metadata\":{\"name\":\"big\"},\"status\":{\"phase\":\"Pending\",\"conditions\":[{\"type\":"
-		"\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\",\"message\":\"0/1 nodes\"}]}},"
-		"{\"metadata\":{\"name\":\"ok\"},\"status\":{\"phase\":\"Running\",\"containerStatuses\":"
-		"[{\"name\":\"a\",\"state\":{\"running\":{}}}]}},"
-		"{\"metadata\":{\"name\":\"oom\"},\"status\":{\"phase\":\"Running\",\"initContainerStatuses\":"
-		"[{\"name\":\"init\",\"state\":{\"terminated\":{\"reason\":\"OOMKilled\",\"exitCode\":137}}}]}},"
-		"{\"metadata\":{\"name\":\"ev\"},\"status\":{\"phase\":\"Failed\",\"reason\":\"Evicted\"}}]",
-		0, &je);
-	int n;
-
-	ok(pods != NULL, "pod fixture parses (%s)", je.text);
-	n = k8s_pod_problems(pods, p, 4);
-	is_int(n, 5, "five problems found, normal startup ignored");
-	is_str(p[0].reason, "ImagePullBackOff", "image pull back-off");
-	is_str(p[0].pod, "web-1", "problem names the pod");
-	is_str(p[0].container, "app", "problem names the container");
-	is_str(p[1].reason, "CrashLoopBackOff", "crash loop");
-	is_int(p[1].restarts, 4, "restart count kept");
-	is_str(p[2].reason, "Unschedulable", "unschedulable pod");
-	is_str(p[3].reason, "OOMKilled", "init container killed");
-	json_decref(pods);
-	pods = json_array();
-	is_int(k8s_pod_problems(pods, p, 4), 0, "no pods, no problems");
-	json_decref(pods);
-}
-
 static void init_tests(void)
 {
 	struct kubeconfig kc;
@@ -329,7 +292,6 @@ int main(void)
 	json_tests();
 	backoff_tests();
 	path_tests();
-	pod_tests();
 	init_tests();
 	config_tests();
 	return done_testing();

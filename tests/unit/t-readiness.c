@@ -62,6 +62,49 @@ static void set_path(json_t *list, const char *obj_json, const char *key)
 	json_object_set_new(json_array_get(list, 0), key, J(obj_json));
 }
 
+/* The pod problems (moved here with the rules from k8s.c: the same fixture and assertions). */
+static void pod_tests(void)
+{
+	struct pod_problem p[4];
+	json_error_t je;
+	json_t *podlist = json_loads(
+	    "[{\"metadata\":{\"name\":\"web-1\"},\"status\":{\"phase\":\"Pending\","
+	    "\"containerStatuses\":[{\"name\":\"app\",\"restartCount\":0,"
+	    "\"state\":{\"waiting\":{\"reason\":\"ImagePullBackOff\","
+	    "\"message\":\"Back-off pulling image \\\"x\\\"\"}}},"
+	    "{\"name\":\"side\",\"state\":{\"waiting\":{\"reason\":\"ContainerCreating\"}}}]}},"
+	    "{\"metadata\":{\"name\":\"db-0\"},\"status\":{\"phase\":\"Running\","
+	    "\"containerStatuses\":[{\"name\":\"db\",\"restartCount\":4,"
+	    "\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}}}]}},"
+	    "{\"metadata\":{\"name\":\"big\"},\"status\":{\"phase\":\"Pending\","
+	    "\"conditions\":[{\"type\":\"PodScheduled\",\"status\":\"False\","
+	    "\"reason\":\"Unschedulable\",\"message\":\"0/1 nodes\"}]}},"
+	    "{\"metadata\":{\"name\":\"ok\"},\"status\":{\"phase\":\"Running\","
+	    "\"containerStatuses\":[{\"name\":\"a\",\"state\":{\"running\":{}}}]}},"
+	    "{\"metadata\":{\"name\":\"oom\"},\"status\":{\"phase\":\"Running\","
+	    "\"initContainerStatuses\":[{\"name\":\"init\","
+	    "\"state\":{\"terminated\":{\"reason\":\"OOMKilled\",\"exitCode\":137}}}]}},"
+	    "{\"metadata\":{\"name\":\"ev\"},\"status\":{\"phase\":\"Failed\","
+	    "\"reason\":\"Evicted\"}}]",
+	    0, &je);
+	int n;
+
+	ok(podlist != NULL, "pod fixture parses (%s)", je.text);
+	n = readiness_pod_problems(podlist, p, 4);
+	is_int(n, 5, "five problems found, normal startup ignored");
+	is_str(p[0].reason, "ImagePullBackOff", "image pull back-off");
+	is_str(p[0].pod, "web-1", "problem names the pod");
+	is_str(p[0].container, "app", "problem names the container");
+	is_str(p[1].reason, "CrashLoopBackOff", "crash loop");
+	is_int(p[1].restarts, 4, "restart count kept");
+	is_str(p[2].reason, "Unschedulable", "unschedulable pod");
+	is_str(p[3].reason, "OOMKilled", "init container killed");
+	json_decref(podlist);
+	podlist = json_array();
+	is_int(readiness_pod_problems(podlist, p, 4), 0, "no pods, no problems");
+	json_decref(podlist);
+}
+
 int main(void)
 {
 	struct health_report r;
@@ -213,5 +256,6 @@ int main(void)
 	json_decref(jobs);
 	json_decref(pods);
 	json_decref(events);
+	pod_tests();
 	return done_testing();
 }
