@@ -1,9 +1,9 @@
 #!/bin/bash
 # t0300-render.sh - storefleetctl render: schema-valid, golden, pod hygiene, masking, bad input, kubesim dry run.
 #
-# SF_RENDER_FAKE_SECRETS=1 (a test-only knob of ctl_render.c) makes every
-# generated secret "fake-<name>", so the output is byte-for-byte stable and
-# can be compared with tests/golden/render-<engine>-<overlay>.yaml.
+# render prints the same bytes on every run (its secrets are placeholders,
+# and the blueprint revision never depends on secrets), so the output is
+# compared with tests/golden/render-<engine>-<overlay>.yaml as it is.
 # After an intended chart change: SF_UPDATE_GOLDEN=1 prove ... rewrites them.
 . "$SF_ROOT/tests/lib.sh"
 
@@ -12,7 +12,10 @@ GOLDEN=$SF_ROOT/tests/golden
 export SF_CHARTS_DIR=$SF_ROOT/charts
 unset SF_CONFIG SF_OVERLAY SF_DOMAIN SF_INGRESS_CLASS SF_TLS_SECRET SF_TLS_ISSUER
 
-render() { SF_RENDER_FAKE_SECRETS=1 "$CTL" render "$@"; }
+render() { "$CTL" render "$@"; }
+
+# The one blueprint revision of a rendered file (several: all of them).
+rev_of() { sed -n 's/^ *storefleet\.io\/blueprint-revision: "\{0,1\}\([0-9a-f]*\)"\{0,1\}$/\1/p' "$1" | sort -u; }
 
 # Every container has requests and limits (cpu, memory); every pod template a
 # securityContext; Job names <= 63; Service names DNS-1035.  Prints problems.
@@ -72,8 +75,16 @@ for engine in woocommerce medusa; do
 		fi
 		ok "$name: identical to the golden file" cmp -s "$out" "$GOLDEN/render-$name.yaml"
 		is "$(hygiene "$out")" "" "$name: requests+limits on every container, securityContext on every pod"
+		# Regression: the revision hashed freshly generated secrets, so the
+		# same command printed another revision on every run.
 		render "$engine" --overlay "$overlay" --store-id demo1 >"$T/$name.again"
 		ok "$name: rendering twice gives the same bytes" cmp -s "$out" "$T/$name.again"
+		render "$engine" --overlay "$overlay" --store-id demo1 --show-secrets >"$T/$name.shown1"
+		render "$engine" --overlay "$overlay" --store-id demo1 --show-secrets >"$T/$name.shown2"
+		ok "$name: with --show-secrets too" cmp -s "$T/$name.shown1" "$T/$name.shown2"
+		is "$(grep -c 'blueprint-revision' "$T/$name.shown1"):$(rev_of "$T/$name.shown1")" \
+			"$(grep -c 'blueprint-revision' "$out"):$(rev_of "$out")" \
+			"$name: the secrets shown or masked, the same revision on every object"
 
 		render "$engine" --overlay "$overlay" --store-id demo1 --json >"$T/$name.json"
 		ok "$name: --json passes the validator" "$VALIDATE" -W -q "$T/$name.json"
@@ -98,15 +109,27 @@ like "$(cat "$T/woocommerce-prod.yaml")" 'host: store-demo1\.shops\.example\.com
 like "$(grep -A3 '^  tls:' "$T/woocommerce-prod.yaml")" '- store-demo1\.shops\.example\.com' "prod ingress has tls for the host"
 like "$(cat "$T/medusa-prod.yaml")" 'value: https://store-demo1\.shops\.example\.com' "medusa CORS/backend URL from the host"
 
-# Secrets: masked by default, random without the knob, shown on request.
+# Secrets: masked by default, placeholders (never generated) on request.
 "$CTL" render woocommerce --store-id demo1 >"$T/masked.yaml"
 is "$(python3 -c 'import sys,yaml; print(sorted({v for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Secret" for v in d["stringData"].values()}))' "$T/masked.yaml")" \
 	"['********']" "every secret value is masked by default"
 "$CTL" render woocommerce --store-id demo1 --show-secrets >"$T/shown1.yaml"
-"$CTL" render woocommerce --store-id demo1 --show-secrets >"$T/shown2.yaml"
 pw() { python3 -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Secret" and d["metadata"]["name"]=="mariadb"][0]["stringData"]["password"])' "$1"; }
-like "$(pw "$T/shown1.yaml")" '^[0-9a-f]{48}$' "--show-secrets prints the generated (hex) secret"
-ok "throwaway secrets differ between runs" test "$(pw "$T/shown1.yaml")" != "$(pw "$T/shown2.yaml")"
+is "$(pw "$T/shown1.yaml")" "preview-db_password" "--show-secrets prints the placeholder, not a generated secret"
+like "$(sed -n '/^kind: Secret/,/^---/p' "$T/medusa-local.shown1")" \
+	'database-url: postgres://medusa:preview-db_password@postgres:5432/medusa' \
+	"--show-secrets shows where a secret goes inside a value"
+
+# The revision moves with the version, the values and the store, never with secrets.
+base=$(rev_of "$T/woocommerce-local.yaml")
+render woocommerce --overlay local --store-id demo1 --version 6.7.2 >"$T/v.yaml"
+moved() { local r; r=$(rev_of "$1"); [ -n "$base" ] && [ -n "$r" ] && [ "$r" != "$base" ]; }
+ok "another --version, another revision" moved "$T/v.yaml"
+printf 'quota:\n  pods: 11\n' >"$T/ops.yaml"
+render woocommerce --overlay local --store-id demo1 --values "$T/ops.yaml" >"$T/val.yaml"
+ok "another value, another revision" moved "$T/val.yaml"
+render woocommerce --overlay local --store-id demo2 >"$T/id.yaml"
+ok "another store, another revision" moved "$T/id.yaml"
 
 # Bad input: a file:line message on stderr, exit 1, nothing on stdout.
 bad() {

@@ -16,40 +16,45 @@
  *     [--store-id ID] [--name TEXT] [--email ADDR] [--version V]
  *     [--json] [--show-secrets]
  *
- * Without a real store the secrets are throwaway random ones, masked unless
- * --show-secrets.  A platform chart (`render platform`: storefleet's own
- * manifests) has no store, so the store options are refused there.
- * Two knobs for tests and benchmarks, not for operators:
- * SF_RENDER_FAKE_SECRETS=1 makes each secret "fake-<name>" so output is
- * byte-for-byte reproducible, and --bench N renders N times and prints the
- * CPU time per store instead of the objects.
+ * The same arguments print the same bytes on every run.  render never sees
+ * a store's real secrets (reconcile makes them once per store and keeps
+ * them in the cluster), so each one is the placeholder "preview-<name>",
+ * masked unless --show-secrets; the blueprint revision does not depend on
+ * secrets, so it is the one reconcile annotates the store's objects with.
+ * A platform chart (`render platform`: storefleet's own manifests) has no
+ * store, so the store options are refused there.  A knob for benchmarks,
+ * not for operators: --bench N renders N times and prints the CPU time per
+ * store instead of the objects.
  */
 
 #define USAGE                                                                                      \
 	"usage: storefleetctl render ENGINE [--overlay local|prod] [--values FILE] "               \
 	"[--store-id ID] [--name TEXT] [--email ADDR] [--version V] [--json] [--show-secrets]\n"
 
-static json_t *throwaway_secrets(const json_t *names)
+/*
+ * Every secret as "preview-<name>" (new reference): plainly not a
+ * credential, and derived from nothing secret.  A byte of the name that a
+ * secret may not hold (outside A-Z a-z 0-9 . _ ~ -) becomes '-'.
+ */
+static json_t *preview_secrets(const json_t *names)
 {
-	const char *fake = getenv("SF_RENDER_FAKE_SECRETS");
+	static const char ok[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-";
 	json_t *s = json_object(), *n;
+	struct buf v = BUF_INIT;
 	size_t i;
 
 	if (!s)
 		die_oom();
 	json_array_foreach(names, i, n) {
-		unsigned char raw[24];
-		char hex[sizeof(raw) * 2 + 1];
-
-		if (fake && !strcmp(fake, "1")) {
-			snprintf(hex, sizeof(hex), "fake-%s", json_string_value(n));
-		} else {
-			randombytes_buf(raw, sizeof(raw));
-			sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
-		}
-		if (json_object_set_new(s, json_string_value(n), json_string(hex)) < 0)
+		buf_reset(&v);
+		buf_adds(&v, "preview-");
+		for (const char *c = json_string_value(n); *c; c++)
+			buf_addch(&v, strchr(ok, *c) ? *c : '-');
+		if (v.failed || json_object_set_new(s, json_string_value(n), json_string(v.s)) < 0)
 			die_oom();
 	}
+	buf_release(&v);
 	return s;
 }
 
@@ -143,7 +148,7 @@ int ctl_render(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	secrets = throwaway_secrets(blueprint_secret_names(bp));
+	secrets = preview_secrets(blueprint_secret_names(bp));
 	s.secrets = secrets;
 	if (bench_n > 0) {
 		rc = bench(bp, blueprint_is_platform(bp) ? NULL : &s, bench_n);

@@ -20,6 +20,15 @@
  * walk over the cached manifest trees that copies them while substituting
  * placeholders, plus labels and a hash.  The per-store values are a small
  * layer consulted before the merged chart values, so nothing big is copied.
+ *
+ * The hash (the revision) must not see the store's secrets: they are made
+ * once per store, so a preview with throwaway ones printed another revision
+ * on every run, and a rotated secret would look like a new blueprint.  The
+ * walk notes every output scalar that a ${secrets...} placeholder went
+ * into; the hash is taken over a copy in which just those scalars are
+ * substituted again with stand-ins (${secrets.<name>} for each secret),
+ * sharing everything else.  That is the set a render with stand-in secrets
+ * would give, for one render's cost.
  */
 
 #define STORE_ID_MAX 40
@@ -210,12 +219,59 @@ static int merge_file(struct blueprint *bp, const char *file, int must_exist, st
 
 /* --- rendering */
 
+/* An output scalar a secret went into, and the template text it came from. */
+struct secret_use {
+	json_t *out; /* held, so its address cannot be reused during the render */
+	const json_t *tpl, *parent;
+	const char *key;
+	size_t idx;
+};
+
+struct secret_uses {
+	struct secret_use *v;
+	size_t n, alloc;
+};
+
 struct rctx {
 	const struct blueprint *bp;
-	const json_t *layer; /* per-store values, consulted first */
-	int check;	     /* load-time check: validate conditions, omit nothing */
+	const json_t *layer;	  /* per-store values, consulted first */
+	int check;		  /* load-time check: validate conditions, omit nothing */
+	struct secret_uses *uses; /* where secrets went (NULL: not noted) */
 	struct err *e;
 };
+
+/* Is path (n bytes) secrets or secrets.<name>? */
+static int secret_path(const char *path, size_t n)
+{
+	return n >= 7 && !memcmp(path, "secrets", 7) && (n == 7 || path[7] == '.');
+}
+
+static void note_secret(const struct rctx *r, json_t *out, const json_t *tpl, const json_t *parent,
+			const char *key, size_t idx)
+{
+	struct secret_uses *u = r->uses;
+
+	if (!u)
+		return;
+	if (u->n == u->alloc) {
+		size_t alloc = u->alloc ? 2 * u->alloc : 16;
+		struct secret_use *v = realloc(u->v, alloc * sizeof(*v));
+
+		if (!v)
+			die_oom();
+		u->v = v;
+		u->alloc = alloc;
+	}
+	u->v[u->n++] = (struct secret_use){json_incref(out), tpl, parent, key, idx};
+}
+
+static void secret_uses_release(struct secret_uses *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		json_decref(u->v[i].out);
+	free(u->v);
+	*u = (struct secret_uses){0};
+}
 
 static const json_t *lookup(const struct rctx *r, const char *path, size_t n)
 {
@@ -300,6 +356,7 @@ static json_t *substitute(const struct rctx *r, const json_t *t, const json_t *p
 	size_t n = json_string_length(t), i = 0;
 	struct buf b = BUF_INIT;
 	json_t *out;
+	int secret = 0;
 
 	if (!memchr(s, '$', n))
 		return json_incref((json_t *)t);
@@ -318,6 +375,16 @@ static json_t *substitute(const struct rctx *r, const json_t *t, const json_t *p
 		if (json_is_null(v))
 			return fail_null(at(r, parent, key, idx, "value '%.*s' is not set",
 					    (int)(n - 3), s + 2));
+		if (r->uses && secret_path(s + 2, n - 3)) {
+			/* a node of its own: the hash finds it by its address */
+			out = json_is_string(v)
+				  ? json_stringn(json_string_value(v), json_string_length(v))
+				  : json_deep_copy(v);
+			if (!out)
+				die_oom();
+			note_secret(r, out, t, parent, key, idx);
+			return out;
+		}
 		out = json_is_object(v) || json_is_array(v) ? json_deep_copy(v)
 							    : json_incref((json_t *)v);
 		if (!out)
@@ -370,6 +437,7 @@ static json_t *substitute(const struct rctx *r, const json_t *t, const json_t *p
 			goto fail;
 		}
 		print_scalar(&b, v);
+		secret |= secret_path(s + start, (size_t)(close - (s + start)));
 		i = (size_t)(close - s) + 1;
 	}
 	if (b.failed)
@@ -380,6 +448,8 @@ static json_t *substitute(const struct rctx *r, const json_t *t, const json_t *p
 		goto fail;
 	}
 	buf_release(&b);
+	if (secret)
+		note_secret(r, out, t, parent, key, idx);
 	return out;
 fail:
 	buf_release(&b);
@@ -589,15 +659,106 @@ static int finish_object(const struct rctx *r, json_t *obj, const json_t *file, 
 	return 0;
 }
 
+/* The store layer with every secret as the text ${secrets.<name>} (new reference). */
+static json_t *standin_layer(const json_t *layer)
+{
+	json_t *l = json_copy((json_t *)layer), *sec = json_object(), *v;
+	struct buf text = BUF_INIT;
+	const char *k;
+
+	if (!l || !sec)
+		die_oom();
+	json_object_foreach(json_object_get(layer, "secrets"), k, v) {
+		buf_reset(&text);
+		buf_addf(&text, "${secrets.%s}", k);
+		if (text.failed || json_object_set_new(sec, k, json_string(text.s)) < 0)
+			die_oom();
+	}
+	buf_release(&text);
+	if (json_object_set_new(l, "secrets", sec) < 0)
+		die_oom();
+	return l;
+}
+
+/*
+ * node as the hash sees it: every scalar noted in u substituted again by hr
+ * (the stand-in layer).  NULL when node holds none of them, else a new
+ * reference: the containers on the way are shallow copies, every other
+ * node is shared with the set.
+ */
+static json_t *hash_view(const struct rctx *hr, const struct secret_uses *u, json_t *node)
+{
+	json_t *copy = NULL, *v, *c;
+	const char *k;
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		const struct secret_use *s = &u->v[i];
+
+		if (s->out != node)
+			continue;
+		c = substitute(hr, s->tpl, s->parent, s->key, s->idx);
+		if (!c) /* it resolved a moment ago, against the real secrets */
+			BUG("blueprint: stand-in secrets do not render: %s", hr->e->msg);
+		return c;
+	}
+	if (json_is_object(node)) {
+		json_object_foreach(node, k, v) {
+			c = hash_view(hr, u, v);
+			if (!c)
+				continue;
+			if (!copy && !(copy = json_copy(node)))
+				die_oom();
+			if (json_object_set_new(copy, k, c) < 0)
+				die_oom();
+		}
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, v) {
+			c = hash_view(hr, u, v);
+			if (!c)
+				continue;
+			if (!copy && !(copy = json_copy(node)))
+				die_oom();
+			if (json_array_set_new(copy, i, c) < 0)
+				die_oom();
+		}
+	}
+	return copy;
+}
+
+/* The revision of set (before the annotation goes in): 16 hex digits into hex. */
+static void revision_of(const struct rctx *r, json_t *set, char hex[17])
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	char full[crypto_hash_sha256_BYTES * 2 + 1];
+	json_t *view = NULL;
+	char *canon;
+
+	if (r->uses && r->uses->n) {
+		struct err e = ERR_INIT;
+		json_t *standin = standin_layer(r->layer);
+		struct rctx hr = {.bp = r->bp, .layer = standin, .e = &e};
+
+		view = hash_view(&hr, r->uses, set);
+		json_decref(standin);
+	}
+	canon = json_dumps(view ? view : set, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!canon)
+		die_oom();
+	crypto_hash_sha256(hash, (const unsigned char *)canon, strlen(canon));
+	free(canon);
+	json_decref(view);
+	sodium_bin2hex(full, sizeof(full), hash, sizeof(hash));
+	memcpy(hex, full, 16);
+	hex[16] = '\0';
+}
+
 /* Render every manifest with the given store layer (id NULL: a platform chart); NULL on error. */
 static json_t *render_all(const struct rctx *r, const char *id, const char *ns)
 {
 	json_t *set = json_array(), *file, *doc;
 	size_t fi, di;
-	char instance[64];
-	unsigned char hash[crypto_hash_sha256_BYTES];
-	char hex[crypto_hash_sha256_BYTES * 2 + 1];
-	char *canon;
+	char instance[64], hex[17];
 
 	if (!set)
 		die_oom();
@@ -620,13 +781,7 @@ static json_t *render_all(const struct rctx *r, const char *id, const char *ns)
 				die_oom();
 		}
 	}
-	canon = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!canon)
-		die_oom();
-	crypto_hash_sha256(hash, (const unsigned char *)canon, strlen(canon));
-	free(canon);
-	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-	hex[16] = '\0';
+	revision_of(r, set, hex);
 	json_array_foreach(set, fi, doc)
 		set_str(child_object(json_object_get(doc, "metadata"), "annotations"),
 			BLUEPRINT_REVISION_ANNOTATION, hex);
@@ -819,6 +974,7 @@ static json_t *render_platform(const struct rctx *r)
 json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_store *store,
 			 struct err *e)
 {
+	struct secret_uses uses = {0};
 	struct rctx r = {.bp = bp, .e = e};
 	json_t *layer, *set;
 	char ns[64];
@@ -836,8 +992,10 @@ json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_stor
 	if (!layer)
 		return NULL;
 	r.layer = layer;
+	r.uses = &uses; /* a store's secrets stay out of its revision */
 	snprintf(ns, sizeof(ns), "store-%s", store->id);
 	set = render_all(&r, store->id, ns);
+	secret_uses_release(&uses);
 	json_decref(layer);
 	return set;
 }

@@ -43,7 +43,12 @@
  * app.kubernetes.io/instance=store-<id> (pod templates get them too, minus
  * name), and the annotation storefleet.io/blueprint-revision: the first 16
  * hex digits of the SHA-256 of the canonical JSON (sorted keys, compact) of
- * the rendered set without that annotation.  Same inputs, same bytes.
+ * the rendered set without that annotation and with every secret replaced
+ * by its placeholder text ${secrets.<name>} (wherever it went: a whole
+ * scalar, inside a longer one, the whole secrets mapping).  So the revision
+ * moves with the chart, the values, the version and the store's fields,
+ * never with its secrets: a rotated secret is no new revision.  Same
+ * inputs, same bytes.
  *
  * A platform chart (values.yaml has `platform: true`, which no later layer
  * may change; charts/platform is storefleet's own Deployment, CronJob and
@@ -149,7 +154,10 @@ struct blueprint_store {
 json_t *blueprint_render(const struct blueprint *bp, const struct blueprint_store *store,
 			 struct err *e);
 
-/* The revision annotation of a rendered set (borrowed from it), or NULL. */
+/*
+ * The revision annotation of a rendered set (borrowed from it), or NULL.
+ * Two renders of a store that differ only in secrets have the same one.
+ */
 const char *blueprint_revision(const json_t *set);
 
 /*

@@ -118,7 +118,8 @@ static struct blueprint *load(const char *overlay, const char *ops, struct err *
 	return blueprint_load(chartdir, "t", overlay, ops ? path : NULL, e);
 }
 
-static json_t *secrets_for(const struct blueprint *bp)
+/* Every secret of bp as "<prefix>-<name>-0123456789" (new reference). */
+static json_t *secrets_with(const struct blueprint *bp, const char *prefix)
 {
 	json_t *s = json_object(), *n;
 	size_t i;
@@ -126,10 +127,15 @@ static json_t *secrets_for(const struct blueprint *bp)
 	json_array_foreach(blueprint_secret_names(bp), i, n) {
 		char v[64];
 
-		snprintf(v, sizeof(v), "test-%s-0123456789", json_string_value(n));
+		snprintf(v, sizeof(v), "%s-%s-0123456789", prefix, json_string_value(n));
 		json_object_set_new(s, json_string_value(n), json_string(v));
 	}
 	return s;
+}
+
+static json_t *secrets_for(const struct blueprint *bp)
+{
+	return secrets_with(bp, "test");
 }
 
 static json_t *render(const struct blueprint *bp, const char *id, const char *name, struct err *e)
@@ -383,16 +389,83 @@ static int lbl_is(const json_t *labels, const char *k, const char *want)
 	return v && (!want || !strcmp(v, want));
 }
 
-/* Every object of a real chart: labels, annotation, namespace; and the revision is what it says. */
-static void check_set(const char *engine, const json_t *set, const char *id)
+/*
+ * Replace, in every string under v, each secret of secrets_for() by its
+ * stand-in ${secrets.<name>}: the set the revision is the hash of.
+ */
+static void standins(json_t *v, const json_t *names)
 {
 	size_t i;
-	json_t *o, *copy;
+	const char *k;
+	json_t *x, *n;
+
+	if (json_is_string(v)) {
+		struct buf b = BUF_INIT;
+
+		buf_adds(&b, json_string_value(v));
+		json_array_foreach(names, i, n) {
+			char secret[64], standin[80], *at;
+
+			snprintf(secret, sizeof(secret), "test-%s-0123456789",
+				 json_string_value(n));
+			snprintf(standin, sizeof(standin), "${secrets.%s}", json_string_value(n));
+			while ((at = strstr(b.s, secret))) {
+				struct buf r = BUF_INIT;
+
+				buf_add(&r, b.s, (size_t)(at - b.s));
+				buf_adds(&r, standin);
+				buf_adds(&r, at + strlen(secret));
+				buf_release(&b);
+				b = r;
+			}
+		}
+		json_string_set(v, b.s);
+		buf_release(&b);
+	}
+	json_array_foreach(v, i, x)
+		standins(x, names);
+	json_object_foreach(v, k, x)
+		standins(x, names);
+}
+
+/*
+ * What blueprint.h says the revision of set is (made with secrets_for()):
+ * the SHA-256 of the canonical set without the annotation, every secret as
+ * its stand-in.  16 hex digits into hex.
+ */
+static void revision_by_hand(const json_t *set, const json_t *names, char hex[17])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char full[2 * crypto_hash_sha256_BYTES + 1];
+	json_t *copy = json_deep_copy(set), *o;
+	char *canon;
+	size_t i;
+
+	json_array_foreach(copy, i, o) {
+		json_t *a = json_object_get(json_object_get(o, "metadata"), "annotations");
+
+		json_object_del(a, BLUEPRINT_REVISION_ANNOTATION);
+		if (!json_object_size(a))
+			json_object_del(json_object_get(o, "metadata"), "annotations");
+	}
+	standins(copy, names);
+	canon = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	crypto_hash_sha256(h, (unsigned char *)canon, strlen(canon));
+	sodium_bin2hex(full, sizeof(full), h, sizeof(h));
+	memcpy(hex, full, 16);
+	hex[16] = '\0';
+	free(canon);
+	json_decref(copy);
+}
+
+/* Every object of a real chart: labels, annotation, namespace; and the revision is what it says. */
+static void check_set(const char *engine, const json_t *set, const char *id, const json_t *names)
+{
+	size_t i;
+	json_t *o;
 	int labels_ok = 1, ann_ok = 1;
 	const char *rev = blueprint_revision(set);
-	char *canon;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	char hex[2 * crypto_hash_sha256_BYTES + 1];
+	char hex[17];
 	char inst[64];
 
 	snprintf(inst, sizeof(inst), "store-%s", id);
@@ -434,20 +507,9 @@ static void check_set(const char *engine, const json_t *set, const char *id)
 	}
 	ok(ann_ok && rev && strlen(rev) == 16, "%s: every object has the same revision", engine);
 
-	copy = json_deep_copy(set);
-	json_array_foreach(copy, i, o) {
-		json_t *a = json_object_get(json_object_get(o, "metadata"), "annotations");
-
-		json_object_del(a, BLUEPRINT_REVISION_ANNOTATION);
-		if (!json_object_size(a))
-			json_object_del(json_object_get(o, "metadata"), "annotations");
-	}
-	canon = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-	crypto_hash_sha256(h, (unsigned char *)canon, strlen(canon));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	ok(rev && !strncmp(hex, rev, 16), "%s: revision = sha256 of the canonical set", engine);
-	free(canon);
-	json_decref(copy);
+	revision_by_hand(set, names, hex);
+	is_str(rev, hex, "%s: revision = sha256 of the canonical set, secrets as ${secrets.<name>}",
+	       engine);
 }
 
 /* Does any string in v (outside Secret objects) contain needle? */
@@ -473,6 +535,78 @@ static int leaks(const json_t *v, const char *needle)
 				return 1;
 	}
 	return 0;
+}
+
+/*
+ * The revision of one render of store "r1" (a copy: free it), with every
+ * secret "<prefix>-<name>-0123456789", at version (NULL: the chart's) with
+ * values (NULL: none); NULL when it does not render.
+ */
+static char *rev_with(const struct blueprint *bp, const char *prefix, const char *version,
+		      const char *values_json)
+{
+	struct err e = ERR_INIT;
+	json_t *sec = secrets_with(bp, prefix), *set;
+	json_t *values = values_json ? json_loads(values_json, 0, NULL) : NULL;
+	struct blueprint_store s = {.id = "r1",
+				    .name = "Shop",
+				    .owner_email = "o@example.com",
+				    .version = version,
+				    .secrets = sec,
+				    .values = values};
+	char *rev = NULL;
+
+	set = blueprint_render(bp, &s, &e);
+	if (set && blueprint_revision(set))
+		rev = strdup(blueprint_revision(set));
+	else
+		diag("render: %s", e.msg);
+	json_decref(set);
+	json_decref(sec);
+	json_decref(values);
+	return rev;
+}
+
+static int same(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/*
+ * Regression: the revision was the hash of the set with its secrets in, so
+ * `storefleetctl render`, with throwaway secrets, printed another revision
+ * on every run.  It hashes the set with ${secrets.<name>} in their place:
+ * the blueprint, the version and the other values move it, secrets never.
+ */
+static void test_revision_real(struct blueprint *bp, const char *engine)
+{
+	const json_t *versions = blueprint_versions(bp);
+	const char *def = json_string_value(json_object_get(blueprint_values(bp), "version"));
+	const char *older = json_string_value(json_array_get(versions, 0));
+	char *a = rev_with(bp, "test", NULL, NULL), *b = rev_with(bp, "other", NULL, NULL);
+	char *pinned = rev_with(bp, "test", def, NULL), *v = rev_with(bp, "test", older, NULL);
+	char *val = rev_with(bp, "other", NULL, "{\"quota\": {\"requests_cpu\": \"999m\"}}");
+	char *val2 = rev_with(bp, "test", NULL, "{\"quota\": {\"requests_cpu\": \"999m\"}}");
+	char *chart = NULL;
+	struct err e = ERR_INIT;
+
+	ok(same(a, b), "%s: other secret values, the same revision", engine);
+	ok(same(a, pinned), "%s: pinning the default version changes nothing", engine);
+	ok(older && strcmp(older, def) && a && v && !same(a, v),
+	   "%s: another version (%s), another revision", engine, older ? older : "?");
+	ok(a && val && !same(a, val), "%s: another store value, another revision", engine);
+	ok(same(val, val2), "%s: ... and again the same whatever the secrets", engine);
+	if (blueprint_set(bp, "quota.requests_cpu", "998m", "test", &e) == 0)
+		chart = rev_with(bp, "test", NULL, NULL);
+	ok(a && chart && !same(a, chart) && !same(val, chart),
+	   "%s: another chart value, another revision (%s)", engine, e.msg);
+	free(a);
+	free(b);
+	free(pinned);
+	free(v);
+	free(val);
+	free(val2);
+	free(chart);
 }
 
 static void test_real_chart(const char *engine)
@@ -503,7 +637,7 @@ static void test_real_chart(const char *engine)
 	   engine);
 	ok(strcmp(blueprint_revision(set), blueprint_revision(other)),
 	   "%s: another store, another revision", engine);
-	check_set(engine, set, "s1");
+	check_set(engine, set, "s1", blueprint_secret_names(bp));
 	ok(!leaks(set, "test-"), "%s: no secret appears outside Secret objects", engine);
 	free(j1);
 	free(j2);
@@ -560,7 +694,74 @@ static void test_real_chart(const char *engine)
 	json_decref(set);
 	json_decref(again);
 	json_decref(other);
+	test_revision_real(bp, engine); /* last: it changes a chart value */
 	blueprint_free(bp);
+}
+
+/*
+ * Every way a secret can reach the set: a whole scalar, inside text, the
+ * whole secrets mapping, a label the renderer then overwrites; the
+ * revision ignores all of them and is still the hash by hand.
+ */
+static void test_revision_secrets(void)
+{
+	static const char *manifest =
+	    "apiVersion: v1\n"
+	    "kind: Secret\n"
+	    "metadata:\n"
+	    "  name: s\n"
+	    "  labels:\n"
+	    "    app.kubernetes.io/instance: ${secrets.pw}\n"
+	    "stringData:\n"
+	    "  pw: ${secrets.pw}\n"
+	    "  url: \"db://u:${secrets.pw}@${store.host}/${secrets.key}\"\n"
+	    "  all: ${secrets}\n"
+	    "---\n"
+	    "apiVersion: v1\n"
+	    "kind: ConfigMap\n"
+	    "metadata: {name: c}\n"
+	    "data:\n"
+	    "  has?secrets.pw: yes\n"
+	    "  port: \"${nested.port}\"\n";
+	struct err e = ERR_INIT;
+	struct blueprint *bp;
+	json_t *sec1, *sec2, *set1, *set2;
+	char vals[2048], hex[17];
+
+	snprintf(vals, sizeof(vals), "%s  key: \"\"\n", base_values);
+	chart(vals, manifest);
+	bp = load(NULL, NULL, &e);
+	if (!ok(bp != NULL, "revision: chart with secrets everywhere loads (%s)", e.msg)) {
+		chart(NULL, NULL);
+		return;
+	}
+	sec1 = secrets_for(bp);
+	sec2 = secrets_with(bp, "other");
+	{
+		struct blueprint_store s1 = {
+		    .id = "x", .name = "n", .owner_email = "e", .secrets = sec1};
+		struct blueprint_store s2 = {
+		    .id = "x", .name = "n", .owner_email = "e", .secrets = sec2};
+
+		set1 = blueprint_render(bp, &s1, &e);
+		set2 = blueprint_render(bp, &s2, &e);
+	}
+	ok(set1 && set2, "revision: both render (%s)", e.msg);
+	is_str(str_at(json_array_get(set1, 0), "stringData/url"),
+	       "db://u:test-pw-0123456789@store-x.example.test/test-key-0123456789",
+	       "revision: the real secrets are in the set");
+	is_str(str_at(json_array_get(set2, 0), "stringData/all/key"), "other-key-0123456789",
+	       "revision: the whole mapping too");
+	is_str(blueprint_revision(set1), blueprint_revision(set2),
+	       "revision: the same for other secrets");
+	revision_by_hand(set1, blueprint_secret_names(bp), hex);
+	is_str(blueprint_revision(set1), hex, "revision: the hash of the set with stand-ins");
+	json_decref(set1);
+	json_decref(set2);
+	json_decref(sec1);
+	json_decref(sec2);
+	blueprint_free(bp);
+	chart(NULL, NULL);
 }
 
 static void test_mask(void)
@@ -717,6 +918,7 @@ int main(void)
 	test_store_errors();
 	test_real_chart("woocommerce");
 	test_real_chart("medusa");
+	test_revision_secrets();
 	test_mask();
 	test_versions();
 	test_store_values();
