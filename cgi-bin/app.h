@@ -6,7 +6,6 @@
 #include <time.h>
 
 struct tpl_set;
-struct db;
 
 /*
  * One per process, made by main.c before the first request and never freed
@@ -15,11 +14,9 @@ struct db;
  */
 struct app {
 	struct tpl_set *tpl; /* compiled templates (NULL: built-in error pages only) */
-	struct db *db;	     /* opaque slot for the database layer; NULL until it opens one */
 	time_t started;	     /* when the worker started (UTC) */
 	pid_t pid;	     /* this worker's pid */
 	int cgi;	     /* 1 when answering a single plain-CGI request */
-	int test_routes;     /* SF_TEST_ROUTES=1: the /_test/ routes exist (never in production) */
 	unsigned long requests; /* requests answered by this process */
 };
 

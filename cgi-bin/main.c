@@ -401,7 +401,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *socket_path = NULL, *v;
+	const char *socket_path = NULL;
 	struct err e = ERR_INIT;
 	enum log_level level;
 	int workers = 0, check = 0, c;
@@ -456,10 +456,6 @@ int main(int argc, char **argv)
 		printf("storefleet.fcgi: configuration and templates OK\n");
 		return 0;
 	}
-	v = getenv("SF_TEST_ROUTES");
-	app.test_routes = v && !strcmp(v, "1");
-	if (app.test_routes)
-		log_warn("SF_TEST_ROUTES=1: debug routes under /_test/ are enabled");
 	app.pid = getpid();
 	app.started = time(NULL);
 	signal(SIGPIPE, SIG_IGN);

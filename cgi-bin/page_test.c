@@ -1,5 +1,4 @@
-/* page_test.c - debug-only routes for the integration tests (SF_TEST_ROUTES=1, never by default).
- */
+/* page_test.c - debug routes for the transport tests, built only into the test build of the program. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +10,14 @@
 /*
  * These exist so tests can exercise the transport without depending on a
  * feature: a slow request to drain on SIGTERM, and echoes that show what
- * the central body parsing produced.  route.c registers them only when the
- * environment asks for them.
+ * the central body parsing produced.  The Makefile links this file only
+ * into build/tests/storefleet-test.fcgi, whose route.c (compiled with
+ * SF_TEST_ROUTES) looks up page_test_routes after the program's own table;
+ * storefleet.fcgi has neither the table nor the handlers.
  */
 
 /* GET /_test/sleep?ms=N (N <= 10000): answers after N ms. */
-int page_test_sleep(struct req *r)
+static int page_test_sleep(struct req *r)
 {
 	const char *v = req_query_get(r, "ms");
 	long ms = v ? strtol(v, NULL, 10) : 0;
@@ -36,7 +37,7 @@ int page_test_sleep(struct req *r)
 }
 
 /* POST /_test/echo (R_JSONBODY): the parsed body back. */
-int page_test_echo(struct req *r)
+static int page_test_echo(struct req *r)
 {
 	struct view *out = view_obj(r->a);
 
@@ -48,7 +49,7 @@ int page_test_echo(struct req *r)
 }
 
 /* POST /_test/form (R_FORM): the parsed fields back, as JSON. */
-int page_test_form(struct req *r)
+static int page_test_form(struct req *r)
 {
 	struct view *out = view_obj(r->a), *f = view_set_obj(out, "fields");
 
@@ -58,7 +59,7 @@ int page_test_form(struct req *r)
 }
 
 /* GET /_test/whoami (R_AUTH): who the dispatcher let in. */
-int page_test_whoami(struct req *r)
+static int page_test_whoami(struct req *r)
 {
 	struct view *out = view_obj(r->a);
 
@@ -67,7 +68,7 @@ int page_test_whoami(struct req *r)
 }
 
 /* GET /_test/late-fail: a body is built, then something fails; the client must see a clean 500. */
-int page_test_late_fail(struct req *r)
+static int page_test_late_fail(struct req *r)
 {
 	struct view *out = view_obj(r->a);
 
@@ -77,7 +78,7 @@ int page_test_late_fail(struct req *r)
 }
 
 /* GET /_test/big?kib=N: a response of N KiB (over the response cap it must become a 500). */
-int page_test_big(struct req *r)
+static int page_test_big(struct req *r)
 {
 	const char *v = req_query_get(r, "kib");
 	long kib = v ? strtol(v, NULL, 10) : 0;
@@ -95,7 +96,7 @@ int page_test_big(struct req *r)
 }
 
 /* GET /_test/params/{a}/x/{b}: the captured segments back. */
-int page_test_params(struct req *r)
+static int page_test_params(struct req *r)
 {
 	struct view *out = view_obj(r->a), *p = view_set_arr(out, "params");
 
@@ -105,7 +106,7 @@ int page_test_params(struct req *r)
 }
 
 /* POST /_test/raw (R_RAWBODY): how many bytes arrived, NULs included. */
-int page_test_raw(struct req *r)
+static int page_test_raw(struct req *r)
 {
 	struct view *out = view_obj(r->a);
 
@@ -113,3 +114,21 @@ int page_test_raw(struct req *r)
 	view_set_bool(out, "nul_terminated", r->body && r->body[r->body_len] == '\0');
 	return resp_json(r, 200, out);
 }
+
+/* clang-format off */
+const struct route page_test_routes[] = {
+	{"GET", "/_test/sleep", R_JSON | R_NODB, page_test_sleep, "test_sleep"},
+	{"POST", "/_test/echo", R_JSON | R_NODB | R_JSONBODY, page_test_echo, "test_echo"},
+	{"POST", "/_test/form", R_JSON | R_NODB | R_FORM, page_test_form, "test_form"},
+	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html"},
+	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami"},
+	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html"},
+	{"POST", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_post"},
+	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail"},
+	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big"},
+	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params"},
+	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete"},
+	{"POST", "/_test/raw", R_JSON | R_NODB | R_RAWBODY, page_test_raw, "test_raw"},
+	{NULL, NULL, 0, NULL, NULL}
+};
+/* clang-format on */

@@ -92,14 +92,10 @@ int api_admin_users(struct req *r);
 int api_admin_user_patch(struct req *r);
 int api_admin_audit(struct req *r);
 
-/* debug-only routes, present only with SF_TEST_ROUTES=1 (page_test.c) */
-int page_test_sleep(struct req *r);
-int page_test_echo(struct req *r);
-int page_test_form(struct req *r);
-int page_test_whoami(struct req *r);
-int page_test_late_fail(struct req *r);
-int page_test_big(struct req *r);
-int page_test_params(struct req *r);
-int page_test_raw(struct req *r);
+/*
+ * The debug routes under /_test/ (page_test.c), only in the test build of
+ * the program (build/tests/storefleet-test.fcgi), never in storefleet.fcgi.
+ */
+extern const struct route page_test_routes[];
 
 #endif

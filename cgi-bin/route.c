@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "config.h"
 #include "pages.h"
 #include "web_auth.h"
@@ -80,23 +79,6 @@ const struct route routes[] = {
 
 	{NULL, NULL, 0, NULL, NULL}
 };
-
-/* Only with SF_TEST_ROUTES=1 (app->test_routes): transport tests, never in production. */
-static const struct route test_routes[] = {
-	{"GET", "/_test/sleep", R_JSON | R_NODB, page_test_sleep, "test_sleep"},
-	{"POST", "/_test/echo", R_JSON | R_NODB | R_JSONBODY, page_test_echo, "test_echo"},
-	{"POST", "/_test/form", R_JSON | R_NODB | R_FORM, page_test_form, "test_form"},
-	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html"},
-	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami"},
-	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html"},
-	{"POST", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_post"},
-	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail"},
-	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big"},
-	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params"},
-	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete"},
-	{"POST", "/_test/raw", R_JSON | R_NODB | R_RAWBODY, page_test_raw, "test_raw"},
-	{NULL, NULL, 0, NULL, NULL}
-};
 /* clang-format on */
 
 struct capture {
@@ -153,15 +135,21 @@ static void allow_add(char *allow, size_t size, const char *method)
 		allow_add(allow, size, "HEAD");
 }
 
+/* The route tables: the program's, and in the test build the debug routes of page_test.c. */
+static const struct route *const tables[] = {
+    routes,
+#ifdef SF_TEST_ROUTES
+    page_test_routes,
+#endif
+};
+
 static const struct route *find_route(struct req *r, char *allow, size_t size,
 				      const struct route **path_match)
 {
-	const struct route *tables[2] = {routes,
-					 r->app && r->app->test_routes ? test_routes : NULL};
 	int head = !strcmp(r->method, "HEAD");
 
-	for (int t = 0; t < 2; t++) {
-		for (const struct route *rt = tables[t]; rt && rt->pattern; rt++) {
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		for (const struct route *rt = tables[t]; rt->pattern; rt++) {
 			struct capture caps[REQ_MAX_PARAMS];
 			int n = 0;
 

@@ -3,6 +3,14 @@
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-http.sh"
 
+# The /_test/ routes exist only in the test build of the program (page_test.c), never in
+# storefleet.fcgi: lib-http.sh runs $SF_BUILD/bin/storefleet.fcgi, so give it that build.
+PROD_BUILD=$SF_BUILD
+FCGI=$PROD_BUILD/bin/storefleet.fcgi
+mkdir -p "$T/build/bin"
+ln -s "$PROD_BUILD/tests/storefleet-test.fcgi" "$T/build/bin/storefleet.fcgi"
+SF_BUILD=$T/build
+
 # --- basics -------------------------------------------------------------------
 cgi GET /healthz
 is "$CGI_RC" 0 "CGI mode answers one request and exits 0"
@@ -182,19 +190,25 @@ is "$CGI_STATUS" 404 "without an error template: still a 404"
 like "$CGI_BODY" '<h1>404 Not Found</h1>' "built-in error page"
 like "$CGI_BODY" 'x&lt;b&gt;' "built-in page escapes too"
 
-ok "--check passes on the real templates" sh -c '"$1" --check >/dev/null' sh "$SF_BUILD/bin/storefleet.fcgi"
+ok "--check passes on the real templates" sh -c '"$1" --check >/dev/null' sh "$FCGI"
 mkdir -p "$T/badtpl/partials"
 printf 'line one\n{{#open}}never closed\n' >"$T/badtpl/broken.html"
-env SF_ROOT="$SF_ROOT" SF_TEMPLATES_DIR="$T/badtpl" "$SF_BUILD/bin/storefleet.fcgi" --check \
+env SF_ROOT="$SF_ROOT" SF_TEMPLATES_DIR="$T/badtpl" "$FCGI" --check \
 	>"$T/check.out" 2>&1
 is "$?" 1 "--check exits 1 on a template syntax error"
 like "$(cat "$T/check.out")" 'broken\.html:[0-9]+' "the error names file:line"
 
 # --- listening: never on a public address ---------------------------------------------------
-env SF_ROOT="$SF_ROOT" "$SF_BUILD/bin/storefleet.fcgi" --socket 0.0.0.0:9 >"$T/tcp.out" 2>&1
+env SF_ROOT="$SF_ROOT" "$FCGI" --socket 0.0.0.0:9 >"$T/tcp.out" 2>&1
 is "$?" 1 "--socket 0.0.0.0:PORT is refused"
 like "$(cat "$T/tcp.out")" '127\.0\.0\.1' "the refusal says what is allowed"
-env SF_ROOT="$SF_ROOT" "$SF_BUILD/bin/storefleet.fcgi" --socket :9 >/dev/null 2>&1
+env SF_ROOT="$SF_ROOT" "$FCGI" --socket :9 >/dev/null 2>&1
 is "$?" 1 "--socket :PORT (any address) is refused"
+
+# --- the program itself has no debug routes ---------------------------------------------------
+SF_BUILD=$PROD_BUILD cgi GET /_test/params/1/x/2
+is "$CGI_STATUS" 404 "storefleet.fcgi answers no /_test/ route, SF_TEST_ROUTES=1 or not"
+SF_BUILD=$PROD_BUILD cgi POST /_test/echo application/json "$T/small.json"
+is "$CGI_STATUS" 404 "... not even the echo"
 
 done_testing

@@ -39,8 +39,13 @@ like "$prod" 'fastcgi_pass unix:/run/storefleet/fcgi.sock' "production: the Fast
 like "$prod" 'client_max_body_size 64k' "production: body limit"
 
 # --- the stack: workers + nginx (no database needed for these routes) --------------------
-export SF_TEST_ROUTES=1 SF_LOG_LEVEL=debug
-app_start "$T" 3 || bail "cannot start storefleet.fcgi"
+# The /_test/ routes exist only in the test build of the program (page_test.c), never in
+# storefleet.fcgi: app_start runs $SF_BUILD/bin/storefleet.fcgi, so give it that build.
+FCGI=$SF_BUILD/bin/storefleet.fcgi
+mkdir -p "$T/build/bin"
+ln -s "$SF_BUILD/tests/storefleet-test.fcgi" "$T/build/bin/storefleet.fcgi"
+export SF_LOG_LEVEL=debug
+SF_BUILD=$T/build app_start "$T" 3 || bail "cannot start storefleet.fcgi"
 nginx_start "$T" || bail "cannot start nginx"
 is "$(stat -c %a "$T/fcgi.sock")" 660 "the FastCGI socket is mode 0660"
 wait_for 5 test "$(nworkers)" -eq 3
@@ -160,7 +165,7 @@ s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(16)
 os.dup2(s.fileno(), 0)
-os.execv(sys.argv[2], [sys.argv[2], "--workers", "1"])' "$T/inh.sock" "$SF_BUILD/bin/storefleet.fcgi" \
+os.execv(sys.argv[2], [sys.argv[2], "--workers", "1"])' "$T/inh.sock" "$FCGI" \
 	>>"$T/inh.log" 2>&1 &
 inh_pid=$!
 STACK_PIDS+=("inherited:$inh_pid")
