@@ -2,13 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "apitoken.h"
 #include "config.h"
 #include "log.h"
 #include "pages.h"
-#include "session.h"
-#include "web_auth.h"
 #include "web_stores.h"
 
 /*
@@ -16,8 +14,8 @@
  * (store_get / store_list), so the HTML and the JSON cannot drift apart.
  */
 
-/* ?limit=: default `def`, at most `max`; anything but 1.. digits is a 422. */
-static int query_limit(struct req *r, int def, int max, int *out)
+/* ?limit=: default `def`, at most `max` (larger is capped); -1 for anything but 1.. digits. */
+static int limit_parse(struct req *r, int def, int max, int *out)
 {
 	const char *s = req_query_get(r, "limit");
 
@@ -25,8 +23,16 @@ static int query_limit(struct req *r, int def, int max, int *out)
 	if (!s)
 		return 0;
 	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9 || atoi(s) < 1)
-		return req_invalid(r, "limit", "limit must be a whole number from 1 to %d", max);
+		return -1;
 	*out = atoi(s) > max ? max : atoi(s);
+	return 0;
+}
+
+/* limit_parse, a bad value answered with a 422. */
+static int query_limit(struct req *r, int def, int max, int *out)
+{
+	if (limit_parse(r, def, max, out) < 0)
+		return req_invalid(r, "limit", "limit must be a whole number from 1 to %d", max);
 	return 0;
 }
 
@@ -68,72 +74,68 @@ int api_stores_create(struct req *r)
 	return store_answer(r, c.replayed ? 200 : 201, c.store);
 }
 
-/*
- * GET /api/v1/stores is the API's hot path, so it authenticates itself
- * (route flag R_SELFAUTH): with a Bearer token, the token lookup and the
- * page are one statement, one round trip.  A session cookie (app.js) takes
- * the usual way through web_authenticate.  Either way nobody signed in is
- * a 401 before any argument is judged, as on every other R_AUTH route.
- */
-static int list_unauthorized(struct req *r)
+/* ?status= and ?cursor=, NULL when not given. */
+static void list_query(struct req *r, const char **status, const char **cursor)
 {
-	return req_fail(r, 401, NULL, "sign in or send an API token");
+	*status = req_query_get(r, "status");
+	*cursor = req_query_get(r, "cursor");
+	*status = *status && **status ? *status : NULL;
+	*cursor = *cursor && **cursor ? *cursor : NULL;
+}
+
+static struct view *list_answer(struct req *r, struct view *list, const char *next)
+{
+	struct view *v = view_obj(r->a);
+
+	view_add(v, "stores", list);
+	view_set_str_ref(v, "next_cursor", next);
+	return v;
+}
+
+/*
+ * GET /api/v1/stores is the API's hot path: with a Bearer token the route
+ * layer authenticates through this join (route.token_join), so the token
+ * lookup and the page are one statement, one round trip, and the handler
+ * only sends r->preload.  Arguments the handler will refuse leave the work
+ * to the plain lookup, so who is asking still decides 401 or 422 before
+ * any argument is judged, as on every R_AUTH route.
+ */
+int api_stores_token(struct req *r, const char *token, struct session_user *su, struct err *e)
+{
+	const char *status, *cursor, *next;
+	struct view *list;
+	int limit, found;
+
+	list_query(r, &status, &cursor);
+	if (limit_parse(r, STORE_LIST_DEFAULT, STORE_LIST_MAX, &limit) < 0)
+		return apitoken_lookup(r->a, token, su, e);
+	found = store_list_token(r->a, token, status, limit, cursor, su, &list, &next, e);
+	if (found < 0 && e->status == 422) {
+		err_clear(e);
+		return apitoken_lookup(r->a, token, su, e);
+	}
+	if (found > 0)
+		r->preload = list_answer(r, list, next);
+	return found;
 }
 
 int api_stores_list(struct req *r)
 {
-	const char *status = req_query_get(r, "status"), *cursor = req_query_get(r, "cursor");
-	const char *authz = req_header(r, "Authorization"), *next;
-	struct view *list = NULL, *v;
+	struct store_who who = web_stores_who(r);
+	const char *status, *cursor, *next;
 	struct err e = ERR_INIT;
-	int limit, st, found = -1;
+	struct view *list;
+	int limit, st;
 
-	status = status && *status ? status : NULL;
-	cursor = cursor && *cursor ? cursor : NULL;
-	if (authz && !strncasecmp(authz, "Bearer ", 7) &&
-	    !query_limit(r, STORE_LIST_DEFAULT, STORE_LIST_MAX, &limit)) {
-		struct session_user su;
-
-		found = store_list_token(r->a, authz + 7 + strspn(authz + 7, " "), status, limit,
-					 cursor, &su, &list, &next, &e);
-		if (found == 0)
-			return list_unauthorized(r);
-		if (found > 0) {
-			struct principal *p = arena_new_of(r->a, struct principal);
-
-			p->id = su.user_id;
-			p->email = su.email;
-			p->is_admin = su.is_admin;
-			p->via_token = 1;
-			r->user = p;
-		} else if (e.status != 422) {
-			return web_stores_fail(r, &e, NULL, NULL, 0);
-		}
-	}
-	if (found < 0) {
-		/* No token, or arguments to refuse: who is asking decides 401 or 422. */
-		r->err_fields = NULL;
-		r->err_code = NULL;
-		err_clear(&r->err);
-		if ((st = web_authenticate(r)))
-			return st;
-		if (!r->user)
-			return list_unauthorized(r);
-		if ((st = query_limit(r, STORE_LIST_DEFAULT, STORE_LIST_MAX, &limit)))
-			return st;
-		{
-			struct store_who who = web_stores_who(r);
-
-			err_clear(&e);
-			if (store_list(r->a, &who, status, limit, cursor, &list, &next, &e) < 0)
-				return web_stores_fail(
-				    r, &e, strstr(e.msg, "cursor") ? "cursor" : "status", NULL, 0);
-		}
-	}
-	v = view_obj(r->a);
-	view_add(v, "stores", list);
-	view_set_str_ref(v, "next_cursor", next);
-	return resp_json(r, 200, v);
+	if (r->preload)
+		return resp_json(r, 200, r->preload);
+	list_query(r, &status, &cursor);
+	if ((st = query_limit(r, STORE_LIST_DEFAULT, STORE_LIST_MAX, &limit)))
+		return st;
+	if (store_list(r->a, &who, status, limit, cursor, &list, &next, &e) < 0)
+		return web_stores_fail(r, &e, strstr(e.msg, "cursor") ? "cursor" : "status", NULL,
+				       0);
+	return resp_json(r, 200, list_answer(r, list, next));
 }
 
 int api_store_show(struct req *r)

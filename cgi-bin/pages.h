@@ -62,6 +62,8 @@ int api_store_revisions(struct req *r);
 /* JSON stores, events, OpenAPI document (api_stores.c) */
 int api_stores_create(struct req *r);
 int api_stores_list(struct req *r);
+/* the list's route.token_join: the token lookup and the page in one statement */
+int api_stores_token(struct req *r, const char *token, struct session_user *su, struct err *e);
 int api_store_show(struct req *r);
 int api_store_delete(struct req *r);
 int api_store_retry(struct req *r);

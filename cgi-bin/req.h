@@ -14,6 +14,7 @@
 
 struct app;
 struct req;
+struct session_user;
 
 /*
  * Route flags, checked once in route_dispatch() before a handler runs
@@ -30,8 +31,6 @@ enum route_flag {
 	R_JSONBODY = 1 << 6,	/* body must be application/json (415), an object, in r->json */
 	R_RAWBODY = 1 << 7,	/* body kept raw in r->body, not parsed (webhooks) */
 	R_NODB = 1 << 8,	/* no database, no authentication (healthz) */
-	R_SELFAUTH = 1 << 9,	/* the handler authenticates inside its own query (one round
-				 * trip); it must answer 401 itself when nobody signed in */
 };
 
 struct route {
@@ -40,6 +39,18 @@ struct route {
 	unsigned flags;
 	int (*handler)(struct req *r);
 	const char *name;	/* label for metrics and logs, e.g. "store_show" */
+	/*
+	 * NULL, or this route's lookup of a Bearer token, which also loads the
+	 * handler's data in the same statement (one round trip on a hot path).
+	 * The authentication step of route_dispatch calls it instead of the
+	 * plain lookup; it answers as apitoken_lookup does (1 with *su filled,
+	 * 0 no live token, -1 with e) and leaves what it loaded in r->preload.
+	 * When it cannot load (arguments the handler will refuse), it does the
+	 * plain lookup and leaves r->preload NULL: the handler then queries and
+	 * refuses as usual, after the route flags have been checked.
+	 */
+	int (*token_join)(struct req *r, const char *token, struct session_user *su,
+			  struct err *e);
 };
 
 /* The signed-in user, loaded by web_authenticate(). */
@@ -74,6 +85,7 @@ struct req {
 	struct kv *cookies;		/* parsed Cookie header */
 	json_t *json;			/* R_JSONBODY: parsed body (decref deferred) */
 	struct principal *user;		/* NULL when anonymous */
+	struct view *preload;		/* what the route's token_join loaded, or NULL */
 
 	/* response */
 	int status;			/* 0 until a resp_* call sets it */

@@ -14,70 +14,71 @@
  * handler's prototype in pages.h.
  *
  *   method  pattern ({name} = one segment)  flags  handler  name (logs/metrics)
+ *   token_join (NULL, or the Bearer-token lookup that also loads the handler's data)
  */
 /* clang-format off */
 const struct route routes[] = {
 	/* --- health: no database, no authentication --- */
-	{"GET", "/healthz", R_HTML | R_NODB, page_healthz, "healthz"},
-	{"GET", "/metrics", R_HTML | R_NODB, page_metrics, "metrics"},
-	{"GET", "/readyz", R_JSON | R_NODB, page_readyz, "readyz"},
+	{"GET", "/healthz", R_HTML | R_NODB, page_healthz, "healthz", NULL},
+	{"GET", "/metrics", R_HTML | R_NODB, page_metrics, "metrics", NULL},
+	{"GET", "/readyz", R_JSON | R_NODB, page_readyz, "readyz", NULL},
 
 	/* --- accounts: pages --- */
-	{"GET", "/", R_HTML, page_root, "root"},
-	{"GET", "/login", R_HTML, page_login_form, "login_form"},
-	{"POST", "/login", R_HTML | R_FORM | R_CSRF, page_login, "login"},
-	{"GET", "/register", R_HTML, page_register_form, "register_form"},
-	{"POST", "/register", R_HTML | R_FORM | R_CSRF, page_register, "register"},
-	{"POST", "/logout", R_HTML | R_AUTH | R_FORM | R_CSRF, page_logout, "logout"},
-	{"GET", "/account", R_HTML | R_AUTH, page_account, "account"},
-	{"POST", "/account/tokens", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_create, "token_create"},
-	{"POST", "/account/tokens/{id}/revoke", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_revoke, "token_revoke"},
+	{"GET", "/", R_HTML, page_root, "root", NULL},
+	{"GET", "/login", R_HTML, page_login_form, "login_form", NULL},
+	{"POST", "/login", R_HTML | R_FORM | R_CSRF, page_login, "login", NULL},
+	{"GET", "/register", R_HTML, page_register_form, "register_form", NULL},
+	{"POST", "/register", R_HTML | R_FORM | R_CSRF, page_register, "register", NULL},
+	{"POST", "/logout", R_HTML | R_AUTH | R_FORM | R_CSRF, page_logout, "logout", NULL},
+	{"GET", "/account", R_HTML | R_AUTH, page_account, "account", NULL},
+	{"POST", "/account/tokens", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_create, "token_create", NULL},
+	{"POST", "/account/tokens/{id}/revoke", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_revoke, "token_revoke", NULL},
 
 	/* --- accounts: JSON API --- */
-	{"POST", "/api/v1/auth/register", R_JSON | R_JSONBODY, api_auth_register, "api_register"},
-	{"POST", "/api/v1/auth/login", R_JSON | R_JSONBODY, api_auth_login, "api_login"},
-	{"GET", "/api/v1/auth/me", R_JSON | R_AUTH, api_auth_me, "api_me"},
+	{"POST", "/api/v1/auth/register", R_JSON | R_JSONBODY, api_auth_register, "api_register", NULL},
+	{"POST", "/api/v1/auth/login", R_JSON | R_JSONBODY, api_auth_login, "api_login", NULL},
+	{"GET", "/api/v1/auth/me", R_JSON | R_AUTH, api_auth_me, "api_me", NULL},
 
 	/* --- stores: pages (page_stores.c) --- */
-	{"GET", "/stores", R_HTML | R_AUTH, page_stores, "stores"},
-	{"POST", "/stores", R_HTML | R_AUTH | R_FORM | R_CSRF, page_stores_create, "store_create"},
-	{"GET", "/stores/{id}", R_HTML | R_AUTH, page_store, "store_show"},
-	{"POST", "/stores/{id}/retry", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_retry, "store_retry"},
-	{"POST", "/stores/{id}/delete", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_delete, "store_delete"},
-	{"POST", "/stores/{id}/credentials", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_credentials, "store_credentials"},
-	{"POST", "/stores/{id}/upgrade", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_upgrade, "store_upgrade"},
-	{"POST", "/stores/{id}/rollback", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_rollback, "store_rollback"},
+	{"GET", "/stores", R_HTML | R_AUTH, page_stores, "stores", NULL},
+	{"POST", "/stores", R_HTML | R_AUTH | R_FORM | R_CSRF, page_stores_create, "store_create", NULL},
+	{"GET", "/stores/{id}", R_HTML | R_AUTH, page_store, "store_show", NULL},
+	{"POST", "/stores/{id}/retry", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_retry, "store_retry", NULL},
+	{"POST", "/stores/{id}/delete", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_delete, "store_delete", NULL},
+	{"POST", "/stores/{id}/credentials", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_credentials, "store_credentials", NULL},
+	{"POST", "/stores/{id}/upgrade", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_upgrade, "store_upgrade", NULL},
+	{"POST", "/stores/{id}/rollback", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_rollback, "store_rollback", NULL},
 
 	/* --- stores: JSON API (api_stores.c) --- */
-	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create"},
-	/* R_SELFAUTH: the token lookup and the page in one round trip (api_stores.c) */
-	{"GET", "/api/v1/stores", R_JSON | R_SELFAUTH, api_stores_list, "api_stores"},
-	{"GET", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_show, "api_store_show"},
-	{"DELETE", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_delete, "api_store_delete"},
-	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry"},
-	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events"},
+	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create", NULL},
+	/* with a Bearer token, the token lookup and the page in one statement (api_stores_token) */
+	{"GET", "/api/v1/stores", R_JSON | R_AUTH, api_stores_list, "api_stores", api_stores_token},
+	{"GET", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_show, "api_store_show", NULL},
+	{"DELETE", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_delete, "api_store_delete", NULL},
+	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry", NULL},
+	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events", NULL},
 	/* upgrades and rollbacks (api_revisions.c) */
-	{"POST", "/api/v1/stores/{id}/upgrade", R_JSON | R_AUTH | R_JSONBODY, api_store_upgrade, "api_store_upgrade"},
-	{"POST", "/api/v1/stores/{id}/rollback", R_JSON | R_AUTH | R_JSONBODY, api_store_rollback, "api_store_rollback"},
-	{"GET", "/api/v1/stores/{id}/revisions", R_JSON | R_AUTH, api_store_revisions, "api_store_revisions"},
-	{"GET", "/api/v1/openapi.json", R_JSON | R_NODB, api_openapi, "api_openapi"},
+	{"POST", "/api/v1/stores/{id}/upgrade", R_JSON | R_AUTH | R_JSONBODY, api_store_upgrade, "api_store_upgrade", NULL},
+	{"POST", "/api/v1/stores/{id}/rollback", R_JSON | R_AUTH | R_JSONBODY, api_store_rollback, "api_store_rollback", NULL},
+	{"GET", "/api/v1/stores/{id}/revisions", R_JSON | R_AUTH, api_store_revisions, "api_store_revisions", NULL},
+	{"GET", "/api/v1/openapi.json", R_JSON | R_NODB, api_openapi, "api_openapi", NULL},
 
 	/* --- machine endpoints: authenticated by a signature, not a session (hook_*.c) --- */
-	{"POST", "/hooks/woocommerce/{id}", R_JSON | R_RAWBODY, hook_woocommerce, "hook_woocommerce"},
+	{"POST", "/hooks/woocommerce/{id}", R_JSON | R_RAWBODY, hook_woocommerce, "hook_woocommerce", NULL},
 
 	/* --- admin --- */
-	{"GET", "/admin/stores", R_HTML | R_ADMIN, page_admin_stores, "admin_stores"},
-	{"GET", "/admin/users", R_HTML | R_ADMIN, page_admin_users, "admin_users"},
-	{"POST", "/admin/users/{id}/role", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_role, "admin_user_role"},
-	{"POST", "/admin/users/{id}/disable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_disable, "admin_user_disable"},
-	{"POST", "/admin/users/{id}/enable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_enable, "admin_user_enable"},
-	{"GET", "/admin/audit", R_HTML | R_ADMIN, page_admin_audit, "admin_audit"},
-	{"GET", "/api/v1/admin/stores", R_JSON | R_ADMIN, api_admin_stores, "api_admin_stores"},
-	{"GET", "/api/v1/admin/users", R_JSON | R_ADMIN, api_admin_users, "api_admin_users"},
-	{"PATCH", "/api/v1/admin/users/{id}", R_JSON | R_ADMIN | R_JSONBODY, api_admin_user_patch, "api_admin_user_patch"},
-	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_admin_audit, "api_audit"},
+	{"GET", "/admin/stores", R_HTML | R_ADMIN, page_admin_stores, "admin_stores", NULL},
+	{"GET", "/admin/users", R_HTML | R_ADMIN, page_admin_users, "admin_users", NULL},
+	{"POST", "/admin/users/{id}/role", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_role, "admin_user_role", NULL},
+	{"POST", "/admin/users/{id}/disable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_disable, "admin_user_disable", NULL},
+	{"POST", "/admin/users/{id}/enable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_enable, "admin_user_enable", NULL},
+	{"GET", "/admin/audit", R_HTML | R_ADMIN, page_admin_audit, "admin_audit", NULL},
+	{"GET", "/api/v1/admin/stores", R_JSON | R_ADMIN, api_admin_stores, "api_admin_stores", NULL},
+	{"GET", "/api/v1/admin/users", R_JSON | R_ADMIN, api_admin_users, "api_admin_users", NULL},
+	{"PATCH", "/api/v1/admin/users/{id}", R_JSON | R_ADMIN | R_JSONBODY, api_admin_user_patch, "api_admin_user_patch", NULL},
+	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_admin_audit, "api_audit", NULL},
 
-	{NULL, NULL, 0, NULL, NULL}
+	{NULL, NULL, 0, NULL, NULL, NULL}
 };
 /* clang-format on */
 
@@ -260,7 +261,7 @@ int route_dispatch(struct req *r)
 			return parse_failed(r, field);
 	}
 
-	if (!(flags & (R_NODB | R_SELFAUTH)) && (st = web_authenticate(r)))
+	if (!(flags & R_NODB) && (st = web_authenticate(r)))
 		return st;
 	if ((flags & (R_AUTH | R_ADMIN)) && !r->user) {
 		if (flags & R_JSON)

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "config.h"
 #include "log.h"
+#include "req.h"
 #include "session.h"
 #include "web_account.h"
 #include "web_auth.h"
@@ -15,7 +16,8 @@
 /*
  * One database round trip per authenticated request: the session or token
  * lookup is one read-only statement joining the user (last-seen is written
- * only when stale, about once a minute).
+ * only when stale, about once a minute).  A route with a token_join has its
+ * data loaded by that same statement when a Bearer token comes with it.
  * Bearer tokens carry no ambient authority (a browser never attaches them by
  * itself), so they skip every CSRF check; anything authenticated by cookie
  * and changing state must come from our own origin.
@@ -106,7 +108,7 @@ static int web_origin_ok(struct req *r)
 int web_authenticate(struct req *r)
 {
 	const char *authz = req_header(r, "Authorization");
-	const char *cookie;
+	const char *cookie, *token;
 	struct session_user su;
 	struct err e = ERR_INIT;
 	int found;
@@ -117,7 +119,12 @@ int web_authenticate(struct req *r)
 		 */
 		if (strncasecmp(authz, "Bearer ", 7))
 			return 0;
-		found = apitoken_lookup(r->a, authz + 7 + strspn(authz + 7, " "), &su, &e);
+		token = authz + 7 + strspn(authz + 7, " ");
+		/* The route may load its data along with the token (one round trip). */
+		if (r->route && r->route->token_join)
+			found = r->route->token_join(r, token, &su, &e);
+		else
+			found = apitoken_lookup(r->a, token, &su, &e);
 		if (found < 0)
 			return req_fail_err(r, &e);
 		if (found)

@@ -5,9 +5,10 @@
 #include "req.h"
 
 /*
- * Load r->user from the session cookie or an `Authorization: Bearer` token.
- * Returns 0 (r->user may stay NULL for anonymous) or an HTTP status with
- * r->err set (503 when the database is down).
+ * Load r->user from the session cookie or an `Authorization: Bearer` token
+ * (looked up by the route's token_join when it has one, which may also set
+ * r->preload).  Returns 0 (r->user may stay NULL for anonymous) or an HTTP
+ * status with r->err set (503 when the database is down).
  */
 int web_authenticate(struct req *r);
 
