@@ -2,6 +2,7 @@
 #ifndef SF_PAGES_H
 #define SF_PAGES_H
 
+#include "page.h"
 #include "req.h"
 
 /*

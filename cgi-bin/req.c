@@ -10,11 +10,9 @@
 #include <fcgiapp.h>
 
 #include "app.h"
-#include "config.h"
 #include "log.h"
 #include "req.h"
 #include "tpl.h"
-#include "web_auth.h"
 
 /*
  * This is the only file that talks to libfcgi about a request: everything
@@ -261,16 +259,6 @@ void resp_header(struct req *r, const char *name, const char *fmt, ...)
 	buf_add(&r->headers, "\r\n", 2);
 }
 
-void resp_cookie(struct req *r, const char *name, const char *value, long max_age, int http_only)
-{
-	char age[48] = "";
-
-	if (max_age >= 0)
-		snprintf(age, sizeof(age), "; Max-Age=%ld", max_age);
-	resp_header(r, "Set-Cookie", "%s=%s; Path=/; SameSite=Lax%s%s%s", name, value, age,
-		    config.cookie_secure ? "; Secure" : "", http_only ? "; HttpOnly" : "");
-}
-
 int resp_html(struct req *r, int status, const char *tpl, struct view *v)
 {
 	struct err e = ERR_INIT;
@@ -357,25 +345,9 @@ int req_invalid(struct req *r, const char *field, const char *fmt, ...)
 	return 422;
 }
 
-struct view *page_view(struct req *r, const char *title)
-{
-	struct view *v = view_obj(r->a);
-
-	view_set_str(v, "title", title);
-	if (r->user) {
-		struct view *u = view_set_obj(v, "user");
-
-		view_set_str(u, "email", r->user->email);
-		view_set_bool(u, "is_admin", r->user->is_admin);
-	}
-	view_set_str(v, "csrf_token", web_csrf_token(r));
-	view_set_bool(v, "simulated_cluster", config.simulated_cluster);
-	return v;
-}
-
 /* --- the one place a response is sent -------------------------------------- */
 
-static const char *reason(int status)
+const char *resp_reason(int status)
 {
 	switch (status) {
 	case 200:
@@ -460,8 +432,13 @@ static const char *default_code(int status)
 	return status < 500 ? "bad_request" : "internal";
 }
 
+const char *req_error_code(const struct req *r, int status)
+{
+	return r->err_code ? r->err_code : default_code(status);
+}
+
 /* What a person is told: 4xx messages are written for them, 5xx details stay in the log. */
-static const char *public_message(const struct req *r, int status)
+const char *req_error_message(const struct req *r, int status)
 {
 	if (status == 503)
 		return "The service is temporarily unavailable. Please try again in a moment.";
@@ -477,7 +454,7 @@ static const char *public_message(const struct req *r, int status)
 	case 404:
 		return "There is nothing here.";
 	}
-	return reason(status);
+	return resp_reason(status);
 }
 
 static void error_html_builtin(struct req *r, int status, const char *title, const char *msg)
@@ -494,15 +471,15 @@ static void error_html_builtin(struct req *r, int status, const char *title, con
 	buf_adds(&r->out, "</p><p><a href=\"/\">Back to the start page</a></p></body></html>\n");
 }
 
+/* The JSON error object, or the built-in error page (page.c renders the templated one first). */
 static void render_error(struct req *r, int status)
 {
-	const char *code = r->err_code ? r->err_code : default_code(status);
-	const char *msg = public_message(r, status);
-	struct view *v = view_obj(r->a), *e;
+	const char *code = req_error_code(r, status), *msg = req_error_message(r, status);
 
 	buf_reset(&r->out);
 	if (req_wants_json(r)) {
-		e = view_set_obj(v, "error");
+		struct view *v = view_obj(r->a), *e = view_set_obj(v, "error");
+
 		view_set_str(e, "code", code);
 		view_set_str(e, "message", msg);
 		if (r->err_fields && status == 422)
@@ -510,32 +487,11 @@ static void render_error(struct req *r, int status)
 		view_json(&r->out, v);
 		buf_addch(&r->out, '\n');
 		r->ctype = "application/json";
-		return;
+	} else {
+		error_html_builtin(r, status, resp_reason(status), msg);
+		r->ctype = "text/html; charset=utf-8";
 	}
-	r->ctype = "text/html; charset=utf-8";
-	view_set_str(v, "title", reason(status));
-	if (r->user) {
-		/* Only for a signed-in user: the layout's logout form needs the token. */
-		struct view *u = view_set_obj(v, "user");
-
-		view_set_str(u, "email", r->user->email);
-		view_set_bool(u, "is_admin", r->user->is_admin);
-		view_set_str(v, "csrf_token", web_csrf_token(r));
-	}
-	view_set_bool(v, "simulated_cluster", config.simulated_cluster);
-	view_set_int(v, "status", status);
-	view_set_str(v, "message", msg);
-	view_set_str(v, "code", code);
-	if (r->err_fields && status == 422)
-		view_set(v, "fields", r->err_fields);
-	if (r->app && r->app->tpl && tpl_exists(r->app->tpl, "error")) {
-		struct err te = ERR_INIT;
-
-		if (tpl_render(r->app->tpl, "error", v, &r->out, &te) == 0 && !r->out.failed)
-			return;
-		log_error("error page: %s", te.msg);
-	}
-	error_html_builtin(r, status, reason(status), msg);
+	r->status = status;
 }
 
 /* 1 when the handler already set header `name`. */
@@ -555,11 +511,8 @@ static int has_header(const struct req *r, const char *name)
 	return 0;
 }
 
-void resp_finish(struct req *r, int status)
+int resp_settle(struct req *r, int status)
 {
-	static struct buf head = BUF_INIT; /* reused: one response at a time per process */
-	int head_only = !strcmp(r->method, "HEAD");
-
 	if (status < 100 || status > 599) {
 		log_error("%s %s: handler returned status %d", r->method, r->path, status);
 		err_reset(&r->err, 500, "handler returned status %d", status);
@@ -577,15 +530,24 @@ void resp_finish(struct req *r, int status)
 		r->status = 0;
 		buf_reset(&r->out);
 		r->ctype = NULL;
-		if (status >= 400)
-			render_error(r, status);
 	}
+	return status;
+}
+
+void resp_finish(struct req *r, int status)
+{
+	static struct buf head = BUF_INIT; /* reused: one response at a time per process */
+	int head_only = !strcmp(r->method, "HEAD");
+
+	status = resp_settle(r, status);
+	if (r->status != status && status >= 400)
+		render_error(r, status);
 	if (status >= 500)
 		log_error("%s %s: %d: %s", r->method, r->path, status,
 			  r->err.msg[0] ? r->err.msg : "(no detail)");
 
 	buf_reset(&head);
-	buf_addf(&head, "Status: %d %s\r\n", status, reason(status));
+	buf_addf(&head, "Status: %d %s\r\n", status, resp_reason(status));
 	if (status != 204 && status != 304) {
 		if (r->ctype)
 			buf_addf(&head, "Content-Type: %s\r\n", r->ctype);

@@ -109,7 +109,6 @@ int req_is_https(struct req *r);
 
 /* Response: headers first (any order), then exactly one body producer. */
 void resp_header(struct req *r, const char *name, const char *fmt, ...) SF_PRINTF(3, 4);
-void resp_cookie(struct req *r, const char *name, const char *value, long max_age, int http_only);
 int resp_html(struct req *r, int status, const char *tpl, struct view *v);	/* returns status */
 int resp_json(struct req *r, int status, struct view *v);			/* returns status */
 int resp_text(struct req *r, int status, const char *ctype, const char *s, size_t n);
@@ -117,9 +116,10 @@ int resp_redirect(struct req *r, const char *location);			/* 303 */
 
 /*
  * Errors: record and return the status; route_dispatch renders an HTML
- * error page or {"error":{"code","message"[,"fields"]}} once the handler
- * returns, unless the handler already produced a body.  code may be NULL
- * (the default for the status is used: 400 bad_request, 404 not_found...).
+ * error page (page.c) and resp_finish {"error":{"code","message"[,"fields"]}}
+ * once the handler returns, unless the handler already produced a body.
+ * code may be NULL (the default for the status is used: 400 bad_request,
+ * 404 not_found...).
  */
 int req_fail(struct req *r, int status, const char *code, const char *fmt, ...) SF_PRINTF(4, 5);
 int req_invalid(struct req *r, const char *field, const char *fmt, ...) SF_PRINTF(3, 4); /* 422 */
@@ -130,26 +130,33 @@ int req_invalid(struct req *r, const char *field, const char *fmt, ...) SF_PRINT
  */
 int req_fail_err(struct req *r, const struct err *e);
 
-/*
- * A new view object with what the layout partial reads: title, user
- * {email, is_admin} when signed in, csrf_token, simulated_cluster.  Page
- * handlers add their own keys.  Lives in the request arena.
- */
-struct view *page_view(struct req *r, const char *title);
-
 /* 1 when errors for this request are JSON (an R_JSON route, or an unknown /api/ path). */
 int req_wants_json(const struct req *r);
+
+/*
+ * What the error answer for status says: the machine code (r->err_code, or
+ * the status's default of docs/api.md) and the message a person may read
+ * (r->err's for a 4xx; for a 5xx a fixed sentence, the detail stays in the
+ * log).  resp_reason: the status's reason phrase ("Not Found").
+ */
+const char *req_error_code(const struct req *r, int status);
+const char *req_error_message(const struct req *r, int status);
+const char *resp_reason(int status);
 
 /*
  * The request cycle (main.c): req_init reads the request line, headers and
  * cookies from io (a FCGX_Request *, or NULL for plain CGI: environment,
  * stdin, stdout) into r; a bad request line is recorded in r->err for
- * route_dispatch to answer.  resp_finish sends the response exactly once:
- * the handler's body when it matches status, else an error page / JSON
- * error for status; a response that could not be built becomes a clean
- * 500.  Afterwards r->status is the status sent.
+ * route_dispatch to answer.  resp_settle decides the status to send for
+ * what a handler returned: a status out of range or a response that could
+ * not be built becomes a 500, and when no body for the status was built
+ * the body is dropped (r->status 0) for an error answer to take its place.
+ * resp_finish settles, adds the JSON error or the built-in error page if
+ * no error body is there yet, and sends the response exactly once.
+ * Afterwards r->status is the status sent.
  */
 void req_init(struct req *r, struct arena *a, struct app *app, void *io);
+int resp_settle(struct req *r, int status);
 void resp_finish(struct req *r, int status);
 
 /*
@@ -158,7 +165,11 @@ void resp_finish(struct req *r, int status);
  */
 int req_read_body(struct req *r, size_t limit);
 
-/* The route table and its dispatcher (route.c). */
+/*
+ * The route table and its dispatcher (route.c): route_dispatch checks the
+ * route's flags, runs its handler, renders the HTML error page for a
+ * status the handler left without a body, and returns the status to send.
+ */
 extern const struct route routes[];
 int route_dispatch(struct req *r);
 

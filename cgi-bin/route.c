@@ -206,7 +206,8 @@ static const char *login_location(struct req *r)
 	return loc;
 }
 
-int route_dispatch(struct req *r)
+/* Find the route, check its flags, run its handler: the status it returns. */
+static int dispatch(struct req *r)
 {
 	const struct route *rt, *path_match = NULL;
 	const char *field = NULL, *cl;
@@ -276,4 +277,14 @@ int route_dispatch(struct req *r)
 	if ((flags & R_CSRF) && !(r->user && r->user->via_token) && (st = web_csrf_check(r)))
 		return st;
 	return rt->handler(r);
+}
+
+int route_dispatch(struct req *r)
+{
+	int status = resp_settle(r, dispatch(r));
+
+	/* An error without a body: the HTML error page (JSON errors: resp_finish). */
+	if (r->status != status && status >= 400 && !req_wants_json(r))
+		page_error(r, status);
+	return status;
 }

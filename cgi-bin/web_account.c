@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "page.h"
 #include "ratelimit.h"
 #include "web_account.h"
 #include "web_auth.h"

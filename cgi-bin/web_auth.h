@@ -2,7 +2,7 @@
 #ifndef SF_WEB_AUTH_H
 #define SF_WEB_AUTH_H
 
-#include "req.h"
+struct req;
 
 /*
  * Load r->user from the session cookie or an `Authorization: Bearer` token
