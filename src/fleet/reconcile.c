@@ -5,7 +5,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "arena.h"
@@ -47,7 +46,6 @@
 #define STORE_LABEL	   "storefleet.io/store"
 #define CREDENTIALS_SECRET "storefleet-credentials"
 #define LIST_PAGE	   5000 /* pages per pass at 10,000 stores: 9; memory: one page */
-#define PROBE_BODY_MAX	   65536
 #define RECONCILE_BODY_MIN ((size_t)128 << 20)
 
 /*
@@ -431,61 +429,31 @@ void reconcile_judge(struct reconcile *r, struct store *s, const json_t *expecte
 
 /* ---- the HTTP probe through the ingress ------------------------------------ */
 
-static size_t probe_sink(char *p, size_t size, size_t n, void *ctx)
-{
-	size_t *got = ctx;
-
-	(void)p;
-	*got += size * n;
-	return *got > PROBE_BODY_MAX ? 0 : size * n;
-}
-
 /* 0 when every path of the engine answers 200 with Host: host; else why in why. */
 int reconcile_probe(struct reconcile *r, const char *engine, const char *host, char *why, size_t n)
 {
 	const struct probe_paths *pp = &probe_paths[0];
-	char url[512], hosthdr[300];
-	struct curl_slist *hdrs = NULL;
-	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(probe_paths) / sizeof(probe_paths[0]); i++)
 		if (!strcmp(probe_paths[i].engine, engine))
 			pp = &probe_paths[i];
-	if (!r->probe && !(r->probe = curl_easy_init())) {
-		snprintf(why, n, "cannot set up the HTTP probe");
-		return -1;
-	}
-	snprintf(hosthdr, sizeof(hosthdr), "Host: %.280s", host);
-	hdrs = curl_slist_append(NULL, hosthdr);
-	for (int i = 0; pp->paths[i] && !rc; i++) {
-		long code = 0;
-		size_t got = 0;
-		CURLcode cc;
+	for (int i = 0; pp->paths[i]; i++) {
+		struct storehttp_req rq = {.host = host, .target = pp->paths[i]};
+		struct storehttp_answer ans;
+		struct err e = ERR_INIT;
 
-		snprintf(url, sizeof(url), "%s%s", config.ingress_address, pp->paths[i]);
-		curl_easy_reset(r->probe);
-		curl_easy_setopt(r->probe, CURLOPT_URL, url);
-		curl_easy_setopt(r->probe, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(r->probe, CURLOPT_WRITEFUNCTION, probe_sink);
-		curl_easy_setopt(r->probe, CURLOPT_WRITEDATA, &got);
-		curl_easy_setopt(r->probe, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-		curl_easy_setopt(r->probe, CURLOPT_TIMEOUT_MS, 5000L);
-		curl_easy_setopt(r->probe, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(r->probe, CURLOPT_PROTOCOLS_STR, "http,https");
-		cc = curl_easy_perform(r->probe);
-		curl_easy_getinfo(r->probe, CURLINFO_RESPONSE_CODE, &code);
-		if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && code == 200)) {
+		if (storehttp_request(r->http, r->a, &rq, &ans, &e) < 0) {
 			snprintf(why, n, "waiting for http://%s%s to answer: %s", host,
-				 pp->paths[i], curl_easy_strerror(cc));
-			rc = -1;
-		} else if (code != 200) {
+				 pp->paths[i], e.msg);
+			return -1;
+		}
+		if (ans.status != 200) {
 			snprintf(why, n, "waiting for http://%s%s to answer 200 (got %ld)", host,
-				 pp->paths[i], code);
-			rc = -1;
+				 pp->paths[i], ans.status);
+			return -1;
 		}
 	}
-	curl_slist_free_all(hdrs);
-	return rc;
+	return 0;
 }
 
 /* ---- saving results ----------------------------------------------------------- */
@@ -1441,6 +1409,7 @@ struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
 	}
 	r->k8s_ok = 1;
 	r->a = arena_new();
+	r->http = storehttp_new();
 	return r;
 }
 
@@ -1453,8 +1422,7 @@ void reconcile_free(struct reconcile *r)
 		json_decref(r->bps[i].expected);
 		json_decref(r->bps[i].running);
 	}
-	if (r->probe)
-		curl_easy_cleanup(r->probe);
+	storehttp_free(r->http);
 	if (r->k8s_ok)
 		k8s_release(&r->k);
 	arena_free(r->a);
@@ -1594,7 +1562,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		int nw = 0;
 
 		/* webhooks WooCommerce disabled (reconcile_webhooks.c): never a pass error */
-		if (reconcile_webhooks_check(r->a, &nw, &we) < 0)
+		if (reconcile_webhooks_check(r->a, r->http, &nw, &we) < 0)
 			log_warn("reconcile: webhook check: %s", we.msg);
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);

@@ -3,7 +3,6 @@
 #ifndef SF_RECONCILE_INT_H
 #define SF_RECONCILE_INT_H
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "k8s.h"
@@ -11,6 +10,7 @@
 #include "lifecycle.h"
 #include "readiness.h"
 #include "reconcile.h"
+#include "storehttp.h"
 
 /*
  * Not a public API: the state handlers live in reconcile.c, except the
@@ -49,7 +49,7 @@ struct reconcile {
 	struct arena *a; /* per pass */
 	struct engine_bp bps[4];
 	int nbps;
-	CURL *probe;
+	struct storehttp *http; /* the probe's and the webhook check's */
 	json_t *by_store; /* id -> observation */
 	struct store *stores;
 	int nstores;

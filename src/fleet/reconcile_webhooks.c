@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -13,8 +12,9 @@
 #include "db.h"
 #include "log.h"
 #include "reconcile_webhooks.h"
-#include "seal.h"
 #include "lifecycle.h"
+#include "seal.h"
+#include "storehttp.h"
 #include "webhook.h"
 
 /*
@@ -28,8 +28,7 @@
  * config.ingress_address with the store's Host header.
  */
 
-#define CHECKS_PER_PASS 8	     /* stores checked per pass: each costs 1-4 requests */
-#define ANSWER_MAX	(256 * 1024) /* the webhooks of one store, as JSON */
+#define CHECKS_PER_PASS 8 /* stores checked per pass: each costs 1-4 requests */
 #define ERROR_MAX	300
 
 /* clang-format off */
@@ -87,19 +86,11 @@ static struct db_stmt st_error = DB_STMT(
 
 struct check {
 	struct arena *a;
-	CURL *curl;
+	struct storehttp *http;
 	const char *id, *ck, *cs;
 	char host[300];
 	char error[ERROR_MAX]; /* "" = fine */
 };
-
-static size_t sink(char *p, size_t size, size_t n, void *ctx)
-{
-	struct buf *b = ctx;
-
-	buf_add(b, p, size * n);
-	return b->failed ? 0 : size * n;
-}
 
 /*
  * One signed request to the store's REST API path (no leading '/': it
@@ -109,15 +100,14 @@ static size_t sink(char *p, size_t size, size_t n, void *ctx)
 static int woo_request(struct check *c, const char *method, const char *path, const char *query,
 		       const char *body, json_t **answer)
 {
-	struct buf q = BUF_INIT, got = BUF_INIT;
-	struct curl_slist *hdrs = NULL;
+	struct buf q = BUF_INIT;
 	struct err e = ERR_INIT;
 	unsigned char rnd[16];
-	char nonce[33], line[400];
-	const char *base = arena_printf(c->a, "%s%s", store_url(c->a, c->id), path), *url;
+	char nonce[33];
+	const char *base = arena_printf(c->a, "%s%s", store_url(c->a, c->id), path);
+	struct storehttp_req rq = {.method = method, .host = c->host, .body = body, .read_json = 1};
+	struct storehttp_answer ans;
 	json_error_t je;
-	long code = 0;
-	CURLcode cc;
 	int rc = -1;
 
 	*answer = NULL;
@@ -128,53 +118,30 @@ static int woo_request(struct check *c, const char *method, const char *path, co
 		snprintf(c->error, sizeof(c->error), "%s", e.msg);
 		goto out;
 	}
-	url = arena_printf(c->a, "%s/%s?%s", config.ingress_address, path, q.s);
-	buf_init(&got, ANSWER_MAX);
-	snprintf(line, sizeof(line), "Host: %s", c->host);
-	hdrs = curl_slist_append(hdrs, line);
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (body)
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body)
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &got);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(c->curl);
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (cc != CURLE_OK) {
-		snprintf(c->error, sizeof(c->error), "%s /%s: %s", method, path,
-			 got.failed ? "the answer is too large" : curl_easy_strerror(cc));
+	rq.target = arena_printf(c->a, "/%s?%s", path, q.s);
+	if (storehttp_request(c->http, c->a, &rq, &ans, &e) < 0) {
+		snprintf(c->error, sizeof(c->error), "%s /%s: %s", method, path, e.msg);
 		goto out;
 	}
-	if (code == 401 || code == 403) {
+	if (ans.status == 401 || ans.status == 403) {
 		snprintf(c->error, sizeof(c->error),
 			 "%s /%s: the store's REST API refused storefleet's key (HTTP %ld)", method,
-			 path, code);
+			 path, ans.status);
 		goto out;
 	}
-	if (code != 200) {
-		snprintf(c->error, sizeof(c->error), "%s /%s: HTTP %ld", method, path, code);
+	if (ans.status != 200) {
+		snprintf(c->error, sizeof(c->error), "%s /%s: HTTP %ld", method, path, ans.status);
 		goto out;
 	}
 	if (!(*answer =
-		  arena_json(c->a, json_loadb(got.s, got.len, JSON_REJECT_DUPLICATES, &je)))) {
+		  arena_json(c->a, json_loadb(ans.body, ans.len, JSON_REJECT_DUPLICATES, &je)))) {
 		snprintf(c->error, sizeof(c->error), "%s /%s: the answer is not JSON: %s", method,
 			 path, je.text);
 		goto out;
 	}
 	rc = 0;
 out:
-	curl_slist_free_all(hdrs);
 	buf_release(&q);
-	buf_release(&got);
 	return rc;
 }
 
@@ -234,11 +201,11 @@ static int check_store(struct check *c)
 	return 0;
 }
 
-int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
+int reconcile_webhooks_check(struct arena *a, struct storehttp *http, int *checked, struct err *e)
 {
 	char interval[16], limit[16];
 	const char *p[2] = {interval, limit};
-	struct check c = {a, NULL, NULL, NULL, NULL, "", ""};
+	struct check c = {a, http, NULL, NULL, NULL, "", ""};
 	PGresult *res;
 	int n;
 
@@ -252,10 +219,6 @@ int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
 	n = db_rows(res);
 	if (!n)
 		return 0;
-	if (!(c.curl = curl_easy_init())) {
-		log_error("reconcile: cannot set up curl for the webhook check");
-		return 0;
-	}
 	for (int i = 0; i < n; i++) {
 		const char *before = db_get(res, i, 2);
 		struct buf key = BUF_INIT;
@@ -295,7 +258,6 @@ int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e)
 				  c.error);
 		}
 	}
-	curl_easy_cleanup(c.curl);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "arena.h"
 #include "err.h"
+#include "storehttp.h"
 
 /*
  * The webhook secret and the REST API key are generated once with the
@@ -31,16 +32,16 @@ int reconcile_webhooks_keep(struct arena *a, const char *id, const char *engine,
  * endpoint down for a while is enough).  For ready WooCommerce stores whose
  * last check is older than config.webhook_check_interval (at most a few
  * per call, claimed with SKIP LOCKED so concurrent reconcilers share them),
- * ask the store's REST API through the ingress (config.ingress_address, the
- * store's Host header - the readiness probe's path) for its disabled
- * webhooks, signed with OAuth 1.0a using the store's key, and PUT
- * {"status":"active"} on each storefleet-* one, with the event "webhook
+ * ask the store's REST API through the ingress with http (storehttp.h,
+ * the readiness probe's client) for its disabled webhooks, signed with
+ * OAuth 1.0a using the store's key, and PUT {"status":"active"} on each
+ * storefleet-* one, with the event "webhook
  * order.created re-enabled (WooCommerce had disabled it)".  A failure never
  * changes the store's status: it is logged, and reported as a warn event
  * once until it changes or the check works again.  OUT: *checked stores
  * looked at.  -1 with e only when the database fails.
  */
-int reconcile_webhooks_check(struct arena *a, int *checked, struct err *e);
+int reconcile_webhooks_check(struct arena *a, struct storehttp *http, int *checked, struct err *e);
 
 /*
  * Forget deliveries older than WEBHOOK_KEEP_DAYS (30), at most a batch per
