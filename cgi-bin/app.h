@@ -13,10 +13,10 @@ struct tpl_set;
  * reach it as r->app.
  */
 struct app {
-	struct tpl_set *tpl; /* compiled templates (NULL: built-in error pages only) */
-	time_t started;	     /* when the worker started (UTC) */
-	pid_t pid;	     /* this worker's pid */
-	int cgi;	     /* 1 when answering a single plain-CGI request */
+	struct tpl_set *tpl;	/* compiled templates (NULL: built-in error pages only) */
+	time_t started;		/* when the worker started (UTC) */
+	pid_t pid;		/* this worker's pid */
+	int cgi;		/* 1 when answering a single plain-CGI request */
 	unsigned long requests; /* requests answered by this process */
 };
 

@@ -1,4 +1,4 @@
-/* hook_woocommerce.c - POST /hooks/woocommerce/{store_id}: a store's WooCommerce webhook deliveries. */
+/* hook_woocommerce.c - POST /hooks/woocommerce/{store_id}: WooCommerce webhook deliveries. */
 #include <stdio.h>
 #include <string.h>
 

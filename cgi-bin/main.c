@@ -82,7 +82,7 @@ static void handle_one(struct arena *a, void *io)
 	page_metrics_observe(&r, (double)(t1.tv_sec - t0.tv_sec) +
 				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	app.requests++;
-	/* r is on this stack frame and req_init deferred cleanups on &r.headers/&r.out: run them now. */
+	/* r is on this frame and req_init deferred cleanups on &r.headers/&r.out: run them now. */
 	arena_reset(a);
 }
 

@@ -104,8 +104,9 @@ int page_register_form(struct req *r)
 		if (users < 0)
 			return req_fail_err(r, &e);
 		if (users > 0)
-			return req_fail(r, 403, "forbidden",
-					"registration is closed; ask an administrator for an account");
+			return req_fail(
+			    r, 403, "forbidden",
+			    "registration is closed; ask an administrator for an account");
 	}
 	return register_form(r, 200, NULL, NULL, NULL);
 }

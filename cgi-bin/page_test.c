@@ -1,4 +1,4 @@
-/* page_test.c - debug routes for the transport tests, built only into the test build of the program. */
+/* page_test.c - debug routes for the transport tests, only in the program's test build. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -22,23 +22,23 @@ struct session_user;
  * redirects look.
  */
 enum route_flag {
-	R_HTML = 1 << 0,	/* server-rendered page: errors are HTML pages */
-	R_JSON = 1 << 1,	/* API: errors are the JSON error object */
-	R_AUTH = 1 << 2,	/* signed-in user required (HTML: 303 /login, JSON: 401) */
-	R_ADMIN = 1 << 3,	/* role admin required (403 forbidden, audited) */
-	R_CSRF = 1 << 4,	/* state-changing form: csrf_token + Origin/Sec-Fetch-Site */
-	R_FORM = 1 << 5,	/* body must be x-www-form-urlencoded (415), parsed into r->form */
-	R_JSONBODY = 1 << 6,	/* body must be application/json (415), an object, in r->json */
-	R_RAWBODY = 1 << 7,	/* body kept raw in r->body, not parsed (webhooks) */
-	R_NODB = 1 << 8,	/* no database, no authentication (healthz) */
+	R_HTML = 1 << 0,     /* server-rendered page: errors are HTML pages */
+	R_JSON = 1 << 1,     /* API: errors are the JSON error object */
+	R_AUTH = 1 << 2,     /* signed-in user required (HTML: 303 /login, JSON: 401) */
+	R_ADMIN = 1 << 3,    /* role admin required (403 forbidden, audited) */
+	R_CSRF = 1 << 4,     /* state-changing form: csrf_token + Origin/Sec-Fetch-Site */
+	R_FORM = 1 << 5,     /* body must be x-www-form-urlencoded (415), parsed into r->form */
+	R_JSONBODY = 1 << 6, /* body must be application/json (415), an object, in r->json */
+	R_RAWBODY = 1 << 7,  /* body kept raw in r->body, not parsed (webhooks) */
+	R_NODB = 1 << 8,     /* no database, no authentication (healthz) */
 };
 
 struct route {
-	const char *method;	/* "GET", "POST", "DELETE"; GET routes also answer HEAD */
-	const char *pattern;	/* "/stores/{id}/retry": {name} matches one non-empty segment */
+	const char *method;  /* "GET", "POST", "DELETE"; GET routes also answer HEAD */
+	const char *pattern; /* "/stores/{id}/retry": {name} matches one non-empty segment */
 	unsigned flags;
 	int (*handler)(struct req *r);
-	const char *name;	/* label for metrics and logs, e.g. "store_show" */
+	const char *name; /* label for metrics and logs, e.g. "store_show" */
 	/*
 	 * NULL, or this route's lookup of a Bearer token, which also loads the
 	 * handler's data in the same statement (one round trip on a hot path).
@@ -49,8 +49,7 @@ struct route {
 	 * plain lookup and leaves r->preload NULL: the handler then queries and
 	 * refuses as usual, after the route flags have been checked.
 	 */
-	int (*token_join)(struct req *r, const char *token, struct session_user *su,
-			  struct err *e);
+	int (*token_join)(struct req *r, const char *token, struct session_user *su, struct err *e);
 };
 
 /* The signed-in user, loaded by web_authenticate(). */
@@ -60,48 +59,48 @@ struct principal {
 	int is_admin;
 	int via_token;		/* authenticated by API token, not session cookie */
 	long long session_id;	/* 0 for tokens */
-	const char *csrf_token;	/* the session's CSRF token (HTML forms) */
+	const char *csrf_token; /* the session's CSRF token (HTML forms) */
 };
 
 #define REQ_MAX_PARAMS 4
 
 struct req {
-	struct arena *a;		/* everything below lives until arena_reset */
-	struct app *app;		/* process-wide state */
+	struct arena *a; /* everything below lives until arena_reset */
+	struct app *app; /* process-wide state */
 	const struct route *route;
 
 	/* request */
-	const char *method;		/* "GET", ... */
-	const char *path;		/* percent-decoded path, no query */
-	const char *query;		/* raw query string ("" if none) */
-	const char *params[REQ_MAX_PARAMS];	/* {name} captures, in order */
+	const char *method;		    /* "GET", ... */
+	const char *path;		    /* percent-decoded path, no query */
+	const char *query;		    /* raw query string ("" if none) */
+	const char *params[REQ_MAX_PARAMS]; /* {name} captures, in order */
 	int nparams;
-	const char *remote_addr;	/* nginx's X-Real-IP / REMOTE_ADDR only */
-	const char *content_type;	/* media type, lowercased, no parameters ("" if none) */
-	char *body;			/* raw body, NUL-terminated (may contain NULs) */
+	const char *remote_addr;  /* nginx's X-Real-IP / REMOTE_ADDR only */
+	const char *content_type; /* media type, lowercased, no parameters ("" if none) */
+	char *body;		  /* raw body, NUL-terminated (may contain NULs) */
 	size_t body_len;
-	struct kv *form;		/* R_FORM: parsed body */
-	struct kv *qs;			/* parsed query string */
-	struct kv *cookies;		/* parsed Cookie header */
-	json_t *json;			/* R_JSONBODY: parsed body (decref deferred) */
-	struct principal *user;		/* NULL when anonymous */
-	struct view *preload;		/* what the route's token_join loaded, or NULL */
+	struct kv *form;	/* R_FORM: parsed body */
+	struct kv *qs;		/* parsed query string */
+	struct kv *cookies;	/* parsed Cookie header */
+	json_t *json;		/* R_JSONBODY: parsed body (decref deferred) */
+	struct principal *user; /* NULL when anonymous */
+	struct view *preload;	/* what the route's token_join loaded, or NULL */
 
 	/* response */
-	int status;			/* 0 until a resp_* call sets it */
+	int status; /* 0 until a resp_* call sets it */
 	const char *ctype;
-	struct buf headers;		/* extra header lines, each ending CRLF */
-	struct buf out;			/* the body, sent with Content-Length at the end */
-	struct err err;			/* what went wrong, when the handler returns >= 400 */
-	const char *err_code;		/* machine code for the JSON error ("invalid") */
-	struct view *err_fields;	/* 422: {"field":"message"} */
+	struct buf headers;	 /* extra header lines, each ending CRLF */
+	struct buf out;		 /* the body, sent with Content-Length at the end */
+	struct err err;		 /* what went wrong, when the handler returns >= 400 */
+	const char *err_code;	 /* machine code for the JSON error ("invalid") */
+	struct view *err_fields; /* 422: {"field":"message"} */
 
-	void *io;			/* FastCGI request or NULL in CGI mode (req.c only) */
+	void *io; /* FastCGI request or NULL in CGI mode (req.c only) */
 };
 
 /* Request accessors (NULL when absent). Header names as in HTTP, any case. */
 const char *req_header(struct req *r, const char *name);
-const char *req_param(struct req *r, const char *name);		/* CGI/FastCGI env param */
+const char *req_param(struct req *r, const char *name); /* CGI/FastCGI env param */
 const char *req_form(struct req *r, const char *name);
 const char *req_query_get(struct req *r, const char *name);
 const char *req_cookie(struct req *r, const char *name);
@@ -109,10 +108,10 @@ int req_is_https(struct req *r);
 
 /* Response: headers first (any order), then exactly one body producer. */
 void resp_header(struct req *r, const char *name, const char *fmt, ...) SF_PRINTF(3, 4);
-int resp_html(struct req *r, int status, const char *tpl, struct view *v);	/* returns status */
-int resp_json(struct req *r, int status, struct view *v);			/* returns status */
+int resp_html(struct req *r, int status, const char *tpl, struct view *v); /* returns status */
+int resp_json(struct req *r, int status, struct view *v);		   /* returns status */
 int resp_text(struct req *r, int status, const char *ctype, const char *s, size_t n);
-int resp_redirect(struct req *r, const char *location);			/* 303 */
+int resp_redirect(struct req *r, const char *location); /* 303 */
 
 /*
  * Errors: record and return the status; route_dispatch renders an HTML

@@ -592,7 +592,7 @@ static int list_args(struct arena *a, const char *status, int limit, const char 
 	return 0;
 }
 
-/* Rows from..n-1 of res (STORE_COLS at column off) as the page of a list, "owner" added if owners. */
+/* Rows from..n-1 of res (STORE_COLS at column off) as a list's page; "owner" added if owners. */
 static void list_rows(struct arena *a, const PGresult *res, int from, int off, int owners,
 		      int limit, struct view **stores, const char **next_cursor)
 {

@@ -113,12 +113,13 @@ int store_list(struct arena *a, const struct store_who *who, const char *status,
 
 /*
  * The administrators' list of every tenant's stores, the only list across
- * tenants (the caller checks the role).  IN: status (NULL = every status but deleted), engine, owner (an
- * email, matched case-insensitively; NULL = anyone), oldest (1 = oldest
- * first, else newest first); limit 1..STORE_LIST_MAX; cursor as in
- * store_list (a cursor keeps its place whichever way the list is sorted).
- * OUT: *stores (each view with "owner"), *next_cursor; on 422 f->field
- * names the bad argument ("status", "engine", "owner", "cursor").
+ * tenants (the caller checks the role).  IN: status (NULL = every status
+ * but deleted), engine, owner (an email, matched case-insensitively; NULL
+ * = anyone), oldest (1 = oldest first, else newest first); limit
+ * 1..STORE_LIST_MAX; cursor as in store_list (a cursor keeps its place
+ * whichever way the list is sorted).  OUT: *stores (each view with
+ * "owner"), *next_cursor; on 422 f->field names the bad argument
+ * ("status", "engine", "owner", "cursor").
  */
 struct store_filter {
 	const char *status, *engine, *owner;
