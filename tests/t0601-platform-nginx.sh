@@ -2,6 +2,7 @@
 # t0601-platform-nginx.sh - the platform's nginx.conf (charts/platform ConfigMap) serves the real app: socket, static files, headers, /metrics kept in.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-platform.sh"
+. "$SF_ROOT/tests/lib-nginx-errors.sh"
 
 unset SF_CONFIG SF_DOMAIN SF_INGRESS_CLASS SF_TLS_SECRET SF_TLS_ISSUER SF_OVERLAY
 # trust this machine as the "ingress controller", so X-Forwarded-For plays the client's address
@@ -75,6 +76,7 @@ head -c 70000 /dev/zero | tr '\0' a >"$T/big"
 http POST /login --data-binary "@$T/big" -H 'Content-Type: application/x-www-form-urlencoded'
 
 is "$STATUS" 413 "bodies over 64 KiB stop at nginx"
+ngx_error_probe "platform nginx.conf" 127.0.0.1 "$port"
 
 http GET /metrics -H 'X-Forwarded-For: 203.0.113.9'
 is "$STATUS" 403 "/metrics refused to a client outside the pod network"
