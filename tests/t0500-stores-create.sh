@@ -126,7 +126,7 @@ api GET "/api/v1/stores?limit=0" "$tok"
 is "$STATUS" 422 "limit=0 -> 422"
 NOCOOKIES=1 http GET /api/v1/stores
 is "$STATUS|$(json_get 'j["error"]["code"]')" "401|unauthorized" "no token -> 401"
-# GET /api/v1/stores authenticates inside its own query (R_SELFAUTH): the same answers.
+# GET /api/v1/stores loads its page with the token lookup (the route's token_join): the same answers.
 NOCOOKIES=1 http GET "/api/v1/stores?limit=0&cursor=x"
 is "$STATUS" 401 "no token and bad arguments -> 401 first"
 api GET "/api/v1/stores?limit=0" "not-a-token"

@@ -1,4 +1,7 @@
-/* t-store.c - store ids and the input rules for names and engines (no database). */
+/* t-store.c - store ids, the input rules for names and engines, statuses (no database). */
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -11,6 +14,51 @@ static int name_ok(const char *s)
 	struct err e = ERR_INIT;
 
 	return store_check_name(s, &e) == 0;
+}
+
+/*
+ * The newest CHECK (status IN (...)) of the sql/ migrations (they apply in
+ * file order) as "a,b,c", into out; "" when there is none.
+ */
+static void schema_statuses(char *out, size_t size)
+{
+	const char *root = getenv("SF_ROOT");
+	char pattern[4200], text[65536];
+	glob_t g;
+
+	*out = '\0';
+	snprintf(pattern, sizeof(pattern), "%s/sql/*.sql", root ? root : ".");
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+		const char *p = text;
+
+		if (f)
+			fclose(f);
+		text[n] = '\0';
+		while ((p = strstr(p, "CHECK (status IN"))) {
+			const char *end;
+
+			p = strchr(p + 16, '(');
+			end = p ? strchr(p, ')') : NULL;
+			if (!end)
+				break;
+			*out = '\0';
+			for (const char *q = p; (q = strchr(q, '\'')) && q < end;) {
+				const char *close = strchr(q + 1, '\'');
+
+				if (!close)
+					break;
+				snprintf(out + strlen(out), size - strlen(out), "%s%.*s",
+					 *out ? "," : "", (int)(close - q - 1), q + 1);
+				q = close + 1;
+			}
+			p = end;
+		}
+	}
+	globfree(&g);
 }
 
 int main(void)
@@ -66,5 +114,19 @@ int main(void)
 	ok(store_check_engine("Medusa", &e) < 0 && e.status == 422, "engines are lower case (422)");
 	ok(store_status_valid("degraded") && !store_status_valid("ready "), "status names");
 	ok(store_status_busy("deleting") && !store_status_busy("failed"), "busy statuses");
+	{
+		char schema[512], names[512] = "";
+
+		for (int i = 0; store_statuses[i]; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i ? "," : "", store_statuses[i]);
+		schema_statuses(schema, sizeof(schema));
+		is_str(names, schema, "lifecycle.h's statuses are the schema's, in its order");
+		is_int(store_status_parse(store_status_name(STORE_UPGRADING)), STORE_UPGRADING,
+		       "a status name parses back to its enum");
+		is_str(store_status_name(STORE_STATUS_N), "", "no name past the last status");
+		ok(store_status_parse(NULL) < 0 && store_status_parse("Ready") < 0,
+		   "NULL and other spellings name no status");
+	}
 	return done_testing();
 }
