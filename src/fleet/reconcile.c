@@ -740,8 +740,8 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
  * One claim of a provisioning store walks the steps of lifecycle.h in order
  * (docs/design.md section 3), every step on every claim: each makes sure
  * its step is done, idempotently (a step completed on an earlier claim
- * costs a look, never a second write), and queues the events of the steps
- * it completes on p->w.  A step answers PROV_NEXT (done: go on), PROV_WAIT
+ * costs a look, and its event is never written twice), and queues the
+ * events of the steps it completes on p->w.  A step answers PROV_NEXT (done: go on), PROV_WAIT
  * (not yet: p->w.reason says what for; the claim saves and stops) or
  * PROV_STOP (the store was failed or requeued, or the lease was lost:
  * nothing more to do).  Strings and JSON here are the pass's arena's.
@@ -1288,7 +1288,7 @@ static void missing_is_failure(struct store *s)
 	char what[200];
 	size_t n = strlen(s->hr.reason);
 
-	if (s->hr.health != HEALTH_PROGRESSING || !strcmp(s->hr.step, "setup") ||
+	if (s->hr.health != HEALTH_PROGRESSING || store_step_parse(s->hr.step) == STEP_SETUP ||
 	    strncmp(s->hr.reason, pre, sizeof(pre) - 1) || n < sizeof(pre) + sizeof(post) ||
 	    strcmp(s->hr.reason + n - (sizeof(post) - 1), post))
 		return;

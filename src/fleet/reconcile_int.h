@@ -34,7 +34,7 @@ struct store {
 	int due, leased;
 	long long delete_at;
 	const json_t *obs;	      /* {namespace, pvcs, ...} of this store, or NULL */
-	json_t *pods, *events, *jobs; /* fetched per namespace when needed (deferred decref) */
+	json_t *pods, *events, *jobs; /* fetched per namespace when needed (arena) */
 	struct health_report hr;
 	int judged;	    /* hr is valid */
 	const char *action; /* the decision, for --dry-run and logs */
