@@ -1,4 +1,5 @@
 /* t-auth.c - the pure parts of auth.c: password and email rules, hashes, tokens, comparisons. */
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,16 +98,21 @@ static void test_hashing(void)
 	   "unknown account (dummy hash) fails");
 	ok(auth_verify_password("garbage", "x") == 0, "a malformed hash fails");
 
-	/* The dummy hash must cost what a real one costs (same parameters). */
-	t0 = now_ms();
-	for (int i = 0; i < 5; i++)
+	/*
+	 * The dummy hash must cost what a real one costs (same parameters).
+	 * The fastest of 5 each, taken in turns: on a busy machine (prove -j2
+	 * beside other builds) a sum of 5 once came out more than twice the other.
+	 */
+	t_known = t_unknown = 1e9;
+	for (int i = 0; i < 5; i++) {
+		t0 = now_ms();
 		auth_verify_password(h, "wrong password!");
-	t_known = now_ms() - t0;
-	t0 = now_ms();
-	for (int i = 0; i < 5; i++)
+		t_known = fmin(t_known, now_ms() - t0);
+		t0 = now_ms();
 		auth_verify_password(NULL, "wrong password!");
-	t_unknown = now_ms() - t0;
-	diag("5 verifies: known %.1f ms, unknown %.1f ms", t_known, t_unknown);
+		t_unknown = fmin(t_unknown, now_ms() - t0);
+	}
+	diag("fastest of 5 verifies: known %.1f ms, unknown %.1f ms", t_known, t_unknown);
 	ok(t_unknown > t_known * 0.5 && t_unknown < t_known * 2,
 	   "dummy verification takes about as long as a real one");
 }
