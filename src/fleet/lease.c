@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "buf.h"
 #include "db.h"
 #include "lease.h"
@@ -19,7 +21,7 @@ static struct db_stmt st_start =
 	    "), picked AS ("
 	    "  SELECT id FROM stores"
 	    "  WHERE status = 'requested' AND desired = 'present' AND next_attempt_at <= now()"
-	    "    AND (lease_token IS NULL OR lease_expires_at < now())"
+	    "    AND NOT " LEASE_HELD("stores")
 	    "  ORDER BY next_attempt_at, created_at, id"
 	    "  LIMIT (SELECT n FROM room)"
 	    "  FOR UPDATE SKIP LOCKED"
@@ -45,15 +47,53 @@ static struct db_stmt st_start =
 
 static struct db_stmt st_claim = DB_STMT(
     "UPDATE stores s SET lease_owner = $2, lease_token = gen_random_uuid(),"
-    "  lease_expires_at = now() + make_interval(secs => $3::int)"
+    "  lease_expires_at = now() + make_interval(secs => $3::int), lease_holder = $4::int"
     " FROM (SELECT id FROM stores"
     "   WHERE id = ANY($1::text[]) AND status IN ('provisioning', 'ready', 'degraded', 'upgrading',"
     "       'deleting')"
-    "     AND next_attempt_at <= now() AND (lease_token IS NULL OR lease_expires_at < now())"
+    "     AND next_attempt_at <= now() AND NOT " LEASE_HELD("stores")
     "   ORDER BY id FOR UPDATE SKIP LOCKED) p"
     " WHERE s.id = p.id"
     " RETURNING " LEASE_COLS,
-    3);
+    4);
+
+/* This process's holder number (0: none yet) and its lock, taken in this session. */
+static int holder;
+
+static struct db_stmt st_holder_held = DB_STMT(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 21318"
+    " AND objsubid = 2 AND objid = $1::bigint::oid AND pid = pg_backend_pid() AND granted",
+    1);
+static struct db_stmt st_holder_take =
+    DB_STMT("SELECT pg_try_advisory_lock(21318, $1::int)", 1);
+
+_Static_assert(LEASE_HOLDER_NS == 21318, "the SQL above spells the namespace out");
+
+int lease_holder_ensure(struct arena *a, struct err *e)
+{
+	char key[16];
+	const char *p[] = {key};
+	PGresult *res;
+
+	if (holder) {
+		snprintf(key, sizeof(key), "%d", holder);
+		if (!(res = db_run(a, &st_holder_held, p, e)))
+			return -1;
+		if (db_get_ll(res, 0, 0) > 0)
+			return 0;
+	}
+	/* a fresh number: another live process may hold one (then try again) */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		holder = 1 + (int)randombytes_uniform(0x7ffffffe);
+		snprintf(key, sizeof(key), "%d", holder);
+		if (!(res = db_run(a, &st_holder_take, p, e)))
+			return holder = 0, -1;
+		if (db_get_bool(res, 0, 0))
+			return 0;
+	}
+	holder = 0;
+	return err_set(e, 503, "lease: no free holder number after 8 tries");
+}
 
 static struct db_stmt st_renew =
     DB_STMT("UPDATE stores SET lease_expires_at = now() + make_interval(secs => $3::int)"
@@ -166,8 +206,8 @@ static void lease_from_row(struct arena *a, struct lease *l, const PGresult *res
 int lease_claim(struct arena *a, const char *const *ids, int n, const char *owner,
 		int lease_seconds, struct lease **out, int *nout, struct err *e)
 {
-	char secs[16];
-	const char *p[3];
+	char secs[16], hold[16];
+	const char *p[4];
 	PGresult *res;
 	int rows;
 
@@ -176,9 +216,13 @@ int lease_claim(struct arena *a, const char *const *ids, int n, const char *owne
 	if (n <= 0)
 		return 0;
 	snprintf(secs, sizeof(secs), "%d", lease_seconds);
+	if (!holder)
+		BUG("lease_claim before lease_holder_ensure");
+	snprintf(hold, sizeof(hold), "%d", holder);
 	p[0] = arena_text_array(a, ids, n);
 	p[1] = owner;
 	p[2] = secs;
+	p[3] = hold;
 	res = db_run(a, &st_claim, p, e);
 	if (!res)
 		return -1;

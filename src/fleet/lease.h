@@ -20,6 +20,31 @@
  * caller, as documented), valid until the arena's next reset.
  */
 
+/*
+ * A lease is held while its token is set, it has not expired, and its
+ * holder (a reconcile process, by the advisory lock its database session
+ * holds: sql/008_lease_holder.sql) is alive.  LEASE_HOLDER_ALIVE(s) is the
+ * SQL condition on the stores row s; its subquery is uncorrelated, so
+ * PostgreSQL reads pg_locks once per statement.  Leases taken before
+ * holders were recorded (lease_holder NULL) count as alive until they expire.
+ */
+#define LEASE_HOLDER_NS 21318 /* "SF": the advisory lock's first key */
+#define LEASE_HOLDER_ALIVE(s)                                                                      \
+	"(" s ".lease_holder IS NULL OR " s ".lease_holder IN (SELECT objid::bigint::int"          \
+	" FROM pg_locks WHERE locktype = 'advisory' AND classid = 21318 AND objsubid = 2"        \
+	" AND granted AND database = (SELECT oid FROM pg_database"                               \
+	" WHERE datname = current_database())))"
+#define LEASE_HELD(s)                                                                              \
+	"(" s ".lease_token IS NOT NULL AND " s ".lease_expires_at > now() AND "                 \
+	LEASE_HOLDER_ALIVE(s) ")"
+
+/*
+ * Take this process's holder lock (once; again after a reconnect lost it):
+ * a random holder number whose session-level advisory lock this database
+ * session holds.  Call before lease_claim; 0 or -1 (e).
+ */
+int lease_holder_ensure(struct arena *a, struct err *e);
+
 /* One claimed store row, as it was when the lease was taken. */
 struct lease {
 	const char *id;

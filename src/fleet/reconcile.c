@@ -317,7 +317,7 @@ static int observe(struct reconcile *r, struct err *e)
 static struct db_stmt st_load =
     DB_STMT("SELECT s.id, s.engine, s.engine_version, s.name, u.email, s.status, s.status_reason,"
 	    " s.step, s.desired, s.next_attempt_at <= now(),"
-	    " s.lease_token IS NOT NULL AND s.lease_expires_at > now(),"
+	    " " LEASE_HELD("s") ","
 	    " extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
 	    " extract(epoch FROM now())::bigint"
 	    " FROM stores s JOIN users u ON u.id = s.owner_id"
@@ -1552,8 +1552,9 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	log_debug("reconcile: decided at %.3f s: %d to claim", elapsed(&t0), nids);
 	if (!r->o.dry_run && nids) {
 		snprintf(owner_host, sizeof(owner_host), "%s", r->o.owner);
-		if (lease_claim(r->a, ids, nids, owner_host, config.lease_seconds, &ls, &nls, e) <
-		    0)
+		if (lease_holder_ensure(r->a, e) < 0 ||
+		    lease_claim(r->a, ids, nids, owner_host, config.lease_seconds, &ls, &nls, e) <
+			0)
 			goto finish;
 		act_on_claimed(r, ls, nls);
 	}

@@ -1,0 +1,12 @@
+-- 008_lease_holder.sql - a lease names the reconcile process that holds it, so a
+-- holder that is provably gone frees its leases at once instead of after
+-- lease_seconds (one kill -9 stalled all provisioning for up to a minute).
+--
+-- Each storefleet-reconcile process holds a session-level advisory lock
+-- (pg_advisory_lock(21318, holder), 21318 = "SF") for as long as its database
+-- session lives, and writes that holder number into every lease it takes.
+-- PostgreSQL drops the lock the moment the session ends (a crash, kill -9, a
+-- lost connection), so "the holder's lock is in pg_locks" is "the holder is
+-- alive".  A live but slow holder keeps its leases until they expire, and
+-- every write stays fenced on the lease token (lease.h), as before.
+ALTER TABLE stores ADD COLUMN lease_holder integer;
