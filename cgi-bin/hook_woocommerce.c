@@ -1,6 +1,7 @@
 /* hook_woocommerce.c - POST /hooks/woocommerce/{store_id}: WooCommerce webhook deliveries. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -25,7 +26,8 @@
  * authentic delivery, recorded or not - WooCommerce disables a webhook
  * after 5 failed deliveries, so a valid but uninteresting topic or a
  * replay must not look like a failure; 401 (audited) for a missing or
- * wrong signature; 400 for an authentic delivery whose payload is
+ * wrong signature, and for any signature on a store whose secret is not
+ * recorded or cannot be opened (it cannot verify, so it refuses); 400 for an authentic delivery whose payload is
  * malformed (nothing recorded).
  */
 
@@ -122,6 +124,35 @@ static int answer(struct req *r, int recorded, const char *what)
 	return resp_json(r, 200, v);
 }
 
+/*
+ * Refused deliveries cost anyone nothing to send, so their log lines are
+ * rationed: at most LOG_BURST a minute per worker, then one line saying
+ * how many went unlogged (the audit log keeps every one).
+ */
+#define LOG_BURST 10
+
+static int log_allowed(void)
+{
+	static time_t window;
+	static int used, dropped;
+	time_t now = time(NULL);
+
+	if (now - window >= 60) {
+		if (dropped)
+			log_warn("hook: %d more refused webhook deliveries in the last minute "
+				 "(not logged one by one; see the audit log)",
+				 dropped);
+		window = now;
+		used = dropped = 0;
+	}
+	if (used < LOG_BURST) {
+		used++;
+		return 1;
+	}
+	dropped++;
+	return 0;
+}
+
 /* 401, with an audit row that names the store and the address, never the body or a secret. */
 static int bad_signature(struct req *r, const char *store_id, const char *why)
 {
@@ -133,7 +164,9 @@ static int bad_signature(struct req *r, const char *store_id, const char *why)
 	if (audit_record(r->a, 0, NULL, r->remote_addr, "webhook.bad_signature", store_id, d, &e) <
 	    0)
 		log_error("hook: store %s: cannot audit a bad signature: %s", store_id, e.msg);
-	log_info("hook: store %s: webhook refused from %s: %s", store_id, r->remote_addr, why);
+	if (log_allowed())
+		log_info("hook: store %s: webhook refused from %s: %s", store_id, r->remote_addr,
+			 why);
 	return req_fail(r, 401, "bad_signature", "the webhook signature is %s", why);
 }
 
@@ -178,16 +211,18 @@ int hook_woocommerce(struct req *r)
 			return ping(r, id, wid);
 		return bad_signature(r, id, "missing");
 	}
-	if (!sealed || !*config.secret_key) {
-		log_warn("hook: store %s: a signed delivery, but %s", id,
-			 sealed ? "secret_key is not set" : "no webhook secret is recorded yet");
-		return req_fail(r, 503, "unavailable",
-				"this store's webhook secret is not available yet");
-	}
-	if (seal_open(config.secret_key, sealed, &secret, &e) < 0) {
-		log_error("hook: store %s: cannot open the webhook secret: %s", id, e.msg);
-		return req_fail(r, 503, "unavailable",
-				"this store's webhook secret is not available");
+	/*
+	 * A store that cannot verify a signature answers as for a wrong one:
+	 * 401, audited.  A 503 here would let anyone produce 5xx answers at
+	 * will, and would tell which stores have webhooks registered.
+	 */
+	if (!sealed)
+		return bad_signature(r, id, "wrong");
+	if (!*config.secret_key || seal_open(config.secret_key, sealed, &secret, &e) < 0) {
+		if (log_allowed())
+			log_error("hook: store %s: cannot open the webhook secret: %s", id,
+				  *config.secret_key ? e.msg : "secret_key is not set");
+		return bad_signature(r, id, "wrong");
 	}
 	valid = webhook_verify(secret.s, r->body, r->body_len, sig);
 	sodium_memzero(secret.s, secret.len);

@@ -74,6 +74,14 @@ if [ "$(id -u)" -eq 0 ]; then
 	is "$(stat -c %a "$P")" 700 "the user's own folder keeps its 0700"
 	like "$(cat "$T/run.out")" "PostgreSQL on $home, linked from var/pg" "make run says where its data is"
 	like "$(cat "$T/run.out")" 'First admin account' "the first run prints the first admin"
+	rec_env() {
+		local pid
+		pid=$(pgrep -f "^$P/storefleet/build/bin/storefleet-reconcile" | head -n 1)
+		[ -n "$pid" ] && tr '\0' '\n' <"/proc/$pid/environ"
+	}
+	wait_for 30 rec_env
+	like "$(rec_env)" "^SF_PUBLIC_ORIGIN=http://127.0.0.1:$port\$" \
+		"reconcile gets the public origin, so the simulated stores register their webhooks"
 
 	# PostgreSQL goes away under make run: it is started again, the app recovers
 	pg1=$(head -n 1 "$home/data/postmaster.pid")

@@ -117,6 +117,26 @@ nok "the audit rows hold neither body nor secret" \
 	grep -q . <(q "select 1 from audit_log where details::text like '%999%' or details::text like '%$SECRET%'")
 nok "the log holds neither body nor secret" grep -Eq "$SECRET|\"id\":999" "$T/app.log"
 
+# --- a store that cannot verify (no secret recorded: every store when SF_PUBLIC_ORIGIN is unset)
+# answers as for a wrong signature: 401, audited, never a 5xx; the log is rationed ----------------
+seed_stores a@example.com 1 ready >/dev/null
+nosecret=$(q "select id from stores where engine = 'woocommerce' and webhook_secret is null and status = 'ready' limit 1")
+[ -n "$nosecret" ] || bail "no WooCommerce store without a webhook secret"
+codes=""
+for i in $(seq 1 30); do
+	wc_deliver "$nosecret" order.created "$T/forged.json" "made-up-$i"
+	codes="$codes $STATUS"
+done
+is "$(echo $codes | tr ' ' '\n' | sort | uniq -c | sed 's/^ *//')" "30 401" \
+	"30 forged deliveries to a store without a secret: 30 times 401, not 503"
+is "$(json_get 'j["error"]["code"]')" bad_signature "... with the code of a wrong signature"
+is "$(q "select count(*) from audit_log where action = 'webhook.bad_signature' and target = '$nosecret'")" 30 \
+	"... each one audited"
+refused=$(grep -c "hook: store $nosecret: webhook refused" "$T/app.log")
+ok "... while the log holds at most 10 lines a minute per worker ($refused for 30, 2 workers)" \
+	test "$refused" -ge 1 -a "$refused" -le 20
+unlike "$(cat "$T/app.log")" "store $nosecret: a signed delivery, but" "... and no warning per request"
+
 # --- hostile JSON, correctly signed: 400, nothing recorded --------------------------------------
 before=$(events)
 python3 -c 'import sys; sys.stdout.write("{\"id\":1,\"x\":" + "["*5000 + "]"*5000 + "}")' >"$T/h1"

@@ -92,6 +92,11 @@ app_start "$VAR" "${WORKERS:-2}" || fail "storefleet.fcgi did not start (above: 
 nginx_start "$VAR" "$PORT" || fail "nginx did not start on port $PORT (above: why) — PORT=$((PORT + 1)) make run"
 
 if [ -x "$SF_BUILD/bin/storefleet-reconcile" ]; then
+	# Stores register their WooCommerce webhooks with storefleet's public origin:
+	# here nginx on loopback, where the simulated stores deliver (so the demo
+	# shows orders arriving).  Only reconcile needs it: the app checks Origin
+	# against the request's own host when it is unset.
+	export SF_PUBLIC_ORIGIN=${SF_PUBLIC_ORIGIN:-$BASE}
 	# Its own process group, so Ctrl-C's cleanup stops the loop and the pass it runs.
 	setsid bash -c '
 		trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM
