@@ -1,7 +1,7 @@
 # lib-http.sh - run storefleet.fcgi as plain CGI for fast page tests (sourced after lib.sh).
 #
 #   cgi METHOD URI [CONTENT_TYPE [BODY_FILE]] [-- VAR=VALUE...]
-#       runs one request in a clean environment (SF_ROOT, SF_TEST_ROUTES=1 and
+#       runs one request in a clean environment (SF_ROOT and
 #       whatever follows --); sets CGI_STATUS, CGI_BODY, CGI_HEADERS and CGI_RC.
 #       With BODY_FILE, CONTENT_LENGTH is its size unless given after --.
 #   cgi_header NAME   value of a response header of the last cgi call
@@ -14,7 +14,7 @@ cgi() {
 	path=${uri%%\?*}
 	query=""
 	[ "$path" != "$uri" ] && query=${uri#*\?}
-	local envs=(PATH="$PATH" SF_ROOT="$SF_ROOT" SF_TEST_ROUTES=1 SF_COOKIE_SECURE=false
+	local envs=(PATH="$PATH" SF_ROOT="$SF_ROOT" SF_COOKIE_SECURE=false
 		REQUEST_METHOD="$method" REQUEST_URI="$uri" QUERY_STRING="$query"
 		REMOTE_ADDR=127.0.0.1 GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1)
 	[ -n "$ctype" ] && envs+=(CONTENT_TYPE="$ctype")
