@@ -537,7 +537,13 @@ static int check_unknown(struct ks_req *q, const struct ks_resource *r, const js
 	return 0;
 }
 
-static int check_valid(struct ks_req *q, const struct ks_resource *r, const json_t *o)
+/*
+ * Validation as the strategy runs it: the object's own rules, then on an
+ * update (old != NULL) the fields it may not change (immutable.c), all in
+ * one 422 Invalid (a Service's immutable fields come first, as
+ * ValidateServiceUpdate checks them before ValidateService).
+ */
+static int check_valid(struct ks_req *q, const struct ks_resource *r, const json_t *old, json_t *o)
 {
 	json_t *causes = ks_validate(r, o);
 	const char *name =
@@ -545,6 +551,18 @@ static int check_valid(struct ks_req *q, const struct ks_resource *r, const json
 	struct buf m = BUF_INIT;
 	json_t *d;
 
+	if (old) {
+		json_t *upd = ks_validate_update(r, old, o);
+
+		if (!strcmp(r->plural, "services")) {
+			json_array_extend(upd, causes);
+			json_decref(causes);
+			causes = upd;
+		} else {
+			json_array_extend(causes, upd);
+			json_decref(upd);
+		}
+	}
 	if (!json_array_size(causes)) {
 		json_decref(causes);
 		return 0;
@@ -558,36 +576,35 @@ static int check_valid(struct ks_req *q, const struct ks_resource *r, const json
 }
 
 /*
- * Fields the real API server refuses to change once stored (only what a
- * storefleet client can trip over): a Job's pod template.  Reconcile must
- * delete and recreate a Job whose template changes (an upgrade's setup Job);
- * without this check the simulator would let that bug through.
+ * Quantities are stored in their canonical text; one that does not parse
+ * fails the typed decoding (400).  0 ok, -1 answered.
  */
-static int check_immutable(struct ks_req *q, const struct ks_resource *r, const json_t *old,
-			   const json_t *o)
+static int check_quantities(struct ks_req *q, const struct ks_resource *r, json_t *o)
 {
-	const json_t *a = json_object_get(json_object_get(old, "spec"), "template");
-	const json_t *b = json_object_get(json_object_get(o, "spec"), "template");
-	const char *name =
-	    json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
-	struct buf m = BUF_INIT;
-	json_t *d, *causes;
-	char *text;
+	const char *why;
 
-	if (strcmp(r->kind, "Job") || strcmp(r->group, "batch") || json_equal(a, b))
+	if (ks_qty_canonicalize(r, o, &why) == 0)
 		return 0;
-	/* the real message prints the Go struct; the JSON of the new template stands in */
-	text = json_dumps(b ? b : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	buf_addf(&m, "Invalid value: core.PodTemplateSpec%.200s%s: field is immutable",
-		 text ? text : "{}", text && strlen(text) > 200 ? "..." : "");
-	free(text);
-	causes = json_pack("[{s:s,s:s,s:s}]", "reason", "FieldValueInvalid", "message", m.s,
-			   "field", "spec.template");
-	buf_reset(&m);
-	ks_invalid_message(&m, r, name, causes);
-	d = ks_details(r, name, 1);
-	json_object_set_new(d, "causes", causes);
-	ks_status(q, 422, "Invalid", m.s, d);
+	status_fmt(q, 400, "BadRequest", NULL, "%s in version \"%s\" cannot be handled as a %s: %s",
+		   r->kind, r->version, r->kind, why);
+	return -1;
+}
+
+/*
+ * Validating admission of a write that got this far: ResourceQuota (a
+ * create, or a claim's update).  name is what the refusal calls the
+ * object.  0 ok, -1 answered (403 Forbidden).
+ */
+static int admit_quota(struct ks_req *q, const struct ks_resource *r, const char *ns,
+		       const char *name, const json_t *o, const json_t *old)
+{
+	struct buf m = BUF_INIT;
+
+	if (!r->namespaced || ks_quota_admit(r, ns, name, o, old, &m) == 0) {
+		buf_release(&m);
+		return 0;
+	}
+	ks_status(q, 403, "Forbidden", m.s, ks_details(r, name, 0));
 	buf_release(&m);
 	return -1;
 }
@@ -655,12 +672,18 @@ static int check_identity(struct ks_req *q, const struct ks_resource *r, json_t 
 	return 0;
 }
 
+/*
+ * Create, in the API server's order: decode (unknown fields, types,
+ * quantities), PrepareForCreate and defaults (fill_new_meta,
+ * ks_ctl_on_create, a pod's LimitRange defaults), validation, namespace
+ * lifecycle, AlreadyExists, ResourceQuota, store.
+ */
 static void do_create(struct ks_req *q, const struct ks_resource *r, const char *ns, const char *ua)
 {
 	json_t *o = parse_body(q, 1), *md;
 	const char *name;
 	struct ks_obj *x;
-	char mgr[140], dry[16];
+	char mgr[140], dry[16], shown[300];
 
 	if (!o)
 		return;
@@ -668,16 +691,26 @@ static void do_create(struct ks_req *q, const struct ks_resource *r, const char 
 		goto out;
 	md = json_object_get(o, "metadata");
 	name = json_string_value(json_object_get(md, "name"));
+	snprintf(shown, sizeof(shown), "%s", name ? name : "");
 	if ((!name || !*name) && json_is_string(json_object_get(md, "generateName"))) {
-		char sfx[8], nm[300];
+		char sfx[8], nm[320];
 
+		/* admission names a generated object by its prefix */
+		snprintf(shown, sizeof(shown), "%s",
+			 json_string_value(json_object_get(md, "generateName")));
 		ks_suffix(sfx, 5);
-		snprintf(nm, sizeof(nm), "%s%s",
-			 json_string_value(json_object_get(md, "generateName")), sfx);
+		snprintf(nm, sizeof(nm), "%s%s", shown, sfx);
 		json_object_set_new(md, "name", json_string(nm));
 	}
 	name = json_string_value(json_object_get(md, "name"));
-	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0)
+	if (check_unknown(q, r, o) < 0 || check_quantities(q, r, o) < 0)
+		goto out;
+	json_object_del(md, "managedFields");
+	fill_new_meta(r, o, ns);
+	ks_ctl_on_create(r, o, 0);
+	if (!strcmp(r->plural, "pods"))
+		ks_pod_defaults(ns, o);
+	if (check_valid(q, r, NULL, o) < 0)
 		goto out;
 	if (admit_create(q, r, ns, name) < 0)
 		goto out;
@@ -694,10 +727,9 @@ static void do_create(struct ks_req *q, const struct ks_resource *r, const char 
 		buf_release(&gr);
 		goto out;
 	}
-	fill_new_meta(r, o, ns);
-	json_object_del(md, "managedFields");
+	if (admit_quota(q, r, ns, shown, o, NULL) < 0)
+		goto out;
 	ks_ssa_update_managed(r, NULL, o, manager_of(q, mgr, sizeof(mgr), ua), "Update");
-	ks_ctl_on_create(r, o, 0);
 	if (ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")) {
 		ks_send_obj(q, 201, o);
 		goto out;
@@ -761,14 +793,48 @@ static void carry_over(const struct ks_resource *r, const json_t *old, json_t *o
 		}
 	}
 	if (!strcmp(r->plural, "services")) {
-		json_t *ip = json_object_get(json_object_get(old, "spec"), "clusterIP");
+		/* patchAllocatedValues: an allocated clusterIP a client left out (or "") stays */
+		json_t *os = json_object_get(old, "spec"), *spec = json_object_get(o, "spec");
+		json_t *ip = json_object_get(os, "clusterIP"), *ips = json_object_get(os, "clusterIPs");
+		const char *nip = json_string_value(json_object_get(spec, "clusterIP"));
+
+		if (ip && json_is_object(spec) && (!nip || !*nip))
+			json_object_set(spec, "clusterIP", ip);
+		if (ips && json_is_object(spec) && !json_array_size(json_object_get(spec, "clusterIPs")))
+			json_object_set(spec, "clusterIPs", ips);
+	}
+	if (!strcmp(r->plural, "persistentvolumeclaims")) {
+		/* the binder's volumeName stays when a client leaves it out */
+		json_t *vn = json_object_get(json_object_get(old, "spec"), "volumeName");
 		json_t *spec = json_object_get(o, "spec");
 
-		if (ip && json_is_object(spec) && !json_object_get(spec, "clusterIP"))
-			json_object_set(spec, "clusterIP", ip);
+		if (vn && json_is_object(spec) && !json_object_get(spec, "volumeName"))
+			json_object_set(spec, "volumeName", vn);
 	}
 	json_object_set_new(o, "apiVersion", json_string(ks_api_version(r)));
 	json_object_set_new(o, "kind", json_string(r->kind));
+}
+
+/*
+ * The checks of an update of old into o (PUT, PATCH; sub: "status" or
+ * NULL): decoding, validation with the immutable fields, and the quota a
+ * bigger claim needs.  0 ok, -1 answered.
+ */
+static int check_update(struct ks_req *q, const struct ks_resource *r, const json_t *old, json_t *o,
+			const char *sub)
+{
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+
+	if (check_unknown(q, r, o) < 0 || check_quantities(q, r, o) < 0 ||
+	    check_valid(q, r, sub ? NULL : old, o) < 0)
+		return -1;
+	if (!sub && admit_quota(q, r, json_string_value(json_object_get(
+					  json_object_get(o, "metadata"), "namespace"))
+					  ?: "",
+				name ? name : "", o, old) < 0)
+		return -1;
+	return 0;
 }
 
 /* Store an updated object (o: new ref taken) and answer 200; no-op keeps rv. */
@@ -842,8 +908,7 @@ static void do_update(struct ks_req *q, const struct ks_resource *r, const char 
 		o = copy;
 	} else {
 		carry_over(r, old, o, sub != NULL);
-		if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0 ||
-		    (!sub && check_immutable(q, r, old, o) < 0))
+		if (check_update(q, r, old, o, sub) < 0)
 			goto out;
 	}
 	ks_ssa_update_managed(r, old, o, manager_of(q, mgr, sizeof(mgr), ua), "Update");
@@ -973,15 +1038,23 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 	ks_query(q->query, "force", force, sizeof(force));
 	if (ks_ssa_apply(q, r, x ? x->o : NULL, p, mgr, !strcmp(force, "true"), &res))
 		goto out;
-	if (x)
+	if (x) {
 		carry_over(r, x->o, res, 0);
-	else
+		if (check_quantities(q, r, res) < 0 || check_update(q, r, x->o, res, NULL) < 0)
+			goto out;
+	} else {
 		json_object_set_new(json_object_get(res, "metadata"), "name", json_string(name));
-	if (check_valid(q, r, res) < 0 || (x && check_immutable(q, r, x->o, res) < 0))
-		goto out;
-	if (!x) {
+		if (check_quantities(q, r, res) < 0)
+			goto out;
+		/* an apply that creates is a create: defaults, validation, quota */
 		fill_new_meta(r, res, ns);
 		ks_ctl_on_create(r, res, 0);
+		if (!strcmp(r->plural, "pods"))
+			ks_pod_defaults(ns, res);
+		if (check_valid(q, r, NULL, res) < 0 || admit_quota(q, r, ns, name, res, NULL) < 0)
+			goto out;
+	}
+	if (!x) {
 		if (ks_query(q->query, "dryRun", dry, sizeof(dry)) && !strcmp(dry, "All")) {
 			ks_send_obj(q, 201, res);
 			goto out;
@@ -1171,8 +1244,7 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 		json_decref(p);
 	}
 	carry_over(r, x->o, o, sub != NULL);
-	if (check_unknown(q, r, o) < 0 || check_valid(q, r, o) < 0 ||
-	    (!sub && check_immutable(q, r, x->o, o) < 0)) {
+	if (check_update(q, r, x->o, o, sub) < 0) {
 		json_decref(o);
 		return;
 	}
@@ -1732,7 +1804,15 @@ static void pod_log(struct ks_req *q, const struct ks_resource *r, const char *n
 
 #define MAXSEG 12
 
+static void route(struct ks_req *q);
+
 void ks_api_handle(struct ks_req *q)
+{
+	route(q);
+	ks_quota_sync(); /* what the request changed shows in its namespace's quotas at once */
+}
+
+static void route(struct ks_req *q)
 {
 	const char *ua = q->ua;
 	char path[1024], *seg[MAXSEG], *save = NULL, *t;

@@ -37,7 +37,6 @@ static int watched_kind(const struct ks_resource *r)
 					"jobs",
 					"persistentvolumeclaims",
 					"pods",
-					"resourcequotas",
 					NULL};
 	int i;
 
@@ -247,109 +246,6 @@ void ks_event(const json_t *obj, const char *type, const char *reason, const cha
 	ks_stats_created("Event");
 }
 
-/* --- quota ---------------------------------------------------------------------- */
-
-static void quota_refresh(const char *ns)
-{
-	struct ks_obj **q, **pods;
-	size_t nq = ks_store_select(R("", "resourcequotas"), ns, NULL, &q), i, np;
-
-	if (!nq) {
-		free(q);
-		return;
-	}
-	np = ks_store_select(R("", "pods"), ns, NULL, &pods);
-	for (i = 0; i < nq; i++) {
-		json_t *hard = json_object_get(json_object_get(q[i]->o, "spec"), "hard");
-		json_t *used = json_object(), *v;
-		const char *k;
-		char num[32];
-
-		json_object_foreach(hard, k, v) {
-			if (!strcmp(k, "pods") || !strcmp(k, "count/pods")) {
-				snprintf(num, sizeof(num), "%zu", np);
-				json_object_set_new(used, k, json_string(num));
-			} else {
-				json_object_set_new(used, k, json_string("0"));
-			}
-		}
-		set_status(q[i], json_pack("{s:o,s:o}", "hard",
-					   hard ? json_incref(hard) : json_object(), "used", used));
-	}
-	free(q);
-	free(pods);
-}
-
-/* May a pod be created in ns?  0 yes; -1 with msg filled (FailedCreate). */
-static int quota_admit(const char *ns, const char *podname, const json_t *podspec, char *msg,
-		       size_t n)
-{
-	struct ks_obj **q;
-	size_t nq = ks_store_select(R("", "resourcequotas"), ns, NULL, &q), i, np;
-	struct ks_obj **pods;
-	int rc = 0;
-
-	if (ks_fault_active(KF_QUOTA, ns)) {
-		snprintf(msg, n,
-			 "pods \"%s\" is forbidden: exceeded quota: store-quota, requested: "
-			 "pods=1, used: pods=0, limited: pods=0",
-			 podname);
-		free(q);
-		return -1;
-	}
-	np = ks_store_select(R("", "pods"), ns, NULL, &pods);
-	free(pods);
-	for (i = 0; i < nq && !rc; i++) {
-		json_t *hard = json_object_get(json_object_get(q[i]->o, "spec"), "hard"), *v;
-		const char *k;
-
-		json_object_foreach(hard, k, v) {
-			const char *s = json_string_value(v);
-			long lim = s ? atol(s) : (long)json_integer_value(v);
-
-			if ((!strcmp(k, "pods") || !strcmp(k, "count/pods")) && (long)np >= lim) {
-				snprintf(msg, n,
-					 "pods \"%s\" is forbidden: exceeded quota: %s, requested: "
-					 "%s=1, used: %s=%zu, limited: %s=%ld",
-					 podname, q[i]->name, k, k, np, k, lim);
-				rc = -1;
-				break;
-			}
-			/* requests.storage counts PVCs, not containers */
-			if ((!strncmp(k, "limits.", 7) || !strncmp(k, "requests.", 9)) &&
-			    strcmp(k, "requests.storage")) {
-				const char *res = strchr(k, '.') + 1;
-				const char *kind =
-				    !strncmp(k, "limits.", 7) ? "limits" : "requests";
-				json_t *c;
-				size_t j;
-
-				json_array_foreach(json_object_get(podspec, "containers"), j, c) {
-					json_t *want = json_object_get(
-					    json_object_get(json_object_get(c, "resources"), kind),
-					    res);
-
-					if (!want) {
-						snprintf(
-						    msg, n,
-						    "pods \"%s\" is forbidden: failed quota: %s: "
-						    "must specify %s.%s for: %s",
-						    podname, q[i]->name, kind, res,
-						    json_string_value(json_object_get(c, "name"))
-							?: "");
-						rc = -1;
-						break;
-					}
-				}
-				if (rc)
-					break;
-			}
-		}
-	}
-	free(q);
-	return rc;
-}
-
 /* --- creation defaults -------------------------------------------------------------- */
 
 static json_t *ready_conditions_deploy(const char *rsname)
@@ -473,9 +369,31 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 			json_object_set_new(spec, "completions", json_integer(1));
 		if (!json_object_get(spec, "parallelism"))
 			json_object_set_new(spec, "parallelism", json_integer(1));
-		tl = ensure_obj(ensure_obj(ensure_obj(spec, "template"), "metadata"), "labels");
-		json_object_set_new(tl, "batch.kubernetes.io/job-name", json_string(name));
-		json_object_set_new(tl, "job-name", json_string(name));
+		if (!json_is_true(json_object_get(spec, "manualSelector"))) {
+			/*
+			 * generateSelector (pkg/registry/batch/job/strategy.go): the
+			 * template gets the job-name and controller-uid labels (unless
+			 * set), the selector matches the uid
+			 */
+			static const char *const nl[] = {"job-name", "batch.kubernetes.io/job-name"};
+			static const char *const ul[] = {"controller-uid",
+							 "batch.kubernetes.io/controller-uid"};
+			const char *uid = uid_of(o);
+			json_t *ml;
+			int i;
+
+			tl = ensure_obj(ensure_obj(ensure_obj(spec, "template"), "metadata"),
+					"labels");
+			for (i = 0; i < 2; i++) {
+				if (!json_object_get(tl, nl[i]))
+					json_object_set_new(tl, nl[i], json_string(name));
+				if (!json_object_get(tl, ul[i]))
+					json_object_set_new(tl, ul[i], json_string(uid));
+			}
+			ml = ensure_obj(ensure_obj(spec, "selector"), "matchLabels");
+			if (!json_object_get(ml, ul[1]))
+				json_object_set_new(ml, ul[1], json_string(uid));
+		}
 		if (ready) {
 			char ts[40];
 
@@ -773,27 +691,39 @@ static json_t *owner_ref(const json_t *owner)
 			 uid_of(owner), "controller", 1, "blockOwnerDeletion", 1);
 }
 
-/* Create a pod from owner's template; -1 with an event when quota refuses. */
-static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name,
+/*
+ * Create a pod from owner's template, through the admission a real pod
+ * create gets (LimitRange defaults, ResourceQuota).  gen is the
+ * generateName the controller uses ("web-5d4f8-", NULL for a StatefulSet's
+ * fixed names): the API server's refusal names the pod by it.  Returns 0,
+ * or -1 with the Forbidden message in why (the caller reports FailedCreate),
+ * or -2 with the same message while a refused create backs off (1 s, no
+ * new event).
+ */
+static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name, const char *gen,
 		    json_t *extra_labels, char *why, size_t whyn)
 {
 	const struct ks_resource *pr = R("", "pods");
 	json_t *pod, *md, *spec = json_deep_copy(json_object_get(tmpl, "spec"));
+	json_t *ann = json_object_get(json_object_get(tmpl, "metadata"), "annotations");
 	char uid[40], ts[40];
 	struct ks_obj *x;
+	struct buf msg = BUF_INIT;
 
-	if (!json_is_object(spec))
-		spec = json_object();
-	if (quota_admit(owner->ns, name, spec, why, whyn) < 0) {
+	if (owner->why && ks_now_ms() < owner->retry_ms) {
+		snprintf(why, whyn, "%s", owner->why);
 		json_decref(spec);
 		json_decref(extra_labels);
-		ks_event(owner->o, "Warning", "FailedCreate", why);
-		return -1;
+		return -2;
 	}
+	if (!json_is_object(spec))
+		spec = json_object();
 	ks_uuid(uid);
 	ks_timestamp(ts);
 	md = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", name, "namespace", owner->ns, "uid", uid,
 		       "creationTimestamp", ts, "ownerReferences", owner_ref(owner->o));
+	if (gen)
+		json_object_set_new(md, "generateName", json_string(gen));
 	json_object_set_new(
 	    md, "labels",
 	    json_deep_copy(json_object_get(json_object_get(tmpl, "metadata"), "labels"))
@@ -802,16 +732,46 @@ static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name,
 		json_object_set_new(md, "labels", json_object());
 	json_object_update(json_object_get(md, "labels"), extra_labels);
 	json_decref(extra_labels);
+	if (json_is_object(ann))
+		json_object_set_new(md, "annotations", json_deep_copy(ann));
 	if (!json_object_get(spec, "restartPolicy"))
 		json_object_set_new(spec, "restartPolicy", json_string("Always"));
+	pod = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata", md,
+			"spec", spec);
+	ks_pod_defaults(owner->ns, pod);
+	if (ks_fault_active(KF_QUOTA, owner->ns))
+		buf_addf(&msg,
+			 "pods \"%s\" is forbidden: exceeded quota: store-quota, requested: "
+			 "pods=1, used: pods=0, limited: pods=0",
+			 gen ? gen : name);
+	if (msg.len || ks_quota_admit(pr, owner->ns, gen ? gen : name, pod, NULL, &msg) < 0) {
+		snprintf(why, whyn, "%s", msg.s);
+		free(owner->why);
+		owner->why = strdup(msg.s);
+		owner->retry_ms = ks_now_ms() + 1000;
+		buf_release(&msg);
+		json_decref(pod);
+		return -1;
+	}
+	buf_release(&msg);
+	free(owner->why);
+	owner->why = NULL;
 	json_object_set_new(spec, "nodeName", json_string("kubesim-node"));
-	pod = json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:[]}}", "apiVersion", "v1", "kind", "Pod",
-			"metadata", md, "spec", spec, "status", "phase", "Pending", "conditions");
+	json_object_set_new(pod, "status", json_pack("{s:s,s:[]}", "phase", "Pending", "conditions"));
 	x = ks_store_add(pr, pod);
 	ks_stats_created("Pod");
 	ks_ctl_watch(x);
-	quota_refresh(owner->ns);
 	return 0;
+}
+
+/* The event a workload controller records when the API server refuses its pod. */
+static void failed_create(struct ks_obj *owner, const char *why)
+{
+	struct buf m = BUF_INIT;
+
+	buf_addf(&m, "Error creating: %s", why);
+	ks_event(owner->o, "Warning", "FailedCreate", m.s);
+	buf_release(&m);
 }
 
 /* --- replica sets and deployments ------------------------------------------------------ */
@@ -830,16 +790,21 @@ static int rs_step(struct ks_obj *rs, int64_t now, int *failed, char *why, size_
 	for (i = 0; i < n; i++)
 		ready += pod_ready(pods[i]);
 	while ((json_int_t)n < want) {
-		char name[400], sfx[8];
+		char name[400], gen[400], sfx[8];
+		int rc;
 		const char *hash = json_string_value(
 		    json_object_get(json_object_get(md_of(rs->o), "labels"), "pod-template-hash"));
 
 		ks_suffix(sfx, 5);
 		snprintf(name, sizeof(name), "%s-%s", rs->name, sfx);
-		if (make_pod(rs, json_object_get(json_object_get(rs->o, "spec"), "template"), name,
-			     json_pack("{s:s}", "pod-template-hash", hash ? hash : ""), why,
-			     whyn) < 0) {
+		snprintf(gen, sizeof(gen), "%s-", rs->name);
+		rc = make_pod(rs, json_object_get(json_object_get(rs->o, "spec"), "template"), name,
+			      gen, json_pack("{s:s}", "pod-template-hash", hash ? hash : ""), why,
+			      whyn);
+		if (rc < 0) {
 			*failed = 1;
+			if (rc == -1)
+				failed_create(rs, why);
 			json_array_append_new(
 			    conds, cond("ReplicaFailure", "True", "FailedCreate", why, oldc, 0));
 			break;
@@ -874,7 +839,7 @@ static int deploy_step(struct ks_obj *d, int64_t now)
 	json_t *old = json_object_get(d->o, "status");
 	const json_t *oldc = json_object_get(old, "conditions");
 	json_int_t obs = json_integer_value(json_object_get(old, "observedGeneration"));
-	char hash[16], rsname[400], why[600] = "", m[600];
+	char hash[16], rsname[400], why[1200] = "", m[600];
 	struct ks_obj *rs, **rss;
 	size_t n, i;
 	int failed = 0, unsettled;
@@ -994,7 +959,7 @@ static int sts_step(struct ks_obj *s, int64_t now)
 	json_int_t gen = json_integer_value(json_object_get(md_of(s->o), "generation"));
 	json_int_t obs = json_integer_value(
 	    json_object_get(json_object_get(s->o, "status"), "observedGeneration"));
-	char hash[16], rev[400], why[600];
+	char hash[16], rev[400], why[1200];
 	json_int_t i, ready = 0, have = 0;
 	json_t *vct, *t;
 	size_t k;
@@ -1011,17 +976,22 @@ static int sts_step(struct ks_obj *s, int64_t now)
 		snprintf(pname, sizeof(pname), "%s-%lld", s->name, (long long)i);
 		p = ks_store_get(R("", "pods"), s->ns, pname);
 		if (!p) {
+			int claims_ok = !(s->why && now < s->retry_ms);
+
 			json_array_foreach(vct, k, t) {
 				char cname[600];
 				const char *tn =
 				    json_string_value(json_object_get(md_of(t), "name"));
 				const struct ks_resource *pvc = R("", "persistentvolumeclaims");
 
+				if (!claims_ok)
+					break;
 				snprintf(cname, sizeof(cname), "%s-%s", tn ? tn : "data", pname);
 				if (!ks_store_get(pvc, s->ns, cname)) {
 					json_t *o = json_deep_copy(t);
 					struct ks_obj *x;
 					char uid[40], ts[40];
+					struct buf msg = BUF_INIT, m = BUF_INIT;
 
 					ks_uuid(uid);
 					ks_timestamp(ts);
@@ -1032,6 +1002,23 @@ static int sts_step(struct ks_obj *s, int64_t now)
 							    json_string(cname));
 					json_object_set_new(md_of(o), "namespace",
 							    json_string(s->ns));
+					if (ks_quota_admit(pvc, s->ns, cname, o, NULL, &msg) < 0) {
+						/* recordClaimEvent in stateful_pod_control.go */
+						buf_addf(&m,
+							 "create Claim %s Pod %s in StatefulSet %s "
+							 "failed error: %s",
+							 cname, pname, s->name, msg.s);
+						ks_event(s->o, "Warning", "FailedCreate", m.s);
+						buf_release(&m);
+						free(s->why);
+						s->why = strdup(msg.s);
+						s->retry_ms = now + 1000;
+						buf_release(&msg);
+						json_decref(o);
+						claims_ok = 0;
+						break;
+					}
+					buf_release(&msg);
 					json_object_set_new(md_of(o), "uid", json_string(uid));
 					json_object_set_new(md_of(o), "creationTimestamp",
 							    json_string(ts));
@@ -1042,11 +1029,20 @@ static int sts_step(struct ks_obj *s, int64_t now)
 					ks_ctl_watch(x);
 				}
 			}
-			make_pod(s, tmpl, pname,
-				 json_pack("{s:s,s:s,s:s}", "statefulset.kubernetes.io/pod-name",
-					   pname, "controller-revision-hash", rev,
-					   "apps.kubernetes.io/pod-index", ""),
-				 why, sizeof(why));
+			if (claims_ok &&
+			    make_pod(s, tmpl, pname, NULL,
+				     json_pack("{s:s,s:s,s:s}", "statefulset.kubernetes.io/pod-name",
+					       pname, "controller-revision-hash", rev,
+					       "apps.kubernetes.io/pod-index", ""),
+				     why, sizeof(why)) == -1) {
+				struct buf m = BUF_INIT;
+
+				/* recordPodEvent in stateful_pod_control.go */
+				buf_addf(&m, "create Pod %s in StatefulSet %s failed error: %s",
+					 pname, s->name, why);
+				ks_event(s->o, "Warning", "FailedCreate", m.s);
+				buf_release(&m);
+			}
 			p = ks_store_get(R("", "pods"), s->ns, pname);
 			if (p) {
 				json_t *o = json_deep_copy(p->o);
@@ -1100,7 +1096,7 @@ static int job_step(struct ks_obj *j, int64_t now)
 	struct ks_obj **pods;
 	size_t n, i;
 	int succeeded = 0, failed = 0, active = 0, ready = 0;
-	char ts[40], why[600];
+	char ts[40], why[1200];
 
 	(void)now;
 	if (json_array_size(oldc) >= 2)
@@ -1121,14 +1117,19 @@ static int job_step(struct ks_obj *j, int64_t now)
 	}
 	free(pods);
 	if (!n) {
-		char name[400], sfx[8];
+		char name[400], gen[400], sfx[8];
 
 		ks_suffix(sfx, 5);
 		snprintf(name, sizeof(name), "%s-%s", j->name, sfx);
-		if (make_pod(j, json_object_get(json_object_get(j->o, "spec"), "template"), name,
-			     json_pack("{s:s}", "controller-uid", uid_of(j->o)), why,
-			     sizeof(why)) == 0)
+		snprintf(gen, sizeof(gen), "%s-", j->name);
+		int rc = make_pod(j, json_object_get(json_object_get(j->o, "spec"), "template"),
+				  name, gen, json_pack("{s:s}", "controller-uid", uid_of(j->o)),
+				  why, sizeof(why));
+
+		if (rc == 0)
 			active = 1;
+		else if (rc == -1)
+			failed_create(j, why); /* the Job has no condition for it: only the event */
 	}
 	ks_timestamp(ts);
 	st = json_pack("{s:i,s:i}", "active", active, "ready", ready);
@@ -1261,13 +1262,6 @@ static int ns_step(struct ks_obj *x, int64_t now)
 	return -1; /* gone */
 }
 
-static int quota_step(struct ks_obj *q, int64_t now)
-{
-	(void)now;
-	quota_refresh(q->ns);
-	return 0;
-}
-
 /* --- delete with dependents ------------------------------------------------------------------ */
 
 void ks_delete_cascade(struct ks_obj *x)
@@ -1277,7 +1271,6 @@ void ks_delete_cascade(struct ks_obj *x)
 	char ns[256];
 	json_t *owner =
 	    json_incref(json_array_get(json_object_get(md_of(x->o), "ownerReferences"), 0));
-	int pod = !strcmp(x->res->plural, "pods");
 
 	/* collect the whole dependent tree first: deleting while walking would free what we walk */
 	snprintf(ns, sizeof(ns), "%s", x->ns);
@@ -1329,8 +1322,6 @@ void ks_delete_cascade(struct ks_obj *x)
 		}
 		json_decref(owner);
 	}
-	if (pod)
-		quota_refresh(ns);
 }
 
 /* --- ingress readiness ------------------------------------------------------------------------ */
@@ -1442,8 +1433,6 @@ static void tick(void)
 			keep = pvc_step(x, now);
 		else if (!strcmp(p, "namespaces"))
 			keep = ns_step(x, now);
-		else if (!strcmp(p, "resourcequotas"))
-			keep = quota_step(x, now);
 		else if (!strcmp(p, "replicasets")) {
 			/* owned sets are driven by their deployment */
 			keep = 0;
@@ -1454,6 +1443,7 @@ static void tick(void)
 	free(snapshot);
 	snapshot = NULL;
 	snapshot_n = 0;
+	ks_quota_sync();
 }
 
 static void *loop(void *arg)

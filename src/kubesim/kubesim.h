@@ -111,6 +111,8 @@ struct ks_obj {
 	int64_t born_ms;  /* when the controllers first saw it */
 	int64_t gen_ms;	  /* when generation last changed */
 	int64_t phase_ms; /* controller timers (kind-specific) */
+	int64_t retry_ms; /* a refused pod create is not retried before this */
+	char *why;	  /* and the refusal, while it lasts (malloc'd or NULL) */
 	int ready_seed;	  /* created ready by /_sim/bulk */
 	int watched;	  /* on the controller list */
 	size_t all_pos;	  /* position in the per-resource vector */
@@ -234,6 +236,14 @@ json_t *ks_validate(const struct ks_resource *r, const json_t *o);
  */
 void ks_schema_check(const struct ks_resource *r, const json_t *o, json_t *unknown, json_t *dups,
 		     json_t *types);
+/*
+ * The fields an update of old into o may not change (immutable.c): new
+ * causes array, empty when none.  May normalize o as the API server does
+ * (a Service's clusterIPs follow a changed clusterIP).
+ */
+json_t *ks_validate_update(const struct ks_resource *r, const json_t *old, json_t *o);
+/* A LabelSelector as Go's json.Marshal of *metav1.LabelSelector writes it ("null" if absent). */
+void ks_selector_json(struct buf *b, const json_t *sel);
 /* Format a 422 Invalid message into b from causes. */
 void ks_invalid_message(struct buf *b, const struct ks_resource *r, const char *name,
 			const json_t *causes);
@@ -319,6 +329,60 @@ int ks_fault_active_pod(enum ks_fault_type t, const char *ns, const json_t *pod)
  * an HTTP status (429/500/503) with retry_after (seconds, 0 = none).
  */
 int ks_fault_request(const char *method, const char *ns, int *retry_after);
+
+/* --- quantities (quantity.c) ------------------------------------------- */
+
+__extension__ typedef __int128 ks_int128;
+
+enum { KS_QTY_DECIMAL_SI, KS_QTY_BINARY_SI, KS_QTY_DECIMAL_EXPONENT };
+
+/* A resource.Quantity: v nano-units, printed in format fmt. */
+struct ks_qty {
+	ks_int128 v;
+	int fmt;
+};
+
+/*
+ * Parse s as ParseQuantity does.  Returns 0, or -1 with *why the API
+ * server's message (a static string).
+ */
+int ks_qty_parse(const char *s, struct ks_qty *q, const char **why);
+/* A JSON string or number as a quantity: 0, or -1 (q is zero). */
+int ks_qty_of(const json_t *v, struct ks_qty *q);
+/* Append q's canonical text ("5Gi", "500m", "0") to b. */
+void ks_qty_format(const struct ks_qty *q, struct buf *b);
+/* The same into out (n bytes); returns out. */
+const char *ks_qty_str(const struct ks_qty *q, char *out, size_t n);
+/* a += b; a takes b's format when a is zero (Quantity.Add). */
+void ks_qty_add(struct ks_qty *a, const struct ks_qty *b);
+int ks_qty_cmp(const struct ks_qty *a, const struct ks_qty *b);
+/*
+ * Rewrite every quantity of o (per r's schema) in its canonical text, as
+ * the API server stores them ("1.5Gi" -> "1536Mi", 2 -> "2").  Returns 0,
+ * or -1 with *why the parse error of the first bad one.
+ */
+int ks_qty_canonicalize(const struct ks_resource *r, json_t *o, const char **why);
+
+/* --- admission: LimitRange defaults and ResourceQuota (quota.c) --------- */
+
+/*
+ * Mutating admission of a pod about to be created in ns: requests
+ * default to limits, then the namespace's LimitRange container defaults
+ * (and the kubernetes.io/limit-ranger annotation).
+ */
+void ks_pod_defaults(const char *ns, json_t *pod);
+/*
+ * ResourceQuota admission of a create (old NULL) or update of obj, a
+ * resource r in ns.  Returns 0, or -1 with the whole Forbidden message in
+ * msg (pods "web-" is forbidden: exceeded quota: ...).  name is the
+ * name the message shows (generateName for a generated one).
+ */
+int ks_quota_admit(const struct ks_resource *r, const char *ns, const char *name,
+		   const json_t *obj, const json_t *old, struct buf *msg);
+/* Something in ns changed: its quotas' status.used is recomputed at the next sync. */
+void ks_quota_touch(const char *ns);
+/* Bring status.hard/used of the quotas of touched namespaces up to date (lock held). */
+void ks_quota_sync(void);
 
 /* --- stats (api.c) ------------------------------------------------------- */
 

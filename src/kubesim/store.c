@@ -12,6 +12,9 @@
  * smallest vector among the selector's equality terms and filters it, so
  * "store=abc" among 150,000 objects touches only that store's objects.
  * Vectors are unordered (swap-remove); results are sorted before paging.
+ * A third table, namespace -> vector, bounds a namespaced selection the
+ * same way.  Every change to a namespaced object (events aside) tells
+ * the quota code, which recomputes that namespace's quota usage.
  */
 
 struct vec {
@@ -30,7 +33,7 @@ struct hmap {
 	size_t nb, n;
 };
 
-static struct hmap objs, label_ix;
+static struct hmap objs, label_ix, ns_ix; /* ns_ix: namespace -> its objects */
 
 /* the change log watches read: the last RING changes, by sequence number */
 #define RING 16384
@@ -183,6 +186,38 @@ static void label_key(char *out, size_t n, const char *k, const char *v)
 	snprintf(out, n, "%s=%s", k, v);
 }
 
+static void index_ns(struct ks_obj *x, int add)
+{
+	struct vec *vec;
+
+	if (!*x->ns)
+		return;
+	vec = hm_get(&ns_ix, x->ns);
+	if (add) {
+		if (!vec) {
+			vec = calloc(1, sizeof(*vec));
+			if (!vec)
+				die_oom();
+			hm_put(&ns_ix, x->ns, vec);
+		}
+		vec_push(vec, x);
+	} else if (vec) {
+		vec_remove(vec, x);
+		if (!vec->n) {
+			free(vec->v);
+			free(vec);
+			hm_del(&ns_ix, x->ns);
+		}
+	}
+}
+
+/* Changes that can move a namespace's quota usage. */
+static void touch(const struct ks_obj *x)
+{
+	if (*x->ns && strcmp(x->res->plural, "events"))
+		ks_quota_touch(x->ns);
+}
+
 static void index_labels(struct ks_obj *x, int add)
 {
 	json_t *l = json_object_get(json_object_get(x->o, "metadata"), "labels");
@@ -220,6 +255,7 @@ void ks_store_init(void)
 {
 	hm_grow(&objs);
 	hm_grow(&label_ix);
+	hm_grow(&ns_ix);
 }
 
 uint64_t ks_store_rv(void)
@@ -276,7 +312,9 @@ struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o)
 	x->all_pos = (size_t)(r - ks_resources);
 	vec_push(&by_res[x->all_pos], x);
 	index_labels(x, 1);
+	index_ns(x, 1);
 	log_change(KS_ADDED, x);
+	touch(x);
 	return x;
 }
 
@@ -288,6 +326,7 @@ void ks_store_update(struct ks_obj *x, json_t *o)
 	set_rv(x);
 	index_labels(x, 1);
 	log_change(KS_MODIFIED, x);
+	touch(x);
 }
 
 void ks_store_del(struct ks_obj *x)
@@ -295,7 +334,9 @@ void ks_store_del(struct ks_obj *x)
 	char key[700];
 
 	ks_ctl_forget(x);
+	touch(x);
 	index_labels(x, 0);
+	index_ns(x, 0);
 	vec_remove(&by_res[x->all_pos], x);
 	obj_key(key, sizeof(key), x->res, x->ns, x->name);
 	hm_del(&objs, key);
@@ -314,6 +355,7 @@ void ks_store_del(struct ks_obj *x)
 	json_decref(x->o);
 	free(x->ns);
 	free(x->name);
+	free(x->why);
 	free(x);
 }
 
@@ -560,6 +602,16 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 		}
 		if (!cand || v->n < cand->n)
 			cand = v;
+	}
+	if (!cand && ns && *ns) {
+		/* a namespace's objects, unless the resource has fewer of them overall */
+		struct vec *nv = hm_get(&ns_ix, ns);
+
+		if (!nv) {
+			*out = NULL;
+			return 0;
+		}
+		cand = r && by_res[r - ks_resources].n < nv->n ? &by_res[r - ks_resources] : nv;
 	}
 	if (!cand && r) {
 		cand = &by_res[r - ks_resources];

@@ -517,9 +517,32 @@ static void check_workload(const struct ks_resource *r, const json_t *o, json_t 
 			cause(causes, "FieldValueInvalid", "spec.template.metadata.labels",
 			      "Invalid value: %s: `selector` does not match template `labels`",
 			      "map[string]string{...}");
-	} else if (sel) {
-		cause(causes, "FieldValueInvalid", "spec.selector",
-		      "Invalid value: \"...\": `selector` not auto-generated");
+	} else if (json_is_object(sel)) {
+		/*
+		 * ValidateGeneratedSelector: the generated selector (ks_ctl_on_create)
+		 * selects this Job's controller-uid and job-name labels and nothing else
+		 */
+		json_t *md = json_object_get(o, "metadata");
+		json_t *want = json_pack(
+		    "{s:s,s:s}", "batch.kubernetes.io/controller-uid",
+		    json_string_value(json_object_get(md, "uid")) ?: "",
+		    "batch.kubernetes.io/job-name", json_string_value(json_object_get(md, "name")) ?: "");
+
+		if (!ks_labelselector_match(sel, want)) {
+			struct buf v = BUF_INIT;
+
+			ks_selector_json(&v, sel);
+			cause(causes, "FieldValueInvalid", "spec.selector",
+			      "Invalid value: %s: `selector` not auto-generated", v.s);
+			buf_release(&v);
+		} else if (!ks_labelselector_match(sel, tl)) {
+			cause(causes, "FieldValueInvalid", "spec.template.metadata.labels",
+			      "Invalid value: %s: `selector` does not match template `labels`",
+			      "map[string]string{...}");
+		}
+		json_decref(want);
+	} else {
+		cause(causes, "FieldValueRequired", "spec.selector", "Required value");
 	}
 	if (!json_is_object(tmpl))
 		cause(causes, "FieldValueRequired", "spec.template", "Required value");
@@ -557,6 +580,8 @@ static void required_walk(int t, const json_t *o, struct buf *path, json_t *caus
 
 		if (!f || f->type < 0 || json_is_null(v))
 			continue;
+		if (!depth && !strcmp(k, "status"))
+			continue; /* status is the controllers', not validated with the object */
 		buf_addf(path, "%s%s", path->len ? "." : "", k);
 		l2 = path->len;
 		if (f->kind == KS_OBJECT) {
