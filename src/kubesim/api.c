@@ -1484,17 +1484,25 @@ static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, ch
 	return 0;
 }
 
+/*
+ * A continue token is the hex of "rv|t0|ns|name|plural": the list's
+ * resourceVersion, when its first page was served (ms, monotonic), and the
+ * last object returned.  Past --continue-ttl-ms it has "expired" as the
+ * etcd revision behind a real token is compacted: 410 Expired with a new
+ * token (rv -1) that continues from the same place at the latest version
+ * (handleCompactedErrorForPaging, k8s.io/apiserver pkg/storage/etcd3).
+ */
 struct cont {
-	unsigned long long rv;
-	char key[600];
+	long long rv, t0;
 };
 
-static void cont_encode(struct buf *b, unsigned long long rv, const struct ks_obj *x)
+static void cont_encode(struct buf *b, long long rv, long long t0, const char *ns,
+			const char *name, const char *plural)
 {
 	char raw[700];
 	size_t i;
 
-	snprintf(raw, sizeof(raw), "%llu|%s|%s|%s", rv, x->ns, x->name, x->res->plural);
+	snprintf(raw, sizeof(raw), "%lld|%lld|%s|%s|%s", rv, t0, ns, name, plural);
 	for (i = 0; raw[i]; i++)
 		buf_addf(b, "%02x", (unsigned char)raw[i]);
 }
@@ -1514,12 +1522,34 @@ static int cont_decode(const char *s, struct cont *c, char *ns, char *name, char
 		raw[i] = (char)(a * 16 + b);
 	}
 	raw[n / 2] = 0;
-	if (sscanf(raw, "%llu|%199[^|]|%299[^|]|%99s", &c->rv, ns, name, plural) != 4) {
-		if (sscanf(raw, "%llu||%299[^|]|%99s", &c->rv, name, plural) != 3)
+	if (sscanf(raw, "%lld|%lld|%199[^|]|%299[^|]|%99s", &c->rv, &c->t0, ns, name, plural) !=
+	    5) {
+		if (sscanf(raw, "%lld|%lld||%299[^|]|%99s", &c->rv, &c->t0, name, plural) != 4)
 			return -1;
 		ns[0] = 0;
 	}
 	return 0;
+}
+
+/* 410 Expired for a stale token, carrying the token to continue inconsistently with. */
+static void cont_expired(struct ks_req *q, const char *ns, const char *name, const char *plural)
+{
+	struct buf tok = BUF_INIT;
+	json_t *s;
+
+	cont_encode(&tok, -1, 0, ns, name, plural);
+	s = json_pack("{s:s,s:s,s:{s:s},s:s,s:s,s:s,s:i}", "kind", "Status", "apiVersion", "v1",
+		      "metadata", "continue", tok.s, "status", "Failure", "message",
+		      "The provided continue parameter is too old to display a consistent list "
+		      "result. You can start a new list without the continue parameter, or use "
+		      "the continue token in this response to retrieve the remainder of the "
+		      "results. Continuing with the provided token results in an inconsistent "
+		      "list - objects that were created, modified, or deleted between the time "
+		      "the first chunk was returned and now may show up in the list.",
+		      "reason", "Expired", "code", 410);
+	ks_send_obj(q, 410, s);
+	json_decref(s);
+	buf_release(&tok);
 }
 
 static void do_list(struct ks_req *q, const struct ks_resource *r, const char *ns)
@@ -1532,6 +1562,7 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	struct ks_obj **v = NULL;
 	size_t n, i, start = 0, emitted = 0;
 	unsigned long long list_rv = ks_store_rv();
+	long long t0 = ks_now_ms();
 	struct buf *b = &q->out;
 	json_t *terms = json_array();
 
@@ -1568,7 +1599,15 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 				  NULL);
 			goto out;
 		}
-		list_rv = c.rv;
+		if (c.rv >= 0 && ks_opt.continue_ttl_ms > 0 &&
+		    ks_now_ms() - c.t0 > ks_opt.continue_ttl_ms) {
+			cont_expired(q, cns, cname, cpl);
+			goto out;
+		}
+		if (c.rv >= 0) {
+			list_rv = (unsigned long long)c.rv;
+			t0 = c.t0;
+		}
 		for (start = 0; start < n; start++) {
 			int k = strcmp(v[start]->ns, cns);
 
@@ -1610,7 +1649,8 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 		}
 		stop = i;
 		if (more && last)
-			cont_encode(&token, list_rv, last);
+			cont_encode(&token, (long long)list_rv, t0, last->ns, last->name,
+				    last->res->plural);
 		if (ks_wants_table(q->accept)) {
 			char rv[32];
 

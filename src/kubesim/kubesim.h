@@ -79,6 +79,7 @@ void ks_group_resource(struct buf *b, const struct ks_resource *r);
 
 struct ks_opts {
 	int pod_ready_ms, job_complete_ms, pvc_bind_ms, ns_delete_ms, observed_lag_ms;
+	int continue_ttl_ms; /* a list's continue token expires after this (410 Expired) */
 	unsigned seed;
 	int quiet;
 	char token[128];

@@ -22,7 +22,12 @@
 /*
  * kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]
  *         [--token T] [--pod-ready-ms N] [--job-complete-ms N] [--pvc-bind-ms N]
- *         [--ns-delete-ms N] [--observed-lag-ms N] [--fault JSON]... [--seed N] [--quiet]
+ *         [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N] [--fault JSON]...
+ *         [--seed N] [--quiet]
+ *
+ * --continue-ttl-ms: a list's continue token is refused (410 Expired) this
+ * long after the list's first page (default 300000, etcd's compaction
+ * interval; 0 = never).
  *
  * DIR receives ca.crt, server.crt, client.crt/.key (CN=storefleet-test,
  * O=system:masters), token, kubesim.pid, address, ingress.address and, last,
@@ -53,6 +58,7 @@ struct ks_opts ks_opt = {
     .pvc_bind_ms = 500,
     .ns_delete_ms = 1000,
     .observed_lag_ms = 200,
+    .continue_ttl_ms = 300000, /* etcd compacts every 5 minutes by default */
 };
 pthread_mutex_t ks_lock = PTHREAD_MUTEX_INITIALIZER;
 volatile int ks_stopping;
@@ -564,8 +570,8 @@ static void usage(void)
 	    "usage: kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]\n"
 	    "               [--token TOKEN] [--pod-ready-ms N] [--job-complete-ms N] "
 	    "[--pvc-bind-ms N]\n"
-	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--fault SPEC]... [--seed N] "
-	    "[--quiet]\n");
+	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N]\n"
+	    "               [--fault SPEC]... [--seed N] [--quiet]\n");
 }
 
 static void seed_object(const char *kind, const char *name)
@@ -595,6 +601,7 @@ int main(int argc, char **argv)
 	    {"pvc-bind-ms", required_argument, NULL, 3},
 	    {"ns-delete-ms", required_argument, NULL, 4},
 	    {"observed-lag-ms", required_argument, NULL, 5},
+	    {"continue-ttl-ms", required_argument, NULL, 6},
 	    {"fault", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -640,6 +647,9 @@ int main(int argc, char **argv)
 			break;
 		case 5:
 			ks_opt.observed_lag_ms = atoi(optarg);
+			break;
+		case 6:
+			ks_opt.continue_ttl_ms = atoi(optarg);
 			break;
 		case 'f':
 			if (nf < 32)
