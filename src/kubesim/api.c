@@ -383,8 +383,17 @@ static json_t *parse_body(struct ks_req *q, int allow_yaml)
 	json_error_t je;
 	json_t *o;
 
+	if (q->ctype && !strncmp(q->ctype, "application/vnd.kubernetes.protobuf", 35) &&
+	    q->res) {
+		/* what kubectl's typed clients send (proto.c) */
+		char why[300];
+
+		o = ks_proto_decode(q->res, q->body, q->body_len, why, sizeof(why));
+		if (!o)
+			status_fmt(q, 400, "BadRequest", NULL, "%s", why);
+		return o;
+	}
 	if (q->ctype && !strncmp(q->ctype, "application/vnd.kubernetes.protobuf", 35)) {
-		/* kubesim speaks JSON and YAML only, like a server with no protobuf codec */
 		ks_status(q, 415, "UnsupportedMediaType",
 			  "the body of the request was in an unknown format - accepted media types "
 			  "include: application/json, application/yaml",
@@ -1969,6 +1978,7 @@ static void route(struct ks_req *q)
 	}
 	if (!r->namespaced)
 		ns = "";
+	q->res = r;
 	verb = q->method;
 	if (!name && !strcmp(verb, "GET"))
 		verb = qbool(q, "watch") ? "WATCH" : "LIST";

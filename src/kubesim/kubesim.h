@@ -75,6 +75,28 @@ const char *ks_api_version(const struct ks_resource *r);
 /* "deployments.apps" or "namespaces": the group-resource of messages. */
 void ks_group_resource(struct buf *b, const struct ks_resource *r);
 
+/* --- protobuf (proto_gen.c, proto.c) -------------------------------------- */
+
+/* One field of a Go API type: its protobuf number, and what the schema does not say. */
+struct ks_proto_field {
+	const char *type;  /* OpenAPI definition, as ks_types */
+	const char *name;  /* JSON name ("" for an embedded struct) */
+	int num;	   /* protobuf field number */
+	const char *flags; /* p pointer, t metav1.Time, b bytes, f FieldsV1, i embedded */
+	const char *inl;   /* the embedded struct's definition (flag i) */
+};
+
+extern const struct ks_proto_field ks_proto_fields[]; /* sorted by type */
+extern const int ks_nproto_fields;
+
+/*
+ * Decode an application/vnd.kubernetes.protobuf body for resource r into a
+ * new JSON object.  Returns NULL with why filled (the body is malformed,
+ * or holds a field kubesim has no number for).
+ */
+json_t *ks_proto_decode(const struct ks_resource *r, const void *body, size_t len, char *why,
+			size_t wn);
+
 /* --- options and global state (main.c) ---------------------------------- */
 
 struct ks_opts {
@@ -177,6 +199,7 @@ struct ks_req {
 	const char *ctype;  /* Content-Type, may be NULL */
 	const char *ua;	    /* User-Agent, may be NULL */
 	const char *accept; /* Accept, may be NULL */
+	const struct ks_resource *res; /* the resource the path names, once routed */
 	const char *body;
 	size_t body_len;
 	struct ks_watch *watch; /* set by a watch request: stream events */
