@@ -162,7 +162,7 @@ is "$KSTATUS $(kjson 'j["status"]["loadBalancer"]["ingress"][0]["ip"]+" "+j["spe
 kreq PATCH /api/v1/namespaces/store-a/services/lb -H 'Content-Type: application/merge-patch+json' -d '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}'
 is "$KSTATUS $(kjson 'j["status"]["loadBalancer"]["ingress"][0]["ip"]')" "200 192.0.2.7" "the main resource cannot change status"
 kvalid "Service with status passes the validator"
-kreq GET /apis/apps/v1/namespaces/store-a/deployments/web/scale
+kreq GET /apis/apps/v1/namespaces/store-a/deployments/web/exec
 is "$KSTATUS" 404 "an unsupported subresource: 404"
 
 # PUT with a stale resourceVersion

@@ -5,8 +5,10 @@
 # (default: the repository's tests/vendor/k8s-schema, the data tools/k8s-validate reads)
 # The output is committed, so builds never run this script.  It keeps,
 # for every definition reachable from the resources' kinds, the field names,
-# their shape (scalar / object / array / string map) and the list-map keys
-# server-side apply needs (x-kubernetes-list-type, x-kubernetes-list-map-keys).
+# their shape (scalar / object / array / string map), the list-map keys
+# server-side apply needs (x-kubernetes-list-type, x-kubernetes-list-map-keys)
+# and the strategic-merge-patch metadata (x-kubernetes-patch-strategy,
+# x-kubernetes-patch-merge-key).
 import json
 import os
 import sys
@@ -112,8 +114,11 @@ def typeidx(name):
         k, ti = shape(p)
         lt = p.get("x-kubernetes-list-type", "")
         keys = p.get("x-kubernetes-list-map-keys", [])
+        strat = 0
+        for word in p.get("x-kubernetes-patch-strategy", "").split(","):
+            strat |= {"": 0, "merge": 1, "retainKeys": 2, "replace": 4}[word]
         entry["fields"].append((fname, k, ti, {"": 0, "atomic": 0, "map": 1, "set": 2}[lt], ",".join(keys),
-                                leaf(p) if ti < 0 else 0))
+                                leaf(p) if ti < 0 else 0, p.get("x-kubernetes-patch-merge-key", ""), strat))
     return i
 
 
@@ -138,8 +143,8 @@ for t in types:
     fields.extend(t["fields"])
 out.write("};\nconst int ks_ntypes = %d;\n\n" % len(types))
 out.write("const struct ks_field ks_fields[] = {\n")
-for (n, k, ti, lt, keys, sc) in fields:
-    out.write('\t{"%s", %d, %d, %d, "%s", %d},\n' % (n, k, ti, lt, keys, sc))
+for (n, k, ti, lt, keys, sc, pkey, strat) in fields:
+    out.write('\t{"%s", %d, %d, %d, "%s", %d, "%s", %d},\n' % (n, k, ti, lt, keys, sc, pkey, strat))
 out.write("};\n\n")
 out.write("const struct ks_resource ks_resources[] = {\n")
 for r in resources:

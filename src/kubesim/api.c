@@ -182,6 +182,8 @@ static void add_warning(struct ks_req *q, const char *text)
 	snprintf(q->warning + n, sizeof(q->warning) - n, "%s299 - \"%s\"", n ? ", " : "", text);
 }
 
+static int has_scale(const struct ks_resource *r);
+
 /* --- discovery ------------------------------------------------------------ */
 
 static void discovery_resources(struct ks_req *q, const char *group, const char *version)
@@ -232,6 +234,16 @@ static void discovery_resources(struct ks_req *q, const char *group, const char 
 							      sub, "singularName", "", "namespaced",
 							      r->namespaced, "kind", r->kind,
 							      "verbs", "get", "patch", "update"));
+		}
+		if (has_scale(r)) {
+			char sub[96];
+
+			snprintf(sub, sizeof(sub), "%s/scale", r->plural);
+			json_array_append_new(
+			    list, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:[sss]}", "name", sub,
+					    "singularName", "", "namespaced", r->namespaced, "group",
+					    "autoscaling", "version", "v1", "kind", "Scale", "verbs",
+					    "get", "patch", "update"));
 		}
 		if (!strcmp(r->plural, "namespaces"))
 			json_array_append_new(list, json_pack("{s:s,s:s,s:b,s:s,s:[s]}", "name",
@@ -445,6 +457,12 @@ static const char *manager_of(struct ks_req *q, char *buf, size_t n, const char 
 }
 
 /* --- objects ------------------------------------------------------------------ */
+
+static int has_scale(const struct ks_resource *r)
+{
+	return !strcmp(r->plural, "deployments") || !strcmp(r->plural, "statefulsets") ||
+	       !strcmp(r->plural, "replicasets");
+}
 
 static int has_spec(const struct ks_resource *r)
 {
@@ -876,6 +894,114 @@ static void commit_update(struct ks_req *q, struct ks_obj *x, json_t *o)
 	ks_send_obj(q, 200, x->o);
 }
 
+/* --- the scale subresource ------------------------------------------------------ */
+
+/* "a=b,c in (d,e)": a LabelSelector as metav1.FormatLabelSelector prints it. */
+static void selector_string(struct buf *b, const json_t *sel)
+{
+	json_t *ml = json_object_get(sel, "matchLabels"), *e, *v;
+	const char *k;
+	size_t i, j;
+
+	json_object_foreach(ml, k, v)
+		buf_addf(b, "%s%s=%s", b->len ? "," : "", k, json_string_value(v) ?: "");
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
+		const char *op = json_string_value(json_object_get(e, "operator")) ?: "";
+		const char *key = json_string_value(json_object_get(e, "key")) ?: "";
+
+		if (b->len)
+			buf_addch(b, ',');
+		if (!strcmp(op, "Exists")) {
+			buf_adds(b, key);
+			continue;
+		}
+		if (!strcmp(op, "DoesNotExist")) {
+			buf_addf(b, "!%s", key);
+			continue;
+		}
+		buf_addf(b, "%s %s (", key, !strcmp(op, "In") ? "in" : "notin");
+		json_array_foreach(json_object_get(e, "values"), j, v)
+			buf_addf(b, "%s%s", j ? "," : "", json_string_value(v) ?: "");
+		buf_addch(b, ')');
+	}
+}
+
+/* The autoscaling/v1 Scale of a Deployment, StatefulSet or ReplicaSet. */
+static json_t *scale_of(const struct ks_obj *x)
+{
+	json_t *md = json_object_get(x->o, "metadata");
+	struct buf sel = BUF_INIT;
+	json_t *s;
+
+	selector_string(&sel, json_object_get(json_object_get(x->o, "spec"), "selector"));
+	s = json_pack("{s:s,s:s,s:{s:O,s:O,s:O,s:O,s:O},s:{s:I},s:{s:I,s:s}}", "kind", "Scale",
+		      "apiVersion", "autoscaling/v1", "metadata", "name",
+		      json_object_get(md, "name"), "namespace", json_object_get(md, "namespace"),
+		      "uid", json_object_get(md, "uid"), "resourceVersion",
+		      json_object_get(md, "resourceVersion"), "creationTimestamp",
+		      json_object_get(md, "creationTimestamp"), "spec", "replicas",
+		      json_integer_value(json_object_get(json_object_get(x->o, "spec"), "replicas")),
+		      "status", "replicas",
+		      json_integer_value(json_object_get(json_object_get(x->o, "status"), "replicas")),
+		      "selector", sel.s);
+	buf_release(&sel);
+	return s;
+}
+
+/* Write the replicas of a (patched or PUT) Scale to x and answer the new Scale. */
+static void scale_commit(struct ks_req *q, struct ks_obj *x, const json_t *scale,
+			 const char *manager)
+{
+	json_t *rep = json_object_get(json_object_get(scale, "spec"), "replicas"), *o;
+	const char *rv =
+	    json_string_value(json_object_get(json_object_get(scale, "metadata"), "resourceVersion"));
+	const char *name = x->name;
+
+	if (rv && *rv && strtoull(rv, NULL, 10) != x->rv) {
+		struct buf gr = BUF_INIT;
+
+		gr_name(&gr, x->res);
+		status_fmt(q, 409, "Conflict", ks_details(x->res, name, 0),
+			   "Operation cannot be fulfilled on %s \"%s\": the object has been "
+			   "modified; please apply your changes to the latest version and try again",
+			   gr.s, name);
+		buf_release(&gr);
+		return;
+	}
+	if (!json_is_integer(rep) || json_integer_value(rep) < 0) {
+		char v[40];
+		json_t *causes;
+		struct buf m = BUF_INIT;
+
+		snprintf(v, sizeof(v), "%lld", (long long)json_integer_value(rep));
+		buf_addf(&m, "Invalid value: %s: must be greater than or equal to 0", v);
+		causes = json_pack("[{s:s,s:s,s:s}]", "reason", "FieldValueInvalid", "message", m.s,
+				   "field", "spec.replicas");
+		buf_reset(&m);
+		buf_addf(&m, "Scale.autoscaling \"%s\" is invalid: spec.replicas: %s", name,
+			 json_string_value(json_object_get(json_array_get(causes, 0), "message")));
+		ks_status(q, 422, "Invalid", m.s,
+			  json_pack("{s:s,s:s,s:s,s:o}", "name", name, "group", "autoscaling",
+				    "kind", "Scale", "causes", causes));
+		buf_release(&m);
+		return;
+	}
+	o = json_deep_copy(x->o);
+	json_object_set(json_object_get(o, "spec"), "replicas", rep);
+	if (check_update(q, x->res, x->o, o, NULL) < 0) {
+		json_decref(o);
+		return;
+	}
+	ks_ssa_update_managed(x->res, x->o, o, manager, "Update");
+	commit_update(q, x, o);
+	if (q->status == 200) {
+		json_t *s = scale_of(x);
+
+		ks_send_obj(q, 200, s);
+		json_decref(s);
+	}
+}
+
 static void do_update(struct ks_req *q, const struct ks_resource *r, const char *ns,
 		      const char *name, const char *sub, const char *ua)
 {
@@ -891,6 +1017,10 @@ static void do_update(struct ks_req *q, const struct ks_resource *r, const char 
 	o = parse_body(q, 1);
 	if (!o)
 		return;
+	if (sub && !strcmp(sub, "scale")) {
+		scale_commit(q, x, o, manager_of(q, mgr, sizeof(mgr), ua));
+		goto out;
+	}
 	if (check_identity(q, r, o, ns, name) < 0)
 		goto out;
 	rv = json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
@@ -1190,6 +1320,7 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 	char ct[128], mgr[140];
 	struct ks_obj *x;
 	json_t *p, *o;
+	int scale = sub && !strcmp(sub, "scale");
 
 	snprintf(ct, sizeof(ct), "%s", q->ctype ? q->ctype : "");
 	ct[strcspn(ct, "; ")] = 0;
@@ -1233,7 +1364,7 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 				   "json: cannot unmarshal request body: %s", je.text);
 			return;
 		}
-		o = json_deep_copy(x->o);
+		o = scale ? scale_of(x) : json_deep_copy(x->o);
 		if (json_patch(o, p, why, sizeof(why)) < 0) {
 			json_decref(p);
 			json_decref(o);
@@ -1245,12 +1376,17 @@ static void do_patch(struct ks_req *q, const struct ks_resource *r, const char *
 		p = parse_body(q, 0);
 		if (!p)
 			return;
-		o = json_deep_copy(x->o);
-		if (!strcmp(ct, "application/strategic-merge-patch+json"))
-			ks_ssa_merge(r, o, p);
+		o = scale ? scale_of(x) : json_deep_copy(x->o);
+		if (!strcmp(ct, "application/strategic-merge-patch+json") && !scale)
+			ks_smp_apply(r, o, p);
 		else
 			merge_patch(o, p);
 		json_decref(p);
+	}
+	if (scale) {
+		scale_commit(q, x, o, manager_of(q, mgr, sizeof(mgr), ua));
+		json_decref(o);
+		return;
 	}
 	carry_over(r, x->o, o, sub != NULL);
 	if (check_update(q, r, x->o, o, sub) < 0) {
@@ -1968,7 +2104,8 @@ static void route(struct ks_req *q)
 		return;
 	}
 	if (sub && !(strcmp(sub, "status") == 0 && r->has_status) &&
-	    !(strcmp(sub, "finalize") == 0 && !strcmp(r->plural, "namespaces"))) {
+	    !(strcmp(sub, "finalize") == 0 && !strcmp(r->plural, "namespaces")) &&
+	    !(strcmp(sub, "scale") == 0 && has_scale(r))) {
 		plain_404(q);
 		return;
 	}
@@ -2024,6 +2161,11 @@ static void route(struct ks_req *q)
 
 		if (!x) {
 			not_found(q, r, name);
+		} else if (sub && !strcmp(sub, "scale")) {
+			json_t *sc = scale_of(x);
+
+			ks_send_obj(q, 200, sc);
+			json_decref(sc);
 		} else if (ks_wants_table(q->accept) && !sub) {
 			char rv[32];
 

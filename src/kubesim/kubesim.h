@@ -42,7 +42,11 @@ struct ks_field {
 	int list;	  /* KS_LIST_* for arrays */
 	const char *keys; /* list-map keys, comma-separated */
 	int scalar;	  /* KS_ANY..KS_QUANTITY: the scalar, item or map-value type */
+	const char *pkey; /* strategic merge patch: the merge key of a list ("" = none) */
+	int pstrat;	  /* strategic merge patch: KS_PATCH_* bits */
 };
+
+enum { KS_PATCH_MERGE = 1, KS_PATCH_RETAIN_KEYS = 2, KS_PATCH_REPLACE = 4 };
 
 enum { KS_ANY, KS_STRING, KS_INTEGER, KS_BOOLEAN, KS_NUMBER, KS_INT_OR_STRING, KS_QUANTITY };
 
@@ -229,6 +233,13 @@ int ks_wants_table(const char *accept);
 void ks_table(struct ks_req *q, const struct ks_resource *r, struct ks_obj **v, size_t n,
 	      const json_t *one, const char *list_rv, const char *cont);
 
+/*
+ * One watch event's object as a Table of one row (kubectl get -w asks for
+ * Tables): the first event of a stream carries the column definitions,
+ * later ones do not (the API server's watch with NoHeaders).  New ref.
+ */
+json_t *ks_table_event(const struct ks_resource *r, const json_t *o, int with_columns);
+
 /* --- watch (watch.c) ---------------------------------------------------- */
 
 struct ks_watch;
@@ -289,6 +300,12 @@ int ks_ssa_apply(struct ks_req *q, const struct ks_resource *r, const json_t *li
  * null deletes, other lists replace, "$" directive keys ignored.
  */
 void ks_ssa_merge(const struct ks_resource *r, json_t *dst, const json_t *patch);
+/*
+ * Apply a strategic merge patch to dst (smp.c): merge keys and strategies
+ * from r's schema, the $patch, $retainKeys, $setElementOrder and
+ * $deleteFromPrimitiveList directives.
+ */
+void ks_smp_apply(const struct ks_resource *r, json_t *dst, const json_t *patch);
 /* Record an Update operation by manager over the fields that changed. */
 void ks_ssa_update_managed(const struct ks_resource *r, const json_t *old, json_t *o,
 			   const char *manager, const char *op);

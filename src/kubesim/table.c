@@ -255,3 +255,17 @@ void ks_table(struct ks_req *q, const struct ks_resource *r, struct ks_obj **v, 
 	ks_send_obj(q, 200, t);
 	json_decref(t);
 }
+
+json_t *ks_table_event(const struct ks_resource *r, const json_t *o, int with_columns)
+{
+	json_t *cols = json_array(), *t;
+	const char *rv =
+	    json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+
+	if (with_columns)
+		columns(cols, header(r));
+	t = json_pack("{s:s,s:s,s:{s:s},s:o,s:[o]}", "kind", "Table", "apiVersion",
+		      "meta.k8s.io/v1", "metadata", "resourceVersion", rv ? rv : "",
+		      "columnDefinitions", cols, "rows", row(r, o));
+	return t;
+}

@@ -11,7 +11,9 @@
  * than the resourceVersion asked for, if any), then follows the store's
  * change log (a ring of the last 16384 changes).  A watcher that falls
  * further behind than the ring gets an ERROR event with a 410 Expired
- * Status and the stream ends, as with a real server's watch cache.
+ * Status and the stream ends, as with a real server's watch cache.  A
+ * watch that asks for Tables (kubectl get -w) gets each object as a
+ * one-row Table.
  */
 
 struct ks_watch {
@@ -24,6 +26,7 @@ struct ks_watch {
 	int64_t deadline;
 	struct buf pending;
 	int started;
+	int table, headers_sent; /* Accept asked for meta.k8s.io Tables (kubectl get -w) */
 };
 
 void ks_watch_free(struct ks_watch *w)
@@ -55,6 +58,7 @@ void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *n
 		snprintf(w->fname, sizeof(w->fname), "%s", fs + 14 + (fs[14] == '='));
 	w->r = r;
 	w->ns = ns ? strdup(ns) : NULL;
+	w->table = ks_wants_table(q->accept);
 	ks_query(q->query, "resourceVersion", rv, sizeof(rv));
 	w->since = strtoull(rv, NULL, 10);
 	w->deadline = ks_now_ms() + 1800 * 1000;
@@ -68,8 +72,17 @@ void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *n
 
 static void event(struct ks_watch *w, const char *type, const json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
+	char *s;
 
+	if (w->table) {
+		json_t *t = ks_table_event(w->r, o, !w->headers_sent);
+
+		w->headers_sent = 1;
+		s = json_dumps(t, JSON_COMPACT);
+		json_decref(t);
+	} else {
+		s = json_dumps(o, JSON_COMPACT);
+	}
 	buf_addf(&w->pending, "{\"type\":\"%s\",\"object\":%s}\n", type, s ? s : "{}");
 	free(s);
 }
