@@ -156,10 +156,11 @@ mv "$T/PG_VERSION" "$home/data/PG_VERSION"
 # --- a package that cannot be installed ------------------------------------------------------
 if [ "$(id -u)" -eq 0 ]; then
 	# no sudo on this user's PATH: only what deps.sh needs to find what is missing
+	# (the unprivileged user's own checkout: it may not read ours)
 	mkdir -p "$T/depsbin"
 	for tool in sh dpkg-query grep id; do ln -s "$(command -v $tool)" "$T/depsbin/$tool"; done
 	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups -- env PATH="$T/depsbin" \
-		sh "$SF_ROOT/tools/deps.sh" storefleet-no-such-package 2>&1)
+		sh "$U/storefleet/tools/deps.sh" storefleet-no-such-package 2>&1)
 	like "$out" '^deps: need root or sudo to install: storefleet-no-such-package( [a-z-]+)* — ask an administrator' \
 		"a user without root or sudo is told what to ask for"
 fi
