@@ -32,7 +32,14 @@ as_pod_bg() {
 port=$(free_port)
 mkdir -p "$T/nginx" "$T/tmp" "$T/run"
 chmod 777 "$T/tmp" "$T/run"
-python3 - "$T/local.json" "$T" "$SF_ROOT" "$port" <<'PY'
+# The image's /srv/storefleet and /usr/local/bin, as copies the pod's user can read wherever
+# the checkout is (under /root it could not).
+srv=$T/srv
+mkdir -p "$srv/bin"
+cp -a "$SF_ROOT/templates" "$SF_ROOT/static" "$SF_ROOT/charts" "$SF_ROOT/sql" "$srv/"
+cp "$SF_BUILD/bin/storefleet.fcgi" "$srv/bin/"
+chmod -R a+rX "$srv"
+python3 - "$T/local.json" "$T" "$srv" "$port" <<'PY'
 import json, sys
 items, t, root, port = json.load(open(sys.argv[1]))["items"], sys.argv[2], sys.argv[3], sys.argv[4]
 data = [i for i in items if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]
@@ -50,7 +57,7 @@ ok "nginx accepts the platform's configuration" as_pod nginx -t -q -e stderr -c 
 export SF_COOKIE_SECURE=false
 pg_start "$T/pg" || bail "cannot start PostgreSQL"
 sf_migrate || bail "migrate failed"
-as_pod_bg "$SF_BUILD/bin/storefleet.fcgi" --socket "$T/run/fcgi.sock" --workers 2 >>"$T/app.log" 2>&1
+SF_ROOT=$srv as_pod_bg "$srv/bin/storefleet.fcgi" --socket "$T/run/fcgi.sock" --workers 2 >>"$T/app.log" 2>&1
 STACK_PIDS+=("app:$!")
 wait_for 10 test -S "$T/run/fcgi.sock" || bail "storefleet.fcgi: no socket: $(cat "$T/app.log")"
 is "$(stat -c %a "$T/run/fcgi.sock")" 660 "the socket is mode 0660: only the pod's user and group"
