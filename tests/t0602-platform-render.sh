@@ -96,4 +96,18 @@ chart
 out=$("$SF_BUILD/bin/storefleetctl" render ops --name x 2>&1 >/dev/null)
 is "$?" 2 "--name for a platform chart: usage error"
 
+# --- the real platform chart's Ingress: a TLS entry cert-manager can fill -------------------------
+tls_of() {
+	SF_CHARTS_DIR=$SF_ROOT/charts env "$@" "$SF_BUILD/bin/storefleetctl" render platform --overlay prod --json |
+		jq_ '[i["spec"].get("tls") for i in j["items"] if i["kind"] == "Ingress"][0]'
+}
+is "$(tls_of SF_TLS_ISSUER=letsencrypt)" '[{"hosts": ["storefleet.127.0.0.1.nip.io"], "secretName": "storefleet-web-tls"}]' \
+	"with a cert-manager issuer the web app's TLS entry names the Secret ingress-shim fills"
+is "$(tls_of SF_TLS_SECRET=wildcard-shop)" '[{"hosts": ["storefleet.127.0.0.1.nip.io"], "secretName": "wildcard-shop"}]' \
+	"with the operator's wildcard Secret it names that"
+is "$(tls_of SF_TLS_ISSUER=le SF_TLS_SECRET=wildcard-shop)" '[{"hosts": ["storefleet.127.0.0.1.nip.io"], "secretName": "wildcard-shop"}]' \
+	"with both, the issuer fills the named Secret"
+is "$(tls_of SF_TLS_ISSUER= SF_TLS_SECRET=)" '[{"hosts": ["storefleet.127.0.0.1.nip.io"]}]' \
+	"with neither, the controller's default certificate (no Secret nobody fills)"
+
 done_testing
