@@ -408,12 +408,23 @@ static json_t *render(struct up *u, const char *version, const json_t *values, s
 	return set;
 }
 
-/* The snapshot/restore objects of a set (component backup), in order: an arena array. */
+/* The quota, limits and snapshot/restore objects (component backup) of a set, in order: an arena array. */
 static json_t *backup_objects(struct arena *a, const json_t *set)
 {
 	json_t *out = arena_json(a, json_array()), *o;
 	size_t i;
 
+	/*
+	 * The namespace's quota and limits first: a store made under an older
+	 * chart keeps the quota it was made with (a ready store is not
+	 * re-applied), and its snapshot claim may not fit that one.
+	 */
+	json_array_foreach(set, i, o) {
+		const char *kind = jstr(o, "kind");
+
+		if (!strcmp(kind, "ResourceQuota") || !strcmp(kind, "LimitRange"))
+			json_array_append(out, o);
+	}
 	json_array_foreach(set, i, o) {
 		const json_t *labels = json_object_get(json_object_get(o, "metadata"), "labels");
 
