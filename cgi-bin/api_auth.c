@@ -29,20 +29,28 @@ static int read_credentials(struct req *r, const char **email, const char **pass
 	return status;
 }
 
+/*
+ * 202 and the same fixed body whether the address was free or taken
+ * (web_account_register): nothing in the answer says which, not even the
+ * new account's id or role; GET /auth/me tells them after signing in.
+ */
 int api_auth_register(struct req *r)
 {
 	const char *email, *password;
-	struct auth_user u;
 	struct view *v;
 	int status = read_credentials(r, &email, &password);
 
 	if (!status)
-		status = web_account_register(r, email, password, "api", &u);
+		status = web_account_register(r, email, password, "api");
 	if (status)
 		return status;
 	v = view_obj(r->a);
-	view_add(v, "user", web_account_user_view(r->a, u.id, u.email, u.is_admin));
-	return resp_json(r, 201, v);
+	view_set_str(v, "status", "accepted");
+	view_set_str(v, "message",
+		     "If this email address had no account yet, it has one now: sign in with the "
+		     "password you chose (POST /api/v1/auth/login). If it already had one, that "
+		     "account is unchanged.");
+	return resp_json(r, 202, v);
 }
 
 /* The answer carries a token to use as `Authorization: Bearer`, valid session_absolute seconds. */

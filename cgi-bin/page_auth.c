@@ -24,11 +24,11 @@ static const char *local_path(const char *p)
 }
 
 /*
- * The sign-in form.  After a failure it deliberately does not echo the
- * email back: unknown email and wrong password must produce byte-identical
- * pages.
+ * The sign-in form, with an error or a notice.  After a failure it
+ * deliberately does not echo the email back: unknown email and wrong
+ * password must produce byte-identical pages.
  */
-static int login_form(struct req *r, int status, const char *error)
+static int login_form(struct req *r, int status, const char *error, const char *notice)
 {
 	struct view *v = web_account_page(r, "Sign in");
 	const char *next = local_path(r->form ? req_form(r, "next") : req_query_get(r, "next"));
@@ -37,13 +37,25 @@ static int login_form(struct req *r, int status, const char *error)
 		view_set_str(v, "next", next);
 	if (error)
 		view_set_str(v, "error", error);
+	if (notice)
+		view_set_str(v, "flash", notice);
 	view_set_bool(v, "registration_open", config.registration_open);
 	return resp_html(r, status, "login", v);
 }
 
+/*
+ * Where a registration leads, whether the address was free or taken
+ * (page_register): the same words for both, and they tell the owner of a
+ * taken address what to do.
+ */
+#define REGISTERED_NOTICE                                                                          \
+	"If this email address had no account yet, yours is ready: sign in with the password "     \
+	"you just chose. If it already had one, that account is unchanged: sign in with its "      \
+	"existing password."
+
 int page_login_form(struct req *r)
 {
-	return login_form(r, 200, NULL);
+	return login_form(r, 200, NULL, req_query_get(r, "registered") ? REGISTERED_NOTICE : NULL);
 }
 
 /* Start a new session (never reuse the one the browser brought) and go on. */
@@ -71,7 +83,7 @@ int page_login(struct req *r)
 
 	if (status == 401 || status == 422)
 		return login_form(r, status,
-				  status == 401 ? "Invalid email or password." : r->err.msg);
+				  status == 401 ? "Invalid email or password." : r->err.msg, NULL);
 	if (status)
 		return status;
 	return start_session(r, &u, local_path(req_form(r, "next")));
@@ -111,22 +123,26 @@ int page_register_form(struct req *r)
 	return register_form(r, 200, NULL, NULL, NULL);
 }
 
+/*
+ * A free and a taken address get the same answer (web_account_register):
+ * 303 to the sign-in page and its notice, no cookie.  So no sign-in here
+ * either: only a new account could have had one.
+ */
 int page_register(struct req *r)
 {
 	const char *email = req_form(r, "email");
-	struct auth_user u;
-	int status = web_account_register(r, email, req_form(r, "password"), "form", &u);
+	int status = web_account_register(r, email, req_form(r, "password"), "form");
 
-	if (status == 422 || status == 409) {
+	if (status == 422) {
 		const char *field = "email";
 
-		if (status == 422 && r->err_fields && view_get(r->err_fields, "password"))
+		if (r->err_fields && view_get(r->err_fields, "password"))
 			field = "password";
 		return register_form(r, status, email, r->err.msg, field);
 	}
 	if (status)
 		return status;
-	return start_session(r, &u, NULL);
+	return resp_redirect(r, "/login?registered=1");
 }
 
 int page_logout(struct req *r)

@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "config.h"
 #include "db.h"
 #include "page.h"
@@ -100,14 +101,51 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 	return req_fail(r, 401, "unauthorized", "invalid email or password");
 }
 
-int web_account_register(struct req *r, const char *email, const char *password, const char *via,
-			 struct auth_user *u)
+/*
+ * Registration must not tell whether an address has an account, by its
+ * answer or by its time.  The hash is computed before anything is known
+ * about the address, at the same cost either way.  Then one transaction:
+ * the INSERT, which does nothing for a taken address (ON CONFLICT DO
+ * NOTHING on lower(email)), and the audit row, user.register or
+ * user.register_existing; so both run the same statements and end with one
+ * commit.  The caller gets 0 for both and nothing to tell them apart.
+ */
+struct web_account_reg {
+	struct req *r;
+	const char *email, *hash, *via;
+};
+
+static int web_account_register_tx(void *ctx, struct err *e)
+{
+	struct web_account_reg *c = ctx;
+	struct req *r = c->r;
+	struct view *d = view_obj(r->a);
+	struct auth_user u;
+	const char *key;
+	int n = auth_user_insert(r->a, c->email, c->hash, 0, &u, e);
+
+	if (n < 0)
+		return -1;
+	if (n > 0) {
+		view_set_str(d, "role", u.is_admin ? "admin" : "tenant");
+		view_set_str(d, "via", c->via);
+		return audit_record(r->a, u.id, u.email, r->remote_addr, "user.register", u.email,
+				    d, e);
+	}
+	/* Taken: that account stays exactly as it was; only the audit log knows. */
+	key = web_account_key(r, c->email);
+	view_set_str(d, "email", key);
+	view_set_str(d, "via", c->via);
+	return audit_record(r->a, r->user ? r->user->id : 0, r->user ? r->user->email : NULL,
+			    r->remote_addr, "user.register_existing", key, d, e);
+}
+
+int web_account_register(struct req *r, const char *email, const char *password, const char *via)
 {
 	char hash[AUTH_HASH_MAX];
 	struct err e = ERR_INIT;
-	struct view *d;
+	struct web_account_reg c = {r, email, hash, via};
 
-	memset(u, 0, sizeof(*u));
 	if (!config.registration_open) {
 		long long n = auth_user_count(r->a, &e);
 
@@ -124,22 +162,8 @@ int web_account_register(struct req *r, const char *email, const char *password,
 	if (auth_check_password(password, password ? strlen(password) : 0, &e) < 0)
 		return req_invalid(r, "password", "%s", e.msg);
 	if (auth_hash_password(password, hash, &e) < 0 ||
-	    auth_user_create(r->a, email, hash, 0, u, &e) < 0) {
-		if (e.status == 409)
-			return req_fail(r, 409, "conflict", "%s", e.msg);
+	    db_tx(web_account_register_tx, &c, &e) < 0)
 		return req_fail_err(r, &e);
-	}
-	d = view_obj(r->a);
-	view_set_str(d, "role", u->is_admin ? "admin" : "tenant");
-	view_set_str(d, "via", via);
-	{
-		struct principal *saved = r->user;
-		struct principal p = {.id = u->id, .email = u->email, .is_admin = u->is_admin};
-
-		r->user = &p;
-		web_audit(r, "user.register", u->email, d);
-		r->user = saved;
-	}
 	return 0;
 }
 

@@ -25,13 +25,16 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 		      struct auth_user *u);
 
 /*
- * Create an account after the registration rules (open/closed, first user
- * admin, email and password rules).  0 with *u filled, or the status with
- * r->err set: 403 closed, 409 exists, 422 (r->err_fields names the field),
- * 503.
+ * Register email + password after the registration rules (open/closed,
+ * first user admin, email and password rules).  Returns 0 ("accepted")
+ * both when the account was created and when the address already had one:
+ * then nothing about that account changes and only the audit log
+ * (user.register_existing) knows.  Both cost one argon2id hash and the same
+ * statements, and the caller is told nothing else, so its answer cannot
+ * differ either (docs/accounts.md, "Registering").  Otherwise the status
+ * with r->err set: 403 closed, 422 (r->err_fields names the field), 503, 500.
  */
-int web_account_register(struct req *r, const char *email, const char *password, const char *via,
-			 struct auth_user *u);
+int web_account_register(struct req *r, const char *email, const char *password, const char *via);
 
 /* The layout keys every page needs (req.c's page_view: title, user, csrf_token...). */
 struct view *web_account_page(struct req *r, const char *title);

@@ -24,7 +24,7 @@ user_token() {
 
 	NOCOOKIES=1 http POST /api/v1/auth/register -H 'Content-Type: application/json' \
 		--data-binary "{\"email\":\"$email\",\"password\":\"correct horse battery\"}"
-	[ "$STATUS" = 201 ] || { echo "register $email: $STATUS $BODY" >&2; return 1; }
+	[ "$STATUS" = 202 ] || { echo "register $email: $STATUS $BODY" >&2; return 1; }
 	NOCOOKIES=1 http POST /api/v1/auth/login -H 'Content-Type: application/json' \
 		--data-binary "{\"email\":\"$email\",\"password\":\"correct horse battery\"}"
 	[ "$STATUS" = 200 ] || { echo "login $email: $STATUS $BODY" >&2; return 1; }

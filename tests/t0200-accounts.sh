@@ -20,16 +20,25 @@ like "$BODY" 'autocomplete="new-password"' "password field has autocomplete"
 http POST /register --data-urlencode "csrf_token=$csrf" --data-urlencode email=Alice@Example.com \
 	--data-urlencode "password=$PW"
 is "$STATUS" 303 "POST /register -> 303"
+# A taken address gets this same answer, so it cannot sign anyone in (t0210).
+is "$(header Location)" "/login?registered=1" "-> the sign-in page, with a notice"
+is "$(set_cookie_value sf_session)" "" "registration does not sign in"
+is "$(q "select role from users where email = 'Alice@Example.com'")" admin "the first user is admin"
+http GET "$(header Location)"
+is "$STATUS" 200 "GET /login?registered=1"
+like "$BODY" 'role="status">If this email address had no account yet' "the notice says what happened"
+http POST /login --data-urlencode "csrf_token=$(csrf_from_body)" --data-urlencode email=Alice@Example.com \
+	--data-urlencode "password=$PW"
+is "$STATUS" 303 "then signing in -> 303"
 is "$(header Location)" "/stores" "-> /stores"
 reg_cookie=$(set_cookie_value sf_session)
-like "$reg_cookie" '^[A-Za-z0-9_-]{43}$' "registration signs in (session cookie)"
+like "$reg_cookie" '^[A-Za-z0-9_-]{43}$' "signing in sets the session cookie"
 line=$(set_cookie_line sf_session)
 like "$line" '; Path=/' "session cookie: Path=/"
 like "$line" '; HttpOnly' "session cookie: HttpOnly"
 like "$line" '; SameSite=Lax' "session cookie: SameSite=Lax"
 unlike "$line" '; Secure' "no Secure in local plain-HTTP mode (cookie_secure=false)"
 unlike "$line" 'Domain=' "no Domain attribute"
-is "$(q "select role from users where email = 'Alice@Example.com'")" admin "the first user is admin"
 is "$(q "select count(*) from sessions where token_sha256 = sha256('$reg_cookie')")" 1 \
 	"the session row holds the SHA-256 of the cookie"
 is "$(q "select count(*) from sessions where position('$reg_cookie' in encode(token_sha256, 'escape')) > 0 or csrf_token = '$reg_cookie'")" 0 \
@@ -148,12 +157,16 @@ is "$STATUS" 422 "a 65-character token name -> 422"
 # --- JSON: register, login, me ---------------------------------------------------------
 rm -f "$T/cookies"
 json_post /api/v1/auth/register '{"email":"bob@example.com","password":"another good password"}'
-is "$STATUS" 201 "POST /api/v1/auth/register -> 201"
-is "$(json_get 'j["user"]["role"]')" tenant "the second user is a tenant"
-is "$(json_get 'j["user"]["email"]')" bob@example.com "register answers the user"
-json_post /api/v1/auth/register '{"email":"BOB@example.com","password":"another good password"}'
-is "$STATUS" 409 "duplicate email (case-insensitive) -> 409"
-is "$(json_get 'j["error"]["code"]')" conflict "409 code conflict"
+is "$STATUS" 202 "POST /api/v1/auth/register -> 202"
+is "$(json_get 'j["status"]')" accepted "register answers accepted"
+is "$(json_get 'sorted(j)')" '["message", "status"]' "and nothing about the account"
+unlike "$(header Set-Cookie)" 'sf_session' "the API register sets no cookie"
+is "$(q "select role from users where email = 'bob@example.com'")" tenant "the second user is a tenant"
+cp "$T/body" "$T/body.bob"
+json_post /api/v1/auth/register '{"email":"BOB@example.com","password":"yet another password"}'
+is "$STATUS" 202 "duplicate email (case-insensitive) -> 202, as for a new one (t0210)"
+ok "with the same body" cmp -s "$T/body" "$T/body.bob"
+is "$(q "select count(*) from users where lower(email) = 'bob@example.com'")" 1 "no second account"
 json_post /api/v1/auth/register '{"email":"carol@example.com","password":"short"}'
 is "$STATUS" 422 "short password -> 422"
 like "$(json_get 'j["error"]["fields"]["password"]')" '10' "422 names the password field"
@@ -232,6 +245,7 @@ q "update users set disabled_at = null where email = 'bob@example.com'"
 # --- audit ------------------------------------------------------------------------
 audit() { q "select count(*) from audit_log where action = '$1'"; }
 ok "audit: register" test "$(audit user.register)" -ge 2
+is "$(audit user.register_existing)" 1 "audit: the registration on a taken address"
 ok "audit: login" test "$(audit user.login)" -ge 3
 ok "audit: login_failed" test "$(audit user.login_failed)" -ge 4
 ok "audit: logout" test "$(audit user.logout)" -ge 1

@@ -10,9 +10,9 @@ PW='a perfectly fine password'
 login() { NOCOOKIES=1 json_post /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"$2\"}"; }
 
 json_post /api/v1/auth/register "{\"email\":\"eve@example.com\",\"password\":\"$PW\"}"
-is "$STATUS" 201 "eve registered"
+is "$STATUS" 202 "eve registered"
 json_post /api/v1/auth/register "{\"email\":\"dan@example.com\",\"password\":\"$PW\"}"
-is "$STATUS" 201 "dan registered"
+is "$STATUS" 202 "dan registered"
 
 statuses=""
 for i in $(seq 10); do

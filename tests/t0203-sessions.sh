@@ -15,7 +15,7 @@ signin() {
 }
 
 json_post /api/v1/auth/register "{\"email\":\"sam@example.com\",\"password\":\"$PW\"}"
-is "$STATUS" 201 "sam registered"
+is "$STATUS" 202 "sam registered"
 
 signin sam@example.com
 is "$STATUS" 303 "signed in"

@@ -28,6 +28,9 @@ is "$(q "select count(*) from users")" 0 "no account was created by a refused fo
 http POST /register --data-urlencode "csrf_token=$csrf" --data-urlencode email=a@example.com \
 	--data-urlencode "password=$PW" -H "Origin: $BASE" -H 'Sec-Fetch-Site: same-origin'
 is "$STATUS" 303 "right token, our own Origin -> accepted"
+http POST /login --data-urlencode "csrf_token=$csrf" --data-urlencode email=a@example.com \
+	--data-urlencode "password=$PW" -H "Origin: $BASE"
+is "$STATUS" 303 "the same pre-session token signs in (registering does not)"
 
 # Signed-in forms use the session's token.
 http GET /account

@@ -8,11 +8,15 @@ sf_stack
 PW='a perfectly fine password'
 
 json_post /api/v1/auth/register "{\"email\":\"root@example.com\",\"password\":\"$PW\"}"
-is "$STATUS" 201 "closed, but no users yet: the first account registers"
-is "$(json_get 'j["user"]["role"]')" admin "and becomes admin"
+is "$STATUS" 202 "closed, but no users yet: the first account registers"
+is "$(q "select role from users where email = 'root@example.com'")" admin "and becomes admin"
 json_post /api/v1/auth/register "{\"email\":\"two@example.com\",\"password\":\"$PW\"}"
 is "$STATUS" 403 "closed: the second registration -> 403"
 is "$(json_get 'j["error"]["code"]')" forbidden "JSON code forbidden"
+cp "$T/body" "$T/body.free"
+json_post /api/v1/auth/register "{\"email\":\"root@example.com\",\"password\":\"$PW\"}"
+is "$STATUS" 403 "closed: a taken address -> 403 too (closed is said before anything is looked up)"
+ok "with the same body" cmp -s "$T/body" "$T/body.free"
 rm -f "$T/cookies"
 http GET /register
 is "$STATUS" 403 "closed: GET /register -> 403 page"

@@ -40,6 +40,9 @@ is "$(q '"Retry-After" in d["components"]["responses"]["TooManyRequests"]["heade
 is "$(q 'sorted(d["components"]["schemas"]["Store"]["required"])')" \
 	"['admin_url', 'created_at', 'engine', 'id', 'name', 'ready_at', 'status', 'status_reason', 'updated_at', 'url']" \
 	"the Store object as in docs/api.md"
+# Registration answers a free and a taken address alike (t0210): 202, never 201 or 409.
+is "$(q 'sorted(c for c in d["paths"]["/auth/register"]["post"]["responses"] if c < "300" or c == "409")')" \
+	"['202']" "register: 202 is its only success, no 409"
 
 # Served by the app, byte for byte, without a token.
 sf_stack

@@ -103,6 +103,10 @@ if [ -n "$id" ]; then
 else
 	_tap_result 0 "the journey created a store"
 fi
+# The journey registered its address twice: one account, and the second try audited only.
+is "$(rc_sql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.register%'")" \
+	user.register,user.register_existing "the audit log has the registration and the second try on the taken address"
+is "$(rc_sql "SELECT count(*) FROM users")" 1 "the second try made no account"
 if [ -n "$xid" ]; then
 	is "$(rc_sql "SELECT name FROM stores WHERE id = '$xid'")" '<img src=x onerror=alert(1)>' \
 		"the markup-like name is stored as typed"

@@ -227,6 +227,7 @@ static struct db_stmt st_insert = DB_STMT(
 	"INSERT INTO users (email, password_hash, role) "
 	"SELECT $1, $2, CASE WHEN $3::boolean OR NOT EXISTS (SELECT 1 FROM users) "
 	"THEN 'admin' ELSE 'tenant' END "
+	"ON CONFLICT ((lower(email))) DO NOTHING "
 	"RETURNING id, role = 'admin'",
 	3);
 
@@ -238,41 +239,54 @@ static struct db_stmt st_find = DB_STMT(
 static struct db_stmt st_count = DB_STMT("SELECT count(*) FROM users", 0);
 /* clang-format on */
 
+int auth_user_insert(struct arena *a, const char *email, const char *password_hash, int admin,
+		     struct auth_user *u, struct err *e)
+{
+	const char *p[3] = {email, password_hash, admin ? "true" : "false"};
+	PGresult *res;
+
+	memset(u, 0, sizeof(*u));
+	if (!db_run(a, &st_lock, NULL, e))
+		return -1;
+	res = db_run(a, &st_insert, p, e);
+	if (!res)
+		return -1;
+	if (db_rows(res) == 0)
+		return 0;
+	u->id = db_get_ll(res, 0, 0);
+	u->is_admin = db_get_bool(res, 0, 1);
+	u->email = arena_strdup(a, email);
+	u->password_hash = arena_strdup(a, password_hash);
+	return 1;
+}
+
 struct auth_create {
 	struct arena *a;
-	const char *params[3];
+	const char *email, *password_hash;
+	int admin;
 	struct auth_user *u;
 };
 
 static int auth_create_tx(void *ctx, struct err *e)
 {
 	struct auth_create *c = ctx;
-	PGresult *res;
+	int n = auth_user_insert(c->a, c->email, c->password_hash, c->admin, c->u, e);
 
-	if (!db_run(c->a, &st_lock, NULL, e))
-		return -1;
-	res = db_run(c->a, &st_insert, c->params, e);
-	if (!res)
-		return -1;
-	c->u->id = db_get_ll(res, 0, 0);
-	c->u->is_admin = db_get_bool(res, 0, 1);
-	return 0;
+	if (n == 0)
+		return err_set(e, 409, "an account with this email already exists");
+	return n < 0 ? -1 : 0;
 }
 
 int auth_user_create(struct arena *a, const char *email, const char *password_hash, int admin,
 		     struct auth_user *u, struct err *e)
 {
-	struct auth_create c = {a, {email, password_hash, admin ? "true" : "false"}, u};
-	struct err inner = ERR_INIT;
+	struct auth_create c = {a, email, password_hash, admin, u};
 
 	memset(u, 0, sizeof(*u));
-	if (db_tx(auth_create_tx, &c, &inner) < 0) {
-		if (inner.status == 409)
-			return err_set(e, 409, "an account with this email already exists");
-		return err_set(e, inner.status, "%s", inner.msg);
+	if (db_tx(auth_create_tx, &c, e) < 0) {
+		memset(u, 0, sizeof(*u));
+		return -1;
 	}
-	u->email = arena_strdup(a, email);
-	u->password_hash = arena_strdup(a, password_hash);
 	return 0;
 }
 

@@ -81,6 +81,17 @@ struct auth_user {
 int auth_user_create(struct arena *a, const char *email, const char *password_hash, int admin,
 		     struct auth_user *u, struct err *e);
 
+/*
+ * auth_user_create's work inside the caller's transaction (a db_tx
+ * callback), for callers that write more in the same commit.  An email
+ * that exists is not an error and leaves the transaction usable: the
+ * INSERT does nothing (ON CONFLICT DO NOTHING), so a taken address costs
+ * the same statements as a free one.  1 created (OUT: *u, arena strings),
+ * 0 the email exists (*u zeroed, nothing changed), -1 error in e.
+ */
+int auth_user_insert(struct arena *a, const char *email, const char *password_hash, int admin,
+		     struct auth_user *u, struct err *e);
+
 /* Look up by email (case-insensitive).  1 found, 0 not found, -1 error. */
 int auth_user_find(struct arena *a, const char *email, struct auth_user *u, struct err *e);
 

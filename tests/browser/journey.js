@@ -252,13 +252,32 @@ async function journey(browser, page) {
 		check(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), 'no Sign in heading');
 	});
 
-	await step(page, 'register through the form: signed in on the stores page', async () => {
+	// Registering answers alike whether the address was free or taken (t0210), so it
+	// signs nobody in: it leads back to the sign-in form with a notice.
+	const registered = await step(page, 'register through the form: back on the sign-in page, with a notice', async () => {
 		await clickAndLoad(page, page.getByRole('link', { name: 'Create an account' }));
 		await page.getByLabel('Email').fill(email);
 		await page.getByLabel('Password').fill(password);
 		await clickAndLoad(page, page.getByRole('button', { name: 'Create account' }));
-		check(new URL(page.url()).pathname === '/stores', `landed on ${page.url()}`);
-		check((await textOf(page, '.user-email')) === email, 'the top bar does not show the email');
+		check(new URL(page.url()).pathname === '/login', `landed on ${page.url()}`);
+		const notice = await textOf(page, '.flash[role="status"]');
+		check(notice && notice.startsWith('If this email address had no account yet'), `notice ${JSON.stringify(notice)}`);
+		check(!(await page.locator('.user-email').count()), 'registering signed the browser in');
+		return page.locator('main').innerHTML();
+	});
+
+	await step(page, 'the same address again, another password: the very same page', async () => {
+		await clickAndLoad(page, page.getByRole('link', { name: 'Create an account' }));
+		await page.getByLabel('Email').fill(email);
+		await page.getByLabel('Password').fill('not the password 42');
+		await clickAndLoad(page, page.getByRole('button', { name: 'Create account' }));
+		check(new URL(page.url()).pathname === '/login', `landed on ${page.url()}`);
+		check((await page.locator('main').innerHTML()) === registered, 'the page differs from the first registration\'s');
+		check(!(await page.locator('.user-email').count()), 'registering signed the browser in');
+	});
+
+	await step(page, 'sign in with the first password: the stores page', async () => {
+		await signIn(page);
 	});
 
 	await step(page, 'log out, then sign in through the form', async () => {
