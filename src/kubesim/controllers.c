@@ -290,6 +290,10 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 				 next_ip & 255);
 			json_object_set_new(spec, "clusterIP", json_string(ip));
 			json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
+		} else if (!json_object_get(spec, "clusterIPs")) {
+			/* normalizeClusterIPs: a client that set clusterIP alone */
+			json_object_set_new(spec, "clusterIPs",
+					    json_pack("[O]", json_object_get(spec, "clusterIP")));
 		}
 		if (!json_object_get(spec, "sessionAffinity"))
 			json_object_set_new(spec, "sessionAffinity", json_string("None"));
@@ -454,6 +458,10 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 	}
 	if (!strcmp(r->plural, "ingresses")) {
 		json_object_set_new(o, "status", json_pack("{s:{}}", "loadBalancer"));
+		return;
+	}
+	if (!strcmp(r->plural, "secrets") && !json_object_get(o, "type")) {
+		json_object_set_new(o, "type", json_string("Opaque")); /* SetDefaults_Secret */
 		return;
 	}
 }

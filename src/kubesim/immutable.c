@@ -296,14 +296,20 @@ static void service_update(const json_t *old, json_t *o, json_t *causes)
 
 	if (!json_is_object(ns))
 		return;
+	if (!json_array_size(oips) && *oip)
+		oips = json_pack("[s]", oip); /* stored before clusterIPs was filled in */
+	else
+		json_incref(oips);
 	/* normalizeClusterIPs: a client that changed only clusterIP changed clusterIPs[0] */
-	if (strcmp(oip, nip) && *nip && json_equal(json_object_get(ns, "clusterIPs"), oips))
+	if (strcmp(oip, nip) && *nip &&
+	    (!json_object_get(ns, "clusterIPs") || json_equal(json_object_get(ns, "clusterIPs"), oips)))
 		json_object_set_new(ns, "clusterIPs", json_pack("[s]", nip));
 	nips = json_object_get(ns, "clusterIPs");
-	if ((ot && !strcmp(ot, "ExternalName")) || (nt && !strcmp(nt, "ExternalName")))
+	if ((ot && !strcmp(ot, "ExternalName")) || (nt && !strcmp(nt, "ExternalName")) ||
+	    (headless(oips) && headless(nips))) {
+		json_decref(oips);
 		return;
-	if (headless(oips) && headless(nips))
-		return;
+	}
 	go_json(&v, nips, 0, 0);
 	if (json_array_size(oips) && json_array_size(nips) &&
 	    strcmp(json_string_value(json_array_get(oips, 0)) ?: "",
@@ -314,6 +320,7 @@ static void service_update(const json_t *old, json_t *o, json_t *causes)
 		buf_addf(&m, "Invalid value: %s: primary clusterIP can not be unset", v.s);
 		add_cause(causes, "FieldValueInvalid", "spec.clusterIPs[0]", m.s);
 	}
+	json_decref(oips);
 	buf_release(&m);
 	buf_release(&v);
 }

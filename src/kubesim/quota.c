@@ -517,6 +517,25 @@ static void ensure_map(json_t *parent, const char *key, json_t **out)
 	*out = v;
 }
 
+/* Fill the resources missing from res[which] from defaults; "cpu, memory" (sorted) of those set. */
+static void set_defaults(json_t *res, const char *which, const json_t *defaults, struct buf *set)
+{
+	const char *names[QL_MAX], *k;
+	json_t *have, *v;
+	int n = 0, i;
+
+	json_object_foreach((json_t *)defaults, k, v) {
+		ensure_map(res, which, &have);
+		if (json_object_get(have, k) || n == QL_MAX)
+			continue;
+		json_object_set(have, k, v);
+		names[n++] = k;
+	}
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
+	for (i = 0; i < n; i++)
+		buf_addf(set, "%s%s", i ? ", " : "", names[i]);
+}
+
 void ks_pod_defaults(const char *ns, json_t *pod)
 {
 	json_t *spec = json_object_get(pod, "spec"), *c, *lrs_req, *lrs_lim;
@@ -563,21 +582,8 @@ void ks_pod_defaults(const char *ns, json_t *pod)
 			}
 			if (!nlr)
 				continue;
-			json_object_foreach(lrs_lim, k, v) {
-				ensure_map(res, "limits", &lim);
-				if (json_object_get(lim, k))
-					continue;
-				json_object_set(lim, k, v);
-				buf_addf(&set_lim, "%s%s", set_lim.len ? ", " : "", k);
-			}
-			json_object_foreach(lrs_req, k, v) {
-				ensure_map(res, "requests", &req);
-				if (json_object_get(req, k))
-					continue;
-				json_object_set(req, k, v);
-				buf_addf(&set_req, "%s%s", set_req.len ? ", " : "", k);
-			}
-			/* jansson keeps insertion order; the plugin sorts the names */
+			set_defaults(res, "limits", lrs_lim, &set_lim);
+			set_defaults(res, "requests", lrs_req, &set_req);
 			if (set_req.len)
 				buf_addf(&note, "%s%s request for %s %s", note.len ? "; " : "",
 					 set_req.s, kind, cname);
