@@ -241,9 +241,9 @@ static void discovery_resources(struct ks_req *q, const char *group, const char 
 			snprintf(sub, sizeof(sub), "%s/scale", r->plural);
 			json_array_append_new(
 			    list, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:[sss]}", "name", sub,
-					    "singularName", "", "namespaced", r->namespaced, "group",
-					    "autoscaling", "version", "v1", "kind", "Scale", "verbs",
-					    "get", "patch", "update"));
+					    "singularName", "", "namespaced", r->namespaced,
+					    "group", "autoscaling", "version", "v1", "kind",
+					    "Scale", "verbs", "get", "patch", "update"));
 		}
 		if (!strcmp(r->plural, "namespaces"))
 			json_array_append_new(list, json_pack("{s:s,s:s,s:b,s:s,s:[s]}", "name",
@@ -395,8 +395,7 @@ static json_t *parse_body(struct ks_req *q, int allow_yaml)
 	json_error_t je;
 	json_t *o;
 
-	if (q->ctype && !strncmp(q->ctype, "application/vnd.kubernetes.protobuf", 35) &&
-	    q->res) {
+	if (q->ctype && !strncmp(q->ctype, "application/vnd.kubernetes.protobuf", 35) && q->res) {
 		/* what kubectl's typed clients send (proto.c) */
 		char why[300];
 
@@ -822,12 +821,14 @@ static void carry_over(const struct ks_resource *r, const json_t *old, json_t *o
 	if (!strcmp(r->plural, "services")) {
 		/* patchAllocatedValues: an allocated clusterIP a client left out (or "") stays */
 		json_t *os = json_object_get(old, "spec"), *spec = json_object_get(o, "spec");
-		json_t *ip = json_object_get(os, "clusterIP"), *ips = json_object_get(os, "clusterIPs");
+		json_t *ip = json_object_get(os, "clusterIP"),
+		       *ips = json_object_get(os, "clusterIPs");
 		const char *nip = json_string_value(json_object_get(spec, "clusterIP"));
 
 		if (ip && json_is_object(spec) && (!nip || !*nip))
 			json_object_set(spec, "clusterIP", ip);
-		if (ips && json_is_object(spec) && !json_array_size(json_object_get(spec, "clusterIPs")))
+		if (ips && json_is_object(spec) &&
+		    !json_array_size(json_object_get(spec, "clusterIPs")))
 			json_object_set(spec, "clusterIPs", ips);
 	}
 	if (!strcmp(r->plural, "persistentvolumeclaims")) {
@@ -856,9 +857,10 @@ static int check_update(struct ks_req *q, const struct ks_resource *r, const jso
 	if (check_unknown(q, r, o) < 0 || check_quantities(q, r, o) < 0 ||
 	    check_valid(q, r, sub ? NULL : old, o) < 0)
 		return -1;
-	if (!sub && admit_quota(q, r, json_string_value(json_object_get(
-					  json_object_get(o, "metadata"), "namespace"))
-					  ?: "",
+	if (!sub && admit_quota(q, r,
+				json_string_value(
+				    json_object_get(json_object_get(o, "metadata"), "namespace"))
+				    ?: "",
 				name ? name : "", o, old) < 0)
 		return -1;
 	return 0;
@@ -934,16 +936,16 @@ static json_t *scale_of(const struct ks_obj *x)
 	json_t *s;
 
 	selector_string(&sel, json_object_get(json_object_get(x->o, "spec"), "selector"));
-	s = json_pack("{s:s,s:s,s:{s:O,s:O,s:O,s:O,s:O},s:{s:I},s:{s:I,s:s}}", "kind", "Scale",
-		      "apiVersion", "autoscaling/v1", "metadata", "name",
-		      json_object_get(md, "name"), "namespace", json_object_get(md, "namespace"),
-		      "uid", json_object_get(md, "uid"), "resourceVersion",
-		      json_object_get(md, "resourceVersion"), "creationTimestamp",
-		      json_object_get(md, "creationTimestamp"), "spec", "replicas",
-		      json_integer_value(json_object_get(json_object_get(x->o, "spec"), "replicas")),
-		      "status", "replicas",
-		      json_integer_value(json_object_get(json_object_get(x->o, "status"), "replicas")),
-		      "selector", sel.s);
+	s = json_pack(
+	    "{s:s,s:s,s:{s:O,s:O,s:O,s:O,s:O},s:{s:I},s:{s:I,s:s}}", "kind", "Scale", "apiVersion",
+	    "autoscaling/v1", "metadata", "name", json_object_get(md, "name"), "namespace",
+	    json_object_get(md, "namespace"), "uid", json_object_get(md, "uid"), "resourceVersion",
+	    json_object_get(md, "resourceVersion"), "creationTimestamp",
+	    json_object_get(md, "creationTimestamp"), "spec", "replicas",
+	    json_integer_value(json_object_get(json_object_get(x->o, "spec"), "replicas")),
+	    "status", "replicas",
+	    json_integer_value(json_object_get(json_object_get(x->o, "status"), "replicas")),
+	    "selector", sel.s);
 	buf_release(&sel);
 	return s;
 }
@@ -953,18 +955,19 @@ static void scale_commit(struct ks_req *q, struct ks_obj *x, const json_t *scale
 			 const char *manager)
 {
 	json_t *rep = json_object_get(json_object_get(scale, "spec"), "replicas"), *o;
-	const char *rv =
-	    json_string_value(json_object_get(json_object_get(scale, "metadata"), "resourceVersion"));
+	const char *rv = json_string_value(
+	    json_object_get(json_object_get(scale, "metadata"), "resourceVersion"));
 	const char *name = x->name;
 
 	if (rv && *rv && strtoull(rv, NULL, 10) != x->rv) {
 		struct buf gr = BUF_INIT;
 
 		gr_name(&gr, x->res);
-		status_fmt(q, 409, "Conflict", ks_details(x->res, name, 0),
-			   "Operation cannot be fulfilled on %s \"%s\": the object has been "
-			   "modified; please apply your changes to the latest version and try again",
-			   gr.s, name);
+		status_fmt(
+		    q, 409, "Conflict", ks_details(x->res, name, 0),
+		    "Operation cannot be fulfilled on %s \"%s\": the object has been "
+		    "modified; please apply your changes to the latest version and try again",
+		    gr.s, name);
 		buf_release(&gr);
 		return;
 	}
@@ -1641,8 +1644,8 @@ struct cont {
 	long long rv, t0;
 };
 
-static void cont_encode(struct buf *b, long long rv, long long t0, const char *ns,
-			const char *name, const char *plural)
+static void cont_encode(struct buf *b, long long rv, long long t0, const char *ns, const char *name,
+			const char *plural)
 {
 	char raw[700];
 	size_t i;

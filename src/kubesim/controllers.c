@@ -31,13 +31,9 @@ static const struct ks_resource *R(const char *group, const char *plural)
 
 static int watched_kind(const struct ks_resource *r)
 {
-	static const char *const k[] = {"deployments",
-					"replicasets",
-					"statefulsets",
-					"jobs",
-					"persistentvolumeclaims",
-					"pods",
-					NULL};
+	static const char *const k[] = {
+	    "deployments", "replicasets", "statefulsets", "jobs", "persistentvolumeclaims",
+	    "pods",	   NULL};
 	int i;
 
 	for (i = 0; k[i]; i++)
@@ -379,7 +375,8 @@ void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready)
 			 * template gets the job-name and controller-uid labels (unless
 			 * set), the selector matches the uid
 			 */
-			static const char *const nl[] = {"job-name", "batch.kubernetes.io/job-name"};
+			static const char *const nl[] = {"job-name",
+							 "batch.kubernetes.io/job-name"};
 			static const char *const ul[] = {"controller-uid",
 							 "batch.kubernetes.io/controller-uid"};
 			const char *uid = uid_of(o);
@@ -765,7 +762,8 @@ static int make_pod(struct ks_obj *owner, const json_t *tmpl, const char *name, 
 	free(owner->why);
 	owner->why = NULL;
 	json_object_set_new(spec, "nodeName", json_string("kubesim-node"));
-	json_object_set_new(pod, "status", json_pack("{s:s,s:[]}", "phase", "Pending", "conditions"));
+	json_object_set_new(pod, "status",
+			    json_pack("{s:s,s:[]}", "phase", "Pending", "conditions"));
 	x = ks_store_add(pr, pod);
 	ks_stats_created("Pod");
 	ks_ctl_watch(x);
@@ -1037,12 +1035,12 @@ static int sts_step(struct ks_obj *s, int64_t now)
 					ks_ctl_watch(x);
 				}
 			}
-			if (claims_ok &&
-			    make_pod(s, tmpl, pname, NULL,
-				     json_pack("{s:s,s:s,s:s}", "statefulset.kubernetes.io/pod-name",
-					       pname, "controller-revision-hash", rev,
-					       "apps.kubernetes.io/pod-index", ""),
-				     why, sizeof(why)) == -1) {
+			if (claims_ok && make_pod(s, tmpl, pname, NULL,
+						  json_pack("{s:s,s:s,s:s}",
+							    "statefulset.kubernetes.io/pod-name",
+							    pname, "controller-revision-hash", rev,
+							    "apps.kubernetes.io/pod-index", ""),
+						  why, sizeof(why)) == -1) {
 				struct buf m = BUF_INIT;
 
 				/* recordPodEvent in stateful_pod_control.go */

@@ -257,8 +257,8 @@ static void job_update(const json_t *old, const json_t *o, json_t *causes)
 	b = json_object_get(spec_of(o), "template");
 	if (!json_equal(a, b)) {
 		struct buf m = BUF_INIT;
-		char *text =
-		    json_dumps(b ? b : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		char *text = json_dumps(b ? b : json_null(),
+					JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
 		/* the real message prints the Go struct; its JSON stands in */
 		buf_addf(&m, "Invalid value: core.PodTemplateSpec%.200s%s: field is immutable",
@@ -302,7 +302,8 @@ static void service_update(const json_t *old, json_t *o, json_t *causes)
 		json_incref(oips);
 	/* normalizeClusterIPs: a client that changed only clusterIP changed clusterIPs[0] */
 	if (strcmp(oip, nip) && *nip &&
-	    (!json_object_get(ns, "clusterIPs") || json_equal(json_object_get(ns, "clusterIPs"), oips)))
+	    (!json_object_get(ns, "clusterIPs") ||
+	     json_equal(json_object_get(ns, "clusterIPs"), oips)))
 		json_object_set_new(ns, "clusterIPs", json_pack("[s]", nip));
 	nips = json_object_get(ns, "clusterIPs");
 	if ((ot && !strcmp(ot, "ExternalName")) || (nt && !strcmp(nt, "ExternalName")) ||
@@ -325,7 +326,8 @@ static void service_update(const json_t *old, json_t *o, json_t *causes)
 	buf_release(&v);
 }
 
-/* --- PersistentVolumeClaim ----------------------------------------------------------------------- */
+/* --- PersistentVolumeClaim -----------------------------------------------------------------------
+ */
 
 /* The internal core.PersistentVolumeClaimSpec as json.MarshalIndent("", " ") writes it. */
 static void pvc_spec_json(struct buf *b, const json_t *spec)
@@ -496,7 +498,7 @@ static void unified_diff(struct buf *out, char *a, char *b)
 #define T(x, y) t[(x) * (nb + 1) + (y)]
 	for (i = na; i-- > 0;)
 		for (j = nb; j-- > 0;)
-			T(i, j) = !strcmp(la[i], lb[j])		 ? T(i + 1, j + 1) + 1
+			T(i, j) = !strcmp(la[i], lb[j])	       ? T(i + 1, j + 1) + 1
 				  : T(i + 1, j) >= T(i, j + 1) ? T(i + 1, j)
 							       : T(i, j + 1);
 	/* opcodes: runs of equal lines, and what lies between them */
@@ -519,7 +521,10 @@ static void unified_diff(struct buf *out, char *a, char *b)
 			else
 				j++;
 		}
-		ops[nops++] = (struct op){i > i0 && j > j0 ? 'r' : i > i0 ? 'd' : 'i', i0, i, j0, j};
+		ops[nops++] = (struct op){i > i0 && j > j0 ? 'r'
+					  : i > i0	   ? 'd'
+							   : 'i',
+					  i0, i, j0, j};
 	}
 #undef T
 	free(t);
@@ -606,7 +611,8 @@ static void pvc_update(const json_t *old, const json_t *o, json_t *causes)
 	else
 		json_object_del(os, "volumeAttributesClassName");
 	/* a bound claim may change its storage request */
-	if (bound && json_is_object(json_object_get(json_object_get(ns, "resources"), "requests"))) {
+	if (bound &&
+	    json_is_object(json_object_get(json_object_get(ns, "resources"), "requests"))) {
 		json_t *req = json_object_get(json_object_get(ns, "resources"), "requests");
 		const json_t *was = storage_of(old, "spec");
 
@@ -620,8 +626,9 @@ static void pvc_update(const json_t *old, const json_t *o, json_t *causes)
 
 		pvc_spec_json(&a, os);
 		pvc_spec_json(&b, ns);
-		buf_adds(&m, "Forbidden: spec is immutable after creation except resources.requests "
-			     "and volumeAttributesClassName for bound claims\n");
+		buf_adds(&m,
+			 "Forbidden: spec is immutable after creation except resources.requests "
+			 "and volumeAttributesClassName for bound claims\n");
 		unified_diff(&m, a.s, b.s);
 		add_cause(causes, "FieldValueForbidden", "spec", m.s);
 		buf_release(&a);

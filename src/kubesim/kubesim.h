@@ -199,10 +199,10 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 struct ks_req {
 	const char *method;
 	const char *path;
-	const char *query;  /* raw, may be NULL */
-	const char *ctype;  /* Content-Type, may be NULL */
-	const char *ua;	    /* User-Agent, may be NULL */
-	const char *accept; /* Accept, may be NULL */
+	const char *query;	       /* raw, may be NULL */
+	const char *ctype;	       /* Content-Type, may be NULL */
+	const char *ua;		       /* User-Agent, may be NULL */
+	const char *accept;	       /* Accept, may be NULL */
 	const struct ks_resource *res; /* the resource the path names, once routed */
 	const char *body;
 	size_t body_len;
@@ -418,8 +418,8 @@ void ks_pod_defaults(const char *ns, json_t *pod);
  * msg (pods "web-" is forbidden: exceeded quota: ...).  name is the
  * name the message shows (generateName for a generated one).
  */
-int ks_quota_admit(const struct ks_resource *r, const char *ns, const char *name,
-		   const json_t *obj, const json_t *old, struct buf *msg);
+int ks_quota_admit(const struct ks_resource *r, const char *ns, const char *name, const json_t *obj,
+		   const json_t *old, struct buf *msg);
 /* Something in ns changed: its quotas' status.used is recomputed at the next sync. */
 void ks_quota_touch(const char *ns);
 /* Bring status.hard/used of the quotas of touched namespaces up to date (lock held). */

@@ -265,7 +265,8 @@ static json_t *value(struct dec *d, const struct ks_field *f, const struct ks_pr
 		     int wire, uint64_t v, const unsigned char *b, size_t n, int sub_t, int scalar)
 {
 	if (strchr(pf->flags, 't'))
-		return wire == 2 ? special(d, 't', b, n) : (fail(d, "%s: bad time", pf->name), NULL);
+		return wire == 2 ? special(d, 't', b, n)
+				 : (fail(d, "%s: bad time", pf->name), NULL);
 	if (strchr(pf->flags, 'f')) {
 		/* FieldsV1 {1 raw} */
 		struct rd r = {b, b + n};
@@ -357,7 +358,8 @@ static int decode_into(struct dec *d, json_t *obj, const char *ptype, int t, con
 		f = pf ? ks_schema_field(t, pf->name) : NULL;
 		if (!pf || !f) {
 			if ((wire == 2 && (!sn || all_zero(sb, sn, 0))) || (wire != 2 && !v))
-				continue; /* a zero field kubesim does not model: as good as absent */
+				continue; /* a zero field kubesim does not model: as good as absent
+					   */
 			return fail(d, "kubesim cannot decode protobuf field %d of %s%s%s", num,
 				    ptype, pf ? " " : "", pf ? pf->name : "");
 		}
@@ -422,9 +424,10 @@ static int decode_into(struct dec *d, json_t *obj, const char *ptype, int t, con
 				while (pr.p < pr.end) {
 					if (varint(&pr, &pv) < 0)
 						return fail(d, "%s: bad packed list", pf->name);
-					json_array_append_new(cur, f->scalar == KS_BOOLEAN
-								       ? json_boolean(pv != 0)
-								       : json_integer((json_int_t)pv));
+					json_array_append_new(cur,
+							      f->scalar == KS_BOOLEAN
+								  ? json_boolean(pv != 0)
+								  : json_integer((json_int_t)pv));
 				}
 				continue;
 			}
@@ -434,10 +437,10 @@ static int decode_into(struct dec *d, json_t *obj, const char *ptype, int t, con
 			json_array_append_new(cur, val);
 			continue;
 		}
-		val = value(d, f, pf, wire, v, sb, sn,
-			    f->kind == KS_OBJECT && f->type >= 0 && !ks_types[f->type].open ? f->type
-											     : -1,
-			    f->scalar);
+		val = value(
+		    d, f, pf, wire, v, sb, sn,
+		    f->kind == KS_OBJECT && f->type >= 0 && !ks_types[f->type].open ? f->type : -1,
+		    f->scalar);
 		if (!val)
 			return -1;
 		if (f->kind == KS_OBJECT && f->type >= 0 && ks_types[f->type].open &&
@@ -471,8 +474,9 @@ json_t *ks_proto_decode(const struct ks_resource *r, const void *body, size_t le
 
 	why[0] = 0;
 	if (len < 4 || memcmp(b, "k8s\0", 4)) {
-		snprintf(why, wn, "provided data does not appear to be a protobuf message, expected "
-				  "prefix [107 56 115 0]");
+		snprintf(why, wn,
+			 "provided data does not appear to be a protobuf message, expected "
+			 "prefix [107 56 115 0]");
 		json_decref(obj);
 		return NULL;
 	}

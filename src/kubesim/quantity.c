@@ -22,7 +22,7 @@
  * A sum takes the format of its first non-zero operand (Quantity.Add).
  */
 
-#define NANO 1000000000LL
+#define NANO   1000000000LL
 #define QTY_RE "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 
 static const char *const bin_suffix[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};

@@ -84,10 +84,7 @@ static int is(const struct ks_resource *r, const char *plural)
 
 /* --- usage ------------------------------------------------------------------ */
 
-static const char *const POD_COMPUTE[] = {"cpu",
-					  "memory",
-					  "ephemeral-storage",
-					  NULL};
+static const char *const POD_COMPUTE[] = {"cpu", "memory", "ephemeral-storage", NULL};
 
 /* The pod's effective requests (or limits): containers summed, init containers as a floor. */
 static void pod_sum(const json_t *spec, const char *which, struct qlist *out)
@@ -246,7 +243,8 @@ static int matches(const struct ks_resource *r, const char *name)
 		return !strcmp(name, "persistentvolumeclaims") ||
 		       !strcmp(name, "requests.storage") ||
 		       (strstr(name, ".storageclass.storage.k8s.io/") &&
-			(strstr(name, "/requests.storage") || strstr(name, "/persistentvolumeclaims")));
+			(strstr(name, "/requests.storage") ||
+			 strstr(name, "/persistentvolumeclaims")));
 	if (is(r, "services"))
 		return !strcmp(name, "services") || !strcmp(name, "services.loadbalancers") ||
 		       !strcmp(name, "services.nodeports");
@@ -345,8 +343,8 @@ static void pretty(struct buf *b, struct qlist *l, const char **names, int n)
 /* Pod constraints: every container names the compute resources the quota limits. */
 static int pod_constraints(const json_t *pod, const json_t *hard, struct buf *why)
 {
-	static const char *const validated[] = {"cpu",		"memory",      "requests.cpu",
-						"requests.memory", "limits.cpu", "limits.memory"};
+	static const char *const validated[] = {
+	    "cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"};
 	const char *missing[6][64];
 	int nmiss[6] = {0}, k, any = 0;
 	const char *lists[] = {"containers", "initContainers"};
@@ -401,7 +399,8 @@ static int pod_constraints(const json_t *pod, const json_t *hard, struct buf *wh
 			if (nmiss[k])
 				order[n++] = k;
 		for (i = 1; i < n; i++)
-			for (j = i; j > 0 && strcmp(validated[order[j - 1]], validated[order[j]]) > 0;
+			for (j = i;
+			     j > 0 && strcmp(validated[order[j - 1]], validated[order[j]]) > 0;
 			     j--) {
 				int t = order[j];
 
@@ -420,8 +419,8 @@ static int pod_constraints(const json_t *pod, const json_t *hard, struct buf *wh
 	return -1;
 }
 
-int ks_quota_admit(const struct ks_resource *r, const char *ns, const char *name,
-		   const json_t *obj, const json_t *old, struct buf *msg)
+int ks_quota_admit(const struct ks_resource *r, const char *ns, const char *name, const json_t *obj,
+		   const json_t *old, struct buf *msg)
 {
 	struct ks_obj **qs;
 	size_t nq = quotas_of(ns, &qs), i;
@@ -488,8 +487,8 @@ int ks_quota_admit(const struct ks_resource *r, const char *ns, const char *name
 		if (!nex)
 			continue;
 		qsort(exceeded, (size_t)nex, sizeof(exceeded[0]), cmp_str);
-		buf_addf(msg, "%s \"%s\" is forbidden: exceeded quota: %s, requested: ", gr.s,
-			 name, qs[i]->name);
+		buf_addf(msg, "%s \"%s\" is forbidden: exceeded quota: %s, requested: ", gr.s, name,
+			 qs[i]->name);
 		pretty(msg, &req, exceeded, nex);
 		buf_adds(msg, ", used: ");
 		pretty(msg, &used, exceeded, nex);
@@ -574,7 +573,8 @@ void ks_pod_defaults(const char *ns, json_t *pod)
 				continue;
 			ensure_map(c, "resources", &res);
 			lim = json_object_get(res, "limits");
-			/* API defaulting (SetDefaults_Pod): a limit without a request is the request */
+			/* API defaulting (SetDefaults_Pod): a limit without a request is the
+			 * request */
 			json_object_foreach(lim, k, v) {
 				ensure_map(res, "requests", &req);
 				if (!json_object_get(req, k))

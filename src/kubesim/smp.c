@@ -182,7 +182,8 @@ static void merge_map(int t, json_t *dst, const json_t *patch)
 		size_t i;
 		void *tmp;
 
-		json_object_foreach_safe(dst, tmp, k, v) {
+		json_object_foreach_safe(dst, tmp, k, v)
+		{
 			int listed = 0;
 
 			json_array_foreach(keep, i, x)

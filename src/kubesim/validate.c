@@ -523,10 +523,10 @@ static void check_workload(const struct ks_resource *r, const json_t *o, json_t 
 		 * selects this Job's controller-uid and job-name labels and nothing else
 		 */
 		json_t *md = json_object_get(o, "metadata");
-		json_t *want = json_pack(
-		    "{s:s,s:s}", "batch.kubernetes.io/controller-uid",
-		    json_string_value(json_object_get(md, "uid")) ?: "",
-		    "batch.kubernetes.io/job-name", json_string_value(json_object_get(md, "name")) ?: "");
+		json_t *want = json_pack("{s:s,s:s}", "batch.kubernetes.io/controller-uid",
+					 json_string_value(json_object_get(md, "uid")) ?: "",
+					 "batch.kubernetes.io/job-name",
+					 json_string_value(json_object_get(md, "name")) ?: "");
 
 		if (!ks_labelselector_match(sel, want)) {
 			struct buf v = BUF_INIT;
