@@ -3,7 +3,9 @@
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"
 
-rc_stack --ns-delete-ms 1500
+# Namespaces take 5 s to go: the test looks at one while it is Terminating, after a pass that
+# may itself take a second or two on a loaded machine (1.5 s was seen to pass first).
+rc_stack --ns-delete-ms 5000
 rc_user tenant@example.com >/dev/null
 for id in delshop1 stuckns1 degshop1; do rc_store "$id" woocommerce; done
 rc_store requonly medusa
@@ -40,7 +42,7 @@ is "$(rc_status nevermd1)" deleted "a store that never had a namespace: deleted 
 # stuck Terminating: reported with its conditions after the delete timeout, never marked deleted
 sim POST /_sim/faults '{"scope":"store-stuckns1","type":"ns_stuck"}'
 web_delete stuckns1
-export SF_DELETE_TIMEOUT=2
+export SF_DELETE_TIMEOUT=7	# past --ns-delete-ms, when the simulator reports the conditions
 stuck_reported() { rc_once; [ "$(rc_sql "SELECT status_reason LIKE '%stuck%' FROM stores WHERE id = 'stuckns1'")" = t ]; }
 ok "a stuck namespace is reported after the delete timeout" wait_for 20 stuck_reported
 reason=$(rc_sql "SELECT status_reason FROM stores WHERE id = 'stuckns1'")
