@@ -618,7 +618,9 @@ void ks_quota_touch(const char *ns)
 
 	if (in_sync || !ns || !*ns)
 		return;
-	for (i = 0; i < ndirty; i++)
+	/* writes come in runs per namespace: a short look back keeps the list small (a repeat
+	 * only costs a second, idempotent sync) without a quadratic scan on bulk loads */
+	for (i = ndirty; i-- > 0 && ndirty - i <= 8;)
 		if (!strcmp(dirty[i], ns))
 			return;
 	if (ndirty == capdirty) {
