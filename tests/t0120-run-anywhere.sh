@@ -48,7 +48,7 @@ run_stop() {
 up_and_serving() {
 	local name=$2 port=$3
 
-	if ! wait_for 120 run_up; then
+	if ! wait_for 300 run_up; then
 		diag "$(tail -n 20 "$T/run.out")"
 	fi
 	ok "$name: make run comes up" run_up
@@ -126,7 +126,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/static/styl
 
 # --- the port is taken ------------------------------------------------------------------------
 # (the stack above still holds $port)
-run2() { (cd "$S/store fleet" && env "$@" timeout 120 make --no-print-directory run) >"$T/run2.out" 2>&1; }
+run2() { (cd "$S/store fleet" && env "$@" timeout 300 make --no-print-directory run) >"$T/run2.out" 2>&1; }
 run2 PORT="$port" SF_PG_BASE="$pgbase"
 rc=$?
 is "$rc" 2 "a taken port: make run fails (make exits 2 for its failed recipe)"
