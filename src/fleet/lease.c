@@ -27,7 +27,7 @@ static struct db_stmt st_start =
 	    "  FOR UPDATE SKIP LOCKED"
 	    "), started AS ("
 	    "  UPDATE stores s SET status = 'provisioning', step = '',"
-	    "    status_reason = 'provisioning started', attempts = 0,"
+	    "    status_reason = 'provisioning started', attempts = 0, trouble_since = NULL,"
 	    "    provisioning_started_at = now(), next_attempt_at = now(), updated_at = now()"
 	    "  FROM picked WHERE s.id = picked.id"
 	    "  RETURNING s.id"
@@ -43,7 +43,8 @@ static struct db_stmt st_start =
 	" s.admin_secret IS NOT NULL,"                                                             \
 	" coalesce(extract(epoch FROM s.provisioning_started_at), 0)::bigint,"                     \
 	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"              \
-	" extract(epoch FROM now())::bigint"
+	" extract(epoch FROM now())::bigint,"                                                       \
+	" coalesce(extract(epoch FROM s.trouble_since), 0)::bigint"
 
 static struct db_stmt st_claim = DB_STMT(
     "UPDATE stores s SET lease_owner = $2, lease_token = gen_random_uuid(),"
@@ -115,7 +116,9 @@ static struct db_stmt st_save = DB_STMT(
     "    lease_owner = CASE WHEN $12 THEN NULL ELSE lease_owner END,"
     "    lease_token = CASE WHEN $12 THEN NULL ELSE lease_token END,"
     "    lease_expires_at = CASE WHEN $12 THEN NULL"
-    "      ELSE now() + make_interval(secs => $13::int) END"
+    "      ELSE now() + make_interval(secs => $13::int) END,"
+    "    trouble_since = CASE WHEN $17::int > 0 THEN coalesce(trouble_since, now())"
+    "      WHEN $17::int < 0 THEN NULL ELSE trouble_since END"
     "  WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now() AND status = $3"
     "  RETURNING id"
     "), ev AS ("
@@ -125,7 +128,7 @@ static struct db_stmt st_save = DB_STMT(
     "ord)"
     "  ORDER BY e.ord"
     ") SELECT count(*) FROM u",
-    16);
+    17);
 
 static struct db_stmt st_release =
     DB_STMT("UPDATE stores SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
@@ -201,6 +204,7 @@ static void lease_from_row(struct arena *a, struct lease *l, const PGresult *res
 	l->started_at = db_get_ll(res, r, 8);
 	l->delete_at = db_get_ll(res, r, 9);
 	l->now = db_get_ll(res, r, 10);
+	l->trouble_since = db_get_ll(res, r, 11);
 }
 
 int lease_claim(struct arena *a, const char *const *ids, int n, const char *owner,
@@ -262,8 +266,8 @@ void lease_event(struct lease_save *w, const char *step, const char *level, cons
 int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int lease_seconds,
 	       struct err *e)
 {
-	char attempts[16], delay[32], secs[16];
-	const char *p[16];
+	char attempts[16], delay[32], secs[16], trouble[8];
+	const char *p[17];
 	enum store_status status = w->status != LEASE_KEEP_STATUS ? w->status : l->status;
 	PGresult *res;
 
@@ -272,6 +276,7 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	snprintf(attempts, sizeof(attempts), "%d", w->attempts);
 	snprintf(delay, sizeof(delay), "%.3f", w->delay > 0 ? w->delay : 0.0);
 	snprintf(secs, sizeof(secs), "%d", lease_seconds);
+	snprintf(trouble, sizeof(trouble), "%d", (int)w->trouble);
 	p[0] = l->id;
 	p[1] = l->token;
 	p[2] = store_status_name(l->status);
@@ -288,6 +293,7 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	p[13] = arena_text_array(a, w->ev_step, w->nev);
 	p[14] = arena_text_array(a, w->ev_level, w->nev);
 	p[15] = arena_text_array(a, w->ev_msg, w->nev);
+	p[16] = trouble;
 	res = db_run(a, &st_save, p, e);
 	if (!res)
 		return -1;
@@ -303,6 +309,10 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	if (w->admin_secret)
 		l->has_secret = 1;
 	l->attempts = w->attempts;
+	if (w->trouble == LEASE_TROUBLE_OFF)
+		l->trouble_since = 0;
+	else if (w->trouble == LEASE_TROUBLE_ON && !l->trouble_since)
+		l->trouble_since = l->now; /* near enough: the database wrote now() */
 	if (w->release)
 		l->token = NULL;
 	return 1;

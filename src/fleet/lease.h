@@ -48,16 +48,17 @@ int lease_holder_ensure(struct arena *a, struct err *e);
 /* One claimed store row, as it was when the lease was taken. */
 struct lease {
 	const char *id;
-	const char *token; /* lease_token (uuid text) */
+	const char *token;	  /* lease_token (uuid text) */
 	enum store_status status; /* STORE_STATUS_N: a name lifecycle.h does not know */
-	const char *reason;   /* status_reason */
-	const char *step;     /* last completed step ("" = none) */
-	const char *revision; /* blueprint_revision */
+	const char *reason;	  /* status_reason */
+	const char *step;	  /* last completed step ("" = none) */
+	const char *revision;	  /* blueprint_revision */
 	int attempts;
-	int has_secret;	      /* admin_secret IS NOT NULL */
-	long long started_at; /* provisioning_started_at, unix s (0 = NULL) */
-	long long delete_at;  /* delete_requested_at (or updated_at), unix s */
-	long long now;	      /* database clock at claim time, unix s */
+	int has_secret;		 /* admin_secret IS NOT NULL */
+	long long started_at;	 /* provisioning_started_at, unix s (0 = NULL) */
+	long long delete_at;	 /* delete_requested_at (or updated_at), unix s */
+	long long now;		 /* database clock at claim time, unix s */
+	long long trouble_since; /* the episode of cluster trouble began, unix s (0 = none) */
 };
 
 /*
@@ -91,6 +92,13 @@ int lease_renew(struct arena *a, const struct lease *l, int lease_seconds, struc
  */
 #define LEASE_KEEP_STATUS STORE_REQUESTED
 
+/*
+ * lease_save.trouble: what a save does to trouble_since, the start of the
+ * store's episode of cluster trouble (sql/009_trouble_since.sql).  The zero
+ * keeps it; ON sets it to now() unless an episode is already open; OFF ends it.
+ */
+enum lease_trouble { LEASE_TROUBLE_KEEP = 0, LEASE_TROUBLE_ON = 1, LEASE_TROUBLE_OFF = -1 };
+
 /* What a fenced save writes (NULL strings = keep the column). */
 struct lease_save {
 	enum store_status status; /* new status (may equal the old one); LEASE_KEEP_STATUS */
@@ -102,6 +110,7 @@ struct lease_save {
 	int attempts;		  /* new attempt count */
 	double delay;		  /* next_attempt_at = now() + delay seconds */
 	int release;		  /* 1 = give the lease up in the same statement */
+	enum lease_trouble trouble; /* trouble_since: keep (0), ON, OFF */
 	/* events inserted with the update: step, level, message (borrowed) */
 	const char *ev_step[16], *ev_level[16], *ev_msg[16];
 	int nev;
@@ -113,10 +122,11 @@ void lease_event(struct lease_save *w, const char *step, const char *level, cons
 /*
  * The fenced write: update the row and insert the events if and only if
  * id, token, expiry and status still match l.  On success l->status,
- * reason, step, revision, attempts follow the save (l->token is cleared
- * when released).  Returns 1 written, 0 lease lost (nothing written: the
- * caller should lease_release(), which frees the row at once when only the
- * status moved on, e.g. a delete asked meanwhile), -1 database error.
+ * reason, step, revision, attempts and trouble_since follow the save
+ * (l->token is cleared when released).  Returns 1 written, 0 lease lost
+ * (nothing written: the caller should lease_release(), which frees the row
+ * at once when only the status moved on, e.g. a delete asked meanwhile),
+ * -1 database error.
  */
 int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int lease_seconds,
 	       struct err *e);

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "arena.h"
@@ -248,10 +249,10 @@ static void group(json_t *by, const struct obs_kind *ok, const json_t *items)
  * full objects, not 10,000 stores' worth.  So a page is not the arena's:
  * it is freed here, once its items are filed (by holds what it needs).
  */
-static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by, struct err *e)
+static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by, struct k8s_err *ke,
+		     struct err *e)
 {
 	struct buf base = BUF_INIT, url = BUF_INIT;
-	struct k8s_err ke;
 	const char *cont = NULL;
 	int rc = -1, code = 0;
 
@@ -273,10 +274,10 @@ static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by,
 		}
 		if (url.failed)
 			die_oom();
-		page = k8s_request(&r->k, "GET", url.s, NULL, NULL, &code, &ke);
+		page = k8s_request(&r->k, "GET", url.s, NULL, NULL, &code, ke);
 		if (!page) {
 			/* an expired continue token (410) too: the next pass starts over */
-			err_set(e, 502, "observe: %s", ke.err.msg);
+			err_set(e, 502, "observe: %s", ke->err.msg);
 			goto out;
 		}
 		items = json_object_get(page, "items");
@@ -301,13 +302,15 @@ out:
 	return rc;
 }
 
-static int observe(struct reconcile *r, struct err *e)
+/* The cluster-wide LISTs into r->by_store; -1 with e (and ke when the cluster answered so). */
+static int observe(struct reconcile *r, struct k8s_err *ke, struct err *e)
 {
 	json_t *by = arena_json(r->a, json_object());
 
+	memset(ke, 0, sizeof(*ke));
 	r->by_store = by;
 	for (size_t k = 0; k < OBS_N; k++)
-		if (list_kind(r, &obs_kinds[k], by, e) < 0)
+		if (list_kind(r, &obs_kinds[k], by, ke, e) < 0)
 			return -1;
 	return 0;
 }
@@ -319,7 +322,7 @@ static struct db_stmt st_load =
 	    " s.step, s.desired, s.next_attempt_at <= now(),"
 	    " " LEASE_HELD("s") ","
 	    " extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
-	    " extract(epoch FROM now())::bigint"
+	    " extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL"
 	    " FROM stores s JOIN users u ON u.id = s.owner_id"
 	    " WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
 	    0);
@@ -342,7 +345,7 @@ static int load_stores(struct reconcile *r, struct err *e)
 	n = db_rows(res);
 	r->nstores = n;
 	r->stores = arena_zalloc(r->a, sizeof(struct store) * (size_t)(n ? n : 1));
-	r->now = (long long)time(NULL);
+	r->now = r->loaded_at = (long long)time(NULL);
 	for (int i = 0; i < n; i++) {
 		struct store *s = &r->stores[i];
 
@@ -359,6 +362,7 @@ static int load_stores(struct reconcile *r, struct err *e)
 		s->leased = db_get_bool(res, i, 10);
 		s->delete_at = db_get_ll(res, i, 11);
 		r->now = db_get_ll(res, i, 12);
+		s->trouble = db_get_bool(res, i, 13);
 		s->obs = json_object_get(r->by_store, s->id);
 	}
 	return 0;
@@ -458,11 +462,116 @@ int reconcile_probe(struct reconcile *r, const char *engine, const char *host, c
 
 /* ---- saving results ----------------------------------------------------------- */
 
-static int save(struct reconcile *r, struct lease *l, struct lease_save *w)
+/*
+ * Cluster trouble.  An episode is the run of consecutive claims of a store
+ * that failed on a transient Kubernetes error (429, 5xx, a timeout, a reset,
+ * 409 Conflict, 410): the store keeps its status and is retried with
+ * backoff, and its tenant reads why in plain words.  The row holds the
+ * episode, so several reconcilers and restarts agree on it: trouble_since
+ * (sql/009_trouble_since.sql) is when it began, attempts how many claims
+ * failed.  Every failed claim rewrites status_reason ("the cluster is busy
+ * (429 Too Many Requests): 3 attempts failed in 12 s; retrying in 4 s");
+ * only the first writes an event (step TROUBLE_STEP, warn).  The first save
+ * that is not one of trouble ends the episode (save() below): one more
+ * event (step RESUMED_STEP) unless the store failed, and the reason is
+ * whatever that save says, the step's own progress text.  Hard errors and
+ * provisioning_timeout fail a store as before.
+ */
+#define TROUBLE_STEP "cluster"
+#define RESUMED_STEP "resumed"
+
+/* The database clock now, as far as the pass can tell without asking. */
+static long long db_now(const struct reconcile *r)
+{
+	return r->now + ((long long)time(NULL) - r->loaded_at);
+}
+
+/* "8 s", "3 min", "2 h": secs rounded up to a whole unit, at least 1 s (arena). */
+static const char *span(struct arena *a, double secs)
+{
+	long long s = secs > 1 ? (long long)secs + (secs > (double)(long long)secs) : 1;
+
+	if (s < 120)
+		return arena_printf(a, "%lld s", s);
+	if (s < 7200)
+		return arena_printf(a, "%lld min", (s + 59) / 60);
+	return arena_printf(a, "%lld h", (s + 3599) / 3600);
+}
+
+/* A failure that passes by itself, retried later: anything but a refusal. */
+static int k8s_transient(const struct k8s_err *ke)
+{
+	return ke->klass != K8S_HARD && ke->klass != K8S_OK;
+}
+
+/* What the cluster is doing, in the tenant's words (arena). */
+static const char *trouble_what(struct arena *a, const struct k8s_err *ke)
+{
+	static const struct {
+		int code;
+		const char *text;
+	} phrases[] = {
+	    {409, "Conflict"},		{410, "Gone"},
+	    {429, "Too Many Requests"}, {500, "Internal Server Error"},
+	    {502, "Bad Gateway"},	{503, "Service Unavailable"},
+	    {504, "Gateway Timeout"},
+	};
+	int code = ke->st.code;
+	const char *status = arena_printf(a, "HTTP %d", code);
+
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (phrases[i].code == code)
+			status = arena_printf(a, "%d %s", code, phrases[i].text);
+	if (!code && ke->curl_code == CURLE_OPERATION_TIMEDOUT)
+		return arena_printf(a, "the cluster is answering slowly (no answer within %d s)",
+				    config.kube_timeout);
+	if (!code)
+		return "the cluster cannot be reached (the connection failed)";
+	if (code == 504)
+		return arena_printf(a, "the cluster is answering slowly (%s)", status);
+	if (code == 429)
+		return arena_printf(a, "the cluster is busy (%s)", status);
+	if (code >= 500)
+		return arena_printf(a, "the cluster answers with errors (%s)", status);
+	return arena_printf(a, "the cluster asks to try again (%s)", status);
+}
+
+/* reason without its "; retrying in ..." (a store that stops retrying). */
+static const char *no_retry(struct arena *a, const char *reason)
+{
+	const char *p = strstr(reason, "; retrying in ");
+
+	return p ? arena_printf(a, "%.*s", (int)(p - reason), reason) : reason;
+}
+
+/*
+ * The fenced save of a claim's results.  A save that is not one of trouble
+ * (w->trouble keeps it) while an episode is open ends the episode: the
+ * store's first event in it is that the cluster answers again (none when
+ * the store failed).  w is not changed.
+ */
+static int save(struct reconcile *r, struct lease *l, const struct lease_save *w)
 {
 	struct err e = ERR_INIT;
-	int rc = lease_save(r->a, l, w, config.lease_seconds, &e);
+	struct lease_save over;
+	int rc;
 
+	if (l->trouble_since && w->trouble == LEASE_TROUBLE_KEEP) {
+		const char *again =
+		    arena_printf(r->a, "the cluster answers again, after %d failed attempt%s in %s",
+				 l->attempts, l->attempts == 1 ? "" : "s",
+				 span(r->a, (double)(db_now(r) - l->trouble_since)));
+
+		over = *w;
+		over.trouble = LEASE_TROUBLE_OFF;
+		over.nev = 0;
+		if (w->status != STORE_FAILED)
+			lease_event(&over, RESUMED_STEP, "info", again);
+		for (int i = 0; i < w->nev; i++)
+			lease_event(&over, w->ev_step[i], w->ev_level[i], w->ev_msg[i]);
+		w = &over;
+	}
+	rc = lease_save(r->a, l, w, config.lease_seconds, &e);
 	if (rc < 0) {
 		log_error("reconcile: store %s: cannot save: %s", l->id, e.msg);
 	} else if (rc == 0) {
@@ -492,9 +601,45 @@ static void fail(struct reconcile *r, struct lease *l, const char *step, const c
 }
 
 /*
- * A Kubernetes call failed: transient classes keep the status and retry
- * after a capped, jittered backoff (or Retry-After); anything else fails the
- * store at once, saying what Kubernetes said.
+ * A claim failed on a transient Kubernetes error (what it tried: what):
+ * one more failed attempt of the store's episode of cluster trouble, said
+ * in status_reason, with an event if the episode begins here.  Retried
+ * after Retry-After (429) or a capped, jittered backoff that starts over
+ * with each episode.
+ */
+static void trouble(struct reconcile *r, struct lease *l, const char *what,
+		    const struct k8s_err *ke)
+{
+	struct lease_save w = {0};
+	const char *situation = trouble_what(r->a, ke);
+	int first = !l->trouble_since;
+
+	w.trouble = LEASE_TROUBLE_ON;
+	w.attempts = first ? 1 : l->attempts + 1;
+	if (ke->klass == K8S_WAIT && ke->st.retry_after > 0)
+		w.delay = ke->st.retry_after;
+	else
+		w.delay = (double)k8s_backoff(w.attempts - 1) / 1000.0;
+	if (w.attempts == 1)
+		w.reason = arena_printf(r->a, "%s; retrying in %s", situation,
+					span(r->a, w.delay));
+	else
+		w.reason = arena_printf(r->a, "%s: %d attempts failed in %s; retrying in %s",
+					situation, w.attempts,
+					span(r->a, (double)(db_now(r) - l->trouble_since)),
+					span(r->a, w.delay));
+	w.release = 1;
+	if (first)
+		lease_event(&w, TROUBLE_STEP, "warn", w.reason);
+	log_warn("reconcile: store %s: cannot %s (attempt %d, retry in %.1f s): %s", l->id, what,
+		 w.attempts, w.delay, ke->err.msg);
+	save(r, l, &w);
+}
+
+/*
+ * A Kubernetes call failed: transient classes are cluster trouble (above);
+ * anything else fails a provisioning store at once, saying what Kubernetes
+ * said, and is retried with backoff in other statuses.
  */
 static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, const char *what,
 		       const struct k8s_err *ke)
@@ -503,22 +648,18 @@ static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, c
 	char reason[512];
 	const char *msg = *ke->st.message ? ke->st.message : ke->err.msg;
 
-	if (ke->klass == K8S_HARD || ke->klass == K8S_OK) {
-		snprintf(reason, sizeof(reason), "kubernetes refused to %s: %.400s", what, msg);
-		if (l->status == STORE_PROVISIONING) {
-			fail(r, l, step, reason);
-			return;
-		}
-	} else {
-		snprintf(reason, sizeof(reason), "kubernetes API unavailable, retrying: %.400s",
-			 msg);
+	if (k8s_transient(ke)) {
+		trouble(r, l, what, ke);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "kubernetes refused to %s: %.400s", what, msg);
+	if (l->status == STORE_PROVISIONING) {
+		fail(r, l, step, reason);
+		return;
 	}
 	w.reason = reason;
 	w.attempts = l->attempts + 1;
-	if (ke->klass == K8S_WAIT && ke->st.retry_after > 0)
-		w.delay = ke->st.retry_after;
-	else
-		w.delay = (double)k8s_backoff(l->attempts) / 1000.0;
+	w.delay = (double)k8s_backoff(l->attempts) / 1000.0;
 	w.release = 1;
 	log_warn("reconcile: store %s: %s (retry in %.1f s)", l->id, reason, w.delay);
 	save(r, l, &w);
@@ -1027,31 +1168,41 @@ static enum prov_verdict (*const step_run[STEP_N])(struct prov *p) = {
     [STEP_READINESS] = prov_readiness, [STEP_READY] = prov_ready,
 };
 
+/*
+ * Fail the store if provisioning_timeout has passed since it started
+ * provisioning; 1 when it did.  The reason keeps the last one, less a
+ * promise to retry.
+ */
+static int prov_timed_out(struct reconcile *r, struct lease *l)
+{
+	const char *last = no_retry(r->a, l->reason);
+	int t = config.provisioning_timeout;
+
+	if (!l->started_at || l->now - l->started_at <= t)
+		return 0;
+	fail(r, l, store_step_table[STEP_READINESS].name,
+	     t % 60 == 0 ? arena_printf(r->a, "timed out after %d min: %s", t / 60, last)
+			 : arena_printf(r->a, "timed out after %d s: %s", t, last));
+	return 1;
+}
+
 static void st_provisioning(struct reconcile *r, struct store *s, struct lease *l)
 {
 	struct prov p = {.r = r, .s = s, .l = l, .eb = reconcile_engine_bp(r, s->engine)};
 	enum prov_verdict v = PROV_NEXT;
 	struct err e = ERR_INIT;
-	char reason[512];
-	int t = config.provisioning_timeout;
 
-	if (l->started_at && l->now - l->started_at > t) {
-		if (t % 60 == 0)
-			snprintf(reason, sizeof(reason), "timed out after %d min: %s", t / 60,
-				 l->reason);
-		else
-			snprintf(reason, sizeof(reason), "timed out after %d s: %s", t, l->reason);
-		fail(r, l, store_step_table[STEP_READINESS].name, reason);
+	if (prov_timed_out(r, l))
 		return;
-	}
-	p.w.attempts = l->attempts;
+	/* attempts counts failed claims in a row: a claim that gets through starts it over */
+	p.w.attempts = 0;
 	for (int k = 0; k < STEP_N && v == PROV_NEXT; k++)
 		if (step_run[k])
 			v = step_run[k](&p);
 	if (v == PROV_STOP)
 		return;
 	p.w.release = 1;
-	if (!p.w.nev && !strcmp(p.w.reason, l->reason)) {
+	if (!p.w.nev && !strcmp(p.w.reason, l->reason) && !l->trouble_since && !l->attempts) {
 		lease_release(r->a, l, &e);
 		return;
 	}
@@ -1252,6 +1403,11 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 			r->transitions++;
 		}
 		save(r, l, &w);
+	} else if (l->trouble_since || l->attempts) {
+		w.attempts = 0; /* the cluster answers again: say so, back to the progress */
+		w.release = 1;
+		w.reason = "deleting the namespace";
+		save(r, l, &w);
 	} else {
 		lease_release(r->a, l, &e);
 	}
@@ -1310,6 +1466,9 @@ static void decide_deleting(struct reconcile *r, struct store *s)
 	} else if (r->now - s->delete_at > config.delete_timeout &&
 		   !strstr(s->reason, "stuck terminating")) {
 		s->action = "report the namespace stuck terminating";
+		s->claim = 1;
+	} else if (s->trouble) {
+		s->action = "say the cluster answers again";
 		s->claim = 1;
 	} else {
 		s->action = "waiting for the namespace to terminate";
@@ -1381,6 +1540,55 @@ static void decide(struct reconcile *r, struct store *s)
 		break;
 	default:
 		break;
+	}
+}
+
+/*
+ * The cluster-wide LISTs failed on a transient error, so nothing can be
+ * judged this pass; but the stores waiting on reconcile (provisioning,
+ * deleting) that are due get the trouble said on them, as a failed attempt
+ * of their own (the provisioning timeout still applies).  Running stores
+ * keep serving and are left alone.  Errors are logged: the pass fails anyway.
+ */
+static void observe_failed(struct reconcile *r, const struct k8s_err *ke)
+{
+	struct err e = ERR_INIT;
+	struct lease *ls = NULL;
+	const char **ids;
+	int n = 0, nls = 0;
+
+	if (!k8s_transient(ke))
+		return;
+	if (load_stores(r, &e) < 0) {
+		log_warn("reconcile: cannot tell the waiting stores: %s", e.msg);
+		return;
+	}
+	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
+	for (int i = 0; i < r->nstores; i++) {
+		const struct store *s = &r->stores[i];
+
+		if ((s->status == STORE_PROVISIONING || s->status == STORE_DELETING) && s->due &&
+		    !s->leased)
+			ids[n++] = s->id;
+	}
+	if (!n)
+		return;
+	if (lease_holder_ensure(r->a, &e) < 0 ||
+	    lease_claim(r->a, ids, n, r->o.owner, config.lease_seconds, &ls, &nls, &e) < 0) {
+		log_warn("reconcile: cannot tell the waiting stores: %s", e.msg);
+		return;
+	}
+	for (int i = 0; i < nls; i++) {
+		struct lease *l = &ls[i];
+
+		if (l->status == STORE_PROVISIONING) {
+			if (!prov_timed_out(r, l))
+				k8s_failed(r, l, store_step_table[STEP_READINESS].name,
+					   "observe the cluster", ke);
+		} else if (l->status == STORE_DELETING)
+			k8s_failed(r, l, "delete", "observe the cluster", ke);
+		else
+			lease_release(r->a, l, &e);
 	}
 }
 
@@ -1506,6 +1714,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	const char *run_id = NULL, **ids;
 	char host[256] = "", owner_host[300], verbs[256];
 	struct lease *ls = NULL;
+	struct k8s_err oke;
 	int nids = 0, nls = 0, started = 0, rc = -1;
 	PGresult *res;
 
@@ -1529,8 +1738,11 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			goto finish;
 		r->transitions += started;
 	}
-	if (observe(r, e) < 0)
+	if (observe(r, &oke, e) < 0) {
+		if (!r->o.dry_run)
+			observe_failed(r, &oke);
 		goto finish;
+	}
 	log_debug("reconcile: observed in %.3f s", elapsed(&t0));
 	if (load_stores(r, e) < 0)
 		goto finish;

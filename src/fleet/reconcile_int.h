@@ -40,6 +40,7 @@ struct store {
 	const char *action; /* the decision, for --dry-run and logs */
 	int claim;
 	int missing; /* hr: a running store lost an object (repairable) */
+	int trouble; /* an episode of cluster trouble is open on the row (trouble_since) */
 };
 
 struct reconcile {
@@ -53,7 +54,8 @@ struct reconcile {
 	json_t *by_store; /* id -> observation */
 	struct store *stores;
 	int nstores;
-	long long now; /* database clock, unix seconds */
+	long long now;	     /* database clock when the stores were loaded, unix seconds */
+	long long loaded_at; /* the local clock then (time()), to tell how much later it is */
 	int transitions;
 	int warned_no_key;
 	unsigned long count0[K8S_V_N][K8S_R_N]; /* the client's counters when the pass began */
