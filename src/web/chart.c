@@ -47,3 +47,63 @@ const char *chart_default_version(const char *engine)
 
 	return bp ? json_string_value(json_object_get(blueprint_values(bp), "version")) : NULL;
 }
+
+/* One dot-separated part of a version at *p: its digits (leading zeros skipped) and the rest. */
+struct vpart {
+	const char *num, *rest;
+	size_t num_len, rest_len;
+};
+
+static const char *vpart_next(const char *p, struct vpart *v)
+{
+	while (*p == '0' && p[1] >= '0' && p[1] <= '9')
+		p++;
+	v->num = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	v->num_len = (size_t)(p - v->num);
+	v->rest = p;
+	while (*p && *p != '.')
+		p++;
+	v->rest_len = (size_t)(p - v->rest);
+	return *p == '.' ? p + 1 : p;
+}
+
+/* Is v's number 0 (a missing part's is empty)? */
+static int vpart_zero(const struct vpart *v)
+{
+	return v->num_len == 0 || (v->num_len == 1 && *v->num == '0');
+}
+
+static int vpart_cmp(const struct vpart *a, const struct vpart *b)
+{
+	size_t n = a->rest_len < b->rest_len ? a->rest_len : b->rest_len;
+	int c;
+
+	/* Without leading zeros the longer number is the larger. */
+	if (a->num_len != b->num_len && !(vpart_zero(a) && vpart_zero(b)))
+		return a->num_len < b->num_len ? -1 : 1;
+	if (a->num_len == b->num_len && (c = memcmp(a->num, b->num, a->num_len)))
+		return c < 0 ? -1 : 1;
+	if (!a->rest_len != !b->rest_len)
+		return a->rest_len ? -1 : 1; /* "1-rc1" before "1" */
+	if ((c = memcmp(a->rest, b->rest, n)))
+		return c < 0 ? -1 : 1;
+	return a->rest_len == b->rest_len ? 0 : a->rest_len < b->rest_len ? -1 : 1;
+}
+
+int chart_version_cmp(const char *a, const char *b)
+{
+	a = a ? a : "";
+	b = b ? b : "";
+	while (*a || *b) {
+		struct vpart pa, pb;
+		int c;
+
+		a = vpart_next(a, &pa);
+		b = vpart_next(b, &pb);
+		if ((c = vpart_cmp(&pa, &pb)))
+			return c;
+	}
+	return 0;
+}

@@ -1,4 +1,4 @@
-/* chart.h - the engines' charts as the web side reads them: versions and the default version. */
+/* chart.h - the engines' charts as the web side reads them: versions, their order, the default. */
 #ifndef SF_CHART_H
 #define SF_CHART_H
 
@@ -28,5 +28,14 @@ const json_t *chart_versions(const char *engine, struct err *e);
  * when the chart cannot be loaded (the cause is logged once).
  */
 const char *chart_default_version(const char *engine);
+
+/*
+ * Order two engine versions: <0 when a is older than b, 0 when the same, >0
+ * when newer.  Dot-separated parts compare as numbers ("6.10" is newer than
+ * "6.9"; a missing part is 0, so "6.8" is "6.8.0"); whatever follows a
+ * part's digits ("0-rc1") orders before the bare number and otherwise as
+ * text.  The downgrade rule of the revision requests (revision.c).
+ */
+int chart_version_cmp(const char *a, const char *b);
 
 #endif

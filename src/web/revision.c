@@ -239,6 +239,12 @@ static const char *rollback_refusal(struct arena *a, const struct state *s, long
 
 /* --- requests ----------------------------------------------------------- */
 
+/* The engine's name in a sentence. */
+static const char *engine_label(const char *engine)
+{
+	return strcmp(engine, "medusa") ? "WooCommerce" : "Medusa";
+}
+
 /* clang-format off */
 static struct db_stmt st_insert_upgrade = DB_STMT(
 	"INSERT INTO store_revisions (store_id, revision, kind, engine_version, \"values\", "
@@ -329,14 +335,27 @@ static int request_tx(void *ctx, struct err *e)
 			return err_set(e, 422, "Choose the version to upgrade to.");
 		if (!blueprint_version_known(chart_get(s.engine, e), q->version))
 			return err_set(e, 422, "%s does not offer version '%.64s'.",
-				       strcmp(s.engine, "medusa") ? "WooCommerce" : "Medusa",
-				       q->version);
+				       engine_label(s.engine), q->version);
 		q->field = NULL;
 		if ((why = state_refusal(a, &s, "upgraded")))
 			return err_set(e, 409, "%s", why);
 		if (from && !strcmp(from, q->version)) {
 			q->field = "version";
 			return err_set(e, 422, "The store already runs %s.", q->version);
+		}
+		/*
+		 * Neither engine's data goes back to an older version: WordPress,
+		 * WooCommerce and Medusa migrate their databases forwards only.  A
+		 * rollback (revision_rollback) goes back with the data's snapshot.
+		 */
+		if (from && chart_version_cmp(q->version, from) < 0) {
+			q->field = "version";
+			return err_set(
+			    e, 422,
+			    "%s is older than %s, which the store runs: %s cannot be "
+			    "downgraded. Roll back to a revision that ran %s instead (that "
+			    "restores its data).",
+			    q->version, from, engine_label(s.engine), q->version);
 		}
 		snprintf(cur, sizeof(cur), "%d", s.current);
 		p[0] = x->id;
@@ -477,7 +496,8 @@ int revision_history(struct arena *a, const struct store_who *who, const char *i
 		json_array_foreach(versions, i, it) {
 			const char *ver = json_string_value(it);
 
-			if (ver && (!h->version || strcmp(ver, h->version)))
+			/* newer ones only: an upgrade to an older version is refused */
+			if (ver && (!h->version || chart_version_cmp(ver, h->version) > 0))
 				view_set_str_ref(view_push_obj(h->upgrades), "value", ver);
 		}
 	}

@@ -19,8 +19,11 @@ struct store_who; /* store.h */
  *
  * Upgrade to version V: V is one of the engine's chart versions (422
  * field "version"), the store is ready or degraded (409 with the reason),
- * and V differs from the version it runs (422).  The new revision renders
- * with the running revision's per-store values with "version" replaced.
+ * and V is newer than the version it runs (422: the same version, or an
+ * older one, compared part by part, chart_version_cmp - the engines
+ * migrate their data forwards only, so going back is a rollback, which
+ * restores the data).  The new revision renders with the running
+ * revision's per-store values with "version" replaced.
  *
  * Rollback to revision K: K is still in the history (at most the last
  * REVISION_KEEP), older than the running revision and reached ready (422
@@ -69,8 +72,8 @@ int revision_rollback(struct arena *a, const struct store_who *who, const char *
  * refused now, null when can_rollback).  current and pending: the running
  * and the pending revision (0 = none); pending_view the pending one's item.
  * version: what the store runs (the running revision's engine version, else
- * the chart's); upgrades: the chart's other versions, each {value}, empty
- * unless the store can be upgraded now.  All arena memory.
+ * the chart's); upgrades: the chart's versions newer than that, each
+ * {value}, empty unless the store can be upgraded now.  All arena memory.
  * 0, or -1 with e: 404 (not visible), 503.
  */
 struct revision_history {
