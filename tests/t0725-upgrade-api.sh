@@ -182,13 +182,21 @@ is "$(q "select actor from store_revisions where store_id = 'shopaaaa' and revis
 	"admin@example.com|admin@example.com|true|a@example.com" "the admin is the actor; the audit row names the owner"
 
 # --- history keeps 10 revisions (the trigger), never the running or pending one -----------------------
-up_done shopaaaa
+# Back and forth between 6.7.2 and 6.8.1 (going back is a rollback: an
+# upgrade to an older version is refused): a rollback to the revision before
+# the running one, then an upgrade with its snapshot.
+up_done shopaaaa r4.sql.gz
 for i in $(seq 1 9); do
-	v=6.7.2
-	[ $((i % 2)) = 1 ] || v=6.8.1
-	api_json POST /api/v1/stores/shopaaaa/upgrade "$a" "{\"version\": \"$v\"}"
-	[ "$STATUS" = 202 ] || { diag "upgrade $i: $STATUS $BODY"; break; }
-	up_done shopaaaa
+	snap=
+	if [ $((i % 2)) = 1 ]; then
+		api_json POST /api/v1/stores/shopaaaa/rollback "$a" \
+			"{\"revision\": $(q "select current_revision - 1 from stores where id = 'shopaaaa'")}"
+	else
+		api_json POST /api/v1/stores/shopaaaa/upgrade "$a" '{"version": "6.8.1"}'
+		snap=r$(json_get 'j["revision"]').sql.gz
+	fi
+	[ "$STATUS" = 202 ] || { diag "request $i: $STATUS $BODY"; break; }
+	up_done shopaaaa $snap
 done
 is "$(q "select count(*) || '|' || min(revision) || '|' || max(revision) from store_revisions where store_id = 'shopaaaa'")" \
 	"10|4|13" "13 revisions made, the last 10 kept"
