@@ -6,6 +6,7 @@ set -eu
 
 # build: compiler, pkg-config and the -dev packages of every library we link
 # run:   PostgreSQL server, nginx
+# check: MariaDB and Redis servers (the engines' real databases: t0740, make check-engines)
 # test:  prove (perl), curl, cgi-fcgi (libfcgi-bin), the schema validator's python modules, kubectl,
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
 #        chromium and a font for the browser test (t0800) and its screenshots
@@ -13,6 +14,7 @@ pkgs="gcc make pkg-config perl curl ca-certificates openssl
 libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev
 libmicrohttpd-dev libgnutls28-dev
 postgresql nginx-light
+mariadb-server mariadb-client redis-server
 python3 python3-yaml python3-jsonschema
 clang libclang-rt-14-dev wrk prometheus
 chromium fonts-dejavu-core"
