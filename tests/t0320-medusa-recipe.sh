@@ -187,8 +187,8 @@ for overlay, items in renders.items():
     check("%s: the server and the worker wait for the migrations (init container)" % overlay, not waits, " ".join(waits))
     mig, _ = env_of(items, "Job", "medusa-setup", "migrate", init=True)
     script = " ".join(mig.get("command", []) + mig.get("args", []))
-    check("%s: the setup Job migrates first (init container: medusa db:migrate, then the record)" % overlay,
-          re.search(r"medusa db:migrate.*node src/scripts/migrated\.js mark", script, re.S), script[:200])
+    check("%s: the setup Job migrates first (init container: medusa db:migrate, then the first boot and the record)" % overlay,
+          re.search(r"medusa db:migrate.*medusa exec \./src/scripts/migrated\.js", script, re.S), script[:200])
     setup, _ = env_of(items, "Job", "medusa-setup", "setup")
     check("%s: then runs medusa exec ./src/scripts/setup.js" % overlay,
           setup.get("command") == ["medusa", "exec", "./src/scripts/setup.js"], repr(setup.get("command")))

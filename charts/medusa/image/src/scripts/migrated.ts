@@ -1,16 +1,26 @@
-// migrated.ts - `node migrated.js mark` records that this image's migrations ran; `wait` blocks until they have.
+// migrated.ts - `medusa exec ./src/scripts/migrated.js` records that this version's migrations ran; `node src/scripts/migrated.js wait` blocks until they have.
 //
-// The setup Job's first container runs `medusa db:migrate` and then `mark`;
-// the server's and the worker's init containers run `wait`, so neither starts
-// Medusa on a database its version has not migrated (the worker would crash
-// until then, and a server of a new version could serve from an old schema).
-// The record is one row per Medusa version in storefleet_migrated, so after
-// an upgrade the new pods wait for the new version's migrations, and a
-// restored snapshot brings back its own rows.  `wait` never fails: it polls
-// until the row is there, saying every 30 s what it waits for.
+// The setup Job's init container runs `medusa db:migrate`, then this file
+// through `medusa exec`; the server's and the worker's init containers run
+// `wait`, so neither starts Medusa on a database its version has not migrated
+// (the worker would crash until then, and a server of a new version could
+// serve from an old schema).  The record is one row per Medusa version in
+// storefleet_migrated, so after an upgrade the new pods wait for the new
+// version's migrations, and a restored snapshot brings back its own rows.
 //
-// Plain node with the `pg` client, no Medusa boot: it runs in a few MB and a
-// fraction of a second.  DATABASE_URL is the one Medusa uses, sslmode included.
+// Why through `medusa exec`: booting Medusa creates its defaults (the store,
+// the default sales channel) when they are missing, by looking and then
+// creating, without a lock.  Three processes booting at once on a new
+// database (the setup script, the server, the worker) race there, and the
+// losers die on "Price preference with attribute: currency_code, value: eur,
+// already exists".  Recording only after one boot has made the defaults lets
+// the others find them.
+//
+// `wait` is plain node with the `pg` client, no Medusa boot: it runs in a few
+// MB.  It never fails: it polls until the row is there, saying every 30 s
+// what it waits for.  DATABASE_URL is the one Medusa uses, sslmode included.
+import type { ExecArgs } from "@medusajs/framework/types"
+import { ContainerRegistrationKeys } from "@medusajs/framework/utils"
 import { Client } from "pg"
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -38,11 +48,12 @@ async function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function mark(): Promise<void> {
-  await withClient(async (c) => {
-    await c.query(CREATE)
-    await c.query(INSERT, [version])
-  })
+/* medusa exec: Medusa has booted (its defaults exist); record this version, on Medusa's own connection. */
+export default async function mark({ container }: ExecArgs): Promise<void> {
+  const pg = container.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+
+  await pg.raw(CREATE)
+  await pg.raw(INSERT.replace("$1", "?"), [version])
   console.log(`migrated: recorded the migrations of Medusa ${version}`)
 }
 
@@ -85,20 +96,21 @@ async function wait(): Promise<void> {
   }
 }
 
-const cmd = process.argv[2]
-
-if (!process.env.DATABASE_URL) {
-  console.error("migrated: DATABASE_URL is not set")
-  process.exit(2)
-}
-if (cmd !== "mark" && cmd !== "wait") {
-  console.error("usage: node migrated.js mark|wait")
-  process.exit(2)
-}
-;(cmd === "mark" ? mark() : wait()).then(
-  () => process.exit(0),
-  (e) => {
-    console.error(`migrated: ${cmd}: ${e && e.message ? e.message : e}`)
-    process.exit(1)
+// node src/scripts/migrated.js wait (not when medusa exec loads this file)
+if (require.main === module) {
+  if (!process.env.DATABASE_URL) {
+    console.error("migrated: DATABASE_URL is not set")
+    process.exit(2)
   }
-)
+  if (process.argv[2] !== "wait") {
+    console.error("usage: node migrated.js wait (or: medusa exec ./src/scripts/migrated.js)")
+    process.exit(2)
+  }
+  wait().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(`migrated: wait: ${e && e.message ? e.message : e}`)
+      process.exit(1)
+    }
+  )
+}
