@@ -102,6 +102,43 @@ static long long age(const struct observed *o, const json_t *obj)
 	return t < 0 ? 0 : o->now - t;
 }
 
+/*
+ * The API server's quota refusal ("pods \"x\" is forbidden: exceeded quota:
+ * NAME, requested: R, used: U, limited: L", 403) said as a person would.
+ * 1 and out filled when msg is one; 0 otherwise.
+ */
+int readiness_quota_words(const char *msg, char *out, size_t n)
+{
+	const char *q = strstr(msg, " is forbidden: exceeded quota: "), *obj, *name, *req, *used, *lim;
+
+	if (!q)
+		return 0;
+	/* the object refused: the text after the last ": " before q (a controller's event
+	 * wraps the API's message in its own words) */
+	for (obj = q; obj > msg && !(obj[-1] == ' ' && obj - msg >= 2 && obj[-2] == ':'); obj--)
+		;
+	name = q + strlen(" is forbidden: exceeded quota: ");
+	req = strstr(name, ", requested: ");
+	used = req ? strstr(req, ", used: ") : NULL;
+	lim = used ? strstr(used, ", limited: ") : NULL;
+	if (!lim)
+		return 0;
+	/* "resource quota refused" is what sql/005_metrics.sql counts as reason "quota" */
+	snprintf(out, n,
+		 "the store's resource quota refused %.*s: it asks for %.*s, and %.*s of %.120s "
+		 "is in use already (quota %.*s)",
+		 (int)(q - obj) > 160 ? 160 : (int)(q - obj), obj,
+		 (int)(used - req - strlen(", requested: ")) > 120
+		     ? 120
+		     : (int)(used - req - strlen(", requested: ")),
+		 req + strlen(", requested: "),
+		 (int)(lim - used - strlen(", used: ")) > 120 ? 120
+							       : (int)(lim - used - strlen(", used: ")),
+		 used + strlen(", used: "), lim + strlen(", limited: "),
+		 (int)(req - name) > 63 ? 63 : (int)(req - name), name);
+	return 1;
+}
+
 static void set(struct health_report *r, enum health h, const char *step, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void set(struct health_report *r, enum health h, const char *step, const char *fmt, ...)
@@ -294,8 +331,13 @@ static int find_failure(const struct observed *o, struct health_report *r)
 	json_array_foreach(o->events, i, it) {
 		if (!strcmp(str(it, "reason"), "FailedCreate") &&
 		    strstr(str(it, "message"), "exceeded quota")) {
-			set(r, HEALTH_FAILED, "app", "the store's resource quota refused a pod: %s",
-			    str(it, "message"));
+			char words[512];
+
+			if (readiness_quota_words(str(it, "message"), words, sizeof(words)))
+				set(r, HEALTH_FAILED, "app", "%s", words);
+			else
+				set(r, HEALTH_FAILED, "app",
+				    "the store's resource quota refused a pod: %s", str(it, "message"));
 			return 1;
 		}
 	}

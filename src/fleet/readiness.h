@@ -74,4 +74,14 @@ int readiness_pod_problems(const json_t *pods, struct pod_problem *out, int max)
 /* RFC 3339 "2026-11-22T03:17:00Z" (fraction and offset allowed) -> unix seconds, -1 if bad. */
 long long readiness_parse_time(const char *s);
 
+/*
+ * The API server's quota refusal (403 "KIND \"NAME\" is forbidden: exceeded
+ * quota: QUOTA, requested: R, used: U, limited: L", alone or inside a
+ * controller's FailedCreate event) said as a person would, in out (n bytes):
+ * "the store's resource quota refused KIND \"NAME\": it asks for R, and U of
+ * L is in use already (quota QUOTA)".  1 when msg is such a refusal, else 0
+ * (out untouched).
+ */
+int readiness_quota_words(const char *msg, char *out, size_t n);
+
 #endif

@@ -652,7 +652,8 @@ static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, c
 		trouble(r, l, what, ke);
 		return;
 	}
-	snprintf(reason, sizeof(reason), "kubernetes refused to %s: %.400s", what, msg);
+	if (!(ke->st.code == 403 && readiness_quota_words(msg, reason, sizeof(reason))))
+		snprintf(reason, sizeof(reason), "kubernetes refused to %s: %.400s", what, msg);
 	if (l->status == STORE_PROVISIONING) {
 		fail(r, l, step, reason);
 		return;

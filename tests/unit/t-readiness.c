@@ -105,9 +105,47 @@ static void pod_tests(void)
 	json_decref(podlist);
 }
 
+/* The API server's quota refusal, alone and inside a controller's event, in plain words. */
+static void test_quota_words(void)
+{
+	char out[512] = "untouched";
+
+	is_int(readiness_quota_words(
+		   "persistentvolumeclaims \"data\" is forbidden: exceeded quota: store-quota, "
+		   "requested: requests.storage=25Gi, used: requests.storage=5Gi, limited: "
+		   "requests.storage=20Gi",
+		   out, sizeof(out)),
+	       1, "a quota refusal is recognised");
+	is_str(out,
+	       "the store's resource quota refused persistentvolumeclaims \"data\": it asks for "
+	       "requests.storage=25Gi, and requests.storage=5Gi of requests.storage=20Gi is in use "
+	       "already (quota store-quota)",
+	       "... and said in plain words");
+	is_int(readiness_quota_words(
+		   "Error creating: pods \"web-5d4f-x\" is forbidden: exceeded quota: q, requested: "
+		   "limits.cpu=2,pods=1, used: limits.cpu=5,pods=3, limited: limits.cpu=6,pods=10",
+		   out, sizeof(out)),
+	       1, "inside a FailedCreate event");
+	is_str(out,
+	       "the store's resource quota refused pods \"web-5d4f-x\": it asks for "
+	       "limits.cpu=2,pods=1, and limits.cpu=5,pods=3 of limits.cpu=6,pods=10 is in use "
+	       "already (quota q)",
+	       "... the refused object is the API's, not the event's wrapper");
+	strcpy(out, "untouched");
+	is_int(readiness_quota_words("pods \"x\" is forbidden: User cannot create", out,
+				     sizeof(out)),
+	       0, "another 403 is not a quota refusal");
+	is_int(readiness_quota_words("x is forbidden: exceeded quota: q, requested: a=1", out,
+				     sizeof(out)),
+	       0, "a truncated refusal is not said half");
+	is_str(out, "untouched", "... and out is left alone");
+}
+
 int main(void)
 {
 	struct health_report r;
+
+	test_quota_words();
 
 	expected = J("[{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"store-a\"}},"
 		     "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"data\"}},"

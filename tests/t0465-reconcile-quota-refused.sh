@@ -1,0 +1,31 @@
+#!/bin/bash
+# t0465-reconcile-quota-refused.sh - the simulator's ResourceQuota admission against the product:
+# a store whose volume does not fit its namespace's quota fails at once, with the refusal in
+# plain words, counted as a quota failure in /metrics' source.
+. "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/lib-reconcile.sh"
+
+# The real charts, with a WooCommerce database volume larger than the quota's storage.
+mkdir -p "$T/charts"
+cp -a "$SF_ROOT/charts/woocommerce" "$T/charts/"
+python3 - "$T/charts/woocommerce/values.yaml" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s, n = re.subn(r"(\nmariadb:\n(?:  .*\n)*?  storage: )5Gi", r"\g<1>25Gi", s)
+assert n == 1, "the chart's mariadb.storage moved: update this test"
+open(p, "w").write(s)
+PY
+export SF_CHARTS_DIR=$T/charts SF_FAILURE_GRACE=600
+rc_stack
+rc_user tenant@example.com >/dev/null
+rc_store bigvolum woocommerce
+ok "the store fails" rc_until 60 "(SELECT status = 'failed' FROM stores WHERE id = 'bigvolum')"
+reason=$(rc_sql "SELECT status_reason FROM stores WHERE id = 'bigvolum'")
+like "$reason" "^the store's resource quota refused persistentvolumeclaims \"[a-z0-9-]+\": it asks for requests.storage=25Gi, and requests.storage=5Gi of requests.storage=20Gi is in use already \\(quota [a-z0-9-]+\\)$" \
+	"the reason says in plain words what the quota refused, and why ($reason)"
+is "$(rc_sql "SELECT value FROM metric_counters WHERE name = 'store_failures' AND l1 = 'quota'")" 1 \
+	"counted as a quota failure"
+kubectl get resourcequota -n store-bigvolum -o jsonpath='{.items[0].status.hard.requests\.storage}' >"$T/hard" 2>&1
+is "$(cat "$T/hard")" 20Gi "the quota the simulator enforced is the chart's (20Gi)"
+done_testing
