@@ -117,8 +117,8 @@ is "$(python3 -c 'import sys,yaml; print(sorted({v for d in yaml.safe_load_all(o
 pw() { python3 -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Secret" and d["metadata"]["name"]=="mariadb"][0]["stringData"]["password"])' "$1"; }
 is "$(pw "$T/shown1.yaml")" "preview-db_password" "--show-secrets prints the placeholder, not a generated secret"
 like "$(sed -n '/^kind: Secret/,/^---/p' "$T/medusa-local.shown1")" \
-	'database-url: postgres://medusa:preview-db_password@postgres:5432/medusa' \
-	"--show-secrets shows where a secret goes inside a value"
+	'database-url: "?postgres://medusa:preview-db_password@postgres:5432/medusa\?sslmode=disable"?$' \
+	"--show-secrets shows where a secret goes inside a value (sslmode from values.yaml)"
 
 # The revision moves with the version, the values and the store, never with secrets.
 base=$(rev_of "$T/woocommerce-local.yaml")

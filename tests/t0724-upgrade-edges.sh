@@ -15,7 +15,7 @@ ok "two steady stores seeded" rc_seed 2 o
 is "$(rc_sql "SELECT count(*) FROM store_revisions")" 0 "no revision yet"
 ok "one pass" rc_once
 is "$(rc_sql "SELECT string_agg(store_id || ':' || revision || ':' || kind || ':' || result || ':' || engine_version || ':' || actor, ' ' ORDER BY store_id) FROM store_revisions")" \
-	"o0000000:1:provision:ready:6.8.1:tenant@example.com o0000001:1:provision:ready:2.10.1:tenant@example.com" \
+	"o0000000:1:provision:ready:6.8.1:tenant@example.com o0000001:1:provision:ready:2.21.2:tenant@example.com" \
 	"each got revision 1 (the chart's version, by the owner, ready)"
 is "$(rc_sql "SELECT string_agg(current_revision::text, ' ') FROM stores")" "1 1" "current_revision 1"
 ok "another pass" rc_once

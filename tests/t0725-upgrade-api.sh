@@ -38,8 +38,10 @@ api_json POST /api/v1/stores/medusa01/upgrade "$a" '{"version": "6.8.1"}'
 is "$STATUS|$(json_get 'j["error"]["fields"]["version"]')" "422|Medusa does not offer version '6.8.1'." \
 	"versions are per engine"
 api GET /api/v1/stores/medusa01 "$a"
-is "$(json_get 'j["store"]["version"]')|$(json_get 'j["store"]["revision"]')" "2.10.1|0" \
+is "$(json_get 'j["store"]["version"]')|$(json_get 'j["store"]["revision"]')" "2.21.2|0" \
 	"a store with no pinned version runs the chart's default (revision 0: none applied yet)"
+# pinned to the older of the chart's versions, so that 2.21.2 is an upgrade (never a downgrade)
+q "update stores set engine_version = '2.20.1' where id = 'medusa01'" >/dev/null
 
 # Every state that is not ready or degraded, with its reason.
 for st in requested:"The store is provisioning; it can be upgraded once it is ready." \
@@ -47,15 +49,15 @@ for st in requested:"The store is provisioning; it can be upgraded once it is re
 	failed:"The store has failed; retry it before it can be upgraded." \
 	deleting:"The store is being deleted."; do
 	q "update stores set status = '${st%%:*}', desired = CASE WHEN '${st%%:*}' = 'deleting' THEN 'absent' ELSE 'present' END where id = 'medusa01'" >/dev/null
-	api_json POST /api/v1/stores/medusa01/upgrade "$a" '{"version": "2.8.4"}'
+	api_json POST /api/v1/stores/medusa01/upgrade "$a" '{"version": "2.21.2"}'
 	is "$STATUS|$(json_get 'j["error"]["code"]')|$(json_get 'j["error"]["message"]')" "409|conflict|${st#*:}" \
 		"a ${st%%:*} store -> 409 with the reason"
 done
 q "update stores set status = 'degraded', desired = 'present' where id = 'medusa01'" >/dev/null
-api_json POST /api/v1/stores/medusa01/upgrade "$a" '{"version": "2.8.4"}'
+api_json POST /api/v1/stores/medusa01/upgrade "$a" '{"version": "2.21.2"}'
 is "$STATUS|$(json_get 'j["store"]["status"]')|$(json_get 'j["revision"]')" "202|upgrading|1" \
 	"a degraded store may be upgraded (its first revision: nothing was recorded before)"
-is "$(q "select \"values\"::text from store_revisions where store_id = 'medusa01'")" '{"version": "2.8.4"}' \
+is "$(q "select \"values\"::text from store_revisions where store_id = 'medusa01'")" '{"version": "2.21.2"}' \
 	"values: the version alone when no revision was live"
 
 # --- tenant isolation: another tenant's store is a missing store, byte for byte -------------------

@@ -93,7 +93,7 @@ is "$(grep -vc '^#' "$T/out")" 151 "every store, across pages of 100"
 ctl store list --status upgrading
 is "$(grep -v '^#' "$T/out" | cut -f 1 | tr '\n' ' ')" "shopaaaa " "--status filters"
 ctl store list --engine medusa
-is "$(grep -vc '^#' "$T/out")|$(grep -v '^#' "$T/out" | head -n 1 | cut -f 4,5)" "150|2.10.1	0" \
+is "$(grep -vc '^#' "$T/out")|$(grep -v '^#' "$T/out" | head -n 1 | cut -f 4,5)" "150|2.21.2	0" \
 	"--engine filters; a store with nothing applied runs the chart's version"
 ctl store list --status bogus
 is "$RC" 1 "a bad filter -> exit 1"
