@@ -4,6 +4,7 @@
 #   make run          install what is missing, build, start the local stack (tools/run.sh)
 #   make test         install what is missing, build with -Werror, run every test via prove
 #   make check-san    the same suite under ASan+UBSan (build/san/)
+#   make check-engines  the Medusa recipe from npm, run as the chart runs it (minutes, cached)
 #   make fuzz         libFuzzer targets, time-boxed (FUZZ_SECONDS each)
 #   make bench        benchmarks against a running stack, printed as a table
 #
@@ -119,7 +120,7 @@ PROGRAMS := $(CMDS) $(SIM) $(FCGI) $(HELLO)
 
 OBJ = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
-.PHONY: all programs tests run test test-only check-san fuzz bench deps clean image
+.PHONY: all programs tests run test test-only check-san check-engines fuzz bench deps clean image
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -191,9 +192,11 @@ run: deps
 	$(Q)SF_BUILD=$(O) tools/run.sh
 
 # prove runs compiled unit tests and shell tests directly (--exec '').
+# The engine checks download and build Medusa (minutes): make check-engines runs them.
+ENGINE_TESTS := tests/t0320-medusa-run.sh
 PROVE_JOBS ?= 2
 test-only: all
-	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' -j$(PROVE_JOBS) --timer $(sort $(UNITS) $(REPLAYS)) $(sort $(wildcard tests/t[0-9]*.sh))
+	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' -j$(PROVE_JOBS) --timer $(sort $(UNITS) $(REPLAYS)) $(sort $(filter-out $(ENGINE_TESTS),$(wildcard tests/t[0-9]*.sh)))
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 test-only
@@ -203,6 +206,13 @@ check-san: deps
 	$(Q)ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) --no-print-directory WERROR=1 SANITIZE=address,undefined test-only
+
+# The engines for real: the Medusa image recipe built from npm and run with the
+# rendered chart's exact commands against PostgreSQL and Redis on loopback
+# (tools/check-engines-medusa.sh; npm and Node are cached in $(O)/engines).
+check-engines: deps
+	$(Q)$(MAKE) --no-print-directory programs
+	$(Q)SF_CHECK_ENGINES=1 SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' --timer $(ENGINE_TESTS)
 
 FUZZ_SECONDS ?= 30
 fuzz: deps
