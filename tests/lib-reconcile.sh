@@ -96,7 +96,7 @@ with open(f"{t}/seed.sql", "w") as sql:
         e = "woocommerce" if i % 2 == 0 else "medusa"
         sql.write(f"{sid}\t{owner}\tShop {i}\t{e}\tready\tready\tnow\tnow\n")
     sql.write("\\.\n")
-chunk = 250
+chunk = 100  # each POST under the API server's 3 MiB body limit, which kubesim keeps
 for c in range(0, n, chunk):
     items = []
     for i in range(c, min(n, c + chunk)):
