@@ -12,13 +12,13 @@ for id in wookill1 wookill2 wookbad1; do
 	rc_sql "UPDATE stores SET engine_version = '6.7.2' WHERE id = '$id'"
 done
 rc_store medkill1 medusa
-rc_sql "UPDATE stores SET engine_version = '2.8.4' WHERE id = 'medkill1'"
+rc_sql "UPDATE stores SET engine_version = '2.20.1' WHERE id = 'medkill1'"
 ok "the four stores become ready" rc_until 90 "(SELECT count(*) FROM stores WHERE status = 'ready') = 4"
 jobs0=$(sim_created Job)
 
 sim POST /_sim/faults '{"scope":"store-wookbad1","type":"image_pull","image":"wordpress:6.8.1"}'
 for id in wookill1 wookill2 wookbad1; do up_request "$id" 6.8.1 >/dev/null; done
-up_request medkill1 2.10.1 >/dev/null
+up_request medkill1 2.21.2 >/dev/null
 is "$(rc_sql "SELECT count(*) FROM stores WHERE status = 'upgrading'")" 4 "four upgrades requested"
 
 # Runs killed with SIGKILL after a random 0-400 ms (API latency spreads a pass over
@@ -52,7 +52,7 @@ ok "every upgrade ends (quiet runs)" rc_until 120 \
 	"(SELECT count(*) FROM stores WHERE status = 'ready' AND pending_revision IS NULL) = 4"
 rc_sql "SELECT id, status, current_revision, engine_version, status_reason FROM stores" | sed 's/^/# /'
 is "$(rc_sql "SELECT string_agg(id || ':' || current_revision || ':' || engine_version, ' ' ORDER BY id) FROM stores")" \
-	"medkill1:2:2.10.1 wookbad1:3:6.7.2 wookill1:2:6.8.1 wookill2:2:6.8.1" \
+	"medkill1:2:2.21.2 wookbad1:3:6.7.2 wookill1:2:6.8.1 wookill2:2:6.8.1" \
 	"three upgraded, the bad one rolled back to 6.7.2"
 is "$(rc_sql "SELECT count(*) FROM store_revisions")" 9 "9 revisions: 4 provisions, 4 upgrades, 1 rollback"
 is "$(rc_sql "SELECT string_agg(store_id || ':' || revision || ':' || result, ' ' ORDER BY store_id, revision)
