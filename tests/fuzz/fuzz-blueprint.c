@@ -52,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *set, *back;
 	const json_t *o;
 	size_t i;
+	int found = 0;
 
 	if (!bp)
 		setup();
@@ -68,8 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_array_foreach(set, i, o) {
 		const json_t *d = json_object_get(o, "data");
 
-		if (strcmp(json_string_value(json_object_get(o, "kind")), "ConfigMap"))
+		/* the ConfigMap that carries the store's own words (a chart may have others) */
+		if (strcmp(json_string_value(json_object_get(o, "kind")), "ConfigMap") ||
+		    !json_object_get(d, "title"))
 			continue;
+		found++;
 		if (strcmp(json_string_value(json_object_get(d, "title")), name) ||
 		    strcmp(json_string_value(json_object_get(d, "admin-email")), email))
 			abort();
@@ -80,6 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "round trip failed: %s\n", e.msg);
 		abort();
 	}
+	if (found != 1) /* the name and email went somewhere: exactly one such ConfigMap */
+		abort();
 	json_decref(back);
 	json_decref(set);
 out:
