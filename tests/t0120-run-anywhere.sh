@@ -40,7 +40,7 @@ run_gone() { ! kill -0 "$RUN_PID" 2>/dev/null; }
 
 run_stop() {
 	kill -INT -- "-$RUN_PID" 2>/dev/null
-	wait_for 30 run_gone || kill -KILL -- "-$RUN_PID" 2>/dev/null
+	wait_for 120 run_gone || kill -KILL -- "-$RUN_PID" 2>/dev/null
 	wait "$RUN_PID" 2>/dev/null
 }
 
@@ -79,7 +79,7 @@ if [ "$(id -u)" -eq 0 ]; then
 		pid=$(pgrep -f "^$P/storefleet/build/bin/storefleet-reconcile" | head -n 1)
 		[ -n "$pid" ] && tr '\0' '\n' <"/proc/$pid/environ"
 	}
-	wait_for 30 rec_env
+	wait_for 120 rec_env
 	like "$(rec_env)" "^SF_PUBLIC_ORIGIN=http://127.0.0.1:$port\$" \
 		"reconcile gets the public origin, so the simulated stores register their webhooks"
 
@@ -88,7 +88,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	kill -INT "$pg1"
 	pg_back() { [ -s "$home/data/postmaster.pid" ] && [ "$(head -n 1 "$home/data/postmaster.pid")" != "$pg1" ] &&
 		curl -s "http://127.0.0.1:$port/readyz?check=database" | grep -q '"database":"ok"'; }
-	ok "PostgreSQL stopped under make run is started again and the app recovers" wait_for 60 pg_back
+	ok "PostgreSQL stopped under make run is started again and the app recovers" wait_for 180 pg_back
 	like "$(cat "$T/run.out")" 'PostgreSQL \(pid [0-9]+\) exited; starting it again' "... and make run says so"
 	ok "... the stack stays up (nginx still answers)" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"
 
