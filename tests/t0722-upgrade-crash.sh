@@ -35,7 +35,11 @@ for ((i = 1; i <= 200; i++)); do
 	[ "$i" -gt 60 ] && [ "$(rc_sql "$moved")" -gt 0 ] && break
 	"$SF_BUILD/bin/storefleet-reconcile" --once --no-lock >>"$T/reconcile.log" 2>&1 &
 	pid=$!
-	sleep "$(printf '0.%03d' $((RANDOM % 400)))" # the random kill point is the point
+	# the random kill point is the point; past 60 runs with nothing moved, the window
+	# widens by 20 ms a run (a sanitizer build on a loaded machine needed more than 400 ms
+	# to move an upgrade at all)
+	ms=$((RANDOM % (400 + (i > 60 ? (i - 60) * 20 : 0))))
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 	kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
 	wait "$pid" 2>/dev/null
 done
