@@ -25,11 +25,13 @@ run_start() {
 
 	shift
 	: >"$T/run.out"
+	# A newcomer's shell, not ours: under `make check-san` MAKEFLAGS carries
+	# SANITIZE=..., which would send this make run to build/san and rebuild there.
 	if [ -n "${RUN_AS:-}" ]; then
 		setsid setpriv --reuid="$RUN_AS" --regid=nogroup --clear-groups -- \
-			env HOME="$dir" "$@" make -C "$dir" --no-print-directory run >"$T/run.out" 2>&1 &
+			env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL HOME="$dir" "$@" make -C "$dir" --no-print-directory run >"$T/run.out" 2>&1 &
 	else
-		setsid env "$@" make -C "$dir" --no-print-directory run >"$T/run.out" 2>&1 &
+		setsid env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$@" make -C "$dir" --no-print-directory run >"$T/run.out" 2>&1 &
 	fi
 	RUN_PID=$!
 	STACK_PIDS+=("run:$RUN_PID")
@@ -127,7 +129,7 @@ is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/static/styl
 
 # --- the port is taken ------------------------------------------------------------------------
 # (the stack above still holds $port)
-run2() { (cd "$S/store fleet" && env "$@" timeout 300 make --no-print-directory run) >"$T/run2.out" 2>&1; }
+run2() { (cd "$S/store fleet" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$@" timeout 300 make --no-print-directory run) >"$T/run2.out" 2>&1; }
 run2 PORT="$port" SF_PG_BASE="$pgbase"
 rc=$?
 is "$rc" 2 "a taken port: make run fails (make exits 2 for its failed recipe)"
