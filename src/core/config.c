@@ -68,6 +68,7 @@ static const struct setting settings[] = {
 	I("reconcile_interval", reconcile_interval, "2", 1, 3600),
 	I("lease_seconds", lease_seconds, "60", 5, 3600),
 	I("webhook_check_interval", webhook_check_interval, "300", 1, 7 * 86400),
+	I("store_api_retry", store_api_retry, "60", 1, 86400),
 
 	S("kubeconfig", kubeconfig, ""),
 	S("kube_context", kube_context, ""),

@@ -56,6 +56,7 @@ struct config {
 	int reconcile_interval;		/* seconds between passes under --for */
 	int lease_seconds;		/* how long a claimed store stays leased */
 	int webhook_check_interval;	/* seconds between checks of a store's WooCommerce webhooks */
+	int store_api_retry;		/* seconds before a failed read of a store's own API is retried */
 
 	/* kubernetes */
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */

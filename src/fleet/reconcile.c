@@ -16,6 +16,7 @@
 #include "lease.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "reconcile_medusa.h"
 #include "reconcile_metrics.h"
 #include "readiness.h"
 #include "reconcile.h"
@@ -1772,12 +1773,15 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		act_on_claimed(r, ls, nls);
 	}
 	if (!r->o.dry_run) {
-		struct err we = ERR_INIT;
+		struct err we = ERR_INIT, me = ERR_INIT;
 		int nw = 0;
 
 		/* webhooks WooCommerce disabled (reconcile_webhooks.c): never a pass error */
 		if (reconcile_webhooks_check(r->a, r->http, &nw, &we) < 0)
 			log_warn("reconcile: webhook check: %s", we.msg);
+		/* Medusa's publishable keys (reconcile_medusa.c): never a pass error either */
+		if (reconcile_medusa_keys(r->a, r->http, &nw, &me) < 0)
+			log_warn("reconcile: publishable keys: %s", me.msg);
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);
 		else if (nw)

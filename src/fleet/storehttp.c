@@ -71,6 +71,9 @@ int storehttp_request(struct storehttp *h, struct arena *a, const struct storeht
 		hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (rq->body)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (rq->authorization)
+		hdrs = curl_slist_append(
+		    hdrs, arena_printf(a, "Authorization: %.4000s", rq->authorization));
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL,
 			 arena_printf(a, "%s%s", config.ingress_address, rq->target));

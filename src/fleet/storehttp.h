@@ -11,8 +11,9 @@
  * Reconcile talks to a store's own HTTP in two ways, both through
  * config.ingress_address with the store's Host header, the way a browser
  * reaches it: the readiness probe (GET of the engine's paths: only the
- * status counts) and WooCommerce's REST API (signed JSON requests:
- * reconcile_webhooks.c).  Both go through here, so both get the same
+ * status counts), WooCommerce's REST API (signed JSON requests:
+ * reconcile_webhooks.c) and Medusa's admin API (a bearer token:
+ * reconcile_medusa.c).  Both go through here, so both get the same
  * connect and total timeouts, the same cap on what a store may send back
  * and the same words for what went wrong.  One curl handle per client,
  * made on first use and reused (keep-alive); the fleet is the only layer
@@ -33,6 +34,7 @@ struct storehttp_req {
 	const char *host;   /* the store's host name: the Host header */
 	const char *target; /* path and query from '/', appended to config.ingress_address */
 	const char *body;   /* JSON to send (Content-Type: application/json), or NULL */
+	const char *authorization; /* the Authorization header's value, or NULL (never logged) */
 	int read_json;	    /* 1: a JSON answer is wanted (Accept) and kept; 0: only the status */
 };
 

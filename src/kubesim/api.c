@@ -1919,6 +1919,8 @@ static void sim_handle(struct ks_req *q, const char *rest)
 			send_empty(q);
 	} else if (!strncmp(rest, "woo/", 4)) {
 		ks_woo_sim(q, rest + 4);
+	} else if (!strncmp(rest, "medusa/", 7)) {
+		ks_medusa_sim(q, rest + 7);
 	} else if (!strcmp(rest, "stats") && !strcmp(q->method, "GET")) {
 		json_t *empty = json_object();
 		json_t *out = json_pack(

@@ -339,6 +339,14 @@ int ks_woo_ingress(struct MHD_Connection *c, const char *url, const char *method
 /* /_sim/woo/<rest> on the API port (lock held; released during a delivery). */
 void ks_woo_sim(struct ks_req *q, const char *rest);
 
+/* --- Medusa behind the ingress (medusa.c) --------------------------------- */
+
+/* The ingress's /auth/ and /admin/ requests (as ks_woo_ingress; takes ks_lock itself). */
+int ks_medusa_ingress(struct MHD_Connection *c, const char *url, const char *method,
+		      const char *upload, size_t *upload_size, void **ctx);
+/* /_sim/medusa/<rest> on the API port (lock held). */
+void ks_medusa_sim(struct ks_req *q, const char *rest);
+
 /* --- faults (faults.c) -------------------------------------------------- */
 
 enum ks_fault_type {

@@ -40,7 +40,8 @@
  *   GET /_sim/stats, POST /_sim/stats/reset
  *   POST /_sim/bulk {"items":[...], "ready":true} (namespaces first)
  * The ingress port answers plain HTTP by Host header (ks_ingress_ready()),
- * and a ready WooCommerce store's /wp-json/ REST API (woo.c, with /_sim/woo/).
+ * a ready WooCommerce store's /wp-json/ REST API (woo.c, with /_sim/woo/) and a
+ * ready Medusa store's /auth/ and /admin/ API (medusa.c, with /_sim/medusa/).
  *
  * Startup order matters to clients: certificates, token, pid and
  * addresses are written first, each atomically (temp file + rename), and
@@ -520,6 +521,8 @@ static enum MHD_Result ingress(void *cls, struct MHD_Connection *c, const char *
 	(void)version;
 	if (!strncmp(url, "/wp-json/", 9)) /* the store's WooCommerce REST API (woo.c) */
 		return ks_woo_ingress(c, url, method, upload, upload_size, ctx);
+	if (!strncmp(url, "/auth/", 6) || !strncmp(url, "/admin/", 7)) /* Medusa's (medusa.c) */
+		return ks_medusa_ingress(c, url, method, upload, upload_size, ctx);
 	if (!*ctx) {
 		*ctx = (void *)1;
 		return MHD_YES;

@@ -40,11 +40,11 @@
 	"date_part('epoch', s.ready_at), s.owner_id, u.email, s.step, "                    \
 	"s.admin_user, s.admin_secret IS NOT NULL, "                                      \
 	"s.orders_seen, date_part('epoch', s.last_webhook_at), "                          \
-	"s.engine_version, s.current_revision"
+	"s.engine_version, s.current_revision, s.publishable_key"
 enum {
 	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
 	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION,
-	C_REVISION
+	C_REVISION, C_PUBLISHABLE_KEY
 };
 /* clang-format on */
 
@@ -181,6 +181,18 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	view_set_str_ref(v, "version",
 			 version && *version ? version : chart_default_version(engine));
 	view_set_int(v, "revision", db_get_ll(res, i, off + C_REVISION));
+	/*
+	 * What a storefront developer needs (not secrets): the key reconcile read
+	 * from the store (null until then: sql/010_medusa_key.sql) and the URL the
+	 * Store API answers under (/store/... on the store's own address).
+	 */
+	if (engine && !strcmp(engine, "medusa")) {
+		struct view *m = view_set_obj(v, "medusa");
+		const char *url = store_url(a, id);
+
+		view_set_str_ref(m, "publishable_key", db_get(res, i, off + C_PUBLISHABLE_KEY));
+		view_set_str_ref(m, "store_api_url", arena_strndup(a, url, strlen(url) - 1));
+	}
 	return v;
 }
 
