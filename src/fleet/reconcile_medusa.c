@@ -32,47 +32,32 @@ static int token_chars(const char *s, size_t max, int dots)
 		   n;
 }
 
-/* One JSON request; OUT *status and *answer (a's; NULL when the body is not JSON).  0, or -1 + why. */
+/* One request with a JSON answer; OUT: *status, *body, *len (a's).  0, or -1 + why. */
 static int medusa_request(struct storehttp *http, struct arena *a, struct storehttp_req *rq,
-			  const char *path, long *status, json_t **answer, char *why, size_t n)
+			  const char *path, long *status, const char **body, size_t *len, char *why,
+			  size_t n)
 {
 	struct storehttp_answer ans;
 	struct err e = ERR_INIT;
 
-	*answer = NULL;
 	rq->read_json = 1;
 	if (storehttp_request(http, a, rq, &ans, &e) < 0) {
 		snprintf(why, n, "%s %s: %s", rq->method ? rq->method : "GET", path, e.msg);
 		return -1;
 	}
 	*status = ans.status;
-	*answer = arena_json(a, json_loadb(ans.body, ans.len, JSON_REJECT_DUPLICATES, NULL));
+	*body = ans.body;
+	*len = ans.len;
 	return 0;
 }
 
-int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, const char *email,
-		    const char *password, const char **key, char *why, size_t n)
+int medusa_login_answer(struct arena *a, long status, const char *body, size_t len,
+			const char **token, char *why, size_t n)
 {
-	json_t *creds = json_pack("{s:s, s:s}", "email", email, "password", password);
-	char *body = creds ? json_dumps(creds, JSON_COMPACT) : NULL;
-	struct storehttp_req rq = {.method = "POST", .host = host, .target = login_path};
-	json_t *got, *k;
-	const char *token;
-	char *bearer;
-	long status = 0;
-	size_t i;
-	int rc;
+	json_t *got;
+	const char *t;
 
-	*key = NULL;
-	if (!body)
-		die_oom(); /* two strings jansson took: only malloc can fail */
-	rq.body = body;
-	rc = medusa_request(http, a, &rq, login_path, &status, &got, why, n);
-	sodium_memzero(body, strlen(body));
-	free(body);
-	json_decref(creds); /* jansson's copy of the password: freed, not wiped (it cannot be) */
-	if (rc < 0)
-		return -1;
+	*token = NULL;
 	if (status == 401) {
 		snprintf(why, n,
 			 "POST %s: the store refused the admin's email and password (HTTP 401)",
@@ -83,22 +68,23 @@ int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, c
 		snprintf(why, n, "POST %s: HTTP %ld", login_path, status);
 		return -1;
 	}
-	token = json_string_value(json_object_get(got, "token"));
-	if (!token || !token_chars(token, TOKEN_MAX, 1)) {
+	got = arena_json(a, json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL));
+	t = json_string_value(json_object_get(got, "token"));
+	if (!t || !token_chars(t, TOKEN_MAX, 1)) {
 		snprintf(why, n, "POST %s: the answer has no session token", login_path);
 		return -1;
 	}
+	*token = t;
+	return 0;
+}
 
-	bearer = arena_printf(a, "Bearer %s", token);
-	memset(&rq, 0, sizeof(rq));
-	rq.host = host;
-	rq.authorization = bearer;
-	rq.target = arena_printf(a, "%s?type=publishable&title=%s&fields=id,title,token,type,revoked_at",
-				 keys_path, MEDUSA_KEY_TITLE);
-	rc = medusa_request(http, a, &rq, keys_path, &status, &got, why, n);
-	sodium_memzero(bearer, strlen(bearer));
-	if (rc < 0)
-		return -1;
+int medusa_keys_answer(struct arena *a, long status, const char *body, size_t len,
+		       const char **key, char *why, size_t n)
+{
+	json_t *got, *k;
+	size_t i;
+
+	*key = NULL;
 	if (status == 401 || status == 403) {
 		snprintf(why, n, "GET %s: the store refused the admin's session (HTTP %ld)",
 			 keys_path, status);
@@ -108,6 +94,7 @@ int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, c
 		snprintf(why, n, "GET %s: HTTP %ld", keys_path, status);
 		return -1;
 	}
+	got = arena_json(a, json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL));
 	if (!json_is_array(json_object_get(got, "api_keys"))) {
 		snprintf(why, n, "GET %s: the answer has no api_keys list", keys_path);
 		return -1;
@@ -126,12 +113,48 @@ int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, c
 				 keys_path, MEDUSA_KEY_TITLE);
 			return -1;
 		}
-		*key = arena_strdup(a, tok);
+		*key = tok;
 		return 0;
 	}
 	snprintf(why, n, "GET %s: no publishable key \"%s\" that is not revoked", keys_path,
 		 MEDUSA_KEY_TITLE);
 	return -1;
+}
+
+int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, const char *email,
+		    const char *password, const char **key, char *why, size_t n)
+{
+	json_t *creds = json_pack("{s:s, s:s}", "email", email, "password", password);
+	char *body = creds ? json_dumps(creds, JSON_COMPACT) : NULL;
+	struct storehttp_req rq = {.method = "POST", .host = host, .target = login_path};
+	const char *token, *got;
+	char *bearer;
+	long status = 0;
+	size_t len = 0;
+	int rc;
+
+	*key = NULL;
+	if (!body)
+		die_oom(); /* two strings jansson took: only malloc can fail */
+	rq.body = body;
+	rc = medusa_request(http, a, &rq, login_path, &status, &got, &len, why, n);
+	sodium_memzero(body, strlen(body));
+	free(body);
+	json_decref(creds); /* jansson's copy of the password: freed, not wiped (it cannot be) */
+	if (rc < 0 || medusa_login_answer(a, status, got, len, &token, why, n) < 0)
+		return -1;
+
+	bearer = arena_printf(a, "Bearer %s", token);
+	memset(&rq, 0, sizeof(rq));
+	rq.host = host;
+	rq.authorization = bearer;
+	rq.target = arena_printf(a, "%s?type=publishable&title=%s&fields=id,title,token,type,revoked_at",
+				 keys_path, MEDUSA_KEY_TITLE);
+	rc = medusa_request(http, a, &rq, keys_path, &status, &got, &len, why, n);
+	sodium_memzero(bearer, strlen(bearer));
+	if (rc < 0 || medusa_keys_answer(a, status, got, len, key, why, n) < 0)
+		return -1;
+	return 0;
 }
 
 /* ---- the pass's part ------------------------------------------------------------- */

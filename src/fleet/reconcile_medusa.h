@@ -42,6 +42,18 @@ int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, c
 		    const char *password, const char **key, char *why, size_t n);
 
 /*
+ * The two answers read (outside input: tests/fuzz/fuzz-medusa.c): status
+ * and body of the sign-in, OUT *token (JSON kept by a) when it is 200 with
+ * a "token" of 1 to 4000 characters of [A-Za-z0-9._-] (a JWT; anything else
+ * cannot go into a header); status and body of the keys' list, OUT *key as
+ * medusa_read_key says.  0, or -1 with why (never any part of the body).
+ */
+int medusa_login_answer(struct arena *a, long status, const char *body, size_t len,
+			const char **token, char *why, size_t n);
+int medusa_keys_answer(struct arena *a, long status, const char *body, size_t len,
+		       const char **key, char *why, size_t n);
+
+/*
  * For ready Medusa stores without a publishable_key whose last try is older
  * than config.store_api_retry (never tried: at once, so a store that just
  * became ready gets its key in the same pass; at most a few per call,
