@@ -209,9 +209,10 @@ check-san: deps
 
 # The engines for real: the Medusa image recipe built from npm and run with the
 # rendered chart's exact commands against PostgreSQL and Redis on loopback
-# (tools/check-engines-medusa.sh; npm and Node are cached in $(O)/engines).
+# (tools/check-engines-medusa.sh; npm and Node are cached in $(O)/engines), with
+# tests/unit/x-medusa-key.c: reconcile's read of the publishable key, run against it.
 check-engines: deps
-	$(Q)$(MAKE) --no-print-directory programs
+	$(Q)$(MAKE) --no-print-directory programs $(O)/tests/x-medusa-key
 	$(Q)SF_CHECK_ENGINES=1 SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' --timer $(ENGINE_TESTS)
 
 FUZZ_SECONDS ?= 30

@@ -36,8 +36,10 @@
 #     sslmode=disable.
 #  5. The pods as Kubernetes starts them: server and worker first (their init
 #     containers must wait), then the setup Job; then from outside with curl:
-#     /health, admin login and session cookie, the sample product, a
-#     customer's cart through the Store API with the publishable key to an
+#     /health, admin login and session cookie, the sample product, the
+#     publishable key, read again by reconcile's own code (medusa_read_key,
+#     through tests/unit/x-medusa-key.c) and used on the Store API (a wrong
+#     one refused), a customer's cart through the Store API with the key to an
 #     order paid with the system provider, the order in the admin API, and
 #     the worker's stamp on it (order.placed crossed from the server to the
 #     worker through Redis).  The setup Job runs a second time and must
@@ -156,6 +158,8 @@ loop_port() {
 
 # --- prerequisites ------------------------------------------------------------------------------
 [ -x "$CTL" ] || bail "no $CTL: build first (make -j2 programs)"
+XKEY=$SF_BUILD/tests/x-medusa-key
+[ -x "$XKEY" ] || bail "no $XKEY: build it first (make check-engines does)"
 [ -f "$RECIPE/Containerfile" ] || bail "no recipe in $RECIPE"
 if ! command -v redis-server >/dev/null 2>&1 || [ ! -x "$PGBIN/initdb" ] || ! command -v npm >/dev/null 2>&1; then
 	"$SF_ROOT/tools/deps.sh" redis-server || bail "redis-server, PostgreSQL or npm missing and not installable"
@@ -595,6 +599,49 @@ if [ "$STATUS" = 200 ] && [ -n "$PK" ]; then
 else
 	notok "admin API: the publishable API key Storefront" "status $STATUS: $(body)"
 	bail "no publishable key"
+fi
+
+# Reconcile's own read of the key (src/fleet/reconcile_medusa.c, medusa_read_key: the sign-in
+# and the api-keys list, with the Host header a store gets behind the ingress), run by the
+# test program tests/unit/x-medusa-key.c against this Medusa: the requests t0325 proves
+# against kubesim are Medusa's own.
+STORE_HOST=store-check1.127.0.0.1.nip.io
+RK=$(SF_MEDUSA_ADMIN_PASSWORD=$ADMIN_PASSWORD "$XKEY" "$BASE" "$STORE_HOST" "$ADMIN_EMAIL" 2>"$T/log/x-medusa-key.log")
+rk_rc=$?
+if [ "$rk_rc" -eq 0 ] && [ "$RK" = "$PK" ] && printf '%s' "$RK" | grep -Eq '^pk_[0-9a-f]{64}$'; then
+	ok "reconcile's medusa_read_key against the real Medusa: POST /auth/user/emailpass, GET /admin/api-keys -> the same key (pk_ + 64 hex)"
+else
+	notok "reconcile's medusa_read_key against the real Medusa returns the Storefront key" \
+		"exit $rk_rc, printed '${RK:0:12}...', want '${PK:0:12}...'" "$(cat "$T/log/x-medusa-key.log")"
+fi
+RK=$(SF_MEDUSA_ADMIN_PASSWORD="not-$ADMIN_PASSWORD" "$XKEY" "$BASE" "$STORE_HOST" "$ADMIN_EMAIL" 2>"$T/log/x-medusa-key.log")
+rk_rc=$?
+if [ "$rk_rc" -eq 1 ] && [ -z "$RK" ] &&
+	grep -q "POST /auth/user/emailpass: the store refused the admin's email and password (HTTP 401)" "$T/log/x-medusa-key.log" &&
+	! grep -qF -e "$ADMIN_PASSWORD" "$T/log/x-medusa-key.log"; then
+	ok "medusa_read_key with a wrong password: Medusa answers 401, no key, the reason without the password"
+else
+	notok "medusa_read_key with a wrong password: Medusa answers 401, no key" \
+		"exit $rk_rc, printed '${RK:0:12}'" "$(cat "$T/log/x-medusa-key.log")"
+fi
+
+# What the key is for: the Store API with x-publishable-api-key, as a storefront calls it.
+H=(-H "x-publishable-api-key: $PK")
+api GET "/store/products?handle=storefleet-sample&fields=id,handle,title"
+if [ "$STATUS" = 200 ] && [ "$(jget '[p["handle"] for p in j["products"]]')" = '["storefleet-sample"]' ]; then
+	ok "store API: GET /store/products with x-publishable-api-key (the key reconcile read) lists storefleet-sample"
+else
+	notok "store API: GET /store/products with x-publishable-api-key lists storefleet-sample" "status $STATUS: $(body)"
+fi
+H=(-H "x-publishable-api-key: pk_$(printf '%064d' 0)")
+api GET "/store/products?handle=storefleet-sample&fields=id,handle"
+wrong_status=$STATUS
+H=()
+api GET "/store/products?handle=storefleet-sample&fields=id,handle"
+if [ "$wrong_status" = 400 ] && [ "$STATUS" = 400 ] && ! grep -q storefleet-sample "$T/body"; then
+	ok "store API: a wrong key and no key are refused (400: $(jget 'j["message"]'))"
+else
+	notok "store API: a wrong key and no key are refused" "wrong key: $wrong_status; no key: $STATUS $(body)"
 fi
 
 # A customer: cart -> line item -> address -> shipping -> payment -> order.
