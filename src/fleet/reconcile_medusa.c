@@ -1,4 +1,5 @@
-/* reconcile_medusa.c - a Medusa store's publishable API key read from the store (reconcile_medusa.h). */
+/* reconcile_medusa.c - a Medusa store's publishable API key read from the store
+ * (reconcile_medusa.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,9 @@ static int token_chars(const char *s, size_t max, int dots)
 	size_t n = strlen(s);
 
 	return n && n <= max &&
-	       strspn(s, dots ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-."
-			      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+	       strspn(s,
+		      dots ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-."
+			   : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
 		   n;
 }
 
@@ -78,8 +80,8 @@ int medusa_login_answer(struct arena *a, long status, const char *body, size_t l
 	return 0;
 }
 
-int medusa_keys_answer(struct arena *a, long status, const char *body, size_t len,
-		       const char **key, char *why, size_t n)
+int medusa_keys_answer(struct arena *a, long status, const char *body, size_t len, const char **key,
+		       char *why, size_t n)
 {
 	json_t *got, *k;
 	size_t i;
@@ -105,8 +107,8 @@ int medusa_keys_answer(struct arena *a, long status, const char *body, size_t le
 		const char *tok = json_string_value(json_object_get(k, "token"));
 		const json_t *revoked = json_object_get(k, "revoked_at");
 
-		if (!title || strcmp(title, MEDUSA_KEY_TITLE) || (type && strcmp(type, "publishable")) ||
-		    (revoked && !json_is_null(revoked)))
+		if (!title || strcmp(title, MEDUSA_KEY_TITLE) ||
+		    (type && strcmp(type, "publishable")) || (revoked && !json_is_null(revoked)))
 			continue;
 		if (!tok || strncmp(tok, "pk_", 3) || !token_chars(tok + 3, MEDUSA_KEY_MAX, 0)) {
 			snprintf(why, n, "GET %s: the key \"%s\" is not a publishable key (pk_...)",
@@ -148,8 +150,9 @@ int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, c
 	memset(&rq, 0, sizeof(rq));
 	rq.host = host;
 	rq.authorization = bearer;
-	rq.target = arena_printf(a, "%s?type=publishable&title=%s&fields=id,title,token,type,revoked_at",
-				 keys_path, MEDUSA_KEY_TITLE);
+	rq.target =
+	    arena_printf(a, "%s?type=publishable&title=%s&fields=id,title,token,type,revoked_at",
+			 keys_path, MEDUSA_KEY_TITLE);
 	rc = medusa_request(http, a, &rq, keys_path, &status, &got, &len, why, n);
 	sodium_memzero(bearer, strlen(bearer));
 	if (rc < 0 || medusa_keys_answer(a, status, got, len, key, why, n) < 0)
@@ -207,8 +210,9 @@ static void read_one(struct arena *a, struct storehttp *http, const char *id, co
 			log_error("reconcile: store %s: cannot save the publishable key: %s", id,
 				  e.msg);
 		} else {
-			log_info("reconcile: store %s: publishable API key %.11s... read from the store",
-				 id, key);
+			log_info(
+			    "reconcile: store %s: publishable API key %.11s... read from the store",
+			    id, key);
 			event(a, id, "info", "publishable API key read from the store");
 		}
 	}
@@ -243,8 +247,9 @@ int reconcile_medusa_keys(struct arena *a, struct storehttp *http, int *checked,
 					 "%d s)",
 					 id, why, config.store_api_retry);
 				event(a, id, "warn",
-				      arena_printf(a, "cannot read the storefront's publishable key: %s",
-						   why));
+				      arena_printf(
+					  a, "cannot read the storefront's publishable key: %s",
+					  why));
 			}
 			if (!db_run(a, &st_error, q, &ue))
 				log_error("reconcile: store %s: %s", id, ue.msg);

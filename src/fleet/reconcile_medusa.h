@@ -1,4 +1,5 @@
-/* reconcile_medusa.h - reconcile's part in Medusa stores: the storefront's publishable API key read back from the store. */
+/* reconcile_medusa.h - reconcile's part in Medusa stores: the storefront's publishable API key read
+ * back from the store. */
 #ifndef SF_RECONCILE_MEDUSA_H
 #define SF_RECONCILE_MEDUSA_H
 
@@ -50,8 +51,8 @@ int medusa_read_key(struct storehttp *http, struct arena *a, const char *host, c
  */
 int medusa_login_answer(struct arena *a, long status, const char *body, size_t len,
 			const char **token, char *why, size_t n);
-int medusa_keys_answer(struct arena *a, long status, const char *body, size_t len,
-		       const char **key, char *why, size_t n);
+int medusa_keys_answer(struct arena *a, long status, const char *body, size_t len, const char **key,
+		       char *why, size_t n);
 
 /*
  * For ready Medusa stores without a publishable_key whose last try is older

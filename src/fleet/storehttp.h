@@ -30,12 +30,12 @@ struct storehttp *storehttp_new(void);
 void storehttp_free(struct storehttp *h); /* NULL is fine */
 
 struct storehttp_req {
-	const char *method; /* NULL = GET */
-	const char *host;   /* the store's host name: the Host header */
-	const char *target; /* path and query from '/', appended to config.ingress_address */
-	const char *body;   /* JSON to send (Content-Type: application/json), or NULL */
+	const char *method;	   /* NULL = GET */
+	const char *host;	   /* the store's host name: the Host header */
+	const char *target;	   /* path and query from '/', appended to config.ingress_address */
+	const char *body;	   /* JSON to send (Content-Type: application/json), or NULL */
 	const char *authorization; /* the Authorization header's value, or NULL (never logged) */
-	int read_json;	    /* 1: a JSON answer is wanted (Accept) and kept; 0: only the status */
+	int read_json; /* 1: a JSON answer is wanted (Accept) and kept; 0: only the status */
 };
 
 struct storehttp_answer {

@@ -1,4 +1,5 @@
-/* medusa.c - a simulated Medusa admin API (sign-in, publishable API keys) per store host behind the ingress, and /_sim/medusa. */
+/* medusa.c - a simulated Medusa admin API (sign-in, publishable API keys) per store host behind the
+ * ingress, and /_sim/medusa. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +40,12 @@
  * Everything runs under ks_lock (the ingress and the API both take it).
  */
 
-#define MED_BODY_MAX   (64 * 1024)
-#define MED_SESSIONS   16
-#define MED_SETUP_JOB  "medusa-setup"
-#define MED_SECRET     "medusa"
-#define MED_CONFIGMAP  "store-info"
-#define MED_KEY_TITLE  "Storefront"
+#define MED_BODY_MAX  (64 * 1024)
+#define MED_SESSIONS  16
+#define MED_SETUP_JOB "medusa-setup"
+#define MED_SECRET    "medusa"
+#define MED_CONFIGMAP "store-info"
+#define MED_KEY_TITLE "Storefront"
 
 struct med_store {
 	char ns[128];
@@ -99,8 +100,9 @@ static int object_value(const json_t *o, const char *k, int base64, char *out, s
 		snprintf(out, n, "%s", plain);
 		return *out ? 0 : -1;
 	}
-	if (!v || sodium_base642bin((unsigned char *)out, n - 1, v, strlen(v), NULL, &len, NULL,
-				    sodium_base64_VARIANT_ORIGINAL) < 0 ||
+	if (!v ||
+	    sodium_base642bin((unsigned char *)out, n - 1, v, strlen(v), NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) < 0 ||
 	    !len)
 		return -1;
 	out[len] = 0;

@@ -1,4 +1,5 @@
-/* fuzz-medusa.c - libFuzzer target: any bytes as a Medusa store's answer to reconcile's sign-in or api-keys request. */
+/* fuzz-medusa.c - libFuzzer target: any bytes as a Medusa store's answer to reconcile's sign-in or
+ * api-keys request. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

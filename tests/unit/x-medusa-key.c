@@ -1,4 +1,5 @@
-/* x-medusa-key.c - reconcile's own read of a Medusa store's publishable key, against any Medusa (t0320 runs it on the real one). */
+/* x-medusa-key.c - reconcile's own read of a Medusa store's publishable key, against any Medusa
+ * (t0320 runs it on the real one). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc != 4 || !pw) {
-		fprintf(stderr, "usage: SF_MEDUSA_ADMIN_PASSWORD=... x-medusa-key BASE_URL HOST EMAIL\n");
+		fprintf(stderr,
+			"usage: SF_MEDUSA_ADMIN_PASSWORD=... x-medusa-key BASE_URL HOST EMAIL\n");
 		return 2;
 	}
 	if (config_load(&config, &e) < 0 ||
