@@ -192,9 +192,14 @@ static void event(struct arena *a, const char *id, const char *level, const char
 		log_error("reconcile: store %s: cannot record a storefront event: %s", id, e.msg);
 }
 
-/* One store: its key saved, or why not in why. */
+/*
+ * One store: its key saved, or why not in why.  reported: a failure is in
+ * its activity log, so the key's arrival is written there too (a store
+ * that gets its key at once has no event: its provisioning log stays the
+ * steps').
+ */
 static void read_one(struct arena *a, struct storehttp *http, const char *id, const char *email,
-		     const char *sealed, char *why, size_t n)
+		     const char *sealed, int reported, char *why, size_t n)
 {
 	struct buf pw = BUF_INIT;
 	struct err e = ERR_INIT;
@@ -213,7 +218,8 @@ static void read_one(struct arena *a, struct storehttp *http, const char *id, co
 			log_info(
 			    "reconcile: store %s: publishable API key %.11s... read from the store",
 			    id, key);
-			event(a, id, "info", "publishable API key read from the store");
+			if (reported)
+				event(a, id, "info", "publishable API key read from the store");
 		}
 	}
 	sodium_memzero(pw.s, pw.len);
@@ -236,7 +242,8 @@ int reconcile_medusa_keys(struct arena *a, struct storehttp *http, int *checked,
 	for (int i = 0; i < db_rows(res); i++) {
 		const char *id = db_get(res, i, 0), *before = db_get(res, i, 3);
 
-		read_one(a, http, id, db_get(res, i, 1), db_get(res, i, 2), why, sizeof(why));
+		read_one(a, http, id, db_get(res, i, 1), db_get(res, i, 2), before && *before, why,
+			 sizeof(why));
 		(*checked)++;
 		if (strcmp(why, before ? before : "")) {
 			const char *q[2] = {id, why};

@@ -59,8 +59,9 @@ int medusa_keys_answer(struct arena *a, long status, const char *body, size_t le
  * than config.store_api_retry (never tried: at once, so a store that just
  * became ready gets its key in the same pass; at most a few per call,
  * claimed with SKIP LOCKED so concurrent reconcilers share them), open the
- * sealed admin password and medusa_read_key.  The key is saved with the
- * info event "publishable API key read from the store"; a failure is
+ * sealed admin password and medusa_read_key.  The key is saved (and the
+ * info event "publishable API key read from the store" written when a
+ * failure had been reported); a failure is
  * logged and reported as a warn event once until its reason changes, and
  * tried again on a later pass.  Neither ever changes the store's status.
  * Nothing to do without ingress_address or secret_key.  OUT: *checked
