@@ -70,8 +70,8 @@ jar=$T/jar
 browser_login owner@example.com "$jar" >/dev/null
 page "$jar" GET "/stores/$mid"
 is "$STATUS" 200 "the owner's store page"
-like "$BODY" "<code id=\"publishable-key\">$key</code>" "it shows the publishable key in <code>"
-like "$BODY" "<code id=\"store-api-url\">$url</code>" "and the Store API URL"
+like "$BODY" "<code class=\"select-all\" id=\"publishable-key\">$key</code>" "it shows the publishable key in <code>"
+like "$BODY" "<code class=\"select-all\" id=\"store-api-url\">$url</code>" "and the Store API URL"
 like "$BODY" 'x-publishable-api-key' "and says what they are for"
 like "$BODY" 'They are not secrets' "... and that they are not secrets"
 page "$jar" GET "/stores/$wid"
