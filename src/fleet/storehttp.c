@@ -59,6 +59,7 @@ int storehttp_request(struct storehttp *h, struct arena *a, const struct storeht
 	struct buf kept = BUF_INIT;
 	struct sink k = {rq->read_json ? &kept : NULL, 0, 0};
 	struct curl_slist *hdrs = NULL;
+	char *auth = NULL;
 	CURLcode cc;
 	int rc = -1;
 
@@ -71,9 +72,10 @@ int storehttp_request(struct storehttp *h, struct arena *a, const struct storeht
 		hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (rq->body)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	if (rq->authorization)
-		hdrs = curl_slist_append(
-		    hdrs, arena_printf(a, "Authorization: %.4000s", rq->authorization));
+	if (rq->authorization) {
+		auth = arena_printf(a, "Authorization: %.4000s", rq->authorization);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL,
 			 arena_printf(a, "%s%s", config.ingress_address, rq->target));
@@ -101,6 +103,8 @@ int storehttp_request(struct storehttp *h, struct arena *a, const struct storeht
 		ans->len = kept.len;
 	}
 	curl_slist_free_all(hdrs);
+	if (auth) /* a session's credential: not left in the arena */
+		explicit_bzero(auth, strlen(auth));
 	buf_release(&kept);
 	return rc;
 }
