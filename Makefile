@@ -63,8 +63,9 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now $(LDSAN)
 #   domain  what both halves share: lifecycle, audit, blueprint, webhook
 #   web     store queries, accounts, sessions, tokens, admin, revisions, limits
 #   fleet   Kubernetes client, kubeconfig, readiness, leases, reconcile
+#   mail    the SMTP sender (libcurl): storefleet-mail alone links it
 #   ctl     storefleetctl's commands
-LAYERS := core domain web fleet ctl
+LAYERS := core domain web fleet mail ctl
 LAYER_SRC = $(wildcard src/$(1)/*.c)
 LAYER_LIB = $(O)/lib/lib$(1).a
 
@@ -72,17 +73,20 @@ INC_core := -Isrc/core
 INC_domain := $(INC_core) -Isrc/domain
 INC_web := $(INC_domain) -Isrc/web
 INC_fleet := $(INC_domain) -Isrc/fleet
+INC_mail := $(INC_domain) -Isrc/mail
 INC_ctl := $(INC_web) -Isrc/ctl
 INC_fcgi := $(INC_web) -Icgi-bin
 INC_sim := $(INC_domain) -Isrc/kubesim
-INC_tests := $(INC_web) -Isrc/fleet -Isrc/ctl
+INC_tests := $(INC_web) -Isrc/fleet -Isrc/mail -Isrc/ctl
 
 $(O)/obj/src/core/%.o: INC := $(INC_core)
 $(O)/obj/src/domain/%.o: INC := $(INC_domain)
 $(O)/obj/src/web/%.o: INC := $(INC_web)
 $(O)/obj/src/fleet/%.o: INC := $(INC_fleet)
+$(O)/obj/src/mail/%.o: INC := $(INC_mail)
 $(O)/obj/src/ctl/%.o: INC := $(INC_ctl)
 $(O)/obj/src/cmd/storefleet-reconcile.o: INC := $(INC_fleet)
+$(O)/obj/src/cmd/storefleet-mail.o: INC := $(INC_mail)
 $(O)/obj/src/cmd/storefleetctl.o: INC := $(INC_ctl)
 $(O)/obj/cgi-bin/%.o: INC := $(INC_fcgi)
 $(O)/obj/src/kubesim/%.o: INC := $(INC_sim)
@@ -92,9 +96,10 @@ CORE_A := $(call LAYER_LIB,core)
 DOMAIN_A := $(call LAYER_LIB,domain)
 WEB_A := $(call LAYER_LIB,web)
 FLEET_A := $(call LAYER_LIB,fleet)
+MAIL_A := $(call LAYER_LIB,mail)
 CTL_A := $(call LAYER_LIB,ctl)
 # Tests may use every layer (the order resolves upward references).
-ALL_A := $(CTL_A) $(WEB_A) $(FLEET_A) $(DOMAIN_A) $(CORE_A)
+ALL_A := $(CTL_A) $(WEB_A) $(FLEET_A) $(MAIL_A) $(DOMAIN_A) $(CORE_A)
 ALL_LIBS := $(PKG_LIBS) -lfcgi -lm
 
 SIM_SRC := $(wildcard src/kubesim/*.c)
@@ -108,7 +113,7 @@ UNIT_SRC := $(wildcard tests/unit/t-*.c)
 DRIVEN_SRC := $(wildcard tests/unit/x-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 
-CMDS := $(O)/bin/storefleet-reconcile $(O)/bin/storefleetctl
+CMDS := $(O)/bin/storefleet-reconcile $(O)/bin/storefleet-mail $(O)/bin/storefleetctl
 SIM := $(if $(SIM_SRC),$(O)/bin/kubesim)
 FCGI := $(if $(FCGI_SRC),$(O)/bin/storefleet.fcgi)
 FCGI_TEST := $(if $(FCGI_SRC),$(O)/tests/storefleet-test.fcgi)
@@ -156,6 +161,9 @@ $(O)/tests/storefleet-test.fcgi: $(call OBJ,$(filter-out cgi-bin/route.c,$(FCGI_
 	$(LINK) $^ -lfcgi $(CORE_LIBS)
 
 $(O)/bin/storefleet-reconcile: $(O)/obj/src/cmd/storefleet-reconcile.o $(FLEET_A) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)
+
+$(O)/bin/storefleet-mail: $(O)/obj/src/cmd/storefleet-mail.o $(MAIL_A) $(DOMAIN_A) $(CORE_A)
 	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)
 
 $(O)/bin/storefleetctl: $(O)/obj/src/cmd/storefleetctl.o $(CTL_A) $(WEB_A) $(DOMAIN_A) $(CORE_A)

@@ -8,16 +8,17 @@ B=$SF_BUILD
 FCGI=$B/bin/storefleet.fcgi
 REC=$B/bin/storefleet-reconcile
 CTL=$B/bin/storefleetctl
+MAILER=$B/bin/storefleet-mail
 
 defined() { nm --defined-only -g "$1" 2>/dev/null | awk 'NF == 3 && $2 ~ /[TDRB]/ { print $3 }' | sort -u; }
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 # symbols defined in both: $1 a program, $2 an archive
 common() { comm -12 <(defined "$1") <(defined "$2"); }
 
-for f in "$FCGI" "$REC" "$CTL"; do
+for f in "$FCGI" "$REC" "$CTL" "$MAILER"; do
 	[ -x "$f" ] || bail "$f is not built"
 done
-for l in core domain web fleet ctl; do
+for l in core domain web fleet mail ctl; do
 	[ -f "$B/lib/lib$l.a" ] || bail "no archive for layer $l in $B/lib"
 done
 
@@ -32,6 +33,12 @@ for s in store_create auth_hash_password auth_verify_password session_create api
 done
 unlike "$(needed "$REC")" 'libfcgi' "storefleet-reconcile does not link libfcgi"
 is "$(common "$CTL" "$B/lib/libfleet.a" | head -5)" "" "storefleetctl holds no fleet symbol"
+is "$(common "$FCGI" "$B/lib/libmail.a" | head -5)" "" "storefleet.fcgi holds no SMTP sender symbol (it only enqueues)"
+is "$(common "$REC" "$B/lib/libmail.a" | head -5)" "" "storefleet-reconcile holds no SMTP sender symbol (it only enqueues)"
+is "$(common "$MAILER" "$B/lib/libweb.a" | head -5)$(common "$MAILER" "$B/lib/libfleet.a" | head -5)" "" \
+	"storefleet-mail holds no web or fleet symbol"
+unlike "$(needed "$MAILER")" 'libfcgi' "storefleet-mail does not link libfcgi"
+like "$(defined "$MAILER" | grep -c '^sender_run$')" '^1$' "storefleet-mail does hold the sender (the check sees symbols)"
 unlike "$(needed "$CTL")" 'libcurl|libfcgi' "storefleetctl links neither libcurl nor libfcgi"
 like "$(defined "$REC" | grep -c '^k8s_')" '^[1-9]' "storefleet-reconcile does hold the Kubernetes client (the check sees symbols)"
 like "$(defined "$FCGI" | grep -c '^store_create$')" '^1$' "storefleet.fcgi does hold store_create (the check sees symbols)"

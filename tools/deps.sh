@@ -8,6 +8,7 @@ set -eu
 # run:   PostgreSQL server, nginx
 # check: MariaDB and Redis servers (the engines' real databases: t0740, make check-engines)
 # test:  prove (perl), curl, cgi-fcgi (libfcgi-bin), the schema validator's python modules, kubectl,
+#        aiosmtpd (the SMTP server the email tests send to: tests/smtp-sink.py),
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
 #        chromium and a font for the browser test (t0800) and its screenshots
 pkgs="gcc make pkg-config perl curl ca-certificates openssl
@@ -15,7 +16,7 @@ libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-de
 libmicrohttpd-dev libgnutls28-dev
 postgresql nginx-light
 mariadb-server mariadb-client redis-server
-python3 python3-yaml python3-jsonschema
+python3 python3-yaml python3-jsonschema python3-aiosmtpd
 clang libclang-rt-14-dev wrk prometheus
 chromium fonts-dejavu-core"
 pkgs="$pkgs $*"

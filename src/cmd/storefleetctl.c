@@ -21,6 +21,7 @@ static const struct command {
 	{"store", ctl_store,
 	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID | "
 	 "store list [--status S] [--engine E] [--owner EMAIL]"},
+	{"mail", ctl_mail, "mail test ADDRESS [--note TEXT] | mail list [--state S] | mail resend ID"},
 };
 
 static int usage(FILE *f)

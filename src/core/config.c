@@ -75,6 +75,25 @@ static const struct setting settings[] = {
 	I("kube_timeout", kube_timeout, "10", 1, 600),
 	I("kube_body_max", kube_body_max, "33554432", 4096, 1L << 30),
 	S("kube_sa_dir", kube_sa_dir, ""),
+
+	S("mail_url", mail_url, ""),
+	S("mail_tls", mail_tls, "required"),
+	S("mail_ca_file", mail_ca_file, ""),
+	S("mail_user", mail_user, ""),
+	S("mail_password", mail_password, ""),
+	S("mail_password_file", mail_password_file, ""),
+	S("mail_from", mail_from, "storefleet <storefleet@localhost>"),
+	I("mail_timeout", mail_timeout, "30", 1, 600),
+	I("mail_retry_base", mail_retry_base, "30", 1, 86400),
+	I("mail_retry_max", mail_retry_max, "3600", 1, 7 * 86400),
+	I("mail_max_attempts", mail_max_attempts, "20", 1, 1000),
+	I("mail_lease", mail_lease, "120", 2, 86400),
+	I("mail_interval", mail_interval, "5", 1, 3600),
+	I("reset_ttl", reset_ttl, "1800", 60, 86400),
+	I("reset_per_email", reset_per_email, "3", 1, 1000000),
+	I("reset_per_address", reset_per_address, "20", 1, 1000000),
+	I("reset_window", reset_window, "3600", 1, 86400),
+	S("email_verification", email_verification, "optional"),
 };
 
 static int set_value(struct config *c, const struct setting *s, const char *val,
@@ -187,6 +206,16 @@ int config_load(struct config *c, struct err *e)
 	}
 	if (strcmp(c->overlay, "local") && strcmp(c->overlay, "prod"))
 		return err_set(e, 500, "config: overlay: '%s' is not 'local' or 'prod'", c->overlay);
+	if (strcmp(c->mail_tls, "required") && strcmp(c->mail_tls, "optional") &&
+	    strcmp(c->mail_tls, "none"))
+		return err_set(e, 500, "config: mail_tls: '%s' is not required, optional or none",
+			       c->mail_tls);
+	if (strcmp(c->email_verification, "optional") && strcmp(c->email_verification, "required"))
+		return err_set(e, 500, "config: email_verification: '%s' is not optional or required",
+			       c->email_verification);
+	if (c->mail_lease <= c->mail_timeout)
+		return err_set(e, 500, "config: mail_lease (%d) must exceed mail_timeout (%d)",
+			       c->mail_lease, c->mail_timeout);
 	if (c->session_idle > c->session_absolute)
 		return err_set(e, 500, "config: session_idle (%d) exceeds session_absolute (%d)",
 			       c->session_idle, c->session_absolute);

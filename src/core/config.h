@@ -64,6 +64,26 @@ struct config {
 	int kube_timeout;		/* seconds, total per request */
 	int kube_body_max;		/* bytes: largest Kubernetes answer read (32 MiB) */
 	char *kube_sa_dir;		/* in-cluster service-account files ("" = the standard path) */
+
+	/* email (docs/operations.md, "Email") */
+	char *mail_url;			/* smtp://host:587 (STARTTLS) or smtps://host:465; "" = not sent */
+	char *mail_tls;			/* smtp:// only: required | optional | none (STARTTLS) */
+	char *mail_ca_file;		/* PEM CA bundle to trust ("" = the system's) */
+	char *mail_user;		/* AUTH user ("" = no AUTH) */
+	char *mail_password;		/* AUTH password (env SF_MAIL_PASSWORD); never logged */
+	char *mail_password_file;	/* or a file holding it (first line) */
+	char *mail_from;		/* "storefleet <noreply@example.com>" or a bare address */
+	int mail_timeout;		/* seconds one message may take, connect to 250 */
+	int mail_retry_base;		/* seconds before the first retry; doubles each attempt */
+	int mail_retry_max;		/* longest wait between two attempts, seconds */
+	int mail_max_attempts;		/* attempts before a message is marked failed */
+	int mail_lease;			/* seconds a claimed message stays with its sender */
+	int mail_interval;		/* seconds between looks at the outbox under --for */
+	int reset_ttl;			/* seconds a password-reset link works */
+	int reset_per_email;		/* reset requests per address per reset_window */
+	int reset_per_address;		/* reset requests per source address per reset_window */
+	int reset_window;		/* seconds */
+	char *email_verification;	/* optional | required: must a new account verify first */
 };
 
 /* Fill c from defaults, the optional YAML file and the environment. */

@@ -61,6 +61,7 @@ struct tpl_set {
 	struct tpl *t;
 	size_t n, cap;
 	size_t max_steps;
+	int plain; /* text/plain output: {{x}} is not HTML-escaped (tpl_set_plain) */
 };
 
 struct tpl_set *tpl_set_new(void)
@@ -72,6 +73,11 @@ struct tpl_set *tpl_set_new(void)
 	ts->a = arena_new();
 	ts->max_steps = TPL_MAX_STEPS;
 	return ts;
+}
+
+void tpl_set_plain(struct tpl_set *ts)
+{
+	ts->plain = 1;
 }
 
 void tpl_set_free(struct tpl_set *ts)
@@ -409,11 +415,12 @@ int tpl_check(const struct tpl_set *ts, struct err *e)
 
 /* --- loading a directory ----------------------------------------------- */
 
-static int html_file(const struct dirent *d)
+/* NAME + ext, not hidden, NAME not empty. */
+static int has_ext(const char *fn, const char *ext)
 {
-	size_t n = strlen(d->d_name);
+	size_t n = strlen(fn), k = strlen(ext);
 
-	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".html");
+	return fn[0] != '.' && n > k && !strcmp(fn + n - k, ext);
 }
 
 static int load_file(struct tpl_set *ts, const char *path, const char *name, struct err *e)
@@ -446,13 +453,14 @@ static int load_file(struct tpl_set *ts, const char *path, const char *name, str
 	return rc;
 }
 
-/* Load every DIR/NAME.html; a missing directory is an error only if required. */
-static int load_files(struct tpl_set *ts, const char *dir, int required, struct err *e)
+/* Load every DIR/NAME<ext>; a missing directory is an error only if required. */
+static int load_files(struct tpl_set *ts, const char *dir, const char *ext, int required,
+		      struct err *e)
 {
 	struct dirent **ents;
 	int k, rc = 0;
 
-	k = scandir(dir, &ents, html_file, alphasort);
+	k = scandir(dir, &ents, NULL, alphasort);
 	if (k < 0) {
 		if (!required && errno == ENOENT)
 			return 0;
@@ -460,10 +468,10 @@ static int load_files(struct tpl_set *ts, const char *dir, int required, struct 
 			       strerror(errno));
 	}
 	for (int i = 0; i < k; i++) {
-		if (rc == 0) {
+		if (rc == 0 && has_ext(ents[i]->d_name, ext)) {
 			const char *fn = ents[i]->d_name;
 			char *path = arena_printf(ts->a, "%s/%s", dir, fn);
-			char *name = arena_strndup(ts->a, fn, strlen(fn) - 5);
+			char *name = arena_strndup(ts->a, fn, strlen(fn) - strlen(ext));
 
 			rc = load_file(ts, path, name, e);
 		}
@@ -475,10 +483,17 @@ static int load_files(struct tpl_set *ts, const char *dir, int required, struct 
 
 struct tpl_set *tpl_load_dir(const char *dir, struct err *e)
 {
+	return tpl_load_dir_ext(dir, ".html", 0, e);
+}
+
+struct tpl_set *tpl_load_dir_ext(const char *dir, const char *ext, int plain, struct err *e)
+{
 	struct tpl_set *ts = tpl_set_new();
 	char *partials = arena_printf(ts->a, "%s/partials", dir);
 
-	if (load_files(ts, dir, 1, e) < 0 || load_files(ts, partials, 0, e) < 0 ||
+	if (plain)
+		tpl_set_plain(ts);
+	if (load_files(ts, dir, ext, 1, e) < 0 || load_files(ts, partials, ext, 0, e) < 0 ||
 	    tpl_check(ts, e) < 0) {
 		tpl_set_free(ts);
 		return NULL;
@@ -636,7 +651,7 @@ static int run_slice(struct tpl_run *r, const struct tpl *t, size_t from, size_t
 			break;
 		case OP_VAR:
 		case OP_RAW:
-			run_value(r, ctx_lookup(c, in), in->op == OP_VAR);
+			run_value(r, ctx_lookup(c, in), in->op == OP_VAR && !r->ts->plain);
 			i++;
 			break;
 		case OP_SECTION:

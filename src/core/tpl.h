@@ -36,6 +36,14 @@ struct tpl_set *tpl_set_new(void);				/* OUT: free with tpl_set_free */
 void tpl_set_free(struct tpl_set *ts);
 
 /*
+ * Make the set render text/plain (the plain part of an email): {{x}} then
+ * prints values as they are, since HTML escaping would only garble text
+ * that no browser interprets.  Everything else (raw keys, limits) is the
+ * same.  Never use it for anything served as HTML.
+ */
+void tpl_set_plain(struct tpl_set *ts);
+
+/*
  * Compile src (n bytes, copied) under name; `file` is used in error messages
  * ("file:line: problem").  Errors (500): syntax, raw output of a key not
  * ending in _html, bad names, a name already in the set.  On error the set
@@ -49,6 +57,9 @@ int tpl_add(struct tpl_set *ts, const char *name, const char *file, const char *
  * then tpl_check; the first error stops (file:line).  OUT: free with tpl_set_free.
  */
 struct tpl_set *tpl_load_dir(const char *dir, struct err *e);
+
+/* tpl_load_dir for DIR/NAME<ext> (".txt"), made plain (tpl_set_plain) when plain is set. */
+struct tpl_set *tpl_load_dir_ext(const char *dir, const char *ext, int plain, struct err *e);
 
 /* Check that every {{> partial}} used by the set exists (call after loading). */
 int tpl_check(const struct tpl_set *ts, struct err *e);
