@@ -94,3 +94,42 @@ int api_auth_me(struct req *r)
 	return resp_json(
 	    r, 200, web_account_user_view(r->a, r->user->id, r->user->email, r->user->is_admin));
 }
+
+/* 202 and one fixed body whether or not the address has an account (web_account_forgot). */
+int api_auth_forgot(struct req *r)
+{
+	const char *email;
+	struct view *v;
+	int status = json_field(r, "email", &email);
+
+	if (!status)
+		status = web_account_forgot(r, email, "api");
+	if (status)
+		return status;
+	v = view_obj(r->a);
+	view_set_str(v, "status", "accepted");
+	view_set_str(v, "message",
+		     "If an account uses this email address, it was sent a link to choose a new "
+		     "password; the link works once, for 30 minutes.");
+	return resp_json(r, 202, v);
+}
+
+int api_auth_reset(struct req *r)
+{
+	const char *token, *password;
+	struct view *v;
+	int status = json_field(r, "token", &token);
+
+	if (!status)
+		status = json_field(r, "password", &password);
+	if (!status)
+		status = web_account_reset(r, token, password, "api");
+	if (status)
+		return status;
+	v = view_obj(r->a);
+	view_set_str(v, "status", "reset");
+	view_set_str(v, "message",
+		     "The password is changed and every session of the account ended; API tokens "
+		     "keep working. Sign in with the new password.");
+	return resp_json(r, 200, v);
+}

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "config.h"
 #include "log.h"
+#include "mail.h"
 #include "pages.h"
 #include "req.h"
 #include "tpl.h"
@@ -451,6 +452,25 @@ int main(int argc, char **argv)
 	if (!app.tpl || tpl_check(app.tpl, &e) < 0) {
 		fprintf(stderr, "storefleet.fcgi: %s\n", e.msg);
 		return 1;
+	}
+	/*
+	 * The mail templates and the From setting, checked now rather than at the
+	 * first mail (a templates folder without email/ is a test's: mail then
+	 * fails when it is sent, as any missing template does).
+	 */
+	{
+		struct arena *ma = arena_new();
+		const char *fn, *fa;
+		struct stat st;
+		int bad = (stat(arena_printf(ma, "%s/email", config.templates_dir), &st) == 0 &&
+			   mail_templates_load(&e) < 0) ||
+			  mail_from_parse(ma, config.mail_from, &fn, &fa, &e) < 0;
+
+		arena_free(ma);
+		if (bad) {
+			fprintf(stderr, "storefleet.fcgi: %s\n", e.msg);
+			return 1;
+		}
 	}
 	if (check) {
 		printf("storefleet.fcgi: configuration and templates OK\n");

@@ -30,6 +30,10 @@ static int account_page(struct req *r, int status, const char *new_token, const 
 		view_set_str(v, "error", error);
 	if (!error && req_query_get(r, "revoked"))
 		view_set_str(v, "flash", "Token revoked.");
+	if (!error && req_query_get(r, "password"))
+		view_set_str(v, "flash", "Password changed; your other browsers were signed out.");
+	if (!error && req_query_get(r, "email"))
+		view_set_str(v, "flash", "Email changed.");
 	list = view_set_arr(v, "tokens");
 	for (int i = 0; i < db_rows(res); i++) {
 		struct view *t = view_push_obj(list);
@@ -97,4 +101,28 @@ int page_account_token_revoke(struct req *r)
 	view_set_int(d, "token_id", id);
 	web_audit(r, "token.revoke", r->user->email, d);
 	return resp_redirect(r, "/account?revoked=1");
+}
+
+int page_account_password(struct req *r)
+{
+	int status = web_account_change_password(r, req_form(r, "current_password"),
+						 req_form(r, "password"));
+
+	if (status == 422 || status == 403 || status == 429)
+		return account_page(r, status, NULL, NULL, r->err.msg);
+	if (status)
+		return status;
+	return resp_redirect(r, "/account?password=1");
+}
+
+int page_account_email(struct req *r)
+{
+	int status =
+	    web_account_change_email(r, req_form(r, "current_password"), req_form(r, "email"));
+
+	if (status == 422 || status == 403 || status == 429)
+		return account_page(r, status, NULL, NULL, r->err.msg);
+	if (status)
+		return status;
+	return resp_redirect(r, "/account?email=1");
 }

@@ -53,9 +53,93 @@ static int login_form(struct req *r, int status, const char *error, const char *
 	"you just chose. If it already had one, that account is unchanged: sign in with its "      \
 	"existing password."
 
+/* Where "forgot password" leads, whether or not the address has an account. */
+#define FORGOT_NOTICE                                                                              \
+	"If an account uses this email address, we sent it a link to choose a new password. "     \
+	"The link works once, for 30 minutes."
+#define RESET_NOTICE "Your password is changed, and every browser was signed out. Sign in with it."
+
 int page_login_form(struct req *r)
 {
-	return login_form(r, 200, NULL, req_query_get(r, "registered") ? REGISTERED_NOTICE : NULL);
+	const char *notice = NULL;
+
+	if (req_query_get(r, "registered"))
+		notice = REGISTERED_NOTICE;
+	else if (req_query_get(r, "forgot"))
+		notice = FORGOT_NOTICE;
+	else if (req_query_get(r, "reset"))
+		notice = RESET_NOTICE;
+	return login_form(r, 200, NULL, notice);
+}
+
+/* --- password recovery ----------------------------------------------------------------- */
+
+static int forgot_form(struct req *r, int status, const char *error)
+{
+	struct view *v = web_account_page(r, "Reset your password");
+
+	if (error)
+		view_set_str(v, "error", error);
+	return resp_html(r, status, "password_forgot", v);
+}
+
+int page_password_forgot_form(struct req *r)
+{
+	return forgot_form(r, 200, NULL);
+}
+
+/* The same 303 whether or not the address has an account (web_account_forgot). */
+int page_password_forgot(struct req *r)
+{
+	int status = web_account_forgot(r, req_form(r, "email"), "form");
+
+	if (status == 422 || status == 429)
+		return forgot_form(r, status, r->err.msg);
+	if (status)
+		return status;
+	return resp_redirect(r, "/login?forgot=1");
+}
+
+static int reset_form(struct req *r, int status, const char *token, const char *error)
+{
+	struct view *v = web_account_page(r, "Choose a new password");
+
+	/* The page carries a live secret: never cached, never sent on as a Referer. */
+	resp_header(r, "Cache-Control", "no-store");
+	resp_header(r, "Referrer-Policy", "no-referrer");
+	if (token)
+		view_set_str(v, "token", token);
+	if (error)
+		view_set_str(v, "error", error);
+	return resp_html(r, status, "password_reset", v);
+}
+
+int page_password_reset_form(struct req *r)
+{
+	const char *token = req_query_get(r, "token");
+	int status = web_account_reset_check(r, token);
+
+	if (status == 400)
+		return reset_form(r, 400, NULL, r->err.msg);
+	if (status)
+		return status;
+	return reset_form(r, 200, token, NULL);
+}
+
+int page_password_reset(struct req *r)
+{
+	const char *token = req_form(r, "token");
+	int status = web_account_reset(r, token, req_form(r, "password"), "form");
+
+	if (status == 422 && r->err_fields && view_get(r->err_fields, "password"))
+		return reset_form(r, 422, token, r->err.msg);
+	if (status == 400 || status == 422)
+		return reset_form(r, 400, NULL, r->err.msg);
+	if (status)
+		return status;
+	/* The browser's own session (if any) ended with the others. */
+	web_session_cookie(r, NULL);
+	return resp_redirect(r, "/login?reset=1");
 }
 
 /* Start a new session (never reuse the one the browser brought) and go on. */

@@ -31,6 +31,10 @@ void page_metrics_observe(struct req *r, double seconds);
 int page_root(struct req *r);
 int page_login_form(struct req *r);
 int page_login(struct req *r);
+int page_password_forgot_form(struct req *r);
+int page_password_forgot(struct req *r);
+int page_password_reset_form(struct req *r);
+int page_password_reset(struct req *r);
 int page_register_form(struct req *r);
 int page_register(struct req *r);
 int page_logout(struct req *r);
@@ -39,11 +43,15 @@ int page_logout(struct req *r);
 int page_account(struct req *r);
 int page_account_token_create(struct req *r);
 int page_account_token_revoke(struct req *r);
+int page_account_password(struct req *r);
+int page_account_email(struct req *r);
 
 /* JSON accounts (api_auth.c) */
 int api_auth_register(struct req *r);
 int api_auth_login(struct req *r);
 int api_auth_me(struct req *r);
+int api_auth_forgot(struct req *r);
+int api_auth_reset(struct req *r);
 
 /* stores (page_stores.c) */
 int page_stores(struct req *r);

@@ -30,14 +30,22 @@ const struct route routes[] = {
 	{"GET", "/register", R_HTML, page_register_form, "register_form", NULL},
 	{"POST", "/register", R_HTML | R_FORM | R_CSRF, page_register, "register", NULL},
 	{"POST", "/logout", R_HTML | R_AUTH | R_FORM | R_CSRF, page_logout, "logout", NULL},
+	{"GET", "/password/forgot", R_HTML, page_password_forgot_form, "password_forgot_form", NULL},
+	{"POST", "/password/forgot", R_HTML | R_FORM | R_CSRF, page_password_forgot, "password_forgot", NULL},
+	{"GET", "/password/reset", R_HTML, page_password_reset_form, "password_reset_form", NULL},
+	{"POST", "/password/reset", R_HTML | R_FORM | R_CSRF, page_password_reset, "password_reset", NULL},
 	{"GET", "/account", R_HTML | R_AUTH, page_account, "account", NULL},
 	{"POST", "/account/tokens", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_create, "token_create", NULL},
 	{"POST", "/account/tokens/{id}/revoke", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_revoke, "token_revoke", NULL},
+	{"POST", "/account/password", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_password, "account_password", NULL},
+	{"POST", "/account/email", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_email, "account_email", NULL},
 
 	/* --- accounts: JSON API --- */
 	{"POST", "/api/v1/auth/register", R_JSON | R_JSONBODY, api_auth_register, "api_register", NULL},
 	{"POST", "/api/v1/auth/login", R_JSON | R_JSONBODY, api_auth_login, "api_login", NULL},
 	{"GET", "/api/v1/auth/me", R_JSON | R_AUTH, api_auth_me, "api_me", NULL},
+	{"POST", "/api/v1/auth/forgot", R_JSON | R_JSONBODY, api_auth_forgot, "api_forgot", NULL},
+	{"POST", "/api/v1/auth/reset", R_JSON | R_JSONBODY, api_auth_reset, "api_reset", NULL},
 
 	/* --- stores: pages (page_stores.c) --- */
 	{"GET", "/stores", R_HTML | R_AUTH, page_stores, "stores", NULL},

@@ -36,6 +36,39 @@ int web_account_login(struct req *r, const char *email, const char *password, co
  */
 int web_account_register(struct req *r, const char *email, const char *password, const char *via);
 
+/*
+ * "Forgot password": validate the address (422), count the request per
+ * source address and per address (429 rate_limited with Retry-After, the
+ * same for any address), then in one transaction, for an enabled account
+ * only, a reset token and its mail in the outbox, plus the audit row
+ * (user.password_forgot, outcome mailed / no_account / disabled).  Returns
+ * 0 ("accepted") whether or not the address has an account; 503 when links
+ * cannot be made (no public_origin outside local mode).
+ */
+int web_account_forgot(struct req *r, const char *email, const char *via);
+
+/* 0 when token is a live reset token, else 400 invalid_token (r->err set). Uses nothing. */
+int web_account_reset_check(struct req *r, const char *token);
+
+/*
+ * Use a reset token: the new password (rules: 422) replaces the old one,
+ * every session of the user ends, API tokens stay, the address counts as
+ * verified; audited user.password_reset.  A token that is not live (used,
+ * expired, unknown, malformed, user disabled) is 400 invalid_token, audited
+ * user.password_reset_refused.  0 or the status with r->err set.
+ */
+int web_account_reset(struct req *r, const char *token, const char *password, const char *via);
+
+/*
+ * Account page changes, each after the signed-in user's current password
+ * (wrong: 403 with field current_password, counted with the sign-in
+ * failures; 429 at their limit).  A new password signs out the user's other
+ * sessions (user.password_change); a new email is unverified again
+ * (user.email_change; 422 when it cannot be used).  0 or the status.
+ */
+int web_account_change_password(struct req *r, const char *current, const char *password);
+int web_account_change_email(struct req *r, const char *current, const char *email);
+
 /* The layout keys every page needs (req.c's page_view: title, user, csrf_token...). */
 struct view *web_account_page(struct req *r, const char *title);
 

@@ -66,3 +66,26 @@ mail_html() { _mail_py html "$1"; }
 mail_run() {
 	"$SF_BUILD/bin/storefleet-mail" --once "$@" >"$T/mail.log" 2>&1
 }
+
+# The web stack with links in mail pointing at it: PostgreSQL, schema, app, nginx on a port
+# chosen first so that SF_PUBLIC_ORIGIN can name it.
+sf_mail_stack() {
+	local port
+
+	port=$(free_port)
+	export SF_COOKIE_SECURE=false SF_REGISTRATION_OPEN=${SF_REGISTRATION_OPEN:-true}
+	export SF_PUBLIC_ORIGIN=http://127.0.0.1:$port
+	pg_start "$T/pg" || bail "cannot start PostgreSQL"
+	sf_migrate || bail "migrate failed"
+	app_start "$T" "${SF_TEST_WORKERS:-2}" || bail "cannot start storefleet.fcgi"
+	nginx_start "$T" "$port" || bail "cannot start nginx"
+}
+
+# The token of the last reset link mailed to ADDRESS (after mail_run).
+mail_last_token() {
+	local f
+
+	f=$(grep -l "^X-Sink-Rcpt-To: $1" "$SMTP_DIR"/msgs/*.eml 2>/dev/null | sort | tail -n 1)
+	[ -n "$f" ] || return 1
+	mail_text "$f" | sed -n 's|.*/password/reset?token=\([A-Za-z0-9_-]*\).*|\1|p' | head -n 1
+}

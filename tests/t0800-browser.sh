@@ -12,6 +12,7 @@
 # A failed step leaves failure-N.png/.html in the kept temp dir (its path is printed).
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"
+. "$SF_ROOT/tests/lib-mail.sh"
 
 : "${SF_KEEP_ON_FAIL:=1}"
 CHROMIUM=${SF_CHROMIUM:-/usr/bin/chromium}
@@ -30,14 +31,18 @@ export SF_SIMULATED_CLUSTER=true SF_OVERLAY=local
 kubesim_start "$T/kubesim" --pod-ready-ms 3000 --job-complete-ms 1000 --pvc-bind-ms 100 \
 	--ns-delete-ms 300 --observed-lag-ms 10 || bail "cannot start kubesim"
 export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
+# The password reset's mail goes through a real SMTP server (tests/smtp-sink.py).
+smtp_start "$T/smtp" || bail "cannot start the SMTP server"
 sf_stack
-# The loop outlives the journey; the cleanup trap stops it by PID.
+# The loops outlive the journey; the cleanup trap stops them by PID.
 "$SF_BUILD/bin/storefleet-reconcile" --for 600s >>"$T/reconcile.log" 2>&1 &
 STACK_PIDS+=("reconcile:$!")
+"$SF_BUILD/bin/storefleet-mail" --for 600s >>"$T/mail.log" 2>&1 &
+STACK_PIDS+=("mail:$!")
 
 # The journey, bounded: timeout TERMs node (playwright then closes chromium), KILLs it 10 s later.
 start=$(date +%s%N)
-SF_BASE=$BASE SF_INGRESS=$KUBESIM_INGRESS SF_OUT=$T SF_DEADLINE=${SF_DEADLINE:-90} \
+SF_BASE=$BASE SF_INGRESS=$KUBESIM_INGRESS SF_OUT=$T SF_MAILDIR=$SMTP_DIR/msgs SF_DEADLINE=${SF_DEADLINE:-90} \
 	timeout -k 10 "${SF_JOURNEY_TIMEOUT:-240}" node "$SF_ROOT/tests/browser/journey.js" >"$T/journey.tap" 2>"$T/journey.err"
 rc=$?
 elapsed=$((($(date +%s%N) - start) / 1000000))
@@ -107,6 +112,10 @@ fi
 is "$(rc_sql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.register%'")" \
 	user.register,user.register_existing "the audit log has the registration and the second try on the taken address"
 is "$(rc_sql "SELECT count(*) FROM users")" 1 "the second try made no account"
+# The password reset: one mail at the SMTP server, the request and the reset audited.
+is "$(mail_count)" 1 "the SMTP server received exactly one mail: the reset link"
+is "$(rc_sql "SELECT string_agg(action || coalesce(':' || (details->>'outcome'), ''), ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.password%'")" \
+	"user.password_forgot:mailed,user.password_reset" "the audit log has the request (mailed) and the reset"
 if [ -n "$xid" ]; then
 	is "$(rc_sql "SELECT name FROM stores WHERE id = '$xid'")" '<img src=x onerror=alert(1)>' \
 		"the markup-like name is stored as typed"
@@ -132,6 +141,6 @@ for f in screenshot-store.png screenshot-dashboard.png; do
 done
 
 # Nothing on the server side complained either.
-unlike "$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/app.log" "$T/reconcile.log" 2>/dev/null)" . \
-	"no sanitizer reports from the app or reconcile"
+unlike "$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/app.log" "$T/reconcile.log" "$T/mail.log" 2>/dev/null)" . \
+	"no sanitizer reports from the app, reconcile or storefleet-mail"
 done_testing

@@ -15,7 +15,10 @@
  * or NULL for {}.  Callers never put a password or a token into details.
  *
  * Actions used so far: user.register, user.login, user.login_failed,
- * user.logout, user.role, token.create, token.revoke, auth.denied.
+ * user.logout, user.role, token.create, token.revoke, auth.denied,
+ * user.password_forgot, user.password_reset, user.password_reset_refused,
+ * user.password_change, user.email_change, user.change_refused, mail.test,
+ * mail.resend.
  */
 int audit_record(struct arena *a, long long actor_id, const char *actor_email, const char *ip,
 		 const char *action, const char *target, const struct view *details, struct err *e);

@@ -138,7 +138,8 @@ static struct db_stmt st_delivering = DB_STMT(
 	"WHERE id = $1::bigint AND attempt_id = $2::uuid AND state = 'sending'",
 	2);
 static struct db_stmt st_sent = DB_STMT(
-	"UPDATE outbox SET state = 'sent', sent_at = now(), claimed_until = NULL, last_error = '' "
+	"UPDATE outbox SET state = 'sent', sent_at = now(), claimed_until = NULL, last_error = '', "
+	"message = '' "
 	"WHERE id = $1::bigint AND attempt_id = $2::uuid",
 	2);
 static struct db_stmt st_unknown = DB_STMT(

@@ -23,7 +23,9 @@
  *      final "." leaves), sending -> delivering, only if attempt_id still
  *      matches: if another sender took the row over, the transfer is
  *      aborted and the relay never sees the end of the message;
- *   4. at once after the relay's 250, delivering -> sent.
+ *   4. at once after the relay's 250, delivering -> sent, and the message's
+ *      text is dropped (it may carry a live link; the row keeps its
+ *      Message-ID, kind and recipient).
  *
  * A sender killed in 1-3 leaves 'sending': the relay dropped the partial
  * message with the connection, so the next run sends it again (one copy
