@@ -88,7 +88,7 @@ int ks_query(const char *query, const char *key, char *out, size_t n)
 	return 0;
 }
 
-static int qbool(const struct ks_req *q, const char *key)
+int ks_qbool(const struct ks_req *q, const char *key)
 {
 	char v[16];
 
@@ -1574,7 +1574,7 @@ static const char *field_value(const json_t *o, const char *path)
 	return json_is_string(cur) ? json_string_value(cur) : "";
 }
 
-static int fields_match(const json_t *terms, const json_t *o)
+int ks_fields_match(const json_t *terms, const json_t *o)
 {
 	size_t i;
 	json_t *t;
@@ -1589,8 +1589,8 @@ static int fields_match(const json_t *terms, const json_t *o)
 	return 1;
 }
 
-static int field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, char *fns, size_t nf,
-		     int *neg, json_t *terms)
+int ks_field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, char *fns, size_t nf,
+		 int *neg, json_t *terms)
 {
 	char tmp[512], *tok, *save = NULL;
 
@@ -1721,7 +1721,7 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 		json_decref(terms);
 		return;
 	}
-	if (*fs && field_sel(q, fs, fname, sizeof(fname), fns, sizeof(fns), &neg, terms) < 0)
+	if (*fs && ks_field_sel(q, fs, fname, sizeof(fname), fns, sizeof(fns), &neg, terms) < 0)
 		goto out;
 	if (*fns) {
 		if (ns && strcmp(ns, fns))
@@ -1786,7 +1786,7 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 		for (i = start; i < n; i++) {
 			if (*fname && (!strcmp(v[i]->name, fname)) == neg)
 				continue;
-			if (json_array_size(terms) && !fields_match(terms, v[i]->o))
+			if (json_array_size(terms) && !ks_fields_match(terms, v[i]->o))
 				continue;
 			if (limit && (long)np == limit) {
 				more = 1;
@@ -1924,9 +1924,9 @@ static void sim_handle(struct ks_req *q, const char *rest)
 	} else if (!strcmp(rest, "stats") && !strcmp(q->method, "GET")) {
 		json_t *empty = json_object();
 		json_t *out = json_pack(
-		    "{s:O,s:I,s:O,s:I}", "requests", stats_req ? stats_req : empty, "total",
+		    "{s:O,s:I,s:O,s:I,s:o}", "requests", stats_req ? stats_req : empty, "total",
 		    (json_int_t)stats_total, "creates", stats_created ? stats_created : empty,
-		    "objects", (json_int_t)ks_store_count());
+		    "objects", (json_int_t)ks_store_count(), "watches", ks_watch_stats());
 
 		json_decref(empty);
 		ks_send_obj(q, 200, out);
@@ -2123,7 +2123,7 @@ static void route(struct ks_req *q)
 	q->res = r;
 	verb = q->method;
 	if (!name && !strcmp(verb, "GET"))
-		verb = qbool(q, "watch") ? "WATCH" : "LIST";
+		verb = ks_qbool(q, "watch") ? "WATCH" : "LIST";
 	ks_stats_count(verb, r->plural);
 	if (!name) {
 		if (!strcmp(verb, "LIST"))

@@ -106,6 +106,9 @@ json_t *ks_proto_decode(const struct ks_resource *r, const void *body, size_t le
 struct ks_opts {
 	int pod_ready_ms, job_complete_ms, pvc_bind_ms, ns_delete_ms, observed_lag_ms;
 	int continue_ttl_ms; /* a list's continue token expires after this (410 Expired) */
+	int watch_window;    /* changes kept for watches from a resourceVersion (older: 410) */
+	int watch_queue;     /* events a watcher may have waiting before it is dropped */
+	int watch_bookmark_ms; /* period of BOOKMARK events (allowWatchBookmarks) */
 	unsigned seed;
 	int quiet;
 	char token[128];
@@ -162,19 +165,27 @@ void ks_store_update(struct ks_obj *x, json_t *o);
 /* Remove and free. */
 void ks_store_del(struct ks_obj *x);
 
-/* The change log (what watches stream). */
+/*
+ * The change log (what watches stream): the last ks_opt.watch_window
+ * changes, one per resourceVersion, in order.  Logging a change hands it
+ * to the live watches (ks_watch_dispatch).
+ */
 enum { KS_ADDED, KS_MODIFIED, KS_DELETED };
 struct ks_change {
 	int type;
 	const struct ks_resource *res;
 	char *ns, *name;
 	uint64_t rv;
-	json_t *o; /* the state after the change (the last state for DELETED) */
+	json_t *o;    /* the state after the change (the last state for DELETED) */
+	json_t *prev; /* MODIFIED: the state before (for selectors a change enters or leaves) */
 };
 
-uint64_t ks_store_seq(void); /* sequence number the next change will get */
+uint64_t ks_store_seq(void);	   /* sequence number the next change will get */
+uint64_t ks_store_first_seq(void); /* the oldest change still kept */
 /* Change number seq, or NULL if it is not written yet or was overwritten. */
 const struct ks_change *ks_store_change(uint64_t seq);
+/* The first kept change with a resourceVersion above rv (ks_store_seq() if none). */
+uint64_t ks_store_seq_after(uint64_t rv);
 
 /*
  * Parse a label selector.  OUT: *out (free with ks_sel_free); NULL for an
@@ -215,6 +226,19 @@ struct ks_req {
 	char retry_after[16];
 };
 
+/*
+ * Parse a fieldSelector fs: a metadata.name term into name (neg: "!="), a
+ * metadata.namespace term into fns, the others as [field, value, negated]
+ * into terms.  Returns -1 with a 400 answered in q for an unknown field or
+ * a malformed term.
+ */
+int ks_field_sel(struct ks_req *q, const char *fs, char *name, size_t nn, char *fns, size_t nf,
+		 int *neg, json_t *terms);
+/* Does o satisfy every term ks_field_sel put in terms? */
+int ks_fields_match(const json_t *terms, const json_t *o);
+/* Is the query parameter key set to true ("true", "1" or empty)? */
+int ks_qbool(const struct ks_req *q, const char *key);
+
 /* Answer one authenticated request (caller holds ks_lock). */
 void ks_api_handle(struct ks_req *q);
 /* Query parameter value (decoded) into out; returns 1 if present. */
@@ -244,15 +268,27 @@ json_t *ks_table_event(const struct ks_resource *r, const json_t *o, int with_co
 
 struct ks_watch;
 
-/* Start a watch for q (lock held): sets q->watch, or answers an error. */
-void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *ns);
 /*
- * Next bytes of the event stream (takes the lock itself, may block up to
- * ~1 s waiting for changes).  Returns bytes written, 0 for "nothing yet",
- * -1 at the end of the stream (timeoutSeconds reached or shutdown).
+ * Start a watch for q (lock held): sets q->watch, or answers an error
+ * (422 for options the API server refuses).  ns NULL = all namespaces.
+ */
+void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *ns);
+/* The connection's socket, polled for the client going away (-1 = unknown). */
+void ks_watch_set_fd(struct ks_watch *w, int fd);
+/*
+ * Next bytes of the event stream, written to out (at most max); called
+ * from the connection's thread without the lock.  Blocks until there is
+ * something to send.  Returns the bytes written, -1 at the end of the
+ * stream (timeoutSeconds, a dropped slow watcher, an ERROR sent, shutdown),
+ * -2 when the client has gone.
  */
 long ks_watch_read(struct ks_watch *w, char *out, size_t max);
+/* Unregister and free (takes the lock itself). */
 void ks_watch_free(struct ks_watch *w);
+/* Hand a logged change to every live watch it concerns (lock held). */
+void ks_watch_dispatch(const struct ks_change *c);
+/* Watch figures for /_sim/stats (lock held): new object. */
+json_t *ks_watch_stats(void);
 
 /* --- validation (validate.c) -------------------------------------------- */
 

@@ -23,11 +23,17 @@
  * kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]
  *         [--token T] [--pod-ready-ms N] [--job-complete-ms N] [--pvc-bind-ms N]
  *         [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N] [--fault JSON]...
- *         [--seed N] [--quiet]
+ *         [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N] [--seed N] [--quiet]
  *
  * --continue-ttl-ms: a list's continue token is refused (410 Expired) this
  * long after the list's first page (default 300000, etcd's compaction
  * interval; 0 = never).
+ *
+ * Watches (watch.c): --watch-window keeps the last N changes (default
+ * 16384; also KUBESIM_WATCH_WINDOW): a watch from an older resourceVersion
+ * gets an ERROR 410 Expired.  --watch-queue: a watcher with more than N
+ * events waiting (its client does not read) is dropped (default 1024).
+ * --watch-bookmark-ms: BOOKMARK period for allowWatchBookmarks (60000).
  *
  * DIR receives ca.crt, server.crt, client.crt/.key (CN=storefleet-test,
  * O=system:masters), token, kubesim.pid, address, ingress.address and, last,
@@ -60,6 +66,9 @@ struct ks_opts ks_opt = {
     .ns_delete_ms = 1000,
     .observed_lag_ms = 200,
     .continue_ttl_ms = 300000, /* etcd compacts every 5 minutes by default */
+    .watch_window = 16384,
+    .watch_queue = 1024,
+    .watch_bookmark_ms = 60000, /* the cacher's bookmarkFrequency */
 };
 pthread_mutex_t ks_lock = PTHREAD_MUTEX_INITIALIZER;
 volatile int ks_stopping;
@@ -332,6 +341,8 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	long n = ks_watch_read(cls, buf, max);
 
 	(void)pos;
+	if (n == -2)
+		return MHD_CONTENT_READER_END_WITH_ERROR; /* the client went away */
 	if (n < 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	return n;
@@ -399,8 +410,6 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 	buf_init(&q.out, 0);
 	q.method = method;
 	q.path = url;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	(void)ci;
 	{
 		/* libmicrohttpd gives the path without the query: rebuild the raw query */
 		static __thread char qs[8192];
@@ -421,6 +430,7 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 				      "orphanDependents",
 				      "allowWatchBookmarks",
 				      "gracePeriodSeconds",
+				      "sendInitialEvents",
 				      NULL};
 		int i;
 
@@ -492,6 +502,8 @@ static enum MHD_Result api(void *cls, struct MHD_Connection *c, const char *url,
 			ks_watch_free(q.watch);
 			return MHD_NO;
 		}
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		ks_watch_set_fd(q.watch, ci ? ci->connect_fd : -1);
 		MHD_add_response_header(r, "Content-Type", "application/json");
 		MHD_add_response_header(r, "Transfer-Encoding", "chunked");
 		ret = MHD_queue_response(c, 200, r);
@@ -574,6 +586,7 @@ static void usage(void)
 	    "               [--token TOKEN] [--pod-ready-ms N] [--job-complete-ms N] "
 	    "[--pvc-bind-ms N]\n"
 	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N]\n"
+	    "               [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N]\n"
 	    "               [--fault SPEC]... [--seed N] [--quiet]\n");
 }
 
@@ -605,6 +618,9 @@ int main(int argc, char **argv)
 	    {"ns-delete-ms", required_argument, NULL, 4},
 	    {"observed-lag-ms", required_argument, NULL, 5},
 	    {"continue-ttl-ms", required_argument, NULL, 6},
+	    {"watch-window", required_argument, NULL, 7},
+	    {"watch-queue", required_argument, NULL, 8},
+	    {"watch-bookmark-ms", required_argument, NULL, 9},
 	    {"fault", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -622,6 +638,8 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return 1;
+	if (getenv("KUBESIM_WATCH_WINDOW"))
+		ks_opt.watch_window = atoi(getenv("KUBESIM_WATCH_WINDOW"));
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -654,6 +672,15 @@ int main(int argc, char **argv)
 		case 6:
 			ks_opt.continue_ttl_ms = atoi(optarg);
 			break;
+		case 7:
+			ks_opt.watch_window = atoi(optarg);
+			break;
+		case 8:
+			ks_opt.watch_queue = atoi(optarg);
+			break;
+		case 9:
+			ks_opt.watch_bookmark_ms = atoi(optarg);
+			break;
 		case 'f':
 			if (nf < 32)
 				faults[nf++] = optarg;
@@ -673,7 +700,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!listen_spec || !dir || optind != argc) {
+	if (!listen_spec || !dir || optind != argc || ks_opt.watch_window < 1 ||
+	    ks_opt.watch_queue < 1 || ks_opt.watch_bookmark_ms < 1) {
 		usage();
 		return 2;
 	}

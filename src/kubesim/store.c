@@ -35,27 +35,35 @@ struct hmap {
 
 static struct hmap objs, label_ix, ns_ix; /* ns_ix: namespace -> its objects */
 
-/* the change log watches read: the last RING changes, by sequence number */
-#define RING 16384
-static struct ks_change ring[RING];
+/*
+ * The change log: the last ks_opt.watch_window changes by sequence number,
+ * in resourceVersion order (every resourceVersion is one change), for
+ * watches that start from a resourceVersion.  Each change is also handed
+ * to the live watches as it is logged (ks_watch_dispatch).
+ */
+static struct ks_change *ring;
+static size_t ring_cap;
 static uint64_t ring_seq;
 
-static void log_change(int type, const struct ks_obj *x)
+static void log_change(int type, const struct ks_obj *x, json_t *prev)
 {
-	struct ks_change *c = &ring[ring_seq % RING];
+	struct ks_change *c = &ring[ring_seq % ring_cap];
 
 	free(c->ns);
 	free(c->name);
 	json_decref(c->o);
+	json_decref(c->prev);
 	c->type = type;
 	c->res = x->res;
 	c->ns = strdup(x->ns);
 	c->name = strdup(x->name);
 	c->rv = x->rv;
 	c->o = json_incref(x->o);
+	c->prev = json_incref(prev);
 	if (!c->ns || !c->name)
 		die_oom();
 	ring_seq++;
+	ks_watch_dispatch(c);
 }
 
 uint64_t ks_store_seq(void)
@@ -63,12 +71,33 @@ uint64_t ks_store_seq(void)
 	return ring_seq;
 }
 
+uint64_t ks_store_first_seq(void)
+{
+	return ring_seq > ring_cap ? ring_seq - ring_cap : 0;
+}
+
 const struct ks_change *ks_store_change(uint64_t seq)
 {
-	if (seq >= ring_seq || ring_seq - seq > RING)
+	if (seq >= ring_seq || seq < ks_store_first_seq())
 		return NULL;
-	return &ring[seq % RING];
+	return &ring[seq % ring_cap];
 }
+
+uint64_t ks_store_seq_after(uint64_t rv)
+{
+	uint64_t lo = ks_store_first_seq(), hi = ring_seq;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (ring[mid % ring_cap].rv > rv)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 static struct vec by_res[64];
 static uint64_t cur_rv = 1000;
 
@@ -253,6 +282,10 @@ static void index_labels(struct ks_obj *x, int add)
 
 void ks_store_init(void)
 {
+	ring_cap = ks_opt.watch_window > 0 ? (size_t)ks_opt.watch_window : 1;
+	ring = calloc(ring_cap, sizeof(*ring));
+	if (!ring)
+		die_oom();
 	hm_grow(&objs);
 	hm_grow(&label_ix);
 	hm_grow(&ns_ix);
@@ -313,19 +346,21 @@ struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o)
 	vec_push(&by_res[x->all_pos], x);
 	index_labels(x, 1);
 	index_ns(x, 1);
-	log_change(KS_ADDED, x);
+	log_change(KS_ADDED, x, NULL);
 	touch(x);
 	return x;
 }
 
 void ks_store_update(struct ks_obj *x, json_t *o)
 {
+	json_t *prev = x->o;
+
 	index_labels(x, 0);
-	json_decref(x->o);
 	x->o = o;
 	set_rv(x);
 	index_labels(x, 1);
-	log_change(KS_MODIFIED, x);
+	log_change(KS_MODIFIED, x, prev);
+	json_decref(prev);
 	touch(x);
 }
 
@@ -350,7 +385,7 @@ void ks_store_del(struct ks_obj *x)
 				    json_string(rv));
 		json_decref(x->o);
 		x->o = last;
-		log_change(KS_DELETED, x);
+		log_change(KS_DELETED, x, NULL);
 	}
 	json_decref(x->o);
 	free(x->ns);
