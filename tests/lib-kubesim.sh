@@ -113,3 +113,69 @@ ks_stop_clean() {
 		_tap_result 1 "kubesim log is free of sanitizer reports"
 	fi
 }
+
+# --- watches ----------------------------------------------------------------------------------
+#
+#   kwatch NAME PATH [curl args...]  stream a watch with curl --no-buffer into $T/NAME.w (headers
+#                           $T/NAME.h) in the background; stopped at exit if still running
+#   kwatch_wait NAME [SECS] wait for that curl to end; WRC = its exit status (0: a clean end)
+#   kwatch_stop NAME        end it from the client side (SIGTERM) and reap it
+#   wev NAME EXPR           python3 expression over the events so far (ev: list of dicts; t(e),
+#                           n(e), rv(e): type, name, resourceVersion as int)
+#   wsees NAME PATTERN [SECS]  await a line of the stream matching the ERE (default 10 s)
+#   kwatches [KEY]          /_sim/stats watches.KEY (open by default)
+
+kwatch() {
+	local name=$1 path=$2
+
+	shift 2
+	: >"$T/$name.w"
+	curl -sS --no-buffer --max-time 120 --cacert "$KUBESIM_DIR/ca.crt" \
+		-H "Authorization: Bearer $KUBESIM_TOKEN" -D "$T/$name.h" "$@" \
+		"$KUBESIM_ADDR$path" >"$T/$name.w" 2>"$T/$name.err" &
+	echo $! >"$T/$name.pid"
+	STACK_PIDS+=("watch:$!")
+}
+
+kwatch_wait() {
+	local pid
+
+	pid=$(cat "$T/$1.pid")
+	wait_for "${2-10}" stack_gone "$pid"
+	wait "$pid" 2>/dev/null
+	WRC=$?
+}
+
+kwatch_stop() {
+	local pid
+
+	pid=$(cat "$T/$1.pid")
+	kill -TERM "$pid" 2>/dev/null
+	wait_for 10 stack_gone "$pid"
+	wait "$pid" 2>/dev/null
+}
+
+wev() {
+	python3 -c '
+import json, sys
+ev = []
+for line in open(sys.argv[1]):
+    try:
+        ev.append(json.loads(line))
+    except ValueError:
+        pass
+t = lambda e: e["type"]
+n = lambda e: e["object"]["metadata"].get("name", "")
+rv = lambda e: int(e["object"]["metadata"]["resourceVersion"])
+v = eval(sys.argv[2])
+print(v if not isinstance(v, (dict, list)) else json.dumps(v, sort_keys=True))' "$T/$1.w" "$2"
+}
+
+wsees() {
+	wait_for "${3-10}" grep -Eq "$2" "$T/$1.w"
+}
+
+kwatches() {
+	ksim GET stats >/dev/null
+	kjson "j['watches']['${1-open}']"
+}
