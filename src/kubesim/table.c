@@ -100,6 +100,10 @@ static const char *header(const struct ks_resource *r)
 		return "Last Seen,Type,Reason,Object,Message";
 	if (!strcmp(p, "ingresses"))
 		return "Name,Hosts,Age";
+	if (!strcmp(p, "configmaps"))
+		return "Name,#Data,Age";
+	if (!strcmp(p, "secrets"))
+		return "Name,Type,#Data,Age";
 	return "Name,Age";
 }
 
@@ -223,6 +227,16 @@ static json_t *cells(const struct ks_resource *r, const json_t *o)
 		row = json_pack("[s,s,s]", name, hosts.len ? hosts.s : "*", a);
 		buf_release(&hosts);
 		return row;
+	}
+	if (!strcmp(p, "configmaps") || !strcmp(p, "secrets")) {
+		json_int_t n = (json_int_t)(json_object_size(json_object_get(o, "data")) +
+					    json_object_size(json_object_get(o, "binaryData")));
+
+		if (!strcmp(p, "secrets"))
+			return json_pack("[s,s,I,s]", name,
+					 json_string_value(json_object_get(o, "type")) ?: "Opaque",
+					 n, a);
+		return json_pack("[s,I,s]", name, n, a);
 	}
 	return json_pack("[s,s]", name, a);
 }
