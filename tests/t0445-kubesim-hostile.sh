@@ -67,7 +67,10 @@ for i in range(1500):
         ("PATCH", coll + "/" + name, "application/strategic-merge-patch+json"),
         ("PATCH", coll + "/" + name, "application/json-patch+json"),
         ("DELETE", coll + "/" + name + rnd.choice(["", "?propagationPolicy=Foreground", "?propagationPolicy=Orphan"]), "application/json"),
-        ("GET", coll + "?" + rnd.choice(["labelSelector=a%20in%20(b", "labelSelector=!!", "limit=-5", "continue=%41%42", "fieldSelector=a", "labelSelector=a,b,c%20notin%20(x,y)", "watch=true&timeoutSeconds=1"]), None),
+        ("GET", coll + "?" + rnd.choice(["labelSelector=a%20in%20(b", "labelSelector=!!", "limit=-5", "continue=%41%42", "fieldSelector=a", "labelSelector=a,b,c%20notin%20(x,y)", "watch=true&timeoutSeconds=1",
+            "watch=1&timeoutSeconds=1&resourceVersion=" + rnd.choice(["abc", "-1", "1", "18446744073709551616", "0", "99999999999"]),
+            "watch=1&timeoutSeconds=1&allowWatchBookmarks=1&sendInitialEvents=" + rnd.choice(["true", "false", "", "x"]) + "&resourceVersionMatch=" + rnd.choice(["NotOlderThan", "Exact", "", "%00"]),
+            "watch=1&timeoutSeconds=" + rnd.choice(["x", "-5", "99999999999999999999", "1"]) + "&fieldSelector=" + rnd.choice(["metadata.name%3D", "metadata.namespace!%3Dh", "status.phase%3DRunning", "a%3Db%3Dc"])]), None),
         ("GET", rnd.choice(["/api/v1/namespaces/h/pods", "/apis/apps/v1/namespaces/h/replicasets", "/api/v1/namespaces/h/events", "/apis//v1", "/api/v1/namespaces//configmaps/x/y/z"]), None),
     ])
     data = json.dumps(body) if rnd.random() < 0.9 else json.dumps(body)[: rnd.randrange(1, 40)]
