@@ -105,9 +105,9 @@ json_t *ks_proto_decode(const struct ks_resource *r, const void *body, size_t le
 
 struct ks_opts {
 	int pod_ready_ms, job_complete_ms, pvc_bind_ms, ns_delete_ms, observed_lag_ms;
-	int continue_ttl_ms; /* a list's continue token expires after this (410 Expired) */
-	int watch_window;    /* changes kept for watches from a resourceVersion (older: 410) */
-	int watch_queue;     /* events a watcher may have waiting before it is dropped */
+	int continue_ttl_ms;   /* a list's continue token expires after this (410 Expired) */
+	int watch_window;      /* changes kept for watches from a resourceVersion (older: 410) */
+	int watch_queue;       /* events a watcher may have waiting before it is dropped */
 	int watch_bookmark_ms; /* period of BOOKMARK events (allowWatchBookmarks) */
 	unsigned seed;
 	int quiet;

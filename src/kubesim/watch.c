@@ -40,7 +40,7 @@
  */
 
 #define DEFAULT_TIMEOUT_S 1800 /* the API server's --min-request-timeout */
-#define SLICE_MS 250
+#define SLICE_MS	  250
 
 /* One serialized event line ({"type":...,"object":...}\n), shared by the watches that get it. */
 struct ev {
@@ -61,9 +61,9 @@ struct ks_watch {
 	int table, headers_sent; /* one-row Tables (kubectl get -w); headers_sent under ks_lock */
 	int bookmarks;
 	int fd;
-	uint64_t min_rv;			/* a bookmark never says less than this */
+	uint64_t min_rv;			       /* a bookmark never says less than this */
 	int64_t deadline, next_bookmark, end_bookmark; /* ms, monotonic; 0 = none */
-	struct buf out;				/* what to send next (the backlog first) */
+	struct buf out;				       /* what to send next (the backlog first) */
 	size_t out_pos;
 	int ended; /* the backlog is the whole stream (an ERROR) */
 	/* the queue, filled by ks_watch_dispatch */
@@ -363,8 +363,8 @@ static void invalid_options(struct ks_req *q, json_t *causes)
 
 static void cause(json_t *causes, const char *reason, const char *field, const char *msg)
 {
-	json_array_append_new(causes, json_pack("{s:s,s:s,s:s}", "reason", reason, "message", msg,
-						"field", field));
+	json_array_append_new(
+	    causes, json_pack("{s:s,s:s,s:s}", "reason", reason, "message", msg, "field", field));
 }
 
 /*
@@ -386,9 +386,10 @@ static int valid_options(struct ks_req *q, int has_sie, const char *match)
 			      "Forbidden: resourceVersionMatch is forbidden for watch unless "
 			      "sendInitialEvents is provided");
 		if (strcmp(match, "NotOlderThan")) {
-			snprintf(buf, sizeof(buf),
-				 "Unsupported value: \"%.200s\": supported values: \"NotOlderThan\"",
-				 match);
+			snprintf(
+			    buf, sizeof(buf),
+			    "Unsupported value: \"%.200s\": supported values: \"NotOlderThan\"",
+			    match);
 			cause(causes, "FieldValueNotSupported", "resourceVersionMatch", buf);
 		}
 	}
@@ -415,7 +416,10 @@ static int number(struct ks_req *q, const char *key, const char *s, unsigned lon
 		char m[400];
 
 		ks_group_resource(&msg, q->res);
-		snprintf(m, sizeof(m), "Invalid value: \"%.100s\": strconv.ParseUint: parsing \"%.100s\": invalid syntax", s, s);
+		snprintf(m, sizeof(m),
+			 "Invalid value: \"%.100s\": strconv.ParseUint: parsing \"%.100s\": "
+			 "invalid syntax",
+			 s, s);
 		buf_addf(&msg, " \"\" is invalid: resourceVersion: %s", m);
 		ks_status(q, 422, "Invalid", msg.s,
 			  json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "group", q->res->group, "kind",
@@ -482,10 +486,11 @@ void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *n
 		die_oom();
 	w->table = ks_wants_table(q->accept);
 	w->bookmarks = ks_qbool(q, "allowWatchBookmarks");
-	w->deadline = now + (tos > 0 ? (int64_t)(tos > 1000000 ? 1000000 : tos)
-				     : DEFAULT_TIMEOUT_S) * 1000;
+	w->deadline =
+	    now + (tos > 0 ? (int64_t)(tos > 1000000 ? 1000000 : tos) : DEFAULT_TIMEOUT_S) * 1000;
 	if (w->bookmarks) {
-		w->next_bookmark = now + (ks_opt.watch_bookmark_ms > 0 ? ks_opt.watch_bookmark_ms : 60000);
+		w->next_bookmark =
+		    now + (ks_opt.watch_bookmark_ms > 0 ? ks_opt.watch_bookmark_ms : 60000);
 		if (tos > 0 && w->deadline - 2000 > now)
 			w->end_bookmark = w->deadline - 2000;
 	}
@@ -499,8 +504,8 @@ void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *n
 	 * initial-events-end BOOKMARK; =false: changes only.  Unset: the
 	 * state for resourceVersion unset or "0", a replay for any other.
 	 */
-	initial = has_sie ? (!strcmp(sie, "true") || !strcmp(sie, "1") || !*sie)
-			  : (!has_rv || rvn == 0);
+	initial =
+	    has_sie ? (!strcmp(sie, "true") || !strcmp(sie, "1") || !*sie) : (!has_rv || rvn == 0);
 	w->min_rv = has_rv ? rvn : 0;
 	if (initial && has_sie && has_rv && rvn > ks_store_rv()) {
 		/*
@@ -516,8 +521,8 @@ void ks_watch_begin(struct ks_req *q, const struct ks_resource *r, const char *n
 					 "kind", "Status", "apiVersion", "v1", "metadata", "status",
 					 "Failure", "message", msg, "reason", "Timeout", "details",
 					 "causes", "reason", "ResourceVersionTooLarge", "message",
-					 "Too large resource version", "retryAfterSeconds", 1, "code",
-					 504));
+					 "Too large resource version", "retryAfterSeconds", 1,
+					 "code", 504));
 	} else if (initial) {
 		initial_state(w);
 		if (has_sie && w->bookmarks)
@@ -630,9 +635,9 @@ long ks_watch_read(struct ks_watch *w, char *out, size_t max)
 			if (now >= w->end_bookmark && w->end_bookmark)
 				w->end_bookmark = 0;
 			if (now >= w->next_bookmark)
-				w->next_bookmark = now + (ks_opt.watch_bookmark_ms > 0
-							      ? ks_opt.watch_bookmark_ms
-							      : 60000);
+				w->next_bookmark =
+				    now + (ks_opt.watch_bookmark_ms > 0 ? ks_opt.watch_bookmark_ms
+									: 60000);
 			if (rv >= w->min_rv && rv > 0)
 				bookmark(w, rv, 0);
 			continue;
