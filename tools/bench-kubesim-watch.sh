@@ -55,6 +55,7 @@ print("%8.2f %8.2f %8.2f %8.2f %8.0f" % (sum(lat) / n, lat[n // 2], lat[int(n * 
 PY
 }
 
+start_rss=$(rss)
 printf '%-44s %8s %8s %8s %8s %8s  %s\n' "kubesim: $WRITES ConfigMap creates" "mean ms" "p50 ms" "p99 ms" "max ms" "writes/s" "RSS after"
 line=$(writes quiet)
 printf '%-44s %s  %s\n' "no watch open" "$line" "$(rss)"
@@ -86,6 +87,7 @@ for f in "$W"/w*.out; do
 	[ "$(wc -l <"$f")" -ge "$WRITES" ] && complete=$((complete + 1))
 done
 dropped=$("${CURL[@]}" "$KUBESIM_ADDR/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["watches"]["dropped"])')
+printf '%-44s %s\n' "RSS at start (4 namespaces, 2 more)" "$start_rss"
 printf '%-44s %s\n' "RSS with the watches open, before the writes" "$idle_rss"
 printf '%-44s %s\n' "peak RSS (VmHWM)" "$(hwm)"
 printf '%-44s %s of %s (dropped: %s), last events in %s ms after the last write\n' \

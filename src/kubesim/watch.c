@@ -40,6 +40,7 @@
  */
 
 #define DEFAULT_TIMEOUT_S 1800 /* the API server's --min-request-timeout */
+#define COALESCE_MS	  5    /* a woken watcher waits this long for more before sending */
 #define SLICE_MS	  250
 
 /* One serialized event line ({"type":...,"object":...}\n), shared by the watches that get it. */
@@ -587,6 +588,7 @@ long ks_watch_read(struct ks_watch *w, char *out, size_t max)
 	for (;;) {
 		int64_t now, wake;
 		uint64_t d;
+		int woke;
 
 		if (w->out_pos < w->out.len) {
 			size_t n = w->out.len - w->out_pos;
@@ -648,7 +650,14 @@ long ks_watch_read(struct ks_watch *w, char *out, size_t max)
 		if (w->bookmarks && w->end_bookmark && w->end_bookmark < wake)
 			wake = w->end_bookmark;
 		wait_until(w, wake);
+		woke = w->qlen > 0;
 		pthread_mutex_unlock(&w->m);
+		if (woke) {
+			/* let a burst gather: one TLS record and one send for many events */
+			struct timespec ts = {0, COALESCE_MS * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
