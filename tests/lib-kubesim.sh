@@ -122,7 +122,7 @@ ks_stop_clean() {
 #   kwatch_stop NAME        end it from the client side (SIGTERM) and reap it
 #   wev NAME EXPR           python3 expression over the events so far (ev: list of dicts; t(e),
 #                           n(e), rv(e): type, name, resourceVersion as int)
-#   wsees NAME PATTERN [SECS]  await a line of the stream matching the ERE (default 10 s)
+#   wsees NAME PATTERN [SECS]  await a line of the stream matching the ERE (default 20 s)
 #   kwatches [KEY]          /_sim/stats watches.KEY (open by default)
 
 kwatch() {
@@ -172,7 +172,7 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v, sort_keys=True))' 
 }
 
 wsees() {
-	wait_for "${3-10}" grep -Eq "$2" "$T/$1.w"
+	wait_for "${3-20}" grep -Eq "$2" "$T/$1.w"
 }
 
 kwatches() {

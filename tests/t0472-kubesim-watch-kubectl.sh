@@ -30,7 +30,7 @@ K create configmap before -n kw1 --from-literal=v=0 >/dev/null
 
 # --- kubectl get pods -w ----------------------------------------------------------------------
 kw pods get pods -n kw1 -l role=watched -w
-wait_for 10 watches_are 1
+wait_for 20 watches_are 1
 is "$(kwatches)" 1 "kubectl get -w lists, then holds a watch open"
 K run other -n kw1 --image=example/o:1 --labels=role=other >/dev/null
 K run side -n kw2 --image=example/s:1 --labels=role=watched >/dev/null
@@ -47,7 +47,7 @@ is "$(kwatches)" 0 "kubectl's watch is freed when it exits"
 
 # --- kubectl get configmaps -w --output-watch-events ------------------------------------------------
 kw cms get configmaps -n kw1 -w --output-watch-events
-wait_for 10 watches_are 1
+wait_for 20 watches_are 1
 K create configmap fresh -n kw1 --from-literal=v=1 >/dev/null
 K patch configmap fresh -n kw1 --type=merge -p '{"data":{"v":"2"}}' >/dev/null
 K delete configmap fresh -n kw1 >/dev/null
