@@ -1,5 +1,7 @@
 /* api_auth.c - JSON accounts: POST /api/v1/auth/register, POST /api/v1/auth/login, GET
  * /api/v1/auth/me. */
+#include <string.h>
+
 #include "apitoken.h"
 #include "config.h"
 #include "pages.h"
@@ -46,10 +48,16 @@ int api_auth_register(struct req *r)
 		return status;
 	v = view_obj(r->a);
 	view_set_str(v, "status", "accepted");
-	view_set_str(v, "message",
-		     "If this email address had no account yet, it has one now: sign in with the "
-		     "password you chose (POST /api/v1/auth/login). If it already had one, that "
-		     "account is unchanged.");
+	if (strcmp(config.email_verification, "required"))
+		view_set_str(v, "message",
+			     "If this email address had no account yet, it has one now: sign in with "
+			     "the password you chose (POST /api/v1/auth/login). If it already had "
+			     "one, that account is unchanged.");
+	else
+		view_set_str(v, "message",
+			     "If this email address had no account yet, it was sent a link that "
+			     "activates the account; sign in after following it. If it already had "
+			     "one, that account is unchanged.");
 	return resp_json(r, 202, v);
 }
 

@@ -5,6 +5,7 @@
 #include "apitoken.h"
 #include "db.h"
 #include "pages.h"
+#include "recovery.h"
 #include "web_account.h"
 #include "web_auth.h"
 
@@ -19,6 +20,24 @@ static int account_page(struct req *r, int status, const char *new_token, const 
 	if (!res)
 		return req_fail_err(r, &e);
 	view_set_bool(view_set_obj(v, "nav"), "account", 1);
+	{
+		static const char *const labels[RECOVERY_NOTICES] = {
+		    "a store is ready", "a store failed (with the reason)",
+		    "an upgrade was rolled back"};
+		int prefs[RECOVERY_NOTICES], verified;
+		struct view *n = view_set_arr(v, "notices");
+
+		if (recovery_prefs_get(r->a, r->user->id, prefs, &verified, &e) < 0)
+			return req_fail_err(r, &e);
+		for (int i = 0; i < RECOVERY_NOTICES; i++) {
+			struct view *o = view_push_obj(n);
+
+			view_set_str(o, "name", recovery_notices[i]);
+			view_set_str(o, "label", labels[i]);
+			view_set_bool(o, "on", prefs[i]);
+		}
+		view_set_bool(v, "email_verified", verified);
+	}
 	view_set_str(v, "role", r->user->is_admin ? "admin" : "tenant");
 	if (new_token) {
 		struct view *n = view_set_obj(v, "new_token");
@@ -33,7 +52,9 @@ static int account_page(struct req *r, int status, const char *new_token, const 
 	if (!error && req_query_get(r, "password"))
 		view_set_str(v, "flash", "Password changed; your other browsers were signed out.");
 	if (!error && req_query_get(r, "email"))
-		view_set_str(v, "flash", "Email changed.");
+		view_set_str(v, "flash", "Email changed. We sent the new address a link to confirm it.");
+	if (!error && req_query_get(r, "notices"))
+		view_set_str(v, "flash", "Notifications saved.");
 	list = view_set_arr(v, "tokens");
 	for (int i = 0; i < db_rows(res); i++) {
 		struct view *t = view_push_obj(list);
@@ -125,4 +146,21 @@ int page_account_email(struct req *r)
 	if (status)
 		return status;
 	return resp_redirect(r, "/account?email=1");
+}
+
+/* Each checkbox present = that notice on; absent = off (unchecked boxes are not sent). */
+int page_account_notices(struct req *r)
+{
+	int prefs[RECOVERY_NOTICES];
+	struct err e = ERR_INIT;
+	struct view *d = view_obj(r->a);
+
+	for (int i = 0; i < RECOVERY_NOTICES; i++) {
+		prefs[i] = req_form(r, recovery_notices[i]) != NULL;
+		view_set_bool(d, recovery_notices[i], prefs[i]);
+	}
+	if (recovery_prefs_set(r->a, r->user->id, prefs, &e) < 0)
+		return req_fail_err(r, &e);
+	web_audit(r, "user.notifications", r->user->email, d);
+	return resp_redirect(r, "/account?notices=1");
 }

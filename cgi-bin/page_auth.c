@@ -50,8 +50,14 @@ static int login_form(struct req *r, int status, const char *error, const char *
  */
 #define REGISTERED_NOTICE                                                                          \
 	"If this email address had no account yet, yours is ready: sign in with the password "     \
-	"you just chose. If it already had one, that account is unchanged: sign in with its "      \
-	"existing password."
+	"you just chose (we also sent the address a link to confirm it). If it already had one, "  \
+	"that account is unchanged: sign in with its existing password."
+/* The same, when an account may be used only after its link (email_verification=required). */
+#define REGISTERED_VERIFY_NOTICE                                                                   \
+	"If this email address had no account yet, we sent it a link: open it to activate your "   \
+	"account, then sign in. If it already had one, that account is unchanged, and we sent it " \
+	"a note with where to sign in or reset the password."
+#define VERIFIED_NOTICE "Your email address is confirmed. Sign in."
 
 /* Where "forgot password" leads, whether or not the address has an account. */
 #define FORGOT_NOTICE                                                                              \
@@ -64,7 +70,10 @@ int page_login_form(struct req *r)
 	const char *notice = NULL;
 
 	if (req_query_get(r, "registered"))
-		notice = REGISTERED_NOTICE;
+		notice = strcmp(config.email_verification, "required") ? REGISTERED_NOTICE
+								     : REGISTERED_VERIFY_NOTICE;
+	else if (req_query_get(r, "verified"))
+		notice = VERIFIED_NOTICE;
 	else if (req_query_get(r, "forgot"))
 		notice = FORGOT_NOTICE;
 	else if (req_query_get(r, "reset"))
@@ -240,4 +249,14 @@ int page_logout(struct req *r)
 	}
 	web_session_cookie(r, NULL);
 	return resp_redirect(r, "/login");
+}
+
+/* The link in the verification mail (a GET: mail clients open links that way). */
+int page_verify(struct req *r)
+{
+	int status = web_account_verify(r, req_query_get(r, "token"));
+
+	if (status)
+		return status;
+	return resp_redirect(r, "/login?verified=1");
 }

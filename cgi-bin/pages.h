@@ -35,6 +35,7 @@ int page_password_forgot_form(struct req *r);
 int page_password_forgot(struct req *r);
 int page_password_reset_form(struct req *r);
 int page_password_reset(struct req *r);
+int page_verify(struct req *r);
 int page_register_form(struct req *r);
 int page_register(struct req *r);
 int page_logout(struct req *r);
@@ -45,6 +46,7 @@ int page_account_token_create(struct req *r);
 int page_account_token_revoke(struct req *r);
 int page_account_password(struct req *r);
 int page_account_email(struct req *r);
+int page_account_notices(struct req *r);
 
 /* JSON accounts (api_auth.c) */
 int api_auth_register(struct req *r);

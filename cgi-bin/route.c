@@ -34,11 +34,13 @@ const struct route routes[] = {
 	{"POST", "/password/forgot", R_HTML | R_FORM | R_CSRF, page_password_forgot, "password_forgot", NULL},
 	{"GET", "/password/reset", R_HTML, page_password_reset_form, "password_reset_form", NULL},
 	{"POST", "/password/reset", R_HTML | R_FORM | R_CSRF, page_password_reset, "password_reset", NULL},
+	{"GET", "/verify", R_HTML, page_verify, "verify", NULL},
 	{"GET", "/account", R_HTML | R_AUTH, page_account, "account", NULL},
 	{"POST", "/account/tokens", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_create, "token_create", NULL},
 	{"POST", "/account/tokens/{id}/revoke", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_token_revoke, "token_revoke", NULL},
 	{"POST", "/account/password", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_password, "account_password", NULL},
 	{"POST", "/account/email", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_email, "account_email", NULL},
+	{"POST", "/account/notifications", R_HTML | R_AUTH | R_FORM | R_CSRF, page_account_notices, "account_notices", NULL},
 
 	/* --- accounts: JSON API --- */
 	{"POST", "/api/v1/auth/register", R_JSON | R_JSONBODY, api_auth_register, "api_register", NULL},

@@ -21,6 +21,10 @@
 #define RL_RESET_ADDRESS "reset.address"
 /* clang-format on */
 
+#define WEB_VERIFY_TTL 86400 /* seconds an address-verification link works */
+
+static const char *web_account_link_origin(struct req *r);
+
 /* The rate-limit key for an email: lower-cased, capped (outsiders choose it). */
 static const char *web_account_key(struct req *r, const char *email)
 {
@@ -76,7 +80,8 @@ int web_account_login(struct req *r, const char *email, const char *password, co
 	/* Passwords over the limit never verify, but still cost one hash. */
 	good = auth_verify_password(
 	    found && strlen(password) <= AUTH_PASSWORD_MAX ? u->password_hash : NULL, password);
-	if (good && !u->disabled) {
+	/* Unverified while verification is required: refused exactly like a wrong password. */
+	if (good && !u->disabled && (u->verified || strcmp(config.email_verification, "required"))) {
 		struct principal *saved = r->user;
 		struct principal p = {.id = u->id, .email = u->email, .is_admin = u->is_admin};
 
@@ -116,8 +121,30 @@ int web_account_login(struct req *r, const char *email, const char *password, co
  */
 struct web_account_reg {
 	struct req *r;
-	const char *email, *hash, *via;
+	const char *email, *hash, *via, *origin;
 };
+
+/*
+ * Queue the mail that proves an address: a one-use link to /verify (24 h).
+ * Without a link origin (production without public_origin) nothing is
+ * queued; forgot-password's link verifies too.  0 or -1 with e.
+ */
+static int web_account_send_verify(struct req *r, const char *origin, long long uid,
+				   const char *email, struct err *e)
+{
+	char token[AUTH_TOKEN_LEN + 1];
+	struct view *v;
+
+	if (!origin)
+		return 0;
+	if (recovery_token_create(r->a, uid, "verify", email, WEB_VERIFY_TTL, token, e) < 0)
+		return -1;
+	v = view_obj(r->a);
+	view_set_str(v, "email", email);
+	view_set_bool(v, "required", !strcmp(config.email_verification, "required"));
+	view_set_str(v, "link", arena_printf(r->a, "%s/verify?token=%s", origin, token));
+	return mail_enqueue(r->a, "verify_email", uid, email, v, e);
+}
 
 static int web_account_register_tx(void *ctx, struct err *e)
 {
@@ -133,11 +160,35 @@ static int web_account_register_tx(void *ctx, struct err *e)
 	if (n > 0) {
 		view_set_str(d, "role", u.is_admin ? "admin" : "tenant");
 		view_set_str(d, "via", c->via);
+		if (web_account_send_verify(r, c->origin, u.id, u.email, e) < 0)
+			return -1;
 		return audit_record(r->a, u.id, u.email, r->remote_addr, "user.register", u.email,
 				    d, e);
 	}
-	/* Taken: that account stays exactly as it was; only the audit log knows. */
+	/*
+	 * Taken: that account stays exactly as it was; only the audit log and
+	 * its owner's mailbox know (a note with where to sign in or reset, a
+	 * few an hour at most: reset_per_email, so nobody floods a mailbox).
+	 */
 	key = web_account_key(r, c->email);
+	if (c->origin) {
+		struct auth_user owner;
+		int took = ratelimit_take(r->a, "register.notice", key, config.reset_per_email,
+					  config.reset_window, NULL, e);
+		int found = took == 1 ? auth_user_find(r->a, c->email, &owner, e) : 0;
+
+		if (took < 0 || found < 0)
+			return -1;
+		if (found && !owner.disabled) {
+			struct view *v = view_obj(r->a);
+
+			view_set_str(v, "email", owner.email);
+			view_set_str(v, "login", arena_printf(r->a, "%s/login", c->origin));
+			view_set_str(v, "forgot", arena_printf(r->a, "%s/password/forgot", c->origin));
+			if (mail_enqueue(r->a, "register_existing", owner.id, owner.email, v, e) < 0)
+				return -1;
+		}
+	}
 	view_set_str(d, "email", key);
 	view_set_str(d, "via", c->via);
 	return audit_record(r->a, r->user ? r->user->id : 0, r->user ? r->user->email : NULL,
@@ -148,7 +199,7 @@ int web_account_register(struct req *r, const char *email, const char *password,
 {
 	char hash[AUTH_HASH_MAX];
 	struct err e = ERR_INIT;
-	struct web_account_reg c = {r, email, hash, via};
+	struct web_account_reg c = {r, email, hash, via, web_account_link_origin(r)};
 
 	if (!config.registration_open) {
 		long long n = auth_user_count(r->a, &e);
@@ -437,6 +488,7 @@ int web_account_change_email(struct req *r, const char *current, const char *ema
 	if (db_begin(&e) < 0)
 		return req_fail_err(r, &e);
 	if (recovery_set_email(r->a, u.id, email, &e) < 0 ||
+	    web_account_send_verify(r, web_account_link_origin(r), u.id, email, &e) < 0 ||
 	    audit_record(r->a, u.id, email, r->remote_addr, "user.email_change", email, d, &e) < 0 ||
 	    db_commit(&e) < 0) {
 		db_rollback();
@@ -444,5 +496,39 @@ int web_account_change_email(struct req *r, const char *current, const char *ema
 			return req_invalid(r, "email", "this address cannot be used");
 		return req_fail_err(r, &e);
 	}
+	return 0;
+}
+
+struct web_account_verify {
+	struct req *r;
+	const char *token;
+	int used;
+};
+
+static int web_account_verify_tx(void *ctx, struct err *e)
+{
+	struct web_account_verify *c = ctx;
+	long long uid;
+	const char *email;
+
+	c->used = recovery_token_use(c->r->a, c->token, "verify", &uid, &email, e);
+	if (c->used <= 0)
+		return c->used;
+	if (recovery_mark_verified(c->r->a, uid, e) < 0)
+		return -1;
+	return audit_record(c->r->a, uid, email, c->r->remote_addr, "user.verify", email, NULL, e);
+}
+
+int web_account_verify(struct req *r, const char *token)
+{
+	struct err e = ERR_INIT;
+	struct web_account_verify c = {r, token, 0};
+
+	if (db_tx(web_account_verify_tx, &c, &e) < 0)
+		return req_fail_err(r, &e);
+	if (!c.used)
+		return req_fail(r, 400, "invalid_token",
+				"this link is not valid: it was used already, it expired, or it was "
+				"never issued; the password reset link verifies an address too");
 	return 0;
 }

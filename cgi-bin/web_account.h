@@ -69,6 +69,12 @@ int web_account_reset(struct req *r, const char *token, const char *password, co
 int web_account_change_password(struct req *r, const char *current, const char *password);
 int web_account_change_email(struct req *r, const char *current, const char *email);
 
+/*
+ * Follow an address-verification link: the token is used and the address
+ * verified (user.verify).  0, or 400 invalid_token / the status with r->err.
+ */
+int web_account_verify(struct req *r, const char *token);
+
 /* The layout keys every page needs (req.c's page_view: title, user, csrf_token...). */
 struct view *web_account_page(struct req *r, const char *title);
 

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "lifecycle.h"
 #include "db.h"
 #include "log.h"
 #include "mail.h"
@@ -336,5 +337,48 @@ int mail_enqueue(struct arena *a, const char *kind, long long user_id, const cha
 	    !db_run(a, &st_notify, NULL, e))
 		return -1;
 	log_info("mail: queued %s %s for user %lld", kind, mid, user_id);
+	return 0;
+}
+
+/* The owner, whether they want this kind of notice, and the store's name. */
+static struct db_stmt st_owner = DB_STMT(
+	"SELECT u.id, u.email, s.name, u.disabled_at IS NULL AND CASE $2 "
+	"WHEN 'store_ready' THEN u.notify_store_ready "
+	"WHEN 'store_failed' THEN u.notify_store_failed "
+	"WHEN 'upgrade_rolled_back' THEN u.notify_upgrade_rolled_back ELSE false END "
+	"FROM stores s JOIN users u ON u.id = s.owner_id WHERE s.id = $1",
+	2);
+
+int mail_notify_owner(struct arena *a, const char *store_id, const char *kind,
+		      const char *reason, struct err *e)
+{
+	PGresult *res = db_run(a, &st_owner, (const char *[]){store_id, kind}, e);
+	struct view *v;
+	const char *msg, *mid, *uid;
+	struct err ce = ERR_INIT;
+
+	if (!res)
+		return -1;
+	if (!db_rows(res) || !db_get_bool(res, 0, 3))
+		return 0;
+	v = view_obj(a);
+	view_set_str(v, "store_name", db_get(res, 0, 2));
+	view_set_str(v, "store_id", store_id);
+	view_set_str(v, "store_url", store_url(a, store_id));
+	if (*config.public_origin)
+		view_set_str(v, "store_page",
+			     arena_printf(a, "%s/stores/%s", config.public_origin, store_id));
+	if (reason && *reason)
+		view_set_str(v, "reason", reason);
+	/* A message that cannot be rendered must not hold the store's state back. */
+	if (mail_compose(a, kind, db_get(res, 0, 1), v, &msg, &mid, &ce) < 0) {
+		log_error("mail: store %s: %s not sent: %s", store_id, kind, ce.msg);
+		return 0;
+	}
+	uid = db_get(res, 0, 0);
+	if (!db_run(a, &st_enqueue, (const char *[]){kind, uid, db_get(res, 0, 1), mid, msg}, e) ||
+	    !db_run(a, &st_notify, NULL, e))
+		return -1;
+	log_info("mail: queued %s %s for store %s", kind, mid, store_id);
 	return 0;
 }

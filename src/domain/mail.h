@@ -69,6 +69,17 @@ int mail_compose(struct arena *a, const char *kind, const char *to, struct view 
 int mail_enqueue(struct arena *a, const char *kind, long long user_id, const char *to,
 		 struct view *v, struct err *e);
 
+/*
+ * Tell a store's owner about kind ("store_ready", "store_failed" with the
+ * reason, "upgrade_rolled_back" with why), unless they turned that notice
+ * off on the account page or are disabled: the message is queued on the
+ * process connection, meant to be inside the transaction that moves the
+ * store.  A message that cannot be rendered is logged and skipped (it
+ * must not hold the store back).  0 or -1 with e (database).
+ */
+int mail_notify_owner(struct arena *a, const char *store_id, const char *kind,
+		      const char *reason, struct err *e);
+
 /* Load the templates now (a start-up check); later calls reuse them. 0 or -1 with e. */
 int mail_templates_load(struct err *e);
 

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "db.h"
 #include "lease.h"
+#include "mail.h"
 
 /* Serialises the "fewer than N provisioning" check across reconcilers. */
 #define LEASE_START_LOCK 0x73666c7374617274LL /* "sflstart" */
@@ -267,9 +268,10 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	       struct err *e)
 {
 	char attempts[16], delay[32], secs[16], trouble[8];
-	const char *p[17];
+	const char *p[17], *notify = NULL;
 	enum store_status status = w->status != LEASE_KEEP_STATUS ? w->status : l->status;
 	PGresult *res;
+	int own_tx = 0;
 
 	if (!l->token)
 		return 0;
@@ -294,11 +296,33 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	p[14] = arena_text_array(a, w->ev_level, w->nev);
 	p[15] = arena_text_array(a, w->ev_msg, w->nev);
 	p[16] = trouble;
+	/*
+	 * A first ready and a fall to failed tell the owner (src/domain/mail.c):
+	 * the mail is queued in the transaction of the save, so it exists
+	 * exactly when the new status does.
+	 */
+	if (status == STORE_READY &&
+	    (l->status == STORE_PROVISIONING || l->status == STORE_REQUESTED))
+		notify = "store_ready";
+	else if (status == STORE_FAILED && l->status != STORE_FAILED)
+		notify = "store_failed";
+	if (notify && !db_in_tx()) {
+		if (db_begin(e) < 0)
+			return -1;
+		own_tx = 1;
+	}
 	res = db_run(a, &st_save, p, e);
 	if (!res)
-		return -1;
-	if (db_get_ll(res, 0, 0) != 1)
+		goto fail;
+	if (db_get_ll(res, 0, 0) != 1) {
+		if (own_tx)
+			db_rollback();
 		return 0; /* the caller releases: a status change leaves the token ours */
+	}
+	if (notify && mail_notify_owner(a, l->id, notify, w->reason, e) < 0)
+		goto fail;
+	if (own_tx && db_commit(e) < 0)
+		goto fail;
 	l->status = status;
 	if (w->reason)
 		l->reason = arena_strdup(a, w->reason);
@@ -316,6 +340,10 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	if (w->release)
 		l->token = NULL;
 	return 1;
+fail:
+	if (own_tx)
+		db_rollback();
+	return -1;
 }
 
 int lease_release(struct arena *a, struct lease *l, struct err *e)

@@ -13,6 +13,7 @@
 #include "lease.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "mail.h"
 #include "reconcile_int.h"
 #include "view.h"
 
@@ -293,7 +294,16 @@ static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, s
 		view_set_str(d, "reason", w->rollback_reason);
 		if (audit_record(a, 0, "storefleet", NULL, "store.rollback", u->l->id, d, e) < 0)
 			goto fail;
+		/* The owner hears of it in the same commit (unless they turned it off). */
+		if (mail_notify_owner(a, u->l->id, "upgrade_rolled_back",
+				      arena_printf(a, "the upgrade to %s failed: %s; rolling back to %s",
+						   u->version, w->rollback_reason, u->prev_version),
+				      e) < 0)
+			goto fail;
 	}
+	if (w->status == STORE_FAILED && u->l->status != STORE_FAILED &&
+	    mail_notify_owner(a, u->l->id, "store_failed", w->reason, e) < 0)
+		goto fail;
 	if (db_commit(e) < 0)
 		goto fail;
 	return 1;

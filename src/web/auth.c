@@ -232,9 +232,14 @@ static struct db_stmt st_insert = DB_STMT(
 	3);
 
 static struct db_stmt st_find = DB_STMT(
-	"SELECT id, email, password_hash, role = 'admin', disabled_at IS NOT NULL "
+	"SELECT id, email, password_hash, role = 'admin', disabled_at IS NOT NULL, "
+	"email_verified_at IS NOT NULL "
 	"FROM users WHERE lower(email) = lower($1)",
 	1);
+
+/* An operator's account (storefleetctl) needs no link: the operator vouches for it. */
+static struct db_stmt st_vouch = DB_STMT(
+	"UPDATE users SET email_verified_at = now() WHERE id = $1::bigint", 1);
 
 static struct db_stmt st_count = DB_STMT("SELECT count(*) FROM users", 0);
 /* clang-format on */
@@ -274,7 +279,10 @@ static int auth_create_tx(void *ctx, struct err *e)
 
 	if (n == 0)
 		return err_set(e, 409, "an account with this email already exists");
-	return n < 0 ? -1 : 0;
+	if (n < 0 ||
+	    !db_run(c->a, &st_vouch, (const char *[]){arena_printf(c->a, "%lld", c->u->id)}, e))
+		return -1;
+	return 0;
 }
 
 int auth_user_create(struct arena *a, const char *email, const char *password_hash, int admin,
@@ -305,6 +313,7 @@ int auth_user_find(struct arena *a, const char *email, struct auth_user *u, stru
 	u->password_hash = db_get(res, 0, 2);
 	u->is_admin = db_get_bool(res, 0, 3);
 	u->disabled = db_get_bool(res, 0, 4);
+	u->verified = db_get_bool(res, 0, 5);
 	return 1;
 }
 

@@ -71,10 +71,12 @@ struct auth_user {
 	const char *password_hash;
 	int is_admin;
 	int disabled;
+	int verified; /* email_verified_at is set (auth_user_find only) */
 };
 
 /*
- * Create a user.  The first user ever becomes admin whatever `admin` says
+ * Create a user (storefleetctl: the address counts as verified).  The first
+ * user ever becomes admin whatever `admin` says
  * (an advisory lock makes "first" race-free).  OUT: *u (arena strings).
  * Errors: 409 when the email exists (case-insensitively), 503, 500.
  */

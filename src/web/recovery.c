@@ -37,7 +37,18 @@ static struct db_stmt st_verified = DB_STMT(
 	"UPDATE users SET email_verified_at = now() "
 	"WHERE id = $1::bigint AND email_verified_at IS NULL",
 	1);
+static struct db_stmt st_prefs = DB_STMT(
+	"SELECT notify_store_ready, notify_store_failed, notify_upgrade_rolled_back, "
+	"email_verified_at IS NOT NULL FROM users WHERE id = $1::bigint",
+	1);
+static struct db_stmt st_set_prefs = DB_STMT(
+	"UPDATE users SET notify_store_ready = $2::boolean, notify_store_failed = $3::boolean, "
+	"notify_upgrade_rolled_back = $4::boolean WHERE id = $1::bigint",
+	4);
 /* clang-format on */
+
+const char *const recovery_notices[RECOVERY_NOTICES] = {"store_ready", "store_failed",
+							  "upgrade_rolled_back"};
 
 int recovery_token_create(struct arena *a, long long user_id, const char *purpose,
 			  const char *email, int ttl, char token[AUTH_TOKEN_LEN + 1], struct err *e)
@@ -133,4 +144,27 @@ int recovery_mark_verified(struct arena *a, long long user_id, struct err *e)
 	const char *uid = arena_printf(a, "%lld", user_id);
 
 	return db_run(a, &st_verified, (const char *[]){uid}, e) ? 0 : -1;
+}
+
+int recovery_prefs_get(struct arena *a, long long user_id, int prefs[RECOVERY_NOTICES],
+		       int *verified, struct err *e)
+{
+	const char *uid = arena_printf(a, "%lld", user_id);
+	PGresult *res = db_run(a, &st_prefs, (const char *[]){uid}, e);
+
+	if (!res)
+		return -1;
+	for (int i = 0; i < RECOVERY_NOTICES; i++)
+		prefs[i] = db_rows(res) ? db_get_bool(res, 0, i) : 0;
+	*verified = db_rows(res) ? db_get_bool(res, 0, RECOVERY_NOTICES) : 0;
+	return 0;
+}
+
+int recovery_prefs_set(struct arena *a, long long user_id, const int prefs[RECOVERY_NOTICES],
+		       struct err *e)
+{
+	const char *p[] = {arena_printf(a, "%lld", user_id), prefs[0] ? "true" : "false",
+			   prefs[1] ? "true" : "false", prefs[2] ? "true" : "false"};
+
+	return db_run(a, &st_set_prefs, p, e) ? 0 : -1;
 }

@@ -55,4 +55,14 @@ int recovery_set_email(struct arena *a, long long user_id, const char *email, st
 /* Mark a user's address verified (now) if it was not. 0 or -1. */
 int recovery_mark_verified(struct arena *a, long long user_id, struct err *e);
 
+/* The notices an owner may turn off, in this order (users.notify_*). */
+#define RECOVERY_NOTICES 3
+extern const char *const recovery_notices[RECOVERY_NOTICES];
+
+/* OUT: prefs[i] for recovery_notices[i], *verified (address confirmed). 0 or -1. */
+int recovery_prefs_get(struct arena *a, long long user_id, int prefs[RECOVERY_NOTICES],
+		       int *verified, struct err *e);
+int recovery_prefs_set(struct arena *a, long long user_id, const int prefs[RECOVERY_NOTICES],
+		       struct err *e);
+
 #endif

@@ -471,9 +471,10 @@ async function journey(browser, page) {
 				if (!m.includes(`To: <${email}>`) || !part)
 					continue;
 				const text = Buffer.from(part[1].replace(/\r\n/g, ''), 'base64').toString('utf8');
+				// the registration's own mails (address link, the second try's note) come first
 				const url = /(https?:\/\/\S+\/password\/reset\?token=[A-Za-z0-9_-]+)/.exec(text);
-				check(url, 'the mail has no reset link');
-				return { url: url[1], t: secs(t0) };
+				if (url)
+					return { url: url[1], t: secs(t0) };
 			}
 			await sleep(100);
 		}
