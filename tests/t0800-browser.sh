@@ -112,10 +112,11 @@ fi
 is "$(rc_sql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.register%'")" \
 	user.register,user.register_existing "the audit log has the registration and the second try on the taken address"
 is "$(rc_sql "SELECT count(*) FROM users")" 1 "the second try made no account"
-# The mails: one per registration try, one for the reset; the request and the reset audited.
-is "$(for f in $(mail_files); do mail_hdr "$f" Subject; done | sort | tr '\n' '|')" \
-	"Confirm your storefleet email address|Reset your storefleet password|Someone tried to register your storefleet address|" \
-	"the SMTP server received exactly three mails: the address link, the second try's note, the reset link"
+# The mails: one per registration try, one per store ready, one for the reset; the request
+# and the reset audited.
+is "$(for f in $(mail_files); do mail_hdr "$f" Subject; done | LC_ALL=C sort | tr '\n' '|')" \
+	"Confirm your storefleet email address|Reset your storefleet password|Someone tried to register your storefleet address|Your store <img src=x onerror=alert(1)> is ready|Your store $(printf 'Corner Bakery') is ready|" \
+	"the SMTP server received exactly five mails: the address link, the second try's note, two stores ready, the reset link"
 is "$(rc_sql "SELECT string_agg(action || coalesce(':' || (details->>'outcome'), ''), ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.password%'")" \
 	"user.password_forgot:mailed,user.password_reset" "the audit log has the request (mailed) and the reset"
 if [ -n "$xid" ]; then
