@@ -180,6 +180,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
+	/* No relay configured: nothing to do, and no failed cron job every minute for it. */
+	if (!*config.mail_url) {
+		log_warn("mail: mail_url is not set: nothing sent; messages stay queued until it is");
+		curl_global_cleanup();
+		return 0;
+	}
 	s = sender_new(&e);
 	if (!s) {
 		log_error("mail: %s", e.msg);
