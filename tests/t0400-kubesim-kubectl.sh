@@ -4,7 +4,9 @@
 . "$SF_ROOT/tests/lib-kubesim.sh"
 
 command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not installed"; exit 0; }
-ks_start --pod-ready-ms 300 --ns-delete-ms 1500
+# A deleted namespace stays Terminating for 6 s: long enough for two kubectl calls on a
+# loaded machine to see it (1.5 s was not), short beside the 30 s wait for its end.
+ks_start --pod-ready-ms 300 --ns-delete-ms 6000
 K() { kubectl --request-timeout=20s "$@"; }
 Kq() { K "$@" >/dev/null 2>&1; }
 
@@ -95,7 +97,7 @@ nok "get of a deleted deployment fails" Kq get deployment web -n store-acme
 
 K delete namespace store-acme --wait=false >/dev/null 2>&1
 is "$(K get ns store-acme -o jsonpath='{.status.phase}' 2>&1)" "Terminating" "a deleted namespace is Terminating first"
-ok "wait --for=delete namespace" K wait --for=delete namespace/store-acme --timeout=15s
+ok "wait --for=delete namespace" K wait --for=delete namespace/store-acme --timeout=30s
 nok "the namespace is gone" Kq get ns store-acme
 
 out=$(K delete namespace default 2>&1)
