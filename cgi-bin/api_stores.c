@@ -171,6 +171,29 @@ int api_store_retry(struct req *r)
 	return store_answer(r, 202, s);
 }
 
+/* POST /api/v1/stores/{id}/suspend and /resume: 202 with the store (store.h says when not). */
+int api_store_suspend(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *s = store_suspend(r->a, &who, r->params[0], &e);
+
+	if (!s)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	return store_answer(r, 202, s);
+}
+
+int api_store_resume(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *s = store_resume(r->a, &who, r->params[0], &e);
+
+	if (!s)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	return store_answer(r, 202, s);
+}
+
 int api_store_events(struct req *r)
 {
 	struct store_who who = web_stores_who(r);

@@ -169,7 +169,12 @@ int page_admin_stores(struct req *r)
 	if (admin_stores_list(r->a, &q, &list, &next, &e) < 0)
 		return list_failed(r, &e, q.field, "admin_stores", v);
 	for (struct view_item *it = list->u.list.head; it; it = it->next) {
+		int st = store_status_parse(view_get_str(it->val, "status"));
+
 		view_set_str_ref(it->val, "age", age_of(r->a, view_get_str(it->val, "created_at")));
+		/* the store page's suspend and resume forms, offered here too */
+		view_set_bool(it->val, "can_suspend", store_status_suspendable(st));
+		view_set_bool(it->val, "can_resume", store_status_resumable(st));
 		view_set_str_ref(it->val, "owner_url",
 				 owner_url(r, view_get_str(it->val, "owner")));
 	}
@@ -206,6 +211,11 @@ static int users_page(struct req *r, int status, const char *flash, const char *
 		view_set_str_ref(u, "other_role", admin ? "tenant" : "admin");
 		view_set_bool(u, "is_self", id && id->type == VIEW_INT && id->u.i == r->user->id);
 		view_set_str_ref(u, "stores_url", owner_url(r, view_get_str(u, "email")));
+		{
+			struct view *n = view_get(u, "store_count");
+
+			view_set_bool(u, "has_stores", n && n->type == VIEW_INT && n->u.i > 0);
+		}
 	}
 	view_add(v, "users", list);
 	view_set_str_ref(v, "next_url", next_url(r, "/admin/users", user_filter_names, next));
@@ -222,6 +232,11 @@ int page_admin_users(struct req *r)
 		flash = "Account disabled; its sessions were ended and its API tokens refused.";
 	else if (done && !strcmp(done, "enable"))
 		flash = "Account enabled; the user can sign in again.";
+	else if (done && !strcmp(done, "suspend"))
+		flash = "Their stores are being suspended; only an administrator can resume them.";
+	else if (done && !strcmp(done, "disable-suspend"))
+		flash = "Account disabled, and its stores are being suspended; only an administrator "
+			"can resume them.";
 	return users_page(r, 200, flash, NULL);
 }
 
@@ -253,9 +268,58 @@ int page_admin_user_role(struct req *r)
 	return user_change(r, role, -1, "role");
 }
 
+/* The user id of /admin/users/{id}/..., 0 when the segment is not a number. */
+static long long user_param(struct req *r)
+{
+	const char *s = r->nparams > 0 ? r->params[0] : "";
+
+	if (*s && strlen(s) <= 18 && strspn(s, "0123456789") == strlen(s))
+		return strtoll(s, NULL, 10);
+	return 0;
+}
+
+/* Every store of the user suspended (store.h: store_suspend_owner): 0, or the page's status. */
+static int suspend_all(struct req *r, int *st)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	int n;
+
+	*st = 0;
+	if (store_suspend_owner(r->a, &who, user_param(r), &n, &e) < 0) {
+		*st = e.status == 404 ? users_page(r, 404, NULL, e.msg)
+				      : web_stores_fail(r, &e, NULL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Disable, and with suspend_stores=yes (the form's checkbox) suspend every
+ * store of the user first (each its own audit row, and one
+ * user.suspend_stores); a store the user makes in between is refused by
+ * the disable's lock on the account, or caught by pressing "Suspend
+ * stores" again.
+ */
 int page_admin_user_disable(struct req *r)
 {
-	return user_change(r, NULL, 1, "disable");
+	const char *all = req_form(r, "suspend_stores");
+	int st;
+
+	if (!all || strcmp(all, "yes"))
+		return user_change(r, NULL, 1, "disable");
+	if (suspend_all(r, &st) < 0)
+		return st;
+	return user_change(r, NULL, 1, "disable-suspend");
+}
+
+int page_admin_user_suspend_stores(struct req *r)
+{
+	int st;
+
+	if (suspend_all(r, &st) < 0)
+		return st;
+	return resp_redirect(r, "/admin/users?done=suspend");
 }
 
 int page_admin_user_enable(struct req *r)

@@ -120,6 +120,20 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_set_bool(v, "webhooks", 1);
 	if (state != STORE_DELETING && state != STORE_DELETED)
 		view_set_bool(v, "can_delete", 1);
+	/* suspend and resume (store.h): an owner cannot lift an administrator's suspension */
+	{
+		const struct view *secs = view_get(s, "suspended_seconds");
+
+		view_set_bool(v, "was_suspended", view_get_str(s, "suspended_at") ||
+							(secs && secs->type == VIEW_INT && secs->u.i > 0));
+	}
+	if (store_status_suspendable(state))
+		view_set_bool(v, "can_suspend", 1);
+	if (store_status_resumable(state)) {
+		int held = m.suspended_by && !strcmp(m.suspended_by, STORE_SUSPENDED_BY_ADMIN);
+
+		view_set_bool(v, held && !r->user->is_admin ? "admin_suspended" : "can_resume", 1);
+	}
 	if (m.owner_id != r->user->id)
 		view_set_str_ref(v, "owner", m.owner_email);
 	/* Upgrades and rollbacks: the history, the form, the phase (revision.c decides). */
@@ -153,6 +167,12 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	else if (req_query_get(r, "upgrade"))
 		view_set_str(v, "flash",
 			     "Upgrade requested; a snapshot of the database is taken first.");
+	else if (req_query_get(r, "suspended"))
+		view_set_str(v, "flash",
+			     "Suspend requested; the store's host shows its paused page while its "
+			     "data stays.");
+	else if (req_query_get(r, "resumed"))
+		view_set_str(v, "flash", "Resume requested; the store is back once it is ready.");
 	else if (req_query_get(r, "rollback"))
 		view_set_str(v, "flash",
 			     "Rollback requested; the store's data is restored from its snapshot.");
@@ -251,4 +271,29 @@ int page_store_rollback(struct req *r)
 	q.revision = atoi(k);
 	return revision_form_done(r, revision_rollback(r->a, &who, r->params[0], &q, &e), &e,
 				  "rollback");
+}
+
+/* Suspend and resume: a refusal (403, 409) renders the store page again with the reason. */
+static int suspend_form(struct req *r, int resume)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+
+	if (!(resume ? store_resume : store_suspend)(r->a, &who, r->params[0], &e)) {
+		if (e.status == 409 || e.status == 403)
+			return store_page(r, e.status, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r, arena_printf(r->a, "/stores/%s?%s=1", r->params[0],
+					     resume ? "resumed" : "suspended"));
+}
+
+int page_store_suspend(struct req *r)
+{
+	return suspend_form(r, 0);
+}
+
+int page_store_resume(struct req *r)
+{
+	return suspend_form(r, 1);
 }

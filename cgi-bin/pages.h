@@ -64,6 +64,11 @@ int page_store_delete(struct req *r);
 int page_store_credentials(struct req *r);
 int page_store_upgrade(struct req *r);
 int page_store_rollback(struct req *r);
+int page_store_suspend(struct req *r);
+int page_store_resume(struct req *r);
+
+/* a suspended store's host: the branded paused page (page_paused.c) */
+int page_paused(struct req *r);
 
 /* JSON upgrades, rollbacks and revision history (api_revisions.c) */
 int api_store_upgrade(struct req *r);
@@ -78,6 +83,8 @@ int api_stores_token(struct req *r, const char *token, struct session_user *su, 
 int api_store_show(struct req *r);
 int api_store_delete(struct req *r);
 int api_store_retry(struct req *r);
+int api_store_suspend(struct req *r);
+int api_store_resume(struct req *r);
 int api_store_events(struct req *r);
 int api_openapi(struct req *r);
 
@@ -90,6 +97,7 @@ int page_admin_users(struct req *r);
 int page_admin_user_role(struct req *r);
 int page_admin_user_disable(struct req *r);
 int page_admin_user_enable(struct req *r);
+int page_admin_user_suspend_stores(struct req *r);
 int page_admin_audit(struct req *r);
 /* their query strings, shared with the JSON twins */
 struct admin_stores_query;

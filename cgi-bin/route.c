@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "lifecycle.h"
 #include "pages.h"
 #include "web_auth.h"
 
@@ -58,6 +59,10 @@ const struct route routes[] = {
 	{"POST", "/stores/{id}/credentials", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_credentials, "store_credentials", NULL},
 	{"POST", "/stores/{id}/upgrade", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_upgrade, "store_upgrade", NULL},
 	{"POST", "/stores/{id}/rollback", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_rollback, "store_rollback", NULL},
+	{"POST", "/stores/{id}/suspend", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_suspend, "store_suspend", NULL},
+	{"POST", "/stores/{id}/resume", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_resume, "store_resume", NULL},
+	/* every request whose Host is a store's lands here (dispatch below): its paused page */
+	{"GET", "/paused", R_HTML, page_paused, "store_paused", NULL},
 
 	/* --- stores: JSON API (api_stores.c) --- */
 	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create", NULL},
@@ -66,6 +71,8 @@ const struct route routes[] = {
 	{"GET", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_show, "api_store_show", NULL},
 	{"DELETE", "/api/v1/stores/{id}", R_JSON | R_AUTH, api_store_delete, "api_store_delete", NULL},
 	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry", NULL},
+	{"POST", "/api/v1/stores/{id}/suspend", R_JSON | R_AUTH, api_store_suspend, "api_store_suspend", NULL},
+	{"POST", "/api/v1/stores/{id}/resume", R_JSON | R_AUTH, api_store_resume, "api_store_resume", NULL},
 	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events", NULL},
 	/* upgrades and rollbacks (api_revisions.c) */
 	{"POST", "/api/v1/stores/{id}/upgrade", R_JSON | R_AUTH | R_JSONBODY, api_store_upgrade, "api_store_upgrade", NULL},
@@ -82,6 +89,7 @@ const struct route routes[] = {
 	{"POST", "/admin/users/{id}/role", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_role, "admin_user_role", NULL},
 	{"POST", "/admin/users/{id}/disable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_disable, "admin_user_disable", NULL},
 	{"POST", "/admin/users/{id}/enable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_enable, "admin_user_enable", NULL},
+	{"POST", "/admin/users/{id}/suspend-stores", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_suspend_stores, "admin_user_suspend_stores", NULL},
 	{"GET", "/admin/audit", R_HTML | R_ADMIN, page_admin_audit, "admin_audit", NULL},
 	{"GET", "/api/v1/admin/stores", R_JSON | R_ADMIN, api_admin_stores, "api_admin_stores", NULL},
 	{"GET", "/api/v1/admin/users", R_JSON | R_ADMIN, api_admin_users, "api_admin_users", NULL},
@@ -221,12 +229,26 @@ static int dispatch(struct req *r)
 {
 	const struct route *rt, *path_match = NULL;
 	const char *field = NULL, *cl;
-	char allow[64] = "";
+	char allow[64] = "", sid[STORE_ID_LEN + 1];
 	unsigned flags;
 	int st;
 
 	if (r->err.status) /* req_init could not read the request line */
 		return r->err.status;
+
+	/*
+	 * A suspended store's Ingress sends its host here (page_paused.c): any
+	 * path, any method, is its paused page, with no session and no body.
+	 */
+	if (store_host_id(req_header(r, "Host"), sid)) {
+		static const struct route *paused;
+
+		for (const struct route *p = routes; !paused && p->pattern; p++)
+			if (p->handler == page_paused)
+				paused = p;
+		r->route = paused;
+		return page_paused(r);
+	}
 
 	rt = find_route(r, allow, sizeof(allow), &path_match);
 	if (!rt) {

@@ -13,14 +13,14 @@ static const struct command {
 } commands[] = {
 	{"migrate", ctl_migrate, "migrate"},
 	{"user", ctl_user, "user add EMAIL [--admin] | user list | user role EMAIL admin|tenant | "
-			   "user disable|enable EMAIL"},
+			   "user disable|enable EMAIL | user suspend-stores EMAIL"},
 	{"token", ctl_token, "token create EMAIL [--name N]"},
 	{"render", ctl_render,
 	 "render ENGINE [--overlay local|prod] [--values FILE] [--store-id ID] [--json] "
 	 "[--show-secrets]"},
 	{"store", ctl_store,
 	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID | "
-	 "store list [--status S] [--engine E] [--owner EMAIL]"},
+	 "store suspend|resume ID | store list [--status S] [--engine E] [--owner EMAIL]"},
 	{"mail", ctl_mail, "mail test ADDRESS [--note TEXT] | mail list [--state S] | mail resend ID"},
 };
 

@@ -1,4 +1,4 @@
-/* ctl_store.c - storefleetctl store upgrade|rollback|revisions, through src/web/revision.c. */
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|list, through src/web. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,7 @@
 static const char usage_text[] = "usage: storefleetctl store upgrade ID --version V\n"
 				 "       storefleetctl store rollback ID --revision N\n"
 				 "       storefleetctl store revisions ID\n"
+				 "       storefleetctl store suspend|resume ID\n"
 				 "       storefleetctl store list [--status S] [--engine E] "
 				 "[--owner EMAIL]\n";
 
@@ -141,7 +142,7 @@ int ctl_store(int argc, char **argv)
 		return usage();
 	sub = argv[1];
 	id = argv[2];
-	if (!strcmp(sub, "revisions")) {
+	if (!strcmp(sub, "revisions") || !strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
 		if (argc != 3)
 			return usage();
 	} else if (!strcmp(sub, "upgrade") || !strcmp(sub, "rollback")) {
@@ -159,6 +160,13 @@ int ctl_store(int argc, char **argv)
 	a = arena_new();
 	if (!strcmp(sub, "revisions")) {
 		rc = revisions(a, &who, id);
+	} else if (!strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
+		/* as an administrator: only an administrator can resume what this suspends */
+		struct view *s = (*sub == 's' ? store_suspend : store_resume)(a, &who, id, &e);
+
+		rc = s ? 0 : refused(sub, &e);
+		if (s)
+			printf("%s: %s requested (%s)\n", id, sub, view_get_str(s, "status"));
 	} else if (!strcmp(sub, "upgrade")) {
 		q.version = opt;
 		rc = revision_upgrade(a, &who, id, &q, &e) < 0 ? refused("upgrade", &e) : 0;

@@ -1,4 +1,4 @@
-/* ctl_user.c - storefleetctl user add|list|role|disable|enable, token create. */
+/* ctl_user.c - storefleetctl user add|list|role|disable|enable|suspend-stores, token create. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "db.h"
+#include "store.h"
 #include "view.h"
 
 /* Audit rows written here have no actor id: the operator is identified as this. */
@@ -110,6 +111,30 @@ static int user_change(struct arena *a, const char *what, const char *email, con
 	return 0;
 }
 
+/*
+ * user suspend-stores EMAIL: every store of the user suspended as an
+ * administrator (store.h: store_suspend_owner), so only an administrator
+ * can resume them; audited with the operator as actor.
+ */
+static int user_suspend_stores(struct arena *a, const char *email)
+{
+	struct store_who who = {0, CTL_ACTOR, 1, NULL};
+	struct err e = ERR_INIT;
+	struct auth_user u;
+	int n, found = auth_user_find(a, email, &u, &e);
+
+	if (found < 0)
+		return ctl_fail("user suspend-stores", &e);
+	if (!found) {
+		fprintf(stderr, "storefleetctl: user suspend-stores: no user '%s'\n", email);
+		return 1;
+	}
+	if (store_suspend_owner(a, &who, u.id, &n, &e) < 0)
+		return ctl_fail("user suspend-stores", &e);
+	printf("%s: %d store%s suspended\n", email, n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static int user_role(struct arena *a, int argc, char **argv)
 {
 	if (argc != 4 || (strcmp(argv[3], "admin") && strcmp(argv[3], "tenant")))
@@ -140,16 +165,20 @@ int ctl_user(int argc, char **argv)
 
 	if (argc < 2 ||
 	    (strcmp(argv[1], "add") && strcmp(argv[1], "list") && strcmp(argv[1], "role") &&
-	     strcmp(argv[1], "disable") && strcmp(argv[1], "enable"))) {
+	     strcmp(argv[1], "disable") && strcmp(argv[1], "enable") &&
+	     strcmp(argv[1], "suspend-stores"))) {
 		fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin] | user list | "
-				"user role EMAIL admin|tenant | user disable|enable EMAIL\n");
+				"user role EMAIL admin|tenant | user disable|enable EMAIL | "
+				"user suspend-stores EMAIL\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "list") && argc != 2) {
 		fprintf(stderr, "usage: storefleetctl user list\n");
 		return 2;
 	}
-	if ((!strcmp(argv[1], "disable") || !strcmp(argv[1], "enable")) && argc != 3) {
+	if ((!strcmp(argv[1], "disable") || !strcmp(argv[1], "enable") ||
+	     !strcmp(argv[1], "suspend-stores")) &&
+	    argc != 3) {
 		fprintf(stderr, "usage: storefleetctl user %s EMAIL\n", argv[1]);
 		return 2;
 	}
@@ -161,6 +190,8 @@ int ctl_user(int argc, char **argv)
 		rc = user_list(a);
 	else if (!strcmp(argv[1], "role"))
 		rc = user_role(a, argc, argv);
+	else if (!strcmp(argv[1], "suspend-stores"))
+		rc = user_suspend_stores(a, argv[2]);
 	else
 		rc = user_change(a, !strcmp(argv[1], "disable") ? "user disable" : "user enable",
 				 argv[2], NULL, !strcmp(argv[1], "disable"));

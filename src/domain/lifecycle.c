@@ -1,5 +1,6 @@
 /* lifecycle.c - store statuses, steps, ids and URLs (lifecycle.h). */
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -9,8 +10,10 @@
 const char *const store_statuses[STORE_STATUS_N + 1] = {
     [STORE_REQUESTED] = "requested", [STORE_PROVISIONING] = "provisioning",
     [STORE_READY] = "ready",	     [STORE_DEGRADED] = "degraded",
-    [STORE_UPGRADING] = "upgrading", [STORE_FAILED] = "failed",
-    [STORE_DELETING] = "deleting",   [STORE_DELETED] = "deleted",
+    [STORE_UPGRADING] = "upgrading", [STORE_SUSPENDING] = "suspending",
+    [STORE_SUSPENDED] = "suspended", [STORE_RESUMING] = "resuming",
+    [STORE_FAILED] = "failed",	     [STORE_DELETING] = "deleting",
+    [STORE_DELETED] = "deleted",
     [STORE_STATUS_N] = NULL,
 };
 
@@ -52,11 +55,23 @@ int store_status_busy(const char *status)
 	case STORE_REQUESTED:
 	case STORE_PROVISIONING:
 	case STORE_UPGRADING:
+	case STORE_SUSPENDING:
+	case STORE_RESUMING:
 	case STORE_DELETING:
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+int store_status_suspendable(int s)
+{
+	return s == STORE_READY || s == STORE_DEGRADED || s == STORE_RESUMING;
+}
+
+int store_status_resumable(int s)
+{
+	return s == STORE_SUSPENDING || s == STORE_SUSPENDED;
 }
 
 int store_step_parse(const char *s)
@@ -97,4 +112,28 @@ const char *store_admin_url(struct arena *a, const char *id, const char *engine)
 {
 	return arena_printf(a, "%s%s", store_url(a, id),
 			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
+}
+
+int store_host_id(const char *host, char id[STORE_ID_LEN + 1])
+{
+	size_t dl = strlen(config.domain), n;
+
+	id[0] = 0;
+	if (!host || !dl)
+		return 0;
+	n = strcspn(host, ":");
+	if (n != 6 + STORE_ID_LEN + 1 + dl || strncasecmp(host, "store-", 6) ||
+	    host[6 + STORE_ID_LEN] != '.' || strncasecmp(host + 7 + STORE_ID_LEN, config.domain, dl))
+		return 0;
+	for (int i = 0; i < STORE_ID_LEN; i++) {
+		char c = host[6 + i];
+
+		id[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	id[STORE_ID_LEN] = 0;
+	if (!store_id_valid(id)) {
+		id[0] = 0;
+		return 0;
+	}
+	return 1;
 }

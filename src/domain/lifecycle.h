@@ -23,6 +23,9 @@ enum store_status {
 	STORE_READY,
 	STORE_DEGRADED,
 	STORE_UPGRADING,
+	STORE_SUSPENDING, /* sql/012_suspend.sql: workloads going to 0, the paused page */
+	STORE_SUSPENDED,
+	STORE_RESUMING, /* replicas restored; waiting for readiness */
 	STORE_FAILED,
 	STORE_DELETING,
 	STORE_DELETED,
@@ -43,6 +46,21 @@ int store_status_valid(const char *s);
 
 /* 1 when a reconcile pass is still working on a store in this status (the page refreshes). */
 int store_status_busy(const char *status);
+
+/*
+ * Suspend and resume (docs/stores.md): who holds a suspension.  An owner
+ * may suspend and resume their store; an administrator may do both to any
+ * store, and a suspension an administrator asked for is lifted by an
+ * administrator only.  The names are the values of stores.suspended_by.
+ */
+#define STORE_SUSPENDED_BY_OWNER "owner"
+#define STORE_SUSPENDED_BY_ADMIN "admin"
+
+/* 1 when a store in status s may be asked to suspend (ready, degraded, resuming). */
+int store_status_suspendable(int s);
+
+/* 1 when a store in status s may be asked to resume (suspending, suspended). */
+int store_status_resumable(int s);
 
 /*
  * The provisioning steps in order.  stores.step holds the name of the last
@@ -89,5 +107,11 @@ int store_id_valid(const char *id);
  */
 const char *store_url(struct arena *a, const char *id);
 const char *store_admin_url(struct arena *a, const char *id, const char *engine);
+
+/*
+ * 1 when host (a Host header: any case, an optional :port; NULL too) is a
+ * store's, store-<id>.<domain>, with id (lower case) in id; else 0.
+ */
+int store_host_id(const char *host, char id[STORE_ID_LEN + 1]);
 
 #endif

@@ -52,7 +52,7 @@ static struct db_stmt st_claim = DB_STMT(
     "  lease_expires_at = now() + make_interval(secs => $3::int), lease_holder = $4::int"
     " FROM (SELECT id FROM stores"
     "   WHERE id = ANY($1::text[]) AND status IN ('provisioning', 'ready', 'degraded', 'upgrading',"
-    "       'deleting')"
+    "       'suspending', 'suspended', 'resuming', 'deleting')"
     "     AND next_attempt_at <= now() AND NOT " LEASE_HELD("stores")
     "   ORDER BY id FOR UPDATE SKIP LOCKED) p"
     " WHERE s.id = p.id"

@@ -1307,6 +1307,267 @@ static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 	}
 }
 
+/* ---- suspending, suspended, resuming ------------------------------------------ */
+
+/*
+ * Suspend and resume (docs/design.md section 3; sql/012_suspend.sql).  A
+ * suspended store keeps its namespace, volumes, Secrets and credentials;
+ * its Deployments and StatefulSets run 0 replicas and its Ingress sends
+ * the host to the Service PAUSED_SERVICE of its chart (65-paused.yaml: an
+ * ExternalName for the platform's web Service), which answers with the
+ * store's paused page (cgi-bin/page_paused.c).  Both directions are one
+ * server-side apply of rendered objects (the same manager, so only the
+ * fields changed move), repeated until the observation agrees, so a run
+ * killed at any point is finished by the next claim:
+ *
+ *   suspending: apply the paused set (workloads at 0 replicas, the Ingress
+ *     switched, the paused Service) unless this attempt already did
+ *     (step 'suspend') and every observed workload asks for 0; then wait
+ *     until no workload has a replica left -> suspended.
+ *   suspended: claimed only when a workload asks for replicas again (someone
+ *     scaled it by hand): the paused set is applied again.
+ *   resuming: apply the whole set (replicas and Ingress as the chart says)
+ *     until step 'resume' is saved and no observed workload asks for 0;
+ *     then readiness and the HTTP probe, as provisioning's last steps ->
+ *     ready (or degraded with the reason readiness gives).
+ */
+#define PAUSED_SERVICE "storefleet-paused"
+
+/* Does any observed Deployment or StatefulSet of s ask for (want) or still have (!want) pods? */
+static int workloads_up(const struct store *s, int want)
+{
+	static const char *const keys[] = {"deployments", "statefulsets"};
+
+	for (size_t k = 0; k < 2; k++) {
+		const json_t *it;
+		size_t i;
+
+		json_array_foreach(json_object_get(s->obs, keys[k]), i, it) {
+			const json_t *n = want ? jpath(it, "spec", "replicas")
+					       : jpath(it, "status", "replicas");
+
+			/* spec.replicas unset is 1 (the API's default) */
+			if (want ? (!n || json_integer_value(n) > 0) : json_integer_value(n) > 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Any observed workload asking for 0 replicas (a resume not yet applied)? */
+static int workloads_zero(const struct store *s)
+{
+	static const char *const keys[] = {"deployments", "statefulsets"};
+
+	for (size_t k = 0; k < 2; k++) {
+		const json_t *it;
+		size_t i;
+
+		json_array_foreach(json_object_get(s->obs, keys[k]), i, it) {
+			const json_t *n = jpath(it, "spec", "replicas");
+
+			if (n && json_integer_value(n) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The store's set rendered with its credentials (read, never made: new
+ * ones would not match its database).  paused: only what suspending
+ * changes - workloads at 0 replicas, Ingresses sent to PAUSED_SERVICE -
+ * and PAUSED_SERVICE itself.  OUT: *set (arena).  0, or -1 with ke (the
+ * class says whether to retry).
+ */
+static int render_for(struct reconcile *r, const struct store *s, int paused, json_t **set,
+		      struct k8s_err *ke)
+{
+	struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
+	struct err e = ERR_INIT;
+	json_t *creds = NULL, *all, *out, *obj;
+	int generated = 0, found = 0;
+	size_t i;
+
+	*set = NULL;
+	memset(ke, 0, sizeof(*ke));
+	if (!eb || !eb->bp) {
+		ke->klass = K8S_HARD;
+		return err_set(&ke->err, 500, "the %s blueprint cannot be loaded: %s", s->engine,
+			       eb ? eb->error : "too many engines");
+	}
+	if (reconcile_credentials(r, s, eb, 0, &creds, &generated, ke) < 0)
+		return -1;
+	{
+		struct blueprint_store bs = {
+		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
+
+		all = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
+	}
+	if (!all) {
+		ke->klass = K8S_HARD;
+		ke->err = e;
+		return -1;
+	}
+	if (!paused) {
+		*set = all;
+		return 0;
+	}
+	out = arena_json(r->a, json_array());
+	json_array_foreach(all, i, obj) {
+		const char *kind = jstr(obj, "kind");
+		const json_t *rule;
+		size_t k;
+
+		if (!strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet")) {
+			json_object_set_new(json_object_get(obj, "spec"), "replicas",
+					    json_integer(0));
+		} else if (!strcmp(kind, "Ingress")) {
+			json_array_foreach(jpath(obj, "spec", "rules"), k, rule) {
+				const json_t *path;
+				size_t m;
+
+				json_array_foreach(jpath(rule, "http", "paths"), m, path) {
+					json_t *svc = (json_t *)jpath(path, "backend", "service");
+
+					if (svc)
+						json_object_set_new(svc, "name",
+								    json_string(PAUSED_SERVICE));
+				}
+			}
+		} else if (!strcmp(kind, "Service") &&
+			   !strcmp(jstr(json_object_get(obj, "metadata"), "name"), PAUSED_SERVICE)) {
+			found = 1;
+		} else {
+			continue;
+		}
+		json_array_append(out, obj);
+	}
+	if (!found) {
+		ke->klass = K8S_HARD;
+		return err_set(&ke->err, 500, "the %s blueprint has no Service %s", s->engine,
+			       PAUSED_SERVICE);
+	}
+	*set = out;
+	return 0;
+}
+
+/* Render (paused or whole) and apply: 0, or -1 with ke. */
+static int apply_for(struct reconcile *r, const struct store *s, int paused, struct k8s_err *ke)
+{
+	json_t *set;
+
+	if (render_for(r, s, paused, &set, ke) < 0)
+		return -1;
+	return k8s_apply_all(&r->k, set, NULL, NULL, NULL, ke) < 0 ? -1 : 0;
+}
+
+/* Save w unless it changes nothing (then just let the lease go). */
+static int save_if_news(struct reconcile *r, struct lease *l, struct lease_save *w)
+{
+	struct err e = ERR_INIT;
+
+	w->release = 1;
+	if (!w->nev && w->status == LEASE_KEEP_STATUS && (!w->step || !strcmp(w->step, l->step)) &&
+	    (!w->reason || !strcmp(w->reason, l->reason)) && !l->trouble_since && !l->attempts) {
+		lease_release(r->a, l, &e);
+		return 0;
+	}
+	return save(r, l, w);
+}
+
+/* suspending and suspended (a workload scaled up by hand): see above. */
+static void st_suspending(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct lease_save w = {0};
+	struct k8s_err ke;
+	int again = l->status == STORE_SUSPENDED;
+
+	if (again || strcmp(l->step, "suspend") || workloads_up(s, 1)) {
+		if (apply_for(r, s, 1, &ke) < 0) {
+			k8s_failed(r, l, "suspend", "scale the store to zero", &ke);
+			return;
+		}
+		w.step = "suspend";
+		w.reason = again ? "" : "scaling the workloads to zero";
+		lease_event(&w, "suspend", again ? "warn" : "info",
+			    again ? "a workload was scaled up while the store is suspended: "
+				    "scaled back to zero"
+				  : "workloads scaled to zero replicas (volumes and credentials "
+				    "kept); the store's host shows its paused page");
+		r->transitions++;
+		if (save_if_news(r, l, &w) > 0)
+			log_info("reconcile: store %s: scaled to zero", l->id);
+		return;
+	}
+	if (workloads_up(s, 0)) {
+		w.reason = "waiting for the store's pods to stop";
+		save_if_news(r, l, &w);
+		return;
+	}
+	w.status = STORE_SUSPENDED;
+	w.reason = "";
+	lease_event(&w, "suspended", "info", "store is suspended: no pod runs, its data is kept");
+	r->transitions++;
+	if (save_if_news(r, l, &w) > 0)
+		log_info("reconcile: store %s is suspended", l->id);
+}
+
+static void st_resuming(struct reconcile *r, struct store *s, struct lease *l)
+{
+	struct engine_bp *eb = reconcile_engine_bp(r, s->engine);
+	struct lease_save w = {0};
+	struct k8s_err ke;
+	char host[300], why[512];
+
+	if (strcmp(l->step, "resume") || workloads_zero(s)) {
+		if (apply_for(r, s, 0, &ke) < 0) {
+			k8s_failed(r, l, "resume", "restore the store's workloads", &ke);
+			return;
+		}
+		w.step = "resume";
+		w.reason = "replicas restored; waiting for the workloads";
+		lease_event(&w, "resume", "info",
+			    "replicas restored and the ingress sends the host to the store again");
+		r->transitions++;
+		save_if_news(r, l, &w);
+		return;
+	}
+	memset(&ke, 0, sizeof(ke));
+	if (!eb || !eb->running || reconcile_fetch_details(r, s, &ke) < 0) {
+		k8s_failed(r, l, "resume", "list the store's pods and events", &ke);
+		return;
+	}
+	reconcile_judge(r, s, eb->running, 0);
+	if (s->hr.health == HEALTH_FAILED) {
+		w.status = STORE_DEGRADED;
+		w.reason = s->hr.reason;
+		lease_event(&w, *s->hr.step ? s->hr.step : "resume", "warn", s->hr.reason);
+		r->transitions++;
+		save_if_news(r, l, &w);
+		return;
+	}
+	if (s->hr.health != HEALTH_READY) {
+		w.reason = s->hr.reason;
+		save_if_news(r, l, &w);
+		return;
+	}
+	snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
+	if (*config.ingress_address && reconcile_probe(r, s->engine, host, why, sizeof(why)) < 0) {
+		w.reason = arena_strdup(r->a, why);
+		save_if_news(r, l, &w);
+		return;
+	}
+	w.status = STORE_READY;
+	w.step = store_step_table[STEP_READY].name;
+	w.reason = "";
+	lease_event(&w, store_step_table[STEP_READY].name, "info",
+		    "store is ready again: every readiness check passed after the resume");
+	r->transitions++;
+	if (save_if_news(r, l, &w) > 0)
+		log_info("reconcile: store %s resumed and ready", l->id);
+}
+
 /* ---- deleting ------------------------------------------------------------- */
 
 static void deleted(struct reconcile *r, struct lease *l)
@@ -1422,7 +1683,9 @@ out:
 /*
  * The handler of each status a claimed store can have.  None for requested
  * (lease_start_requested starts those, under the cap), failed (waits for a
- * retry from the web app) and deleted (done).
+ * retry from the web app) and deleted (done).  Suspended stores are not
+ * provisioning, so they never take a provisioning slot (lease.c counts
+ * 'provisioning' only).
  */
 static void (*const state_act[STORE_STATUS_N])(struct reconcile *r, struct store *s,
 					       struct lease *l) = {
@@ -1430,6 +1693,9 @@ static void (*const state_act[STORE_STATUS_N])(struct reconcile *r, struct store
     [STORE_READY] = st_running,
     [STORE_DEGRADED] = st_running,
     [STORE_UPGRADING] = reconcile_upgrading, /* reconcile_upgrade.c */
+    [STORE_SUSPENDING] = st_suspending,
+    [STORE_SUSPENDED] = st_suspending,
+    [STORE_RESUMING] = st_resuming,
     [STORE_DELETING] = st_deleting,
 };
 
@@ -1531,6 +1797,21 @@ static void decide(struct reconcile *r, struct store *s)
 		break;
 	case STORE_UPGRADING:
 		s->action = "carry out the upgrade or rollback";
+		s->claim = 1;
+		break;
+	case STORE_SUSPENDING:
+		s->action = "scale to zero and show the paused page";
+		s->claim = 1;
+		break;
+	case STORE_SUSPENDED:
+		/* nothing runs; only a workload scaled up by hand (or trouble to clear) is news */
+		if (workloads_up(s, 1) || s->trouble) {
+			s->action = "scale back to zero";
+			s->claim = 1;
+		}
+		break;
+	case STORE_RESUMING:
+		s->action = "restore the workloads and wait for readiness";
 		s->claim = 1;
 		break;
 	case STORE_DELETING:

@@ -1379,7 +1379,59 @@ static int workloads_ready(const char *ns)
 	return ok;
 }
 
-int ks_ingress_ready(const char *host, char *ns_out, size_t nout)
+/*
+ * Does a Deployment or StatefulSet of ns ask for a replica?  0 when every
+ * one asks for none (a store scaled to zero: its Service has no endpoint);
+ * 1 too when ns has no workload at all (nothing to say).
+ */
+static int any_replica(const char *ns)
+{
+	static const char *const kinds[] = {"deployments", "statefulsets"};
+	int any = 0, seen = 0;
+
+	for (size_t k = 0; k < 2 && !any; k++) {
+		struct ks_obj **v;
+		size_t n = ks_store_select(R("apps", kinds[k]), ns, NULL, &v);
+
+		seen += n > 0;
+		for (size_t i = 0; i < n && !any; i++) {
+			json_t *rep = json_object_get(json_object_get(v[i]->o, "spec"), "replicas");
+
+			if (!rep || json_integer_value(rep) > 0)
+				any = 1;
+		}
+		free(v);
+	}
+	return any || !seen;
+}
+
+/* The Service the first path of rule sends to, if it is an ExternalName: 1 with ext, port. */
+static int external_backend(const char *ns, const json_t *rule, char *ext, size_t next, int *port)
+{
+	const json_t *path = json_array_get(json_object_get(json_object_get(rule, "http"), "paths"), 0);
+	const json_t *svc = json_object_get(json_object_get(path, "backend"), "service");
+	const char *name = json_string_value(json_object_get(svc, "name"));
+	const char *type, *en;
+	struct ks_obj *x;
+	const json_t *p;
+	size_t i;
+
+	if (!name || !(x = ks_store_get(R("", "services"), ns, name)))
+		return 0;
+	type = json_string_value(json_object_get(json_object_get(x->o, "spec"), "type"));
+	en = json_string_value(json_object_get(json_object_get(x->o, "spec"), "externalName"));
+	if (!type || strcmp(type, "ExternalName") || !en)
+		return 0;
+	snprintf(ext, next, "%s", en);
+	*port = 80;
+	json_array_foreach(json_object_get(json_object_get(x->o, "spec"), "ports"), i, p)
+		if (i == 0)
+			*port = (int)json_integer_value(json_object_get(p, "port"));
+	return 1;
+}
+
+int ks_ingress_ready(const char *host, char *ns_out, size_t nout, char *ext_out, size_t next,
+		     int *ext_port)
 {
 	struct ks_obj **v;
 	size_t n = ks_store_select(ks_resource_find("networking.k8s.io", "v1", "ingresses"), NULL,
@@ -1396,7 +1448,10 @@ int ks_ingress_ready(const char *host, char *ns_out, size_t nout)
 
 			if (h && !strcasecmp(h, host)) {
 				snprintf(ns_out, nout, "%s", v[i]->ns);
-				rc = workloads_ready(v[i]->ns);
+				if (external_backend(v[i]->ns, rule, ext_out, next, ext_port))
+					rc = 2;
+				else
+					rc = workloads_ready(v[i]->ns) && any_replica(v[i]->ns);
 				break;
 			}
 		}

@@ -360,8 +360,37 @@ void ks_delete_cascade(struct ks_obj *x);
 void ks_ns_terminate(struct ks_obj *x);
 /* Defaults and status a newly created object gets (lock held). */
 void ks_ctl_on_create(const struct ks_resource *r, json_t *o, int ready);
-/* Is namespace ns's store (Ingress host) ready: 1 ready, 0 not, -1 unknown host. */
-int ks_ingress_ready(const char *host, char *ns_out, size_t n);
+/*
+ * Where the ingress sends host (lock held): -1 no Ingress has it; 0 its
+ * store is not ready, or runs no replica (no endpoints: 503); 1 ready
+ * (ns_out: its namespace); 2 the rule's backend is an ExternalName
+ * Service: ext_out is its externalName, *ext_port the Service's port.
+ */
+int ks_ingress_ready(const char *host, char *ns_out, size_t n, char *ext_out, size_t next,
+		     int *ext_port);
+
+/* --- cluster DNS for ExternalName backends, and the proxy to them (dns.c) --- */
+
+/* --dns NAME=127.x.x.x:PORT: one record (0, or -1 with e). */
+int ks_dns_add(const char *spec, struct err *e);
+
+/* One proxied answer: status, the headers passed on, the body (inside raw). */
+struct ks_proxied {
+	int status;
+	char ctype[128], retry_after[32];
+	const char *body;
+	size_t len;
+	char *raw; /* malloc'd: ks_proxied_release */
+};
+
+/*
+ * Forward method url with Host host to what name resolves to (no lock
+ * needed).  0 with *out, or -1 with e (502 no record or no HTTP answer,
+ * 504 timeout); release *out either way.
+ */
+int ks_dns_proxy(const char *name, int port, const char *method, const char *url,
+		 const char *host, struct ks_proxied *out, struct err *e);
+void ks_proxied_release(struct ks_proxied *p);
 
 /* --- WooCommerce behind the ingress (woo.c) ------------------------------- */
 

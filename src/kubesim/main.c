@@ -23,7 +23,8 @@
  * kubesim --listen 127.0.0.1:PORT --dir DIR [--ingress-listen 127.0.0.1:PORT2]
  *         [--token T] [--pod-ready-ms N] [--job-complete-ms N] [--pvc-bind-ms N]
  *         [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N] [--fault JSON]...
- *         [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N] [--seed N] [--quiet]
+ *         [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N] [--seed N]
+ *         [--dns NAME=127.0.0.1:PORT]... [--quiet]
  *
  * --continue-ttl-ms: a list's continue token is refused (410 Expired) this
  * long after the list's first page (default 300000, etcd's compaction
@@ -48,6 +49,9 @@
  * The ingress port answers plain HTTP by Host header (ks_ingress_ready()),
  * a ready WooCommerce store's /wp-json/ REST API (woo.c, with /_sim/woo/) and a
  * ready Medusa store's /auth/ and /admin/ API (medusa.c, with /_sim/medusa/).
+ * A host whose Ingress sends it to an ExternalName Service is forwarded to
+ * what --dns says that name resolves to (dns.c): a suspended store's host
+ * reaches the platform's paused page that way.
  *
  * Startup order matters to clients: certificates, token, pid and
  * addresses are written first, each atomically (temp file + rename), and
@@ -526,8 +530,8 @@ static enum MHD_Result ingress(void *cls, struct MHD_Connection *c, const char *
 			       size_t *upload_size, void **ctx)
 {
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-	char h[256], ns[256] = "", body[700];
-	int rc;
+	char h[256], ns[256] = "", body[700], ext[256] = "";
+	int rc, ext_port = 0;
 
 	(void)cls;
 	(void)version;
@@ -546,8 +550,25 @@ static enum MHD_Result ingress(void *cls, struct MHD_Connection *c, const char *
 	snprintf(h, sizeof(h), "%s", host ? host : "");
 	h[strcspn(h, ":")] = 0;
 	pthread_mutex_lock(&ks_lock);
-	rc = ks_ingress_ready(h, ns, sizeof(ns));
+	rc = ks_ingress_ready(h, ns, sizeof(ns), ext, sizeof(ext), &ext_port);
 	pthread_mutex_unlock(&ks_lock);
+	if (rc == 2) { /* an ExternalName backend: forward, Host kept (dns.c) */
+		struct ks_proxied p;
+		struct err e = ERR_INIT;
+		enum MHD_Result ret;
+
+		if (ks_dns_proxy(ext, ext_port, method, url, host ? host : h, &p, &e) < 0) {
+			ks_log("ingress: %s -> %s: %s", h, ext, e.msg);
+			ks_proxied_release(&p);
+			snprintf(body, sizeof(body),
+				 "<html><body><h1>%d Bad Gateway</h1></body></html>\n", e.status);
+			return send_buf(c, e.status, "text/html", body, strlen(body), NULL, NULL);
+		}
+		ret = send_buf(c, p.status, *p.ctype ? p.ctype : "application/octet-stream", p.body,
+			       p.len, NULL, p.retry_after);
+		ks_proxied_release(&p);
+		return ret;
+	}
 	if (rc < 0) {
 		snprintf(body, sizeof(body), "404 page not found\n");
 		return send_buf(c, 404, "text/plain; charset=utf-8", body, strlen(body), NULL,
@@ -587,7 +608,7 @@ static void usage(void)
 	    "[--pvc-bind-ms N]\n"
 	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N]\n"
 	    "               [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N]\n"
-	    "               [--fault SPEC]... [--seed N] [--quiet]\n");
+	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... [--quiet]\n");
 }
 
 static void seed_object(const char *kind, const char *name)
@@ -623,6 +644,7 @@ int main(int argc, char **argv)
 	    {"watch-bookmark-ms", required_argument, NULL, 9},
 	    {"fault", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},
+	    {"dns", required_argument, NULL, 10},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -684,6 +706,12 @@ int main(int argc, char **argv)
 		case 'f':
 			if (nf < 32)
 				faults[nf++] = optarg;
+			break;
+		case 10:
+			if (ks_dns_add(optarg, &e) < 0) {
+				fprintf(stderr, "kubesim: %s\n", e.msg);
+				return 2;
+			}
 			break;
 		case 's':
 			ks_opt.seed = (unsigned)strtoul(optarg, NULL, 10);

@@ -449,7 +449,14 @@ int ks_woo_ingress(struct MHD_Connection *c, const char *url, const char *method
 	snprintf(h, sizeof(h), "%s", host ? host : "");
 	h[strcspn(h, ":")] = 0;
 	pthread_mutex_lock(&ks_lock);
-	rc = ks_ingress_ready(h, ns, sizeof(ns));
+	{
+		char ext[256];
+		int port;
+
+		rc = ks_ingress_ready(h, ns, sizeof(ns), ext, sizeof(ext), &port);
+		if (rc == 2) /* a suspended store: no REST API behind its paused page */
+			rc = 0;
+	}
 	if (rc > 0)
 		s = woo_store(ns);
 	if (rc < 0) {

@@ -222,13 +222,17 @@ static struct db_stmt st_metrics = DB_STMT(
     "SELECT 'stores', status, engine, sum(n)::float8, 0::float8 FROM ("
     "  SELECT status, engine, count(*) AS n FROM stores GROUP BY 1, 2"
     "  UNION ALL SELECT s, e, 0 FROM"
-    "   unnest('{requested,provisioning,ready,degraded,upgrading,failed,deleting,deleted}'"
-    "          ::text[]) s,"
+    "   unnest('{requested,provisioning,ready,degraded,upgrading,suspending,suspended,"
+    "resuming,failed,deleting,deleted}'::text[]) s,"
     "   unnest('{woocommerce,medusa}'::text[]) e) x GROUP BY 2, 3"
     " UNION ALL SELECT 'c:' || name, l1, l2, value, 0 FROM metric_counters"
     " UNION ALL SELECT 'h:' || name, CASE WHEN le = 'Infinity' THEN '+Inf' ELSE le::text END,"
     "  '', count::float8, le FROM metric_histograms"
     " UNION ALL SELECT 's:' || name, '', '', sum, 0 FROM metric_histogram_sums"
+    /* every suspension's length, the current ones so far (sql/012_suspend.sql): only grows */
+    " UNION ALL SELECT 'suspended_seconds', '', '', coalesce(sum(suspended_seconds"
+    "  + coalesce(greatest(0, extract(epoch FROM now() - suspended_at)), 0)), 0)::float8, 0"
+    "  FROM stores"
     " UNION ALL SELECT 'last_pass', '', '', coalesce(extract(epoch FROM max(finished_at)), 0)"
     "  ::float8, 0 FROM reconcile_runs"
     " ORDER BY 1, 5, 2, 3",
@@ -248,6 +252,9 @@ static const struct family {
      "Finished reconcile passes, by result (ok, error).", "result", NULL},
     {"reconcile_pass_seconds", "storefleet_reconcile_pass_duration_seconds", "histogram",
      "Time a reconcile pass took.", NULL, NULL},
+    {"suspended_seconds", "storefleet_store_suspended_seconds_total", "counter",
+     "Seconds stores have spent suspended, all suspensions (the current ones so far) added up.",
+     NULL, NULL},
     {"last_pass", "storefleet_reconcile_last_pass_timestamp_seconds", "gauge",
      "When the last reconcile pass finished (Unix time; 0 = never).", NULL, NULL},
     {"c:kubernetes_requests", "storefleet_kubernetes_requests_total", "counter",

@@ -168,6 +168,13 @@ static const char *state_refusal(struct arena *a, const struct state *s, const c
 	case STORE_PROVISIONING:
 		return arena_printf(a, "The store is provisioning; it can be %s once it is ready.",
 				    what);
+	case STORE_SUSPENDING:
+	case STORE_SUSPENDED:
+		return arena_printf(a, "The store is suspended; resume it before it can be %s.",
+				    what);
+	case STORE_RESUMING:
+		return arena_printf(a, "The store is resuming; it can be %s once it is ready.",
+				    what);
 	case STORE_FAILED:
 		return arena_printf(a, "The store has failed; retry it before it can be %s.", what);
 	case STORE_DELETING:

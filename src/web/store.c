@@ -40,11 +40,13 @@
 	"date_part('epoch', s.ready_at), s.owner_id, u.email, s.step, "                    \
 	"s.admin_user, s.admin_secret IS NOT NULL, "                                      \
 	"s.orders_seen, date_part('epoch', s.last_webhook_at), "                          \
-	"s.engine_version, s.current_revision, s.publishable_key"
+	"s.engine_version, s.current_revision, s.publishable_key, "                       \
+	"s.suspended_by, date_part('epoch', s.suspended_at), "                            \
+	"floor(s.suspended_seconds + coalesce(date_part('epoch', now() - s.suspended_at), 0))::bigint"
 enum {
 	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
 	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION,
-	C_REVISION, C_PUBLISHABLE_KEY
+	C_REVISION, C_PUBLISHABLE_KEY, C_SUSPENDED_BY, C_SUSPENDED_AT, C_SUSPENDED_SECONDS
 };
 /* clang-format on */
 
@@ -193,6 +195,10 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 		view_set_str_ref(m, "publishable_key", db_get(res, i, off + C_PUBLISHABLE_KEY));
 		view_set_str_ref(m, "store_api_url", arena_strndup(a, url, strlen(url) - 1));
 	}
+	/* suspend and resume (sql/012_suspend.sql): who holds it, since when, in all how long */
+	view_set_str_ref(v, "suspended_by", db_get(res, i, off + C_SUSPENDED_BY));
+	view_set_str_ref(v, "suspended_at", epoch_rfc3339(a, db_get(res, i, off + C_SUSPENDED_AT)));
+	view_set_int(v, "suspended_seconds", db_get_ll(res, i, off + C_SUSPENDED_SECONDS));
 	return v;
 }
 
@@ -211,6 +217,7 @@ static void store_row_meta(const PGresult *res, int i, struct store_meta *m)
 	m->engine = db_get(res, i, C_ENGINE);
 	m->admin_user = db_get(res, i, C_ADMIN_USER);
 	m->has_secret = db_get_bool(res, i, C_HAS_SECRET);
+	m->suspended_by = db_get(res, i, C_SUSPENDED_BY);
 }
 
 static void who_params(const struct store_who *who, char uid[24], const char **p)
@@ -764,7 +771,11 @@ static struct db_stmt st_retry = DB_STMT(
 /* clang-format off */
 static struct db_stmt st_delete = DB_STMT(
 	"UPDATE stores s SET desired = 'absent', status = 'deleting', status_reason = '', "
-	"delete_requested_at = now(), attempts = 0, next_attempt_at = now(), updated_at = now() "
+	"delete_requested_at = now(), attempts = 0, next_attempt_at = now(), updated_at = now(), "
+	/* a suspended store may be deleted: its suspension ends here (sql/012_suspend.sql) */
+	"suspended_seconds = s.suspended_seconds "
+	"  + coalesce(greatest(0, date_part('epoch', now() - s.suspended_at)), 0), "
+	"suspended_by = NULL, suspended_at = NULL "
 	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
 	"AND s.status NOT IN ('deleting', 'deleted') RETURNING s.id",
 	3);
@@ -855,6 +866,291 @@ struct view *store_delete(struct arena *a, const struct store_who *who, const ch
 			  struct err *e)
 {
 	return store_change(a, who, id, 1, e);
+}
+
+/* --- suspend and resume ------------------------------------------------- */
+
+/*
+ * sql/012_suspend.sql.  The UPDATEs decide, with their status condition
+ * (re-checked after a concurrent commit); the row read before only words
+ * a refusal.  A reconcile holding a lease on the store loses it: its save
+ * is fenced on the status it claimed (lease.h).  The notify trigger wakes
+ * a waiting reconcile.  $4 = who holds the suspension.
+ */
+/* clang-format off */
+static struct db_stmt st_suspend = DB_STMT(
+	"UPDATE stores s SET status = 'suspending', suspended_by = $4, suspended_at = now(), "
+	"status_reason = '', attempts = 0, next_attempt_at = now(), updated_at = now() "
+	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
+	"AND s.status IN ('ready', 'degraded', 'resuming') RETURNING s.id",
+	4);
+static struct db_stmt st_suspend_takeover = DB_STMT(
+	"UPDATE stores s SET suspended_by = 'admin', updated_at = now() "
+	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
+	"AND s.status IN ('suspending', 'suspended') AND s.suspended_by = 'owner' RETURNING s.id",
+	3);
+static struct db_stmt st_resume = DB_STMT(
+	"UPDATE stores s SET status = 'resuming', "
+	"suspended_seconds = s.suspended_seconds "
+	"  + greatest(0, date_part('epoch', now() - s.suspended_at)), "
+	/* step 'suspend': the resumed set is not applied yet (reconcile.c, st_resuming) */
+	"suspended_by = NULL, suspended_at = NULL, step = 'suspend', "
+	"status_reason = '', attempts = 0, next_attempt_at = now(), updated_at = now() "
+	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
+	"AND s.status IN ('suspending', 'suspended') "
+	"AND (s.suspended_by <> 'admin' OR $3::boolean) RETURNING s.id",
+	3);
+/* clang-format on */
+
+/* Why a store in status status cannot be suspended (409). */
+static const char *suspend_refusal(struct arena *a, const char *status)
+{
+	switch (store_status_parse(status)) {
+	case STORE_REQUESTED:
+	case STORE_PROVISIONING:
+		return "The store is provisioning; it can be suspended once it is ready.";
+	case STORE_UPGRADING:
+		return "An upgrade is in progress; suspend the store once it is done.";
+	case STORE_SUSPENDING:
+	case STORE_SUSPENDED:
+		return "The store is already suspended.";
+	case STORE_FAILED:
+		return "The store has failed; retry or delete it.";
+	case STORE_DELETING:
+		return "The store is being deleted.";
+	case STORE_DELETED:
+		return "The store is deleted.";
+	default:
+		return arena_printf(a, "The store is %s.", status);
+	}
+}
+
+struct suspend_ctx {
+	struct arena *a;
+	const struct store_who *who;
+	const char *id;
+	int resume;
+	int changed; /* OUT */
+};
+
+/* An administrator acting on a store that is not their own (storefleetctl: id 0) */
+static int as_admin(const struct store_who *who, long long owner_id)
+{
+	return who->is_admin && owner_id != who->id;
+}
+
+/* The event and the audit row of one suspend or resume (in the caller's transaction). */
+static int suspend_record(struct arena *a, const struct store_who *who, const struct store_meta *m,
+			  const char *action, const char *by, const char *message, struct err *e)
+{
+	const char *p[4] = {m->id, action[6] == 's' ? "suspend" : "resume", "info", message};
+	struct view *d = view_obj(a);
+
+	if (!db_run(a, &st_event, p, e))
+		return -1;
+	if (m->owner_id != who->id) {
+		view_set_bool(d, "as_admin", 1);
+		view_set_str(d, "owner", m->owner_email);
+	}
+	if (by)
+		view_set_str(d, "by", by);
+	view_set_str(d, "status", m->status);
+	return audit_record(a, who->id, who->id ? who->email : "storefleetctl", who->ip, action,
+			    m->id, d, e);
+}
+
+/* One store's suspend, inside a transaction; m is the row as read in it. */
+static int suspend_one(struct arena *a, const struct store_who *who, const struct store_meta *m,
+		       int *changed, struct err *e)
+{
+	int admin = as_admin(who, m->owner_id);
+	const char *by = admin ? STORE_SUSPENDED_BY_ADMIN : STORE_SUSPENDED_BY_OWNER;
+	const char *p[4] = {m->id};
+	char uid[24];
+	PGresult *res;
+
+	*changed = 0;
+	who_params(who, uid, p);
+	p[3] = by;
+	if (!(res = db_run(a, &st_suspend, p, e)))
+		return -1;
+	if (db_rows(res) == 1) {
+		*changed = 1;
+		return suspend_record(a, who, m, "store.suspend", by,
+				      admin ? "Suspended by an administrator: the workloads "
+					      "scale to zero and the store shows its paused page."
+					    : "Suspended: the workloads scale to zero and the store "
+					      "shows its paused page.",
+				      e);
+	}
+	if (admin) {
+		if (!(res = db_run(a, &st_suspend_takeover, p, e)))
+			return -1;
+		if (db_rows(res) == 1) {
+			*changed = 1;
+			return suspend_record(a, who, m, "store.suspend", by,
+					      "An administrator took the suspension over: only an "
+					      "administrator can resume the store.",
+					      e);
+		}
+	}
+	return 0;
+}
+
+static int suspend_tx(void *ctx, struct err *e)
+{
+	struct suspend_ctx *x = ctx;
+	struct store_meta m;
+	const char *p[3] = {x->id};
+	char uid[24];
+	PGresult *res;
+
+	x->changed = 0;
+	if (!store_get(x->a, x->who, x->id, &m, e))
+		return -1;
+	if (!x->resume) {
+		if (suspend_one(x->a, x->who, &m, &x->changed, e) < 0)
+			return -1;
+		if (!x->changed)
+			return err_set(e, 409, "%s", suspend_refusal(x->a, m.status));
+		return 0;
+	}
+	who_params(x->who, uid, p);
+	if (!(res = db_run(x->a, &st_resume, p, e)))
+		return -1;
+	if (db_rows(res) != 1) {
+		if (!store_status_resumable(store_status_parse(m.status)))
+			return err_set(e, 409, "The store is %s, not suspended.", m.status);
+		if (m.suspended_by && !strcmp(m.suspended_by, STORE_SUSPENDED_BY_ADMIN) &&
+		    !x->who->is_admin)
+			return err_set(e, 403,
+				       "An administrator suspended this store; only an "
+				       "administrator can resume it.");
+		return err_set(e, 409, "The store cannot be resumed now; reload and try again.");
+	}
+	x->changed = 1;
+	return suspend_record(x->a, x->who, &m, "store.resume", m.suspended_by,
+			      m.owner_id != x->who->id
+				  ? "Resume requested by an administrator: the workloads come back."
+				  : "Resume requested: the workloads come back.",
+			      e);
+}
+
+static struct view *suspend_change(struct arena *a, const struct store_who *who, const char *id,
+				   int resume, struct err *e)
+{
+	struct suspend_ctx x = {.a = a, .who = who, .id = id, .resume = resume};
+
+	if (!store_id_valid(id)) {
+		err_set(e, 404, STORE_NOT_FOUND);
+		return NULL;
+	}
+	if (db_tx(suspend_tx, &x, e) < 0)
+		return NULL;
+	return store_get(a, who, id, NULL, e);
+}
+
+struct view *store_suspend(struct arena *a, const struct store_who *who, const char *id,
+			   struct err *e)
+{
+	return suspend_change(a, who, id, 0, e);
+}
+
+struct view *store_resume(struct arena *a, const struct store_who *who, const char *id,
+			  struct err *e)
+{
+	return suspend_change(a, who, id, 1, e);
+}
+
+/* clang-format off */
+static struct db_stmt st_owner_lock = DB_STMT(
+	"SELECT email FROM users WHERE id = $1::bigint FOR NO KEY UPDATE", 1);
+static struct db_stmt st_owner_stores = DB_STMT(
+	"SELECT " STORE_COLS STORE_FROM "WHERE s.owner_id = $1::bigint "
+	"AND s.status IN ('ready', 'degraded', 'resuming', 'suspending', 'suspended') "
+	"ORDER BY s.created_at, s.id FOR UPDATE OF s", 1);
+/* clang-format on */
+
+struct owner_ctx {
+	struct arena *a;
+	const struct store_who *who;
+	long long user_id;
+	int n; /* OUT */
+};
+
+static int suspend_owner_tx(void *ctx, struct err *e)
+{
+	struct owner_ctx *x = ctx;
+	char uid[24];
+	const char *p[1] = {uid};
+	PGresult *res;
+	struct view *d, *ids;
+
+	x->n = 0;
+	snprintf(uid, sizeof(uid), "%lld", x->user_id);
+	if (!(res = db_run(x->a, &st_owner_lock, p, e)))
+		return -1;
+	if (db_rows(res) != 1)
+		return err_set(e, 404, "There is no such user.");
+	d = view_obj(x->a);
+	view_set_str(d, "owner", db_get(res, 0, 0));
+	if (!(res = db_run(x->a, &st_owner_stores, p, e)))
+		return -1;
+	ids = view_set_arr(d, "stores");
+	for (int i = 0; i < db_rows(res); i++) {
+		struct store_meta m;
+		int changed;
+
+		store_row_meta(res, i, &m);
+		if (suspend_one(x->a, x->who, &m, &changed, e) < 0)
+			return -1;
+		if (changed) {
+			view_push(ids, view_str(x->a, m.id));
+			x->n++;
+		}
+	}
+	view_set_int(d, "count", x->n);
+	/* the target names a user by email, as user.disable does (admin.c) */
+	return audit_record(x->a, x->who->id, x->who->id ? x->who->email : "storefleetctl",
+			    x->who->ip, "user.suspend_stores", view_get_str(d, "owner"), d, e);
+}
+
+int store_suspend_owner(struct arena *a, const struct store_who *who, long long user_id, int *n,
+			struct err *e)
+{
+	struct owner_ctx x = {.a = a, .who = who, .user_id = user_id};
+
+	*n = 0;
+	if (!who->is_admin)
+		return err_set(e, 403, "Administrators only.");
+	if (db_tx(suspend_owner_tx, &x, e) < 0)
+		return -1;
+	*n = x.n;
+	return 0;
+}
+
+/* clang-format off */
+static struct db_stmt st_paused = DB_STMT(
+	"SELECT s.name FROM stores s WHERE s.id = $1 AND s.status IN ('suspending', 'suspended')", 1);
+/* clang-format on */
+
+int store_paused_by_host(struct arena *a, const char *host, const char **name, const char **id,
+			 struct err *e)
+{
+	char sid[STORE_ID_LEN + 1];
+	const char *p[1] = {sid};
+	PGresult *res;
+
+	*name = *id = NULL;
+	if (!store_host_id(host, sid))
+		return err_set(e, 404, STORE_NOT_FOUND);
+	if (!(res = db_run(a, &st_paused, p, e)))
+		return -1;
+	if (db_rows(res) != 1)
+		return err_set(e, 404, STORE_NOT_FOUND);
+	*name = arena_strdup(a, db_get(res, 0, 0));
+	*id = arena_strdup(a, sid);
+	return 0;
 }
 
 /* --- events and steps --------------------------------------------------- */

@@ -88,6 +88,7 @@ struct store_meta {
 	const char *engine;
 	const char *admin_user; /* "" until reconcile stored the credentials */
 	int has_secret;
+	const char *suspended_by; /* STORE_SUSPENDED_BY_* while suspending/suspended, else NULL */
 };
 
 /*
@@ -170,6 +171,52 @@ struct view *store_retry(struct arena *a, const struct store_who *who, const cha
  */
 struct view *store_delete(struct arena *a, const struct store_who *who, const char *id,
 			  struct err *e);
+
+/*
+ * Suspend and resume (docs/stores.md "Suspend and resume"; sql/012_suspend.sql).
+ *
+ * store_suspend: a ready, degraded or resuming store becomes suspending
+ * (reconcile scales it to zero and shows the paused page), suspended_by
+ * "admin" when an administrator asks about someone else's store (or
+ * storefleetctl: who->id 0), else "owner"; an event and the audit row
+ * store.suspend (details: as_admin, owner, by).  An administrator asking
+ * about a store its owner suspended takes the suspension over (by becomes
+ * "admin"; audited store.suspend too).  Errors: 404 not visible, 409 in any
+ * other status (the message says why), 409 already suspended.
+ *
+ * store_resume: a suspending or suspended store becomes resuming (the
+ * replicas come back, then readiness as for provisioning), the time it was
+ * suspended added to suspended_seconds; an event and store.resume.
+ * Errors: 404, 403 when the owner asks about a store an administrator
+ * suspended, 409 when it is not suspended.
+ *
+ * OUT: the store's view (as after store_get).
+ */
+struct view *store_suspend(struct arena *a, const struct store_who *who, const char *id,
+			   struct err *e);
+struct view *store_resume(struct arena *a, const struct store_who *who, const char *id,
+			  struct err *e);
+
+/*
+ * An administrator suspends every store of user user_id that can be
+ * suspended (ready, degraded, resuming; an owner's suspension is taken
+ * over), one transaction, each store with its event and its store.suspend
+ * audit row, plus one user.suspend_stores row (details: count, stores).
+ * OUT: *n how many changed.  Errors: 403 when who is not an administrator,
+ * 404 no such user.
+ */
+int store_suspend_owner(struct arena *a, const struct store_who *who, long long user_id, int *n,
+			struct err *e);
+
+/*
+ * The public paused page of the store whose host is host
+ * ("store-<id>.<domain>", any case, an optional :port): OUT the store's
+ * name and id, for a store that is suspending or suspended (nothing else
+ * about it).  0 found, -1 with e 404 otherwise (the same for a store that
+ * is not paused and one that does not exist).
+ */
+int store_paused_by_host(struct arena *a, const char *host, const char **name, const char **id,
+			 struct err *e);
 
 /*
  * The activity log of a visible store (check with store_get first):
