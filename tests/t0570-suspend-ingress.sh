@@ -3,6 +3,7 @@
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-stores.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"
+. "$SF_ROOT/tests/lib-kubesim.sh"
 
 command -v kubectl >/dev/null || bail "kubectl not installed"
 export SF_SECRET_KEY=$RC_KEY SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100 SF_METRICS_CACHE=0
@@ -157,4 +158,6 @@ is "$STATUS" 202 "delete of a suspended store accepted"
 ok "deleted" rc_until 30 "(SELECT status = 'deleted' FROM stores WHERE id = '$id')"
 ing /
 is "$ING_STATUS" 404 "the host is gone from the ingress"
+# kubesim's proxy to the platform (src/kubesim/dns.c) leaves nothing behind
+ks_stop_clean
 done_testing

@@ -1483,6 +1483,11 @@ static void st_suspending(struct reconcile *r, struct store *s, struct lease *l)
 	struct k8s_err ke;
 	int again = l->status == STORE_SUSPENDED;
 
+	if (again && !workloads_up(s, 1)) { /* claimed to end an episode of cluster trouble */
+		w.reason = "";
+		save_if_news(r, l, &w);
+		return;
+	}
 	if (again || strcmp(l->step, "suspend") || workloads_up(s, 1)) {
 		if (apply_for(r, s, 1, &ke) < 0) {
 			k8s_failed(r, l, "suspend", "scale the store to zero", &ke);
