@@ -235,8 +235,9 @@ int page_admin_users(struct req *r)
 	else if (done && !strcmp(done, "suspend"))
 		flash = "Their stores are being suspended; only an administrator can resume them.";
 	else if (done && !strcmp(done, "disable-suspend"))
-		flash = "Account disabled, and its stores are being suspended; only an administrator "
-			"can resume them.";
+		flash =
+		    "Account disabled, and its stores are being suspended; only an administrator "
+		    "can resume them.";
 	return users_page(r, 200, flash, NULL);
 }
 

@@ -124,8 +124,9 @@ static int store_page(struct req *r, int status, const char *error, const char *
 	{
 		const struct view *secs = view_get(s, "suspended_seconds");
 
-		view_set_bool(v, "was_suspended", view_get_str(s, "suspended_at") ||
-							(secs && secs->type == VIEW_INT && secs->u.i > 0));
+		view_set_bool(v, "was_suspended",
+			      view_get_str(s, "suspended_at") ||
+				  (secs && secs->type == VIEW_INT && secs->u.i > 0));
 	}
 	if (store_status_suspendable(state))
 		view_set_bool(v, "can_suspend", 1);

@@ -1,4 +1,5 @@
-/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|list, through src/web. */
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|list, through
+ * src/web. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -163,10 +163,9 @@ int ctl_user(int argc, char **argv)
 	struct arena *a;
 	int rc;
 
-	if (argc < 2 ||
-	    (strcmp(argv[1], "add") && strcmp(argv[1], "list") && strcmp(argv[1], "role") &&
-	     strcmp(argv[1], "disable") && strcmp(argv[1], "enable") &&
-	     strcmp(argv[1], "suspend-stores"))) {
+	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "list") &&
+			 strcmp(argv[1], "role") && strcmp(argv[1], "disable") &&
+			 strcmp(argv[1], "enable") && strcmp(argv[1], "suspend-stores"))) {
 		fprintf(stderr, "usage: storefleetctl user add EMAIL [--admin] | user list | "
 				"user role EMAIL admin|tenant | user disable|enable EMAIL | "
 				"user suspend-stores EMAIL\n");

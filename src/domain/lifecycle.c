@@ -13,8 +13,7 @@ const char *const store_statuses[STORE_STATUS_N + 1] = {
     [STORE_UPGRADING] = "upgrading", [STORE_SUSPENDING] = "suspending",
     [STORE_SUSPENDED] = "suspended", [STORE_RESUMING] = "resuming",
     [STORE_FAILED] = "failed",	     [STORE_DELETING] = "deleting",
-    [STORE_DELETED] = "deleted",
-    [STORE_STATUS_N] = NULL,
+    [STORE_DELETED] = "deleted",     [STORE_STATUS_N] = NULL,
 };
 
 const struct store_step_info store_step_table[STEP_N] = {
@@ -123,7 +122,8 @@ int store_host_id(const char *host, char id[STORE_ID_LEN + 1])
 		return 0;
 	n = strcspn(host, ":");
 	if (n != 6 + STORE_ID_LEN + 1 + dl || strncasecmp(host, "store-", 6) ||
-	    host[6 + STORE_ID_LEN] != '.' || strncasecmp(host + 7 + STORE_ID_LEN, config.domain, dl))
+	    host[6 + STORE_ID_LEN] != '.' ||
+	    strncasecmp(host + 7 + STORE_ID_LEN, config.domain, dl))
 		return 0;
 	for (int i = 0; i < STORE_ID_LEN; i++) {
 		char c = host[6 + i];

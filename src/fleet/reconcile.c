@@ -1343,8 +1343,8 @@ static int workloads_up(const struct store *s, int want)
 		size_t i;
 
 		json_array_foreach(json_object_get(s->obs, keys[k]), i, it) {
-			const json_t *n = want ? jpath(it, "spec", "replicas")
-					       : jpath(it, "status", "replicas");
+			const json_t *n =
+			    want ? jpath(it, "spec", "replicas") : jpath(it, "status", "replicas");
 
 			/* spec.replicas unset is 1 (the API's default) */
 			if (want ? (!n || json_integer_value(n) > 0) : json_integer_value(n) > 0)
@@ -1436,7 +1436,8 @@ static int render_for(struct reconcile *r, const struct store *s, int paused, js
 				}
 			}
 		} else if (!strcmp(kind, "Service") &&
-			   !strcmp(jstr(json_object_get(obj, "metadata"), "name"), PAUSED_SERVICE)) {
+			   !strcmp(jstr(json_object_get(obj, "metadata"), "name"),
+				   PAUSED_SERVICE)) {
 			found = 1;
 		} else {
 			continue;

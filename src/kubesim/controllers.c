@@ -1408,7 +1408,8 @@ static int any_replica(const char *ns)
 /* The Service the first path of rule sends to, if it is an ExternalName: 1 with ext, port. */
 static int external_backend(const char *ns, const json_t *rule, char *ext, size_t next, int *port)
 {
-	const json_t *path = json_array_get(json_object_get(json_object_get(rule, "http"), "paths"), 0);
+	const json_t *path =
+	    json_array_get(json_object_get(json_object_get(rule, "http"), "paths"), 0);
 	const json_t *svc = json_object_get(json_object_get(path, "backend"), "service");
 	const char *name = json_string_value(json_object_get(svc, "name"));
 	const char *type, *en;

@@ -1,4 +1,5 @@
-/* dns.c - what the cluster's DNS answers for ExternalName Services, and the ingress's proxy to it. */
+/* dns.c - what the cluster's DNS answers for ExternalName Services, and the ingress's proxy to it.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -111,8 +112,8 @@ static void head_value(const char *head, const char *name, char *out, size_t n)
 	}
 }
 
-int ks_dns_proxy(const char *name, int port, const char *method, const char *url,
-		 const char *host, struct ks_proxied *out, struct err *e)
+int ks_dns_proxy(const char *name, int port, const char *method, const char *url, const char *host,
+		 struct ks_proxied *out, struct err *e)
 {
 	char ip[16], req[2400];
 	struct sockaddr_in sa;

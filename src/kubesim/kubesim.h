@@ -388,8 +388,8 @@ struct ks_proxied {
  * needed).  0 with *out, or -1 with e (502 no record or no HTTP answer,
  * 504 timeout); release *out either way.
  */
-int ks_dns_proxy(const char *name, int port, const char *method, const char *url,
-		 const char *host, struct ks_proxied *out, struct err *e);
+int ks_dns_proxy(const char *name, int port, const char *method, const char *url, const char *host,
+		 struct ks_proxied *out, struct err *e);
 void ks_proxied_release(struct ks_proxied *p);
 
 /* --- WooCommerce behind the ingress (woo.c) ------------------------------- */

@@ -608,7 +608,8 @@ static void usage(void)
 	    "[--pvc-bind-ms N]\n"
 	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N]\n"
 	    "               [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N]\n"
-	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... [--quiet]\n");
+	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... "
+	    "[--quiet]\n");
 }
 
 static void seed_object(const char *kind, const char *name)

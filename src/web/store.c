@@ -977,10 +977,11 @@ static int suspend_one(struct arena *a, const struct store_who *who, const struc
 	if (db_rows(res) == 1) {
 		*changed = 1;
 		return suspend_record(a, who, m, "store.suspend", by,
-				      admin ? "Suspended by an administrator: the workloads "
-					      "scale to zero and the store shows its paused page."
-					    : "Suspended: the workloads scale to zero and the store "
-					      "shows its paused page.",
+				      admin
+					  ? "Suspended by an administrator: the workloads "
+					    "scale to zero and the store shows its paused page."
+					  : "Suspended: the workloads scale to zero and the store "
+					    "shows its paused page.",
 				      e);
 	}
 	if (admin) {

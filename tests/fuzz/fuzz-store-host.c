@@ -1,4 +1,5 @@
-/* fuzz-store-host.c - the Host header test of a suspended store's paused page (store_host_id) on any bytes, checked against a simpler oracle. */
+/* fuzz-store-host.c - the Host header test of a suspended store's paused page (store_host_id) on
+ * any bytes, checked against a simpler oracle. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	       !strncasecmp(h + 15, config.domain, dl);
 	if (want) {
 		for (int i = 0; i < STORE_ID_LEN; i++)
-			low[i] = (char)(h[6 + i] >= 'A' && h[6 + i] <= 'Z' ? h[6 + i] + 32 : h[6 + i]);
+			low[i] =
+			    (char)(h[6 + i] >= 'A' && h[6 + i] <= 'Z' ? h[6 + i] + 32 : h[6 + i]);
 		low[STORE_ID_LEN] = 0;
 		want = store_id_valid(low);
 	}
