@@ -1,4 +1,5 @@
-/* storefleet-mail - the cron program that sends the outbox to the SMTP relay (src/mail/sender.h). */
+/* storefleet-mail - the cron program that sends the outbox to the SMTP relay (src/mail/sender.h).
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,13 +41,15 @@ static void on_signal(int sig)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: storefleet-mail [--once | --for DURATION] [--no-lock]\n"
-		   "  --once          send what is due, then exit (default)\n"
-		   "  --for 55s       keep sending until DURATION is over (s, m or h; what cron runs),\n"
-		   "                  waking at once on NOTIFY " NOTIFY_CHANNEL "\n"
-		   "  --no-lock       skip the single-sender guard (claims stay safe; recovery\n"
-		   "                  of a dead sender's claims then waits for mail_lease)\n"
-		   "exit: 0 done, 1 error, 75 another run holds the lock\n");
+	fprintf(
+	    f,
+	    "usage: storefleet-mail [--once | --for DURATION] [--no-lock]\n"
+	    "  --once          send what is due, then exit (default)\n"
+	    "  --for 55s       keep sending until DURATION is over (s, m or h; what cron runs),\n"
+	    "                  waking at once on NOTIFY " NOTIFY_CHANNEL "\n"
+	    "  --no-lock       skip the single-sender guard (claims stay safe; recovery\n"
+	    "                  of a dead sender's claims then waits for mail_lease)\n"
+	    "exit: 0 done, 1 error, 75 another run holds the lock\n");
 	return f == stdout ? 0 : 2;
 }
 
@@ -182,7 +185,8 @@ int main(int argc, char **argv)
 
 	/* No relay configured: nothing to do, and no failed cron job every minute for it. */
 	if (!*config.mail_url) {
-		log_warn("mail: mail_url is not set: nothing sent; messages stay queued until it is");
+		log_warn(
+		    "mail: mail_url is not set: nothing sent; messages stay queued until it is");
 		curl_global_cleanup();
 		return 0;
 	}

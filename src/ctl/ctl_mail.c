@@ -84,8 +84,9 @@ static int mail_resend(struct arena *a, const char *id)
 	if (!res)
 		return fail("resend", &e);
 	if (db_rows(res) == 0) {
-		fprintf(stderr, "storefleetctl: mail resend: no message %s in state unknown or "
-				"failed\n",
+		fprintf(stderr,
+			"storefleetctl: mail resend: no message %s in state unknown or "
+			"failed\n",
 			id);
 		return 1;
 	}

@@ -12,9 +12,9 @@
 #include "mail.h"
 #include "tpl.h"
 
-#define MAIL_TEXT_MAX 400	    /* bytes of a subject or display name kept */
+#define MAIL_TEXT_MAX 400	/* bytes of a subject or display name kept */
 #define MAIL_BODY_MAX (1 << 20) /* bytes of one rendered part */
-#define MAIL_EW_RAW   45	    /* bytes per encoded word: 60 base64 chars, 72 in all */
+#define MAIL_EW_RAW   45	/* bytes per encoded word: 60 base64 chars, 72 in all */
 
 static struct tpl_set *mail_txt, *mail_html;
 
@@ -82,8 +82,8 @@ int mail_from_parse(struct arena *a, const char *from, const char **name, const 
 		*name = arena_strndup(a, from, n);
 		*addr = arena_strndup(a, lt + 1, (size_t)(gt - lt - 1));
 	} else {
-		return err_set(e, 500, "config: mail_from: '%s' is not 'Name <address>' or an address",
-			       from);
+		return err_set(
+		    e, 500, "config: mail_from: '%s' is not 'Name <address>' or an address", from);
 	}
 	if (!mail_addr_ok(*addr))
 		return err_set(e, 500, "config: mail_from: '%s' is not a usable address", *addr);
@@ -262,7 +262,8 @@ int mail_compose(struct arena *a, const char *kind, const char *to, struct view 
 	view_set_str(v, "origin", config.public_origin);
 	txt.max = html.max = subj.max = MAIL_BODY_MAX;
 	if (tpl_render(mail_txt, arena_printf(a, "%s.subject", kind), v, &subj, e) < 0 ||
-	    tpl_render(mail_txt, kind, v, &txt, e) < 0 || tpl_render(mail_html, kind, v, &html, e) < 0)
+	    tpl_render(mail_txt, kind, v, &txt, e) < 0 ||
+	    tpl_render(mail_html, kind, v, &html, e) < 0)
 		goto fail;
 	/* The subject template's own line end; a value's line breaks become spaces below. */
 	while (subj.len && (subj.s[subj.len - 1] == '\n' || subj.s[subj.len - 1] == '\r'))
@@ -320,11 +321,13 @@ fail:
 
 /* --- the outbox ------------------------------------------------------------ */
 
+/* clang-format off */
 static struct db_stmt st_enqueue = DB_STMT(
 	"INSERT INTO outbox (kind, user_id, rcpt, message_id, message) "
 	"VALUES ($1, NULLIF($2::bigint, 0), $3, $4, $5)",
 	5);
 static struct db_stmt st_notify = DB_STMT("SELECT pg_notify('storefleet_outbox', '')", 0);
+/* clang-format on */
 
 int mail_enqueue(struct arena *a, const char *kind, long long user_id, const char *to,
 		 struct view *v, struct err *e)
@@ -340,6 +343,7 @@ int mail_enqueue(struct arena *a, const char *kind, long long user_id, const cha
 	return 0;
 }
 
+/* clang-format off */
 /* The owner, whether they want this kind of notice, and the store's name. */
 static struct db_stmt st_owner = DB_STMT(
 	"SELECT u.id, u.email, s.name, u.disabled_at IS NULL AND CASE $2 "
@@ -348,9 +352,10 @@ static struct db_stmt st_owner = DB_STMT(
 	"WHEN 'upgrade_rolled_back' THEN u.notify_upgrade_rolled_back ELSE false END "
 	"FROM stores s JOIN users u ON u.id = s.owner_id WHERE s.id = $1",
 	2);
+/* clang-format on */
 
-int mail_notify_owner(struct arena *a, const char *store_id, const char *kind,
-		      const char *reason, struct err *e)
+int mail_notify_owner(struct arena *a, const char *store_id, const char *kind, const char *reason,
+		      struct err *e)
 {
 	PGresult *res = db_run(a, &st_owner, (const char *[]){store_id, kind}, e);
 	struct view *v;

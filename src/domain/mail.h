@@ -77,8 +77,8 @@ int mail_enqueue(struct arena *a, const char *kind, long long user_id, const cha
  * store.  A message that cannot be rendered is logged and skipped (it
  * must not hold the store back).  0 or -1 with e (database).
  */
-int mail_notify_owner(struct arena *a, const char *store_id, const char *kind,
-		      const char *reason, struct err *e);
+int mail_notify_owner(struct arena *a, const char *store_id, const char *kind, const char *reason,
+		      struct err *e);
 
 /* Load the templates now (a start-up check); later calls reuse them. 0 or -1 with e. */
 int mail_templates_load(struct err *e);

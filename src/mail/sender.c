@@ -84,6 +84,7 @@ void sender_free(struct sender *s)
 
 /* --- the outbox rows ------------------------------------------------------ */
 
+/* clang-format off */
 #define GONE_SENDING                                                                               \
 	"the sender stopped before the end of the message was sent (a relay keeps no partial "     \
 	"message), so it is sent again"
@@ -100,6 +101,7 @@ static struct db_stmt st_recover_delivering = DB_STMT(
 	"UPDATE outbox SET state = 'unknown', claimed_until = NULL, "
 	"last_error = $2 WHERE state = 'delivering' AND ($1::boolean OR claimed_until < now())",
 	2);
+/* clang-format on */
 
 int sender_recover(struct sender *s, int exclusive, int *requeued, int *unknown, struct err *e)
 {
@@ -126,6 +128,7 @@ int sender_recover(struct sender *s, int exclusive, int *requeued, int *unknown,
 	return 0;
 }
 
+/* clang-format off */
 static struct db_stmt st_claim = DB_STMT(
 	"UPDATE outbox SET state = 'sending', attempt_id = $1::uuid, attempts = attempts + 1, "
 	"claimed_until = now() + make_interval(secs => $2::int) "
@@ -155,6 +158,7 @@ static struct db_stmt st_retry = DB_STMT(
 	"WHERE id = $1::bigint AND attempt_id = $2::uuid AND state IN ('sending', 'delivering') "
 	"RETURNING state, next_attempt_at",
 	6);
+/* clang-format on */
 
 /* --- SMTP ------------------------------------------------------------------ */
 
@@ -287,9 +291,9 @@ static int send_one(struct sender *s, int *sent, int *failed, struct err *e)
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
 	snprintf(uuid, sizeof(uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-		 r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-		 r[14], r[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+		 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+		 r[15]);
 	res = db_run(s->a, &st_claim, (const char *[]){uuid, lease}, e);
 	if (!res)
 		return -1;
@@ -314,22 +318,22 @@ static int send_one(struct sender *s, int *sent, int *failed, struct err *e)
 		return 1;
 	}
 	(*failed)++;
-	reason = arena_printf(s->a, "%s (%s%s%s%s)", curl_easy_strerror(rc),
-			      tls_mode_name(), *t.curlerr ? ": " : "", t.curlerr,
-			      *t.reply && code >= 400 ? arena_printf(s->a, "; the relay said '%s'",
-								    t.reply)
-						      : "");
+	reason = arena_printf(
+	    s->a, "%s (%s%s%s%s)", curl_easy_strerror(rc), tls_mode_name(), *t.curlerr ? ": " : "",
+	    t.curlerr,
+	    *t.reply && code >= 400 ? arena_printf(s->a, "; the relay said '%s'", t.reply) : "");
 	if (t.fenced) {
 		log_warn("mail: message %s: no longer this sender's; not finished", t.id);
 		return 1;
 	}
 	if (t.delivering && code < 400) {
 		/* The "." left and no refusal came back: the relay may have it. */
-		reason = arena_printf(s->a,
-				      "no answer to the end of the message (%s): the relay may have "
-				      "it, so it is not sent again by itself (storefleetctl mail "
-				      "resend ID)",
-				      reason);
+		reason =
+		    arena_printf(s->a,
+				 "no answer to the end of the message (%s): the relay may have "
+				 "it, so it is not sent again by itself (storefleetctl mail "
+				 "resend ID)",
+				 reason);
 		if (!db_run(s->a, &st_unknown, (const char *[]){t.id, uuid, reason}, e))
 			return -1;
 		log_warn("mail: message %s %s: outcome unknown: %s", t.id, mid, reason);

@@ -40,7 +40,8 @@
 
 struct sender;
 
-/* Read the mail_* settings (password from the env or its file), check them. OUT: free with sender_free. */
+/* Read the mail_* settings (password from the env or its file), check them. OUT: free with
+ * sender_free. */
 struct sender *sender_new(struct err *e);
 void sender_free(struct sender *s);
 
@@ -58,6 +59,7 @@ int sender_recover(struct sender *s, int exclusive, int *requeued, int *unknown,
  * deliver).  0, or -1 with e when the database fails (SMTP failures are
  * recorded on their rows, not returned).
  */
-int sender_run(struct sender *s, volatile sig_atomic_t *stop, int *sent, int *failed, struct err *e);
+int sender_run(struct sender *s, volatile sig_atomic_t *stop, int *sent, int *failed,
+	       struct err *e);
 
 #endif

@@ -48,7 +48,7 @@ static struct db_stmt st_set_prefs = DB_STMT(
 /* clang-format on */
 
 const char *const recovery_notices[RECOVERY_NOTICES] = {"store_ready", "store_failed",
-							  "upgrade_rolled_back"};
+							"upgrade_rolled_back"};
 
 int recovery_token_create(struct arena *a, long long user_id, const char *purpose,
 			  const char *email, int ttl, char token[AUTH_TOKEN_LEN + 1], struct err *e)
@@ -61,8 +61,8 @@ int recovery_token_create(struct arena *a, long long user_id, const char *purpos
 	return db_run(a, &st_create, (const char *[]){uid, purpose, hash, email, t}, e) ? 0 : -1;
 }
 
-int recovery_token_peek(struct arena *a, const char *token, const char *purpose,
-			const char **email, struct err *e)
+int recovery_token_peek(struct arena *a, const char *token, const char *purpose, const char **email,
+			struct err *e)
 {
 	char hash[AUTH_SHA256_HEX];
 	PGresult *res;
@@ -80,8 +80,8 @@ int recovery_token_peek(struct arena *a, const char *token, const char *purpose,
 	return 1;
 }
 
-int recovery_token_use(struct arena *a, const char *token, const char *purpose,
-		       long long *user_id, const char **email, struct err *e)
+int recovery_token_use(struct arena *a, const char *token, const char *purpose, long long *user_id,
+		       const char **email, struct err *e)
 {
 	char hash[AUTH_SHA256_HEX];
 	PGresult *res;

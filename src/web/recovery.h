@@ -20,15 +20,16 @@
  * secret, nowhere else).  0 or -1 with e.
  */
 int recovery_token_create(struct arena *a, long long user_id, const char *purpose,
-			  const char *email, int ttl, char token[AUTH_TOKEN_LEN + 1], struct err *e);
+			  const char *email, int ttl, char token[AUTH_TOKEN_LEN + 1],
+			  struct err *e);
 
 /*
  * Is token a live token of this purpose (unused, unexpired, its user not
  * disabled)?  1 yes (OUT: *email the address it went to, arena), 0 no,
  * -1 error.  Uses nothing.
  */
-int recovery_token_peek(struct arena *a, const char *token, const char *purpose,
-			const char **email, struct err *e);
+int recovery_token_peek(struct arena *a, const char *token, const char *purpose, const char **email,
+			struct err *e);
 
 /*
  * Use token (inside the caller's transaction): 1 used (OUT: *user_id,
@@ -36,8 +37,8 @@ int recovery_token_peek(struct arena *a, const char *token, const char *purpose,
  * unknown, used, expired, or its user disabled), -1 error.  Using a reset
  * token also retires every other live reset token of that user.
  */
-int recovery_token_use(struct arena *a, const char *token, const char *purpose,
-		       long long *user_id, const char **email, struct err *e);
+int recovery_token_use(struct arena *a, const char *token, const char *purpose, long long *user_id,
+		       const char **email, struct err *e);
 
 /* Set a user's password hash. 0 or -1. */
 int recovery_set_password(struct arena *a, long long user_id, const char *hash, struct err *e);

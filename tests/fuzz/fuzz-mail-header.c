@@ -1,4 +1,5 @@
-/* fuzz-mail-header.c - any bytes as a subject, display name or address: never a header of its own. */
+/* fuzz-mail-header.c - any bytes as a subject, display name or address: never a header of its own.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
