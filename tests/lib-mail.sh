@@ -1,6 +1,6 @@
 # lib-mail.sh - a real SMTP server on loopback for the email tests (sourced after tests/lib.sh).
 #
-#   smtp_start DIR [smtp-sink.py args...]  tests/smtp-sink.py on SMTP_PORT (a free port
+#   smtp_start DIR [smtp-sink.py args...]  tools/smtp-sink.py on SMTP_PORT (a free port
 #                 the first time, the same one after); exports SMTP_PID SMTP_PORT SMTP_DIR,
 #                 SF_MAIL_URL=smtp://127.0.0.1:PORT and SF_MAIL_TLS=none unless set
 #   smtp_stop     stop it (by PID); its messages stay in SMTP_DIR/msgs
@@ -14,27 +14,7 @@
 
 oq() { psql -XAtqc "$1"; }
 
-smtp_start() {
-	local dir=$1
-
-	shift
-	mkdir -p "$dir"
-	rm -f "$dir/ready"
-	: "${SMTP_PORT:=$(free_port)}"
-	python3 "$SF_ROOT/tests/smtp-sink.py" --port "$SMTP_PORT" --dir "$dir" "$@" \
-		>>"$dir.log" 2>&1 &
-	SMTP_PID=$!
-	STACK_PIDS+=("smtp:$SMTP_PID")
-	SMTP_DIR=$dir
-	wait_for 15 test -s "$dir/ready" || {
-		echo "smtp_start: the SMTP server did not start" >&2
-		cat "$dir.log" >&2
-		return 1
-	}
-	: "${SF_MAIL_URL:=smtp://127.0.0.1:$SMTP_PORT}"
-	: "${SF_MAIL_TLS:=none}"
-	export SMTP_PID SMTP_PORT SMTP_DIR SF_MAIL_URL SF_MAIL_TLS
-}
+# smtp_start is tools/stack.sh's (make run's mail catcher is the same server).
 
 smtp_stop() {
 	stack_kill "smtp:$SMTP_PID"

@@ -86,6 +86,24 @@ if [ "$(id -u)" -eq 0 ]; then
 	ok "reconcile gets the public origin, so the simulated stores register their webhooks" \
 		wait_for 120 rec_origin
 
+	# Mail works out of the box: a password reset lands in var/mail/msgs with its link
+	is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary '{"email":"admin@localhost"}' "http://127.0.0.1:$port/api/v1/auth/forgot")" 202 \
+		"make run: forgot password is accepted"
+	reset_mail() {
+		python3 - "$P/storefleet/var/mail/msgs" "http://127.0.0.1:$port/password/reset?token=" <<'PY'
+import email, email.policy, glob, sys
+for path in glob.glob(sys.argv[1] + "/*.eml"):
+    m = email.message_from_binary_file(open(path, "rb"), policy=email.policy.default)
+    if m["To"] and "admin@localhost" in str(m["To"]) and any(
+            sys.argv[2] in p.get_content() for p in m.walk() if p.get_content_type() == "text/plain"):
+        sys.exit(0)
+sys.exit(1)
+PY
+	}
+	ok "... and its mail, with the reset link, is caught in var/mail/msgs" wait_for 120 reset_mail
+	like "$(cat "$T/run.out")" 'mail is caught in var/mail/msgs/' "make run says where mail goes"
+
 	# PostgreSQL goes away under make run: it is started again, the app recovers
 	pg1=$(head -n 1 "$home/data/postmaster.pid")
 	kill -INT "$pg1"

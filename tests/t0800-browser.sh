@@ -31,7 +31,7 @@ export SF_SIMULATED_CLUSTER=true SF_OVERLAY=local
 kubesim_start "$T/kubesim" --pod-ready-ms 3000 --job-complete-ms 1000 --pvc-bind-ms 100 \
 	--ns-delete-ms 300 --observed-lag-ms 10 || bail "cannot start kubesim"
 export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
-# The password reset's mail goes through a real SMTP server (tests/smtp-sink.py).
+# The password reset's mail goes through a real SMTP server (tools/smtp-sink.py).
 smtp_start "$T/smtp" || bail "cannot start the SMTP server"
 sf_stack
 # The loops outlive the journey; the cleanup trap stops them by PID.

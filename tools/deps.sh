@@ -8,7 +8,7 @@ set -eu
 # run:   PostgreSQL server, nginx
 # check: MariaDB and Redis servers (the engines' real databases: t0740, make check-engines)
 # test:  prove (perl), curl, cgi-fcgi (libfcgi-bin), the schema validator's python modules, kubectl,
-#        aiosmtpd (the SMTP server the email tests send to: tests/smtp-sink.py),
+#        aiosmtpd (the SMTP server make run catches mail with and the email tests send to: tools/smtp-sink.py),
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
 #        chromium and a font for the browser test (t0800) and its screenshots
 pkgs="gcc make pkg-config perl curl ca-certificates openssl

@@ -3,7 +3,8 @@
 #
 # PostgreSQL (./var/pg), the schema, the first admin (printed once), the
 # FastCGI workers, nginx on 127.0.0.1:${PORT:-8080}, the Kubernetes simulator
-# when KUBECONFIG is not set, and the reconcile loop.  Ctrl-C stops
+# when KUBECONFIG is not set, the reconcile loop, and the mail sender with a
+# local mail catcher (var/mail/msgs) unless SF_MAIL_URL is set.  Ctrl-C stops
 # everything this script started, by PID.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,6 +34,20 @@ fail() {
 	exit 1
 }
 trap stop INT TERM EXIT
+
+# cron_loop NAME PROGRAM LOG: what cron does in production, every minute
+# `PROGRAM --for 55s` (5 s later when another run holds its lock: exit 75), in
+# its own process group so Ctrl-C's cleanup stops the loop and the run in it.
+cron_loop() {
+	setsid bash -c '
+		trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM
+		while :; do
+			"$1" --for 55s & child=$!
+			wait $child
+			[ $? -eq 75 ] && sleep 5
+		done' "$1-loop" "$2" >>"$3" 2>&1 &
+	STACK_PIDS+=("$1:$!")
+}
 
 case $PORT in
 '' | *[!0-9]*) fail "PORT=$PORT is not a port number — PORT=8080 make run" ;;
@@ -97,16 +112,19 @@ if [ -x "$SF_BUILD/bin/storefleet-reconcile" ]; then
 	# shows orders arriving).  Only reconcile needs it: the app checks Origin
 	# against the request's own host when it is unset.
 	export SF_PUBLIC_ORIGIN=${SF_PUBLIC_ORIGIN:-$BASE}
-	# Its own process group, so Ctrl-C's cleanup stops the loop and the pass it runs.
-	setsid bash -c '
-		trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM
-		while :; do
-			"$1" --for 55s & child=$!
-			wait $child
-			[ $? -eq 75 ] && sleep 5
-		done' reconcile-loop "$SF_BUILD/bin/storefleet-reconcile" >>"$VAR/reconcile.log" 2>&1 &
-	STACK_PIDS+=("reconcile:$!")
+	cron_loop reconcile "$SF_BUILD/bin/storefleet-reconcile" "$VAR/reconcile.log"
 	say "reconcile loop running (log: var/reconcile.log)"
+fi
+
+# Mail (password resets, address confirmations, store notifications): unless
+# SF_MAIL_URL names a real relay, a catcher on loopback keeps every message in
+# var/mail/msgs/ (one .eml each), and the sender loop delivers the outbox to it.
+if [ -x "$SF_BUILD/bin/storefleet-mail" ]; then
+	if [ -z "${SF_MAIL_URL:-}" ]; then
+		smtp_start "$VAR/mail" || fail "the local mail catcher did not start (above: why); its log is var/mail.log"
+		say "mail is caught in var/mail/msgs/ (an SMTP server on 127.0.0.1:$SMTP_PORT; SF_MAIL_URL=smtp://relay sends for real)"
+	fi
+	cron_loop mail "$SF_BUILD/bin/storefleet-mail" "$VAR/mail-sender.log"
 fi
 
 say "storefleet is up: $BASE/   (Ctrl-C stops everything)"

@@ -15,6 +15,10 @@
 #                         CMD's arguments are expanded once, so a condition that must
 #                         be re-read each time ($(...), $var) belongs in a function
 #   free_port             print a free loopback TCP port
+#   smtp_start DIR [ARGS...]  tools/smtp-sink.py (an SMTP server keeping each message in
+#                         DIR/msgs) on SMTP_PORT (a free port unless set); exports SMTP_PID
+#                         SMTP_PORT SMTP_DIR, SF_MAIL_URL=smtp://127.0.0.1:PORT and
+#                         SF_MAIL_TLS=none unless they are set
 #   stack_stop            stop everything started, newest first
 
 : "${SF_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -302,6 +306,28 @@ kubesim_start() {
 	KUBESIM_TOKEN=$(cat "$dir/token")
 	KUBESIM_INGRESS=$(cat "$dir/ingress.address" 2>/dev/null)
 	export KUBECONFIG KUBESIM_PID KUBESIM_ADDR KUBESIM_TOKEN KUBESIM_INGRESS KUBESIM_DIR
+}
+
+smtp_start() {
+	local dir=$1
+
+	shift
+	mkdir -p "$dir"
+	rm -f "$dir/ready"
+	: "${SMTP_PORT:=$(free_port)}"
+	python3 "$SF_ROOT/tools/smtp-sink.py" --port "$SMTP_PORT" --dir "$dir" "$@" \
+		>>"$dir.log" 2>&1 &
+	SMTP_PID=$!
+	STACK_PIDS+=("smtp:$SMTP_PID")
+	SMTP_DIR=$dir
+	wait_for 15 test -s "$dir/ready" || {
+		echo "smtp_start: the SMTP server did not start" >&2
+		cat "$dir.log" >&2
+		return 1
+	}
+	: "${SF_MAIL_URL:=smtp://127.0.0.1:$SMTP_PORT}"
+	: "${SF_MAIL_TLS:=none}"
+	export SMTP_PID SMTP_PORT SMTP_DIR SF_MAIL_URL SF_MAIL_TLS
 }
 
 # Stop one started process by PID: TERM, wait up to 10 s, then KILL.

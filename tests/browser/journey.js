@@ -37,7 +37,7 @@ const password = 'correct horse battery';
 const shopName = 'Corner Bakery';
 const xssName = '<img src=x onerror=alert(1)>';
 const newPassword = 'a new horse battery staple';
-// Where the test's SMTP server (tests/smtp-sink.py) keeps each message it accepts.
+// Where the test's SMTP server (tools/smtp-sink.py) keeps each message it accepts.
 const mailDir = process.env.SF_MAILDIR;
 
 // What the journey learnt, for the shell test's own checks (cluster Secret, database).

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""smtp-sink.py - a real SMTP server for the tests (Debian's aiosmtpd) that keeps every message.
+"""smtp-sink.py - a real SMTP server on loopback (Debian's aiosmtpd) that keeps every message:
+`make run`'s mail catcher (var/mail) and the tests' relay.
 
   smtp-sink.py --port P --dir D [--starttls CERT KEY] [--implicit-tls CERT KEY]
                [--auth USER:PASSWORD]
