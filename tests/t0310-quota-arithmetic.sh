@@ -30,6 +30,11 @@
 # a sum exceeds the ResourceQuota's hard, when a container is above the
 # LimitRange's max or below its min, and when a chart grows a quota key, a
 # LimitRange type or a pod-bearing kind it does not know how to count.
+#
+# Every plan of both shipped plans files (charts/plans-<overlay>.yaml) is
+# checked: a plan sets the quota, the limits and the volumes' sizes, and
+# every data volume of a plan renders at least the plan's storage (the
+# database's volume exactly).
 . "$SF_ROOT/tests/lib.sh"
 
 CTL=$SF_BUILD/bin/storefleetctl
@@ -298,13 +303,31 @@ for p in problems:
 PY
 }
 
+# plans OVERLAY: the names of the shipped plans of an overlay, in file order.
+plans() {
+	python3 -c 'import sys, yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["plans"]))' \
+		"$SF_ROOT/charts/plans-$1.yaml"
+}
+# plan_storage OVERLAY PLAN: the plan's storage in bytes.
+plan_storage() {
+	python3 -c 'import sys, yaml
+q = yaml.safe_load(open(sys.argv[1]))["plans"][sys.argv[2]]["storage"]
+u = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+print(int(q[:-2]) * u[q[-2:]] if q[-2:] in u else int(q))' "$SF_ROOT/charts/plans-$1.yaml" "$2"
+}
+
+is "$(plans local)" "small medium large" "the local plans are small, medium, large"
+is "$(plans prod)" "small medium large" "the prod plans are small, medium, large"
+
 for engine in woocommerce medusa; do
 	for overlay in local prod; do
+		for plan in $(plans $overlay); do
 		for tls in none wildcard issuer both; do
 			name=$engine-$overlay-$tls
-			render "$engine" "$overlay" "$tls" >"$T/$name.json" 2>"$T/$name.err"
+			[ "$plan" = small ] || name=$engine-$overlay-$plan-$tls
+			render "$engine" "$overlay" "$tls" --plan "$plan" >"$T/$name.json" 2>"$T/$name.err"
 			is "$?:$(cat "$T/$name.err")" "0:" "$name: render exits 0, nothing on stderr"
-			render "$engine" "$overlay" "$tls" --values "$T/backup.yaml" >"$T/$name.backup.json" 2>"$T/$name.err"
+			render "$engine" "$overlay" "$tls" --plan "$plan" --values "$T/backup.yaml" >"$T/$name.backup.json" 2>"$T/$name.err"
 			is "$?:$(cat "$T/$name.err")" "0:" "$name: render with the upgrade's snapshot values exits 0"
 			for f in "$name" "$name.backup"; do
 				what="the set"
@@ -318,12 +341,39 @@ for engine in woocommerce medusa; do
 			# printed for the configuration that runs the most (an issuer adds
 			# the HTTP-01 solver); every configuration is checked
 			if [ "$tls" = issuer ]; then
-				diag "$engine-$overlay (SF_TLS_ISSUER set): steady + setup Job + snapshot/restore + surge + ACME solver vs the ResourceQuota"
+				diag "$engine-$overlay plan $plan (SF_TLS_ISSUER set): steady + setup Job + snapshot/restore + surge + ACME solver vs the ResourceQuota"
 				printf '%s\n' "$out" | sed -n 's/^table /  /p' | while IFS= read -r l; do diag "$l"; done
 			fi
 			is "$(printf '%s\n' "$out" | grep '^count')" "" "$name: every quota key, LimitRange type and workload is counted"
 			is "$(printf '%s\n' "$out" | grep '^quota')" "" "$name: what can run at once fits the ResourceQuota"
 			is "$(printf '%s\n' "$out" | grep '^limits')" "" "$name: every container within the LimitRange"
+		done
+		# the plan's storage: the database volume has it, no data volume has less
+		vols=$(python3 - "$T/$name.json" "$(plan_storage $overlay $plan)" <<'PY'
+import json, re, sys
+U = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "": 1}
+def b(q):
+    m = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi|Ti)?", q)
+    return int(m.group(1)) * U[m.group(2) or ""]
+want = int(sys.argv[2])
+for o in json.load(open(sys.argv[1]))["items"]:
+    claims = []
+    if o["kind"] == "PersistentVolumeClaim":
+        claims.append((o["metadata"]["name"], o["spec"]))
+    if o["kind"] == "StatefulSet":
+        claims += [(t["metadata"]["name"], t["spec"]) for t in o["spec"].get("volumeClaimTemplates", [])]
+    for n, spec in claims:
+        got = b(spec["resources"]["requests"]["storage"])
+        role = "database" if o["kind"] == "StatefulSet" else "files"
+        print("%s %s" % (role, "equal" if got == want else "more" if got > want else "less"))
+PY
+)
+		case $engine in
+		woocommerce) is "$vols" "database equal
+files equal" "$engine-$overlay-$plan: the database and files volumes have the plan's storage" ;;
+		medusa) is "$vols" "database equal
+files less" "$engine-$overlay-$plan: the database volume has the plan's storage (uploads are sized by the plan's values)" ;;
+		esac
 		done
 	done
 done

@@ -32,6 +32,7 @@ static const struct setting settings[] = {
 	S("templates_dir", templates_dir, ""),
 	S("charts_dir", charts_dir, ""),
 	S("sql_dir", sql_dir, ""),
+	S("plans_file", plans_file, ""),
 
 	I("workers", workers, "2", 1, 256),
 	I("body_max", body_max, "65536", 1024, 64L << 20),
@@ -216,6 +217,15 @@ int config_load(struct config *c, struct err *e)
 	if (c->mail_lease <= c->mail_timeout)
 		return err_set(e, 500, "config: mail_lease (%d) must exceed mail_timeout (%d)",
 			       c->mail_lease, c->mail_timeout);
+	if (!*c->plans_file) {
+		size_t n = strlen(c->charts_dir) + strlen(c->overlay) + 32;
+
+		free(c->plans_file);
+		c->plans_file = malloc(n);
+		if (!c->plans_file)
+			die_oom();
+		snprintf(c->plans_file, n, "%s/plans-%s.yaml", c->charts_dir, c->overlay);
+	}
 	if (c->session_idle > c->session_absolute)
 		return err_set(e, 500, "config: session_idle (%d) exceeds session_absolute (%d)",
 			       c->session_idle, c->session_absolute);

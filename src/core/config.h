@@ -18,6 +18,7 @@ struct config {
 	char *templates_dir;		/* default <root>/templates */
 	char *charts_dir;		/* default <root>/charts */
 	char *sql_dir;			/* default <root>/sql */
+	char *plans_file;		/* default <charts_dir>/plans-<overlay>.yaml (plan.h) */
 
 	/* web */
 	int workers;			/* FastCGI worker processes */

@@ -9,12 +9,13 @@
 #include "blueprint.h"
 #include "config.h"
 #include "ctl.h"
+#include "plan.h"
 #include "y2j.h"
 
 /*
  * storefleetctl render ENGINE [--overlay local|prod] [--values FILE]
- *     [--store-id ID] [--name TEXT] [--email ADDR] [--version V]
- *     [--json] [--show-secrets]
+ *     [--plan NAME] [--plans FILE] [--store-id ID] [--name TEXT]
+ *     [--email ADDR] [--version V] [--json] [--show-secrets]
  *
  * The same arguments print the same bytes on every run.  render never sees
  * a store's real secrets (reconcile makes them once per store and keeps
@@ -22,14 +23,18 @@
  * masked unless --show-secrets; the blueprint revision does not depend on
  * secrets, so it is the one reconcile annotates the store's objects with.
  * A platform chart (`render platform`: storefleet's own manifests) has no
- * store, so the store options are refused there.  A knob for benchmarks,
+ * store, so the store options are refused there.  A store renders with
+ * its plan's values (plan.h; --plan, default the plans file's default) from
+ * --plans, else the plans_file setting for the configured overlay, else
+ * <charts_dir>/plans-<overlay>.yaml.  A knob for benchmarks,
  * not for operators: --bench N renders N times and prints the CPU time per
  * store instead of the objects.
  */
 
 #define USAGE                                                                                      \
 	"usage: storefleetctl render ENGINE [--overlay local|prod] [--values FILE] "               \
-	"[--store-id ID] [--name TEXT] [--email ADDR] [--version V] [--json] [--show-secrets]\n"
+	"[--plan NAME] [--plans FILE] [--store-id ID] [--name TEXT] [--email ADDR] [--version V] "   \
+	"[--json] [--show-secrets]\n"
 
 /*
  * Every secret as "preview-<name>" (new reference): plainly not a
@@ -89,6 +94,9 @@ static int bench(const struct blueprint *bp, const struct blueprint_store *s, lo
 int ctl_render(int argc, char **argv)
 {
 	const char *engine = NULL, *overlay = config.overlay, *values = NULL;
+	const char *plan_name = NULL, *plans_file = NULL;
+	struct plans *plans = NULL;
+	json_t *store_values = NULL;
 	struct blueprint_store s = {
 	    .id = "example", .name = "Example store", .owner_email = "owner@example.com"};
 	int as_json = 0, show = 0, rc = 1, store_opt = 0;
@@ -106,6 +114,8 @@ int ctl_render(int argc, char **argv)
 				   : !strcmp(a, "--name")     ? &s.name
 				   : !strcmp(a, "--email")    ? &s.owner_email
 				   : !strcmp(a, "--version")  ? &s.version
+				   : !strcmp(a, "--plan")     ? &plan_name
+				   : !strcmp(a, "--plans")    ? &plans_file
 							      : NULL;
 
 		if (opt) {
@@ -115,7 +125,7 @@ int ctl_render(int argc, char **argv)
 				return 2;
 			}
 			*opt = argv[i];
-			store_opt |= opt != &overlay && opt != &values;
+			store_opt |= opt != &overlay && opt != &values && opt != &plans_file;
 		} else if (!strcmp(a, "--json")) {
 			as_json = 1;
 		} else if (!strcmp(a, "--show-secrets")) {
@@ -143,10 +153,31 @@ int ctl_render(int argc, char **argv)
 	if (blueprint_is_platform(bp) && store_opt) {
 		fprintf(stderr,
 			"storefleetctl: render: '%s' is the platform, not a store: "
-			"--store-id, --name, --email and --version do not apply\n",
+			"--store-id, --name, --email, --version and --plan do not apply\n",
 			engine);
 		rc = 2;
 		goto out;
+	}
+	if (!blueprint_is_platform(bp)) {
+		char path[4096];
+		const json_t *plan;
+
+		if (!plans_file && !strcmp(overlay, config.overlay))
+			plans_file = config.plans_file;
+		if (!plans_file) {
+			snprintf(path, sizeof(path), "%s/plans-%s.yaml", config.charts_dir, overlay);
+			plans_file = path;
+		}
+		if (!(plans = plans_load(plans_file, &e)))
+			goto fail;
+		if (!(plan = plans_find(plans, plan_name))) {
+			fprintf(stderr, "storefleetctl: render: no plan '%s' (the plans are %s)\n",
+				plan_name, plans_names(plans));
+			rc = 2;
+			goto out;
+		}
+		store_values = plan_store_values(plan, engine, NULL);
+		s.values = store_values;
 	}
 	secrets = preview_secrets(blueprint_secret_names(bp));
 	s.secrets = secrets;
@@ -190,6 +221,8 @@ out:
 	buf_release(&out);
 	json_decref(set);
 	json_decref(secrets);
+	json_decref(store_values);
+	plans_free(plans);
 	blueprint_free(bp);
 	return rc;
 }
