@@ -16,6 +16,16 @@ pvc() { # NAME SIZE [NS]
 }
 
 knsmake shop
+# the cluster's default class lets claims grow (the PersistentVolumeClaimResize admission)
+K apply -f - >/dev/null <<'YAML'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: expandable
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: example.com/csi
+allowVolumeExpansion: true
+YAML
 K apply --server-side -f - >/dev/null <<'YAML'
 apiVersion: v1
 kind: ResourceQuota

@@ -82,13 +82,33 @@ is "$(kjson 'j["details"]["causes"][0]["message"]')" "Forbidden: spec is immutab
   \"DataSource\": null,
   \"DataSourceRef\": null," "curl: the storage class, FieldValueForbidden on spec, the diff in its context"
 kvalid "the 422 Status passes the validator"
+# Growing is the PersistentVolumeClaimResize admission's: only a claim of a
+# StorageClass with allowVolumeExpansion (this one has none).
 out=$(sed 's/1Gi/2Gi/' "$T/pvc.yaml" | K apply -f - 2>&1)
-is "$out" "persistentvolumeclaim/data configured" "a bound claim may grow (kubectl apply)"
-ok "and its capacity follows" kwait 10 /api/v1/namespaces/s/persistentvolumeclaims/data 'j["status"]["capacity"]["storage"]=="2Gi"'
-out=$(K patch pvc data -n s -p '{"spec":{"resources":{"requests":{"storage":"1Gi"}}}}' 2>&1)
-is "$out" 'The PersistentVolumeClaim "data" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity' \
+like "$out" 'persistentvolumeclaims "data" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize$' \
+	"a bound claim without a StorageClass may not grow (403, the API server's text)"
+cat >"$T/sc.yaml" <<'YAML'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: expandable}
+provisioner: example.com/csi
+allowVolumeExpansion: true
+YAML
+K apply -f "$T/sc.yaml" >/dev/null
+sed 's/name: data,/name: grow,/; s/accessModes:/storageClassName: expandable\n  accessModes:/' "$T/pvc.yaml" >"$T/grow.yaml"
+K apply -f "$T/grow.yaml" >/dev/null
+ok "a claim of the expandable class binds" kwait 10 /api/v1/namespaces/s/persistentvolumeclaims/grow 'j["status"]["phase"]=="Bound"'
+out=$(sed 's/1Gi/2Gi/' "$T/grow.yaml" | K apply -f - 2>&1)
+is "$out" "persistentvolumeclaim/grow configured" "a bound claim of a class with allowVolumeExpansion may grow (kubectl apply)"
+ok "the resize waits for a pod: NodeResizePending, FileSystemResizePending" \
+	kwait 10 /api/v1/namespaces/s/persistentvolumeclaims/grow 'j["status"]["allocatedResourceStatuses"]["storage"]=="NodeResizePending" and j["status"]["conditions"][0]["type"]=="FileSystemResizePending" and j["status"]["capacity"]["storage"]=="1Gi" and j["status"]["allocatedResources"]["storage"]=="2Gi"'
+kpost /api/v1/namespaces/s/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"user"},"spec":{"containers":[{"name":"c","image":"example/c:1"}],"volumes":[{"name":"v","persistentVolumeClaim":{"claimName":"grow"}}]}}'
+ok "a running pod mounts it: its capacity follows, the conditions go" \
+	kwait 10 /api/v1/namespaces/s/persistentvolumeclaims/grow 'j["status"]["capacity"]["storage"]=="2Gi" and "conditions" not in j["status"] and "allocatedResourceStatuses" not in j["status"]'
+out=$(K patch pvc grow -n s -p '{"spec":{"resources":{"requests":{"storage":"1Gi"}}}}' 2>&1)
+is "$out" 'The PersistentVolumeClaim "grow" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity' \
 	"not shrink below its capacity (kubectl patch)"
-kreq PATCH /api/v1/namespaces/s/persistentvolumeclaims/data "${MERGE[@]}" -d '{"spec":{"resources":{"requests":{"storage":"1Gi"}}}}'
+kreq PATCH /api/v1/namespaces/s/persistentvolumeclaims/grow "${MERGE[@]}" -d '{"spec":{"resources":{"requests":{"storage":"1Gi"}}}}'
 ok "curl: spec.resources.requests.storage FieldValueForbidden" \
 	cause spec.resources.requests.storage FieldValueForbidden 'Forbidden: field can not be less than status\.capacity'
 kreq PATCH /api/v1/namespaces/s/persistentvolumeclaims/data "${MERGE[@]}" -d '{"spec":{"volumeAttributesClassName":"gold"}}'

@@ -626,6 +626,13 @@ static int admit_quota(struct ks_req *q, const struct ks_resource *r, const char
 {
 	struct buf m = BUF_INIT;
 
+	/* PersistentVolumeClaimResize runs before ResourceQuota (storage.c) */
+	if (old && !strcmp(r->plural, "persistentvolumeclaims") &&
+	    ks_pvc_resize_admit(name, o, old, &m) < 0) {
+		ks_status(q, 403, "Forbidden", m.s, ks_details(r, name, 0));
+		buf_release(&m);
+		return -1;
+	}
 	if (!r->namespaced || ks_quota_admit(r, ns, name, o, old, &m) == 0) {
 		buf_release(&m);
 		return 0;
@@ -736,6 +743,8 @@ static void do_create(struct ks_req *q, const struct ks_resource *r, const char 
 	ks_ctl_on_create(r, o, 0);
 	if (!strcmp(r->plural, "pods"))
 		ks_pod_defaults(ns, o);
+	if (!strcmp(r->plural, "persistentvolumeclaims"))
+		ks_pvc_default_class(o);
 	if (check_valid(q, r, NULL, o) < 0)
 		goto out;
 	if (admit_create(q, r, ns, name) < 0)
@@ -1193,6 +1202,8 @@ static void do_apply(struct ks_req *q, const struct ks_resource *r, const char *
 		ks_ctl_on_create(r, res, 0);
 		if (!strcmp(r->plural, "pods"))
 			ks_pod_defaults(ns, res);
+		if (!strcmp(r->plural, "persistentvolumeclaims"))
+			ks_pvc_default_class(res);
 		if (check_valid(q, r, NULL, res) < 0 || admit_quota(q, r, ns, name, res, NULL) < 0)
 			goto out;
 	}

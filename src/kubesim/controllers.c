@@ -1008,6 +1008,7 @@ static int sts_step(struct ks_obj *s, int64_t now)
 							    json_string(cname));
 					json_object_set_new(md_of(o), "namespace",
 							    json_string(s->ns));
+					ks_pvc_default_class(o);
 					if (ks_quota_admit(pvc, s->ns, cname, o, NULL, &msg) < 0) {
 						/* recordClaimEvent in stateful_pod_control.go */
 						buf_addf(&m,
@@ -1180,10 +1181,107 @@ static int job_step(struct ks_obj *j, int64_t now)
 /* --- pvcs, namespaces ---------------------------------------------------------------------------
  */
 
+/* Does a running pod of the claim's namespace mount it (the kubelet that grows its file system)? */
+static int pvc_mounted(const struct ks_obj *p)
+{
+	struct ks_obj **v;
+	size_t n = ks_store_select(R("", "pods"), p->ns, NULL, &v), i, k;
+	int found = 0;
+	json_t *vol;
+
+	for (i = 0; i < n && !found; i++) {
+		const char *ph = json_string_value(
+		    json_object_get(json_object_get(v[i]->o, "status"), "phase"));
+
+		if (!ph || strcmp(ph, "Running"))
+			continue;
+		json_array_foreach(json_object_get(json_object_get(v[i]->o, "spec"), "volumes"), k,
+				   vol) {
+			const char *c = json_string_value(json_object_get(
+			    json_object_get(vol, "persistentVolumeClaim"), "claimName"));
+
+			if (c && !strcmp(c, p->name))
+				found = 1;
+		}
+	}
+	free(v);
+	return found;
+}
+
+/*
+ * A bound claim whose spec.resources.requests.storage grew past
+ * status.capacity (storage.c admitted it): the resize as the external
+ * resizer and the kubelet report it (KEP-1790, RecoverVolumeExpansionFailure
+ * GA): at once status.allocatedResources.storage = the request,
+ * allocatedResourceStatuses.storage = ControllerResizeInProgress and a
+ * Resizing condition; pvc_bind_ms after the change the controller is done:
+ * NodeResizePending and FileSystemResizePending ("Waiting for user to
+ * (re-)start a pod to finish file system resize of volume on node."); then,
+ * once a running pod mounts the claim, the kubelet grows the file system:
+ * capacity = the request, the statuses and conditions gone.  1 while there
+ * is more to do.
+ */
+static int pvc_resize_step(struct ks_obj *p, int64_t now)
+{
+	json_t *req = json_object_get(
+	    json_object_get(json_object_get(json_object_get(p->o, "spec"), "resources"), "requests"),
+	    "storage");
+	json_t *st = json_object_get(p->o, "status");
+	json_t *cap = json_object_get(json_object_get(st, "capacity"), "storage");
+	const char *rs = json_string_value(
+	    json_object_get(json_object_get(st, "allocatedResourceStatuses"), "storage"));
+	struct ks_qty a, b;
+	json_t *o, *nst;
+	char ts[40];
+
+	if (ks_qty_of(req, &a) < 0 || ks_qty_of(cap, &b) < 0 || ks_qty_cmp(&a, &b) <= 0)
+		return 0;
+	o = json_deep_copy(p->o);
+	nst = json_object_get(o, "status");
+	ks_timestamp(ts);
+	if (!rs || !json_equal(json_object_get(json_object_get(st, "allocatedResources"), "storage"),
+			       req)) {
+		json_object_set_new(nst, "allocatedResources", json_pack("{s:O}", "storage", req));
+		json_object_set_new(nst, "allocatedResourceStatuses",
+				    json_pack("{s:s}", "storage", "ControllerResizeInProgress"));
+		json_object_set_new(nst, "conditions",
+				    json_pack("[{s:s,s:s,s:n,s:s}]", "type", "Resizing", "status",
+					      "True", "lastProbeTime", "lastTransitionTime", ts));
+		p->gen_ms = now;
+	} else if (!strcmp(rs, "ControllerResizeInProgress")) {
+		if (now - p->gen_ms < ks_opt.pvc_bind_ms) {
+			json_decref(o);
+			return 1;
+		}
+		json_object_set_new(nst, "allocatedResourceStatuses",
+				    json_pack("{s:s}", "storage", "NodeResizePending"));
+		json_object_set_new(
+		    nst, "conditions",
+		    json_pack("[{s:s,s:s,s:n,s:s,s:s}]", "type", "FileSystemResizePending", "status",
+			      "True", "lastProbeTime", "lastTransitionTime", ts, "message",
+			      "Waiting for user to (re-)start a pod to finish file system resize of "
+			      "volume on node."));
+		p->gen_ms = now;
+	} else if (now - p->gen_ms >= ks_opt.pvc_bind_ms && pvc_mounted(p)) {
+		json_object_set(json_object_get(nst, "capacity"), "storage", req);
+		json_object_del(nst, "allocatedResourceStatuses");
+		json_object_del(nst, "conditions");
+	} else {
+		json_decref(o);
+		return 1;
+	}
+	ks_store_update(p, o);
+	return 1;
+}
+
 static int pvc_step(struct ks_obj *p, int64_t now)
 {
 	json_t *spec = json_object_get(p->o, "spec");
+	const char *phase =
+	    json_string_value(json_object_get(json_object_get(p->o, "status"), "phase"));
 
+	if (phase && !strcmp(phase, "Bound"))
+		return pvc_resize_step(p, now);
 	if (ks_fault_active(KF_PVC_PENDING, p->ns))
 		return 1;
 	if (now - p->born_ms < ks_opt.pvc_bind_ms)

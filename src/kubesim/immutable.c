@@ -13,6 +13,8 @@
  *
  *   Job: spec.selector and spec.template (ValidateJobSpecUpdate);
  *   Deployment: spec.selector (deployment strategy ValidateUpdate);
+ *   StatefulSet: everything in spec but replicas, ordinals, template,
+ *     updateStrategy, persistentVolumeClaimRetentionPolicy, minReadySeconds;
  *   Service: spec.clusterIPs[0] "may not change once set" (clusterIP and
  *     clusterIPs are one field since dual-stack: a changed clusterIP
  *     becomes clusterIPs[0], validateUpgradeDowngradeClusterIPs);
@@ -276,6 +278,40 @@ static void deployment_update(const json_t *old, const json_t *o, json_t *causes
 
 	if (!json_equal(a, b))
 		immutable_selector(causes, "spec.selector", b);
+}
+
+/*
+ * StatefulSet: only replicas, ordinals, template, updateStrategy,
+ * persistentVolumeClaimRetentionPolicy and minReadySeconds may change
+ * (apps validation ValidateStatefulSetUpdate): a volumeClaimTemplate's size
+ * among the rest, so a bigger volume is asked of the claim itself.
+ */
+static void statefulset_update(const json_t *old, const json_t *o, json_t *causes)
+{
+	static const char *const may[] = {"replicas",
+					  "ordinals",
+					  "template",
+					  "updateStrategy",
+					  "persistentVolumeClaimRetentionPolicy",
+					  "minReadySeconds"};
+	json_t *a = json_deep_copy(spec_of(old)), *b = json_deep_copy(spec_of(o));
+
+	if (!json_is_object(a))
+		a = json_object();
+	if (!json_is_object(b))
+		b = json_object();
+	for (size_t i = 0; i < sizeof(may) / sizeof(may[0]); i++) {
+		json_object_del(a, may[i]);
+		json_object_del(b, may[i]);
+	}
+	if (!json_equal(a, b))
+		add_cause(causes, "FieldValueForbidden", "spec",
+			  "Forbidden: updates to statefulset spec for fields other than 'replicas', "
+			  "'ordinals', 'template', 'updateStrategy', "
+			  "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+			  "forbidden");
+	json_decref(a);
+	json_decref(b);
 }
 
 static int headless(const json_t *ips)
@@ -656,6 +692,8 @@ json_t *ks_validate_update(const struct ks_resource *r, const json_t *old, json_
 		job_update(old, o, causes);
 	else if (!strcmp(r->plural, "deployments"))
 		deployment_update(old, o, causes);
+	else if (!strcmp(r->plural, "statefulsets"))
+		statefulset_update(old, o, causes);
 	else if (!strcmp(r->plural, "services"))
 		service_update(old, o, causes);
 	else if (!strcmp(r->plural, "persistentvolumeclaims"))

@@ -477,6 +477,17 @@ int ks_qty_cmp(const struct ks_qty *a, const struct ks_qty *b);
  */
 int ks_qty_canonicalize(const struct ks_resource *r, json_t *o, const char **why);
 
+/* --- admission: StorageClasses (storage.c) ------------------------------- */
+
+/* DefaultStorageClass: a new claim without spec.storageClassName gets the default class. */
+void ks_pvc_default_class(json_t *pvc);
+/*
+ * PersistentVolumeClaimResize: 0 when the update of claim name (old -> o)
+ * does not grow it or its class allows expansion; else -1 with the 403
+ * message in msg.
+ */
+int ks_pvc_resize_admit(const char *name, const json_t *o, const json_t *old, struct buf *msg);
+
 /* --- admission: LimitRange defaults and ResourceQuota (quota.c) --------- */
 
 /*
