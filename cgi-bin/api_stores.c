@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "pages.h"
+#include "plan.h"
 #include "web_stores.h"
 
 /*
@@ -64,7 +65,8 @@ int api_stores_create(struct req *r)
 	struct err e = ERR_INIT;
 	int st;
 
-	if ((st = body_str(r, "name", &c.name)) || (st = body_str(r, "engine", &c.engine)))
+	if ((st = body_str(r, "name", &c.name)) || (st = body_str(r, "engine", &c.engine)) ||
+	    (st = body_str(r, "plan", &c.plan)))
 		return st;
 	c.idem_key = req_header(r, "Idempotency-Key");
 	if (store_create(r->a, &who, &c, &e) < 0)
@@ -255,4 +257,53 @@ int api_openapi(struct req *r)
 	}
 	resp_header(r, "Cache-Control", "public, max-age=300");
 	return resp_text(r, 200, "application/json", doc, len);
+}
+
+/* POST /api/v1/stores/{id}/plan and PATCH /api/v1/stores/{id}: {"plan": NAME}. */
+int api_store_plan(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *s;
+	const char *plan;
+	int st;
+
+	if ((st = body_str(r, "plan", &plan)))
+		return st;
+	if (!plan) {
+		if (!store_get(r->a, &who, r->params[0], NULL, &e))
+			return web_stores_fail(r, &e, NULL, NULL, 0);
+		return req_invalid(r, "plan", "Choose a plan.");
+	}
+	if (!(s = store_plan_change(r->a, &who, r->params[0], plan, &e)))
+		return web_stores_fail(r, &e, "plan", NULL, 0);
+	return store_answer(r, 200, s);
+}
+
+/* GET /api/v1/plans: the plans a store can be created on or moved to. */
+int api_plans(struct req *r)
+{
+	struct err e = ERR_INIT;
+	const struct plans *ps = plans_get(&e);
+	struct view *v, *arr;
+	const json_t *p;
+	size_t i;
+
+	if (!ps)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_set_str(v, "default", plans_default(ps));
+	arr = view_set_arr(v, "plans");
+	json_array_foreach(plans_list(ps), i, p) {
+		struct view *o = view_push_obj(arr);
+
+		view_set_str(o, "name", json_string_value(json_object_get(p, "name")));
+		view_set_str(o, "title", json_string_value(json_object_get(p, "title")));
+		view_set_str(o, "storage", json_string_value(json_object_get(p, "storage")));
+		view_set_int(o, "backup_retention_days",
+			     json_integer_value(json_object_get(p, "backup_retention_days")));
+		view_set_int(o, "stores_per_tenant",
+			     json_integer_value(json_object_get(p, "stores_per_tenant")));
+	}
+	return resp_json(r, 200, v);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pages.h"
+#include "plan.h"
 #include "revision.h"
 #include "web_stores.h"
 
@@ -18,9 +19,44 @@ static const char *const engines[][2] = {
     {"medusa", "Medusa"},
 };
 
+/*
+ * The plans as <option>s into arr: "Small: 5Gi of storage, backups kept 7
+ * days", selected (NULL = the default) marked, except (may be NULL) left out.
+ */
+static void plan_options(struct req *r, struct view *arr, const char *selected,
+			 const char *except)
+{
+	struct err e = ERR_INIT;
+	const struct plans *ps = plans_get(&e);
+	const json_t *p;
+	size_t i;
+
+	if (!ps)
+		return;
+	if (!selected || !*selected)
+		selected = plans_default(ps);
+	json_array_foreach(plans_list(ps), i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		struct view *o;
+
+		if (except && !strcmp(except, name))
+			continue;
+		o = view_push_obj(arr);
+		view_set_str(o, "value", name);
+		view_set_str(o, "label",
+			     arena_printf(r->a, "%s: %s of storage, backups kept %lld days",
+					  json_string_value(json_object_get(p, "title")),
+					  json_string_value(json_object_get(p, "storage")),
+					  (long long)json_integer_value(
+					      json_object_get(p, "backup_retention_days"))));
+		if (!strcmp(selected, name))
+			view_set_bool(o, "selected", 1);
+	}
+}
+
 /* GET /stores and the answer to a failed POST /stores. */
 static int stores_page(struct req *r, int status, const char *name, const char *engine,
-		       const char *field, const char *error)
+		       const char *plan, const char *field, const char *error)
 {
 	struct store_who who = web_stores_who(r);
 	struct view *v = page_view(r, "Stores"), *list, *opts, *form;
@@ -44,6 +80,7 @@ static int stores_page(struct req *r, int status, const char *name, const char *
 		if (engine && !strcmp(engine, engines[i][0]))
 			view_set_bool(o, "selected", 1);
 	}
+	plan_options(r, view_set_arr(v, "plans"), plan, NULL);
 	if (field)
 		view_set_str(view_set_obj(v, "errors"), field, error);
 	else if (error)
@@ -55,7 +92,7 @@ static int stores_page(struct req *r, int status, const char *name, const char *
 
 int page_stores(struct req *r)
 {
-	return stores_page(r, 200, NULL, NULL, NULL, NULL);
+	return stores_page(r, 200, NULL, NULL, NULL, NULL, NULL);
 }
 
 int page_stores_create(struct req *r)
@@ -66,13 +103,16 @@ int page_stores_create(struct req *r)
 
 	c.name = req_form(r, "name");
 	c.engine = req_form(r, "engine");
+	c.plan = req_form(r, "plan");
 	if (store_create(r->a, &who, &c, &e) < 0) {
+		const char *plan = req_form(r, "plan");
+
 		if (e.status == 422)
-			return stores_page(r, 422, c.name, c.engine, c.field, e.msg);
+			return stores_page(r, 422, c.name, c.engine, plan, c.field, e.msg);
 		if (e.status == 429) {
 			if (c.retry_after > 0)
 				resp_header(r, "Retry-After", "%d", c.retry_after);
-			return stores_page(r, 429, c.name, c.engine, NULL, e.msg);
+			return stores_page(r, 429, c.name, c.engine, plan, NULL, e.msg);
 		}
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	}
@@ -146,6 +186,15 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_add(view_set_obj(v, "upgrade"), "versions", hist.upgrades);
 	if (hist.pending_view)
 		view_add(v, "upgrading", hist.pending_view);
+	/* a plan change: ready, and no change still being applied (store_plan.c) */
+	if (state == STORE_READY && !view_get_str(s, "plan_pending")) {
+		struct view *pf = view_set_obj(v, "plan_form"),
+			    *opts = view_set_arr(pf, "options");
+
+		plan_options(r, opts, NULL, view_get_str(s, "plan"));
+		if (opts->u.list.n == 0)
+			view_set(v, "plan_form", view_null(r->a));
+	}
 	if (m.owner_id == r->user->id && state != STORE_DELETED) {
 		struct view *c = view_set_obj(v, "credentials");
 
@@ -174,6 +223,9 @@ static int store_page(struct req *r, int status, const char *error, const char *
 			     "data stays.");
 	else if (req_query_get(r, "resumed"))
 		view_set_str(v, "flash", "Resume requested; the store is back once it is ready.");
+	else if (req_query_get(r, "plan"))
+		view_set_str(v, "flash",
+			     "Plan change requested; the new quota and limits are being applied.");
 	else if (req_query_get(r, "rollback"))
 		view_set_str(v, "flash",
 			     "Rollback requested; the store's data is restored from its snapshot.");
@@ -297,4 +349,17 @@ int page_store_suspend(struct req *r)
 int page_store_resume(struct req *r)
 {
 	return suspend_form(r, 1);
+}
+
+int page_store_plan(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+
+	if (!store_plan_change(r->a, &who, r->params[0], req_form(r, "plan"), &e)) {
+		if (e.status == 409 || e.status == 422)
+			return store_page(r, e.status, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r, arena_printf(r->a, "/stores/%s?plan=1", r->params[0]));
 }

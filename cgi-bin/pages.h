@@ -69,6 +69,7 @@ int page_store_resume(struct req *r);
 
 /* a suspended store's host: the branded paused page (page_paused.c) */
 int page_paused(struct req *r);
+int page_store_plan(struct req *r);
 
 /* JSON upgrades, rollbacks and revision history (api_revisions.c) */
 int api_store_upgrade(struct req *r);
@@ -85,6 +86,8 @@ int api_store_delete(struct req *r);
 int api_store_retry(struct req *r);
 int api_store_suspend(struct req *r);
 int api_store_resume(struct req *r);
+int api_store_plan(struct req *r);
+int api_plans(struct req *r);
 int api_store_events(struct req *r);
 int api_openapi(struct req *r);
 

@@ -63,6 +63,7 @@ const struct route routes[] = {
 	{"POST", "/stores/{id}/resume", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_resume, "store_resume", NULL},
 	/* every request whose Host is a store's lands here (dispatch below): its paused page */
 	{"GET", "/paused", R_HTML, page_paused, "store_paused", NULL},
+	{"POST", "/stores/{id}/plan", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_plan, "store_plan", NULL},
 
 	/* --- stores: JSON API (api_stores.c) --- */
 	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create", NULL},
@@ -73,6 +74,9 @@ const struct route routes[] = {
 	{"POST", "/api/v1/stores/{id}/retry", R_JSON | R_AUTH, api_store_retry, "api_store_retry", NULL},
 	{"POST", "/api/v1/stores/{id}/suspend", R_JSON | R_AUTH, api_store_suspend, "api_store_suspend", NULL},
 	{"POST", "/api/v1/stores/{id}/resume", R_JSON | R_AUTH, api_store_resume, "api_store_resume", NULL},
+	{"POST", "/api/v1/stores/{id}/plan", R_JSON | R_AUTH | R_JSONBODY, api_store_plan, "api_store_plan", NULL},
+	{"PATCH", "/api/v1/stores/{id}", R_JSON | R_AUTH | R_JSONBODY, api_store_plan, "api_store_patch", NULL},
+	{"GET", "/api/v1/plans", R_JSON | R_AUTH, api_plans, "api_plans", NULL},
 	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events", NULL},
 	/* upgrades and rollbacks (api_revisions.c) */
 	{"POST", "/api/v1/stores/{id}/upgrade", R_JSON | R_AUTH | R_JSONBODY, api_store_upgrade, "api_store_upgrade", NULL},

@@ -16,11 +16,11 @@ static const struct command {
 			   "user disable|enable EMAIL | user suspend-stores EMAIL"},
 	{"token", ctl_token, "token create EMAIL [--name N]"},
 	{"render", ctl_render,
-	 "render ENGINE [--overlay local|prod] [--values FILE] [--store-id ID] [--json] "
+	 "render ENGINE [--overlay local|prod] [--values FILE] [--plan NAME] [--store-id ID] [--json] "
 	 "[--show-secrets]"},
 	{"store", ctl_store,
 	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID | "
-	 "store suspend|resume ID | store list [--status S] [--engine E] [--owner EMAIL]"},
+	 "store suspend|resume ID | store plan ID NAME | store list [--status S] [--engine E] [--owner EMAIL]"},
 	{"mail", ctl_mail, "mail test ADDRESS [--note TEXT] | mail list [--state S] | mail resend ID"},
 };
 

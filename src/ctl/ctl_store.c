@@ -1,4 +1,4 @@
-/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|list, through
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|plan|list, through
  * src/web. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@ static const char usage_text[] = "usage: storefleetctl store upgrade ID --versio
 				 "       storefleetctl store rollback ID --revision N\n"
 				 "       storefleetctl store revisions ID\n"
 				 "       storefleetctl store suspend|resume ID\n"
+				 "       storefleetctl store plan ID NAME\n"
 				 "       storefleetctl store list [--status S] [--engine E] "
 				 "[--owner EMAIL]\n";
 
@@ -146,6 +147,10 @@ int ctl_store(int argc, char **argv)
 	if (!strcmp(sub, "revisions") || !strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
 		if (argc != 3)
 			return usage();
+	} else if (!strcmp(sub, "plan")) {
+		if (argc != 4)
+			return usage();
+		opt = argv[3];
 	} else if (!strcmp(sub, "upgrade") || !strcmp(sub, "rollback")) {
 		const char *flag = !strcmp(sub, "upgrade") ? "--version" : "--revision";
 
@@ -168,6 +173,10 @@ int ctl_store(int argc, char **argv)
 		rc = s ? 0 : refused(sub, &e);
 		if (s)
 			printf("%s: %s requested (%s)\n", id, sub, view_get_str(s, "status"));
+	} else if (!strcmp(sub, "plan")) {
+		rc = store_plan_change(a, &who, id, opt, &e) ? 0 : refused("plan", &e);
+		if (!rc)
+			printf("%s: change to plan %s requested\n", id, opt);
 	} else if (!strcmp(sub, "upgrade")) {
 		q.version = opt;
 		rc = revision_upgrade(a, &who, id, &q, &e) < 0 ? refused("upgrade", &e) : 0;

@@ -119,7 +119,8 @@ static struct db_stmt st_save = DB_STMT(
     "    lease_expires_at = CASE WHEN $12 THEN NULL"
     "      ELSE now() + make_interval(secs => $13::int) END,"
     "    trouble_since = CASE WHEN $17::int > 0 THEN coalesce(trouble_since, now())"
-    "      WHEN $17::int < 0 THEN NULL ELSE trouble_since END"
+    "      WHEN $17::int < 0 THEN NULL ELSE trouble_since END,"
+    "    plan_applied = coalesce($18, plan_applied), plan = coalesce($19, plan)"
     "  WHERE id = $1 AND lease_token = $2::uuid AND lease_expires_at > now() AND status = $3"
     "  RETURNING id"
     "), ev AS ("
@@ -129,7 +130,7 @@ static struct db_stmt st_save = DB_STMT(
     "ord)"
     "  ORDER BY e.ord"
     ") SELECT count(*) FROM u",
-    17);
+    19);
 
 static struct db_stmt st_release =
     DB_STMT("UPDATE stores SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
@@ -268,7 +269,7 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	       struct err *e)
 {
 	char attempts[16], delay[32], secs[16], trouble[8];
-	const char *p[17], *notify = NULL;
+	const char *p[19], *notify = NULL;
 	enum store_status status = w->status != LEASE_KEEP_STATUS ? w->status : l->status;
 	PGresult *res;
 	int own_tx = 0;
@@ -296,6 +297,8 @@ int lease_save(struct arena *a, struct lease *l, const struct lease_save *w, int
 	p[14] = arena_text_array(a, w->ev_level, w->nev);
 	p[15] = arena_text_array(a, w->ev_msg, w->nev);
 	p[16] = trouble;
+	p[17] = w->plan_applied;
+	p[18] = w->plan;
 	/*
 	 * A first ready and a fall to failed tell the owner (src/domain/mail.c):
 	 * the mail is queued in the transaction of the save, so it exists

@@ -111,6 +111,8 @@ struct lease_save {
 	double delay;		  /* next_attempt_at = now() + delay seconds */
 	int release;		  /* 1 = give the lease up in the same statement */
 	enum lease_trouble trouble; /* trouble_since: keep (0), ON, OFF */
+	const char *plan_applied;   /* the plan now applied (sql/013_plans.sql) */
+	const char *plan;	    /* the plan asked for (put back when a change is refused) */
 	/* events inserted with the update: step, level, message (borrowed) */
 	const char *ev_step[16], *ev_level[16], *ev_msg[16];
 	int nev;

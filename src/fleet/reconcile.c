@@ -323,7 +323,8 @@ static struct db_stmt st_load =
 	    " s.step, s.desired, s.next_attempt_at <= now(),"
 	    " " LEASE_HELD("s") ","
 	    " extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
-	    " extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL"
+	    " extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL,"
+	    " s.plan, s.plan_applied"
 	    " FROM stores s JOIN users u ON u.id = s.owner_id"
 	    " WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
 	    0);
@@ -364,6 +365,8 @@ static int load_stores(struct reconcile *r, struct err *e)
 		s->delete_at = db_get_ll(res, i, 11);
 		r->now = db_get_ll(res, i, 12);
 		s->trouble = db_get_bool(res, i, 13);
+		s->plan = db_get(res, i, 14);
+		s->plan_applied = db_get(res, i, 15);
 		s->obs = json_object_get(r->by_store, s->id);
 	}
 	return 0;
@@ -642,6 +645,22 @@ static void trouble(struct reconcile *r, struct lease *l, const char *what,
  * anything else fails a provisioning store at once, saying what Kubernetes
  * said, and is retried with backoff in other statuses.
  */
+int reconcile_save(struct reconcile *r, struct lease *l, const struct lease_save *w)
+{
+	return save(r, l, w);
+}
+
+void reconcile_trouble(struct reconcile *r, struct lease *l, const char *what,
+		       const struct k8s_err *ke)
+{
+	trouble(r, l, what, ke);
+}
+
+int k8s_transient_err(const struct k8s_err *ke)
+{
+	return k8s_transient(ke);
+}
+
 static void k8s_failed(struct reconcile *r, struct lease *l, const char *step, const char *what,
 		       const struct k8s_err *ke)
 {
@@ -971,8 +990,14 @@ static enum prov_verdict apply_set(struct prov *p)
 				     p->creds, NULL};
 	struct k8s_err ke;
 	struct err e = ERR_INIT;
+	char why[400];
 
 	memset(&ke, 0, sizeof(ke));
+	/* provisioning applies the plan asked for (at create, plan_applied is the same) */
+	if (!(bs.values = reconcile_values(p->r, s, s->plan, NULL, why, sizeof(why))))
+		return prov_fail(p, STEP_RENDER,
+				 arena_printf(p->r->a, "the %s blueprint cannot be rendered: %s",
+					      s->engine, why));
 	p->set = arena_json(p->r->a, blueprint_render(p->eb->bp, &bs, &e));
 	if (!p->set)
 		return prov_fail(p, STEP_RENDER,
@@ -987,6 +1012,8 @@ static enum prov_verdict apply_set(struct prov *p)
 		return prov_k8s_failed(p, STEP_SETUP, "delete the failed setup job", &ke);
 	if (*l->step && !strcmp(p->rev, l->revision) && up_to_date(s, p->set, p->rev))
 		return PROV_NEXT;
+	if (reconcile_keep_claim_templates(p->r, s, p->set, &ke) < 0)
+		return prov_k8s_failed(p, STEP_APP, "read the store's StatefulSets", &ke);
 	if (k8s_apply_all(&p->r->k, p->set, NULL, NULL, NULL, &ke) < 0)
 		return prov_k8s_failed(p, STEP_APP, "apply the store's objects", &ke);
 	reconcile_revision_applied(p->r, s, p->eb);
@@ -1243,13 +1270,17 @@ static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 		struct blueprint_store bs = {
 		    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, NULL};
 
+		if (!(bs.values = reconcile_values(r, s, NULL, NULL, why, n)))
+			return -1;
 		set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
 	}
 	if (!set) {
 		snprintf(why, n, "%s", e.msg);
 		return -1;
 	}
-	rc = k8s_apply_all(&r->k, set, NULL, NULL, NULL, &ke);
+	rc = reconcile_keep_claim_templates(r, s, set, &ke);
+	if (rc == 0)
+		rc = k8s_apply_all(&r->k, set, NULL, NULL, NULL, &ke);
 	if (rc < 0) {
 		snprintf(why, n, "%.390s", *ke.st.message ? ke.st.message : ke.err.msg);
 		return -1;
@@ -1267,6 +1298,10 @@ static void st_running(struct reconcile *r, struct store *s, struct lease *l)
 
 	if (!s->judged) { /* claimed with a status we did not decide on: next pass */
 		lease_release(r->a, l, &e);
+		return;
+	}
+	if (s->hr.health != HEALTH_FAILED && strcmp(s->plan, s->plan_applied)) {
+		reconcile_plan_change(r, s, l);
 		return;
 	}
 	w.attempts = 0;
@@ -1775,6 +1810,9 @@ static void decide_running(struct reconcile *r, struct store *s)
 		s->claim = 1;
 	} else if (s->hr.health == HEALTH_READY && degraded) {
 		s->action = "mark ready again";
+		s->claim = 1;
+	} else if (s->hr.health != HEALTH_FAILED && strcmp(s->plan, s->plan_applied)) {
+		s->action = "apply the plan asked for";
 		s->claim = 1;
 	}
 }

@@ -30,6 +30,7 @@ struct engine_bp {
 /* One store row that is not deleted, and what was observed of it. */
 struct store {
 	const char *id, *engine, *version, *name, *email, *reason, *step, *desired;
+	const char *plan, *plan_applied; /* asked for, applied (sql/013_plans.sql; "" = default) */
 	enum store_status status; /* STORE_STATUS_N: a name lifecycle.h does not know */
 	int due, leased;
 	long long delete_at;
@@ -96,6 +97,37 @@ void reconcile_judge(struct reconcile *r, struct store *s, const json_t *expecte
 
 /* The HTTP probe through the ingress: 0 when the engine's paths answer 200, else why. */
 int reconcile_probe(struct reconcile *r, const char *engine, const char *host, char *why, size_t n);
+
+/* The fenced save of a claim's results (reconcile.c save): 1, 0 lease lost, -1. */
+int reconcile_save(struct reconcile *r, struct lease *l, const struct lease_save *w);
+
+/* A claim failed on a transient Kubernetes error: the store's episode of cluster trouble. */
+void reconcile_trouble(struct reconcile *r, struct lease *l, const char *what,
+		       const struct k8s_err *ke);
+
+/* Is ke a transient failure (retry later) rather than a refusal? */
+int k8s_transient_err(const struct k8s_err *ke);
+
+/* --- reconcile_plan.c */
+
+/*
+ * The per-store values of a render of s on plan (NULL = the plan applied),
+ * with more (may be NULL) merged over them; arena-owned.  NULL with why
+ * when the plan is not in the plans file.
+ */
+json_t *reconcile_values(struct reconcile *r, const struct store *s, const char *plan,
+			 const json_t *more, char *why, size_t n);
+
+/*
+ * Before applying a set to an existing store: each StatefulSet keeps the
+ * claim templates' storage it has (the API server forbids changing them;
+ * a plan's bigger volume is asked of the claims).  0, or -1 with ke.
+ */
+int reconcile_keep_claim_templates(struct reconcile *r, const struct store *s, json_t *set,
+				   struct k8s_err *ke);
+
+/* The plan change of a ready store whose plan is not the one applied (one claim). */
+void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l);
 
 /* --- reconcile_upgrade.c */
 

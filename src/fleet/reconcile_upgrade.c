@@ -401,13 +401,19 @@ static json_t *render(struct up *u, const char *version, const json_t *values, s
 		return NULL;
 	}
 	{
+		/* on the plan applied, with the snapshot's values over it */
 		struct blueprint_store bs = {.id = u->s->id,
 					     .name = u->s->name,
 					     .owner_email = u->s->email,
 					     .version = version,
 					     .secrets = creds,
-					     .values = values};
+					     .values = reconcile_values(u->r, u->s, NULL, values,
+									why, n)};
 
+		if (!bs.values) {
+			ke->klass = K8S_HARD;
+			return NULL;
+		}
 		set = arena_json(u->r->a, blueprint_render(u->eb->bp, &bs, &e));
 	}
 	if (!set) {
@@ -744,7 +750,8 @@ static void phase_apply(struct up *u)
 		wait_for(u, "waiting for the old setup job to be deleted", UPGRADE_POLL);
 		return;
 	}
-	if (k8s_apply_all(&u->r->k, set, NULL, NULL, NULL, &ke) < 0) {
+	if (reconcile_keep_claim_templates(u->r, u->s, set, &ke) < 0 ||
+	    k8s_apply_all(&u->r->k, set, NULL, NULL, NULL, &ke) < 0) {
 		if (k8s_transient(u, "apply the store's objects", &ke))
 			return;
 		snprintf(why, sizeof(why), "kubernetes refused the %s manifests: %.400s",

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "plan.h"
 #include "seal.h"
 #include "store.h"
 
@@ -42,11 +43,13 @@
 	"s.orders_seen, date_part('epoch', s.last_webhook_at), "                          \
 	"s.engine_version, s.current_revision, s.publishable_key, "                       \
 	"s.suspended_by, date_part('epoch', s.suspended_at), "                            \
-	"floor(s.suspended_seconds + coalesce(date_part('epoch', now() - s.suspended_at), 0))::bigint"
+	"floor(s.suspended_seconds + coalesce(date_part('epoch', now() - s.suspended_at), 0))::bigint, " \
+	"s.plan, s.plan_applied"
 enum {
 	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
 	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION,
-	C_REVISION, C_PUBLISHABLE_KEY, C_SUSPENDED_BY, C_SUSPENDED_AT, C_SUSPENDED_SECONDS
+	C_REVISION, C_PUBLISHABLE_KEY, C_SUSPENDED_BY, C_SUSPENDED_AT, C_SUSPENDED_SECONDS,
+	C_PLAN, C_PLAN_APPLIED
 };
 /* clang-format on */
 
@@ -199,6 +202,7 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	view_set_str_ref(v, "suspended_by", db_get(res, i, off + C_SUSPENDED_BY));
 	view_set_str_ref(v, "suspended_at", epoch_rfc3339(a, db_get(res, i, off + C_SUSPENDED_AT)));
 	view_set_int(v, "suspended_seconds", db_get_ll(res, i, off + C_SUSPENDED_SECONDS));
+	store_plan_view(a, v, db_get(res, i, off + C_PLAN), db_get(res, i, off + C_PLAN_APPLIED));
 	return v;
 }
 
@@ -311,9 +315,10 @@ static struct db_stmt st_guard = DB_STMT(
 
 /* clang-format off */
 static struct db_stmt st_insert = DB_STMT(
-	"INSERT INTO stores (id, owner_id, name, engine) VALUES ($1, $2::bigint, $3, $4) "
+	"INSERT INTO stores (id, owner_id, name, engine, plan, plan_applied) "
+	"VALUES ($1, $2::bigint, $3, $4, $5, $5) "
 	"ON CONFLICT (id) DO NOTHING RETURNING id",
-	4);
+	5);
 /* clang-format on */
 
 /* clang-format off */
@@ -336,7 +341,7 @@ static int create_tx(void *ctx, struct err *e)
 	struct store_create *c = x->c;
 	struct arena *a = x->a;
 	char uid[24], lim[16], cool[16], ttl[16];
-	const char *p[4];
+	const char *p[5];
 	PGresult *res;
 	struct view *d;
 	long long mine, all, hour;
@@ -413,6 +418,11 @@ static int create_tx(void *ctx, struct err *e)
 		return err_set(e, 429, "Wait %d seconds between two new stores.", c->retry_after);
 	}
 
+	if (store_plan_room(a, x->who->id, c->plan, c->plan_limit, e) < 0) {
+		c->field = "plan";
+		return -1;
+	}
+
 	/* A clash of two random ids is ~1e-12; try again rather than fail. */
 	for (int tries = 0;; tries++) {
 		store_new_id(x->id);
@@ -420,6 +430,7 @@ static int create_tx(void *ctx, struct err *e)
 		p[1] = uid;
 		p[2] = c->name;
 		p[3] = c->engine;
+		p[4] = c->plan;
 		if (!(res = db_run(a, &st_insert, p, e)))
 			return -1;
 		if (db_rows(res) == 1)
@@ -430,13 +441,14 @@ static int create_tx(void *ctx, struct err *e)
 	p[0] = x->id;
 	p[1] = "request";
 	p[2] = "info";
-	p[3] = arena_printf(a, "Store requested (%s).",
-			    strcmp(c->engine, "medusa") ? "WooCommerce" : "Medusa");
+	p[3] = arena_printf(a, "Store requested (%s, plan %s).",
+			    strcmp(c->engine, "medusa") ? "WooCommerce" : "Medusa", c->plan);
 	if (!db_run(a, &st_event, p, e))
 		return -1;
 	d = view_obj(a);
 	view_set_str(d, "name", c->name);
 	view_set_str(d, "engine", c->engine);
+	view_set_str(d, "plan", c->plan);
 	if (c->idem_key)
 		view_set_str(d, "idempotency_key", c->idem_key);
 	if (audit_record(a, x->who->id, x->who->email, x->who->ip, "store.create", x->id, d, e) < 0)
@@ -496,6 +508,21 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 		c->field = "engine";
 		return -1;
 	}
+	{
+		const struct plans *ps = plans_get(e);
+		const json_t *plan;
+
+		if (!ps)
+			return -1;
+		plan = plans_find(ps, c->plan && *c->plan ? c->plan : NULL);
+		if (!plan) {
+			c->field = "plan";
+			return err_set(e, 422, "There is no plan '%.40s'; the plans are %s.", c->plan,
+				       plans_names(ps));
+		}
+		c->plan = json_string_value(json_object_get(plan, "name"));
+		c->plan_limit = (int)json_integer_value(json_object_get(plan, "stores_per_tenant"));
+	}
 	if (c->idem_key) {
 		unsigned char h[crypto_hash_sha256_BYTES];
 		crypto_hash_sha256_state st;
@@ -505,10 +532,11 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 			c->field = "Idempotency-Key";
 			return err_set(e, 422, "Idempotency-Key must be 1 to 255 characters");
 		}
-		/* "The same body" means the same request: name and engine, NUL-separated. */
+		/* "The same body" means the same request: name, engine and plan, NUL-separated. */
 		crypto_hash_sha256_init(&st);
 		crypto_hash_sha256_update(&st, (const unsigned char *)c->name, strlen(c->name) + 1);
-		crypto_hash_sha256_update(&st, (const unsigned char *)c->engine, strlen(c->engine));
+		crypto_hash_sha256_update(&st, (const unsigned char *)c->engine, strlen(c->engine) + 1);
+		crypto_hash_sha256_update(&st, (const unsigned char *)c->plan, strlen(c->plan));
 		crypto_hash_sha256_final(&st, h);
 		sodium_bin2hex(x.hash, sizeof(x.hash), h, sizeof(h));
 	}

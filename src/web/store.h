@@ -54,7 +54,9 @@ int store_check_engine(const char *engine, struct err *e);
  * success *store is the new (or, for a replayed key, the earlier) store's
  * view and replayed says which; on 429 code is "quota_exceeded" or
  * "rate_limited" and retry_after the seconds to wait (0: not applicable);
- * on 422 field names the bad input ("name", "engine", "Idempotency-Key").
+ * on 422 field names the bad input ("name", "engine", "plan",
+ * "Idempotency-Key"): an unknown plan lists the plans, and a tenant with
+ * the plan's stores_per_tenant stores on it already is refused.
  *
  * In one transaction: the tenant's users row is locked FOR UPDATE and a
  * global advisory lock taken, then the idempotency key, the per-tenant
@@ -65,6 +67,8 @@ int store_check_engine(const char *engine, struct err *e);
  */
 struct store_create {
 	const char *name, *engine, *idem_key;
+	const char *plan; /* NULL or "" = the default plan; OUT: the plan's name */
+	int plan_limit;	  /* internal: the plan's stores_per_tenant */
 	struct view *store;
 	int replayed;
 	const char *code;
@@ -74,6 +78,34 @@ struct store_create {
 
 int store_create(struct arena *a, const struct store_who *who, struct store_create *c,
 		 struct err *e);
+
+/*
+ * The plan fields of a store view (plan.h): plan (the plan applied; ""
+ * in the row = the default), plan_title, plan_storage,
+ * backup_retention_days, and plan_pending (the plan asked for while a
+ * change is being applied, else null).
+ */
+void store_plan_view(struct arena *a, struct view *v, const char *plan, const char *applied);
+
+/*
+ * 0 when owner has fewer than limit stores (not deleted) on plan (the
+ * default plan counting the rows that say ''); else -1 with e = 422 "You
+ * have N stores on plan P...".  In the caller's transaction, after the
+ * tenant's row is locked.
+ */
+int store_plan_room(struct arena *a, long long owner, const char *plan, int limit, struct err *e);
+
+/*
+ * Change a store's plan (docs/stores.md "Plans"): the row's plan is set,
+ * reconcile applies it (sql/013_plans.sql).  Refused with 422 for an
+ * unknown plan (the message lists them), the plan the store is on, a plan
+ * with less storage ("storage cannot shrink: ..."), or the owner's
+ * per-plan limit; 409 when the store is not ready or a change is still
+ * being applied; 404 for a store who cannot see.  One transaction with an
+ * event and an audit row (store.plan_change {from, to}).  OUT: the view.
+ */
+struct view *store_plan_change(struct arena *a, const struct store_who *who, const char *id,
+			       const char *plan, struct err *e);
 
 /*
  * What a handler needs beyond the public view, filled by store_get.
