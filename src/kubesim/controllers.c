@@ -1036,7 +1036,35 @@ static int sts_step(struct ks_obj *s, int64_t now)
 					ks_ctl_watch(x);
 				}
 			}
-			if (claims_ok && make_pod(s, tmpl, pname, NULL,
+			/* each claim template is a volume of the pod (stateful_set_utils.go updateStorage) */
+			json_t *ptmpl = json_deep_copy(tmpl), *pvols;
+
+			if (!json_is_object(ptmpl))
+				ptmpl = json_object();
+			pvols = json_object_get(ensure_obj(ptmpl, "spec"), "volumes");
+			if (!json_is_array(pvols)) {
+				pvols = json_array();
+				json_object_set_new(json_object_get(ptmpl, "spec"), "volumes", pvols);
+			}
+			json_array_foreach(vct, k, t) {
+				const char *tn = json_string_value(json_object_get(md_of(t), "name"));
+				char cname[600];
+				size_t vi;
+				json_t *vol;
+
+				snprintf(cname, sizeof(cname), "%s-%s", tn ? tn : "data", pname);
+				json_array_foreach(pvols, vi, vol) {
+					if (!strcmp(json_string_value(json_object_get(vol, "name")) ?: "",
+						    tn ? tn : "data")) {
+						json_array_remove(pvols, vi);
+						break;
+					}
+				}
+				json_array_append_new(
+				    pvols, json_pack("{s:s,s:{s:s}}", "name", tn ? tn : "data",
+						     "persistentVolumeClaim", "claimName", cname));
+			}
+			if (claims_ok && make_pod(s, ptmpl, pname, NULL,
 						  json_pack("{s:s,s:s,s:s}",
 							    "statefulset.kubernetes.io/pod-name",
 							    pname, "controller-revision-hash", rev,
@@ -1050,6 +1078,7 @@ static int sts_step(struct ks_obj *s, int64_t now)
 				ks_event(s->o, "Warning", "FailedCreate", m.s);
 				buf_release(&m);
 			}
+			json_decref(ptmpl);
 			p = ks_store_get(R("", "pods"), s->ns, pname);
 			if (p) {
 				json_t *o = json_deep_copy(p->o);

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "plan.h"
 
 /*
  * The shared region is zero-filled by mmap, which is a valid initial value
@@ -225,6 +226,8 @@ static struct db_stmt st_metrics = DB_STMT(
     "   unnest('{requested,provisioning,ready,degraded,upgrading,suspending,suspended,"
     "resuming,failed,deleting,deleted}'::text[]) s,"
     "   unnest('{woocommerce,medusa}'::text[]) e) x GROUP BY 2, 3"
+    " UNION ALL SELECT 'plans', CASE WHEN plan_applied = '' THEN $1 ELSE plan_applied END,"
+    "  engine, count(*)::float8, 0 FROM stores WHERE status <> 'deleted' GROUP BY 2, 3"
     " UNION ALL SELECT 'c:' || name, l1, l2, value, 0 FROM metric_counters"
     " UNION ALL SELECT 'h:' || name, CASE WHEN le = 'Infinity' THEN '+Inf' ELSE le::text END,"
     "  '', count::float8, le FROM metric_histograms"
@@ -236,13 +239,16 @@ static struct db_stmt st_metrics = DB_STMT(
     " UNION ALL SELECT 'last_pass', '', '', coalesce(extract(epoch FROM max(finished_at)), 0)"
     "  ::float8, 0 FROM reconcile_runs"
     " ORDER BY 1, 5, 2, 3",
-    0);
+    1);
 
 static const struct family {
 	const char *key, *name, *type, *help, *l1, *l2;
 } db_families[] = {
     {"stores", "storefleet_stores", "gauge",
      "Stores by status and engine (deleted stores included).", "status", "engine"},
+    {"plans", "storefleet_stores_by_plan", "gauge",
+     "Stores that are not deleted, by the plan applied to them and engine (sql/013_plans.sql).",
+     "plan", "engine"},
     {"c:store_failures", "storefleet_store_failures_total", "counter",
      "Stores that entered status failed, by reason class (sql/005_metrics.sql).", "reason",
      NULL},
@@ -365,7 +371,13 @@ int metrics_db_render(struct arena *a, struct buf *out, int max_age, struct err 
 	metrics_db_forget();
 	if (shm)
 		atomic_fetch_add_explicit(&shm->db_queries, 1, memory_order_relaxed);
-	res = db_run(a, &st_metrics, NULL, e);
+	{
+		struct err pe = ERR_INIT;
+		const struct plans *ps = plans_get(&pe);
+		const char *p[1] = {ps ? plans_default(ps) : ""};
+
+		res = db_run(a, &st_metrics, p, e);
+	}
 	if (!res)
 		return -1;
 	render_db(&b, res);
