@@ -86,13 +86,14 @@ PY
 }
 
 pf_rbac_diff() {
-	python3 - "$1" "$2" "$K8S_SCHEMA/resources.json" <<'PY'
+	python3 - "$1" "$2" "$K8S_SCHEMA/resources.json" "$SF_ROOT/tools/kubesim-schema-extra.json" <<'PY'
 import json, sys
 
 stats = json.load(open(sys.argv[1]))["requests"]
 role = json.load(open(sys.argv[2]))
 groups = {}
-for r in json.load(open(sys.argv[3])).values():
+# the kinds kubesim serves beyond the vendored subset (StorageClass) too
+for r in list(json.load(open(sys.argv[3])).values()) + list(json.load(open(sys.argv[4]))["resources"].values()):
     groups.setdefault(r["resource"], set()).add(r["group"])
 # HTTP method -> RBAC verb (docs/k8s-semantics.md section 9); the simulator counts a
 # GET on a collection as LIST.  Server-side apply may create the object: patch AND create.

@@ -173,7 +173,7 @@ is "$(pf_client_calls | tr '\n' ' ')" \
 	"k8s_apply( k8s_apply_all( k8s_delete( k8s_events( k8s_get( k8s_list( k8s_pods( k8s_request( " \
 	"the client calls made outside the client are the ones this run exercises"
 is "$(grep -ohE 'k8s_request\([^,]+, "[A-Z]+"' "$SF_ROOT"/src/{core,domain,web,fleet,ctl,cmd}/*.c | grep -oE '"[A-Z]+"' | sort -u | tr '\n' ' ')" \
-	'"GET" "POST" ' "raw requests are paged cluster-wide LISTs (GET on a collection) and creates (POST)"
+	'"GET" "PATCH" "POST" ' "raw requests are paged cluster-wide LISTs (GET on a collection), creates (POST) and a plan's claim growth (PATCH)"
 
 export SF_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
@@ -193,11 +193,25 @@ stats() {
 		-X "$1" "$KUBESIM_ADDR/_sim/stats${2:-}"
 }
 
+# a default StorageClass that lets volumes grow, for the plan change below
+K apply -f - >/dev/null <<'YAML'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: expandable
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: example.com/csi
+allowVolumeExpansion: true
+YAML
 owner=$(sql "INSERT INTO users (email, password_hash) VALUES ('tenant@example.com', 'x') RETURNING id")
 sql "INSERT INTO stores (id, owner_id, name, engine) VALUES
 	('wooshop1', $owner, 'Woo shop', 'woocommerce'), ('medshop1', $owner, 'Medusa shop', 'medusa')"
 stats POST /reset >/dev/null
 ok "both stores become ready" pass_until 90 "(SELECT count(*) FROM stores WHERE status = 'ready') = 2"
+# a plan change as the web side asks for it (store_plan.c): reconcile_plan.c reads the claims,
+# the StatefulSet and the StorageClass, and grows the database's claim
+sql "UPDATE stores SET plan = 'medium', next_attempt_at = now() WHERE id = 'medshop1'"
+ok "a plan change is applied" pass_until 60 "(SELECT plan_applied = 'medium' FROM stores WHERE id = 'medshop1')"
 # an upgrade that fails and rolls back (snapshot, setup Job replaced, restore), as the web side
 # asks for it (sql/003): reconcile_upgrade.c's calls
 curl -s --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN" -X POST \
