@@ -23,8 +23,7 @@ static const char *const engines[][2] = {
  * The plans as <option>s into arr: "Small: 5Gi of storage, backups kept 7
  * days", selected (NULL = the default) marked, except (may be NULL) left out.
  */
-static void plan_options(struct req *r, struct view *arr, const char *selected,
-			 const char *except)
+static void plan_options(struct req *r, struct view *arr, const char *selected, const char *except)
 {
 	struct err e = ERR_INIT;
 	const struct plans *ps = plans_get(&e);
@@ -188,8 +187,7 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_add(v, "upgrading", hist.pending_view);
 	/* a plan change: ready, and no change still being applied (store_plan.c) */
 	if (state == STORE_READY && !view_get_str(s, "plan_pending")) {
-		struct view *pf = view_set_obj(v, "plan_form"),
-			    *opts = view_set_arr(pf, "options");
+		struct view *pf = view_set_obj(v, "plan_form"), *opts = view_set_arr(pf, "options");
 
 		plan_options(r, opts, NULL, view_get_str(s, "plan"));
 		if (opts->u.list.n == 0)

@@ -125,7 +125,8 @@ base=$(rev_of "$T/woocommerce-local.yaml")
 render woocommerce --overlay local --store-id demo1 --version 6.7.2 >"$T/v.yaml"
 moved() { local r; r=$(rev_of "$1"); [ -n "$base" ] && [ -n "$r" ] && [ "$r" != "$base" ]; }
 ok "another --version, another revision" moved "$T/v.yaml"
-printf 'quota:\n  pods: 11\n' >"$T/ops.yaml"
+# (a value no plan sets: the store's plan is the per-store layer, above the operator's file)
+printf 'setup:\n  deadline: 901\n' >"$T/ops.yaml"
 render woocommerce --overlay local --store-id demo1 --values "$T/ops.yaml" >"$T/val.yaml"
 ok "another value, another revision" moved "$T/val.yaml"
 render woocommerce --overlay local --store-id demo2 >"$T/id.yaml"
@@ -143,7 +144,7 @@ bad() {
 	is "$(wc -c <"$T/bad.out")" 0 "$name: nothing on stdout"
 }
 chart_copy() {
-	rm -rf "$T/charts" && mkdir -p "$T/charts" && cp -r "$SF_ROOT/charts/woocommerce" "$T/charts/"
+	rm -rf "$T/charts" && mkdir -p "$T/charts" && cp -r "$SF_ROOT/charts/woocommerce" "$SF_ROOT"/charts/plans-*.yaml "$T/charts/"
 }
 C=$T/charts/woocommerce
 

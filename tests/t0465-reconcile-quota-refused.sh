@@ -5,18 +5,16 @@
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"
 
-# The real charts, with a WooCommerce database volume larger than the quota's storage.
-mkdir -p "$T/charts"
-cp -a "$SF_ROOT/charts/woocommerce" "$T/charts/"
-python3 - "$T/charts/woocommerce/values.yaml" <<'PY'
+# The real charts and plans, with the default plan's WooCommerce database volume larger than
+# its quota's storage (a plan sizes the volumes: charts/plans-local.yaml).
+python3 - "$SF_ROOT/charts/plans-local.yaml" "$T/plans.yaml" <<'PY'
 import re, sys
-p = sys.argv[1]
-s = open(p).read()
-s, n = re.subn(r"(\nmariadb:\n(?:  .*\n)*?  storage: )5Gi", r"\g<1>25Gi", s)
-assert n == 1, "the chart's mariadb.storage moved: update this test"
-open(p, "w").write(s)
+s = open(sys.argv[1]).read()
+s, n = re.subn(r"(\n  small:\n(?:    .*\n)*?        mariadb: \{storage: )5Gi\}", r"\g<1>25Gi}", s)
+assert n == 1, "the small plan's mariadb storage moved: update this test"
+open(sys.argv[2], "w").write(s)
 PY
-export SF_CHARTS_DIR=$T/charts SF_FAILURE_GRACE=600
+export SF_PLANS_FILE=$T/plans.yaml SF_FAILURE_GRACE=600
 rc_stack
 rc_user tenant@example.com >/dev/null
 rc_store bigvolum woocommerce
@@ -27,5 +25,5 @@ like "$reason" "^the store's resource quota refused persistentvolumeclaims \"[a-
 is "$(rc_sql "SELECT value FROM metric_counters WHERE name = 'store_failures' AND l1 = 'quota'")" 1 \
 	"counted as a quota failure"
 kubectl get resourcequota -n store-bigvolum -o jsonpath='{.items[0].status.hard.requests\.storage}' >"$T/hard" 2>&1
-is "$(cat "$T/hard")" 20Gi "the quota the simulator enforced is the chart's (20Gi)"
+is "$(cat "$T/hard")" 20Gi "the quota the simulator enforced is the plan's (20Gi)"
 done_testing

@@ -18,7 +18,7 @@ is "$STATUS" 200 "the store page"
 like "$BODY" '<dt>Version</dt><dd class="mono">6.7.2 <span class="muted small">\(revision 1\)</span>' \
 	"the version and revision it runs"
 like "$BODY" 'action="/stores/shopaaaa/upgrade"' "an upgrade form"
-is "$(grep -o '<option value="[^"]*">' "$T/body" | tr '\n' ' ')" '<option value="6.8.1"> ' \
+is "$(sed -n '/id="upgrade-version"/,/<\/select>/p' "$T/body" | grep -o '<option value="[^"]*">' | tr '\n' ' ')" '<option value="6.8.1"> ' \
 	"offering the chart's other versions only"
 like "$BODY" '<tr aria-current="true">' "the running revision is marked in the history"
 like "$BODY" 'Revision 1 is the one running now\.' "with the reason it cannot be rolled back to"

@@ -33,7 +33,7 @@
 
 #define USAGE                                                                                      \
 	"usage: storefleetctl render ENGINE [--overlay local|prod] [--values FILE] "               \
-	"[--plan NAME] [--plans FILE] [--store-id ID] [--name TEXT] [--email ADDR] [--version V] "   \
+	"[--plan NAME] [--plans FILE] [--store-id ID] [--name TEXT] [--email ADDR] [--version V] " \
 	"[--json] [--show-secrets]\n"
 
 /*
@@ -165,7 +165,8 @@ int ctl_render(int argc, char **argv)
 		if (!plans_file && !strcmp(overlay, config.overlay))
 			plans_file = config.plans_file;
 		if (!plans_file) {
-			snprintf(path, sizeof(path), "%s/plans-%s.yaml", config.charts_dir, overlay);
+			snprintf(path, sizeof(path), "%s/plans-%s.yaml", config.charts_dir,
+				 overlay);
 			plans_file = path;
 		}
 		if (!(plans = plans_load(plans_file, &e)))

@@ -26,9 +26,9 @@ long long plan_quantity_bytes(const char *q)
 	static const struct {
 		const char *suffix;
 		long long mul;
-	} units[] = {{"Ki", 1LL << 10}, {"Mi", 1LL << 20}, {"Gi", 1LL << 30}, {"Ti", 1LL << 40},
-		     {"k", 1000LL},	{"M", 1000000LL}, {"G", 1000000000LL},  {"T", 1000000000000LL},
-		     {"", 1}};
+	} units[] = {{"Ki", 1LL << 10},	  {"Mi", 1LL << 20},	  {"Gi", 1LL << 30},
+		     {"Ti", 1LL << 40},	  {"k", 1000LL},	  {"M", 1000000LL},
+		     {"G", 1000000000LL}, {"T", 1000000000000LL}, {"", 1}};
 	char *end;
 	long long n;
 
@@ -60,8 +60,8 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-static int check_int(const json_t *o, const char *key, long long lo, long long hi,
-		     const char *path, const char *plan, struct err *e)
+static int check_int(const json_t *o, const char *key, long long lo, long long hi, const char *path,
+		     const char *plan, struct err *e)
 {
 	const json_t *v = json_object_get(o, key);
 
@@ -122,17 +122,19 @@ static json_t *plan_make(const char *path, const char *name, const json_t *src, 
 		for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
 			known |= !strcmp(key, engines[i]);
 		if (!known || !json_is_object(v)) {
-			err_set(e, 500, "%s: plans.%s.values.%s: expected an engine's mapping of values",
+			err_set(e, 500,
+				"%s: plans.%s.values.%s: expected an engine's mapping of values",
 				path, name, key);
 			return NULL;
 		}
 		if (json_object_get(v, "secrets") || json_object_get(v, "store") ||
 		    json_object_get(v, "version") || json_object_get(v, "platform") ||
 		    json_object_get(v, "snapshot")) {
-			err_set(e, 500,
-				"%s: plans.%s.values.%s: a plan may not set secrets, store, version, "
-				"platform or snapshot",
-				path, name, key);
+			err_set(
+			    e, 500,
+			    "%s: plans.%s.values.%s: a plan may not set secrets, store, version, "
+			    "platform or snapshot",
+			    path, name, key);
 			return NULL;
 		}
 	}
@@ -166,7 +168,8 @@ struct plans *plans_load(const char *path, struct err *e)
 	}
 	json_object_foreach(doc, key, v) {
 		if (strcmp(key, "default") && strcmp(key, "plans")) {
-			err_set(e, 500, "%s: %s: unknown key (expected default and plans)", path, key);
+			err_set(e, 500, "%s: %s: unknown key (expected default and plans)", path,
+				key);
 			goto fail;
 		}
 	}

@@ -54,7 +54,8 @@ json_t *reconcile_values(struct reconcile *r, const struct store *s, const char 
 	}
 	p = plans_find(ps, plan ? plan : s->plan_applied);
 	if (!p) {
-		snprintf(why, n, "the store's plan '%s' is not in the plans file (the plans are %s)",
+		snprintf(why, n,
+			 "the store's plan '%s' is not in the plans file (the plans are %s)",
 			 plan ? plan : s->plan_applied, plans_names(ps));
 		return NULL;
 	}
@@ -121,7 +122,8 @@ int reconcile_keep_claim_templates(struct reconcile *r, const struct store *s, j
 		json_array_foreach(jpath(o, "spec", "volumeClaimTemplates"), k, t) {
 			const char *tn = jstr(json_object_get(t, "metadata"), "name");
 			json_t *lt, *req = json_object_get(
-			    json_object_get(json_object_get(t, "spec"), "resources"), "requests");
+					json_object_get(json_object_get(t, "spec"), "resources"),
+					"requests");
 			size_t j;
 
 			json_array_foreach(jpath(live, "spec", "volumeClaimTemplates"), j, lt) {
@@ -138,11 +140,11 @@ int reconcile_keep_claim_templates(struct reconcile *r, const struct store *s, j
 
 /* One data volume of the new set: its claim, and what the plan asks of it. */
 struct vol {
-	const char *name;   /* the PersistentVolumeClaim */
-	const char *want;   /* storage the new plan asks for */
-	const char *have;   /* storage the claim asks for now */
-	const char *cls;    /* its StorageClass ("" = none) */
-	int from_template;  /* a StatefulSet's claim: patched, not applied */
+	const char *name;  /* the PersistentVolumeClaim */
+	const char *want;  /* storage the new plan asks for */
+	const char *have;  /* storage the claim asks for now */
+	const char *cls;   /* its StorageClass ("" = none) */
+	int from_template; /* a StatefulSet's claim: patched, not applied */
 	int grows;
 };
 
@@ -159,9 +161,9 @@ static int volumes(struct reconcile *r, json_t *set, struct vol *v)
 		const char *name = jstr(json_object_get(o, "metadata"), "name");
 
 		if (!strcmp(jstr(o, "kind"), "PersistentVolumeClaim") && n < VOL_MAX) {
-			v[n] = (struct vol){.name = name,
-					    .want = json_string_value(
-						claim_storage(json_object_get(o, "spec")))};
+			v[n] = (struct vol){
+			    .name = name,
+			    .want = json_string_value(claim_storage(json_object_get(o, "spec")))};
 			n++;
 		}
 		if (strcmp(jstr(o, "kind"), "StatefulSet"))
@@ -172,13 +174,14 @@ static int volumes(struct reconcile *r, json_t *set, struct vol *v)
 			if (!json_object_get(json_object_get(o, "spec"), "replicas"))
 				replicas = 1;
 			for (json_int_t ord = 0; ord < replicas && n < VOL_MAX; ord++) {
-				v[n] = (struct vol){
-				    .name = arena_printf(r->a, "%s-%s-%lld",
-							 jstr(json_object_get(t, "metadata"), "name"),
-							 name, (long long)ord),
-				    .want = json_string_value(
-					claim_storage(json_object_get(t, "spec"))),
-				    .from_template = 1};
+				v[n] =
+				    (struct vol){.name = arena_printf(
+						     r->a, "%s-%s-%lld",
+						     jstr(json_object_get(t, "metadata"), "name"),
+						     name, (long long)ord),
+						 .want = json_string_value(
+						     claim_storage(json_object_get(t, "spec"))),
+						 .from_template = 1};
 				n++;
 			}
 		}
@@ -198,8 +201,9 @@ static void finish(struct reconcile *r, struct store *s, struct lease *l, const 
 	w.attempts = 0;
 	w.release = 1;
 	if (refused) {
-		msg = arena_printf(r->a, "Plan change to %s refused: %s. The store stays on plan %s.",
-				   s->plan, refused, s->plan_applied);
+		msg =
+		    arena_printf(r->a, "Plan change to %s refused: %s. The store stays on plan %s.",
+				 s->plan, refused, s->plan_applied);
 		w.plan = s->plan_applied;
 		lease_event(&w, "plan", "warn", msg);
 	} else {
@@ -227,8 +231,8 @@ static int apply_plan(struct reconcile *r, struct store *s, const struct engine_
 {
 	char why[400];
 	json_t *values = reconcile_values(r, s, plan, NULL, why, sizeof(why)), *set;
-	struct blueprint_store bs = {
-	    s->id, s->name, s->email, *s->version ? s->version : NULL, creds, values};
+	struct blueprint_store bs = {s->id, s->name, s->email, *s->version ? s->version : NULL,
+				     creds, values};
 	struct err e = ERR_INIT;
 
 	memset(ke, 0, sizeof(*ke));
@@ -293,19 +297,21 @@ void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l
 		have = plan_quantity_bytes(v[i].have);
 		if (want < 0 || have < 0) {
 			finish(r, s, l,
-			       arena_printf(r->a, "the size of volume %s cannot be compared (%s, %s)",
+			       arena_printf(r->a,
+					    "the size of volume %s cannot be compared (%s, %s)",
 					    v[i].name, v[i].have ? v[i].have : "none",
 					    v[i].want ? v[i].want : "none"),
 			       NULL);
 			return;
 		}
 		if (want < have) {
-			finish(r, s, l,
-			       arena_printf(r->a,
-					    "storage cannot shrink: volume %s has %s, the plan gives "
-					    "it %s",
-					    v[i].name, v[i].have, v[i].want),
-			       NULL);
+			finish(
+			    r, s, l,
+			    arena_printf(r->a,
+					 "storage cannot shrink: volume %s has %s, the plan gives "
+					 "it %s",
+					 v[i].name, v[i].have, v[i].want),
+			    NULL);
 			return;
 		}
 		v[i].grows = want > have;
@@ -320,9 +326,9 @@ void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l
 			       NULL);
 			return;
 		}
-		live = get_obj(r, arena_printf(r->a, "/apis/storage.k8s.io/v1/storageclasses/%s",
-					       v[i].cls),
-			       &gone, &ke);
+		live = get_obj(
+		    r, arena_printf(r->a, "/apis/storage.k8s.io/v1/storageclasses/%s", v[i].cls),
+		    &gone, &ke);
 		if (!live && !gone)
 			goto k8s;
 		if (!live || !json_is_true(json_object_get(live, "allowVolumeExpansion"))) {
@@ -353,11 +359,11 @@ void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l
 			    v[i].want);
 
 			memset(&ke, 0, sizeof(ke));
-			if (!arena_json(r->a, k8s_request(&r->k, "PATCH",
-							  obj_path(r, s, "v1", "PersistentVolumeClaim",
-								   v[i].name),
-							  body, "application/merge-patch+json",
-							  NULL, &ke)))
+			if (!arena_json(
+				r->a, k8s_request(
+					  &r->k, "PATCH",
+					  obj_path(r, s, "v1", "PersistentVolumeClaim", v[i].name),
+					  body, "application/merge-patch+json", NULL, &ke)))
 				goto refused_by_api;
 		}
 		buf_addf(&grown, "%s%s %s to %s", grown.len ? ", " : "", v[i].name, v[i].have,

@@ -402,13 +402,13 @@ static json_t *render(struct up *u, const char *version, const json_t *values, s
 	}
 	{
 		/* on the plan applied, with the snapshot's values over it */
-		struct blueprint_store bs = {.id = u->s->id,
-					     .name = u->s->name,
-					     .owner_email = u->s->email,
-					     .version = version,
-					     .secrets = creds,
-					     .values = reconcile_values(u->r, u->s, NULL, values,
-									why, n)};
+		struct blueprint_store bs = {
+		    .id = u->s->id,
+		    .name = u->s->name,
+		    .owner_email = u->s->email,
+		    .version = version,
+		    .secrets = creds,
+		    .values = reconcile_values(u->r, u->s, NULL, values, why, n)};
 
 		if (!bs.values) {
 			ke->klass = K8S_HARD;

@@ -1036,7 +1036,8 @@ static int sts_step(struct ks_obj *s, int64_t now)
 					ks_ctl_watch(x);
 				}
 			}
-			/* each claim template is a volume of the pod (stateful_set_utils.go updateStorage) */
+			/* each claim template is a volume of the pod (stateful_set_utils.go
+			 * updateStorage) */
 			json_t *ptmpl = json_deep_copy(tmpl), *pvols;
 
 			if (!json_is_object(ptmpl))
@@ -1044,17 +1045,20 @@ static int sts_step(struct ks_obj *s, int64_t now)
 			pvols = json_object_get(ensure_obj(ptmpl, "spec"), "volumes");
 			if (!json_is_array(pvols)) {
 				pvols = json_array();
-				json_object_set_new(json_object_get(ptmpl, "spec"), "volumes", pvols);
+				json_object_set_new(json_object_get(ptmpl, "spec"), "volumes",
+						    pvols);
 			}
 			json_array_foreach(vct, k, t) {
-				const char *tn = json_string_value(json_object_get(md_of(t), "name"));
+				const char *tn =
+				    json_string_value(json_object_get(md_of(t), "name"));
 				char cname[600];
 				size_t vi;
 				json_t *vol;
 
 				snprintf(cname, sizeof(cname), "%s-%s", tn ? tn : "data", pname);
 				json_array_foreach(pvols, vi, vol) {
-					if (!strcmp(json_string_value(json_object_get(vol, "name")) ?: "",
+					if (!strcmp(json_string_value(json_object_get(vol, "name"))
+							?: "",
 						    tn ? tn : "data")) {
 						json_array_remove(pvols, vi);
 						break;
@@ -1219,8 +1223,8 @@ static int pvc_mounted(const struct ks_obj *p)
 	json_t *vol;
 
 	for (i = 0; i < n && !found; i++) {
-		const char *ph = json_string_value(
-		    json_object_get(json_object_get(v[i]->o, "status"), "phase"));
+		const char *ph =
+		    json_string_value(json_object_get(json_object_get(v[i]->o, "status"), "phase"));
 
 		if (!ph || strcmp(ph, "Running"))
 			continue;
@@ -1253,7 +1257,8 @@ static int pvc_mounted(const struct ks_obj *p)
 static int pvc_resize_step(struct ks_obj *p, int64_t now)
 {
 	json_t *req = json_object_get(
-	    json_object_get(json_object_get(json_object_get(p->o, "spec"), "resources"), "requests"),
+	    json_object_get(json_object_get(json_object_get(p->o, "spec"), "resources"),
+			    "requests"),
 	    "storage");
 	json_t *st = json_object_get(p->o, "status");
 	json_t *cap = json_object_get(json_object_get(st, "capacity"), "storage");
@@ -1268,8 +1273,9 @@ static int pvc_resize_step(struct ks_obj *p, int64_t now)
 	o = json_deep_copy(p->o);
 	nst = json_object_get(o, "status");
 	ks_timestamp(ts);
-	if (!rs || !json_equal(json_object_get(json_object_get(st, "allocatedResources"), "storage"),
-			       req)) {
+	if (!rs ||
+	    !json_equal(json_object_get(json_object_get(st, "allocatedResources"), "storage"),
+			req)) {
 		json_object_set_new(nst, "allocatedResources", json_pack("{s:O}", "storage", req));
 		json_object_set_new(nst, "allocatedResourceStatuses",
 				    json_pack("{s:s}", "storage", "ControllerResizeInProgress"));
@@ -1286,10 +1292,11 @@ static int pvc_resize_step(struct ks_obj *p, int64_t now)
 				    json_pack("{s:s}", "storage", "NodeResizePending"));
 		json_object_set_new(
 		    nst, "conditions",
-		    json_pack("[{s:s,s:s,s:n,s:s,s:s}]", "type", "FileSystemResizePending", "status",
-			      "True", "lastProbeTime", "lastTransitionTime", ts, "message",
-			      "Waiting for user to (re-)start a pod to finish file system resize of "
-			      "volume on node."));
+		    json_pack(
+			"[{s:s,s:s,s:n,s:s,s:s}]", "type", "FileSystemResizePending", "status",
+			"True", "lastProbeTime", "lastTransitionTime", ts, "message",
+			"Waiting for user to (re-)start a pod to finish file system resize of "
+			"volume on node."));
 		p->gen_ms = now;
 	} else if (now - p->gen_ms >= ks_opt.pvc_bind_ms && pvc_mounted(p)) {
 		json_object_set(json_object_get(nst, "capacity"), "storage", req);

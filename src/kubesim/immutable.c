@@ -305,11 +305,12 @@ static void statefulset_update(const json_t *old, const json_t *o, json_t *cause
 		json_object_del(b, may[i]);
 	}
 	if (!json_equal(a, b))
-		add_cause(causes, "FieldValueForbidden", "spec",
-			  "Forbidden: updates to statefulset spec for fields other than 'replicas', "
-			  "'ordinals', 'template', 'updateStrategy', "
-			  "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
-			  "forbidden");
+		add_cause(
+		    causes, "FieldValueForbidden", "spec",
+		    "Forbidden: updates to statefulset spec for fields other than 'replicas', "
+		    "'ordinals', 'template', 'updateStrategy', "
+		    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+		    "forbidden");
 	json_decref(a);
 	json_decref(b);
 }

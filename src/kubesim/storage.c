@@ -33,8 +33,7 @@ static const struct ks_resource *sc_res(void)
 
 static const char *class_of(const json_t *pvc)
 {
-	return json_string_value(
-	    json_object_get(json_object_get(pvc, "spec"), "storageClassName"));
+	return json_string_value(json_object_get(json_object_get(pvc, "spec"), "storageClassName"));
 }
 
 void ks_pvc_default_class(json_t *pvc)
@@ -49,8 +48,9 @@ void ks_pvc_default_class(json_t *pvc)
 	n = ks_store_select(sc_res(), "", NULL, &v);
 	for (i = 0; i < n; i++) {
 		json_t *md = json_object_get(v[i]->o, "metadata");
-		const char *d = json_string_value(json_object_get(
-		    json_object_get(md, "annotations"), "storageclass.kubernetes.io/is-default-class"));
+		const char *d = json_string_value(
+		    json_object_get(json_object_get(md, "annotations"),
+				    "storageclass.kubernetes.io/is-default-class"));
 		const char *ts = json_string_value(json_object_get(md, "creationTimestamp")) ?: "";
 
 		if (d && !strcmp(d, "true") && (!best || strcmp(ts, best_ts) >= 0)) {

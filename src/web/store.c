@@ -494,6 +494,7 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 	struct create_ctx x = {.a = a, .who = who, .c = c};
 	struct err te = ERR_INIT;
 	const char *id;
+	int explicit_plan;
 
 	c->store = NULL;
 	c->replayed = 0;
@@ -508,6 +509,7 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 		c->field = "engine";
 		return -1;
 	}
+	explicit_plan = c->plan && *c->plan;
 	{
 		const struct plans *ps = plans_get(e);
 		const json_t *plan;
@@ -517,8 +519,8 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 		plan = plans_find(ps, c->plan && *c->plan ? c->plan : NULL);
 		if (!plan) {
 			c->field = "plan";
-			return err_set(e, 422, "There is no plan '%.40s'; the plans are %s.", c->plan,
-				       plans_names(ps));
+			return err_set(e, 422, "There is no plan '%.40s'; the plans are %s.",
+				       c->plan, plans_names(ps));
 		}
 		c->plan = json_string_value(json_object_get(plan, "name"));
 		c->plan_limit = (int)json_integer_value(json_object_get(plan, "stores_per_tenant"));
@@ -532,11 +534,16 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 			c->field = "Idempotency-Key";
 			return err_set(e, 422, "Idempotency-Key must be 1 to 255 characters");
 		}
-		/* "The same body" means the same request: name, engine and plan, NUL-separated. */
+		/* "The same body" means the same request: name, engine (and plan), NUL-separated.
+		 */
 		crypto_hash_sha256_init(&st);
 		crypto_hash_sha256_update(&st, (const unsigned char *)c->name, strlen(c->name) + 1);
-		crypto_hash_sha256_update(&st, (const unsigned char *)c->engine, strlen(c->engine) + 1);
-		crypto_hash_sha256_update(&st, (const unsigned char *)c->plan, strlen(c->plan));
+		crypto_hash_sha256_update(&st, (const unsigned char *)c->engine, strlen(c->engine));
+		if (explicit_plan) { /* a body without a plan hashes as before plans existed */
+			crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
+			crypto_hash_sha256_update(&st, (const unsigned char *)c->plan,
+						  strlen(c->plan));
+		}
 		crypto_hash_sha256_final(&st, h);
 		sodium_bin2hex(x.hash, sizeof(x.hash), h, sizeof(h));
 	}

@@ -23,10 +23,11 @@ void store_plan_view(struct arena *a, struct view *v, const char *plan, const ch
 	const json_t *p = ps ? plans_find(ps, applied) : NULL;
 
 	/* '' = the default plan (stores made before plans); a plan gone from the file by name */
-	view_set_str(v, "plan", p ? json_string_value(json_object_get(p, "name"))
-				  : *applied ? applied
-				  : ps	     ? plans_default(ps)
-					     : "");
+	view_set_str(v, "plan",
+		     p		? json_string_value(json_object_get(p, "name"))
+		     : *applied ? applied
+		     : ps	? plans_default(ps)
+				: "");
 	view_set_str(v, "plan_title", p ? json_string_value(json_object_get(p, "title")) : applied);
 	view_set_str(v, "plan_storage",
 		     p ? json_string_value(json_object_get(p, "storage")) : NULL);
@@ -67,10 +68,11 @@ int store_plan_room(struct arena *a, long long owner, const char *plan, int limi
 		return -1;
 	n = db_get_ll(res, 0, 0);
 	if (n >= limit)
-		return err_set(e, 422,
-			       "You have %lld store%s on plan %s, the limit per account is %d; choose "
-			       "another plan or delete one first.",
-			       n, n == 1 ? "" : "s", plan, limit);
+		return err_set(
+		    e, 422,
+		    "You have %lld store%s on plan %s, the limit per account is %d; choose "
+		    "another plan or delete one first.",
+		    n, n == 1 ? "" : "s", plan, limit);
 	return 0;
 }
 
@@ -128,9 +130,9 @@ static int change_tx(void *ctx, struct err *e)
 		return err_set(e, 422, "There is no plan '%.40s'; the plans are %s.",
 			       c->plan ? c->plan : "", plans_names(ps));
 	if (strcmp(plan, applied))
-		return err_set(e, 409,
-			       "The change to plan %s is still being applied; wait until it is done.",
-			       plan);
+		return err_set(
+		    e, 409, "The change to plan %s is still being applied; wait until it is done.",
+		    plan);
 	if (strcmp(status, "ready"))
 		return err_set(e, 409, "Only a ready store can change its plan; this one is %s.",
 			       status);
@@ -150,9 +152,9 @@ static int change_tx(void *ctx, struct err *e)
 	p[0] = owner;
 	if (!db_run(c->a, &st_lock_owner, p, e))
 		return -1;
-	if (store_plan_room(c->a, strtoll(owner, NULL, 10),
-			    json_string_value(json_object_get(to, "name")),
-			    (int)json_integer_value(json_object_get(to, "stores_per_tenant")), e) < 0)
+	if (store_plan_room(
+		c->a, strtoll(owner, NULL, 10), json_string_value(json_object_get(to, "name")),
+		(int)json_integer_value(json_object_get(to, "stores_per_tenant")), e) < 0)
 		return -1;
 	p[0] = c->id;
 	p[1] = json_string_value(json_object_get(to, "name"));

@@ -1,4 +1,5 @@
-/* t-plan.c - the plans file: quantities, the shipped files, every malformed file refused with its reason. */
+/* t-plan.c - the plans file: quantities, the shipped files, every malformed file refused with its
+ * reason. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,8 @@ static void refused(const char *text, const char *why, const char *what)
 	plans_free(p);
 }
 
-#define OK_PLAN "  small: {title: S, storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2}\n"
+#define OK_PLAN                                                                                    \
+	"  small: {title: S, storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2}\n"
 
 int main(void)
 {
@@ -71,9 +73,11 @@ int main(void)
 		   "medium has more storage than small");
 		more = json_pack("{s:{s:b}}", "snapshot", "volume", 1);
 		v = plan_store_values(pl, "woocommerce", more);
-		ok(json_object_get(v, "quota") && json_is_true(json_object_get(json_object_get(v, "snapshot"), "volume")),
+		ok(json_object_get(v, "quota") &&
+		       json_is_true(json_object_get(json_object_get(v, "snapshot"), "volume")),
 		   "store values: the plan's and more merged");
-		ok(json_object_size(plan_values(pl, "nope")) == 0, "an engine the plan does not name: {}");
+		ok(json_object_size(plan_values(pl, "nope")) == 0,
+		   "an engine the plan does not name: {}");
 		json_decref(v);
 		json_decref(more);
 		plans_free(p);
@@ -85,25 +89,35 @@ int main(void)
 	ok(p && !strcmp(plans_default(p), "small"), "a minimal file: %s", e.msg);
 	plans_free(p);
 	refused("- a\n- b\n", "expected a mapping with default", "a list");
-	refused("default: small\nplans:\n" OK_PLAN "extra: 1\n", "extra: unknown key", "unknown top key");
+	refused("default: small\nplans:\n" OK_PLAN "extra: 1\n", "extra: unknown key",
+		"unknown top key");
 	refused("default: small\nplans: {}\n", "at least one plan", "no plans");
-	refused("default: gold\nplans:\n" OK_PLAN, "default: expected the name", "default not a plan");
+	refused("default: gold\nplans:\n" OK_PLAN, "default: expected the name",
+		"default not a plan");
 	refused("plans:\n" OK_PLAN, "default: expected the name", "no default");
-	refused("default: Small\nplans:\n  Small: {title: S, storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2}\n",
+	refused("default: Small\nplans:\n  Small: {title: S, storage: 5Gi, backup_retention_days: "
+		"7, stores_per_tenant: 2}\n",
 		"a plan name is", "upper-case name");
-	refused("default: small\nplans:\n  small: {title: S, storage: 5GB, backup_retention_days: 7, stores_per_tenant: 2}\n",
+	refused("default: small\nplans:\n  small: {title: S, storage: 5GB, backup_retention_days: "
+		"7, stores_per_tenant: 2}\n",
 		"plans.small.storage", "bad storage");
-	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: -1, stores_per_tenant: 2}\n",
+	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: "
+		"-1, stores_per_tenant: 2}\n",
 		"plans.small.backup_retention_days", "negative retention");
-	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: 7}\n",
-		"plans.small.stores_per_tenant", "missing limit");
-	refused("default: small\nplans:\n  small: {title: '', storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2}\n",
+	refused(
+	    "default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: 7}\n",
+	    "plans.small.stores_per_tenant", "missing limit");
+	refused("default: small\nplans:\n  small: {title: '', storage: 5Gi, backup_retention_days: "
+		"7, stores_per_tenant: 2}\n",
 		"plans.small.title", "empty title");
-	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2, cpu: 1}\n",
+	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: "
+		"7, stores_per_tenant: 2, cpu: 1}\n",
 		"plans.small.cpu: unknown key", "unknown plan key");
-	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2, values: {shopify: {}}}\n",
+	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: "
+		"7, stores_per_tenant: 2, values: {shopify: {}}}\n",
 		"plans.small.values.shopify", "unknown engine");
-	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: 7, stores_per_tenant: 2, values: {medusa: {secrets: {a: b}}}}\n",
+	refused("default: small\nplans:\n  small: {title: S, storage: 5Gi, backup_retention_days: "
+		"7, stores_per_tenant: 2, values: {medusa: {secrets: {a: b}}}}\n",
 		"may not set secrets", "secrets in a plan");
 	refused("default: small\nplans:\n" OK_PLAN OK_PLAN, "duplicate", "a plan twice");
 	snprintf(path, sizeof(path), "%s/plans.yaml", dir);
