@@ -148,7 +148,8 @@ struct vol {
 	int grows;
 };
 
-#define VOL_MAX 16
+#define VOL_MAX	    16
+#define MERGE_PATCH "application/merge-patch+json"
 
 /* The data volumes of set, in the set's order (at most VOL_MAX). */
 static int volumes(struct reconcile *r, json_t *set, struct vol *v)
@@ -357,13 +358,12 @@ void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l
 			const char *body = arena_printf(
 			    r->a, "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"%s\"}}}}",
 			    v[i].want);
+			const char *path = obj_path(r, s, "v1", "PersistentVolumeClaim", v[i].name);
+			json_t *got;
 
 			memset(&ke, 0, sizeof(ke));
-			if (!arena_json(
-				r->a, k8s_request(
-					  &r->k, "PATCH",
-					  obj_path(r, s, "v1", "PersistentVolumeClaim", v[i].name),
-					  body, "application/merge-patch+json", NULL, &ke)))
+			got = k8s_request(&r->k, "PATCH", path, body, MERGE_PATCH, NULL, &ke);
+			if (!arena_json(r->a, got))
 				goto refused_by_api;
 		}
 		buf_addf(&grown, "%s%s %s to %s", grown.len ? ", " : "", v[i].name, v[i].have,
