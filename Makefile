@@ -59,7 +59,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now $(LDSAN)
 # links only the archives of the layers it may use, so a call across does
 # not link.  tests/t0015-layers.sh checks the programs' symbols as well.
 #
-#   core    arena buf err log config db view tpl http y2j seal
+#   core    arena buf err log config db view tpl http y2j seal cronrun
 #   domain  what both halves share: lifecycle, audit, blueprint, webhook
 #   web     store queries, accounts, sessions, tokens, admin, revisions, limits
 #   fleet   Kubernetes client, kubeconfig, readiness, leases, reconcile
