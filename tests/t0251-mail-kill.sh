@@ -6,7 +6,7 @@
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-mail.sh"
 
-N=150
+N=400
 pg_start "$T/pg" || bail "cannot start PostgreSQL"
 sf_migrate || bail "migrate failed"
 export SF_MAIL_FROM='fleet@example.net'
