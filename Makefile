@@ -204,7 +204,7 @@ run: deps
 ENGINE_TESTS := tests/t0320-medusa-run.sh
 PROVE_JOBS ?= 2
 test-only: all
-	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' -j$(PROVE_JOBS) --timer $(sort $(UNITS) $(REPLAYS)) $(sort $(filter-out $(ENGINE_TESTS),$(wildcard tests/t[0-9]*.sh)))
+	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" prove --exec '' -j$(PROVE_JOBS) --timer --failures --comments $(sort $(UNITS) $(REPLAYS)) $(sort $(filter-out $(ENGINE_TESTS),$(wildcard tests/t[0-9]*.sh)))
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 test-only
