@@ -113,7 +113,7 @@ if [ -x "$SF_BUILD/bin/storefleet-reconcile" ]; then
 	# against the request's own host when it is unset.
 	export SF_PUBLIC_ORIGIN=${SF_PUBLIC_ORIGIN:-$BASE}
 	cron_loop reconcile "$SF_BUILD/bin/storefleet-reconcile" "$VAR/reconcile.log"
-	say "reconcile loop running (log: var/reconcile.log)"
+	say "reconcile loop running with SF_PUBLIC_ORIGIN=$SF_PUBLIC_ORIGIN (log: var/reconcile.log)"
 fi
 
 # Mail (password resets, address confirmations, store notifications): unless
