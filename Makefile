@@ -20,7 +20,7 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS = libpq libcurl jansson yaml-0.1 libsodium libmicrohttpd gnutls
+PKGS = libpq libcurl jansson yaml-0.1 libsodium libmicrohttpd gnutls libidn2
 
 ifdef SANITIZE
 O ?= build/san
@@ -42,7 +42,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # Libraries by layer (docs/design.md section 8): libcurl belongs to the
 # fleet alone, libfcgi to the FastCGI program alone.
-CORE_PKGS = libpq jansson yaml-0.1 libsodium
+CORE_PKGS = libpq jansson yaml-0.1 libsodium libidn2
 CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lm
 CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 SIM_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd gnutls libcurl 2>/dev/null)

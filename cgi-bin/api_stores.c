@@ -8,6 +8,7 @@
 #include "log.h"
 #include "pages.h"
 #include "plan.h"
+#include "store_domain.h"
 #include "web_stores.h"
 
 /*
@@ -306,4 +307,70 @@ int api_plans(struct req *r)
 			     json_integer_value(json_object_get(p, "stores_per_tenant")));
 	}
 	return resp_json(r, 200, v);
+}
+
+/* GET /api/v1/stores/{id}/domains: {"domains": [...]}, oldest first. */
+int api_store_domains(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *list, *v;
+
+	if (store_domain_list(r->a, &who, r->params[0], &list, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "domains", list);
+	return resp_json(r, 200, v);
+}
+
+/* POST /api/v1/stores/{id}/domains {"domain": NAME}: 201 {"domain": {...}}. */
+int api_store_domain_add(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *d, *v;
+	const char *name;
+	int st;
+
+	if ((st = body_str(r, "domain", &name)))
+		return st;
+	if (store_domain_add(r->a, &who, r->params[0], name, &d, &e) < 0)
+		return web_stores_fail(r, &e, "domain", NULL, 0);
+	resp_header(r, "Location", "/api/v1/stores/%s/domains/%s", r->params[0],
+		    view_get_str(d, "domain"));
+	v = view_obj(r->a);
+	view_add(v, "domain", d);
+	return resp_json(r, 201, v);
+}
+
+/* GET /api/v1/stores/{id}/domains/{domain}: the one domain, any spelling of its name. */
+int api_store_domain_show(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *d, *v;
+
+	if (store_domain_get(r->a, &who, r->params[0], r->params[1], &d, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "domain", d);
+	return resp_json(r, 200, v);
+}
+
+/*
+ * DELETE /api/v1/stores/{id}/domains/{domain}: 202 {"domain": {... "status":
+ * "removing"}} for a verified domain (reconcile takes its host and
+ * certificate away), 200 {"domain": null} for a claim removed at once.
+ */
+int api_store_domain_remove(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *d, *v;
+
+	if (store_domain_remove(r->a, &who, r->params[0], r->params[1], &d, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "domain", d ? d : view_null(r->a));
+	return resp_json(r, d ? 202 : 200, v);
 }

@@ -5,6 +5,7 @@
 #include "pages.h"
 #include "plan.h"
 #include "revision.h"
+#include "store_domain.h"
 #include "web_stores.h"
 
 /*
@@ -118,17 +119,24 @@ int page_stores_create(struct req *r)
 	return resp_redirect(r, arena_printf(r->a, "/stores/%s", view_get_str(c.store, "id")));
 }
 
+/* The custom-domain form's answer: what was typed and why it was refused (NULL = none). */
+struct domain_form {
+	const char *typed, *error;
+};
+
 /*
  * GET /stores/{id} and the answers to its forms.  user/password: revealed
- * credentials (the owner asked just now), else NULL.
+ * credentials (the owner asked just now), else NULL; df: the domain form
+ * to show again, or NULL.
  */
-static int store_page(struct req *r, int status, const char *error, const char *user,
-		      const char *password)
+static int store_page_df(struct req *r, int status, const char *error, const char *user,
+			 const char *password, const struct domain_form *df)
 {
 	struct store_who who = web_stores_who(r);
 	struct store_meta m;
 	struct err e = ERR_INIT;
 	struct view *s = store_get(r->a, &who, r->params[0], &m, &e), *v, *steps, *events;
+	struct view *domains;
 	struct revision_history hist;
 	long long older;
 	int state;
@@ -137,7 +145,8 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	if (store_steps(r->a, &m, &steps, &e) < 0 ||
 	    store_events(r->a, m.id, 0, 50, 1, &events, &older, &e) < 0 ||
-	    revision_history(r->a, &who, m.id, &hist, &e) < 0)
+	    revision_history(r->a, &who, m.id, &hist, &e) < 0 ||
+	    store_domain_list(r->a, &who, m.id, &domains, &e) < 0)
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	v = page_view(r, view_get_str(s, "name"));
 	view_set_bool(view_set_obj(v, "nav"), "stores", 1);
@@ -206,8 +215,27 @@ static int store_page(struct req *r, int status, const char *error, const char *
 			view_set_bool(c, "revealed", 1);
 		}
 	}
+	/* custom domains (store_domain.c): the list, and the form while the store lives */
+	{
+		struct view *dv = view_set_obj(v, "domains");
+
+		view_add(dv, "list", domains);
+		view_set_bool(dv, "has_domains", domains->u.list.n > 0);
+		if (state != STORE_DELETING && state != STORE_DELETED)
+			view_set_bool(dv, "can_add", 1);
+		if (df) {
+			view_set_str(dv, "typed", df->typed);
+			view_set_str(dv, "error", df->error);
+		}
+	}
 	if (error)
 		view_set_str(v, "error", error);
+	else if (req_query_get(r, "domain_added"))
+		view_set_str(v, "flash",
+			     "Domain added; create the DNS records below, and the domain is "
+			     "verified once they can be seen.");
+	else if (req_query_get(r, "domain_removed"))
+		view_set_str(v, "flash", "Domain removed.");
 	else if (req_query_get(r, "retried"))
 		view_set_str(v, "flash", "Retry requested; provisioning starts again.");
 	else if (req_query_get(r, "deleted"))
@@ -228,6 +256,12 @@ static int store_page(struct req *r, int status, const char *error, const char *
 		view_set_str(v, "flash",
 			     "Rollback requested; the store's data is restored from its snapshot.");
 	return resp_html(r, status, "store", v);
+}
+
+static int store_page(struct req *r, int status, const char *error, const char *user,
+		      const char *password)
+{
+	return store_page_df(r, status, error, user, password, NULL);
 }
 
 int page_store(struct req *r)
@@ -360,4 +394,40 @@ int page_store_plan(struct req *r)
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	}
 	return resp_redirect(r, arena_printf(r->a, "/stores/%s?plan=1", r->params[0]));
+}
+
+/* POST /stores/{id}/domains: a refusal shows the page again with the reason by the field. */
+int page_store_domain_add(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	const char *typed = req_form(r, "domain");
+	struct err e = ERR_INIT;
+	struct view *d;
+
+	if (store_domain_add(r->a, &who, r->params[0], typed, &d, &e) < 0) {
+		struct domain_form df = {typed && http_valid_text(typed, strlen(typed)) ? typed : "",
+					 e.msg};
+
+		if (e.status == 409 || e.status == 422)
+			return store_page_df(r, e.status, NULL, NULL, NULL, &df);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r,
+			     arena_printf(r->a, "/stores/%s?domain_added=1#domains", r->params[0]));
+}
+
+/* POST /stores/{id}/domains/{domain}/remove */
+int page_store_domain_remove(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *d;
+
+	if (store_domain_remove(r->a, &who, r->params[0], r->params[1], &d, &e) < 0) {
+		if (e.status == 409)
+			return store_page(r, 409, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(
+	    r, arena_printf(r->a, "/stores/%s?domain_removed=1#domains", r->params[0]));
 }

@@ -70,6 +70,8 @@ int page_store_resume(struct req *r);
 /* a suspended store's host: the branded paused page (page_paused.c) */
 int page_paused(struct req *r);
 int page_store_plan(struct req *r);
+int page_store_domain_add(struct req *r);
+int page_store_domain_remove(struct req *r);
 
 /* JSON upgrades, rollbacks and revision history (api_revisions.c) */
 int api_store_upgrade(struct req *r);
@@ -87,6 +89,10 @@ int api_store_retry(struct req *r);
 int api_store_suspend(struct req *r);
 int api_store_resume(struct req *r);
 int api_store_plan(struct req *r);
+int api_store_domains(struct req *r);
+int api_store_domain_add(struct req *r);
+int api_store_domain_show(struct req *r);
+int api_store_domain_remove(struct req *r);
 int api_plans(struct req *r);
 int api_store_events(struct req *r);
 int api_openapi(struct req *r);

@@ -64,6 +64,9 @@ const struct route routes[] = {
 	/* every request whose Host is a store's lands here (dispatch below): its paused page */
 	{"GET", "/paused", R_HTML, page_paused, "store_paused", NULL},
 	{"POST", "/stores/{id}/plan", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_plan, "store_plan", NULL},
+	/* custom domains (page_stores.c, store_domain.c) */
+	{"POST", "/stores/{id}/domains", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_domain_add, "store_domain_add", NULL},
+	{"POST", "/stores/{id}/domains/{domain}/remove", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_domain_remove, "store_domain_remove", NULL},
 
 	/* --- stores: JSON API (api_stores.c) --- */
 	{"POST", "/api/v1/stores", R_JSON | R_AUTH | R_JSONBODY, api_stores_create, "api_store_create", NULL},
@@ -78,6 +81,11 @@ const struct route routes[] = {
 	{"PATCH", "/api/v1/stores/{id}", R_JSON | R_AUTH | R_JSONBODY, api_store_plan, "api_store_patch", NULL},
 	{"GET", "/api/v1/plans", R_JSON | R_AUTH, api_plans, "api_plans", NULL},
 	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events", NULL},
+	/* custom domains (api_stores.c) */
+	{"GET", "/api/v1/stores/{id}/domains", R_JSON | R_AUTH, api_store_domains, "api_store_domains", NULL},
+	{"POST", "/api/v1/stores/{id}/domains", R_JSON | R_AUTH | R_JSONBODY, api_store_domain_add, "api_store_domain_add", NULL},
+	{"GET", "/api/v1/stores/{id}/domains/{domain}", R_JSON | R_AUTH, api_store_domain_show, "api_store_domain_show", NULL},
+	{"DELETE", "/api/v1/stores/{id}/domains/{domain}", R_JSON | R_AUTH, api_store_domain_remove, "api_store_domain_remove", NULL},
 	/* upgrades and rollbacks (api_revisions.c) */
 	{"POST", "/api/v1/stores/{id}/upgrade", R_JSON | R_AUTH | R_JSONBODY, api_store_upgrade, "api_store_upgrade", NULL},
 	{"POST", "/api/v1/stores/{id}/rollback", R_JSON | R_AUTH | R_JSONBODY, api_store_rollback, "api_store_rollback", NULL},

@@ -10,15 +10,17 @@ set -eu
 # test:  prove (perl), curl, cgi-fcgi (libfcgi-bin), the schema validator's python modules, kubectl,
 #        aiosmtpd (the SMTP server make run catches mail with and the email tests send to: tools/smtp-sink.py),
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
-#        chromium and a font for the browser test (t0800) and its screenshots
+#        chromium and a font for the browser test (t0800) and its screenshots,
+#        dnsmasq (the loopback DNS server the custom-domain tests verify against: t0590-t0599)
 pkgs="gcc make pkg-config perl curl ca-certificates openssl
-libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev
+libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev libidn2-dev
 libmicrohttpd-dev libgnutls28-dev
 postgresql nginx-light
 mariadb-server mariadb-client redis-server
 python3 python3-yaml python3-jsonschema python3-aiosmtpd
 clang libclang-rt-14-dev wrk prometheus
-chromium fonts-dejavu-core"
+chromium fonts-dejavu-core
+dnsmasq-base"
 pkgs="$pkgs $*"
 
 missing=""

@@ -20,7 +20,8 @@ static const struct command {
 	 "[--show-secrets]"},
 	{"store", ctl_store,
 	 "store upgrade ID --version V | store rollback ID --revision N | store revisions ID | "
-	 "store suspend|resume ID | store plan ID NAME | store list [--status S] [--engine E] [--owner EMAIL]"},
+	 "store suspend|resume ID | store plan ID NAME | store domain add|remove ID DOMAIN | "
+	 "store domain list ID | store list [--status S] [--engine E] [--owner EMAIL]"},
 	{"mail", ctl_mail, "mail test ADDRESS [--note TEXT] | mail list [--state S] | mail resend ID"},
 };
 

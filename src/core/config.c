@@ -70,6 +70,14 @@ static const struct setting settings[] = {
 	I("lease_seconds", lease_seconds, "60", 5, 3600),
 	I("webhook_check_interval", webhook_check_interval, "300", 1, 7 * 86400),
 	I("store_api_retry", store_api_retry, "60", 1, 86400),
+	I("domains_per_store", domains_per_store, "5", 0, 1000),
+	I("domain_claim_ttl", domain_claim_ttl, "604800", 10, 365L * 86400),
+	I("domain_check_interval", domain_check_interval, "60", 1, 86400),
+	S("domain_resolver", domain_resolver, ""),
+	S("domain_ingress_host", domain_ingress_host, ""),
+	S("domain_ingress_ips", domain_ingress_ips, ""),
+	S("domain_issuer", domain_issuer, ""),
+	S("domain_issuer_kind", domain_issuer_kind, "ClusterIssuer"),
 
 	S("kubeconfig", kubeconfig, ""),
 	S("kube_context", kube_context, ""),
@@ -214,6 +222,9 @@ int config_load(struct config *c, struct err *e)
 	if (strcmp(c->email_verification, "optional") && strcmp(c->email_verification, "required"))
 		return err_set(e, 500, "config: email_verification: '%s' is not optional or required",
 			       c->email_verification);
+	if (strcmp(c->domain_issuer_kind, "ClusterIssuer") && strcmp(c->domain_issuer_kind, "Issuer"))
+		return err_set(e, 500, "config: domain_issuer_kind: '%s' is not ClusterIssuer or Issuer",
+			       c->domain_issuer_kind);
 	if (c->mail_lease <= c->mail_timeout)
 		return err_set(e, 500, "config: mail_lease (%d) must exceed mail_timeout (%d)",
 			       c->mail_lease, c->mail_timeout);

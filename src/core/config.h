@@ -59,6 +59,16 @@ struct config {
 	int webhook_check_interval;	/* seconds between checks of a store's WooCommerce webhooks */
 	int store_api_retry;		/* seconds before a failed read of a store's own API is retried */
 
+	/* custom domains (docs/stores.md "Custom domains", sql/015_domains.sql) */
+	int domains_per_store;		/* custom domains one store may have (claims included) */
+	int domain_claim_ttl;		/* seconds a claim may stay unverified before it expires */
+	int domain_check_interval;	/* seconds between two DNS look-ups of a pending claim */
+	char *domain_resolver;		/* "IP" or "IP:PORT" of the DNS server asked; "" = /etc/resolv.conf */
+	char *domain_ingress_host;	/* the CNAME target owners are told; "" = the store's own host */
+	char *domain_ingress_ips;	/* addresses an A/AAAA record may name instead (comma-separated) */
+	char *domain_issuer;		/* cert-manager issuer of custom domains' Certificates ("" = tls_issuer) */
+	char *domain_issuer_kind;	/* ClusterIssuer | Issuer */
+
 	/* kubernetes */
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */
 	char *kube_context;

@@ -12,6 +12,7 @@ int ctl_user(int argc, char **argv);	/* ctl_user.c: add | list | role | disable 
 int ctl_token(int argc, char **argv);	/* ctl_user.c: create */
 int ctl_render(int argc, char **argv);	/* ctl_render.c */
 int ctl_store(int argc, char **argv);	/* ctl_store.c: upgrade | rollback | revisions */
+int ctl_store_domain(int argc, char **argv); /* ctl_domain.c: store domain add | list | remove */
 int ctl_mail(int argc, char **argv);	/* ctl_mail.c: test | list | resend */
 
 #endif

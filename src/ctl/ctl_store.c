@@ -24,6 +24,8 @@ static const char usage_text[] = "usage: storefleetctl store upgrade ID --versio
 				 "       storefleetctl store revisions ID\n"
 				 "       storefleetctl store suspend|resume ID\n"
 				 "       storefleetctl store plan ID NAME\n"
+				 "       storefleetctl store domain add|remove ID DOMAIN\n"
+				 "       storefleetctl store domain list ID\n"
 				 "       storefleetctl store list [--status S] [--engine E] "
 				 "[--owner EMAIL]\n";
 
@@ -131,6 +133,8 @@ int ctl_store(int argc, char **argv)
 	const char *sub, *id, *opt = NULL;
 	int rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "domain"))
+		return ctl_store_domain(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "list")) {
 		if (db_connect(&e) < 0)
 			return refused("list", &e);

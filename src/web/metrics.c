@@ -228,6 +228,11 @@ static struct db_stmt st_metrics = DB_STMT(
     "   unnest('{woocommerce,medusa}'::text[]) e) x GROUP BY 2, 3"
     " UNION ALL SELECT 'plans', CASE WHEN plan_applied = '' THEN $1 ELSE plan_applied END,"
     "  engine, count(*)::float8, 0 FROM stores WHERE status <> 'deleted' GROUP BY 2, 3"
+    /* custom domains (sql/015_domains.sql): every status x certificate state, zeros included */
+    " UNION ALL SELECT 'domains', st, cs, sum(n)::float8, 0 FROM ("
+    "  SELECT status AS st, cert_state AS cs, count(*) AS n FROM store_domains GROUP BY 1, 2"
+    "  UNION ALL SELECT s, c, 0 FROM unnest('{pending,verified,removing}'::text[]) s,"
+    "   unnest('{none,requested,issued,failed}'::text[]) c) d GROUP BY 2, 3"
     " UNION ALL SELECT 'c:' || name, l1, l2, value, 0 FROM metric_counters"
     " UNION ALL SELECT 'h:' || name, CASE WHEN le = 'Infinity' THEN '+Inf' ELSE le::text END,"
     "  '', count::float8, le FROM metric_histograms"
@@ -249,6 +254,14 @@ static const struct family {
     {"plans", "storefleet_stores_by_plan", "gauge",
      "Stores that are not deleted, by the plan applied to them and engine (sql/013_plans.sql).",
      "plan", "engine"},
+    {"domains", "storefleet_custom_domains", "gauge",
+     "Custom domains of stores by status (pending, verified, removing) and certificate state "
+     "(sql/015_domains.sql).",
+     "status", "certificate"},
+    {"c:domain_checks", "storefleet_domain_checks_total", "counter",
+     "DNS look-ups of pending custom domains by reconcile, by result (verified, not_yet, error, "
+     "expired, taken).",
+     "result", NULL},
     {"c:store_failures", "storefleet_store_failures_total", "counter",
      "Stores that entered status failed, by reason class (sql/005_metrics.sql).", "reason",
      NULL},
