@@ -100,7 +100,7 @@ MAIL_A := $(call LAYER_LIB,mail)
 CTL_A := $(call LAYER_LIB,ctl)
 # Tests may use every layer (the order resolves upward references).
 ALL_A := $(CTL_A) $(WEB_A) $(FLEET_A) $(MAIL_A) $(DOMAIN_A) $(CORE_A)
-ALL_LIBS := $(PKG_LIBS) -lfcgi -lm
+ALL_LIBS := $(PKG_LIBS) -lfcgi -lm -lresolv
 
 SIM_SRC := $(wildcard src/kubesim/*.c)
 # cgi-bin/page_test.c (the /_test/ debug routes the transport tests use) is
@@ -161,7 +161,7 @@ $(O)/tests/storefleet-test.fcgi: $(call OBJ,$(filter-out cgi-bin/route.c,$(FCGI_
 	$(LINK) $^ -lfcgi $(CORE_LIBS)
 
 $(O)/bin/storefleet-reconcile: $(O)/obj/src/cmd/storefleet-reconcile.o $(FLEET_A) $(DOMAIN_A) $(CORE_A)
-	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)
+	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS) -lresolv
 
 $(O)/bin/storefleet-mail: $(O)/obj/src/cmd/storefleet-mail.o $(MAIL_A) $(DOMAIN_A) $(CORE_A)
 	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)

@@ -14,9 +14,9 @@ secs=${1:-30}
 [ $# -gt 0 ] && shift
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
-pkgs="libpq libcurl jansson yaml-0.1 libsodium libmicrohttpd gnutls"
+pkgs="libpq libcurl jansson yaml-0.1 libsodium libmicrohttpd gnutls libidn2"
 cflags="-std=c11 -D_GNU_SOURCE -Isrc/core -Isrc/domain -Isrc/web -Isrc/fleet -Isrc/ctl -g -O1 -fno-omit-frame-pointer $(pkg-config --cflags $pkgs)"
-libs="$(pkg-config --libs $pkgs) -lfcgi -lm"
+libs="$(pkg-config --libs $pkgs) -lfcgi -lm -lresolv"
 san="address,undefined"
 
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }

@@ -71,7 +71,7 @@ static const struct setting settings[] = {
 	I("webhook_check_interval", webhook_check_interval, "300", 1, 7 * 86400),
 	I("store_api_retry", store_api_retry, "60", 1, 86400),
 	I("domains_per_store", domains_per_store, "5", 0, 1000),
-	I("domain_claim_ttl", domain_claim_ttl, "604800", 10, 365L * 86400),
+	I("domain_claim_ttl", domain_claim_ttl, "604800", 1, 365L * 86400),
 	I("domain_check_interval", domain_check_interval, "60", 1, 86400),
 	S("domain_resolver", domain_resolver, ""),
 	S("domain_ingress_host", domain_ingress_host, ""),

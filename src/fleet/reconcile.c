@@ -20,6 +20,7 @@
 #include "reconcile_metrics.h"
 #include "readiness.h"
 #include "reconcile.h"
+#include "reconcile_domain.h"
 #include "reconcile_int.h"
 #include "reconcile_webhooks.h"
 #include "seal.h"
@@ -2107,6 +2108,15 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		/* Medusa's publishable keys (reconcile_medusa.c): never a pass error either */
 		if (reconcile_medusa_keys(r->a, r->http, &nw, &me) < 0)
 			log_warn("reconcile: publishable keys: %s", me.msg);
+		/* custom domains (reconcile_domain.c): never a pass error */
+		{
+			struct err de = ERR_INIT;
+			int nd = 0;
+
+			if (reconcile_domains(r, &nd, &de) < 0)
+				log_warn("reconcile: custom domains: %s", de.msg);
+			r->transitions += nd;
+		}
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);
 		else if (nw)
