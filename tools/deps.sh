@@ -7,6 +7,7 @@ set -eu
 # build: compiler, pkg-config and the -dev packages of every library we link
 # run:   PostgreSQL server, nginx
 # check: MariaDB and Redis servers (the engines' real databases: t0740, make check-engines)
+# backup: rclone, the S3 client of the backup Jobs (charts/*/manifests/75-backup.yaml; t0741-t0744)
 # test:  prove (perl), curl, cgi-fcgi (libfcgi-bin), the schema validator's python modules, kubectl,
 #        aiosmtpd (the SMTP server make run catches mail with and the email tests send to: tools/smtp-sink.py),
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
@@ -18,7 +19,7 @@ libmicrohttpd-dev libgnutls28-dev
 postgresql nginx-light
 mariadb-server mariadb-client redis-server
 python3 python3-yaml python3-jsonschema python3-aiosmtpd
-clang libclang-rt-14-dev wrk prometheus
+clang libclang-rt-14-dev wrk prometheus rclone
 chromium fonts-dejavu-core
 dnsmasq-base"
 pkgs="$pkgs $*"

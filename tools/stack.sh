@@ -19,6 +19,11 @@
 #                         DIR/msgs) on SMTP_PORT (a free port unless set); exports SMTP_PID
 #                         SMTP_PORT SMTP_DIR, SF_MAIL_URL=smtp://127.0.0.1:PORT and
 #                         SF_MAIL_TLS=none unless they are set
+#   s3_start DIR [BUCKET...]  s3rver (npm, package.json; an S3-compatible server) keeping its
+#                         objects in DIR, on S3_PORT (a free port unless set), each BUCKET
+#                         made at its start; exports S3_PID S3_PORT S3_DIR, S3_ENDPOINT
+#                         (http://127.0.0.1:PORT) and S3_ACCESS_KEY/S3_SECRET_KEY (s3rver's
+#                         own, S3RVER: it checks the key id, not the signature)
 #   stack_stop            stop everything started, newest first
 
 : "${SF_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -328,6 +333,43 @@ smtp_start() {
 	: "${SF_MAIL_URL:=smtp://127.0.0.1:$SMTP_PORT}"
 	: "${SF_MAIL_TLS:=none}"
 	export SMTP_PID SMTP_PORT SMTP_DIR SF_MAIL_URL SF_MAIL_TLS
+}
+
+s3_start() {
+	local dir=$1 b args=()
+
+	shift
+	if [ ! -x "$SF_ROOT/node_modules/.bin/s3rver" ]; then
+		# t0504 and t0800 may want node_modules at the same time: one npm ci at a time
+		(cd "$SF_ROOT" && flock "$SF_BUILD/.npm-ci.lock" npm ci --no-audit --no-fund --prefer-offline) \
+			>>"$dir.log" 2>&1 || {
+			echo "s3_start: npm ci failed, no s3rver; its last lines:" >&2
+			tail -n 5 "$dir.log" >&2
+			return 1
+		}
+	fi
+	mkdir -p "$dir"
+	for b in "$@"; do args+=(--configure-bucket "$b"); done
+	: "${S3_PORT:=$(free_port)}"
+	"$SF_ROOT/node_modules/.bin/s3rver" -d "$dir" -a 127.0.0.1 -p "$S3_PORT" --no-vhost-buckets \
+		"${args[@]}" >>"$dir.log" 2>&1 &
+	S3_PID=$!
+	STACK_PIDS+=("s3:$S3_PID")
+	S3_DIR=$dir
+	S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+	S3_ACCESS_KEY=S3RVER
+	S3_SECRET_KEY=S3RVER
+	wait_for 30 s3_answers || {
+		echo "s3_start: s3rver did not answer on $S3_ENDPOINT; its log:" >&2
+		tail -n 5 "$dir.log" >&2
+		return 1
+	}
+	export S3_PID S3_PORT S3_DIR S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY
+}
+
+# s3rver answers ListBuckets (with its own XML) once it listens
+s3_answers() {
+	kill -0 "$S3_PID" 2>/dev/null && curl -sf --max-time 2 "$S3_ENDPOINT/" | grep -q ListAllMyBucketsResult
 }
 
 # Stop one started process by PID: TERM, wait up to 10 s, then KILL.
