@@ -301,7 +301,8 @@ put_good
 manifest_edit "s.replace('\"store\": \"$S3ID\"', '\"store\": \"other\"')"
 refused_restore "a manifest for another store" "manifest.json is for store 'other', not $S3ID"
 put_good
-manifest_edit "s.replace('  ]', '    {\"name\": \"../../../other/backups/x/files.tar.gz\", \"size\": 1, \"sha256\": \"' + '0' * 64 + '\"}\n  ]')"
+# a third object, whose name climbs three folders up into another store's backups
+manifest_edit "s.replace('  ]', '    {\"name\": \"' + ('..' + '/') * 3 + 'other/backups/x/files.tar.gz\", \"size\": 1, \"sha256\": \"' + '0' * 64 + '\"}\n  ]')"
 refused_restore "a manifest naming an object outside the backup" 'manifest.json names 3 objects, not the 2'
 put_good
 manifest_edit "s + ' ' * 70000"
