@@ -1873,7 +1873,7 @@ static void sim_bulk(struct ks_req *q)
 				skipped++;
 				continue;
 			}
-			o = json_deep_copy(it);
+			o = json_incref(it); /* the body is ours: its items are stored, not copied */
 			fill_new_meta(r, o, ns ? ns : "");
 			ks_ctl_on_create(r, o, ready || json_is_true(json_object_get(it, "ready")));
 			{
@@ -1935,9 +1935,10 @@ static void sim_handle(struct ks_req *q, const char *rest)
 	} else if (!strcmp(rest, "stats") && !strcmp(q->method, "GET")) {
 		json_t *empty = json_object();
 		json_t *out = json_pack(
-		    "{s:O,s:I,s:O,s:I,s:o}", "requests", stats_req ? stats_req : empty, "total",
+		    "{s:O,s:I,s:O,s:I,s:I,s:o}", "requests", stats_req ? stats_req : empty, "total",
 		    (json_int_t)stats_total, "creates", stats_created ? stats_created : empty,
-		    "objects", (json_int_t)ks_store_count(), "watches", ks_watch_stats());
+		    "objects", (json_int_t)ks_store_count(), "shared_nodes",
+		    (json_int_t)ks_store_shared(), "watches", ks_watch_stats());
 
 		json_decref(empty);
 		ks_send_obj(q, 200, out);

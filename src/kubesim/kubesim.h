@@ -154,6 +154,8 @@ void ks_store_init(void);
 uint64_t ks_store_rv(void);	 /* the current (latest) resourceVersion */
 uint64_t ks_store_next_rv(void); /* bump and return */
 size_t ks_store_count(void);
+/* Distinct JSON nodes the stored objects share (equal subtrees are stored once). */
+size_t ks_store_shared(void);
 struct ks_obj *ks_store_get(const struct ks_resource *r, const char *ns, const char *name);
 /*
  * Store a new object (takes the reference to o): sets metadata.resourceVersion.

@@ -101,6 +101,223 @@ uint64_t ks_store_seq_after(uint64_t rv)
 static struct vec by_res[64];
 static uint64_t cur_rv = 1000;
 
+/*
+ * Shared subtrees.  Stored trees are never changed in place (kubesim.h),
+ * so equal subtrees of stored objects can be one json_t: ten thousand
+ * stores rendered from the same chart hold their container specs, probes,
+ * scripts, label keys and values once instead of ten thousand times (a
+ * jansson tree costs about ten times its compact JSON).  intern() walks a
+ * tree being stored bottom-up, hashing each node over its content (object
+ * key order included: it shows in the JSON written), and swaps each child
+ * for the equal node already in the table, or enters it.  The table holds
+ * one reference per node; a sweep, when it has doubled since the last one,
+ * drops the nodes only it still holds, so memory follows the live objects.
+ * true, false and null are jansson's singletons and are left alone.
+ */
+struct shared {
+	uint64_t h;
+	json_t *v;
+};
+
+static struct shared *shtab;
+static size_t sh_cap, sh_n, sh_sweep_at = 1 << 16;
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 27);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* Same content, children compared by pointer (they are shared already). */
+static int sh_equal(json_t *a, json_t *b)
+{
+	if (a == b)
+		return 1;
+	if (json_typeof(a) != json_typeof(b))
+		return 0;
+	switch (json_typeof(a)) {
+	case JSON_STRING:
+		return json_string_length(a) == json_string_length(b) &&
+		       !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+	case JSON_INTEGER:
+		return json_integer_value(a) == json_integer_value(b);
+	case JSON_REAL: {
+		double x = json_real_value(a), y = json_real_value(b);
+
+		return !memcmp(&x, &y, sizeof(x));
+	}
+	case JSON_ARRAY:
+		if (json_array_size(a) != json_array_size(b))
+			return 0;
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (json_array_get(a, i) != json_array_get(b, i))
+				return 0;
+		return 1;
+	case JSON_OBJECT: {
+		void *i = json_object_iter(a), *j = json_object_iter(b);
+
+		if (json_object_size(a) != json_object_size(b))
+			return 0;
+		for (; i && j; i = json_object_iter_next(a, i), j = json_object_iter_next(b, j))
+			if (json_object_iter_key_len(i) != json_object_iter_key_len(j) ||
+			    memcmp(json_object_iter_key(i), json_object_iter_key(j),
+				   json_object_iter_key_len(i)) ||
+			    json_object_iter_value(i) != json_object_iter_value(j))
+				return 0;
+		return !i && !j;
+	}
+	default:
+		return 0;
+	}
+}
+
+static void sh_place(struct shared *tab, size_t cap, uint64_t h, json_t *v)
+{
+	size_t i = h & (cap - 1);
+
+	while (tab[i].v)
+		i = (i + 1) & (cap - 1);
+	tab[i].h = h;
+	tab[i].v = v;
+}
+
+/* Rebuild into cap slots, dropping (when sweep) the nodes only the table holds. */
+static size_t sh_rebuild(size_t cap, int sweep)
+{
+	struct shared *old = shtab, *tab = calloc(cap, sizeof(*tab));
+	size_t oldcap = sh_cap, dropped = 0;
+
+	if (!tab)
+		die_oom();
+	sh_n = 0;
+	for (size_t i = 0; i < oldcap; i++) {
+		json_t *v = old[i].v;
+
+		if (!v)
+			continue;
+		if (sweep && __atomic_load_n(&v->refcount, __ATOMIC_ACQUIRE) == 1) {
+			json_decref(v);
+			dropped++;
+			continue;
+		}
+		sh_place(tab, cap, old[i].h, v);
+		sh_n++;
+	}
+	free(old);
+	shtab = tab;
+	sh_cap = cap;
+	return dropped;
+}
+
+static void sh_sweep(void)
+{
+	/* a dropped node lets go of its children: sweep until nothing more goes */
+	while (sh_rebuild(sh_cap, 1))
+		;
+	while (sh_cap > 1024 && sh_n * 4 < sh_cap)
+		sh_rebuild(sh_cap / 2, 0);
+	sh_sweep_at = sh_n * 2 > ((size_t)1 << 16) ? sh_n * 2 : (size_t)1 << 16;
+}
+
+/* The shared node equal to v (v itself when it is the first such): borrowed. */
+static json_t *sh_lookup(json_t *v, uint64_t h)
+{
+	size_t i;
+
+	if (sh_n * 2 >= sh_cap)
+		sh_rebuild(sh_cap ? sh_cap * 2 : 1024, 0);
+	for (i = h & (sh_cap - 1); shtab[i].v; i = (i + 1) & (sh_cap - 1))
+		if (shtab[i].h == h && sh_equal(shtab[i].v, v))
+			return shtab[i].v;
+	shtab[i].h = h;
+	shtab[i].v = json_incref(v);
+	sh_n++;
+	return v;
+}
+
+/* Share v's children (not v: the caller's root stays its own); OUT: *hp v's hash. */
+static void intern_children(json_t *v, uint64_t *hp)
+{
+	uint64_t h = (uint64_t)json_typeof(v) + 1, ch;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+			json_t *c = json_object_iter_value(it), *s;
+
+			intern_children(c, &ch);
+			s = json_is_object(c) || json_is_array(c) || json_is_string(c) ||
+				    json_is_number(c)
+				? sh_lookup(c, ch)
+				: c;
+			if (s != c)
+				json_object_iter_set(v, it, s);
+			h = mix(mix(h, hash_bytes(json_object_iter_key(it),
+						  json_object_iter_key_len(it))),
+				ch);
+		}
+		break;
+	case JSON_ARRAY:
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *c = json_array_get(v, i), *s;
+
+			intern_children(c, &ch);
+			s = json_is_object(c) || json_is_array(c) || json_is_string(c) ||
+				    json_is_number(c)
+				? sh_lookup(c, ch)
+				: c;
+			if (s != c)
+				json_array_set(v, i, s);
+			h = mix(h, ch);
+		}
+		break;
+	case JSON_STRING:
+		h = mix(h, hash_bytes(json_string_value(v), json_string_length(v)));
+		break;
+	case JSON_INTEGER:
+		h = mix(h, (uint64_t)json_integer_value(v));
+		break;
+	case JSON_REAL: {
+		double d = json_real_value(v);
+		uint64_t u;
+
+		memcpy(&u, &d, sizeof(u));
+		h = mix(h, u);
+		break;
+	}
+	default:
+		break;
+	}
+	*hp = h;
+}
+
+/* Share what o (about to be stored) has in common with the stored objects. */
+static void intern(json_t *o)
+{
+	uint64_t h;
+
+	if (sh_n >= sh_sweep_at)
+		sh_sweep();
+	intern_children(o, &h);
+}
+
+/* How many nodes the stored objects share among them (for /_sim/stats). */
+size_t ks_store_shared(void)
+{
+	return sh_n;
+}
+
 static uint64_t hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -340,6 +557,7 @@ struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o)
 	x->o = o;
 	x->born_ms = x->gen_ms = x->phase_ms = ks_now_ms();
 	set_rv(x);
+	intern(x->o);
 	obj_key(key, sizeof(key), r, x->ns, x->name);
 	hm_put(&objs, key, x);
 	x->all_pos = (size_t)(r - ks_resources);
@@ -358,6 +576,7 @@ void ks_store_update(struct ks_obj *x, json_t *o)
 	index_labels(x, 0);
 	x->o = o;
 	set_rv(x);
+	intern(x->o);
 	index_labels(x, 1);
 	log_change(KS_MODIFIED, x, prev);
 	json_decref(prev);
@@ -648,7 +867,8 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 		}
 		cand = r && by_res[r - ks_resources].n < nv->n ? &by_res[r - ks_resources] : nv;
 	}
-	if (!cand && r) {
+	/* "managed-by=storefleet" holds every object: a resource's own vector may be smaller */
+	if (r && (!cand || by_res[r - ks_resources].n < cand->n)) {
 		cand = &by_res[r - ks_resources];
 	} else if (!cand) {
 		for (i = 0; i < (size_t)ks_nresources; i++) {
