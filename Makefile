@@ -227,9 +227,11 @@ FUZZ_SECONDS ?= 30
 fuzz: deps
 	$(Q)tools/fuzz.sh $(FUZZ_SECONDS)
 
+# make bench [BENCH_SIZES="1000 10000"]: the fleet sizes of its table (tools/bench.sh)
+BENCH_SIZES ?= 1000 10000 50000
 bench: deps
 	$(Q)$(MAKE) --no-print-directory programs
-	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" tools/bench.sh
+	$(Q)SF_BUILD="$(abspath $(O))" SF_ROOT="$(CURDIR)" BENCH_SIZES="$(BENCH_SIZES)" tools/bench.sh
 
 clean:
 	rm -rf build
