@@ -3,6 +3,8 @@
 #
 #   tools/check-backups.sh woocommerce|medusa [restore|faults]    (default both parts;
 #     tests/t0741-backup-woocommerce.sh restore, t0742 faults; t0743 and t0744 for Medusa)
+#   tools/check-backups.sh woocommerce measure    (not a test: the time and bytes of a backup
+#     and a restore of a store with 1,000 products and 200 MB of generated uploads)
 #
 # It sources tools/check-dumps.sh for what the snapshot checks already do:
 # `storefleetctl render`, the Jobs' extraction (command, env with
@@ -32,8 +34,9 @@ set -u
 ENGINE=${1:-} PART=${2:-all}
 case $ENGINE:$PART in
 woocommerce:restore | woocommerce:faults | woocommerce:all | medusa:restore | medusa:faults | medusa:all) ;;
+woocommerce:measure) ;;
 *)
-	echo "usage: tools/check-backups.sh woocommerce|medusa [restore|faults]" >&2
+	echo "usage: tools/check-backups.sh woocommerce|medusa [restore|faults] | woocommerce measure" >&2
 	exit 2
 	;;
 esac
@@ -342,4 +345,37 @@ s3_start "$S3_DIR" || bail "cannot start s3rver again"
 no_manifest "object storage gone mid-upload (s3rver started again)"
 refused_restore "the backup cut short" 'backup bk1 has no manifest.json .*: it never completed'
 diag "$(elapsed) ms: failures checked"
+fi
+
+# --- the closing note's measure: 1,000 products, 200 MB of uploads -----------------------------------
+if [ "$PART" = measure ]; then
+	my "$db" -e "INSERT INTO wp_posts (post_title, post_type, post_excerpt)
+		SELECT concat('Measured product ', seq), 'product', repeat('A product description. ', 100) FROM seq_1_to_1000;
+		INSERT INTO wp_postmeta (post_id, meta_key, meta_value)
+		SELECT p.ID, concat('_meta_', k.seq), concat('value ', p.ID, ' ', k.seq) FROM wp_posts p JOIN seq_1_to_20 k
+		WHERE p.post_title LIKE 'Measured product %'" || bail "cannot add the products"
+	# 200 MB of generated uploads: 200 files of 1 MB, like photos (incompressible)
+	for i in $(seq 1 200); do head -c 1048576 /dev/urandom >"$FILES/2026/12/photo-$i.jpg"; done
+	job_owns "$W/$ENGINE"
+	diag "store: $(my -e "SELECT count(*) FROM \`$db\`.wp_posts WHERE post_type = 'product'") products, $(du -sb "$FILES" | cut -f1) bytes of uploads in $(find "$FILES" -type f | wc -l) files"
+	f0=$(db_fp)
+	g0=$(files_fp)
+	t0=$(date +%s%N)
+	run_jobx backup-bk1
+	rc=$?
+	tb=$((($(date +%s%N) - t0) / 1000000))
+	is "$rc" 0 "measure: backup-bk1 exits 0"
+	sizes=$(tc lsjson "t:$BUCKET/$(prefix bk1)/" | python3 -c 'import json, sys
+print(", ".join("%s %d bytes" % (o["Name"], o["Size"]) for o in json.load(sys.stdin)))')
+	diag "backup: $tb ms; $sizes"
+	db_change && damage_files
+	t0=$(date +%s%N)
+	run_jobx restore-backup-t1
+	rc=$?
+	tr_=$((($(date +%s%N) - t0) / 1000000))
+	is "$rc" 0 "measure: restore-backup-t1 exits 0"
+	is "$(db_fp)" "$f0" "measure: the database is back"
+	is "$(files_fp)" "$g0" "measure: every file is back"
+	diag "restore: $tr_ ms (downloads, verifies, unpacks and swaps in what the backup wrote)"
+	diag "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(rclone version | head -n 1), s3rver on loopback"
 fi
