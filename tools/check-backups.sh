@@ -325,12 +325,13 @@ g1=$(files_fp)
 failed_backup "a missing bucket" "uploading $dump to s3://no-such-bucket/.* failed: .*NoSuchBucket.*no manifest.json was written" BUCKET=no-such-bucket
 failed_backup "a wrong access key" "uploading $dump to .* failed: .*InvalidAccessKeyId.*backup bk1 is not complete" RCLONE_CONFIG_S3_ACCESS_KEY_ID=WRONGKEY
 
-# object storage going away mid-upload: 6 MB more uploads at 3 MB/s, s3rver stopped once a part of them is up
-head -c 6000000 /dev/urandom >"$FILES/2026/12/big.bin"
+# object storage going away mid-upload: 10 MB more uploads at 4 MB/s, s3rver stopped once a part
+# of them is up (the rest, then reading all back, take seconds more)
+head -c 10000000 /dev/urandom >"$FILES/2026/12/big.bin"
 job_owns "$W/$ENGINE"
 g1=$(files_fp)
 tc purge "t:$BUCKET/$(prefix bk1)" 2>/dev/null
-run_jobx backup-bk1 RCLONE_BWLIMIT=3M &
+run_jobx backup-bk1 RCLONE_BWLIMIT=4M &
 bg=$!
 JOB_LOG=$W/log/$ENGINE-backup-bk1-$n.log
 # a part of files.tar.gz's multipart upload is in (s3rver keeps them in ._S3rver_uploads)

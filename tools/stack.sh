@@ -19,7 +19,7 @@
 #                         DIR/msgs) on SMTP_PORT (a free port unless set); exports SMTP_PID
 #                         SMTP_PORT SMTP_DIR, SF_MAIL_URL=smtp://127.0.0.1:PORT and
 #                         SF_MAIL_TLS=none unless they are set
-#   s3_start DIR [BUCKET...]  s3rver (npm, package.json; an S3-compatible server) keeping its
+#   s3_start DIR [BUCKET...]  s3rver (npm, package.json; installed in $SF_BUILD/npm) keeping its
 #                         objects in DIR, on S3_PORT (a free port unless set), each BUCKET
 #                         made at its start; exports S3_PID S3_PORT S3_DIR, S3_ENDPOINT
 #                         (http://127.0.0.1:PORT) and S3_ACCESS_KEY/S3_SECRET_KEY (s3rver's
@@ -336,13 +336,20 @@ smtp_start() {
 }
 
 s3_start() {
-	local dir=$1 b args=()
+	local dir=$1 b args=() npm=$SF_BUILD/npm
 
 	shift
-	if [ ! -x "$SF_ROOT/node_modules/.bin/s3rver" ]; then
-		# t0504 and t0800 may want node_modules at the same time: one npm ci at a time
-		(cd "$SF_ROOT" && flock "$SF_BUILD/.npm-ci.lock" npm ci --no-audit --no-fund --prefer-offline) \
-			>>"$dir.log" 2>&1 || {
+	# s3rver from package-lock.json, installed in the build folder once (npm ci there, not in
+	# the repository's node_modules, which t0504 and t0800 may be installing at the same time)
+	if ! s3_installed "$npm"; then
+		mkdir -p "$npm"
+		(
+			flock 9
+			s3_installed "$npm" && exit 0
+			cp "$SF_ROOT/package.json" "$SF_ROOT/package-lock.json" "$npm/" &&
+				(cd "$npm" && npm ci --no-audit --no-fund --prefer-offline) &&
+				sha256sum <"$SF_ROOT/package-lock.json" >"$npm/.lock-sum"
+		) 9>"$npm.lock" >>"$dir.log" 2>&1 || {
 			echo "s3_start: npm ci failed, no s3rver; its last lines:" >&2
 			tail -n 5 "$dir.log" >&2
 			return 1
@@ -351,7 +358,7 @@ s3_start() {
 	mkdir -p "$dir"
 	for b in "$@"; do args+=(--configure-bucket "$b"); done
 	: "${S3_PORT:=$(free_port)}"
-	"$SF_ROOT/node_modules/.bin/s3rver" -d "$dir" -a 127.0.0.1 -p "$S3_PORT" --no-vhost-buckets \
+	"$npm/node_modules/.bin/s3rver" -d "$dir" -a 127.0.0.1 -p "$S3_PORT" --no-vhost-buckets \
 		"${args[@]}" >>"$dir.log" 2>&1 &
 	S3_PID=$!
 	STACK_PIDS+=("s3:$S3_PID")
@@ -365,6 +372,11 @@ s3_start() {
 		return 1
 	}
 	export S3_PID S3_PORT S3_DIR S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY
+}
+
+# s3_installed DIR: DIR holds s3rver as the repository's package-lock.json pins it
+s3_installed() {
+	[ -x "$1/node_modules/.bin/s3rver" ] && [ "$(cat "$1/.lock-sum" 2>/dev/null)" = "$(sha256sum <"$SF_ROOT/package-lock.json")" ]
 }
 
 # s3rver answers ListBuckets (with its own XML) once it listens
