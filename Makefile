@@ -173,7 +173,7 @@ $(O)/bin/kubesim: $(call OBJ,$(SIM_SRC)) $(DOMAIN_A) $(CORE_A)
 	$(LINK) $^ $(SIM_LIBS) $(CORE_LIBS)
 
 # The bare FastCGI hello-world `make bench` compares storefleet.fcgi with.
-$(O)/bin/fcgi-hello: $(O)/obj/tests/bench/hello.o
+$(O)/bin/fcgi-hello: $(O)/obj/tests/bench/hello.o $(WEB_A)
 	$(LINK) $^ -lfcgi
 
 $(O)/tests/t-%: $(O)/obj/tests/unit/t-%.o $(ALL_A)

@@ -20,6 +20,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "fcgi_conns.h"
 #include "log.h"
 #include "mail.h"
 #include "pages.h"
@@ -35,17 +36,16 @@
  *
  * Draining: the master forwards SIGTERM.  A worker blocks SIGTERM while it
  * handles a request, so the request finishes untouched (no EINTR inside
- * libpq or libfcgi writes); it is unblocked only around FCGX_Accept_r, whose
- * accept() has no SA_RESTART and fails on the signal.  The handler also
- * dup2()s /dev/null over the listening fd, which closes the race where the
- * signal lands just before accept() is entered: that accept fails at once.
+ * libpq or libfcgi writes); it is unblocked only inside the ppoll that
+ * waits for the next request (fcgi_conns.c), which installs the mask
+ * atomically, so a signal sent just before the wait still ends it.
  */
 
 #define DRAIN_SECONDS	30  /* in-flight requests get this long after SIGTERM */
 #define RESPAWN_FAST_MS 200 /* delay before respawning a worker that died young */
 
 static struct app app;
-static int listen_fd = -1, devnull_fd = -1;
+static int listen_fd = -1;
 static int listen_is_unix;
 static ino_t listen_ino; /* the socket file we made, so we only ever unlink our own */
 static volatile sig_atomic_t worker_stop;
@@ -96,68 +96,50 @@ static void worker_on_term(int sig)
 	(void)sig;
 	worker_stop = 1;
 	FCGX_ShutdownPending();
-	if (devnull_fd >= 0)
-		dup2(devnull_fd, listen_fd);
 	errno = saved;
+}
+
+static void worker_serve(FCGX_Request *fr, void *ctx)
+{
+	handle_one(ctx, fr);
 }
 
 static int worker_run(void)
 {
 	struct arena *a = arena_new();
 	struct sigaction sa;
-	sigset_t term;
-	FCGX_Request fr;
-	int fails = 0;
+	sigset_t term, waiting;
+	const char *why;
+	int rc;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_term; /* no SA_RESTART: a blocked accept() must fail */
+	sa.sa_handler = worker_on_term; /* no SA_RESTART: a blocked poll or accept must fail */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 
+	/* SIGTERM/SIGINT are blocked while a request runs, delivered only while polling. */
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
-	sigprocmask(SIG_BLOCK, &term, NULL);
+	sigprocmask(SIG_BLOCK, &term, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
 	sigset_t others;
 	sigemptyset(&others);
 	sigaddset(&others, SIGCHLD);
 	sigaddset(&others, SIGHUP);
 	sigprocmask(SIG_UNBLOCK, &others, NULL);
 
-	devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("worker: FCGX_InitRequest failed");
-		return 1;
-	}
 	log_debug("worker started");
-	while (!worker_stop) {
-		int rc;
-
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
-		rc = worker_stop ? -1 : FCGX_Accept_r(&fr);
-		sigprocmask(SIG_BLOCK, &term, NULL);
-		if (rc < 0) {
-			if (worker_stop)
-				break;
-			if (++fails >= 100) {
-				log_error(
-				    "worker: accept keeps failing (%d), exiting for a respawn", rc);
-				return 1;
-			}
-			continue;
-		}
-		fails = 0;
-		handle_one(a, &fr);
-		FCGX_Finish_r(&fr);
-		arena_reset(a);
-	}
-	FCGX_Free(&fr, 0);
+	rc = fcgi_conns_run(listen_fd, &worker_stop, &waiting, worker_serve, a, &why);
+	if (rc < 0)
+		log_error("worker: %s keeps failing (%s), exiting for a respawn", why, strerror(errno));
 	arena_free(a);
 	log_debug("worker stopped after %lu requests", app.requests);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }
 
 static pid_t spawn_worker(void)

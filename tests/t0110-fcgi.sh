@@ -35,7 +35,9 @@ prod=$(cat "$SF_ROOT/nginx/storefleet.conf")
 like "$prod" 'listen 443 ssl' "production: TLS on 443"
 like "$prod" 'return 301 https://' "production: HTTP redirects to HTTPS"
 like "$prod" 'Strict-Transport-Security' "production: HSTS"
-like "$prod" 'fastcgi_pass unix:/run/storefleet/fcgi.sock' "production: the FastCGI socket"
+like "$prod" 'server unix:/run/storefleet/fcgi.sock;' "production: the FastCGI socket"
+like "$prod" 'fastcgi_pass storefleet_fcgi;' "production: requests go to the kept-connection upstream"
+like "$prod" 'fastcgi_keep_conn on;' "production: nginx keeps its connections to the workers"
 like "$prod" 'client_max_body_size 64k' "production: body limit"
 
 # --- the stack: workers + nginx (no database needed for these routes) --------------------

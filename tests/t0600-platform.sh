@@ -79,8 +79,10 @@ for c in 0 1; do
 	is "$(jq_ "$P" "'emptyDir' in [v for v in $dep['volumes'] if v['name'] == '$vol'][0]")" True \
 		"container $c mounts the socket directory $sockdir from an emptyDir"
 done
+like "$(jq_ "$P" '[i for i in j["items"] if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]["nginx.conf"]')" \
+	"server unix:$sock;" "nginx passes requests to the socket storefleet.fcgi listens on ($sock)"
 like "$(jq_ "$P" '[i for i in j["items"] if i["metadata"]["name"] == "storefleet-nginx"][0]["data"]["fastcgi.conf"]')" \
-	"fastcgi_pass unix:$sock;" "nginx passes requests to the socket storefleet.fcgi listens on ($sock)"
+	"fastcgi_keep_conn on;" "nginx keeps its connections to the workers"
 is "$(jq_ "$P" "$dep['containers'][1]['readinessProbe']['httpGet']['path'] + ' ' + $dep['containers'][0]['livenessProbe']['httpGet']['path']")" \
 	"/readyz?check=database /healthz" "readiness /readyz?check=database (not reconcile's age), liveness /healthz"
 is "$(jq_ "$P" "$dep['automountServiceAccountToken']")" False "the web app gets no Kubernetes token"

@@ -9,6 +9,7 @@
 #   app_start DIR [N]     storefleet.fcgi with N workers on DIR/fcgi.sock; APP_PID
 #   nginx_start DIR [PORT] nginx from nginx/dev.conf.in on 127.0.0.1:PORT (0/empty = free port);
 #                         exports BASE NGINX_PID NGINX_PORT
+#                         NGINX_KEEP_CONN=off: a connection per request (the bench's old baseline)
 #   kubesim_start DIR [ARGS...]  the Kubernetes simulator; exports KUBECONFIG KUBESIM_PID
 #                         KUBESIM_ADDR KUBESIM_TOKEN KUBESIM_INGRESS KUBESIM_DIR
 #   wait_for SECONDS CMD...  run CMD until it succeeds or SECONDS pass (returns 1 then);
@@ -270,6 +271,7 @@ nginx_start() {
 	sed -e "s|@PORT@|$port|g" -e "s|@PREFIX@|$(stack_sed_esc "$dir/nginx")|g" \
 		-e "s|@SOCKET@|$(stack_sed_esc "$dir/fcgi.sock")|g" \
 		-e "s|@ROOT@|$(stack_sed_esc "$SF_ROOT")|g" -e "s|@USER_LINE@|$userline|g" \
+		-e "s|fastcgi_keep_conn on;|fastcgi_keep_conn ${NGINX_KEEP_CONN:-on};|" \
 		"$SF_ROOT/nginx/dev.conf.in" >"$dir/nginx/nginx.conf"
 	nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' -e "$dir/nginx/logs/error.log" \
 		>>"$dir/nginx/logs/stderr.log" 2>&1 &

@@ -745,14 +745,17 @@ int store_list_admin(struct arena *a, struct store_filter *f, int limit, const c
  * columns come first on every row (one row with NULL store columns when
  * the owner has no store in the page; no row when the token is not live).
  * The outer ORDER BY repeats the inner one by position (created, id), since
- * a join does not promise to keep the lateral subquery's order.
+ * a join does not promise to keep the lateral subquery's order.  The owner
+ * is the token's user, so the owner's email comes from `who`, not a second
+ * join of users per store.
  */
 #define TOKEN_COLS 5
 /* clang-format off */
 static struct db_stmt st_list_token = DB_STMT(
 	"WITH who (token_id, user_id, email, is_admin, stale) AS (" APITOKEN_LOOKUP_SQL ") "
 	"SELECT who.*, l.* FROM who LEFT JOIN LATERAL ("
-	"SELECT " STORE_COLS STORE_FROM "WHERE s.owner_id = who.user_id" LIST_FILTER
+	"SELECT " STORE_COLS " FROM stores s, (SELECT who.email) u (email) "
+	"WHERE s.owner_id = who.user_id" LIST_FILTER
 	") l ON true ORDER BY 11 DESC, 6 DESC", 5);
 /* clang-format on */
 

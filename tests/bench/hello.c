@@ -12,10 +12,13 @@
 
 #include <fcgiapp.h>
 
+#include "fcgi_conns.h"
+
 /*
- * The ceiling: the same libfcgi accept loop and process model as
- * storefleet.fcgi (N forked workers on one unix socket) with no work per
- * request, so the ratio in the bench table is the cost of storefleet itself.
+ * The ceiling: the same connection loop (src/web/fcgi_conns.c, kept
+ * connections included) and process model as storefleet.fcgi (N forked
+ * workers on one unix socket) with no work per request, so the ratio in
+ * the bench table is the cost of storefleet itself.
  *
  *   fcgi-hello --socket PATH [--workers N]     (SIGTERM stops it and its workers)
  */
@@ -25,14 +28,36 @@ static const char reply[] = "Status: 200 OK\r\n"
 			    "\r\n"
 			    "Hello world\n";
 
-static int serve(int fd)
-{
-	FCGX_Request fr;
+static volatile sig_atomic_t stop;
 
-	FCGX_InitRequest(&fr, fd, 0);
-	while (FCGX_Accept_r(&fr) >= 0) {
-		FCGX_PutStr(reply, (int)sizeof(reply) - 1, fr.out);
-		FCGX_Finish_r(&fr);
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void hello(FCGX_Request *fr, void *ctx)
+{
+	(void)ctx;
+	FCGX_PutStr(reply, (int)sizeof(reply) - 1, fr->out);
+}
+
+static int serve(int fd, const sigset_t *blocked)
+{
+	struct sigaction sa = {.sa_handler = on_term};
+	sigset_t waiting;
+	const char *why;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigprocmask(SIG_SETMASK, NULL, &waiting);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(blocked, s) == 1)
+			sigdelset(&waiting, s);
+	if (fcgi_conns_run(fd, &stop, &waiting, hello, NULL, &why) < 0) {
+		fprintf(stderr, "fcgi-hello: %s keeps failing\n", why);
+		return 1;
 	}
 	return 0;
 }
@@ -79,8 +104,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < workers; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
-			sigprocmask(SIG_UNBLOCK, &set, NULL);
-			return serve(fd);
+			return serve(fd, &set);
 		}
 	}
 	sigwait(&set, &sig);

@@ -1,0 +1,109 @@
+/* fcgi_conns.c - a worker's FastCGI loop over the connections nginx keeps open to it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "fcgi_conns.h"
+
+#define FAILS_MAX 100 /* failures in a row before the worker gives up */
+
+/* Did nginx close this idle connection?  Peeks without consuming. */
+static int conn_closed(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static int transient(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED;
+}
+
+/* Take a new connection into fr (read later, once it polls readable). 0, or -1 on a real error. */
+static int conn_accept(int listen_fd, FCGX_Request *fr)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return transient(errno) ? 0 : -1;
+	fr->ipcFd = fd;
+	fr->keepConnection = 1; /* so FCGX_Accept_r's finish of "the last request" keeps it */
+	return 0;
+}
+
+/* One request on fr's connection, which has bytes waiting.  0, or libfcgi's negative code. */
+static int conn_serve(FCGX_Request *fr, fcgi_serve_fn *serve, void *ctx)
+{
+	int rc = FCGX_Accept_r(fr); /* reads the request (on a protocol error: accept, EAGAIN) */
+
+	if (rc < 0)
+		return rc;
+	serve(fr, ctx);
+	FCGX_Finish_r(fr); /* closes the connection unless nginx asked to keep it */
+	return 0;
+}
+
+int fcgi_conns_run(int listen_fd, volatile sig_atomic_t *stop, const sigset_t *waiting,
+		   fcgi_serve_fn *serve, void *ctx, const char **why)
+{
+	static FCGX_Request conns[FCGI_CONNS_MAX];
+	struct pollfd pfd[FCGI_CONNS_MAX + 1];
+	int slot[FCGI_CONNS_MAX + 1], fails = 0, fl, rc = 0;
+
+	*why = NULL;
+	if ((fl = fcntl(listen_fd, F_GETFL)) < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		*why = "fcntl O_NONBLOCK";
+		return -1;
+	}
+	for (int i = 0; i < FCGI_CONNS_MAX; i++)
+		if (FCGX_InitRequest(&conns[i], listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+			*why = "FCGX_InitRequest";
+			return -1;
+		}
+	while (!*stop && fails < FAILS_MAX) {
+		int n = 0, spare = -1;
+
+		for (int i = 0; i < FCGI_CONNS_MAX; i++) {
+			if (conns[i].ipcFd >= 0) {
+				pfd[n] = (struct pollfd){.fd = conns[i].ipcFd, .events = POLLIN};
+				slot[n++] = i;
+			} else if (spare < 0) {
+				spare = i;
+			}
+		}
+		if (spare >= 0) { /* room for one more connection */
+			pfd[n] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+			slot[n++] = spare;
+		}
+		if (ppoll(pfd, (nfds_t)n, NULL, waiting) < 0) {
+			if (errno != EINTR && ++fails >= FAILS_MAX)
+				*why = "poll";
+			continue;
+		}
+		for (int k = 0; k < n && !*stop; k++) {
+			FCGX_Request *fr = &conns[slot[k]];
+
+			if (!pfd[k].revents)
+				continue;
+			if (k == n - 1 && spare >= 0) {
+				if (conn_accept(listen_fd, fr) == 0)
+					fails = 0;
+				else if (++fails >= FAILS_MAX)
+					*why = "accept";
+			} else if (conn_closed(pfd[k].fd)) {
+				FCGX_Free(fr, 1);
+			} else if ((rc = conn_serve(fr, serve, ctx)) == 0 || transient(-rc)) {
+				fails = 0;
+			} else if (++fails >= FAILS_MAX) {
+				*why = "FCGX_Accept_r";
+			}
+		}
+	}
+	for (int i = 0; i < FCGI_CONNS_MAX; i++)
+		FCGX_Free(&conns[i], 1);
+	return *why ? -1 : 0;
+}
