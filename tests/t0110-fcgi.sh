@@ -120,6 +120,29 @@ is "$(workers)" "$pids_before" "no worker died on bad input"
 http GET /healthz
 is "$STATUS" 200 "and they keep serving"
 
+# --- kept connections: nginx reuses its connections, each worker polls all it holds --------------
+# Twelve slow requests at once open twelve connections to three workers; nginx keeps them.
+# The second wave comes on those kept connections, four per worker: a worker blocked
+# reading one of them (libfcgi's own loop) would leave the others for nginx's 30 s timeout.
+wave() {
+	local pids=() i
+	for i in $(seq 1 12); do
+		curl -s -o /dev/null --max-time 25 -w '%{http_code}\n' "$BASE/_test/sleep?ms=300" \
+			>"$T/wave.$1.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	cat "$T"/wave."$1".* | sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' '
+}
+t0=$(ms)
+is "$(wave 1)" "200x12 " "twelve concurrent requests on three workers: all answered"
+is "$(wave 2)" "200x12 " "twelve more on the connections nginx kept: all answered"
+t1=$(ms)
+diag "two waves took $((t1 - t0)) ms"
+ok "none waited for nginx's 30 s read timeout (both waves within 20 s)" test $((t1 - t0)) -le 20000
+kept=$(ss -xpn state established 2>/dev/null | grep -c '"sf-worker"')
+ok "nginx keeps connections to the workers open between requests ($kept held)" test "$kept" -ge 3
+
 # --- a killed worker comes back within 1 s ----------------------------------------------------
 before=$(workers)
 victim=$(echo "$before" | head -n 1)

@@ -47,14 +47,37 @@ static int conn_serve(FCGX_Request *fr, fcgi_serve_fn *serve, void *ctx)
 	return 0;
 }
 
+/*
+ * Is a stop signal waiting?  ppoll delivers one only when it has to sleep:
+ * with a request ready it returns it and the signal stays pending, so
+ * under steady load a draining worker would never see its SIGTERM.  The
+ * stop signals are those blocked now and unblocked while waiting.
+ */
+static int stop_pending(const sigset_t *stops)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) < 0)
+		return 0;
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(stops, s) == 1 && sigismember(&pending, s) == 1)
+			return 1;
+	return 0;
+}
+
 int fcgi_conns_run(int listen_fd, volatile sig_atomic_t *stop, const sigset_t *waiting,
 		   fcgi_serve_fn *serve, void *ctx, const char **why)
 {
 	static FCGX_Request conns[FCGI_CONNS_MAX];
 	struct pollfd pfd[FCGI_CONNS_MAX + 1];
 	int slot[FCGI_CONNS_MAX + 1], fails = 0, fl, rc = 0;
+	sigset_t stops;
 
 	*why = NULL;
+	sigprocmask(SIG_SETMASK, NULL, &stops);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(waiting, s) == 1)
+			sigdelset(&stops, s);
 	if ((fl = fcntl(listen_fd, F_GETFL)) < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		*why = "fcntl O_NONBLOCK";
 		return -1;
@@ -89,6 +112,10 @@ int fcgi_conns_run(int listen_fd, volatile sig_atomic_t *stop, const sigset_t *w
 
 			if (!pfd[k].revents)
 				continue;
+			if (stop_pending(&stops)) {
+				*stop = 1;
+				break;
+			}
 			if (k == n - 1 && spare >= 0) {
 				if (conn_accept(listen_fd, fr) == 0)
 					fails = 0;
