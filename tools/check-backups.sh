@@ -21,6 +21,7 @@
 #     restore-backup-t1 brings both back: the database's fingerprint and
 #     every file's SHA-256 as they were, no helper folder left.  Its script
 #     holds 70-snapshot.yaml's restore script verbatim.
+#     The render passes tools/k8s-validate -W.
 #  3. Faults, each with its reason and the store or the bucket as it must be:
 #     an object corrupted in the bucket, a manifest for another store, one
 #     naming an object outside the backup, one too large, a backup without
@@ -78,6 +79,11 @@ backup:
 EOF
 export SF_JOB_SECRETS="{\"backup-s3\": {\"access-key-id\": \"$S3_ACCESS_KEY\", \"secret-access-key\": \"$S3_SECRET_KEY\"}}"
 render "$ENGINE"
+
+# What is applied is valid Kubernetes (the schema tools/k8s-validate checks every chart against).
+out=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$W/$ENGINE.json" |
+	"$SF_ROOT/tools/k8s-validate" -W 2>&1 | tail -n 1)
+like "$out" ' [1-9][0-9]* object\(s\), 0 problem\(s\), 0 warning\(s\)' "$ENGINE: the render with backup and restore set passes tools/k8s-validate -W"
 
 # The restore Job restores the database exactly as the snapshot restore Job does.
 out=$(python3 - "$W/$ENGINE.json" <<'PY'
