@@ -117,18 +117,18 @@ static int page_test_raw(struct req *r)
 
 /* clang-format off */
 const struct route page_test_routes[] = {
-	{"GET", "/_test/sleep", R_JSON | R_NODB, page_test_sleep, "test_sleep", NULL},
-	{"POST", "/_test/echo", R_JSON | R_NODB | R_JSONBODY, page_test_echo, "test_echo", NULL},
-	{"POST", "/_test/form", R_JSON | R_NODB | R_FORM, page_test_form, "test_form", NULL},
-	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html", NULL},
-	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami", NULL},
-	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html", NULL},
-	{"POST", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_post", NULL},
-	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail", NULL},
-	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big", NULL},
-	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params", NULL},
-	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete", NULL},
-	{"POST", "/_test/raw", R_JSON | R_NODB | R_RAWBODY, page_test_raw, "test_raw", NULL},
-	{NULL, NULL, 0, NULL, NULL, NULL}
+	{"GET", "/_test/sleep", R_JSON | R_NODB, page_test_sleep, "test_sleep", NULL, NULL},
+	{"POST", "/_test/echo", R_JSON | R_NODB | R_JSONBODY, page_test_echo, "test_echo", NULL, NULL},
+	{"POST", "/_test/form", R_JSON | R_NODB | R_FORM, page_test_form, "test_form", NULL, NULL},
+	{"POST", "/_test/form.html", R_HTML | R_NODB | R_FORM, page_test_form, "test_form_html", NULL, NULL},
+	{"GET", "/_test/whoami", R_JSON | R_AUTH, page_test_whoami, "test_whoami", NULL, NULL},
+	{"GET", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_html", NULL, NULL},
+	{"POST", "/_test/whoami.html", R_HTML | R_AUTH, page_test_whoami, "test_whoami_post", NULL, NULL},
+	{"GET", "/_test/late-fail", R_JSON | R_NODB, page_test_late_fail, "test_late_fail", NULL, NULL},
+	{"GET", "/_test/big", R_HTML | R_NODB, page_test_big, "test_big", NULL, NULL},
+	{"GET", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params", NULL, NULL},
+	{"DELETE", "/_test/params/{a}/x/{b}", R_JSON | R_NODB, page_test_params, "test_params_delete", NULL, NULL},
+	{"POST", "/_test/raw", R_JSON | R_NODB | R_RAWBODY, page_test_raw, "test_raw", NULL, NULL},
+	{NULL, NULL, 0, NULL, NULL, NULL, NULL}
 };
 /* clang-format on */

@@ -56,6 +56,9 @@ int api_auth_forgot(struct req *r);
 int api_auth_reset(struct req *r);
 
 /* stores (page_stores.c) */
+/* the list page's route.session_join: the session lookup and the list in one statement */
+int page_stores_session(struct req *r, const char *token, struct session_user *su,
+			struct err *e);
 int page_stores(struct req *r);
 int page_stores_create(struct req *r);
 int page_store(struct req *r);

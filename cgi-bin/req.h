@@ -50,6 +50,9 @@ struct route {
 	 * refuses as usual, after the route flags have been checked.
 	 */
 	int (*token_join)(struct req *r, const char *token, struct session_user *su, struct err *e);
+	/* The same for a session cookie (as session_lookup answers), or NULL. */
+	int (*session_join)(struct req *r, const char *token, struct session_user *su,
+			    struct err *e);
 };
 
 /* The signed-in user, loaded by web_authenticate(). */
@@ -84,7 +87,7 @@ struct req {
 	struct kv *cookies;	/* parsed Cookie header */
 	json_t *json;		/* R_JSONBODY: parsed body (decref deferred) */
 	struct principal *user; /* NULL when anonymous */
-	struct view *preload;	/* what the route's token_join loaded, or NULL */
+	struct view *preload;	/* what the route's token_join or session_join loaded, or NULL */
 
 	/* response */
 	int status; /* 0 until a resp_* call sets it */

@@ -134,7 +134,10 @@ int web_authenticate(struct req *r)
 	cookie = req_cookie(r, web_session_cookie_name());
 	if (!cookie)
 		return 0;
-	found = session_lookup(r->a, cookie, config.session_idle, &su, &e);
+	if (r->route && r->route->session_join)
+		found = r->route->session_join(r, cookie, &su, &e);
+	else
+		found = session_lookup(r->a, cookie, config.session_idle, &su, &e);
 	if (found < 0)
 		return req_fail_err(r, &e);
 	if (!found) {

@@ -23,13 +23,7 @@ static struct db_stmt st_create = DB_STMT(
  * slower per request, and most requests need no write at all.)
  */
 /* clang-format off */
-static struct db_stmt st_lookup = DB_STMT(
-	"SELECT s.id, u.id, u.email, u.role = 'admin',"
-	" s.last_seen_at < now() - $3::int * interval '1 second', s.csrf_token"
-	" FROM sessions s JOIN users u ON u.id = s.user_id"
-	" WHERE s.token_sha256 = decode($1, 'hex') AND s.expires_at > now()"
-	" AND s.last_seen_at > now() - $2::int * interval '1 second' AND u.disabled_at IS NULL",
-	3);
+static struct db_stmt st_lookup = DB_STMT(SESSION_LOOKUP_SQL("$1", "$2", "$3"), 3);
 
 static struct db_stmt st_touch = DB_STMT(
 	"UPDATE sessions SET last_seen_at = now() WHERE id = $1::bigint", 1);
@@ -60,25 +54,25 @@ int session_create(struct arena *a, long long user_id, const char *ip, int idle,
 	return 0;
 }
 
-int session_lookup(struct arena *a, const char *token, int idle, struct session_user *su,
-		   struct err *e)
+int session_lookup_params(const char *token, int idle, char hash[AUTH_SHA256_HEX],
+			  char idle_s[16], char touch_s[16])
 {
-	char hash[AUTH_SHA256_HEX], idle_s[16], touch_s[16];
-	const char *p[3] = {hash, idle_s, touch_s};
-	int touch = idle / 20, stale;
-	PGresult *res;
+	int touch = idle / 20;
 
-	memset(su, 0, sizeof(*su));
 	if (!auth_token_syntax(token))
 		return 0;
 	if (touch > 60)
 		touch = 60;
 	auth_sha256_hex(token, hash);
-	snprintf(idle_s, sizeof(idle_s), "%d", idle);
-	snprintf(touch_s, sizeof(touch_s), "%d", touch);
-	res = db_run(a, &st_lookup, p, e);
-	if (!res)
-		return -1;
+	snprintf(idle_s, 16, "%d", idle);
+	snprintf(touch_s, 16, "%d", touch);
+	return 1;
+}
+
+int session_adopt(struct arena *a, const PGresult *res, struct session_user *su)
+{
+	int stale;
+
 	if (!session_user_read(res, 0, su, &stale))
 		return 0;
 	if (stale) {
@@ -91,6 +85,22 @@ int session_lookup(struct arena *a, const char *token, int idle, struct session_
 		db_run(a, &st_touch, tp, &ignore);
 	}
 	return 1;
+}
+
+int session_lookup(struct arena *a, const char *token, int idle, struct session_user *su,
+		   struct err *e)
+{
+	char hash[AUTH_SHA256_HEX], idle_s[16], touch_s[16];
+	const char *p[3] = {hash, idle_s, touch_s};
+	PGresult *res;
+
+	memset(su, 0, sizeof(*su));
+	if (!session_lookup_params(token, idle, hash, idle_s, touch_s))
+		return 0;
+	res = db_run(a, &st_lookup, p, e);
+	if (!res)
+		return -1;
+	return session_adopt(a, res, su);
 }
 
 int session_user_read(const PGresult *res, int via_token, struct session_user *su, int *stale)

@@ -55,6 +55,32 @@ int session_lookup(struct arena *a, const char *token, int idle, struct session_
  */
 int session_user_read(const PGresult *res, int via_token, struct session_user *su, int *stale);
 
+/*
+ * The lookup as SQL, for statements that join what a page needs to it (one
+ * round trip on a hot path: store_list_session), its parameters named by the
+ * caller: the cookie token's SHA-256 in hex, the idle limit and the touch
+ * interval in seconds (session_lookup_params fills them).  Columns: session
+ * id, user id, email, is admin, last_seen_at stale, CSRF token
+ * (session_user_read's order); session_adopt takes the result.
+ */
+/* clang-format off */
+#define SESSION_LOOKUP_SQL(hash, idle, touch)                                              \
+	"SELECT s.id, u.id, u.email, u.role = 'admin',"                                    \
+	" s.last_seen_at < now() - " touch "::int * interval '1 second', s.csrf_token"     \
+	" FROM sessions s JOIN users u ON u.id = s.user_id"                                \
+	" WHERE s.token_sha256 = decode(" hash ", 'hex') AND s.expires_at > now()"         \
+	" AND s.last_seen_at > now() - " idle "::int * interval '1 second'"                \
+	" AND u.disabled_at IS NULL"
+/* clang-format on */
+#define SESSION_LOOKUP_COLS 6
+
+/* The lookup's parameters for a cookie token: 1, or 0 when the token is malformed. */
+int session_lookup_params(const char *token, int idle, char hash[AUTH_SHA256_HEX],
+			  char idle_s[16], char touch_s[16]);
+
+/* A result whose first columns are SESSION_LOOKUP_SQL's: 1 found (*su filled, stale touched). */
+int session_adopt(struct arena *a, const PGresult *res, struct session_user *su);
+
 /* Delete one session. 0 or -1. */
 int session_delete(struct arena *a, long long session_id, struct err *e);
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "plan.h"
 #include "seal.h"
+#include "session.h"
 #include "store.h"
 
 /*
@@ -757,7 +758,27 @@ static struct db_stmt st_list_token = DB_STMT(
 	"SELECT " STORE_COLS " FROM stores s, (SELECT who.email) u (email) "
 	"WHERE s.owner_id = who.user_id" LIST_FILTER
 	") l ON true ORDER BY 11 DESC, 6 DESC", 5);
+
+/* The same behind a session cookie's lookup, whose idle and touch seconds are $6 and $7. */
+static struct db_stmt st_list_session = DB_STMT(
+	"WITH who (session_id, user_id, email, is_admin, stale, csrf) AS ("
+	SESSION_LOOKUP_SQL("$1", "$6", "$7") ") "
+	"SELECT who.*, l.* FROM who LEFT JOIN LATERAL ("
+	"SELECT " STORE_COLS " FROM stores s, (SELECT who.email) u (email) "
+	"WHERE s.owner_id = who.user_id" LIST_FILTER
+	") l ON true ORDER BY 12 DESC, 7 DESC", 7);
 /* clang-format on */
+
+/* The page of a joined lookup's result: the store columns start at column `cols`. */
+static void list_joined(struct arena *a, const PGresult *res, int cols, int limit,
+			struct view **stores, const char **next_cursor)
+{
+	/* A user without stores in this page: one row, store columns NULL. */
+	if (db_rows(res) == 1 && !db_get(res, 0, cols + C_ID))
+		*stores = view_arr(a);
+	else
+		list_rows(a, res, 0, cols, 0, limit, stores, next_cursor);
+}
 
 int store_list_token(struct arena *a, const char *token, const char *status, int limit,
 		     const char *cursor, struct session_user *su, struct view **stores,
@@ -783,11 +804,28 @@ int store_list_token(struct arena *a, const char *token, const char *status, int
 		return -1;
 	if (!apitoken_adopt(a, res, su))
 		return 0;
-	/* A user without stores in this page: one row, store columns NULL. */
-	if (db_rows(res) == 1 && !db_get(res, 0, TOKEN_COLS + C_ID))
-		*stores = view_arr(a);
-	else
-		list_rows(a, res, 0, TOKEN_COLS, 0, limit, stores, next_cursor);
+	list_joined(a, res, TOKEN_COLS, limit, stores, next_cursor);
+	return 1;
+}
+
+int store_list_session(struct arena *a, const char *token, int idle, int limit,
+		       struct session_user *su, struct view **stores, struct err *e)
+{
+	char hash[AUTH_SHA256_HEX], idle_s[16], touch_s[16], lim[16];
+	const char *p[7] = {hash, NULL, NULL, NULL, lim, idle_s, touch_s};
+	const char *next = NULL;
+	PGresult *res;
+
+	*stores = NULL;
+	memset(su, 0, sizeof(*su));
+	if (!session_lookup_params(token, idle, hash, idle_s, touch_s))
+		return 0;
+	snprintf(lim, sizeof(lim), "%d", limit + 1);
+	if (!(res = db_run(a, &st_list_session, p, e)))
+		return -1;
+	if (!session_adopt(a, res, su))
+		return 0;
+	list_joined(a, res, SESSION_LOOKUP_COLS, limit, stores, &next);
 	return 1;
 }
 

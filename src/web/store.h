@@ -187,6 +187,14 @@ int store_list_token(struct arena *a, const char *token, const char *status, int
 		     const char **next_cursor, struct err *e);
 
 /*
+ * The same for the owner of a session cookie (SESSION_LOOKUP_SQL; idle: the
+ * idle limit in seconds): the newest `limit` stores, first page.  1 with *su
+ * filled as session_lookup would, 0 no live session, -1 with e.
+ */
+int store_list_session(struct arena *a, const char *token, int idle, int limit,
+		       struct session_user *su, struct view **stores, struct err *e);
+
+/*
  * Retry a failed store: status requested, attempts 0, next attempt now,
  * reason cleared, an event and an audit row - one transaction.  OUT: the
  * store's view.  Errors: 404 (not visible), 409 (not failed).
