@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# gen-kubesim-schema.py - generate src/kubesim/schema_gen.c (resource table + compact schema) from tests/vendor/k8s-schema.
+# gen-kubesim-schema.py - generate src/kubesim/schema_gen.c (resource table + compact schema) from tests/vendor/k8s-schema and tests/vendor/cert-manager-crds.
 #
 # Usage: tools/gen-kubesim-schema.py [K8S_SCHEMA_DIR] > src/kubesim/schema_gen.c
 # (plus tools/kubesim-schema-extra.json: kinds the vendored subset lacks)
@@ -26,6 +26,60 @@ for k, v in extra["resources"].items():
 for k, v in extra["definitions"].items():
     defs.setdefault(k, v)
 
+# cert-manager's kinds from their vendored CRDs (tests/vendor/cert-manager-crds):
+# each served version's openAPIV3Schema, its inline objects named after their
+# path (io.cert-manager.v1.Certificate.spec.issuerRef) so they read like the
+# Kubernetes definitions above.
+import yaml  # noqa: E402
+
+CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "vendor", "cert-manager-crds")
+
+
+def flatten(name, s):
+    """Store object schema s as definition name; return a $ref (or s for a leaf)."""
+    s = dict(s)
+    s.pop("description", None)
+    if s.get("type") == "object" and "properties" in s:
+        props = {}
+        for k, v in s["properties"].items():
+            props[k] = flatten(name + "." + k, v)
+        d = {"type": "object", "properties": props}
+        if s.get("required"):
+            d["required"] = s["required"]
+        defs[name] = d
+        return {"$ref": "#/definitions/" + name}
+    if s.get("type") == "array" and isinstance(s.get("items"), dict):
+        s["items"] = flatten(name, s["items"])
+        return s
+    if s.get("type") == "object" and isinstance(s.get("additionalProperties"), dict):
+        s["additionalProperties"] = flatten(name, s["additionalProperties"])
+        return s
+    if s.get("x-kubernetes-int-or-string"):
+        return {"type": "string", "format": "int-or-string"}
+    return s
+
+
+CRD_WANT = []
+for f in sorted(os.listdir(CRD_DIR)):
+    if not f.endswith(".yaml"):
+        continue
+    for crd in yaml.load_all(open(os.path.join(CRD_DIR, f)), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        spec = crd["spec"]
+        for v in spec["versions"]:
+            if not v.get("served", True):
+                continue
+            dname = "io.cert-manager.%s.%s" % (v["name"], spec["names"]["kind"])
+            flatten(dname, v["schema"]["openAPIV3Schema"])
+            defs[dname]["properties"]["metadata"] = {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+            key = "%s/%s/%s" % (spec["group"], v["name"], spec["names"]["plural"])
+            res[key] = {"definition": dname, "group": spec["group"], "kind": spec["names"]["kind"],
+                        "namespaced": spec["scope"] == "Namespaced", "resource": spec["names"]["plural"],
+                        "paths": {"delete": [], "deletecollection": [], "get": [], "list": [], "patch": [],
+                                  "post": [], "put": [], "watch": []},
+                        "subresources": {"status": {}} if "status" in v.get("subresources", {}) else {},
+                        "version": v["name"], "shortnames": " ".join(spec["names"].get("shortNames", []))}
+            CRD_WANT.append(key)
+
 WANT = ["core/v1/namespaces", "core/v1/resourcequotas", "core/v1/limitranges", "networking.k8s.io/v1/networkpolicies",
         "core/v1/secrets", "core/v1/configmaps", "core/v1/serviceaccounts", "rbac.authorization.k8s.io/v1/roles",
         "rbac.authorization.k8s.io/v1/rolebindings", "core/v1/services", "core/v1/persistentvolumeclaims",
@@ -34,7 +88,7 @@ WANT = ["core/v1/namespaces", "core/v1/resourcequotas", "core/v1/limitranges", "
         "rbac.authorization.k8s.io/v1/clusterroles", "rbac.authorization.k8s.io/v1/clusterrolebindings",
         "policy/v1/poddisruptionbudgets", "apps/v1/daemonsets", "batch/v1/cronjobs", "core/v1/endpoints",
         "networking.k8s.io/v1/ingressclasses", "core/v1/nodes", "core/v1/persistentvolumes",
-        "storage.k8s.io/v1/storageclasses"]
+        "storage.k8s.io/v1/storageclasses"] + sorted(CRD_WANT)
 SHORT = {"namespaces": "ns", "resourcequotas": "quota", "limitranges": "limits", "networkpolicies": "netpol",
          "configmaps": "cm", "serviceaccounts": "sa", "services": "svc", "persistentvolumeclaims": "pvc",
          "deployments": "deploy", "statefulsets": "sts", "replicasets": "rs", "ingresses": "ing", "pods": "po",
@@ -138,7 +192,7 @@ for key in WANT:
     verbs = sorted(set(v for v in r["paths"] if v in ("create", "post", "get", "list", "patch", "put", "delete", "deletecollection", "watch"))) 
     verbs = sorted(set({"post": "create", "put": "update"}.get(v, v) for v in verbs))
     resources.append((r["group"] if r["group"] != "core" else "", key.split("/")[1], r["resource"], r["kind"],
-                      1 if r["namespaced"] else 0, ti, " ".join(verbs), SHORT.get(r["resource"], ""),
+                      1 if r["namespaced"] else 0, ti, " ".join(verbs), SHORT.get(r["resource"], r.get("shortnames", "")),
                       1 if "status" in r.get("subresources", {}) else 0))
 
 out = sys.stdout

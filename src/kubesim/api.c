@@ -216,8 +216,19 @@ static void discovery_resources(struct ks_req *q, const char *group, const char 
 				      "singularName", singular, "namespaced", r->namespaced, "kind",
 				      r->kind, "verbs", verbs, "storageVersionHash", "kubesim");
 		}
-		if (*r->shortnames)
-			json_object_set_new(res, "shortNames", json_pack("[s]", r->shortnames));
+		if (*r->shortnames) {
+			/* space-separated in the table (cert-manager's Certificate has two) */
+			json_t *names = json_array();
+
+			for (const char *p = r->shortnames; *p;) {
+				size_t n = strcspn(p, " ");
+
+				json_array_append_new(names, json_stringn(p, n));
+				p += n;
+				p += strspn(p, " ");
+			}
+			json_object_set_new(res, "shortNames", names);
+		}
 		if (!strcmp(r->plural, "pods") || !strcmp(r->plural, "deployments") ||
 		    !strcmp(r->plural, "services") || !strcmp(r->plural, "statefulsets") ||
 		    !strcmp(r->plural, "jobs") || !strcmp(r->plural, "configmaps") ||

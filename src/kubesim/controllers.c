@@ -33,7 +33,7 @@ static int watched_kind(const struct ks_resource *r)
 {
 	static const char *const k[] = {
 	    "deployments", "replicasets", "statefulsets", "jobs", "persistentvolumeclaims",
-	    "pods",	   NULL};
+	    "pods",	   "certificates", "issuers", "clusterissuers", NULL};
 	int i;
 
 	for (i = 0; k[i]; i++)
@@ -1629,6 +1629,10 @@ static void tick(void)
 			keep = pvc_step(x, now);
 		else if (!strcmp(p, "namespaces"))
 			keep = ns_step(x, now);
+		else if (!strcmp(p, "certificates"))
+			keep = ks_cert_step(x, now);
+		else if (!strcmp(p, "issuers") || !strcmp(p, "clusterissuers"))
+			keep = ks_issuer_step(x, now);
 		else if (!strcmp(p, "replicasets")) {
 			/* owned sets are driven by their deployment */
 			keep = 0;

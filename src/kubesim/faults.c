@@ -40,6 +40,7 @@ static pthread_mutex_t flock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const names[KF_NTYPES] = {
     "image_pull", "crash_loop", "job_fail", "pvc_pending", "ns_stuck",
     "quota",	  "http_error", "latency",  "reset",	   "stall",
+    "cert_rate_limit", "cert_challenge", "cert_dns",
 };
 
 static double rnd(void)

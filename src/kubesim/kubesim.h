@@ -105,6 +105,7 @@ json_t *ks_proto_decode(const struct ks_resource *r, const void *body, size_t le
 
 struct ks_opts {
 	int pod_ready_ms, job_complete_ms, pvc_bind_ms, ns_delete_ms, observed_lag_ms;
+	int cert_ready_ms; /* a Certificate is issued this long after it (or its spec) changed */
 	int continue_ttl_ms;   /* a list's continue token expires after this (410 Expired) */
 	int watch_window;      /* changes kept for watches from a resourceVersion (older: 410) */
 	int watch_queue;       /* events a watcher may have waiting before it is dropped */
@@ -414,6 +415,13 @@ int ks_medusa_ingress(struct MHD_Connection *c, const char *url, const char *met
 /* /_sim/medusa/<rest> on the API port (lock held). */
 void ks_medusa_sim(struct ks_req *q, const char *rest);
 
+/* --- cert-manager (certmanager.c) ---------------------------------------- */
+
+/* One controller step for a Certificate (lock held): 1 = look again, 0 = done. */
+int ks_cert_step(struct ks_obj *x, int64_t now);
+/* The same for an Issuer or ClusterIssuer: Ready at once. */
+int ks_issuer_step(struct ks_obj *x, int64_t now);
+
 /* --- faults (faults.c) -------------------------------------------------- */
 
 enum ks_fault_type {
@@ -427,6 +435,9 @@ enum ks_fault_type {
 	KF_LATENCY,
 	KF_RESET,
 	KF_STALL,
+	KF_CERT_RATE_LIMIT, /* cert-manager: Let's Encrypt's rate limit (certmanager.c) */
+	KF_CERT_CHALLENGE,  /* cert-manager: the HTTP-01 challenge fails */
+	KF_CERT_DNS,	    /* cert-manager: the domain does not resolve */
 	KF_NTYPES
 };
 

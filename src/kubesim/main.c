@@ -24,6 +24,7 @@
  *         [--token T] [--pod-ready-ms N] [--job-complete-ms N] [--pvc-bind-ms N]
  *         [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N] [--fault JSON]...
  *         [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N] [--seed N]
+ *         [--cert-ready-ms N] (cert-manager's Certificates: certmanager.c)
  *         [--dns NAME=127.0.0.1:PORT]... [--quiet]
  *
  * --continue-ttl-ms: a list's continue token is refused (410 Expired) this
@@ -67,6 +68,7 @@ struct ks_opts ks_opt = {
     .pod_ready_ms = 1500,
     .job_complete_ms = 2000,
     .pvc_bind_ms = 500,
+    .cert_ready_ms = 1000,
     .ns_delete_ms = 1000,
     .observed_lag_ms = 200,
     .continue_ttl_ms = 300000, /* etcd compacts every 5 minutes by default */
@@ -608,6 +610,7 @@ static void usage(void)
 	    "[--pvc-bind-ms N]\n"
 	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N]\n"
 	    "               [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N]\n"
+	    "               [--cert-ready-ms N]\n"
 	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... "
 	    "[--quiet]\n");
 }
@@ -643,6 +646,7 @@ int main(int argc, char **argv)
 	    {"watch-window", required_argument, NULL, 7},
 	    {"watch-queue", required_argument, NULL, 8},
 	    {"watch-bookmark-ms", required_argument, NULL, 9},
+	    {"cert-ready-ms", required_argument, NULL, 11},
 	    {"fault", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"dns", required_argument, NULL, 10},
@@ -703,6 +707,9 @@ int main(int argc, char **argv)
 			break;
 		case 9:
 			ks_opt.watch_bookmark_ms = atoi(optarg);
+			break;
+		case 11:
+			ks_opt.cert_ready_ms = atoi(optarg);
 			break;
 		case 'f':
 			if (nf < 32)

@@ -104,6 +104,11 @@ static const char *header(const struct ks_resource *r)
 		return "Name,#Data,Age";
 	if (!strcmp(p, "secrets"))
 		return "Name,Type,#Data,Age";
+	/* cert-manager's CRDs: their additionalPrinterColumns of priority 0 */
+	if (!strcmp(p, "certificates"))
+		return "Name,Ready,Secret,Age";
+	if (!strcmp(p, "issuers") || !strcmp(p, "clusterissuers"))
+		return "Name,Ready,Age";
 	return "Name,Age";
 }
 
@@ -237,6 +242,19 @@ static json_t *cells(const struct ks_resource *r, const json_t *o)
 					 json_string_value(json_object_get(o, "type")) ?: "Opaque",
 					 n, a);
 		return json_pack("[s,I,s]", name, n, a);
+	}
+	if (!strcmp(p, "certificates") || !strcmp(p, "issuers") || !strcmp(p, "clusterissuers")) {
+		const char *ready = "";
+		json_t *c;
+		size_t i;
+
+		json_array_foreach(json_object_get(st, "conditions"), i, c)
+			if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Ready"))
+				ready = json_string_value(json_object_get(c, "status")) ?: "";
+		if (!strcmp(p, "certificates"))
+			return json_pack("[s,s,s,s]", name, ready,
+					 sval(o, "spec", "secretName"), a);
+		return json_pack("[s,s,s]", name, ready, a);
 	}
 	return json_pack("[s,s]", name, a);
 }
