@@ -96,8 +96,9 @@ is "$("$V" --list-kinds | md5sum)" "$("$V" --schema-dir "$K8S_SCHEMA" --list-kin
 	"the default schema is tests/vendor/k8s-schema"
 like "$("$V" --list-kinds)" '^apps/v1 +Deployment +namespaced +deployments' "--list-kinds lists apps/v1 Deployment"
 is "$("$V" --list-kinds | awk '{print $1}' | sort -u | tr '\n' ' ')" \
-	"apps/v1 batch/v1 networking.k8s.io/v1 policy/v1 rbac.authorization.k8s.io/v1 v1 " \
-	"the six group-versions of the vendored subset"
+	"apps/v1 batch/v1 cert-manager.io/v1 networking.k8s.io/v1 policy/v1 rbac.authorization.k8s.io/v1 v1 " \
+	"the six group-versions of the vendored subset, and cert-manager's from its vendored CRDs"
+is "$("$V" --crd-dir /nonexistent --list-kinds | grep -c cert-manager)" 0 "--crd-dir names another folder of CRDs"
 K8S_SCHEMA_DIR=$T/nowhere "$V" -q "$C/valid/list.json" >"$T/out" 2>&1
 is "$?" 2 "K8S_SCHEMA_DIR pointing nowhere: exit status 2"
 like "$(cat "$T/out")" "cannot load schema: .*$T/nowhere/swagger-subset\.json" "... naming the file it looked for"
