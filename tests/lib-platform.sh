@@ -95,6 +95,9 @@ groups = {}
 # the kinds kubesim serves beyond the vendored subset (StorageClass) too
 for r in list(json.load(open(sys.argv[3])).values()) + list(json.load(open(sys.argv[4]))["resources"].values()):
     groups.setdefault(r["resource"], set()).add(r["group"])
+# and cert-manager's, from its vendored CRDs (tests/vendor/cert-manager-crds)
+for k, g in (("certificates", "cert-manager.io"), ("issuers", "cert-manager.io"), ("clusterissuers", "cert-manager.io")):
+    groups.setdefault(k, set()).add(g)
 # HTTP method -> RBAC verb (docs/k8s-semantics.md section 9); the simulator counts a
 # GET on a collection as LIST.  Server-side apply may create the object: patch AND create.
 verbs = {"GET": ["get"], "LIST": ["list"], "WATCH": ["watch"], "POST": ["create"],

@@ -137,7 +137,7 @@ ok "they pass the schema validator with -W ($out)" test $? -eq 0
 
 pg_start "$T/pg" || bail "cannot start PostgreSQL"
 sf_migrate || bail "migrate failed"
-kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 \
+kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 --cert-ready-ms 100 \
 	--ns-delete-ms 50 --observed-lag-ms 10 || bail "cannot start kubesim"
 
 # objects of a namespace that does not exist cannot be dry-run (a real API server says
@@ -205,6 +205,23 @@ metadata:
 provisioner: example.com/csi
 allowVolumeExpansion: true
 YAML
+# the issuer of custom domains' certificates (kubesim's cert-manager), for the domain below
+K apply -f - >/dev/null <<'YAML'
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata:
+  name: letsencrypt
+spec:
+  acme:
+    server: https://acme-v02.api.letsencrypt.org/directory
+    privateKeySecretRef:
+      name: letsencrypt-account
+    solvers:
+    - http01:
+        ingress:
+          ingressClassName: traefik
+YAML
+export SF_DOMAIN_ISSUER=letsencrypt
 owner=$(sql "INSERT INTO users (email, password_hash) VALUES ('tenant@example.com', 'x') RETURNING id")
 sql "INSERT INTO stores (id, owner_id, name, engine) VALUES
 	('wooshop1', $owner, 'Woo shop', 'woocommerce'), ('medshop1', $owner, 'Medusa shop', 'medusa')"
@@ -214,6 +231,14 @@ ok "both stores become ready" pass_until 90 "(SELECT count(*) FROM stores WHERE 
 # the StatefulSet and the StorageClass, and grows the database's claim
 sql "UPDATE stores SET plan = 'medium', next_attempt_at = now() WHERE id = 'medshop1'"
 ok "a plan change is applied" pass_until 60 "(SELECT plan_applied = 'medium' FROM stores WHERE id = 'medshop1')"
+# a custom domain verified in DNS (what store_domain.c and the DNS check write, sql/015), then
+# removed: reconcile_domain.c's domains Ingress, Certificate, and their removal
+sql "INSERT INTO store_domains (store_id, domain, display, token, status, expires_at, verified_at)
+	VALUES ('wooshop1', 'shop.example.com', 'shop.example.com', repeat('a', 32), 'verified', now(), now())"
+ok "a custom domain gets its certificate" pass_until 60 \
+	"(SELECT cert_state = 'issued' FROM store_domains WHERE domain = 'shop.example.com')"
+sql "UPDATE store_domains SET status = 'removing'"
+ok "... and goes, with its host and certificate" pass_until 60 "(SELECT count(*) = 0 FROM store_domains)"
 # an upgrade that fails and rolls back (snapshot, setup Job replaced, restore), as the web side
 # asks for it (sql/003): reconcile_upgrade.c's calls
 curl -s --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN" -X POST \

@@ -31,6 +31,8 @@ static const struct kind kinds[] = {
 	{"policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", 1},
 	{"rbac.authorization.k8s.io/v1", "Role", "roles", 1},
 	{"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", 1},
+	/* cert-manager (custom domains: reconcile_domain.c) */
+	{"cert-manager.io/v1", "Certificate", "certificates", 1},
 };
 
 static const struct kind *find_kind(const char *api_version, const char *kind)

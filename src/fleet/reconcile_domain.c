@@ -24,8 +24,21 @@ static struct db_stmt st_release = DB_STMT(
 static struct db_stmt st_expire = DB_STMT(
 	"DELETE FROM store_domains WHERE status = 'pending' AND least(expires_at, created_at + "
 	"make_interval(secs => $1::integer)) <= now() RETURNING store_id, domain", 1);
-static struct db_stmt st_removed = DB_STMT(
-	"DELETE FROM store_domains WHERE status = 'removing' RETURNING store_id, domain", 0);
+/* the verified and removing domains of live stores, by store (the Kubernetes side) */
+static struct db_stmt st_hosted = DB_STMT(
+	"SELECT d.id, d.store_id, d.domain, d.status, d.applied, d.cert_state, d.cert_message, "
+	"s.status FROM store_domains d JOIN stores s ON s.id = d.store_id "
+	"WHERE d.status <> 'pending' AND s.status NOT IN ('deleting', 'deleted') "
+	"ORDER BY d.store_id, d.domain", 0);
+static struct db_stmt st_applied = DB_STMT(
+	"UPDATE store_domains SET applied = true, cert_state = $2, cert_message = $3, "
+	"cert_not_after = $4::timestamptz WHERE id = $1::bigint AND status = 'verified'", 4);
+static struct db_stmt st_gone = DB_STMT(
+	"DELETE FROM store_domains WHERE id = $1::bigint AND status = 'removing' "
+	"RETURNING store_id, domain", 1);
+static struct db_stmt st_cert_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) "
+	"SELECT $1, 'domain', $2, $3 WHERE $4 <> $5", 5);
 static struct db_stmt st_due = DB_STMT(
 	"UPDATE store_domains d SET next_check_at = now() + make_interval(secs => $1::integer) "
 	"FROM (SELECT x.id FROM store_domains x JOIN stores s ON s.id = x.store_id "
@@ -222,6 +235,365 @@ out:
 	return rc;
 }
 
+/* --- the Kubernetes side: the domains Ingress and the Certificates -------------------------- */
+
+#define DOMAINS_INGRESS "custom-domains"
+#define FIELD_MANAGER	"storefleet-domains"
+
+/* The issuer of custom domains' certificates ("" = none: served over HTTP only). */
+static const char *issuer(void)
+{
+	return *config.domain_issuer ? config.domain_issuer : config.tls_issuer;
+}
+
+/* A domain's Certificate name (its Secret: NAME-tls): "domain-" + the name, dots as hyphens. */
+static const char *cert_name(struct arena *a, const char *domain)
+{
+	char *n = arena_printf(a, "domain-%s", domain);
+
+	for (char *p = n; *p; p++)
+		if (*p == '.')
+			*p = '-';
+	if (strlen(n) > 240) { /* a Secret name must stay within 253 with "-tls" */
+		unsigned long h = 5381;
+
+		for (const char *p = domain; *p; p++)
+			h = h * 33 + (unsigned char)*p;
+		n = arena_printf(a, "domain-%.200s-%08lx", n + 7, h & 0xffffffffUL);
+	}
+	return n;
+}
+
+/*
+ * cert-manager's answer in plain words (arena strings: cert may go before they do): Ready True -> issued; an Issuing
+ * failure -> failed, with why (Let's Encrypt's rate limit, the HTTP-01
+ * challenge, DNS); anything else -> requested (waiting, with the reason
+ * cert-manager gives when it is not just "in progress").
+ */
+static void cert_verdict(struct arena *a, const json_t *cert, const char *domain,
+			 const char **state, const char **msg, const char **not_after)
+{
+	const json_t *c, *st = json_object_get(cert, "status");
+	const char *rs = "", *im = "", *is = "", *ir = "";
+	size_t i;
+
+	*state = "requested";
+	*msg = "";
+	*not_after = NULL;
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
+		if (!strcmp(jstr(c, "type"), "Ready"))
+			rs = jstr(c, "status");
+		if (!strcmp(jstr(c, "type"), "Issuing")) {
+			is = jstr(c, "status");
+			ir = jstr(c, "reason");
+			im = jstr(c, "message");
+		}
+	}
+	if (!strcmp(rs, "True")) {
+		*state = "issued";
+		*not_after = *jstr(st, "notAfter") ? arena_strdup(a, jstr(st, "notAfter")) : NULL;
+		*msg = *not_after ? arena_printf(a, "Valid until %s.", *not_after) : "";
+		return;
+	}
+	if (!strcmp(is, "False") && !strcmp(ir, "Failed")) {
+		*state = "failed";
+		if (strstr(im, "rateLimited") || strstr(im, "rate limit"))
+			*msg = arena_printf(a,
+					    "Rate limited: Let's Encrypt has issued as many "
+					    "certificates for this registered domain this week as it "
+					    "allows; storefleet asks again, and it is issued once the "
+					    "limit allows. (%.300s)",
+					    im);
+		else if (strstr(im, "error:dns") || strstr(im, "NXDOMAIN") ||
+			 strstr(im, "DNS problem"))
+			*msg = arena_printf(a,
+					    "DNS wrong: Let's Encrypt could not find %s in DNS; check "
+					    "the CNAME record. (%.300s)",
+					    domain, im);
+		else if (strstr(im, "acme-challenge") || strstr(im, "unauthorized") ||
+			 strstr(im, "authorization error"))
+			*msg = arena_printf(a,
+					    "Challenge failed: Let's Encrypt could not fetch its HTTP "
+					    "check from http://%s/.well-known/acme-challenge/; the "
+					    "domain must point at the store (CNAME) with nothing in "
+					    "between that answers for it. (%.300s)",
+					    domain, im);
+		else
+			*msg = arena_printf(a, "The certificate could not be issued: %.400s", im);
+		return;
+	}
+	if (!strcmp(ir, "IssuerNotFound"))
+		*msg = arena_printf(a, "Waiting: %.300s (an operator must create the issuer).", im);
+}
+
+/* The store's own Ingress (the chart's), whose backend and class the domains Ingress copies. */
+static json_t *store_ingress(struct reconcile *r, const char *ns, struct k8s_err *ke)
+{
+	struct buf path = BUF_INIT;
+	json_t *list, *it, *found = NULL;
+	size_t i;
+
+	buf_addf(&path, "/apis/networking.k8s.io/v1/namespaces/%s/ingresses", ns);
+	list = k8s_get(&r->k, path.s, ke);
+	buf_release(&path);
+	if (!list)
+		return NULL;
+	json_array_foreach(json_object_get(list, "items"), i, it)
+		if (strcmp(jstr(json_object_get(it, "metadata"), "name"), DOMAINS_INGRESS) && !found)
+			found = json_incref(it);
+	json_decref(list);
+	return found;
+}
+
+struct hosted {
+	const char *id, *domain, *status, *cert_state, *cert_message;
+	int applied;
+};
+
+/*
+ * One store's domains onto Kubernetes: the domains Ingress (one rule and
+ * one TLS entry per verified domain, the store Ingress's backend and
+ * annotations, so a suspended store's paused page shows on its domains
+ * too), a Certificate per verified domain, the Certificate and Secret of a
+ * removed one deleted and its row dropped; cert-manager's state read back.
+ */
+static int host_store(struct reconcile *r, const char *store, struct hosted *d, int n,
+		      int *changed, struct err *e)
+{
+	const char *ns = arena_printf(r->a, "store-%s", store);
+	const char *iss = issuer();
+	struct k8s_err ke;
+	json_t *main_ing, *ing, *rules, *tls, *http;
+	int live = 0;
+
+	memset(&ke, 0, sizeof(ke));
+	if (!(main_ing = store_ingress(r, ns, &ke))) {
+		log_debug("reconcile: domains of store %s: no Ingress of the store to copy yet%s%s",
+			  store, ke.err.msg[0] ? ": " : "", ke.err.msg);
+		/* not provisioned this far: nothing was put on Kubernetes for a domain never
+		 * applied, so its removal is done; the others wait for the next pass */
+		for (int i = 0; i < n; i++) {
+			const char *p[1] = {d[i].id};
+			PGresult *res;
+
+			if (strcmp(d[i].status, "removing") || d[i].applied)
+				continue;
+			if (!(res = db_run(r->a, &st_gone, p, e)))
+				return -1;
+			if (db_rows(res) == 1 &&
+			    event(r->a, store, "info",
+				  arena_printf(r->a, "Domain %s is off the store.", d[i].domain),
+				  e) < 0)
+				return -1;
+			(*changed)++;
+		}
+		return 0;
+	}
+	http = json_object_get(json_array_get(jpath(main_ing, "spec", "rules"), 0), "http");
+	rules = json_array();
+	tls = json_array();
+	for (int i = 0; i < n; i++) {
+		if (strcmp(d[i].status, "verified"))
+			continue;
+		live++;
+		json_array_append_new(rules, json_pack("{s:s,s:O}", "host", d[i].domain, "http",
+						       http ? http : json_null()));
+		if (*iss)
+			json_array_append_new(
+			    tls, json_pack("{s:[s],s:s}", "hosts", d[i].domain, "secretName",
+					   arena_printf(r->a, "%s-tls", cert_name(r->a, d[i].domain))));
+	}
+	if (live) {
+		const json_t *ann = jpath(main_ing, "metadata", "annotations");
+		const json_t *icn = jpath(main_ing, "spec", "ingressClassName");
+		json_t *keep = json_object();
+		const char *k;
+		json_t *v;
+
+		/* the controller's routing annotations, not cert-manager's ingress-shim one */
+		json_object_foreach((json_t *)ann, k, v)
+			if (strncmp(k, "cert-manager.io/", 16))
+				json_object_set(keep, k, v);
+		ing = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s},s:o},s:{s:s,s:o}}", "apiVersion",
+				"networking.k8s.io/v1", "kind", "Ingress", "metadata", "name",
+				DOMAINS_INGRESS, "namespace", ns, "labels",
+				"app.kubernetes.io/managed-by", "storefleet",
+				"storefleet.io/custom-domains", store, "annotations", keep, "spec",
+				"ingressClassName",
+				json_is_string(icn) ? json_string_value(icn) : config.ingress_class,
+				"rules", rules);
+		if (!ing)
+			BUG("domains Ingress: json_pack failed");
+		if (json_array_size(tls))
+			json_object_set(json_object_get(ing, "spec"), "tls", tls);
+		{
+			struct k8s_apply_opts o = {FIELD_MANAGER, 0, 0};
+			json_t *got = k8s_apply(&r->k, ing, &o, NULL, &ke);
+
+			json_decref(ing);
+			if (!got) {
+				json_decref(main_ing);
+				json_decref(tls);
+				return err_set(e, 502, "domains Ingress of store %s: %s", store,
+					       ke.err.msg);
+			}
+			json_decref(got);
+		}
+	} else {
+		struct buf path = BUF_INIT;
+
+		json_decref(rules);
+		buf_addf(&path, "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s", ns,
+			 DOMAINS_INGRESS);
+		if (k8s_delete(&r->k, path.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0) {
+			buf_release(&path);
+			json_decref(main_ing);
+			json_decref(tls);
+			return err_set(e, 502, "domains Ingress of store %s: %s", store,
+				       ke.err.msg);
+		}
+		buf_release(&path);
+	}
+	json_decref(main_ing);
+	json_decref(tls);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = cert_name(r->a, d[i].domain);
+		struct buf path = BUF_INIT;
+		const char *p[5];
+
+		buf_addf(&path, "/apis/cert-manager.io/v1/namespaces/%s/certificates/%s", ns, name);
+		if (!strcmp(d[i].status, "removing")) {
+			struct buf sp = BUF_INIT;
+			PGresult *res;
+
+			buf_addf(&sp, "/api/v1/namespaces/%s/secrets/%s-tls", ns, name);
+			if (k8s_delete(&r->k, path.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0 ||
+			    k8s_delete(&r->k, sp.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0) {
+				log_warn("reconcile: domain %s: cannot remove its certificate: %s",
+					 d[i].domain, ke.err.msg);
+				buf_release(&sp);
+				buf_release(&path);
+				continue;
+			}
+			buf_release(&sp);
+			p[0] = d[i].id;
+			if (!(res = db_run(r->a, &st_gone, p, e))) {
+				buf_release(&path);
+				return -1;
+			}
+			if (db_rows(res) == 1 &&
+			    event(r->a, store, "info",
+				  arena_printf(r->a,
+					       "Domain %s is off the store: its host and certificate "
+					       "are gone.",
+					       d[i].domain),
+				  e) < 0) {
+				buf_release(&path);
+				return -1;
+			}
+			(*changed)++;
+			buf_release(&path);
+			continue;
+		}
+		if (!*iss) {
+			p[0] = d[i].id;
+			p[1] = "none";
+			p[2] = "No certificate issuer is configured (domain_issuer); the domain is "
+			       "served over HTTP.";
+			p[3] = NULL;
+			if (!db_run(r->a, &st_applied, p, e)) {
+				buf_release(&path);
+				return -1;
+			}
+			buf_release(&path);
+			continue;
+		}
+		{
+			json_t *cert = json_pack(
+			    "{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s}},s:{s:s,s:[s],s:{s:s,s:s,s:s}}}",
+			    "apiVersion", "cert-manager.io/v1", "kind", "Certificate", "metadata",
+			    "name", name, "namespace", ns, "labels", "app.kubernetes.io/managed-by",
+			    "storefleet", "storefleet.io/custom-domains", store, "spec", "secretName",
+			    arena_printf(r->a, "%s-tls", name), "dnsNames", d[i].domain, "issuerRef",
+			    "name", iss, "kind", config.domain_issuer_kind, "group",
+			    "cert-manager.io");
+			struct k8s_apply_opts o = {FIELD_MANAGER, 0, 0};
+
+			if (!cert)
+				BUG("Certificate: json_pack failed");
+			json_t *got = k8s_apply(&r->k, cert, &o, NULL, &ke);
+			const char *state, *msg, *not_after;
+
+			json_decref(cert);
+			buf_release(&path);
+			if (!got) {
+				log_warn("reconcile: domain %s: cannot request its certificate: %s",
+					 d[i].domain, ke.err.msg);
+				continue;
+			}
+			cert_verdict(r->a, got, d[i].domain, &state, &msg, &not_after);
+			json_decref(got);
+			p[0] = d[i].id;
+			p[1] = state;
+			p[2] = msg;
+			p[3] = not_after;
+			if (!db_run(r->a, &st_applied, p, e))
+				return -1;
+			/* the store's activity hears of a change of state, once */
+			p[0] = store;
+			p[1] = !strcmp(state, "failed") ? "warn" : "info";
+			p[2] = !strcmp(state, "issued")
+				   ? arena_printf(r->a, "Certificate for %s issued.", d[i].domain)
+			       : !strcmp(state, "failed")
+				   ? arena_printf(r->a, "Certificate for %s: %s", d[i].domain, msg)
+				   : arena_printf(r->a, "Certificate for %s requested.",
+						  d[i].domain);
+			p[3] = state;
+			p[4] = d[i].cert_state;
+			if (!db_run(r->a, &st_cert_event, p, e))
+				return -1;
+			if (strcmp(state, d[i].cert_state) || !d[i].applied)
+				(*changed)++;
+		}
+	}
+	return 0;
+}
+
+/* Every store with verified or removing domains, one after the other. */
+static int host_domains(struct reconcile *r, int *changed, struct err *e)
+{
+	PGresult *res = db_run(r->a, &st_hosted, NULL, e);
+	int rows, start = 0;
+
+	if (!res)
+		return -1;
+	rows = db_rows(res);
+	while (start < rows) {
+		const char *store = db_get(res, start, 1);
+		int end = start, n;
+		struct hosted *d;
+		struct err se = ERR_INIT;
+
+		while (end < rows && !strcmp(db_get(res, end, 1), store))
+			end++;
+		n = end - start;
+		d = arena_alloc(r->a, sizeof(*d) * (size_t)n);
+		for (int i = 0; i < n; i++) {
+			d[i].id = db_get(res, start + i, 0);
+			d[i].domain = db_get(res, start + i, 2);
+			d[i].status = db_get(res, start + i, 3);
+			d[i].applied = db_get_bool(res, start + i, 4);
+			d[i].cert_state = db_get(res, start + i, 5);
+			d[i].cert_message = db_get(res, start + i, 6);
+		}
+		if (host_store(r, store, d, n, changed, &se) < 0)
+			log_warn("reconcile: custom domains of store %s: %s", store, se.msg);
+		start = end;
+	}
+	return 0;
+}
+
 /* Release, expire, then look the due claims up. */
 int reconcile_domains(struct reconcile *r, int *changed, struct err *e)
 {
@@ -255,15 +627,6 @@ int reconcile_domains(struct reconcile *r, int *changed, struct err *e)
 		count(r->a, "expired");
 		(*changed)++;
 	}
-	if (!(res = db_run(r->a, &st_removed, NULL, e)))
-		return -1;
-	for (int i = 0; i < db_rows(res); i++) {
-		if (event(r->a, db_get(res, i, 0), "info",
-			  arena_printf(r->a, "Domain %s is off the store.", db_get(res, i, 1)),
-			  e) < 0)
-			return -1;
-		(*changed)++;
-	}
 	snprintf(ivl, sizeof(ivl), "%d", config.domain_check_interval);
 	snprintf(lim, sizeof(lim), "%d", CHECKS);
 	if (!(res = db_run(r->a, &st_due, p, e)))
@@ -293,5 +656,5 @@ int reconcile_domains(struct reconcile *r, int *changed, struct err *e)
 			count(r->a, verdict < 0 ? "error" : "not_yet");
 		}
 	}
-	return 0;
+	return host_domains(r, changed, e);
 }
