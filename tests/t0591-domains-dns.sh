@@ -5,7 +5,7 @@
 . "$SF_ROOT/tests/lib-domains.sh"
 
 export SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100 SF_DOMAIN=stores.example.net \
-	SF_DOMAIN_CHECK_INTERVAL=1 SF_DOMAIN_INGRESS_IPS=192.0.2.80
+	SF_DOMAIN_CHECK_INTERVAL=1 SF_DOMAIN_INGRESS_IPS=192.0.2.80 SF_DOMAIN_CERT_BUDGET=2
 kubesim_start "$T/kubesim" || bail "cannot start kubesim"
 dns_start || bail "cannot start dnsmasq"
 sf_stack
@@ -105,9 +105,9 @@ is "$(json_get 'j["domains"][0]["expires_at"]')" None "... a verified domain doe
 
 # --- the resolver down --------------------------------------------------------------------------------
 dns_stop
-tz=$(claim "$tok" "$sa" later.example.com) || bail "no claim"
+tz=$(claim "$tok" "$sa" later.example.org) || bail "no claim"
 pass
-like "$(state "$sa" later.example.com)" "^pending\|The DNS look-up of _storefleet-challenge.later.example.com failed \(no answer from 127.0.0.1:$DNS_PORT \(timed out or refused\)\); it is tried again\.$" \
+like "$(state "$sa" later.example.org)" "^pending\|The DNS look-up of _storefleet-challenge.later.example.org failed \(no answer from 127.0.0.1:$DNS_PORT \(timed out or refused\)\); it is tried again\.$" \
 	"the resolver down: pending, the failure said, tried again"
 
 # --- what the owner sees ------------------------------------------------------------------------------
@@ -118,8 +118,17 @@ like "$BODY" '<span class="badge badge-domain-verified">verified</span>' "the st
 like "$BODY" 'Verified: the TXT record is in place and the addresses of apex.example.org are the platform&#39;s.' "... and what the look-up found"
 http GET /metrics
 like "$BODY" '^storefleet_domain_checks_total\{result="verified"\} 3$' "/metrics counts the verifications"
-like "$BODY" '^storefleet_domain_checks_total\{result="taken"\} 1$' "... the claim refused because another store holds the name"
+like "$BODY" '^storefleet_domain_checks_total\{result="taken"\} [1-9]$' "... the claim refused because another store holds the name (again while it is being removed)"
 like "$BODY" '^storefleet_domain_checks_total\{result="expired"\} 3$' "... the expired claims"
 like "$BODY" '^storefleet_domain_checks_total\{result="error"\} 1$' "... the failed look-ups"
 like "$BODY" '^storefleet_custom_domains\{status="verified",certificate="none"\} 2$' "... and the verified domains"
+
+# --- the certificate budget (SF_DOMAIN_CERT_BUDGET=2 a week per registered domain) -----------------
+api_json POST "/api/v1/stores/$sc/domains" "$tok3" '{"domain":"new.example.com"}'
+is "$STATUS:$(json_get '",".join(j["error"]["fields"].keys())')" "422:domain" \
+	"example.com had 2 certificates asked for this week (shop.example.com twice): a third name under it is refused"
+like "$(json_get 'j["error"]["message"]')" "^new.example.com cannot get a certificate this week: Let's Encrypt issues at most 2 certificates a week for example.com and the names under it, and 2 were asked for here in the last 7 days\. Add it after 20[0-9-]{8}T[0-9:]{8}Z\.$" \
+	"... saying why and when it can be added"
+api_json POST "/api/v1/stores/$sc/domains" "$tok3" '{"domain":"new.example.org"}'
+is "$STATUS" 201 "example.org (one certificate this week) still has room"
 done_testing

@@ -78,6 +78,7 @@ static const struct setting settings[] = {
 	S("domain_ingress_ips", domain_ingress_ips, ""),
 	S("domain_issuer", domain_issuer, ""),
 	S("domain_issuer_kind", domain_issuer_kind, "ClusterIssuer"),
+	I("domain_cert_budget", domain_cert_budget, "50", 0, 1000000),
 
 	S("kubeconfig", kubeconfig, ""),
 	S("kube_context", kube_context, ""),

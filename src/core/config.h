@@ -68,6 +68,7 @@ struct config {
 	char *domain_ingress_ips;	/* addresses an A/AAAA record may name instead (comma-separated) */
 	char *domain_issuer;		/* cert-manager issuer of custom domains' Certificates ("" = tls_issuer) */
 	char *domain_issuer_kind;	/* ClusterIssuer | Issuer */
+	int domain_cert_budget;		/* certificates per registered domain per 7 days (0 = no limit) */
 
 	/* kubernetes */
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */

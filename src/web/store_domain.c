@@ -79,6 +79,12 @@ static struct db_stmt st_taken = DB_STMT(
 	"WHERE d.domain = $1 AND (d.status <> 'pending' OR d.store_id = $2)", 2);
 static struct db_stmt st_count = DB_STMT(
 	"SELECT count(*) FROM store_domains WHERE store_id = $1", 1);
+/* certificates asked for under a registered domain in 7 days: one per verification */
+static struct db_stmt st_budget = DB_STMT(
+	"SELECT count(*), " TS("(min(at) + interval '7 days')") " FROM audit_log "
+	"WHERE action = 'domain.verify' AND at > now() - interval '7 days' "
+	"AND (details->>'domain' = $1 OR right(details->>'domain', length($1) + 1) = '.' || $1)",
+	1);
 static struct db_stmt st_insert = DB_STMT(
 	"INSERT INTO store_domains (store_id, domain, display, token, expires_at) "
 	"VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::integer))", 5);
@@ -107,6 +113,25 @@ int store_domain_list(struct arena *a, const struct store_who *who, const char *
 	for (int i = 0; i < db_rows(res); i++)
 		view_push(*domains, domain_view(a, res, i));
 	return 0;
+}
+
+/*
+ * The registered domain Let's Encrypt counts certificates under, roughly:
+ * the last two labels.  Without the public suffix list a name under a
+ * two-label suffix (shop.example.co.uk) is counted under co.uk, a budget
+ * shared more widely than Let's Encrypt's: it errs towards refusing.
+ */
+static const char *registered(const char *name)
+{
+	const char *p = name + strlen(name);
+	int dots = 0;
+
+	while (p > name) {
+		p--;
+		if (*p == '.' && ++dots == 2)
+			return p + 1;
+	}
+	return name;
 }
 
 struct change {
@@ -178,6 +203,22 @@ static int add_tx(void *ctx, struct err *e)
 			       "This store has %lld domain%s, the limit per store is %d; remove one "
 			       "first.",
 			       n, n == 1 ? "" : "s", config.domains_per_store);
+	if (config.domain_cert_budget > 0) {
+		const char *reg = registered(c->ascii);
+
+		p[0] = reg;
+		if (!(res = db_run(c->a, &st_budget, p, e)))
+			return -1;
+		n = db_get_ll(res, 0, 0);
+		if (n >= config.domain_cert_budget)
+			return err_set(e, 422,
+				       "%s cannot get a certificate this week: Let's Encrypt issues at "
+				       "most %d certificates a week for %s and the names under it, and "
+				       "%lld were asked for here in the last 7 days. Add it after %s.",
+				       c->ascii, config.domain_cert_budget, reg, n,
+				       db_get(res, 0, 1) ? db_get(res, 0, 1) : "a week");
+		p[0] = c->id;
+	}
 	randombytes_buf(raw, sizeof(raw));
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(token + 2 * i, 3, "%02x", raw[i]);
