@@ -235,10 +235,10 @@ ok "a plan change is applied" pass_until 60 "(SELECT plan_applied = 'medium' FRO
 # removed: reconcile_domain.c's domains Ingress, Certificate, and their removal
 sql "INSERT INTO store_domains (store_id, domain, display, token, status, expires_at, verified_at)
 	VALUES ('wooshop1', 'shop.example.com', 'shop.example.com', repeat('a', 32), 'verified', now(), now())"
-ok "a custom domain gets its certificate" pass_until 60 \
+ok "a custom domain gets its certificate" pass_until 90 \
 	"(SELECT cert_state = 'issued' FROM store_domains WHERE domain = 'shop.example.com')"
 sql "UPDATE store_domains SET status = 'removing'"
-ok "... and goes, with its host and certificate" pass_until 60 "(SELECT count(*) = 0 FROM store_domains)"
+ok "... and goes, with its host and certificate" pass_until 90 "(SELECT count(*) = 0 FROM store_domains)"
 # an upgrade that fails and rolls back (snapshot, setup Job replaced, restore), as the web side
 # asks for it (sql/003): reconcile_upgrade.c's calls
 curl -s --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN" -X POST \
