@@ -15,7 +15,7 @@ rc_stack() {
 	pg_start "$T/pg" || bail "cannot start PostgreSQL"
 	sf_migrate || bail "migrate failed"
 	kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 \
-		--ns-delete-ms 50 --observed-lag-ms 10 "$@" || bail "cannot start kubesim"
+		--ns-delete-ms 50 --observed-lag-ms 10 --watch-bookmark-ms 100 "$@" || bail "cannot start kubesim"
 	export SF_SECRET_KEY=$RC_KEY SF_INGRESS_ADDRESS=$KUBESIM_INGRESS
 	export SF_FAILURE_GRACE=${SF_FAILURE_GRACE:-1} SF_RECONCILE_INTERVAL=1
 	export SF_LEASE_SECONDS=${SF_LEASE_SECONDS:-30} SF_KUBE_TIMEOUT=${SF_KUBE_TIMEOUT:-5}

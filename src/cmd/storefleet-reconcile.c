@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	}
 	if (!guard && ((lock && !ro.dry_run) || loop))
 		return 1;
+	ro.run_for = loop ? duration : 0;
 	r = reconcile_new(&ro, &e);
 	if (!r) {
 		log_error("reconcile: %s", e.msg);

@@ -56,6 +56,7 @@ struct config {
 	int failure_grace;		/* seconds a pod may wait (ImagePullBackOff...) before failing */
 	int reconcile_interval;		/* seconds between passes under --for */
 	int lease_seconds;		/* how long a claimed store stays leased */
+	int observe_stale;		/* seconds a watched view may go without a bookmark or list before it is not trusted */
 	int webhook_check_interval;	/* seconds between checks of a store's WooCommerce webhooks */
 	int store_api_retry;		/* seconds before a failed read of a store's own API is retried */
 

@@ -580,6 +580,55 @@ static enum k8s_result result_of(int code)
 	return K8S_R_2XX;
 }
 
+void k8s_count(struct k8s *k, enum k8s_verb verb, int code)
+{
+	k->count[verb][result_of(code)]++;
+}
+
+void *k8s_stream_new(struct k8s *k, const char *path, void **headers)
+{
+	struct curl_slist *h = NULL;
+	struct buf url = BUF_INIT;
+	struct err te = ERR_INIT;
+	char *auth = NULL;
+	CURL *c;
+
+	if (!k->curl)
+		BUG("kubernetes: stream on a client that is not initialised");
+	c = curl_easy_duphandle(k->curl);
+	if (!c)
+		die_oom();
+	buf_adds(&url, k->base);
+	buf_adds(&url, path);
+	if (url.failed)
+		die_oom();
+	curl_easy_setopt(c, CURLOPT_URL, url.s);
+	buf_release(&url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, NULL);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, NULL);
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	if (kubeconfig_refresh_token(&k->kc, 0, &te) < 0)
+		log_warn("kubernetes: context '%s': %s", k->kc.context, te.msg);
+	h = curl_slist_append(h, "Accept: application/json");
+	if (*k->kc.token) {
+		if (asprintf(&auth, "Authorization: Bearer %s", k->kc.token) < 0)
+			die_oom();
+		h = curl_slist_append(h, auth);
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
+	if (!h)
+		die_oom();
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	*headers = h;
+	return c;
+}
+
 /* The message for a failed attempt: context, server, request, what happened. */
 static void describe(struct k8s *k, struct k8s_err *ke, const char *method, const char *path,
 		     const char *what)

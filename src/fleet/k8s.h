@@ -209,6 +209,21 @@ json_t *k8s_pods(struct k8s *k, const char *ns, const char *selector, struct k8s
  */
 json_t *k8s_events(struct k8s *k, const char *ns, const char *involved, struct k8s_err *ke);
 
+/* ---- streams (watches) ---- */
+
+/*
+ * A new curl easy handle (CURL *) for a long-lived GET of path (a watch):
+ * the client's TLS, proxy and address options, Accept and Authorization
+ * headers (OUT *headers: the caller frees them with curl_slist_free_all
+ * after the handle), no total timeout and no size cap - the caller bounds
+ * it (timeoutSeconds) and reads it through its own CURLOPT_WRITEFUNCTION.
+ * Not retried, not counted: the caller counts it with k8s_count.
+ */
+void *k8s_stream_new(struct k8s *k, const char *path, void **headers);
+
+/* Count one request of verb that ended with HTTP status code (0 = no answer). */
+void k8s_count(struct k8s *k, enum k8s_verb verb, int code);
+
 /* ---- the raw request and error helpers ---- */
 
 /*

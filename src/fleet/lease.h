@@ -45,6 +45,9 @@
  */
 int lease_holder_ensure(struct arena *a, struct err *e);
 
+/* This process's holder number once lease_holder_ensure succeeded (0 before). */
+int lease_holder_id(void);
+
 /* One claimed store row, as it was when the lease was taken. */
 struct lease {
 	const char *id;

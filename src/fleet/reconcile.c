@@ -16,6 +16,7 @@
 #include "lease.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "observe.h"
 #include "reconcile_medusa.h"
 #include "reconcile_metrics.h"
 #include "readiness.h"
@@ -28,12 +29,14 @@
 /*
  * How a pass works, and why:
  *
- * OBSERVE costs a fixed handful of LIST requests whatever the number of
- * stores: every object storefleet makes carries app.kubernetes.io/
- * managed-by=storefleet and storefleet.io/store=<id>, so one cluster-wide
- * LIST per kind, grouped by the store label, describes every store.  Pods
- * and events (the details of a failure) are fetched per namespace, and only
- * for stores being provisioned or whose workloads look unhealthy.
+ * OBSERVE reads the view of every store from PostgreSQL (observe.h): the
+ * host owning each kind's watch listed it once and applies the changes its
+ * watch brings, so a steady pass costs no Kubernetes request at all, and
+ * the next run resumes the watch.  A view not known current (no LIST or
+ * BOOKMARK within observe_stale seconds) is never judged: the pass lists
+ * the cluster itself.  Pods and events (the details of a failure) are
+ * fetched per namespace, and only for stores being provisioned or whose
+ * workloads look unhealthy.
  *
  * DECIDE is pure: from (status, observation) each store either needs
  * nothing (a steady ready store: no request, no write) or work, and the
@@ -48,12 +51,11 @@
 #define MANAGED_SELECTOR   "app.kubernetes.io/managed-by=storefleet"
 #define STORE_LABEL	   "storefleet.io/store"
 #define CREDENTIALS_SECRET "storefleet-credentials"
-#define LIST_PAGE	   5000 /* pages per pass at 10,000 stores: 9; memory: one page */
-#define RECONCILE_BODY_MIN ((size_t)128 << 20)
+#define RECONCILE_BODY_MIN ((size_t)32 << 20)
 
 /*
- * What one cluster-wide LIST observes; key = field of a store's observation.
- * Jobs are not listed cluster-wide: a running store's setup is done, and a
+ * The kinds of a store's observation (observe.h); key = its field.  Jobs
+ * are not observed cluster-wide: a running store's setup is done, and a
  * provisioning store's Jobs come with its pods and events (fetch_details).
  */
 static const struct obs_kind {
@@ -189,132 +191,6 @@ static const char *admin_user_of(const struct engine_bp *eb, const struct store 
 			return u;
 	}
 	return s->email;
-}
-
-/* ---- observe -------------------------------------------------------------- */
-
-/*
- * Keep what judging needs (metadata, spec.replicas, status): 10,000 stores'
- * pod templates and managedFields would otherwise stay in memory all pass.
- */
-static void trim(json_t *it)
-{
-	json_t *spec = json_object_get(it, "spec"), *replicas;
-
-	json_object_del(json_object_get(it, "metadata"), "managedFields");
-	if (spec) {
-		replicas = json_incref(json_object_get(spec, "replicas"));
-		json_object_clear(spec);
-		if (replicas)
-			json_object_set_new(spec, "replicas", replicas);
-	}
-}
-
-/* File the items of one page under their stores (trimmed; references taken). */
-static void group(json_t *by, const struct obs_kind *ok, const json_t *items)
-{
-	json_t *it;
-	size_t i;
-
-	json_array_foreach(items, i, it) {
-		const char *id = jstr(jpath(it, "metadata", "labels"), STORE_LABEL);
-		json_t *o, *arr;
-
-		if (!*id)
-			continue;
-		trim(it);
-		if (!json_object_get(it, "kind"))
-			json_object_set_new(it, "kind", json_string(ok->kind));
-		if (!json_object_get(it, "apiVersion"))
-			json_object_set_new(it, "apiVersion", json_string(ok->api_version));
-		o = json_object_get(by, id);
-		if (!o) {
-			o = json_object();
-			json_object_set_new(by, id, o);
-		}
-		if (!strcmp(ok->key, "namespace")) {
-			json_object_set(o, "namespace", it);
-			continue;
-		}
-		arr = json_object_get(o, ok->key);
-		if (!arr) {
-			arr = json_array();
-			json_object_set_new(o, ok->key, arr);
-		}
-		json_array_append(arr, it);
-	}
-}
-
-/*
- * One cluster-wide LIST, paged by hand (continue tokens) so each page is
- * trimmed and grouped before the next is read: memory holds one page of
- * full objects, not 10,000 stores' worth.  So a page is not the arena's:
- * it is freed here, once its items are filed (by holds what it needs).
- */
-static int list_kind(struct reconcile *r, const struct obs_kind *ok, json_t *by, struct k8s_err *ke,
-		     struct err *e)
-{
-	struct buf base = BUF_INIT, url = BUF_INIT;
-	const char *cont = NULL;
-	int rc = -1, code = 0;
-
-	if (k8s_path(&base, ok->api_version, ok->kind, NULL, NULL, e) < 0)
-		goto out;
-	buf_adds(&base, "?labelSelector=");
-	buf_add_urlenc(&base, MANAGED_SELECTOR, strlen(MANAGED_SELECTOR));
-	buf_addf(&base, "&limit=%d", LIST_PAGE);
-	for (;;) {
-		json_t *page, *items;
-		const char *next;
-		int listed;
-
-		buf_reset(&url);
-		buf_add(&url, base.s, base.len);
-		if (cont) {
-			buf_adds(&url, "&continue=");
-			buf_add_urlenc(&url, cont, strlen(cont));
-		}
-		if (url.failed)
-			die_oom();
-		page = k8s_request(&r->k, "GET", url.s, NULL, NULL, &code, ke);
-		if (!page) {
-			/* an expired continue token (410) too: the next pass starts over */
-			err_set(e, 502, "observe: %s", ke->err.msg);
-			goto out;
-		}
-		items = json_object_get(page, "items");
-		listed = !items || json_is_array(items) || json_is_null(items);
-		if (listed) {
-			group(by, ok, items);
-			next = json_string_value(jpath(page, "metadata", "continue"));
-			cont = next && *next ? arena_strdup(r->a, next) : NULL;
-		}
-		json_decref(page);
-		if (!listed) {
-			err_set(e, 502, "observe: %s list: the answer is not a list", ok->kind);
-			goto out;
-		}
-		if (!cont)
-			break;
-	}
-	rc = 0;
-out:
-	buf_release(&base);
-	buf_release(&url);
-	return rc;
-}
-
-/* The cluster-wide LISTs into r->by_store; -1 with e (and ke when the cluster answered so). */
-static int observe(struct reconcile *r, struct k8s_err *ke, struct err *e)
-{
-	json_t *by = arena_json(r->a, json_object());
-
-	memset(ke, 0, sizeof(*ke));
-	r->by_store = by;
-	for (size_t k = 0; k < OBS_N; k++)
-		if (list_kind(r, &obs_kinds[k], by, ke, e) < 0)
-			return -1;
-	return 0;
 }
 
 /* ---- load ----------------------------------------------------------------- */
@@ -1933,10 +1809,7 @@ struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
 	if (!r->o.out)
 		r->o.out = stdout;
 	k8s_opts_from_config(&ko);
-	/*
-	 * A page of the cluster-wide LISTs holds up to LIST_PAGE objects: 5,000
-	 * Deployments with their pod templates are ~30 MB.  Still a cap.
-	 */
+	/* a LIST page (observe.c: 500 objects, pod templates and all) stays well under it */
 	if (ko.body_max < RECONCILE_BODY_MIN)
 		ko.body_max = RECONCILE_BODY_MIN;
 	if (k8s_init(&r->k, &ko, e) < 0) {
@@ -1944,6 +1817,7 @@ struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
 		return NULL;
 	}
 	r->k8s_ok = 1;
+	r->obs = observe_new(&r->k, r->o.owner, r->o.run_for);
 	r->a = arena_new();
 	r->http = storehttp_new();
 	return r;
@@ -1959,6 +1833,7 @@ void reconcile_free(struct reconcile *r)
 		json_decref(r->bps[i].running);
 	}
 	storehttp_free(r->http);
+	observe_free(r->obs);
 	if (r->k8s_ok)
 		k8s_release(&r->k);
 	arena_free(r->a);
@@ -2043,6 +1918,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	char host[256] = "", owner_host[300], verbs[256];
 	struct lease *ls = NULL;
 	struct k8s_err oke;
+	struct observe_stats ost = {0};
 	int nids = 0, nls = 0, started = 0, rc = -1;
 	PGresult *res;
 
@@ -2066,7 +1942,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			goto finish;
 		r->transitions += started;
 	}
-	if (observe(r, &oke, e) < 0) {
+	if (observe_view(r->obs, r->a, !r->o.dry_run, &r->by_store, &ost, &oke, e) < 0) {
 		if (!r->o.dry_run)
 			observe_failed(r, &oke);
 		goto finish;
@@ -2149,9 +2025,10 @@ finish:
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
 	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));
-	log_info(
-	    "reconcile: pass: %d stores, %d transitions, %lu kubernetes requests (%s), %.3f s%s%s",
-	    st->stores_seen, st->transitions, st->k8s_requests, verbs, st->seconds,
-	    rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
+	log_info("reconcile: pass: %d stores, %d transitions, %lu kubernetes requests (%s), %.3f s,"
+		 " view %s (%d listed, %d resumed, %d changes)%s%s",
+		 st->stores_seen, st->transitions, st->k8s_requests, verbs, st->seconds,
+		 ost.fallback ? "listed for this pass" : "from PostgreSQL", ost.listed,
+		 ost.resumed, ost.events, rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
 	return rc;
 }

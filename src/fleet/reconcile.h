@@ -38,6 +38,7 @@ struct reconcile_opts {
 	const char *owner; /* lease owner (host:pid) */
 	int dry_run;	   /* observe and print decisions to out; write and apply nothing */
 	FILE *out;	   /* dry-run report (stdout) */
+	double run_for;	   /* seconds this process runs passes (--for; 0 = --once): watches' span */
 };
 
 /* Set up (Kubernetes client from config, blueprints loaded lazily).  NULL + e on error. */

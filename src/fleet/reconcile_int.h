@@ -52,6 +52,7 @@ struct reconcile {
 	struct engine_bp bps[4];
 	int nbps;
 	struct storehttp *http; /* the probe's and the webhook check's */
+	struct observe *obs;	/* the view of the cluster (observe.h) */
 	json_t *by_store; /* id -> observation */
 	struct store *stores;
 	int nstores;

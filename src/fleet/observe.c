@@ -1,0 +1,1005 @@
+/* observe.c - reconcile's view of the cluster: LIST once, then WATCH, kept in PostgreSQL. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "blueprint.h"
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "lease.h"
+#include "log.h"
+#include "observe.h"
+
+/*
+ * How it works, and why it is safe.
+ *
+ * Every object storefleet makes carries app.kubernetes.io/managed-by=
+ * storefleet and storefleet.io/store=<id>.  Four kinds tell a store's
+ * health (Namespace, PersistentVolumeClaim, StatefulSet, Deployment).  For
+ * each, one host at a time owns the watch: it holds the lease of the
+ * kind's observed_kinds row (sql/014_observed.sql; holder, a database
+ * clock expiry, the advisory-lock holder of lease.h so a dead host frees
+ * it at once, and a token that grows at every change of hands).  The
+ * owner lists the kind once into observed_objects (one narrow summary row
+ * per object), then watches it with allowWatchBookmarks from the list's
+ * resourceVersion, applying the changes it reads at the start of each
+ * pass.  The next cron run takes the lease again and resumes the watch
+ * from the resourceVersion kept in the row: no LIST, only what changed.
+ * Every other host (and the owner itself) reads the rows; a pass never
+ * reads the cluster for what the view holds.
+ *
+ * Writes are fenced: each write of a kind's objects is one transaction
+ * that first updates the kind's row on (kind, holder, token, unexpired).
+ * That row lock orders it against a takeover (which bumps the token), so a
+ * host that lost the lease - expired while it was stopped, say - writes
+ * nothing: its transaction finds no row and rolls back, and it drops its
+ * watch.  A takeover starts from the last committed resourceVersion, which
+ * always matches the committed objects (they are written in the same
+ * transaction), so no change is lost or applied twice.
+ *
+ * Currency.  The view of a kind is known current only as of a LIST (its
+ * start) or a BOOKMARK: the server sends one only once every earlier event
+ * was sent.  Events alone prove nothing (a replay can be old).  Bookmarks
+ * come every minute from the API server (--watch-bookmark-ms in kubesim)
+ * and 2 s before a watch's timeoutSeconds, which a resume uses: it opens a
+ * short watch (timeoutSeconds 3) and so knows it caught up within a
+ * second.  A bookmark read now was sent after the previous read of the
+ * socket, so it is dated then (not now): a host that slept between passes
+ * never claims more than it saw.  The date goes to current_at by the
+ * database clock (now() minus the age measured on the monotonic clock).
+ * A pass judges only from a view whose every kind has
+ * 0 <= now() - current_at <= observe_stale: a watch that broke, ended,
+ * answered 410 Gone, stalled or missed its bookmarks, a database clock
+ * that jumped either way, a host that crashed mid-write - each leaves a
+ * kind not current, and then the pass lists the cluster itself (and the
+ * owner re-lists into the table).  So "ready" is never said from a view
+ * older than observe_stale, and never from a half-written one (writes are
+ * transactions; readers see the last commit).
+ *
+ * Memory: LIST pages of LIST_PAGE objects are narrowed and written before
+ * the next is read, and a pass holds summaries only (a few hundred bytes
+ * per object), never the objects' JSON.
+ */
+
+#define MANAGED_SELECTOR "app.kubernetes.io/managed-by=storefleet"
+#define STORE_LABEL	 "storefleet.io/store"
+#define LIST_PAGE	 500
+#define CATCHUP_TIMEOUT	 3	    /* s: the server bookmarks 2 s before the end */
+#define WATCH_TIMEOUT	 300	    /* s: longest watch of a long run */
+#define LINE_MAX_BYTES	 (16 << 20) /* one event */
+
+static const struct obs_kind {
+	const char *api_version, *kind, *key;
+} kinds[] = {
+    {"v1", "Namespace", "namespace"},
+    {"v1", "PersistentVolumeClaim", "pvcs"},
+    {"apps/v1", "StatefulSet", "statefulsets"},
+    {"apps/v1", "Deployment", "deployments"},
+};
+#define NKINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
+
+struct watch {
+	struct observe *o;
+	int k;
+	void *c;       /* CURL *, NULL when no watch is open */
+	void *headers; /* struct curl_slist * */
+	long code;     /* HTTP status, 0 before the answer */
+	struct buf in; /* bytes not yet split into lines */
+	int catchup;   /* a short watch opened to learn that the view caught up */
+	int ended, gone, broken;
+	char rv[32];	  /* the last resourceVersion read (event or bookmark) */
+	double current_t; /* monotonic time the view is known current as of (0 = not) */
+	json_t *pending;  /* "ns/name" -> [ns, name, store, summary] or [ns, name] (gone) */
+	int bookmarked;	  /* a bookmark since the last write */
+	char pending_rv[32];
+	/* the lease of the kind's row */
+	int owned;
+	char token[24];
+};
+
+struct observe {
+	struct k8s *k;
+	char owner[300];
+	double end;		/* monotonic: when the run ends */
+	void *m;		/* CURLM * */
+	double last_read, mark; /* monotonic: the previous read of the sockets */
+	struct watch w[NKINDS];
+};
+
+static double mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* ---- summaries --------------------------------------------------------------- */
+
+/* Is condition c of a kind-k object worth keeping (readiness.c, reconcile's namespace words)? */
+static int keep_condition(int k, const json_t *c)
+{
+	const char *type = jstr(c, "type");
+
+	if (k == 3) /* Deployments: only the two failures readiness looks for */
+		return !strcmp(type, "ReplicaFailure") ||
+		       (!strcmp(type, "Progressing") && strcmp(jstr(c, "status"), "True"));
+	return k != 2;
+}
+
+json_t *observe_summary(const json_t *obj, int k)
+{
+	static const char *const status_keys[] = {
+	    "phase",	       "observedGeneration", "replicas",
+	    "readyReplicas",   "updatedReplicas",    "availableReplicas",
+	    "currentRevision", "updateRevision",     "capacity",
+	};
+	const json_t *md = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec"),
+		     *st = json_object_get(obj, "status"), *v, *c;
+	json_t *out = json_object(), *m = json_object(), *s2 = json_object(), *conds = json_array();
+	size_t i;
+
+	json_object_set_new(m, "name", json_string(jstr(md, "name")));
+	if (k == 1 && (v = json_object_get(md, "creationTimestamp"))) /* a claim's age */
+		json_object_set(m, "creationTimestamp", (json_t *)v);
+	if ((v = json_object_get(md, "deletionTimestamp")))
+		json_object_set(m, "deletionTimestamp", (json_t *)v);
+	if (k >= 2 && (v = json_object_get(md, "generation")))
+		json_object_set(m, "generation", (json_t *)v);
+	v = json_object_get(json_object_get(md, "annotations"), BLUEPRINT_REVISION_ANNOTATION);
+	if (v)
+		json_object_set_new(m, "annotations",
+				    json_pack("{s:O}", BLUEPRINT_REVISION_ANNOTATION, v));
+	json_object_set_new(out, "metadata", m);
+	if ((v = json_object_get(spec, "replicas")))
+		json_object_set_new(out, "spec", json_pack("{s:O}", "replicas", v));
+	for (size_t x = 0; x < sizeof(status_keys) / sizeof(status_keys[0]); x++)
+		if ((v = json_object_get(st, status_keys[x])))
+			json_object_set(s2, status_keys[x], (json_t *)v);
+	/* a rollout in progress is all readiness asks of the revisions */
+	if (!strcmp(jstr(st, "currentRevision"), jstr(st, "updateRevision"))) {
+		json_object_del(s2, "currentRevision");
+		json_object_del(s2, "updateRevision");
+	}
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
+		static const char *const ck[] = {"type", "status", "reason", "message"};
+		json_t *c2;
+
+		if (!keep_condition(k, c))
+			continue;
+		c2 = json_object();
+		for (size_t x = 0; x < 4; x++)
+			if ((v = json_object_get(c, ck[x])))
+				json_object_set(c2, ck[x], (json_t *)v);
+		json_array_append_new(conds, c2);
+	}
+	if (json_array_size(conds))
+		json_object_set(s2, "conditions", conds);
+	json_decref(conds);
+	if (json_object_size(s2))
+		json_object_set(out, "status", s2);
+	json_decref(s2);
+	return out;
+}
+
+/* File summary (reference stolen) of kind k under store in by. */
+static void view_add(json_t *by, int k, const char *store, json_t *summary)
+{
+	json_t *o = json_object_get(by, store), *arr;
+
+	if (!o) {
+		o = json_object();
+		json_object_set_new(by, store, o);
+	}
+	if (k == 0) {
+		json_object_set_new(o, kinds[k].key, summary);
+		return;
+	}
+	arr = json_object_get(o, kinds[k].key);
+	if (!arr) {
+		arr = json_array();
+		json_object_set_new(o, kinds[k].key, arr);
+	}
+	json_array_append_new(arr, summary);
+}
+
+/* ---- LIST ---------------------------------------------------------------------- */
+
+/* Called with each page's items; -1 stops the list. */
+typedef int (*page_fn)(void *ctx, const json_t *items, const char *rv, struct err *e);
+
+/*
+ * One cluster-wide LIST of kind k, paged by hand so each page is handed
+ * over and freed before the next is read.  OUT: rv, the list's
+ * resourceVersion.  0, or -1 with e (and ke).
+ */
+static int list_kind(struct observe *o, int k, page_fn fn, void *ctx, char *rv, size_t rvn,
+		     struct k8s_err *ke, struct err *e)
+{
+	struct buf base = BUF_INIT, url = BUF_INIT;
+	char *cont = NULL;
+	int rc = -1, code = 0;
+
+	*rv = 0;
+	if (k8s_path(&base, kinds[k].api_version, kinds[k].kind, NULL, NULL, e) < 0)
+		goto out;
+	buf_adds(&base, "?labelSelector=");
+	buf_add_urlenc(&base, MANAGED_SELECTOR, strlen(MANAGED_SELECTOR));
+	buf_addf(&base, "&limit=%d", LIST_PAGE);
+	for (;;) {
+		json_t *page, *items;
+		const char *next;
+		int listed;
+
+		buf_reset(&url);
+		buf_add(&url, base.s, base.len);
+		if (cont) {
+			buf_adds(&url, "&continue=");
+			buf_add_urlenc(&url, cont, strlen(cont));
+		}
+		if (url.failed)
+			die_oom();
+		page = k8s_request(o->k, "GET", url.s, NULL, NULL, &code, ke);
+		if (!page) {
+			/* an expired continue token (410) too: the next try starts over */
+			err_set(e, 502, "observe: %s", ke->err.msg);
+			goto out;
+		}
+		items = json_object_get(page, "items");
+		listed = !items || json_is_array(items) || json_is_null(items);
+		if (!*rv)
+			snprintf(rv, rvn, "%s",
+				 jstr(json_object_get(page, "metadata"), "resourceVersion"));
+		if (listed && fn(ctx, items, rv, e) < 0) {
+			json_decref(page);
+			goto out;
+		}
+		free(cont);
+		cont = NULL;
+		next = jstr(json_object_get(page, "metadata"), "continue");
+		if (listed && *next && !(cont = strdup(next)))
+			die_oom();
+		json_decref(page);
+		if (!listed) {
+			err_set(e, 502, "observe: %s list: the answer is not a list",
+				kinds[k].kind);
+			goto out;
+		}
+		if (!cont)
+			break;
+	}
+	rc = 0;
+out:
+	free(cont);
+	buf_release(&base);
+	buf_release(&url);
+	return rc;
+}
+
+struct direct {
+	json_t *by;
+	int k;
+};
+
+static int direct_page(void *ctx, const json_t *items, const char *rv, struct err *e)
+{
+	struct direct *d = ctx;
+	const json_t *it;
+	size_t i;
+
+	(void)rv;
+	(void)e;
+	json_array_foreach(items, i, it) {
+		const char *id =
+		    jstr(json_object_get(json_object_get(it, "metadata"), "labels"), STORE_LABEL);
+
+		if (*id)
+			view_add(d->by, d->k, id, observe_summary(it, d->k));
+	}
+	return 0;
+}
+
+/* The view straight from the cluster (the fallback): every kind listed now. */
+static int list_direct(struct observe *o, json_t *by, struct k8s_err *ke, struct err *e)
+{
+	char rv[32];
+
+	for (int k = 0; k < NKINDS; k++) {
+		struct direct d = {by, k};
+
+		if (list_kind(o, k, direct_page, &d, rv, sizeof(rv), ke, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------------- */
+
+/* Take or renew the watch lease of kind $1 for $2 (holder number $3, token $4 if held). */
+static struct db_stmt st_take =
+    DB_STMT("UPDATE observed_kinds SET holder = $2, lease_holder = $3::int,"
+	    "  token = CASE WHEN holder = $2 AND token = $4::bigint THEN token ELSE token + 1 END,"
+	    "  held_until = now() + make_interval(secs => $5::int)"
+	    " WHERE kind = $1::smallint AND ((holder = $2 AND token = $4::bigint)"
+	    "   OR NOT (held_until IS NOT NULL AND held_until > now() AND " LEASE_HOLDER_ALIVE(
+		"observed_kinds") "))"
+				  " RETURNING token, resource_version",
+	    5);
+
+/* The fence of every write: lock the kind's row while the lease is this host's. */
+static struct db_stmt st_fence = DB_STMT(
+    "UPDATE observed_kinds SET resource_version = CASE WHEN $3 = '' THEN resource_version"
+    "   ELSE $3 END,"
+    "  current_at = CASE WHEN $4::float8 >= 0 THEN now() - make_interval(secs => $4::float8)"
+    "   ELSE current_at END"
+    " WHERE kind = $1::smallint AND holder = $5 AND token = $2::bigint AND held_until > now()"
+    " RETURNING 1",
+    5);
+
+static struct db_stmt st_upsert =
+    DB_STMT("INSERT INTO observed_objects (kind, namespace, name, store_id, summary)"
+	    " SELECT $1::smallint, x->>0, x->>1, x->>2, x->>3 FROM json_array_elements($2::json) x"
+	    " ON CONFLICT (kind, namespace, name) DO UPDATE SET store_id = excluded.store_id,"
+	    "  summary = excluded.summary",
+	    2);
+
+static struct db_stmt st_remove =
+    DB_STMT("DELETE FROM observed_objects o USING json_array_elements($2::json) x"
+	    " WHERE o.kind = $1::smallint AND o.namespace = x->>0 AND o.name = x->>1",
+	    2);
+
+static struct db_stmt st_clear =
+    DB_STMT("DELETE FROM observed_objects WHERE kind = $1::smallint", 1);
+
+static struct db_stmt st_currency =
+    DB_STMT("SELECT kind, coalesce(extract(epoch FROM now() - current_at)::float8, -1e9),"
+	    " current_at IS NOT NULL FROM observed_kinds ORDER BY kind",
+	    0);
+
+static struct db_stmt st_load = DB_STMT(
+    "SELECT store_id, kind, summary FROM observed_objects ORDER BY kind, namespace, name", 0);
+
+static void kstr(char *out, size_t n, int k)
+{
+	snprintf(out, n, "%d", k);
+}
+
+/* Fence inside the open transaction: 1 held, 0 lost, -1 error. */
+static int fence(struct arena *a, struct watch *w, const char *rv, double age, struct err *e)
+{
+	char ks[8], as[32];
+	const char *p[5] = {ks, w->token, rv, as, w->o->owner};
+	PGresult *res;
+
+	kstr(ks, sizeof(ks), w->k);
+	snprintf(as, sizeof(as), "%.3f", age);
+	if (!(res = db_run(a, &st_fence, p, e)))
+		return -1;
+	return db_rows(res) == 1;
+}
+
+/* Run stmt with kind and a JSON array (reference stolen). */
+static int run_array(struct arena *a, struct db_stmt *stmt, int k, json_t *arr, struct err *e)
+{
+	char ks[8], *s = json_dumps(arr, JSON_COMPACT);
+	const char *p[2] = {ks, s};
+	int rc;
+
+	json_decref(arr);
+	if (!s)
+		die_oom();
+	kstr(ks, sizeof(ks), k);
+	rc = db_run(a, stmt, p, e) ? 0 : -1;
+	free(s);
+	return rc;
+}
+
+static void drop_watch(struct watch *w);
+
+/* The lease is gone: stop everything this host did for the kind. */
+static void lost(struct watch *w)
+{
+	if (w->owned)
+		log_info("observe: %s: the watch lease went to another host", kinds[w->k].kind);
+	drop_watch(w);
+	json_object_clear(w->pending);
+	w->bookmarked = 0;
+	w->pending_rv[0] = 0;
+	w->owned = 0;
+	w->current_t = 0;
+	w->rv[0] = 0;
+}
+
+/* Write what the watch brought (and the bookmark's date) under the fence.  0 or -1. */
+static int flush(struct arena *a, struct watch *w, struct err *e)
+{
+	json_t *up = json_array(), *gone = json_array(), *v;
+	const char *key;
+	int held;
+
+	if (!json_object_size(w->pending) && !w->bookmarked && !*w->pending_rv) {
+		json_decref(up);
+		json_decref(gone);
+		return 0;
+	}
+	json_object_foreach(w->pending, key, v)
+		json_array_append(json_array_size(v) == 4 ? up : gone, v);
+	if (db_begin(e) < 0)
+		goto fail;
+	held = fence(a, w, w->pending_rv,
+		     w->bookmarked && w->current_t ? mono() - w->current_t : -1, e);
+	if (held <= 0) {
+		db_rollback();
+		if (held == 0)
+			lost(w);
+		goto fail;
+	}
+	if ((json_array_size(up) && run_array(a, &st_upsert, w->k, json_incref(up), e) < 0) ||
+	    (json_array_size(gone) && run_array(a, &st_remove, w->k, json_incref(gone), e) < 0) ||
+	    db_commit(e) < 0) {
+		db_rollback();
+		goto fail;
+	}
+	json_object_clear(w->pending);
+	w->bookmarked = 0;
+	w->pending_rv[0] = 0;
+	json_decref(up);
+	json_decref(gone);
+	return 0;
+fail:
+	json_decref(up);
+	json_decref(gone);
+	return -1;
+}
+
+struct relist {
+	struct arena *a;
+	int k;
+};
+
+static int relist_page(void *ctx, const json_t *items, const char *rv, struct err *e)
+{
+	struct relist *rl = ctx;
+	json_t *arr = json_array();
+	const json_t *it;
+	size_t i;
+
+	(void)rv;
+	json_array_foreach(items, i, it) {
+		const json_t *md = json_object_get(it, "metadata");
+		const char *id = jstr(json_object_get(md, "labels"), STORE_LABEL);
+		json_t *sum;
+		char *s;
+
+		if (!*id)
+			continue;
+		sum = observe_summary(it, rl->k);
+		s = json_dumps(sum, JSON_COMPACT);
+		json_decref(sum);
+		if (!s)
+			die_oom();
+		json_array_append_new(
+		    arr, json_pack("[s,s,s,s]", jstr(md, "namespace"), jstr(md, "name"), id, s));
+		free(s);
+	}
+	return run_array(rl->a, &st_upsert, rl->k, arr, e);
+}
+
+static void open_watch(struct observe *o, struct watch *w, const char *rv, int catchup);
+
+/*
+ * List kind k into observed_objects in one fenced transaction (readers see
+ * the old view, then the new one whole), then watch on from the list's
+ * resourceVersion.  0, 1 when the lease turned out lost (nothing done), or
+ * -1 with e (and ke).
+ */
+static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8s_err *ke,
+		  struct err *e)
+{
+	struct relist rl = {a, w->k};
+	char ks[8], rv[32];
+	double t0 = mono();
+	const char *p[1] = {ks};
+	int held;
+
+	drop_watch(w);
+	json_object_clear(w->pending);
+	w->bookmarked = 0;
+	w->pending_rv[0] = 0;
+	w->gone = w->broken = 0;
+	kstr(ks, sizeof(ks), w->k);
+	if (db_begin(e) < 0)
+		return -1;
+	held = fence(a, w, "", -1, e);
+	if (held <= 0) {
+		db_rollback();
+		if (held < 0)
+			return -1;
+		lost(w);
+		return 1;
+	}
+	if (!db_run(a, &st_clear, p, e) ||
+	    list_kind(o, w->k, relist_page, &rl, rv, sizeof(rv), ke, e) < 0 ||
+	    fence(a, w, rv, mono() - t0, e) != 1 || db_commit(e) < 0) {
+		db_rollback();
+		w->current_t = 0;
+		return -1;
+	}
+	snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	w->current_t = t0;
+	log_info("observe: %s listed at resourceVersion %s in %.3f s", kinds[w->k].kind, rv,
+		 mono() - t0);
+	if (o->end > mono())
+		open_watch(o, w, rv, 0);
+	return 0;
+}
+
+/* Is every kind's shared view current by the database clock?  1, 0 (why), -1 (e). */
+static int view_current(struct arena *a, char *why, size_t n, struct err *e)
+{
+	PGresult *res = db_run(a, &st_currency, NULL, e);
+
+	if (!res)
+		return -1;
+	if (db_rows(res) != NKINDS)
+		return snprintf(why, n, "observed_kinds has %d rows", db_rows(res)), 0;
+	for (int i = 0; i < NKINDS; i++) {
+		double age = strtod(db_get(res, i, 1), NULL);
+		int k = (int)db_get_ll(res, i, 0);
+
+		if (k < 0 || k >= NKINDS)
+			return snprintf(why, n, "unknown kind %d", k), 0;
+		if (!db_get_bool(res, i, 2)) {
+			snprintf(why, n, "the %s view was never listed", kinds[k].kind);
+			return 0;
+		}
+		if (age < 0) {
+			snprintf(why, n, "the %s view is dated %.0f s in the future (a clock jump)",
+				 kinds[k].kind, -age);
+			return 0;
+		}
+		if (age > config.observe_stale) {
+			snprintf(why, n,
+				 "the %s view was last known current %.0f s ago (more than %d s)",
+				 kinds[k].kind, age, config.observe_stale);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int load_view(struct arena *a, json_t *by, struct err *e)
+{
+	PGresult *res = db_run(a, &st_load, NULL, e);
+
+	if (!res)
+		return -1;
+	for (int i = 0, n = db_rows(res); i < n; i++) {
+		const char *s = db_get(res, i, 2);
+		int k = (int)db_get_ll(res, i, 1);
+		json_t *sum = json_loads(s, 0, NULL);
+
+		if (!sum || k < 0 || k >= NKINDS) {
+			json_decref(sum);
+			return err_set(e, 500, "observe: an unreadable summary of kind %d", k);
+		}
+		view_add(by, k, db_get(res, i, 0), sum);
+	}
+	return 0;
+}
+
+/* ---- WATCH ------------------------------------------------------------------------ */
+
+static void on_line(struct watch *w, const char *s, size_t n)
+{
+	json_t *ev = json_loadb(s, n, 0, NULL), *obj;
+	const json_t *md;
+	const char *type, *rv;
+
+	if (!ev) {
+		w->broken = 1;
+		return;
+	}
+	type = jstr(ev, "type");
+	obj = json_object_get(ev, "object");
+	md = json_object_get(obj, "metadata");
+	rv = jstr(md, "resourceVersion");
+	if (!strcmp(type, "ERROR")) {
+		if (json_integer_value(json_object_get(obj, "code")) == 410)
+			w->gone = 1;
+		else
+			w->broken = 1;
+		log_info("observe: %s watch: %s", kinds[w->k].kind, jstr(obj, "message"));
+	} else if (!strcmp(type, "BOOKMARK") && *rv) {
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+		snprintf(w->pending_rv, sizeof(w->pending_rv), "%s", rv);
+		w->current_t = w->o->mark;
+		w->bookmarked = 1;
+		w->catchup = 0;
+	} else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") ||
+		   !strcmp(type, "DELETED")) {
+		const char *ns = jstr(md, "namespace"), *name = jstr(md, "name"),
+			   *id = jstr(json_object_get(md, "labels"), STORE_LABEL);
+		char key[600];
+
+		snprintf(key, sizeof(key), "%s/%s", ns, name);
+		if (!strcmp(type, "DELETED") || !*id) {
+			json_object_set_new(w->pending, key, json_pack("[s,s]", ns, name));
+		} else {
+			json_t *sum = observe_summary(obj, w->k);
+			char *txt = json_dumps(sum, JSON_COMPACT);
+
+			json_decref(sum);
+			if (!txt)
+				die_oom();
+			json_object_set_new(w->pending, key,
+					    json_pack("[s,s,s,s]", ns, name, id, txt));
+			free(txt);
+		}
+		if (*rv) {
+			snprintf(w->rv, sizeof(w->rv), "%s", rv);
+			snprintf(w->pending_rv, sizeof(w->pending_rv), "%s", rv);
+		}
+	} else {
+		w->broken = 1;
+	}
+	json_decref(ev);
+}
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+	struct watch *w = arg;
+	size_t len = sz * n, start = 0;
+
+	if (!w->code) {
+		curl_easy_getinfo(w->c, CURLINFO_RESPONSE_CODE, &w->code);
+		k8s_count(w->o->k, K8S_V_LIST, (int)w->code);
+	}
+	buf_add(&w->in, p, len);
+	if (w->in.failed)
+		die_oom();
+	if (w->code != 200) {
+		if (w->in.len > 65536)
+			return 0;
+		return len;
+	}
+	for (size_t i = 0; i < w->in.len; i++) {
+		if (w->in.s[i] != '\n')
+			continue;
+		if (i > start)
+			on_line(w, w->in.s + start, i - start);
+		start = i + 1;
+	}
+	if (start) {
+		memmove(w->in.s, w->in.s + start, w->in.len - start);
+		w->in.len -= start;
+		w->in.s[w->in.len] = 0;
+	}
+	if (w->in.len > LINE_MAX_BYTES)
+		return 0; /* curl ends the transfer: broken */
+	return len;
+}
+
+static void drop_watch(struct watch *w)
+{
+	if (!w->c)
+		return;
+	curl_multi_remove_handle(w->o->m, w->c);
+	curl_easy_cleanup(w->c);
+	curl_slist_free_all(w->headers);
+	w->c = w->headers = NULL;
+	buf_reset(&w->in);
+}
+
+/* Open kind w's watch from rv: catchup = a short one, to learn the view caught up. */
+static void open_watch(struct observe *o, struct watch *w, const char *rv, int catchup)
+{
+	struct buf path = BUF_INIT;
+	struct err e = ERR_INIT;
+	double left = o->end - mono();
+	int secs = catchup ? CATCHUP_TIMEOUT : left > WATCH_TIMEOUT ? WATCH_TIMEOUT : (int)left;
+
+	drop_watch(w);
+	if (secs < CATCHUP_TIMEOUT)
+		secs = CATCHUP_TIMEOUT;
+	if (k8s_path(&path, kinds[w->k].api_version, kinds[w->k].kind, NULL, NULL, &e) < 0) {
+		log_error("observe: %s", e.msg);
+		buf_release(&path);
+		return;
+	}
+	buf_adds(&path, "?labelSelector=");
+	buf_add_urlenc(&path, MANAGED_SELECTOR, strlen(MANAGED_SELECTOR));
+	buf_adds(&path, "&watch=1&allowWatchBookmarks=true&resourceVersion=");
+	buf_add_urlenc(&path, rv, strlen(rv));
+	buf_addf(&path, "&timeoutSeconds=%d", secs);
+	if (path.failed)
+		die_oom();
+	w->c = k8s_stream_new(o->k, path.s, &w->headers);
+	buf_release(&path);
+	curl_easy_setopt(w->c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(w->c, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(w->c, CURLOPT_PRIVATE, w);
+	curl_multi_add_handle(o->m, w->c);
+	w->code = 0;
+	w->ended = w->gone = w->broken = 0;
+	w->catchup = catchup;
+	snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	log_debug("observe: %s watch from resourceVersion %s (%d s)", kinds[w->k].kind, rv, secs);
+}
+
+/* Any catch-up watch still waiting for its bookmark? */
+static int catching_up(const struct observe *o)
+{
+	for (int k = 0; k < NKINDS; k++)
+		if (o->w[k].c && o->w[k].catchup && !o->w[k].ended && !o->w[k].gone &&
+		    !o->w[k].broken)
+			return 1;
+	return 0;
+}
+
+/*
+ * Read what the open watches have, for up to wait seconds while a
+ * catch-up watch waits for its bookmark (0: only what is there now).
+ */
+static void pump(struct observe *o, double wait)
+{
+	double until = mono() + wait;
+
+	for (int rounds = 0;; rounds++) {
+		int running = 0, nfds = 0, left;
+		CURLMsg *msg;
+		double now = mono();
+
+		o->mark = o->last_read; /* what is read now was sent after the last read */
+		o->last_read = now;
+		curl_multi_perform(o->m, &running);
+		while ((msg = curl_multi_info_read(o->m, &left))) {
+			struct watch *w = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&w);
+			if (!w)
+				continue;
+			if (!w->code) {
+				curl_easy_getinfo(w->c, CURLINFO_RESPONSE_CODE, &w->code);
+				k8s_count(o->k, K8S_V_LIST, (int)w->code);
+			}
+			w->ended = 1;
+			if (msg->data.result != CURLE_OK || w->code != 200) {
+				struct k8s_status st;
+
+				k8s_parse_status(&st, (int)w->code, w->in.s ? w->in.s : "",
+						 w->in.len, "application/json", NULL);
+				if (w->code == 410)
+					w->gone = 1;
+				else
+					w->broken = 1;
+				log_info("observe: %s watch ended: %s%s%s", kinds[w->k].kind,
+					 msg->data.result != CURLE_OK
+					     ? curl_easy_strerror(msg->data.result)
+					     : st.reason,
+					 *st.message ? ": " : "", st.message);
+			}
+		}
+		if ((wait > 0 && (!catching_up(o) || mono() >= until)) || rounds > 1000)
+			break;
+		left = wait > 0 ? (int)((until - mono()) * 1000) : 0;
+		if (left > 100)
+			left = 100;
+		if (left < 0)
+			left = 0;
+		curl_multi_poll(o->m, NULL, 0, left, &nfds);
+		if (wait <= 0 && !nfds)
+			break; /* nothing more to read now */
+	}
+}
+
+/* ---- the pass's view --------------------------------------------------------------- */
+
+struct observe *observe_new(struct k8s *k, const char *owner, double run_for)
+{
+	struct observe *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		die_oom();
+	o->k = k;
+	snprintf(o->owner, sizeof(o->owner), "%s", owner);
+	o->end = mono() + run_for;
+	o->last_read = o->mark = mono();
+	o->m = curl_multi_init();
+	if (!o->m)
+		die_oom();
+	for (int i = 0; i < NKINDS; i++) {
+		o->w[i].o = o;
+		o->w[i].k = i;
+		o->w[i].pending = json_object();
+	}
+	return o;
+}
+
+void observe_free(struct observe *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < NKINDS; i++) {
+		drop_watch(&o->w[i]);
+		buf_release(&o->w[i].in);
+		json_decref(o->w[i].pending);
+	}
+	curl_multi_cleanup(o->m);
+	free(o);
+}
+
+/* Take or renew kind w's lease.  OUT: stored, the kept resourceVersion.  0 or -1. */
+static int take(struct observe *o, struct arena *a, struct watch *w, char *stored, size_t n,
+		struct err *e)
+{
+	char ks[8], hs[16], secs[16];
+	const char *p[5] = {ks, o->owner, hs, w->owned ? w->token : "-1", secs};
+	PGresult *res;
+
+	kstr(ks, sizeof(ks), w->k);
+	snprintf(hs, sizeof(hs), "%d", lease_holder_id());
+	snprintf(secs, sizeof(secs), "%d", config.lease_seconds);
+	if (!(res = db_run(a, &st_take, p, e)))
+		return -1;
+	if (db_rows(res) != 1) {
+		if (w->owned)
+			lost(w);
+		return 0;
+	}
+	if (!w->owned || strcmp(w->token, db_get(res, 0, 0))) {
+		/* newly ours: whatever this process had of the kind is not to be trusted */
+		drop_watch(w);
+		json_object_clear(w->pending);
+		w->current_t = 0;
+		w->rv[0] = 0;
+		log_info("observe: %s: this host owns the watch (token %s)", kinds[w->k].kind,
+			 db_get(res, 0, 0));
+	}
+	w->owned = 1;
+	snprintf(w->token, sizeof(w->token), "%s", db_get(res, 0, 0));
+	snprintf(stored, n, "%s", db_get(res, 0, 1));
+	return 0;
+}
+
+/*
+ * Re-list kind w unless a LIST already failed this pass (the cluster is in
+ * trouble: one failure is enough to say so, and each costs the client's
+ * whole deadline).  The first failure is kept in *fke / *fe.
+ */
+static void relist_once(struct observe *o, struct arena *a, struct watch *w,
+			struct observe_stats *st, struct k8s_err *fke, struct err *fe)
+{
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+	int rc;
+
+	if (fe->status)
+		return;
+	memset(&ke, 0, sizeof(ke));
+	rc = relist(o, a, w, &ke, &e);
+	if (rc < 0) {
+		log_warn("%s", e.msg);
+		*fke = ke;
+		*fe = e;
+		if (!fe->status)
+			fe->status = 502;
+	} else if (rc == 0) {
+		st->listed++;
+	}
+}
+
+/*
+ * Bring the kinds this host owns up to date in PostgreSQL.  Database
+ * errors are logged (the view's currency tells the pass what it can
+ * trust); a failed LIST is kept in fke / fe.
+ */
+static void sync_owned(struct observe *o, struct arena *a, struct observe_stats *st,
+		       struct k8s_err *fke, struct err *fe)
+{
+	char stored[NKINDS][32];
+	struct err e = ERR_INIT;
+
+	if (lease_holder_ensure(a, &e) < 0) {
+		log_warn("observe: %s", e.msg);
+		return;
+	}
+	for (int k = 0; k < NKINDS; k++) {
+		struct watch *w = &o->w[k];
+
+		err_clear(&e);
+		stored[k][0] = 0;
+		if (take(o, a, w, stored[k], sizeof(stored[k]), &e) < 0) {
+			log_warn("observe: %s lease: %s", kinds[k].kind, e.msg);
+			continue;
+		}
+		if (!w->owned || w->c)
+			continue;
+		if (!*w->rv && !*stored[k]) {
+			relist_once(o, a, w, st, fke, fe);
+		} else if (w->current_t && mono() - w->current_t < config.observe_stale && *w->rv &&
+			   o->end > mono()) {
+			open_watch(o, w, w->rv, 0); /* the last one ended: on from where it was */
+			st->resumed++;
+		} else {
+			open_watch(o, w, *w->rv ? w->rv : stored[k], 1);
+			st->resumed++;
+		}
+	}
+	pump(o, 0);
+	pump(o, CATCHUP_TIMEOUT + 1);
+	for (int k = 0; k < NKINDS; k++) {
+		struct watch *w = &o->w[k];
+		int stale;
+
+		if (!w->owned)
+			continue;
+		st->events += (int)json_object_size(w->pending);
+		err_clear(&e);
+		if (w->gone) {
+			/* 410: the kept resourceVersion is older than the server's window */
+			log_info("observe: %s: resourceVersion %s expired: re-listing",
+				 kinds[k].kind, w->rv);
+			relist_once(o, a, w, st, fke, fe);
+			continue;
+		}
+		if (flush(a, w, &e) < 0) {
+			log_warn("observe: %s: %s", kinds[k].kind, e.msg);
+			continue;
+		}
+		if (!w->owned)
+			continue;
+		if (w->ended || w->broken) {
+			drop_watch(w); /* reopened from w->rv at the next pass */
+			if (w->broken)
+				w->current_t = 0;
+		}
+		stale = !w->current_t || mono() - w->current_t > config.observe_stale;
+		if (stale) {
+			log_info("observe: %s: the watch did not advance within %d s: re-listing",
+				 kinds[k].kind, config.observe_stale);
+			relist_once(o, a, w, st, fke, fe);
+		}
+	}
+}
+
+int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struct observe_stats *st,
+		 struct k8s_err *ke, struct err *e)
+{
+	json_t *view = arena_json(a, json_object());
+	struct err fe = ERR_INIT;
+	int cur;
+
+	memset(st, 0, sizeof(*st));
+	memset(ke, 0, sizeof(*ke));
+	*by = view;
+	if (own)
+		sync_owned(o, a, st, ke, &fe);
+	cur = view_current(a, st->why, sizeof(st->why), e);
+	if (cur < 0)
+		return -1;
+	if (cur)
+		return load_view(a, view, e);
+	st->fallback = 1;
+	if (fe.status) {
+		/* this pass's LIST failed already: the cluster is in trouble, no second try */
+		*e = fe;
+		return -1;
+	}
+	log_info("observe: not judging from the shared view: %s; listing the cluster for this pass",
+		 st->why);
+	return list_direct(o, view, ke, e);
+}

@@ -1,0 +1,67 @@
+/* observe.h - reconcile's view of the cluster: LIST once, then WATCH, kept in PostgreSQL. */
+#ifndef SF_OBSERVE_H
+#define SF_OBSERVE_H
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "err.h"
+#include "k8s.h"
+
+/*
+ * What a pass judges stores by is one JSON object, store id -> {namespace,
+ * pvcs[], statefulsets[], deployments[]}, each item a narrow summary shaped
+ * like the object (observe.c's top comment says which fields).  It is read
+ * from PostgreSQL (sql/014_observed.sql), where the host that owns a kind's
+ * watch keeps it current: list once, then watch with bookmarks from the
+ * list's resourceVersion, applying each change, so the next cron run
+ * resumes the watch instead of listing again.  A view that is not known
+ * current (no LIST or BOOKMARK within config.observe_stale seconds by the
+ * database clock) is never judged: the pass lists the cluster itself.
+ */
+
+struct observe;
+
+/* What observe_view did, for the pass's log line and the tests. */
+struct observe_stats {
+	int listed;    /* kinds re-listed into PostgreSQL */
+	int resumed;   /* kinds whose watch was (re)opened from a kept resourceVersion */
+	int events;    /* changes applied */
+	int fallback;  /* 1: the shared view was not current; this pass listed for itself */
+	char why[200]; /* why not current ("" when it was) */
+};
+
+/*
+ * Set up on k (borrowed; the pass's client, so its requests are counted
+ * with the pass's).  owner names this host's leases; run_for is the
+ * seconds this process will keep running passes (the --for window; 0 for
+ * --once), which bounds its watches' timeoutSeconds.
+ */
+struct observe *observe_new(struct k8s *k, const char *owner, double run_for);
+
+/* Close the watches and free (NULL is fine). */
+void observe_free(struct observe *o);
+
+/*
+ * The view for one pass into *by (arena-owned).  With own, take or renew
+ * the leases of the kinds' watches that are free and bring those kinds up
+ * to date in PostgreSQL (list, resume or read the open watch); without
+ * (dry run), only read.  Then read the view if every kind is current, else
+ * list the cluster for this pass alone (st->fallback).  0, or -1 with e
+ * (and ke when the cluster answered the fallback LIST so).
+ */
+int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struct observe_stats *st,
+		 struct k8s_err *ke, struct err *e);
+
+/*
+ * The narrow summary of a listed or watched object of kind k (0 Namespace,
+ * 1 PersistentVolumeClaim, 2 StatefulSet, 3 Deployment), as a new
+ * reference: what readiness.c and reconcile read, nothing else - name,
+ * deletionTimestamp, the blueprint revision, a claim's creationTimestamp,
+ * a workload's generation, spec.replicas, the status counts, phase,
+ * capacity, revisions while a rollout runs, and the conditions that can
+ * fail a store.  Pure.
+ */
+json_t *observe_summary(const json_t *obj, int k);
+
+#endif
