@@ -61,15 +61,16 @@ rc_sql "UPDATE stores SET status = 'failed', status_reason = 'set aside by the t
 rc_once
 sim POST /_sim/stats/reset
 : >"$T/loop.log"
-"$SF_BUILD/bin/storefleet-reconcile" --for 5s --no-lock >"$T/loop.log" 2>&1 &
+"$SF_BUILD/bin/storefleet-reconcile" --for 30s --no-lock >"$T/loop.log" 2>&1 &
 loop=$!
 steady() { [ "$(grep -c 'pass: 100 stores, 0 transitions, 0 kubernetes requests' "$T/loop.log")" -ge 2 ]; }
 ok "steady passes of the --for run make no Kubernetes request" wait_for 10 steady
 kubectl scale deployment wordpress --replicas=0 -n store-s0000020 >/dev/null
 seen() { [ "$(rc_sql "SELECT summary::json->'spec'->>'replicas' FROM observed_objects WHERE kind = 3 AND store_id = 's0000020'")" = 0 ]; }
 ok "the change reaches PostgreSQL through the open watch" wait_for 10 seen
+kill -TERM "$loop"
 wait "$loop"
-is "$?" 0 "the --for run ends cleanly"
+is "$?" 0 "the --for run ends cleanly on SIGTERM"
 is "$(lists)" 0 "the --for run listed nothing"
 w=$(stat 'WATCH deployments')
 ok "and opened few Deployment watches ($w: a catch-up one, then one for the rest of the run)" [ "$w" -ge 1 ] && [ "$w" -le 3 ]

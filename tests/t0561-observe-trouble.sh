@@ -57,7 +57,7 @@ kubectl delete deployment wordpress -n store-s0000006 >/dev/null
 rc_sql "UPDATE observed_kinds SET current_at = now() - interval '1 hour'"
 mark
 rc_once
-ok "a view last current an hour ago is not judged" log_has 'last known current 3600 s ago (more than 30 s)'
+ok "a view last current an hour ago is not judged" log_has 'last known current 36[0-9][0-9] s ago (more than 30 s)'
 ok "the pass listed the cluster for itself" log_has 'view listed for this pass'
 is "$(rc_status s0000006)" degraded "so the store is degraded, not stale ready"
 is "$(rc_sql "SELECT count(*) FROM observed_objects WHERE kind = 3 AND store_id = 's0000006'")" 1 \
@@ -68,7 +68,7 @@ kubectl delete deployment wordpress -n store-s0000008 >/dev/null
 rc_sql "UPDATE observed_kinds SET current_at = now() + interval '1 hour'"
 mark
 rc_once
-ok "a view dated in the future is not judged" log_has 'dated 3600 s in the future (a clock jump)'
+ok "a view dated in the future is not judged" log_has 'dated 3[56][0-9][0-9] s in the future (a clock jump)'
 is "$(rc_status s0000008)" degraded "the store is degraded, not stale ready"
 
 # the ghost goes: the lease is taken over, the watch resumes from the kept resourceVersion

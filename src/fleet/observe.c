@@ -69,6 +69,7 @@
 #define STORE_LABEL	 "storefleet.io/store"
 #define LIST_PAGE	 500
 #define CATCHUP_TIMEOUT	 3	    /* s: the server bookmarks 2 s before the end */
+#define SETTLE		 0.1	    /* s of quiet after a replay that starts from a current view */
 #define WATCH_TIMEOUT	 300	    /* s: longest watch of a long run */
 #define LINE_MAX_BYTES	 (16 << 20) /* one event */
 
@@ -85,11 +86,14 @@ static const struct obs_kind {
 struct watch {
 	struct observe *o;
 	int k;
-	void *c;       /* CURL *, NULL when no watch is open */
-	void *headers; /* struct curl_slist * */
-	long code;     /* HTTP status, 0 before the answer */
-	struct buf in; /* bytes not yet split into lines */
-	int catchup;   /* a short watch opened to learn that the view caught up */
+	void *c;	  /* CURL *, NULL when no watch is open */
+	void *headers;	  /* struct curl_slist * */
+	long code;	  /* HTTP status, 0 before the answer */
+	struct buf in;	  /* bytes not yet split into lines */
+	int catchup;	  /* a short watch opened to learn that the view caught up */
+	int fresh;	  /* ... from a kept view still current: the replay's end will do */
+	int answered;	  /* the response's headers are in */
+	double last_byte; /* monotonic: the last byte of the answer came */
 	int ended, gone, broken;
 	char rv[32];	  /* the last resourceVersion read (event or bookmark) */
 	double current_t; /* monotonic time the view is known current as of (0 = not) */
@@ -327,15 +331,18 @@ static int list_direct(struct observe *o, json_t *by, struct k8s_err *ke, struct
 /* ---- PostgreSQL ------------------------------------------------------------------- */
 
 /* Take or renew the watch lease of kind $1 for $2 (holder number $3, token $4 if held). */
-static struct db_stmt st_take =
-    DB_STMT("UPDATE observed_kinds SET holder = $2, lease_holder = $3::int,"
-	    "  token = CASE WHEN holder = $2 AND token = $4::bigint THEN token ELSE token + 1 END,"
-	    "  held_until = now() + make_interval(secs => $5::int)"
-	    " WHERE kind = $1::smallint AND ((holder = $2 AND token = $4::bigint)"
-	    "   OR NOT (held_until IS NOT NULL AND held_until > now() AND " LEASE_HOLDER_ALIVE(
-		"observed_kinds") "))"
-				  " RETURNING token, resource_version",
-	    5);
+/* clang-format off */
+static struct db_stmt st_take = DB_STMT(
+    "UPDATE observed_kinds SET holder = $2, lease_holder = $3::int,"
+    "  token = CASE WHEN holder = $2 AND token = $4::bigint THEN token ELSE token + 1 END,"
+    "  held_until = now() + make_interval(secs => $5::int)"
+    " WHERE kind = $1::smallint AND ((holder = $2 AND token = $4::bigint)"
+    "   OR NOT (held_until IS NOT NULL AND held_until > now()"
+    "     AND " LEASE_HOLDER_ALIVE("observed_kinds") "))"
+    " RETURNING token, resource_version,"
+    "  coalesce(extract(epoch FROM now() - current_at)::float8, -1)",
+    5);
+/* clang-format on */
 
 /* The fence of every write: lock the kind's row while the lease is this host's. */
 static struct db_stmt st_fence = DB_STMT(
@@ -367,8 +374,10 @@ static struct db_stmt st_currency =
 	    " current_at IS NOT NULL FROM observed_kinds ORDER BY kind",
 	    0);
 
-static struct db_stmt st_load = DB_STMT(
-    "SELECT store_id, kind, summary FROM observed_objects ORDER BY kind, namespace, name", 0);
+static struct db_stmt st_load =
+    DB_STMT("SELECT store_id, kind, summary FROM observed_objects"
+	    " WHERE store_id = ANY($1::text[]) ORDER BY kind, namespace, name",
+	    1);
 
 static void kstr(char *out, size_t n, int k)
 {
@@ -579,82 +588,149 @@ static int view_current(struct arena *a, char *why, size_t n, struct err *e)
 	return 1;
 }
 
-static int load_view(struct arena *a, json_t *by, struct err *e)
+int observe_load(const char *const *ids, int n, json_t **by, struct err *e)
 {
-	PGresult *res = db_run(a, &st_load, NULL, e);
+	struct arena *a = arena_new();
+	struct buf arr = BUF_INIT;
+	const char *p[1];
+	PGresult *res;
+	int rc = -1;
 
-	if (!res)
-		return -1;
-	for (int i = 0, n = db_rows(res); i < n; i++) {
-		const char *s = db_get(res, i, 2);
+	*by = json_object();
+	buf_addch(&arr, '{');
+	for (int i = 0; i < n; i++) {
+		/* store ids are [a-z][a-z0-9]{7} (sql/002): nothing to quote in an array literal */
+		if (i)
+			buf_addch(&arr, ',');
+		buf_adds(&arr, ids[i]);
+	}
+	buf_addch(&arr, '}');
+	if (arr.failed)
+		die_oom();
+	p[0] = arr.s;
+	if (!(res = db_run(a, &st_load, p, e)))
+		goto out;
+	for (int i = 0, rows = db_rows(res); i < rows; i++) {
 		int k = (int)db_get_ll(res, i, 1);
-		json_t *sum = json_loads(s, 0, NULL);
+		json_t *sum = json_loads(db_get(res, i, 2), 0, NULL);
 
 		if (!sum || k < 0 || k >= NKINDS) {
 			json_decref(sum);
-			return err_set(e, 500, "observe: an unreadable summary of kind %d", k);
+			err_set(e, 500, "observe: an unreadable summary of kind %d", k);
+			goto out;
 		}
-		view_add(by, k, db_get(res, i, 0), sum);
+		view_add(*by, k, db_get(res, i, 0), sum);
 	}
-	return 0;
+	rc = 0;
+out:
+	if (rc < 0) {
+		json_decref(*by);
+		*by = NULL;
+	}
+	buf_release(&arr);
+	arena_free(a);
+	return rc;
 }
 
 /* ---- WATCH ------------------------------------------------------------------------ */
 
+static void copy(char *dst, size_t n, const char *s)
+{
+	snprintf(dst, n, "%s", s);
+}
+
+enum observe_ev observe_parse_event(const char *line, size_t n, int k, struct observe_event *ev)
+{
+	json_t *j = json_loadb(line, n, 0, NULL), *obj;
+	const json_t *md;
+	const char *type;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = OBSERVE_EV_BAD;
+	obj = json_object_get(j, "object");
+	if (!json_is_object(obj) || k < 0 || k >= NKINDS)
+		goto out;
+	type = jstr(j, "type");
+	md = json_object_get(obj, "metadata");
+	copy(ev->rv, sizeof(ev->rv), jstr(md, "resourceVersion"));
+	if (!strcmp(type, "ERROR")) {
+		ev->type = json_integer_value(json_object_get(obj, "code")) == 410
+			       ? OBSERVE_EV_EXPIRED
+			       : OBSERVE_EV_ERROR;
+		copy(ev->message, sizeof(ev->message), jstr(obj, "message"));
+	} else if (!strcmp(type, "BOOKMARK")) {
+		if (*ev->rv)
+			ev->type = OBSERVE_EV_BOOKMARK;
+	} else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") ||
+		   !strcmp(type, "DELETED")) {
+		copy(ev->ns, sizeof(ev->ns), jstr(md, "namespace"));
+		copy(ev->name, sizeof(ev->name), jstr(md, "name"));
+		copy(ev->store, sizeof(ev->store),
+		     jstr(json_object_get(md, "labels"), STORE_LABEL));
+		if (!*ev->name)
+			goto out;
+		ev->type = OBSERVE_EV_GONE;
+		if (strcmp(type, "DELETED") && *ev->store) {
+			json_t *sum = observe_summary(obj, k);
+
+			ev->summary = json_dumps(sum, JSON_COMPACT);
+			json_decref(sum);
+			if (!ev->summary)
+				die_oom();
+			ev->type = OBSERVE_EV_CHANGE;
+		}
+	}
+out:
+	json_decref(j);
+	return ev->type;
+}
+
 static void on_line(struct watch *w, const char *s, size_t n)
 {
-	json_t *ev = json_loadb(s, n, 0, NULL), *obj;
-	const json_t *md;
-	const char *type, *rv;
+	struct observe_event ev;
+	char key[600];
 
-	if (!ev) {
+	switch (observe_parse_event(s, n, w->k, &ev)) {
+	case OBSERVE_EV_EXPIRED:
+		w->gone = 1;
+		log_info("observe: %s watch: %s", kinds[w->k].kind, ev.message);
+		return;
+	case OBSERVE_EV_ERROR:
+		w->broken = 1;
+		log_info("observe: %s watch: %s", kinds[w->k].kind, ev.message);
+		return;
+	case OBSERVE_EV_BAD:
 		w->broken = 1;
 		return;
-	}
-	type = jstr(ev, "type");
-	obj = json_object_get(ev, "object");
-	md = json_object_get(obj, "metadata");
-	rv = jstr(md, "resourceVersion");
-	if (!strcmp(type, "ERROR")) {
-		if (json_integer_value(json_object_get(obj, "code")) == 410)
-			w->gone = 1;
-		else
-			w->broken = 1;
-		log_info("observe: %s watch: %s", kinds[w->k].kind, jstr(obj, "message"));
-	} else if (!strcmp(type, "BOOKMARK") && *rv) {
-		snprintf(w->rv, sizeof(w->rv), "%s", rv);
-		snprintf(w->pending_rv, sizeof(w->pending_rv), "%s", rv);
+	case OBSERVE_EV_BOOKMARK:
 		w->current_t = w->o->mark;
 		w->bookmarked = 1;
 		w->catchup = 0;
-	} else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") ||
-		   !strcmp(type, "DELETED")) {
-		const char *ns = jstr(md, "namespace"), *name = jstr(md, "name"),
-			   *id = jstr(json_object_get(md, "labels"), STORE_LABEL);
-		char key[600];
-
-		snprintf(key, sizeof(key), "%s/%s", ns, name);
-		if (!strcmp(type, "DELETED") || !*id) {
-			json_object_set_new(w->pending, key, json_pack("[s,s]", ns, name));
-		} else {
-			json_t *sum = observe_summary(obj, w->k);
-			char *txt = json_dumps(sum, JSON_COMPACT);
-
-			json_decref(sum);
-			if (!txt)
-				die_oom();
-			json_object_set_new(w->pending, key,
-					    json_pack("[s,s,s,s]", ns, name, id, txt));
-			free(txt);
-		}
-		if (*rv) {
-			snprintf(w->rv, sizeof(w->rv), "%s", rv);
-			snprintf(w->pending_rv, sizeof(w->pending_rv), "%s", rv);
-		}
-	} else {
-		w->broken = 1;
+		break;
+	case OBSERVE_EV_CHANGE:
+	case OBSERVE_EV_GONE:
+		snprintf(key, sizeof(key), "%s/%s", ev.ns, ev.name);
+		json_object_set_new(
+		    w->pending, key,
+		    ev.summary ? json_pack("[s,s,s,s]", ev.ns, ev.name, ev.store, ev.summary)
+			       : json_pack("[s,s]", ev.ns, ev.name));
+		free(ev.summary);
+		break;
 	}
-	json_decref(ev);
+	if (*ev.rv) {
+		copy(w->rv, sizeof(w->rv), ev.rv);
+		copy(w->pending_rv, sizeof(w->pending_rv), ev.rv);
+	}
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
+{
+	struct watch *w = arg;
+
+	w->last_byte = mono();
+	if (n * sz <= 2 && (p[0] == '\r' || p[0] == '\n'))
+		w->answered = 1;
+	return sz * n;
 }
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)
@@ -662,6 +738,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
 	struct watch *w = arg;
 	size_t len = sz * n, start = 0;
 
+	w->last_byte = mono();
 	if (!w->code) {
 		curl_easy_getinfo(w->c, CURLINFO_RESPONSE_CODE, &w->code);
 		k8s_count(w->o->k, K8S_V_LIST, (int)w->code);
@@ -729,22 +806,40 @@ static void open_watch(struct observe *o, struct watch *w, const char *rv, int c
 	buf_release(&path);
 	curl_easy_setopt(w->c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(w->c, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(w->c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(w->c, CURLOPT_HEADERDATA, w);
 	curl_easy_setopt(w->c, CURLOPT_PRIVATE, w);
 	curl_multi_add_handle(o->m, w->c);
 	w->code = 0;
 	w->ended = w->gone = w->broken = 0;
 	w->catchup = catchup;
+	w->fresh = catchup && w->current_t && mono() - w->current_t <= config.observe_stale;
+	w->answered = 0;
+	w->last_byte = mono();
 	snprintf(w->rv, sizeof(w->rv), "%s", rv);
 	log_debug("observe: %s watch from resourceVersion %s (%d s)", kinds[w->k].kind, rv, secs);
 }
 
-/* Any catch-up watch still waiting for its bookmark? */
+/*
+ * Any catch-up watch still waiting?  For its bookmark; or, when the kept
+ * view it resumes is still current (fresh), only for its replay: the
+ * server writes the changes since the kept resourceVersion right after
+ * the headers, so the answer's first SETTLE seconds of quiet end it
+ * (the view stays current by its kept date; the bookmark renews that).
+ */
+static int settled(const struct watch *w)
+{
+	return w->fresh && w->answered && mono() - w->last_byte >= SETTLE;
+}
+
 static int catching_up(const struct observe *o)
 {
-	for (int k = 0; k < NKINDS; k++)
-		if (o->w[k].c && o->w[k].catchup && !o->w[k].ended && !o->w[k].gone &&
-		    !o->w[k].broken)
+	for (int k = 0; k < NKINDS; k++) {
+		const struct watch *w = &o->w[k];
+
+		if (w->c && w->catchup && !w->ended && !w->gone && !w->broken && !settled(w))
 			return 1;
+	}
 	return 0;
 }
 
@@ -872,6 +967,13 @@ static int take(struct observe *o, struct arena *a, struct watch *w, char *store
 	w->owned = 1;
 	snprintf(w->token, sizeof(w->token), "%s", db_get(res, 0, 0));
 	snprintf(stored, n, "%s", db_get(res, 0, 1));
+	if (!w->current_t) {
+		/* the kept view's own date: a resume from it needs no new proof until it ages */
+		double age = strtod(db_get(res, 0, 2), NULL);
+
+		if (age >= 0 && age <= config.observe_stale && *stored)
+			w->current_t = mono() - age;
+	}
 	return 0;
 }
 
@@ -962,11 +1064,11 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 		}
 		if (!w->owned)
 			continue;
-		if (w->ended || w->broken) {
+		/* a resume that neither bookmarked nor settled proves nothing */
+		if (w->broken || (w->catchup && !settled(w)))
+			w->current_t = 0;
+		if (w->ended || w->broken)
 			drop_watch(w); /* reopened from w->rv at the next pass */
-			if (w->broken)
-				w->current_t = 0;
-		}
 		stale = !w->current_t || mono() - w->current_t > config.observe_stale;
 		if (stale) {
 			log_info("observe: %s: the watch did not advance within %d s: re-listing",
@@ -979,20 +1081,20 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struct observe_stats *st,
 		 struct k8s_err *ke, struct err *e)
 {
-	json_t *view = arena_json(a, json_object());
+	json_t *view;
 	struct err fe = ERR_INIT;
 	int cur;
 
 	memset(st, 0, sizeof(*st));
 	memset(ke, 0, sizeof(*ke));
-	*by = view;
+	*by = NULL;
 	if (own)
 		sync_owned(o, a, st, ke, &fe);
 	cur = view_current(a, st->why, sizeof(st->why), e);
 	if (cur < 0)
 		return -1;
 	if (cur)
-		return load_view(a, view, e);
+		return 0;
 	st->fallback = 1;
 	if (fe.status) {
 		/* this pass's LIST failed already: the cluster is in trouble, no second try */
@@ -1001,5 +1103,6 @@ int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struc
 	}
 	log_info("observe: not judging from the shared view: %s; listing the cluster for this pass",
 		 st->why);
+	*by = view = arena_json(a, json_object());
 	return list_direct(o, view, ke, e);
 }

@@ -43,15 +43,23 @@ struct observe *observe_new(struct k8s *k, const char *owner, double run_for);
 void observe_free(struct observe *o);
 
 /*
- * The view for one pass into *by (arena-owned).  With own, take or renew
- * the leases of the kinds' watches that are free and bring those kinds up
- * to date in PostgreSQL (list, resume or read the open watch); without
- * (dry run), only read.  Then read the view if every kind is current, else
- * list the cluster for this pass alone (st->fallback).  0, or -1 with e
- * (and ke when the cluster answered the fallback LIST so).
+ * The view for one pass.  With own, take or renew the leases of the
+ * kinds' watches that are free and bring those kinds up to date in
+ * PostgreSQL (list, resume or read the open watch); without (dry run),
+ * only read.  OUT: *by NULL when every kind's shared view is current (read
+ * it with observe_load); else the cluster listed for this pass alone
+ * (st->fallback; arena-owned).  0, or -1 with e (and ke when the cluster
+ * answered a LIST so).
  */
 int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struct observe_stats *st,
 		 struct k8s_err *ke, struct err *e);
+
+/*
+ * The shared view of the stores ids[0..n) (at most 10,000), read from
+ * PostgreSQL.  OUT: *by, a new object the caller json_decref()s.  0, or -1
+ * with e.
+ */
+int observe_load(const char *const *ids, int n, json_t **by, struct err *e);
 
 /*
  * The narrow summary of a listed or watched object of kind k (0 Namespace,
@@ -63,5 +71,28 @@ int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struc
  * fail a store.  Pure.
  */
 json_t *observe_summary(const json_t *obj, int k);
+
+/* One line of a watch stream, parsed (observe_parse_event). */
+enum observe_ev {
+	OBSERVE_EV_BAD = -1, /* not an event: the stream cannot be trusted */
+	OBSERVE_EV_CHANGE,   /* ADDED or MODIFIED of a store's object: summary set */
+	OBSERVE_EV_GONE,     /* DELETED, or the object lost its store label */
+	OBSERVE_EV_BOOKMARK, /* rv: every event before it was sent */
+	OBSERVE_EV_EXPIRED,  /* ERROR 410: watch from a newer resourceVersion (list again) */
+	OBSERVE_EV_ERROR,    /* any other ERROR: message says what */
+};
+
+struct observe_event {
+	enum observe_ev type;
+	char ns[254], name[254], store[64], rv[32]; /* "" when absent */
+	char *summary;	   /* CHANGE: the compact JSON of observe_summary (malloc'd: free it) */
+	char message[256]; /* EXPIRED, ERROR */
+};
+
+/*
+ * Parse one line of a watch stream of kind k ({"type":..,"object":..}).
+ * Pure.  OUT: ev (ev->summary owned by the caller).  Returns ev->type.
+ */
+enum observe_ev observe_parse_event(const char *line, size_t n, int k, struct observe_event *ev);
 
 #endif

@@ -52,6 +52,7 @@
 #define STORE_LABEL	   "storefleet.io/store"
 #define CREDENTIALS_SECRET "storefleet-credentials"
 #define RECONCILE_BODY_MIN ((size_t)32 << 20)
+#define JUDGE_CHUNK	   1000 /* stores whose observed summaries are in memory at once */
 
 /*
  * The kinds of a store's observation (observe.h); key = its field.  Jobs
@@ -1796,6 +1797,52 @@ static void observe_failed(struct reconcile *r, const struct k8s_err *ke)
 	}
 }
 
+/*
+ * Decide every loaded store, JUDGE_CHUNK at a time: with the shared view
+ * current (r->by_store NULL), each chunk's summaries are read from
+ * PostgreSQL, judged, and freed, but for the stores to claim, whose
+ * observation the handlers still need: memory holds a chunk, not the
+ * fleet.  OUT: the ids to claim in ids (room for every store), *n.
+ */
+static int decide_all(struct reconcile *r, const char **ids, int *n, struct err *e)
+{
+	json_t *kept = arena_json(r->a, json_object());
+	const char **cids = arena_alloc(r->a, sizeof(*cids) * JUDGE_CHUNK);
+
+	for (int i = 0; i < r->nstores; i += JUDGE_CHUNK) {
+		int m = r->nstores - i < JUDGE_CHUNK ? r->nstores - i : JUDGE_CHUNK;
+		json_t *chunk = NULL;
+
+		if (!r->by_store) {
+			for (int j = 0; j < m; j++)
+				cids[j] = r->stores[i + j].id;
+			if (observe_load(cids, m, &chunk, e) < 0)
+				return -1;
+		}
+		for (int j = i; j < i + m; j++) {
+			struct store *s = &r->stores[j];
+
+			if (chunk)
+				s->obs = json_object_get(chunk, s->id);
+			decide(r, s);
+			if (r->o.dry_run)
+				fprintf(r->o.out, "%s %s: %s%s%s\n", s->id,
+					store_status_name(s->status), s->action,
+					s->judged ? " - " : "", s->judged ? s->hr.reason : "");
+			if (s->claim)
+				ids[(*n)++] = s->id;
+			if (chunk && s->claim && s->obs) {
+				json_object_set(kept, s->id, (json_t *)s->obs);
+				s->obs = json_object_get(kept, s->id);
+			} else if (chunk) {
+				s->obs = NULL;
+			}
+		}
+		json_decref(chunk);
+	}
+	return 0;
+}
+
 /* ---- the pass -------------------------------------------------------------- */
 
 struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
@@ -1955,16 +2002,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	log_debug("reconcile: %d stores loaded at %.3f s", r->nstores, elapsed(&t0));
 
 	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
-	for (int i = 0; i < r->nstores; i++) {
-		struct store *s = &r->stores[i];
-
-		decide(r, s);
-		if (r->o.dry_run)
-			fprintf(r->o.out, "%s %s: %s%s%s\n", s->id, store_status_name(s->status),
-				s->action, s->judged ? " - " : "", s->judged ? s->hr.reason : "");
-		if (s->claim)
-			ids[nids++] = s->id;
-	}
+	if (decide_all(r, ids, &nids, e) < 0)
+		goto finish;
 	log_debug("reconcile: decided at %.3f s: %d to claim", elapsed(&t0), nids);
 	if (!r->o.dry_run && nids) {
 		snprintf(owner_host, sizeof(owner_host), "%s", r->o.owner);
