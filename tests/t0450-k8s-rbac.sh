@@ -74,8 +74,10 @@ else
 	ok "# SKIP no charts/platform/manifests/10-rbac.yaml" true
 fi
 
-# Nothing broader than needed: no wildcards, no update/watch/deletecollection/escalate/bind.
-unlike "$(grep -E 'verbs:' "$rbac")" '\*|update|watch|deletecollection|escalate|bind|impersonate' "no verb beyond what the client uses"
+# Nothing broader than needed: no wildcards, no update/deletecollection/escalate/bind (watch is
+# used: reconcile lists the four observed kinds once, then watches them, src/fleet/observe.c).
+unlike "$(grep -E 'verbs:' "$rbac")" '\*|update|deletecollection|escalate|bind|impersonate' "no verb beyond what the client uses"
+is "$(grep -c 'watch' <<<"$(grep -E 'verbs:' "$rbac")")" 4 "watch on the four observed kinds only"
 like "$(grep -B2 'delete\]' "$rbac" | tr '\n' ' ')" 'resources: \[namespaces\]' "delete only on namespaces"
 
 done_testing

@@ -43,7 +43,9 @@ before=$(rc_sql "SELECT count(*) FROM store_events")
 ok "steady pass exits 0" rc_once
 is "$(rc_sql "SELECT count(*) FROM store_events")" "$before" "steady pass wrote no event"
 run=$(rc_sql "SELECT stores_seen || ' ' || transitions || ' ' || k8s_requests FROM reconcile_runs ORDER BY id DESC LIMIT 1")
-is "$run" "2 0 4" "steady pass: 2 stores, 0 transitions, 4 kubernetes requests (one LIST per kind)"
+# (a run resumes the watch of each observed kind from the resourceVersion kept in PostgreSQL:
+# one WATCH per kind, no LIST; src/fleet/observe.c)
+is "$run" "2 0 4" "steady pass: 2 stores, 0 transitions, 4 kubernetes requests (one WATCH per kind)"
 sim GET /_sim/stats
 like "$SIM_BODY" '"total":4[,}]' "the simulator agrees: 4 requests"
 is "$(kubectl get secret storefleet-credentials -n store-wooshop1 -o jsonpath='{.data.admin_password}')" "$sec1" \

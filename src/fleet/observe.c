@@ -728,8 +728,13 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 	struct watch *w = arg;
 
 	w->last_byte = mono();
-	if (n * sz <= 2 && (p[0] == '\r' || p[0] == '\n'))
+	if (n * sz <= 2 && (p[0] == '\r' || p[0] == '\n')) {
 		w->answered = 1;
+		if (!w->code) {
+			curl_easy_getinfo(w->c, CURLINFO_RESPONSE_CODE, &w->code);
+			k8s_count(w->o->k, K8S_V_LIST, (int)w->code);
+		}
+	}
 	return sz * n;
 }
 
