@@ -145,7 +145,7 @@ while :; do
 	fi
 	for i in "${!STACK_PIDS[@]}"; do
 		entry=${STACK_PIDS[$i]}
-		kill -0 "${entry#*:}" 2>/dev/null && continue
+		stack_gone "${entry#*:}" || continue
 		if [ "${entry%%:*}" = pg ]; then
 			say "PostgreSQL (pid ${entry#*:}) exited; starting it again"
 			unset "STACK_PIDS[$i]"
