@@ -16,7 +16,7 @@ set -eu
 WRITES=${1:-10000}
 WATCHERS=${2:-100}
 W=$(mktemp -d /tmp/bench-kswatch.XXXXXX)
-trap 'stack_stop; rm -rf "$W"' EXIT
+trap 'stack_stop || true; rm -rf "$W"' EXIT
 
 kubesim_start "$W/ks" >/dev/null
 CURL=(curl -s --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN")
@@ -60,10 +60,8 @@ printf '%-44s %8s %8s %8s %8s %8s  %s\n' "kubesim: $WRITES ConfigMap creates" "m
 line=$(writes quiet)
 printf '%-44s %s  %s\n' "no watch open" "$line" "$(rss)"
 
-pids=()
 for ((i = 0; i < WATCHERS; i++)); do
 	"${CURL[@]}" -N "$KUBESIM_ADDR/api/v1/namespaces/watched/configmaps?watch=1" >"$W/w$i.out" 2>/dev/null &
-	pids+=($!)
 	STACK_PIDS+=("watch:$!")
 done
 open_watches() { "${CURL[@]}" "$KUBESIM_ADDR/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["watches"]["open"])'; }
@@ -92,4 +90,5 @@ printf '%-44s %s\n' "RSS with the watches open, before the writes" "$idle_rss"
 printf '%-44s %s\n' "peak RSS (VmHWM)" "$(hwm)"
 printf '%-44s %s of %s (dropped: %s), last events in %s ms after the last write\n' \
 	"watchers that got all $WRITES events" "$complete" "$WATCHERS" "$dropped" "$drain_ms"
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+# the watchers end by SIGTERM (status 143): under set -e that must not end the script
+stack_stop || true

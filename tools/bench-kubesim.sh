@@ -14,7 +14,7 @@ set -eu
 
 ROUNDS=${1:-200}
 W=$(mktemp -d /tmp/bench-kubesim.XXXXXX)
-trap 'stack_stop; rm -rf "$W"' EXIT
+trap 'stack_stop || true; rm -rf "$W"' EXIT
 
 # one store, "zzzzzzzz" standing for its id (bench_bulk fills it in)
 python3 - "$W/store.json" <<'PY'
@@ -70,7 +70,7 @@ urls() {
 }
 
 for stores in $BENCH_SIZES; do
-	stack_stop
+	stack_stop || true
 	STACK_PIDS=()
 	kubesim_start "$W/ks" --pod-ready-ms 100 >/dev/null
 	CURL=(curl -s --cacert "$KUBESIM_DIR/ca.crt" -H "Authorization: Bearer $KUBESIM_TOKEN")
