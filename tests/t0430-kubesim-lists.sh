@@ -107,6 +107,19 @@ is "$(code ready.shops.test:8080 /wp-login.php)" 200 "ingress: /wp-login.php wit
 is "$(code slow.shops.test /health)" 503 "ingress: store not ready answers 503"
 is "$(code nobody.shops.test /)" 404 "ingress: unknown host answers 404"
 
+# a LIST writes its items itself (api.c compact_json): byte for byte what a GET of each writes
+# (json_dumps), escapes, control characters, non-ASCII and '/' included
+kpost /api/v1/namespaces/s00/configmaps '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"odd","labels":{"app.kubernetes.io/managed-by":"storefleet","tier":"a"},"annotations":{"del":"x\u007fy"}},"data":{"k":"ctl \u0001\u001f\b\f\n\r\t \"q\" \\ / \u00e9 \u2713 \ud83d\ude00 </script>","e":""},"binaryData":{}}'
+is "$KSTATUS" 201 "a configmap with every kind of character to escape"
+kreq GET "/api/v1/namespaces/s00/configmaps?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dstorefleet"
+cp "$T/kbody" "$T/list"
+same=0
+for n in c0 c1 c2 c3 c4 odd; do
+	kreq GET "/api/v1/namespaces/s00/configmaps/$n"
+	grep -qF -- "$(cat "$T/kbody")" "$T/list" && same=$((same + 1))
+done
+is "$same" 6 "each listed item is the exact bytes of its GET (6 of 6)"
+
 ks_stop_clean
 
 done_testing

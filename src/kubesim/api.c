@@ -1722,6 +1722,113 @@ static void cont_expired(struct ks_req *q, const char *ns, const char *name, con
 	buf_release(&tok);
 }
 
+/*
+ * Append v as json_dumps(v, JSON_COMPACT) writes it, byte for byte (jansson
+ * 2.14's dump.c: keys in insertion order, \" \\ \b \f \n \r \t and \u00XX
+ * for the other control characters, '/' and non-ASCII as they are), but
+ * into b directly and without the loop check, which costs a pointer-keyed
+ * hash insert per object: a LIST of 5,000 deployments writes ~100 objects
+ * each.  Stored trees share subtrees but have no cycles.  A real number is
+ * rare; jansson writes it.
+ */
+static void compact_string(struct buf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	buf_addch(b, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc;
+		char u[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		default:
+			snprintf(u, sizeof(u), "\\u%04X", c);
+			esc = u;
+		}
+		buf_adds(b, esc);
+	}
+	buf_add(b, s + run, n - run);
+	buf_addch(b, '"');
+}
+
+static void compact_json(struct buf *b, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *sep = "";
+
+		buf_addch(b, '{');
+		for (void *it = json_object_iter((json_t *)v); it;
+		     it = json_object_iter_next((json_t *)v, it)) {
+			buf_adds(b, sep);
+			compact_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+			buf_addch(b, ':');
+			compact_json(b, json_object_iter_value(it));
+			sep = ",";
+		}
+		buf_addch(b, '}');
+		break;
+	}
+	case JSON_ARRAY:
+		buf_addch(b, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				buf_addch(b, ',');
+			compact_json(b, json_array_get(v, i));
+		}
+		buf_addch(b, ']');
+		break;
+	case JSON_STRING:
+		compact_string(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+		buf_adds(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_adds(b, "false");
+		break;
+	case JSON_NULL:
+		buf_adds(b, "null");
+		break;
+	default: {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		if (s)
+			buf_adds(b, s);
+		free(s);
+	}
+	}
+}
+
 static void do_list(struct ks_req *q, const struct ks_resource *r, const char *ns)
 {
 	struct ks_sel *sel = NULL;
@@ -1797,7 +1904,7 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	    "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
 	    r->kind, ks_api_version(r), list_rv);
 	{
-		struct buf items = BUF_INIT, token = BUF_INIT;
+		struct buf token = BUF_INIT;
 		struct ks_obj *last = NULL, **page = NULL;
 		size_t np = 0, stop;
 		int more = 0;
@@ -1827,26 +1934,20 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 			snprintf(rv, sizeof(rv), "%llu", list_rv);
 			ks_table(q, r, page, np, NULL, rv, token.s);
 		} else {
-			for (i = 0; i < np; i++) {
-				char *js = json_dumps(page[i]->o, JSON_COMPACT);
-
-				if (i)
-					buf_addch(&items, ',');
-				if (js)
-					buf_adds(&items, js);
-				free(js);
-			}
 			if (token.len)
 				buf_addf(b, ",\"continue\":\"%s\",\"remainingItemCount\":%zu",
 					 token.s, n - stop);
 			buf_adds(b, "},\"items\":[");
-			buf_add(b, items.s, items.len);
+			for (i = 0; i < np; i++) {
+				if (i)
+					buf_addch(b, ',');
+				compact_json(b, page[i]->o);
+			}
 			buf_adds(b, "]}");
 		}
 		emitted = np;
 		(void)emitted;
 		free(page);
-		buf_release(&items);
 		buf_release(&token);
 	}
 out:
