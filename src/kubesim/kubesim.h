@@ -12,7 +12,11 @@
  *
  * Objects are jansson trees owned by the store.  They are never changed in
  * place once stored: writers build a new tree and hand it to
- * ks_store_update(), which keeps the label index right.
+ * ks_store_update(), which keeps the label index right.  Equal subtrees of
+ * stored trees are one shared node (store.c): ks_store_add/update may swap
+ * any inner node of the tree it is given for an equal one, so a pointer
+ * borrowed from inside that tree before the call is not used after it
+ * (read the stored object through x->o).
  */
 
 #include <pthread.h>
