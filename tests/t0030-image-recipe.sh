@@ -376,7 +376,8 @@ if [ "$(cut -d. -f1 /etc/debian_version 2>/dev/null)" = 12 ] && command -v dpkg-
 		progs+=("$prog")
 		ldd "$bin" >"$T/ldd" 2>&1
 		for so in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			case $so in lib[atlu]*san.so* | libc.so* | libm.so* | ld-linux*) continue ;; esac
+			# libc6's own (libresolv too: the DNS checks of custom domains) are in every Debian image
+			case $so in lib[atlu]*san.so* | libc.so* | libm.so* | libresolv.so* | ld-linux*) continue ;; esac
 			path=$(awk -v so="$so" '$1 == so { print $3 }' "$T/ldd")
 			sopaths[$prog]+=" $so=$path=$(readlink -f "$path")"
 		done
