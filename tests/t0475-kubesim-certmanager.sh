@@ -28,21 +28,7 @@ jp_is() {
 	shift
 	[ "$(kubectl get "$@" 2>/dev/null)" = "$want" ]
 }
-cat >"$T/issuer.yaml" <<'YAML'
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: letsencrypt
-spec:
-  acme:
-    server: https://acme-v02.api.letsencrypt.org/directory
-    privateKeySecretRef:
-      name: letsencrypt-account
-    solvers:
-    - http01:
-        ingress:
-          ingressClassName: traefik
-YAML
+cp "$SF_ROOT/tests/fixtures/clusterissuer-letsencrypt.yaml" "$T/issuer.yaml"
 
 # --- the kinds, as kubectl sees them -------------------------------------------------------------
 res=$(kubectl api-resources --api-group=cert-manager.io -o wide --no-headers 2>&1)

@@ -11,21 +11,7 @@ sf_stack
 kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 \
 	--ns-delete-ms 50 --observed-lag-ms 10 --cert-ready-ms 100 || bail "cannot start kubesim"
 export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
-kubectl apply -f - >/dev/null <<'YAML' || bail "no ClusterIssuer"
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: letsencrypt
-spec:
-  acme:
-    server: https://acme-v02.api.letsencrypt.org/directory
-    privateKeySecretRef:
-      name: letsencrypt-account
-    solvers:
-    - http01:
-        ingress:
-          ingressClassName: traefik
-YAML
+kubectl apply -f "$SF_ROOT/tests/fixtures/clusterissuer-letsencrypt.yaml" >/dev/null || bail "no ClusterIssuer"
 tok=$(user_token owner@example.com) || bail "no token"
 api_json POST /api/v1/stores "$tok" '{"name":"Tea","engine":"woocommerce"}'
 id=$(json_get 'j["store"]["id"]') || bail "no store"

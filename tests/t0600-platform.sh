@@ -206,21 +206,7 @@ provisioner: example.com/csi
 allowVolumeExpansion: true
 YAML
 # the issuer of custom domains' certificates (kubesim's cert-manager), for the domain below
-K apply -f - >/dev/null <<'YAML'
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata:
-  name: letsencrypt
-spec:
-  acme:
-    server: https://acme-v02.api.letsencrypt.org/directory
-    privateKeySecretRef:
-      name: letsencrypt-account
-    solvers:
-    - http01:
-        ingress:
-          ingressClassName: traefik
-YAML
+K apply -f "$SF_ROOT/tests/fixtures/clusterissuer-letsencrypt.yaml" >/dev/null
 export SF_DOMAIN_ISSUER=letsencrypt
 owner=$(sql "INSERT INTO users (email, password_hash) VALUES ('tenant@example.com', 'x') RETURNING id")
 sql "INSERT INTO stores (id, owner_id, name, engine) VALUES
