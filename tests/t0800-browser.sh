@@ -13,6 +13,7 @@
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"
 . "$SF_ROOT/tests/lib-mail.sh"
+. "$SF_ROOT/tests/lib-domains.sh"
 
 : "${SF_KEEP_ON_FAIL:=1}"
 CHROMIUM=${SF_CHROMIUM:-/usr/bin/chromium}
@@ -33,6 +34,10 @@ kubesim_start "$T/kubesim" --pod-ready-ms 3000 --job-complete-ms 1000 --pvc-bind
 export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
 # The password reset's mail goes through a real SMTP server (tools/smtp-sink.py).
 smtp_start "$T/smtp" || bail "cannot start the SMTP server"
+# The custom domain's records come from a real DNS server on loopback (lib-domains.sh):
+# none at first; the journey says which the page asked for.
+export SF_DOMAIN_CHECK_INTERVAL=1
+dns_start || bail "cannot start dnsmasq"
 sf_stack
 # The loops outlive the journey; the cleanup trap stops them by PID.
 "$SF_BUILD/bin/storefleet-reconcile" --for 600s >>"$T/reconcile.log" 2>&1 &
@@ -43,7 +48,21 @@ STACK_PIDS+=("mail:$!")
 # The journey, bounded: timeout TERMs node (playwright then closes chromium), KILLs it 10 s later.
 start=$(date +%s%N)
 SF_BASE=$BASE SF_INGRESS=$KUBESIM_INGRESS SF_OUT=$T SF_MAILDIR=$SMTP_DIR/msgs SF_DEADLINE=${SF_DEADLINE:-90} \
-	timeout -k 10 "${SF_JOURNEY_TIMEOUT:-240}" node "$SF_ROOT/tests/browser/journey.js" >"$T/journey.tap" 2>"$T/journey.err"
+	timeout -k 10 "${SF_JOURNEY_TIMEOUT:-240}" node "$SF_ROOT/tests/browser/journey.js" >"$T/journey.tap" 2>"$T/journey.err" &
+jpid=$!
+# While it runs: once the store page has shown the custom domain's records
+# (dns-wanted.json), the DNS server answers with exactly those, as the owner's
+# provider would - the TXT token, the CNAME, and the CNAME target's address.
+wanted_or_gone() { [ -s "$T/dns-wanted.json" ] || ! kill -0 "$jpid" 2>/dev/null; }
+wait_for "${SF_JOURNEY_TIMEOUT:-240}" wanted_or_gone
+if [ -s "$T/dns-wanted.json" ]; then
+	mapfile -t rec < <(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("txt_name", "txt_value", "domain", "cname_target"): print(r[k])' "$T/dns-wanted.json")
+	dns_restart --txt-record="${rec[0]},${rec[1]}" --cname="${rec[2]},${rec[3]}" \
+		--host-record="${rec[3]},127.0.0.1" && touch "$T/dns-published"
+fi
+wait "$jpid"
 rc=$?
 elapsed=$((($(date +%s%N) - start) / 1000000))
 
@@ -104,7 +123,11 @@ xid=$(fact xss_id)
 if [ -n "$id" ]; then
 	is "$(rc_sql "SELECT status FROM stores WHERE id = '$id'")" deleted "the database says the store is deleted"
 	is "$(rc_sql "SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE target = '$id'")" \
-		store.create,store.credentials_reveal,store.delete "the audit log has the create, the reveal and the delete"
+		store.create,store.credentials_reveal,domain.add,domain.verify,store.delete \
+		"the audit log has the create, the reveal, the domain added and verified, and the delete"
+	# reconcile releases a deleted store's domains in its next pass
+	domain_released() { [ "$(rc_sql "SELECT count(*) FROM store_domains WHERE store_id = '$id'")" = 0 ]; }
+	ok "the deleted store's domain is released" wait_for 30 domain_released
 else
 	_tap_result 0 "the journey created a store"
 fi

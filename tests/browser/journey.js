@@ -16,6 +16,10 @@
 //   SF_SCREENSHOTS  a folder (relative to SF_ROOT) that also gets the two screenshots, e.g. docs
 //   SF_DEADLINE     seconds a wait for a status may take (default 90: the sanitizer build is slow)
 //   SF_CHROMIUM     the browser binary (default /usr/bin/chromium)
+//
+// Files in SF_OUT the shell test reads or writes while the journey runs: dns-wanted.json
+// (the DNS records the store page asked for, written by the journey) and dns-published
+// (written by the test once its DNS server answers with them).
 'use strict';
 
 const { execFileSync } = require('child_process');
@@ -35,6 +39,8 @@ const deadlineSecs = Number(process.env.SF_DEADLINE || 90);
 const email = 'browser@example.com';
 const password = 'correct horse battery';
 const shopName = 'Corner Bakery';
+// The custom domain the journey adds (the test's dnsmasq answers for example.com).
+const customDomain = 'shop.example.com';
 const xssName = '<img src=x onerror=alert(1)>';
 const newPassword = 'a new horse battery staple';
 // Where the test's SMTP server (tools/smtp-sink.py) keeps each message it accepts.
@@ -380,6 +386,63 @@ async function journey(browser, page) {
 		check(pw === clusterPassword(id), 'not the password in the store\'s Secret');
 	});
 
+	// A custom domain, as its owner adds one: the form, the DNS records the page asks for,
+	// then (once the test's DNS server on loopback has them) verified by reconcile's real
+	// look-ups and served by the store's Ingress.  The journey cannot create DNS records:
+	// it writes what the page asked for to dns-wanted.json, and the shell test restarts its
+	// dnsmasq with exactly those records, then writes dns-published.
+	const records = await step(page, `"Add domain" with the form: ${customDomain} listed pending, with the TXT and CNAME records to create`, async () => {
+		await page.getByLabel('Domain').fill(customDomain);
+		await clickAndLoad(page, page.getByRole('button', { name: 'Add domain' }));
+		check(new URL(page.url()).pathname === `/stores/${id}`, `landed on ${page.url()}`);
+		const row = page.locator(`tr[id="domain-${customDomain}"]`);
+		check(await row.count() === 1, 'no row for the domain');
+		check((await row.locator('.badge').first().textContent()).trim() === 'pending', 'the domain is not pending');
+		const codes = await row.locator('td[data-label="DNS records to create"] code').allTextContents();
+		check(codes.length === 4, `the records cell has ${codes.length} values: ${codes.join(' | ')}`);
+		const r = { txt_name: codes[0].trim(), txt_value: codes[1].trim(), domain: codes[2].trim(), cname_target: codes[3].trim() };
+		check(r.txt_name === `_storefleet-challenge.${customDomain}`, `TXT name ${r.txt_name}`);
+		check(/^[0-9a-f]{32}$/.test(r.txt_value), `TXT value ${r.txt_value}`);
+		check(r.domain === customDomain, `CNAME name ${r.domain}`);
+		check(r.cname_target === new URL(storeUrl).hostname, `CNAME target ${r.cname_target}, not the store's host`);
+		fs.writeFileSync(path.join(out, 'dns-wanted.json'), JSON.stringify(r));
+		return r;
+	});
+	facts.txt_value = records.txt_value;
+
+	await step(page, (r) => r ? `with the records in DNS the page shows it verified in ${r.t} s` : 'with the records in DNS the page shows it verified', async () => {
+		const t0 = Date.now();
+		const published = path.join(out, 'dns-published');
+		const row = page.locator(`tr[id="domain-${customDomain}"]`);
+		for (;;) {
+			if (fs.existsSync(published)) {
+				await page.reload({ waitUntil: 'load' });
+				const st = (await row.locator('.badge').first().textContent()).trim();
+				if (st === 'verified')
+					return { t: secs(t0) };
+				check(st === 'pending', `the domain went ${st}: ${await textOf(page, `[id="domain-check-${customDomain}"]`)}`);
+			}
+			check(Date.now() - t0 < deadlineSecs * 1000,
+				`not verified after ${deadlineSecs} s: ${await textOf(page, `[id="domain-check-${customDomain}"]`)}`);
+			await sleep(250);
+		}
+	});
+
+	await step(page, `the store answers on http://${customDomain}/ (its Ingress, through the simulated ingress)`, async () => {
+		const t0 = Date.now();
+		for (;;) {
+			// reconcile puts the domain on the store's Ingress in the pass after verifying it
+			const resp = await page.goto(`http://${customDomain}/`);
+			if (resp && resp.status() === 200) {
+				check((await textOf(page, 'h1')) === `Store store-${id}`, `the page says ${await textOf(page, 'h1')}`);
+				break;
+			}
+			check(Date.now() - t0 < deadlineSecs * 1000, `status ${resp && resp.status()} after ${deadlineSecs} s`);
+			await sleep(250);
+		}
+		await page.goto(`${base}/stores/${id}`, { waitUntil: 'load' });
+	});
+
 	await step(page, 'the dashboard lists the store as ready', async () => {
 		await clickAndLoad(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Stores' }));
 		check(new URL(page.url()).pathname === '/stores', `at ${page.url()}`);
@@ -551,8 +614,8 @@ async function main() {
 			executablePath: process.env.SF_CHROMIUM || '/usr/bin/chromium',
 			args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
 				'--disable-background-networking',
-				// the stores' *.nip.io names lead to the simulator's ingress, nowhere else
-				`--host-resolver-rules=MAP *.nip.io ${ingress.hostname}:${ingress.port}, EXCLUDE 127.0.0.1`],
+				// the stores' *.nip.io names and the custom domain lead to the simulator's ingress, nowhere else
+				`--host-resolver-rules=MAP *.nip.io ${ingress.hostname}:${ingress.port}, MAP ${customDomain} ${ingress.hostname}:${ingress.port}, EXCLUDE 127.0.0.1`],
 			timeout: 60000,
 		});
 		fs.writeFileSync(path.join(out, 'chromium.pid'), childPids().join(' '));
