@@ -1829,19 +1829,44 @@ static void compact_json(struct buf *b, const json_t *v)
 	}
 }
 
+/* A LIST's field selector terms other than metadata.namespace (ks_store_page's keep). */
+struct list_fields {
+	const char *name; /* metadata.name (or "") */
+	int neg;	  /* metadata.name!= */
+	const json_t *terms;
+};
+
+static int list_keep(const struct ks_obj *x, void *arg)
+{
+	const struct list_fields *f = arg;
+
+	if (*f->name && (!strcmp(x->name, f->name)) == f->neg)
+		return 0;
+	return !json_array_size(f->terms) || ks_fields_match(f->terms, x->o);
+}
+
+/*
+ * A LIST, paged as the API server's etcd3 store does (GetList): the
+ * objects in key order, a page starting after its continue token's key,
+ * remainingItemCount only for a list without selectors (ListMeta: with
+ * one, the count is unknown).
+ */
 static void do_list(struct ks_req *q, const struct ks_resource *r, const char *ns)
 {
 	struct ks_sel *sel = NULL;
 	struct err e = ERR_INIT;
 	char ls[1024], fs[512], fname[300] = "", fns[100] = "", lim[24], cont[1400];
-	int neg = 0;
+	char cns[200] = "", cname[300] = "", cpl[100] = "";
+	const char *after = NULL;
+	int neg = 0, more = 0;
 	long limit = 0;
-	struct ks_obj **v = NULL;
-	size_t n, i, start = 0, emitted = 0;
+	struct ks_obj **page = NULL;
+	size_t np, rest = 0, i;
 	unsigned long long list_rv = ks_store_rv();
 	long long t0 = ks_now_ms();
-	struct buf *b = &q->out;
+	struct buf *b = &q->out, token = BUF_INIT;
 	json_t *terms = json_array();
+	struct list_fields lf = {fname, 0, terms};
 
 	ks_query(q->query, "labelSelector", ls, sizeof(ls));
 	ks_query(q->query, "fieldSelector", fs, sizeof(fs));
@@ -1852,6 +1877,7 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	}
 	if (*fs && ks_field_sel(q, fs, fname, sizeof(fname), fns, sizeof(fns), &neg, terms) < 0)
 		goto out;
+	lf.neg = neg;
 	if (*fns) {
 		if (ns && strcmp(ns, fns))
 			ns = "\x01";
@@ -1865,10 +1891,8 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 		if (limit > MAX_LIMIT)
 			limit = MAX_LIMIT;
 	}
-	n = ks_store_select(r, ns, sel, &v);
 	if (ks_query(q->query, "continue", cont, sizeof(cont)) && *cont) {
 		struct cont c;
-		char cns[200], cname[300], cpl[100];
 
 		if (cont_decode(cont, &c, cns, cname, cpl) < 0) {
 			ks_status(q, 400, "BadRequest",
@@ -1885,17 +1909,11 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 			list_rv = (unsigned long long)c.rv;
 			t0 = c.t0;
 		}
-		for (start = 0; start < n; start++) {
-			int k = strcmp(v[start]->ns, cns);
-
-			if (!k)
-				k = strcmp(v[start]->name, cname);
-			if (!k)
-				k = strcmp(v[start]->res->plural, cpl);
-			if (k > 0)
-				break;
-		}
+		after = cname;
 	}
+	np = ks_store_page(r, ns, sel, cns, after, (size_t)limit,
+			   *fname || json_array_size(terms) ? list_keep : NULL, &lf, &page, &more,
+			   &rest);
 	q->status = 200;
 	q->resp_ctype = "application/json";
 	buf_reset(b);
@@ -1903,55 +1921,31 @@ static void do_list(struct ks_req *q, const struct ks_resource *r, const char *n
 	    b,
 	    "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
 	    r->kind, ks_api_version(r), list_rv);
-	{
-		struct buf token = BUF_INIT;
-		struct ks_obj *last = NULL, **page = NULL;
-		size_t np = 0, stop;
-		int more = 0;
+	if (more && np)
+		cont_encode(&token, (long long)list_rv, t0, page[np - 1]->ns, page[np - 1]->name,
+			    r->plural);
+	if (ks_wants_table(q->accept)) {
+		char rv[32];
 
-		page = malloc((n + 1) * sizeof(*page));
-		if (!page)
-			die_oom();
-		for (i = start; i < n; i++) {
-			if (*fname && (!strcmp(v[i]->name, fname)) == neg)
-				continue;
-			if (json_array_size(terms) && !ks_fields_match(terms, v[i]->o))
-				continue;
-			if (limit && (long)np == limit) {
-				more = 1;
-				break;
-			}
-			page[np++] = v[i];
-			last = v[i];
+		snprintf(rv, sizeof(rv), "%llu", list_rv);
+		ks_table(q, r, page, np, NULL, rv, token.s);
+	} else {
+		if (token.len) {
+			buf_addf(b, ",\"continue\":\"%s\"", token.s);
+			if (!sel && !*fs)
+				buf_addf(b, ",\"remainingItemCount\":%zu", rest);
 		}
-		stop = i;
-		if (more && last)
-			cont_encode(&token, (long long)list_rv, t0, last->ns, last->name,
-				    last->res->plural);
-		if (ks_wants_table(q->accept)) {
-			char rv[32];
-
-			snprintf(rv, sizeof(rv), "%llu", list_rv);
-			ks_table(q, r, page, np, NULL, rv, token.s);
-		} else {
-			if (token.len)
-				buf_addf(b, ",\"continue\":\"%s\",\"remainingItemCount\":%zu",
-					 token.s, n - stop);
-			buf_adds(b, "},\"items\":[");
-			for (i = 0; i < np; i++) {
-				if (i)
-					buf_addch(b, ',');
-				compact_json(b, page[i]->o);
-			}
-			buf_adds(b, "]}");
+		buf_adds(b, "},\"items\":[");
+		for (i = 0; i < np; i++) {
+			if (i)
+				buf_addch(b, ',');
+			compact_json(b, page[i]->o);
 		}
-		emitted = np;
-		(void)emitted;
-		free(page);
-		buf_release(&token);
+		buf_adds(b, "]}");
 	}
 out:
-	free(v);
+	buf_release(&token);
+	free(page);
 	ks_sel_free(sel);
 	json_decref(terms);
 }

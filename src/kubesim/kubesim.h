@@ -206,11 +206,27 @@ int ks_labelselector_match(const json_t *sel, const json_t *labels);
 
 /*
  * Objects of r (or of every resource when r is NULL) in ns (NULL = all)
- * matching sel, sorted by namespace/name.  OUT: *v malloc'd array of
+ * matching sel, in key order (etcd's "<namespace>/<name>", byte by byte;
+ * across resources, then by resource).  OUT: *v malloc'd array of
  * borrowed pointers (valid while the lock is held), caller frees.
  */
 size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
 		       struct ks_obj ***v);
+/*
+ * One page of a LIST of r: its objects in ns (NULL = all) in key order,
+ * those after the key (after_ns, after_name) when after_name is not NULL
+ * (a continue token's last key: the object need not exist any more),
+ * matching sel and keep(x, arg) (keep NULL = all), at most limit of them
+ * (0 = no limit).  Costs about the objects looked at, not the kind's
+ * size.  OUT: *v malloc'd array of borrowed pointers (valid while the
+ * lock is held; caller frees); *more whether a further matching object
+ * follows; then *rest the objects of r in ns from that one on, matching
+ * or not (remainingItemCount of a list without selectors), else 0.
+ */
+size_t ks_store_page(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
+		     const char *after_ns, const char *after_name, size_t limit,
+		     int (*keep)(const struct ks_obj *x, void *arg), void *arg, struct ks_obj ***v,
+		     int *more, size_t *rest);
 
 /* --- API handling (api.c) ----------------------------------------------- */
 

@@ -11,10 +11,16 @@
  * vector of objects carrying that label.  A list by label picks the
  * smallest vector among the selector's equality terms and filters it, so
  * "store=abc" among 150,000 objects touches only that store's objects.
- * Vectors are unordered (swap-remove); results are sorted before paging.
- * A third table, namespace -> vector, bounds a namespaced selection the
- * same way.  Every change to a namespaced object (events aside) tells
- * the quota code, which recomputes that namespace's quota usage.
+ * Those vectors are unordered (swap-remove).  A third table, namespace ->
+ * vector, bounds a namespaced selection the same way.  Every change to a
+ * namespaced object (events aside) tells the quota code, which recomputes
+ * that namespace's quota usage.
+ *
+ * Each kind keeps its objects in key order (struct kind), the order of
+ * the API server's etcd keys "<namespace>/<name>": a page of a LIST is a
+ * binary search for its continue key and a scan forward until it has
+ * `limit` matching objects (ks_store_page), as etcd reads a key range,
+ * not a sort of the whole kind per page.
  */
 
 struct vec {
@@ -98,7 +104,18 @@ uint64_t ks_store_seq_after(uint64_t rv)
 	return lo;
 }
 
-static struct vec by_res[64];
+/*
+ * One kind's objects: `sorted` in key order (key_cmp), and `added`, the
+ * ones created since the kind was last read in order, unordered.  The
+ * first ordered read after creations sorts `added` and merges it in
+ * (kind_sorted): seeding 50,000 stores costs one sort per kind, not a
+ * memmove per object.  A delete finds the object by binary search.
+ */
+struct kind {
+	struct vec sorted, added;
+};
+
+static struct kind by_res[64];
 static uint64_t cur_rv = 1000;
 
 /*
@@ -421,6 +438,112 @@ static void vec_remove(struct vec *v, struct ks_obj *x)
 		}
 }
 
+/*
+ * etcd's key order within a kind: "<namespace>/<name>" byte by byte
+ * (cluster-scoped: "<name>").  The end of a namespace is its '/', so the
+ * namespace "a-b" (0x2d) sorts before "a" (then 0x2f), which an order by
+ * namespace, then name would not.  A namespace holds no '/'; were one to,
+ * its end still sorts just below '/' and the order stays total.
+ */
+static int key_cmp(const char *ans, const char *an, const char *bns, const char *bn)
+{
+	size_t i = 0;
+	int x, y;
+
+	while (ans[i] && ans[i] == bns[i])
+		i++;
+	if (ans[i] == bns[i])
+		return strcmp(an, bn);
+	x = ans[i] ? 2 * (unsigned char)ans[i] : 2 * '/' - 1;
+	y = bns[i] ? 2 * (unsigned char)bns[i] : 2 * '/' - 1;
+	return x - y;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct ks_obj *x = *(struct ks_obj *const *)a, *y = *(struct ks_obj *const *)b;
+
+	return key_cmp(x->ns, x->name, y->ns, y->name);
+}
+
+/* The first of v[lo..hi) whose key is above (ns, name) (at or above when eq). */
+static size_t key_bound(const struct vec *v, size_t lo, size_t hi, const char *ns, const char *name,
+			int eq)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(v->v[mid]->ns, v->v[mid]->name, ns, name);
+
+		if (c < 0 || (c == 0 && !eq))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The end of namespace ns's run in sorted v, which starts at lo. */
+static size_t ns_end(const struct vec *v, size_t lo, const char *ns)
+{
+	size_t hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (!strcmp(v->v[mid]->ns, ns))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* r's objects in key order (merges the ones added since the last call). */
+static struct vec *kind_sorted(const struct ks_resource *r)
+{
+	struct kind *k = &by_res[r - ks_resources];
+	struct vec *s = &k->sorted, *a = &k->added;
+	size_t i, j, w;
+
+	if (!a->n)
+		return s;
+	qsort(a->v, a->n, sizeof(*a->v), cmp_key);
+	if (s->n + a->n > s->cap) {
+		s->cap = s->n + a->n > 2 * s->cap ? s->n + a->n : 2 * s->cap;
+		s->v = realloc(s->v, s->cap * sizeof(*s->v));
+		if (!s->v)
+			die_oom();
+	}
+	/* merge from the back, in place */
+	i = s->n;
+	j = a->n;
+	w = s->n + a->n;
+	while (j > 0) {
+		if (i > 0 && cmp_key(&s->v[i - 1], &a->v[j - 1]) > 0)
+			s->v[--w] = s->v[--i];
+		else
+			s->v[--w] = a->v[--j];
+	}
+	s->n += a->n;
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+	return s;
+}
+
+static void kind_remove(struct ks_obj *x)
+{
+	struct kind *k = &by_res[x->all_pos];
+	struct vec *s = &k->sorted;
+	size_t i = key_bound(s, 0, s->n, x->ns, x->name, 1);
+
+	if (i < s->n && s->v[i] == x) {
+		memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
+		s->n--;
+		return;
+	}
+	vec_remove(&k->added, x);
+}
+
 static void obj_key(char *out, size_t n, const struct ks_resource *r, const char *ns,
 		    const char *name)
 {
@@ -561,7 +684,7 @@ struct ks_obj *ks_store_add(const struct ks_resource *r, json_t *o)
 	obj_key(key, sizeof(key), r, x->ns, x->name);
 	hm_put(&objs, key, x);
 	x->all_pos = (size_t)(r - ks_resources);
-	vec_push(&by_res[x->all_pos], x);
+	vec_push(&by_res[x->all_pos].added, x);
 	index_labels(x, 1);
 	index_ns(x, 1);
 	log_change(KS_ADDED, x, NULL);
@@ -591,7 +714,7 @@ void ks_store_del(struct ks_obj *x)
 	touch(x);
 	index_labels(x, 0);
 	index_ns(x, 0);
-	vec_remove(&by_res[x->all_pos], x);
+	kind_remove(x);
 	obj_key(key, sizeof(key), x->res, x->ns, x->name);
 	hm_del(&objs, key);
 	{
@@ -822,28 +945,26 @@ int ks_labelselector_match(const json_t *sel, const json_t *labels)
 	return 1;
 }
 
+/* Key order, then the resource (a selection across kinds). */
 static int cmp_obj(const void *a, const void *b)
 {
 	const struct ks_obj *x = *(struct ks_obj *const *)a, *y = *(struct ks_obj *const *)b;
-	int c = strcmp(x->ns, y->ns);
+	int c = key_cmp(x->ns, x->name, y->ns, y->name);
 
-	if (c)
-		return c;
-	c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	return strcmp(x->res->plural, y->res->plural);
+	return c ? c : strcmp(x->res->plural, y->res->plural);
 }
 
-size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
-		       struct ks_obj ***out)
+/*
+ * The smallest label-index vector among sel's equality terms (NULL if it
+ * has none); *none when a term's label is on no object at all.
+ */
+static struct vec *label_cand(const struct ks_sel *sel, int *none)
 {
-	struct vec res = {0}, all = {0}, *cand = NULL;
-	size_t i;
+	struct vec *cand = NULL;
 	char key[600];
 
-	/* the smallest equality-term vector bounds the candidates */
-	for (i = 0; sel && i < sel->n; i++) {
+	*none = 0;
+	for (size_t i = 0; sel && i < sel->n; i++) {
 		struct vec *v;
 
 		if (sel->r[i].op != OP_EQ && !(sel->r[i].op == OP_IN && sel->r[i].nvals == 1))
@@ -851,31 +972,71 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 		label_key(key, sizeof(key), sel->r[i].key, sel->r[i].vals[0]);
 		v = hm_get(&label_ix, key);
 		if (!v) {
-			*out = NULL;
-			return 0;
+			*none = 1;
+			return NULL;
 		}
 		if (!cand || v->n < cand->n)
 			cand = v;
 	}
-	if (!cand && ns && *ns) {
-		/* a namespace's objects, unless the resource has fewer of them overall */
-		struct vec *nv = hm_get(&ns_ix, ns);
+	return cand;
+}
 
-		if (!nv) {
-			*out = NULL;
-			return 0;
-		}
-		cand = r && by_res[r - ks_resources].n < nv->n ? &by_res[r - ks_resources] : nv;
+/* r's objects in ns (NULL = all): OUT: [*lo, *hi) of the returned vector, in key order. */
+static struct vec *kind_range(const struct ks_resource *r, const char *ns, size_t *lo, size_t *hi)
+{
+	struct vec *v = kind_sorted(r);
+
+	*lo = 0;
+	*hi = v->n;
+	if (ns) {
+		*lo = key_bound(v, 0, v->n, ns, "", 1);
+		*hi = ns_end(v, *lo, ns);
 	}
-	/* "managed-by=storefleet" holds every object: a resource's own vector may be smaller */
-	if (r && (!cand || by_res[r - ks_resources].n < cand->n)) {
-		cand = &by_res[r - ks_resources];
+	return v;
+}
+
+static int sel_ok(const struct ks_sel *sel, const struct ks_obj *x)
+{
+	return !sel ||
+	       ks_sel_match(sel, json_object_get(json_object_get(x->o, "metadata"), "labels"));
+}
+
+size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
+		       struct ks_obj ***out)
+{
+	struct vec res = {0}, all = {0}, *cand;
+	size_t i;
+	int none;
+
+	*out = NULL;
+	/* the smallest equality-term vector bounds the candidates */
+	cand = label_cand(sel, &none);
+	if (none)
+		return 0;
+	if (r) {
+		/* the kind's objects (in ns: a binary search), unless a label has fewer */
+		size_t lo, hi;
+		struct vec *kv = kind_range(r, ns, &lo, &hi);
+
+		if (!cand || hi - lo <= cand->n) {
+			for (i = lo; i < hi; i++)
+				if (sel_ok(sel, kv->v[i]))
+					vec_push(&res, kv->v[i]);
+			*out = res.v; /* in key order already */
+			return res.n;
+		}
+	} else if (!cand && ns && *ns) {
+		cand = hm_get(&ns_ix, ns);
+		if (!cand)
+			return 0;
 	} else if (!cand) {
 		for (i = 0; i < (size_t)ks_nresources; i++) {
 			size_t j;
 
-			for (j = 0; j < by_res[i].n; j++)
-				vec_push(&all, by_res[i].v[j]);
+			for (j = 0; j < by_res[i].sorted.n; j++)
+				vec_push(&all, by_res[i].sorted.v[j]);
+			for (j = 0; j < by_res[i].added.n; j++)
+				vec_push(&all, by_res[i].added.v[j]);
 		}
 		cand = &all;
 	}
@@ -886,14 +1047,67 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 			continue;
 		if (ns && strcmp(x->ns, ns))
 			continue;
-		if (sel && !ks_sel_match(
-			       sel, json_object_get(json_object_get(x->o, "metadata"), "labels")))
+		if (!sel_ok(sel, x))
 			continue;
 		vec_push(&res, x);
 	}
 	free(all.v);
 	if (res.n > 1)
 		qsort(res.v, res.n, sizeof(*res.v), cmp_obj);
+	*out = res.v;
+	return res.n;
+}
+
+size_t ks_store_page(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
+		     const char *after_ns, const char *after_name, size_t limit,
+		     int (*keep)(const struct ks_obj *x, void *arg), void *arg,
+		     struct ks_obj ***out, int *more, size_t *rest)
+{
+	struct vec res = {0}, few = {0}, *kv, *cand;
+	struct ks_obj **seq;
+	size_t lo, hi, start, n, i;
+	int none, check_sel = 1;
+
+	*out = NULL;
+	*more = 0;
+	*rest = 0;
+	cand = label_cand(sel, &none);
+	if (none)
+		return 0;
+	kv = kind_range(r, ns, &lo, &hi);
+	start = after_name ? key_bound(kv, lo, hi, after_ns, after_name, 0) : lo;
+	seq = kv->v + start;
+	n = hi - start;
+	if (cand && cand->n < n / 4) {
+		/* a label few objects carry ("store=abc"): those of them after the key, sorted */
+		for (i = 0; i < cand->n; i++) {
+			struct ks_obj *x = cand->v[i];
+
+			if (x->res != r || (ns && strcmp(x->ns, ns)) ||
+			    (after_name && key_cmp(x->ns, x->name, after_ns, after_name) <= 0) ||
+			    !sel_ok(sel, x))
+				continue;
+			vec_push(&few, x);
+		}
+		if (few.n > 1)
+			qsort(few.v, few.n, sizeof(*few.v), cmp_key);
+		seq = few.v;
+		n = few.n;
+		check_sel = 0;
+	}
+	for (i = 0; i < n; i++) {
+		struct ks_obj *x = seq[i];
+
+		if ((check_sel && !sel_ok(sel, x)) || (keep && !keep(x, arg)))
+			continue;
+		if (limit && res.n == limit) {
+			*more = 1;
+			*rest = hi - key_bound(kv, lo, hi, x->ns, x->name, 1);
+			break;
+		}
+		vec_push(&res, x);
+	}
+	free(few.v);
 	*out = res.v;
 	return res.n;
 }
