@@ -69,6 +69,7 @@ static const struct setting settings[] = {
 	I("reconcile_interval", reconcile_interval, "2", 1, 3600),
 	I("lease_seconds", lease_seconds, "60", 5, 3600),
 	I("observe_stale", observe_stale, "90", 1, 3600),
+	I("judge_sweep", judge_sweep, "600", 1, 7 * 86400),
 	I("webhook_check_interval", webhook_check_interval, "300", 1, 7 * 86400),
 	I("store_api_retry", store_api_retry, "60", 1, 86400),
 	I("domains_per_store", domains_per_store, "5", 0, 1000),

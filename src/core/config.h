@@ -57,6 +57,7 @@ struct config {
 	int reconcile_interval;		/* seconds between passes under --for */
 	int lease_seconds;		/* how long a claimed store stays leased */
 	int observe_stale;		/* seconds a watched view may go without a bookmark or list before it is not trusted */
+	int judge_sweep;		/* seconds within which reconcile's safety sweep judges every store again */
 	int webhook_check_interval;	/* seconds between checks of a store's WooCommerce webhooks */
 	int store_api_retry;		/* seconds before a failed read of a store's own API is retried */
 

@@ -361,13 +361,49 @@ static struct db_stmt st_upsert =
 	    "  summary = excluded.summary",
 	    2);
 
-static struct db_stmt st_remove =
-    DB_STMT("DELETE FROM observed_objects o USING json_array_elements($2::json) x"
-	    " WHERE o.kind = $1::smallint AND o.namespace = x->>0 AND o.name = x->>1",
-	    2);
+/*
+ * The watch's writes also mark the stores they change in observed_changes
+ * (sql/016_observed_changes.sql), in the same transaction, so a pass
+ * judges again exactly the stores whose rows changed: an object added, its
+ * summary changed (an event that changes nothing a pass reads marks
+ * nothing), relabelled (the old store too) or deleted.  Marks are written
+ * in store id order (no deadlock between two kinds' writers) with a fresh
+ * sequence value that a pass compares for equality only (reconcile.c).
+ */
+/* clang-format off */
+static struct db_stmt st_watch_upsert = DB_STMT(
+    "WITH x AS (SELECT x->>0 AS ns, x->>1 AS name, x->>2 AS store_id, x->>3 AS summary"
+    "   FROM json_array_elements($2::json) x),"
+    " moved AS (SELECT o.store_id FROM observed_objects o JOIN x"
+    "   ON o.kind = $1::smallint AND o.namespace = x.ns AND o.name = x.name"
+    "   WHERE o.store_id <> x.store_id),"
+    " up AS (INSERT INTO observed_objects (kind, namespace, name, store_id, summary)"
+    "   SELECT $1::smallint, ns, name, store_id, summary FROM x"
+    "   ON CONFLICT (kind, namespace, name) DO UPDATE SET store_id = excluded.store_id,"
+    "    summary = excluded.summary"
+    "   WHERE (observed_objects.store_id, observed_objects.summary)"
+    "    IS DISTINCT FROM (excluded.store_id, excluded.summary)"
+    "   RETURNING store_id)"
+    " INSERT INTO observed_changes (store_id)"
+    "  SELECT DISTINCT store_id FROM (SELECT store_id FROM up UNION ALL SELECT store_id FROM moved) m"
+    "  ORDER BY store_id"
+    " ON CONFLICT (store_id) DO UPDATE SET change = excluded.change",
+    2);
 
-static struct db_stmt st_clear =
-    DB_STMT("DELETE FROM observed_objects WHERE kind = $1::smallint", 1);
+static struct db_stmt st_remove = DB_STMT(
+    "WITH gone AS (DELETE FROM observed_objects o USING json_array_elements($2::json) x"
+    "   WHERE o.kind = $1::smallint AND o.namespace = x->>0 AND o.name = x->>1"
+    "   RETURNING o.store_id)"
+    " INSERT INTO observed_changes (store_id) SELECT DISTINCT store_id FROM gone ORDER BY store_id"
+    " ON CONFLICT (store_id) DO UPDATE SET change = excluded.change",
+    2);
+
+/* A re-list's first write: the kind's rows go, and its listed count grows (every store judged). */
+static struct db_stmt st_clear = DB_STMT(
+    "WITH gone AS (DELETE FROM observed_objects WHERE kind = $1::smallint)"
+    " UPDATE observed_kinds SET listed = listed + 1 WHERE kind = $1::smallint",
+    1);
+/* clang-format on */
 
 static struct db_stmt st_currency =
     DB_STMT("SELECT kind, coalesce(extract(epoch FROM now() - current_at)::float8, -1e9),"
@@ -454,7 +490,7 @@ static int flush(struct arena *a, struct watch *w, struct err *e)
 			lost(w);
 		goto fail;
 	}
-	if ((json_array_size(up) && run_array(a, &st_upsert, w->k, json_incref(up), e) < 0) ||
+	if ((json_array_size(up) && run_array(a, &st_watch_upsert, w->k, json_incref(up), e) < 0) ||
 	    (json_array_size(gone) && run_array(a, &st_remove, w->k, json_incref(gone), e) < 0) ||
 	    db_commit(e) < 0) {
 		db_rollback();

@@ -196,16 +196,124 @@ static const char *admin_user_of(const struct engine_bp *eb, const struct store 
 
 /* ---- load ----------------------------------------------------------------- */
 
-static struct db_stmt st_load =
-    DB_STMT("SELECT s.id, s.engine, s.engine_version, s.name, u.email, s.status, s.status_reason,"
-	    " s.step, s.desired, s.next_attempt_at <= now(),"
-	    " " LEASE_HELD("s") ","
-	    " extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"
-	    " extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL,"
-	    " s.plan, s.plan_applied"
-	    " FROM stores s JOIN users u ON u.id = s.owner_id"
-	    " WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
+/*
+ * What a pass judges, and why that is enough.
+ *
+ * Judging a store (readiness.c over its observed summaries, then decide())
+ * costs a read of its summaries from PostgreSQL and some CPU: over the
+ * whole fleet, most of a steady pass.  A verdict can only change when its
+ * inputs do, so a pass judges (and loads) only the stores that can have a
+ * new one:
+ *
+ *   - marked: a row in observed_changes (sql/016_observed_changes.sql).
+ *     observe.c marks a store in the transaction that adds, changes,
+ *     relabels or deletes one of its observed objects; a trigger marks it
+ *     when a column of its row that decide() reads changes (status,
+ *     reason, step, plan, plan_applied, next_attempt_at, trouble_since...;
+ *     the web app, storefleetctl and reconcile alike).  A pass removes the
+ *     mark only of a store it judged settled (below), and only if the mark
+ *     is still the one it loaded (change = the value read, compared for
+ *     equality: no cursor, so writes committed in any order by any host
+ *     are never skipped; rows locked by a writer are skipped, not waited
+ *     for).  The mark is read before the summaries, so a judgment is never
+ *     older than the mark it removes.
+ *   - busy: every status but ready, suspended and failed (stores_busy_idx):
+ *     they act, wait on deadlines (provisioning and deleting timeouts, next
+ *     attempts) or read pods and events that are not watched (degraded).
+ *   - swept: a slice of the fleet by id, sized so that every store is
+ *     judged again within judge_sweep seconds (SF_JUDGE_SWEEP, 600), from
+ *     a cursor shared by every host (observed_judged): a mark that went
+ *     missing, a chart or setting changed by a new reconcile version, show
+ *     within that time.
+ *   - all: the dry run, a pass that listed the cluster for itself (the
+ *     shared view not current), and the first pass after a kind was
+ *     re-listed (observed_kinds.listed grew: the re-list replaces the view
+ *     without marks); the pass records the listed count it judged under.
+ *
+ * Settled is a decision that nothing but a marked change can alter: a
+ * ready store judged ready with nothing to do, a suspended store with
+ * nothing to do, a failed store.  Not settled - claimed, leased by another
+ * run, not due, a verdict still progressing (a volume claim pending for
+ * failure_grace, a rollout: time alone moves those), a chart that could
+ * not be loaded, details that could not be fetched - keeps its mark, or
+ * gets one when it is not busy, so the next pass judges it again.
+ */
+#define STORE_COLUMNS                                                                              \
+	"SELECT s.id, s.engine, s.engine_version, s.name, u.email, s.status, s.status_reason,"    \
+	" s.step, s.desired, s.next_attempt_at <= now(),"                                           \
+	" " LEASE_HELD("s") ","                                                                     \
+	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"               \
+	" extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL,"                          \
+	" s.plan, s.plan_applied, c.change"                                                         \
+	" FROM stores s JOIN users u ON u.id = s.owner_id"                                          \
+	" LEFT JOIN observed_changes c ON c.store_id = s.id"
+
+static struct db_stmt st_load = DB_STMT(
+    STORE_COLUMNS " WHERE s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id", 0);
+
+/* the marked, the busy (stores_busy_idx: same predicate) and the swept slice $1 */
+static struct db_stmt st_load_some =
+    DB_STMT(STORE_COLUMNS
+	    " WHERE s.id IN (SELECT store_id FROM observed_changes"
+	    "   UNION SELECT id FROM stores"
+	    "     WHERE status NOT IN ('ready', 'suspended', 'failed', 'deleted')"
+	    "   UNION SELECT unnest($1::text[]))"
+	    " AND s.status <> 'deleted' ORDER BY s.next_attempt_at, s.id",
+	    1);
+
+/* The listed count now, and the one the last whole pass judged under. */
+static struct db_stmt st_scope =
+    DB_STMT("SELECT (SELECT sum(listed) FROM observed_kinds)::text, listed::text"
+	    " FROM observed_judged",
 	    0);
+
+/*
+ * The sweep's next slice, taken under the row's lock (hosts take
+ * consecutive slices): n * dt / $1 stores after the cursor, n the stores
+ * not deleted and dt the seconds since the last slice (at most $1); past
+ * the last id the cursor starts again.  OUT: n, the slice as an array.
+ */
+/* clang-format off */
+static struct db_stmt st_sweep = DB_STMT(
+    "WITH cur AS (SELECT sweep_after,"
+    "   least(greatest(extract(epoch FROM now() - swept_at)::float8, 0), $1::float8) AS dt"
+    "   FROM observed_judged FOR UPDATE),"
+    " n AS (SELECT count(*) AS n FROM stores WHERE status <> 'deleted'),"
+    " k AS (SELECT greatest(1, ceil(n.n * cur.dt / $1::float8))::bigint AS k FROM n, cur),"
+    " slice AS (SELECT s.id FROM stores s WHERE s.id > (SELECT sweep_after FROM cur)"
+    "   AND s.status <> 'deleted' ORDER BY s.id LIMIT (SELECT k FROM k)),"
+    " upd AS (UPDATE observed_judged SET swept_at = now(),"
+    "   sweep_after = CASE WHEN (SELECT count(*) FROM slice) < (SELECT k FROM k) THEN ''"
+    "     ELSE (SELECT max(id) FROM slice) END)"
+    " SELECT (SELECT n FROM n), coalesce((SELECT array_agg(id ORDER BY id) FROM slice), '{}')::text",
+    1);
+
+/* Settled: remove the marks still as loaded ($1 ids, $2 changes), skipping any a writer holds. */
+static struct db_stmt st_settle = DB_STMT(
+    "WITH mine AS (SELECT c.store_id FROM observed_changes c"
+    "   JOIN unnest($1::text[], $2::bigint[]) AS x (id, change)"
+    "   ON c.store_id = x.id AND c.change = x.change FOR UPDATE OF c SKIP LOCKED)"
+    " DELETE FROM observed_changes c USING mine WHERE c.store_id = mine.store_id",
+    2);
+
+/* Not settled and not busy: marked, so the next pass judges them again. */
+static struct db_stmt st_unsettled = DB_STMT(
+    "INSERT INTO observed_changes (store_id) SELECT id FROM unnest($1::text[]) AS x (id)"
+    " ORDER BY id ON CONFLICT (store_id) DO NOTHING",
+    1);
+
+/* Marks of stores deleted or unknown (objects of no store): nothing to judge. */
+static struct db_stmt st_orphans = DB_STMT(
+    "WITH mine AS (SELECT c.store_id FROM observed_changes c WHERE NOT EXISTS"
+    "   (SELECT 1 FROM stores s WHERE s.id = c.store_id AND s.status <> 'deleted')"
+    "   FOR UPDATE OF c SKIP LOCKED)"
+    " DELETE FROM observed_changes c USING mine WHERE c.store_id = mine.store_id",
+    0);
+
+/* A whole pass judged every store under listed count $1: the sweep starts again. */
+static struct db_stmt st_judged_all = DB_STMT(
+    "UPDATE observed_judged SET listed = $1::bigint, sweep_after = '', swept_at = now()", 1);
+/* clang-format on */
 
 /* The status named s; STORE_STATUS_N for a name lifecycle.h does not know (no handler). */
 static enum store_status status_of(const char *s)
@@ -215,9 +323,18 @@ static enum store_status status_of(const char *s)
 	return st < 0 ? STORE_STATUS_N : (enum store_status)st;
 }
 
-static int load_stores(struct reconcile *r, struct err *e)
+/* Judged at every pass (st_load_some, stores_busy_idx): not a steady status. */
+static int busy(enum store_status st)
 {
-	PGresult *res = db_run(r->a, &st_load, NULL, e);
+	return st != STORE_READY && st != STORE_SUSPENDED && st != STORE_FAILED;
+}
+
+/* Load the stores of st (slice: $1 of st_load_some).  0 or -1. */
+static int load_stores_of(struct reconcile *r, struct db_stmt *st, const char *slice,
+			  struct err *e)
+{
+	const char *p[1] = {slice};
+	PGresult *res = db_run(r->a, st, slice ? p : NULL, e);
 	int n;
 
 	if (!res)
@@ -226,6 +343,7 @@ static int load_stores(struct reconcile *r, struct err *e)
 	r->nstores = n;
 	r->stores = arena_zalloc(r->a, sizeof(struct store) * (size_t)(n ? n : 1));
 	r->now = r->loaded_at = (long long)time(NULL);
+	r->nmarked = 0;
 	for (int i = 0; i < n; i++) {
 		struct store *s = &r->stores[i];
 
@@ -245,9 +363,130 @@ static int load_stores(struct reconcile *r, struct err *e)
 		s->trouble = db_get_bool(res, i, 13);
 		s->plan = db_get(res, i, 14);
 		s->plan_applied = db_get(res, i, 15);
+		s->change = db_get(res, i, 16); /* NULL: no mark */
+		r->nmarked += s->change != NULL;
 		s->obs = json_object_get(r->by_store, s->id);
 	}
 	return 0;
+}
+
+/* Every store not deleted. */
+static int load_stores(struct reconcile *r, struct err *e)
+{
+	return load_stores_of(r, &st_load, NULL, e);
+}
+
+/*
+ * Load what this pass judges (the comment above st_load): every store
+ * (r->all) or the marked, busy and swept.  Sets r->fleet.  0 or -1.
+ */
+static int load_judged(struct reconcile *r, struct err *e)
+{
+	PGresult *res;
+	char secs[16];
+	const char *p[1] = {secs};
+	int rc;
+
+	r->all = 0;
+	r->all_why[0] = r->listed[0] = 0;
+	r->nswept = 0;
+	if (r->o.dry_run)
+		snprintf(r->all_why, sizeof(r->all_why), "dry run");
+	else if (r->by_store)
+		snprintf(r->all_why, sizeof(r->all_why), "the view was listed for this pass");
+	if (!r->all_why[0]) {
+		if (!(res = db_run(r->a, &st_scope, NULL, e)))
+			return -1;
+		snprintf(r->listed, sizeof(r->listed), "%s", db_get(res, 0, 0));
+		if (strcmp(r->listed, db_get(res, 0, 1)))
+			snprintf(r->all_why, sizeof(r->all_why), "the view was listed again");
+	}
+	if (r->all_why[0]) {
+		r->all = 1;
+		rc = load_stores(r, e);
+		r->fleet = r->nstores;
+		return rc;
+	}
+	snprintf(secs, sizeof(secs), "%d", config.judge_sweep);
+	if (!(res = db_run(r->a, &st_sweep, p, e)))
+		return -1;
+	r->fleet = (int)db_get_ll(res, 0, 0);
+	if (load_stores_of(r, &st_load_some, arena_strdup(r->a, db_get(res, 0, 1)), e) < 0)
+		return -1;
+	for (int i = 0; i < r->nstores; i++)
+		r->nswept += !r->stores[i].change && !busy(r->stores[i].status);
+	return 0;
+}
+
+/* A PostgreSQL array literal of ids or integers (no quoting needed: [a-z0-9] and digits). */
+static const char *pg_array(struct arena *a, const char *const *v, int n)
+{
+	struct buf b = BUF_INIT;
+	const char *out;
+
+	buf_addch(&b, '{');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_addch(&b, ',');
+		buf_adds(&b, v[i]);
+	}
+	buf_addch(&b, '}');
+	if (b.failed)
+		die_oom();
+	out = arena_strdup(a, b.s);
+	buf_release(&b);
+	return out;
+}
+
+/*
+ * After deciding, from the shared view: remove the marks of the settled
+ * stores, mark the unsettled ones that no other rule would load again, and
+ * record a whole pass.  Failures are only logged: a mark left in place
+ * costs one more judgment, never a missed one.
+ */
+static void settle(struct reconcile *r)
+{
+	const char **ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores + 1));
+	const char **chg = arena_alloc(r->a, sizeof(*chg) * (size_t)(r->nstores + 1));
+	const char **again = arena_alloc(r->a, sizeof(*again) * (size_t)(r->nstores + 1));
+	int n = 0, m = 0;
+	struct err e = ERR_INIT;
+
+	if (r->o.dry_run || r->by_store)
+		return;
+	for (int i = 0; i < r->nstores; i++) {
+		const struct store *s = &r->stores[i];
+
+		if (s->settled && s->change) {
+			ids[n] = s->id;
+			chg[n++] = s->change;
+		} else if (!s->settled && !busy(s->status)) {
+			again[m++] = s->id;
+		}
+	}
+	if (n) {
+		const char *p[2] = {pg_array(r->a, ids, n), pg_array(r->a, chg, n)};
+
+		if (!db_run(r->a, &st_settle, p, &e))
+			goto fail;
+	}
+	if (m) {
+		const char *p[1] = {pg_array(r->a, again, m)};
+
+		if (!db_run(r->a, &st_unsettled, p, &e))
+			goto fail;
+	}
+	if (!db_run(r->a, &st_orphans, NULL, &e))
+		goto fail;
+	if (r->all) {
+		const char *p[1] = {r->listed};
+
+		if (!db_run(r->a, &st_judged_all, p, &e))
+			goto fail;
+	}
+	return;
+fail:
+	log_warn("reconcile: cannot record what was judged: %s", e.msg);
 }
 
 /* ---- judging -------------------------------------------------------------- */
@@ -1693,6 +1932,8 @@ static void decide_running(struct reconcile *r, struct store *s)
 		s->action = "apply the plan asked for";
 		s->claim = 1;
 	}
+	/* ready and nothing to do: only an observed or a row change can alter that */
+	s->settled = !s->claim && !degraded && s->hr.health == HEALTH_READY;
 }
 
 static void decide(struct reconcile *r, struct store *s)
@@ -1702,8 +1943,10 @@ static void decide(struct reconcile *r, struct store *s)
 		s->action = "start provisioning when a slot is free";
 		return;
 	}
-	if (s->status == STORE_FAILED)
+	if (s->status == STORE_FAILED) {
+		s->settled = 1;
 		return;
+	}
 	if (s->leased) {
 		s->action = "leased by another run";
 		return;
@@ -1731,6 +1974,7 @@ static void decide(struct reconcile *r, struct store *s)
 			s->action = "scale back to zero";
 			s->claim = 1;
 		}
+		s->settled = !s->claim;
 		break;
 	case STORE_RESUMING:
 		s->action = "restore the workloads and wait for readiness";
@@ -1768,6 +2012,7 @@ static void observe_failed(struct reconcile *r, const struct k8s_err *ke)
 		log_warn("reconcile: cannot tell the waiting stores: %s", e.msg);
 		return;
 	}
+	r->fleet = r->nstores;
 	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
 	for (int i = 0; i < r->nstores; i++) {
 		const struct store *s = &r->stores[i];
@@ -1962,7 +2207,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	struct timespec t0, t1;
 	unsigned long req0 = k8s_total(&r->k);
 	const char *run_id = NULL, **ids;
-	char host[256] = "", owner_host[300], verbs[256];
+	char host[256] = "", owner_host[300], verbs[256], judged[120];
 	struct lease *ls = NULL;
 	struct k8s_err oke;
 	struct observe_stats ost = {0};
@@ -1975,7 +2220,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	arena_reset(r->a);
 	r->transitions = 0;
 	r->stores = NULL;
-	r->nstores = 0;
+	r->nstores = r->fleet = r->nmarked = r->nswept = r->all = 0;
+	r->all_why[0] = 0;
 	gethostname(host, sizeof(host) - 1);
 
 	if (!r->o.dry_run) {
@@ -1995,7 +2241,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 		goto finish;
 	}
 	log_debug("reconcile: observed in %.3f s", elapsed(&t0));
-	if (load_stores(r, e) < 0)
+	if (load_judged(r, e) < 0)
 		goto finish;
 	if (!r->o.dry_run)
 		reconcile_revisions_backfill(r);
@@ -2004,6 +2250,7 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
 	if (decide_all(r, ids, &nids, e) < 0)
 		goto finish;
+	settle(r);
 	log_debug("reconcile: decided at %.3f s: %d to claim", elapsed(&t0), nids);
 	if (!r->o.dry_run && nids) {
 		snprintf(owner_host, sizeof(owner_host), "%s", r->o.owner);
@@ -2041,7 +2288,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	rc = 0;
 finish:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st->stores_seen = r->nstores;
+	/* the fleet the pass answered for: each store judged, or known unchanged since it was */
+	st->stores_seen = r->fleet;
 	st->transitions = r->transitions;
 	st->k8s_requests = k8s_total(&r->k) - req0;
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -2064,10 +2312,16 @@ finish:
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
 	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));
+	if (r->all)
+		snprintf(judged, sizeof(judged), "every store: %s", r->all_why);
+	else
+		snprintf(judged, sizeof(judged), "%d marked, %d busy, %d swept", r->nmarked,
+			 r->nstores - r->nmarked - r->nswept, r->nswept);
 	log_info("reconcile: pass: %d stores, %d transitions, %lu kubernetes requests (%s), %.3f s,"
-		 " view %s (%d listed, %d resumed, %d changes)%s%s",
+		 " view %s (%d listed, %d resumed, %d changes), %d judged (%s)%s%s",
 		 st->stores_seen, st->transitions, st->k8s_requests, verbs, st->seconds,
 		 ost.fallback ? "listed for this pass" : "from PostgreSQL", ost.listed,
-		 ost.resumed, ost.events, rc < 0 ? ": " : "", rc < 0 ? e->msg : "");
+		 ost.resumed, ost.events, r->nstores, judged, rc < 0 ? ": " : "",
+		 rc < 0 ? e->msg : "");
 	return rc;
 }

@@ -47,7 +47,7 @@ void reconcile_free(struct reconcile *r);
 
 /* Figures of the last pass. */
 struct reconcile_stats {
-	int stores_seen;
+	int stores_seen; /* stores not deleted: each judged, or unchanged since it was (the log says how many were judged) */
 	int transitions; /* status changes and steps completed */
 	unsigned long k8s_requests;
 	double seconds;

@@ -42,6 +42,8 @@ struct store {
 	int claim;
 	int missing; /* hr: a running store lost an object (repairable) */
 	int trouble; /* an episode of cluster trouble is open on the row (trouble_since) */
+	const char *change; /* observed_changes.change when loaded (NULL: no row) */
+	int settled; /* decided with nothing to do that time alone could change */
 };
 
 struct reconcile {
@@ -60,6 +62,12 @@ struct reconcile {
 	long long loaded_at; /* the local clock then (time()), to tell how much later it is */
 	int transitions;
 	int warned_no_key;
+	/* what this pass judges (reconcile.c "what a pass judges") */
+	int all;	      /* every store (why in all_why); else the marked, busy and swept */
+	char all_why[80];
+	char listed[24];      /* sum(observed_kinds.listed) when the pass began */
+	int fleet;	      /* stores not deleted (stores_seen) */
+	int nmarked, nswept;  /* of the stores loaded: with a mark, from the sweep's slice */
 	unsigned long count0[K8S_V_N][K8S_R_N]; /* the client's counters when the pass began */
 };
 

@@ -1193,6 +1193,13 @@ void reconcile_revisions_backfill(struct reconcile *r)
 		if (*v && !json_object_get(defaults, r->stores[i].engine))
 			json_object_set_new(defaults, r->stores[i].engine, json_string(v));
 	}
+	/* a pass loads only the stores it judges: the charts this process loaded before count too */
+	for (int i = 0; i < r->nbps; i++) {
+		const char *v = chart_version(&r->bps[i]);
+
+		if (*v && !json_object_get(defaults, r->bps[i].engine))
+			json_object_set_new(defaults, r->bps[i].engine, json_string(v));
+	}
 	if (!(p[0] = arena_json_dumps(r->a, defaults, JSON_COMPACT)))
 		die_oom();
 	if (!db_run(r->a, &st_backfill, p, &e) || !db_run(r->a, &st_backfill_ready, NULL, &e))
