@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "fcgi_conns.h"
 #include "log.h"
 #include "req.h"
 #include "tpl.h"
@@ -52,26 +54,34 @@ static size_t io_read(struct req *r, char *p, size_t n)
 	return got;
 }
 
-static int io_write(struct req *r, const char *p, size_t n)
+/* Plain CGI's output (FastCGI answers go out through fcgi_conns_reply, in resp_finish). */
+static int cgi_write(const char *p, size_t n)
 {
-	FCGX_Request *fr = r->io;
-
-	if (!fr)
-		return fwrite(p, 1, n, stdout) == n ? 0 : -1;
-	while (n) {
-		int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
-
-		if (FCGX_PutStr(p, chunk, fr->out) != chunk)
-			return -1;
-		p += chunk;
-		n -= (size_t)chunk;
-	}
-	return 0;
+	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
 static void buf_release_cb(void *p)
 {
 	buf_release(p);
+}
+
+/*
+ * The response body's buffer outlives the request: the next one starts
+ * with its memory (a list grows it to 16 KiB through eight reallocs
+ * otherwise).  One request at a time per process; a buffer grown past
+ * OUT_KEEP by a large answer is freed instead.
+ */
+#define OUT_KEEP (256u << 10)
+static struct buf out_kept = BUF_INIT;
+
+static void out_keep_cb(void *p)
+{
+	struct buf *b = p;
+
+	if (b->cap > OUT_KEEP)
+		buf_release(b);
+	out_kept = *b;
+	buf_reset(&out_kept);
 }
 
 void req_init(struct req *r, struct arena *a, struct app *app, void *io)
@@ -84,9 +94,12 @@ void req_init(struct req *r, struct arena *a, struct app *app, void *io)
 	r->app = app;
 	r->io = io;
 	buf_init(&r->headers, HEADERS_MAX);
-	buf_init(&r->out, RESP_MAX);
+	r->out = out_kept;
+	out_kept = (struct buf)BUF_INIT; /* r->out owns that memory now */
+	r->out.max = RESP_MAX;
+	buf_reset(&r->out);
 	arena_defer(a, buf_release_cb, &r->headers);
-	arena_defer(a, buf_release_cb, &r->out);
+	arena_defer(a, out_keep_cb, &r->out);
 
 	/* Copies: libfcgi's strings die at FCGX_Finish_r, before the arena is reset. */
 	v = io_param(r, "REQUEST_METHOD");
@@ -537,7 +550,7 @@ int resp_settle(struct req *r, int status)
 void resp_finish(struct req *r, int status)
 {
 	static struct buf head = BUF_INIT; /* reused: one response at a time per process */
-	int head_only = !strcmp(r->method, "HEAD");
+	int head_only = !strcmp(r->method, "HEAD"), with_body;
 
 	status = resp_settle(r, status);
 	if (r->status != status && status >= 400)
@@ -559,10 +572,19 @@ void resp_finish(struct req *r, int status)
 	buf_add(&head, "\r\n", 2);
 	if (head.failed)
 		die_oom();
-	if (io_write(r, head.s, head.len) < 0 ||
-	    (!head_only && status != 204 && status != 304 && io_write(r, r->out.s, r->out.len) < 0))
+	with_body = !head_only && status != 204 && status != 304;
+	if (r->io) {
+		/* FastCGI: head and body in one write (fcgi_conns_reply) */
+		struct iovec iov[2] = {{head.s, head.len}, {r->out.s, with_body ? r->out.len : 0}};
+
+		if (fcgi_conns_reply(r->io, iov, 2) < 0)
+			log_debug("%s %s: nginx went away before the response was sent", r->method,
+				  r->path);
+	} else if (cgi_write(head.s, head.len) < 0 ||
+		   (with_body && cgi_write(r->out.s, r->out.len) < 0)) {
 		log_debug("%s %s: client went away before the response was sent", r->method,
 			  r->path);
+	}
 	if (!r->io)
 		fflush(stdout);
 	r->status = status;

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -30,10 +31,35 @@ void buf_release(struct buf *b);		/* free memory, back to BUF_INIT */
 void buf_reset(struct buf *b);			/* len = 0, keep memory and failed = 0 */
 char *buf_detach(struct buf *b, size_t *len);	/* OUT: malloc'd string, caller frees */
 
-int buf_grow(struct buf *b, size_t extra);	/* room for extra more bytes; -1 = failed */
-void buf_add(struct buf *b, const void *p, size_t n);
+int buf_grow_slow(struct buf *b, size_t extra);	/* buf_grow's path when it must grow */
+
+/* Room for extra more bytes (and the NUL); -1 = failed.  Inline: appends call it per piece. */
+static inline int buf_grow(struct buf *b, size_t extra)
+{
+	if (!b->failed && extra < b->cap - b->len && (!b->max || extra <= b->max - b->len))
+		return 0;
+	return buf_grow_slow(b, extra);
+}
+
+static inline void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (buf_grow(b, n) < 0)
+		return;
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static inline void buf_addch(struct buf *b, int c)
+{
+	if (buf_grow(b, 1) < 0)
+		return;
+	b->s[b->len++] = (char)c;
+	b->s[b->len] = '\0';
+}
+
 void buf_adds(struct buf *b, const char *s);
-void buf_addch(struct buf *b, int c);
+void buf_add_int(struct buf *b, long long v);	/* decimal, as printf's %lld */
 void buf_addf(struct buf *b, const char *fmt, ...) SF_PRINTF(2, 3);
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 void buf_setlen(struct buf *b, size_t len);	/* truncate (len <= b->len) */

@@ -1,4 +1,5 @@
 /* db.c - one libpq connection per process, prepared statements, SQLSTATE -> HTTP status. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 static PGconn *db_conn;
 static pid_t db_pid;	/* the process that opened db_conn */
+static int db_forked;	/* set in a child by fork (pthread_atfork): db_conn is the parent's */
 static unsigned db_gen; /* bumped on every (re)connect: prepared statements are per connection */
 static unsigned db_next_id;
 static int db_tx_open;
@@ -57,6 +59,11 @@ static const char *db_msg(const char *m, char *out, size_t n)
 	return out;
 }
 
+static void db_atfork_child(void)
+{
+	db_forked = 1;
+}
+
 /* Server notices ("already exists, skipping") are not for the user's terminal. */
 static void db_notice(void *arg, const char *msg)
 {
@@ -72,11 +79,20 @@ static int db_open(struct err *e)
 	const char *vals[] = {config.database_url, "2", "storefleet", NULL};
 	char m[200];
 
-	if (db_conn && db_pid == getpid())
+	static int atfork;
+
+	if (db_conn && !db_forked)
 		return 0;
-	/* Inherited across fork: the socket belongs to the parent; never speak on it. */
+	/*
+	 * Inherited across fork: the socket belongs to the parent; never speak on
+	 * it.  A fork is noticed by a flag its handler sets, not by comparing
+	 * getpid() on every statement (a system call each).
+	 */
+	if (!atfork++)
+		pthread_atfork(NULL, NULL, db_atfork_child);
 	db_conn = NULL;
 	db_tx_open = 0;
+	db_forked = 0;
 	db_conn = PQconnectdbParams(keys, vals, 1);
 	db_pid = getpid();
 	db_gen++;
@@ -108,7 +124,7 @@ static int db_ready(struct err *e)
 {
 	char m[200];
 
-	if (!db_conn || db_pid != getpid())
+	if (!db_conn || db_forked)
 		return db_open(e);
 	if (PQstatus(db_conn) == CONNECTION_OK)
 		return 0;

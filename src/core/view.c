@@ -143,6 +143,16 @@ void view_set_bool(struct view *obj, const char *key, int b)
 	view_set(obj, key, view_bool(obj->u.list.a, b));
 }
 
+void view_add_str_ref(struct view *obj, const char *key, const char *s)
+{
+	view_add(obj, key, view_str_ref(obj->u.list.a, s));
+}
+
+void view_add_int(struct view *obj, const char *key, long long i)
+{
+	view_add(obj, key, view_int(obj->u.list.a, i));
+}
+
 struct view *view_set_obj(struct view *obj, const char *key)
 {
 	return view_set(obj, key, view_obj(obj->u.list.a));
@@ -209,7 +219,7 @@ void view_json(struct buf *b, const struct view *v)
 			buf_add(b, "false", 5);
 		break;
 	case VIEW_INT:
-		buf_addf(b, "%lld", v->u.i);
+		buf_add_int(b, v->u.i);
 		break;
 	case VIEW_REAL:
 		if (!isfinite(v->u.d)) {

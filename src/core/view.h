@@ -66,6 +66,9 @@ void view_set_str(struct view *obj, const char *key, const char *s);	/* copies s
 void view_set_str_ref(struct view *obj, const char *key, const char *s);	/* borrows s */
 void view_set_int(struct view *obj, const char *key, long long i);
 void view_set_bool(struct view *obj, const char *key, int b);
+/* view_add's (no duplicate check: for keys the caller knows are new) of the same. */
+void view_add_str_ref(struct view *obj, const char *key, const char *s);	/* borrows s */
+void view_add_int(struct view *obj, const char *key, long long i);
 struct view *view_set_obj(struct view *obj, const char *key);	/* new child object */
 struct view *view_set_arr(struct view *obj, const char *key);	/* new child array */
 

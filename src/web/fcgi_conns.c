@@ -4,6 +4,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <fastcgi.h>
 
 #include "fcgi_conns.h"
 
@@ -35,6 +38,10 @@ static int conn_accept(int listen_fd, FCGX_Request *fr)
 	return 0;
 }
 
+/* The request fcgi_conns_reply answered (NULL: none), and whether its connection failed. */
+static FCGX_Request *replied;
+static int reply_failed;
+
 /* One request on fr's connection, which has bytes waiting.  0, or libfcgi's negative code. */
 static int conn_serve(FCGX_Request *fr, fcgi_serve_fn *serve, void *ctx)
 {
@@ -42,8 +49,108 @@ static int conn_serve(FCGX_Request *fr, fcgi_serve_fn *serve, void *ctx)
 
 	if (rc < 0)
 		return rc;
+	replied = NULL;
 	serve(fr, ctx);
-	FCGX_Finish_r(fr); /* closes the connection unless nginx asked to keep it */
+	/* FCGX_Finish_r without its close records, which fcgi_conns_reply sent */
+	if (replied == fr)
+		FCGX_Free(fr, !fr->keepConnection || reply_failed || FCGX_GetError(fr->in));
+	else
+		FCGX_Finish_r(fr); /* closes the connection unless nginx asked to keep it */
+	replied = NULL;
+	return 0;
+}
+
+/* Write iov[0..n) completely (a blocking socket; a signal may cut a writev short). */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static FCGI_Header record_header(int type, int id, size_t len)
+{
+	return (FCGI_Header){.version = FCGI_VERSION_1,
+			     .type = (unsigned char)type,
+			     .requestIdB1 = (unsigned char)(id >> 8),
+			     .requestIdB0 = (unsigned char)id,
+			     .contentLengthB1 = (unsigned char)(len >> 8),
+			     .contentLengthB0 = (unsigned char)len};
+}
+
+#define REPLY_IOV     64 /* iovecs per writev */
+#define REPLY_RECORDS 32 /* STDOUT records per writev (each up to FCGI_MAX_LENGTH bytes) */
+
+int fcgi_conns_reply(FCGX_Request *fr, const struct iovec *data, int n)
+{
+	FCGI_Header heads[REPLY_RECORDS + 1];
+	FCGI_EndRequestRecord end;
+	struct iovec iov[REPLY_IOV];
+	int niov = 0, nhead = 0, piece = 0;
+	size_t off = 0; /* into data[piece] */
+
+	replied = fr;
+	reply_failed = 1;
+	while (piece < n) {
+		/* one STDOUT record: its header, then up to FCGI_MAX_LENGTH bytes of data */
+		int h = niov++;
+		size_t len = 0;
+
+		while (piece < n && len < FCGI_MAX_LENGTH && niov < REPLY_IOV - 2) {
+			size_t take = data[piece].iov_len - off;
+
+			if (take > FCGI_MAX_LENGTH - len)
+				take = FCGI_MAX_LENGTH - len;
+			if (take)
+				iov[niov++] = (struct iovec){(char *)data[piece].iov_base + off, take};
+			len += take;
+			off += take;
+			if (off == data[piece].iov_len) {
+				piece++;
+				off = 0;
+			}
+		}
+		if (!len) { /* only empty pieces were left */
+			niov--;
+			continue;
+		}
+		heads[nhead] = record_header(FCGI_STDOUT, fr->requestId, len);
+		iov[h] = (struct iovec){&heads[nhead++], FCGI_HEADER_LEN};
+		if (piece < n && (nhead == REPLY_RECORDS || niov >= REPLY_IOV - 2)) {
+			if (write_all(fr->ipcFd, iov, niov) < 0)
+				return -1;
+			niov = nhead = 0;
+		}
+	}
+	/* the stream's end and the request's, in the room the loop left */
+	heads[nhead] = record_header(FCGI_STDOUT, fr->requestId, 0);
+	iov[niov++] = (struct iovec){&heads[nhead], FCGI_HEADER_LEN};
+	end.header = record_header(FCGI_END_REQUEST, fr->requestId, sizeof(end.body));
+	end.body = (FCGI_EndRequestBody){.appStatusB3 = (unsigned char)(fr->appStatus >> 24),
+					 .appStatusB2 = (unsigned char)(fr->appStatus >> 16),
+					 .appStatusB1 = (unsigned char)(fr->appStatus >> 8),
+					 .appStatusB0 = (unsigned char)fr->appStatus,
+					 .protocolStatus = FCGI_REQUEST_COMPLETE};
+	iov[niov++] = (struct iovec){&end, sizeof(end)};
+	if (write_all(fr->ipcFd, iov, niov) < 0)
+		return -1;
+	reply_failed = 0;
 	return 0;
 }
 

@@ -36,4 +36,17 @@ typedef void fcgi_serve_fn(FCGX_Request *fr, void *ctx);
 int fcgi_conns_run(int listen_fd, volatile sig_atomic_t *stop, const sigset_t *waiting,
 		   fcgi_serve_fn *serve, void *ctx, const char **why);
 
+/*
+ * The whole answer to fr's request - the n pieces of data concatenated -
+ * as its FCGI_STDOUT records, the end of that stream and FCGI_END_REQUEST,
+ * in one writev (a few for an answer over ~1 MiB): libfcgi's writer sends
+ * its 8 KiB buffer whenever it fills, so a 12 KiB list took two writes,
+ * and nginx and the client each woke twice for it.  Nothing may have been
+ * written to fr->out before; fcgi_conns_run then releases the request
+ * without libfcgi's close records (FCGX_Free instead of FCGX_Finish_r).
+ * 0, or -1 when the connection failed (it is closed then).
+ */
+struct iovec;
+int fcgi_conns_reply(FCGX_Request *fr, const struct iovec *data, int n);
+
 #endif

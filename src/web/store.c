@@ -33,24 +33,29 @@
  * Column order every store query returns (see store_row_view).  Times come
  * as seconds since the epoch (float8 text, microseconds exact at today's
  * magnitudes) and are formatted here: to_char costs about three times as
- * much per value, and the list is the hot path.
+ * much per value, and the list is the hot path.  The columns of the public
+ * view come first (STORE_VIEW_COLS, all a list needs: the joined lists
+ * below select only those), then what the state changes and the admins'
+ * list need.
  */
 /* clang-format off */
-#define STORE_COLS                                                                         \
+#define STORE_VIEW_COLS                                                                    \
 	"s.id, s.name, s.engine, s.status, s.status_reason, "                              \
 	"date_part('epoch', s.created_at), date_part('epoch', s.updated_at), "             \
-	"date_part('epoch', s.ready_at), s.owner_id, u.email, s.step, "                    \
-	"s.admin_user, s.admin_secret IS NOT NULL, "                                      \
+	"date_part('epoch', s.ready_at), "                                                 \
 	"s.orders_seen, date_part('epoch', s.last_webhook_at), "                          \
 	"s.engine_version, s.current_revision, s.publishable_key, "                       \
 	"s.suspended_by, date_part('epoch', s.suspended_at), "                            \
 	"floor(s.suspended_seconds + coalesce(date_part('epoch', now() - s.suspended_at), 0))::bigint, " \
 	"s.plan, s.plan_applied"
+#define STORE_COLS                                                                         \
+	STORE_VIEW_COLS ", s.owner_id, u.email, s.step, s.admin_user, s.admin_secret IS NOT NULL"
 enum {
-	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY, C_OWNER,
-	C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET, C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION,
-	C_REVISION, C_PUBLISHABLE_KEY, C_SUSPENDED_BY, C_SUSPENDED_AT, C_SUSPENDED_SECONDS,
-	C_PLAN, C_PLAN_APPLIED
+	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY,
+	C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION, C_REVISION, C_PUBLISHABLE_KEY, C_SUSPENDED_BY,
+	C_SUSPENDED_AT, C_SUSPENDED_SECONDS, C_PLAN, C_PLAN_APPLIED,
+	C_VIEW_N, /* STORE_VIEW_COLS ends here */
+	C_OWNER = C_VIEW_N, C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET
 };
 /* clang-format on */
 
@@ -134,16 +139,62 @@ int store_check_engine(const char *engine, struct err *e)
 /* "1795321941.123456" (date_part's text) -> "2026-11-22T04:12:21Z"; NULL -> NULL. */
 static const char *epoch_rfc3339(struct arena *a, const char *s)
 {
+	long long t, days, z, era, y;
+	unsigned doe, yoe, doy, mp, m, d, sod;
 	struct tm tm;
-	char out[32];
-	time_t t;
+	char *out;
+	time_t tt;
 
 	if (!s)
 		return NULL;
-	t = (time_t)strtoll(s, NULL, 10);
-	if (!gmtime_r(&t, &tm) || !strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return NULL;
-	return arena_strdup(a, out);
+	/*
+	 * The civil date of day number `days` (Howard Hinnant's days_from_civil,
+	 * inverted): no gmtime_r and strftime per value, the list's ~60 a page.
+	 * Years outside 1000..9999 (never a store's) take the libc path.
+	 */
+	t = strtoll(s, NULL, 10);
+	days = t / 86400 - (t % 86400 < 0);
+	sod = (unsigned)(t - days * 86400);
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (long long)yoe + era * 400 + (m <= 2);
+	if (y < 1000 || y > 9999) {
+		char buf[32];
+
+		tt = (time_t)t;
+		if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			return NULL;
+		return arena_strdup(a, buf);
+	}
+	out = arena_alloc(a, 21);
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = 'T';
+	out[11] = (char)('0' + sod / 36000);
+	out[12] = (char)('0' + sod / 3600 % 10);
+	out[13] = ':';
+	out[14] = (char)('0' + sod % 3600 / 600);
+	out[15] = (char)('0' + sod % 3600 / 60 % 10);
+	out[16] = ':';
+	out[17] = (char)('0' + sod % 60 / 10);
+	out[18] = (char)('0' + sod % 10);
+	out[19] = 'Z';
+	out[20] = '\0';
+	return out;
 }
 
 /* The same text as whole microseconds, exactly (decimal digits, no floating point). */
@@ -159,57 +210,116 @@ static const char *epoch_micros(struct arena *a, const char *s)
 }
 
 /*
- * The public view of row i of a result whose STORE_COLS start at column off
- * (strings borrowed from res).
+ * A store's addresses as store_url and store_admin_url write them, made
+ * once per list: each is pre + id + a tail (their formats stay theirs, in
+ * lifecycle.c; a mark stands in for the id).  ~60 formatted strings a page
+ * become one or three.
  */
-static struct view *store_row_view_at(struct arena *a, const PGresult *res, int i, int off)
+#define URL_MARK '\001'
+struct store_urls {
+	struct arena *a;
+	const char *pre, *tail;	  /* store_url: pre id tail */
+	size_t pre_len;
+	const char *admin_tail[2]; /* store_admin_url for [0] other engines, [1] medusa; lazily */
+};
+
+static void store_urls_init(struct arena *a, struct store_urls *u)
+{
+	const char *s = store_url(a, "\001"), *mark = strchr(s, URL_MARK);
+
+	if (!mark)
+		BUG("store_url: no id in '%s'", s);
+	u->a = a;
+	u->pre = s;
+	u->pre_len = (size_t)(mark - s);
+	u->tail = mark + 1;
+	u->admin_tail[0] = u->admin_tail[1] = NULL;
+}
+
+/* pre + id + tail, the tail's last `drop` bytes left out, in the arena (id: never NULL). */
+static const char *store_urls_make(struct store_urls *u, const char *id, const char *tail,
+				   size_t drop)
+{
+	size_t il = strlen(id), tl = strlen(tail) - drop;
+	char *out = arena_alloc(u->a, u->pre_len + il + tl + 1);
+
+	memcpy(out, u->pre, u->pre_len);
+	memcpy(out + u->pre_len, id, il);
+	memcpy(out + u->pre_len + il, tail, tl);
+	out[u->pre_len + il + tl] = '\0';
+	return out;
+}
+
+static const char *store_urls_admin(struct store_urls *u, const char *id, const char *engine)
+{
+	int medusa = engine && !strcmp(engine, "medusa");
+
+	if (!u->admin_tail[medusa]) {
+		const char *s = store_admin_url(u->a, "\001", engine), *mark = strchr(s, URL_MARK);
+
+		if (!mark || (size_t)(mark - s) != u->pre_len || strncmp(s, u->pre, u->pre_len))
+			BUG("store_admin_url: '%s' does not start with store_url's '%s'", s, u->pre);
+		u->admin_tail[medusa] = mark + 1;
+	}
+	return store_urls_make(u, id, u->admin_tail[medusa], 0);
+}
+
+/*
+ * The public view of row i of a result whose STORE_VIEW_COLS start at column
+ * off (strings borrowed from res).  Keys are added, not set: each is new.
+ */
+static struct view *store_row_view_at(struct arena *a, const PGresult *res, int i, int off,
+				      struct store_urls *u)
 {
 	struct view *v = view_obj(a);
 	const char *id = db_get(res, i, off + C_ID), *engine = db_get(res, i, off + C_ENGINE);
 	const char *reason = db_get(res, i, off + C_REASON);
 	const char *version = db_get(res, i, off + C_VERSION);
 
-	view_set_str_ref(v, "id", id);
-	view_set_str_ref(v, "name", db_get(res, i, off + C_NAME));
-	view_set_str_ref(v, "engine", engine);
-	view_set_str_ref(v, "status", db_get(res, i, off + C_STATUS));
-	view_set_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
-	view_set_str_ref(v, "url", store_url(a, id));
-	view_set_str_ref(v, "admin_url", store_admin_url(a, id, engine));
-	view_set_str_ref(v, "created_at", epoch_rfc3339(a, db_get(res, i, off + C_CREATED)));
-	view_set_str_ref(v, "updated_at", epoch_rfc3339(a, db_get(res, i, off + C_UPDATED)));
-	view_set_str_ref(v, "ready_at", epoch_rfc3339(a, db_get(res, i, off + C_READY)));
+	view_add_str_ref(v, "id", id);
+	view_add_str_ref(v, "name", db_get(res, i, off + C_NAME));
+	view_add_str_ref(v, "engine", engine);
+	view_add_str_ref(v, "status", db_get(res, i, off + C_STATUS));
+	view_add_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
+	view_add_str_ref(v, "url", store_urls_make(u, id, u->tail, 0));
+	view_add_str_ref(v, "admin_url", store_urls_admin(u, id, engine));
+	view_add_str_ref(v, "created_at", epoch_rfc3339(a, db_get(res, i, off + C_CREATED)));
+	view_add_str_ref(v, "updated_at", epoch_rfc3339(a, db_get(res, i, off + C_UPDATED)));
+	view_add_str_ref(v, "ready_at", epoch_rfc3339(a, db_get(res, i, off + C_READY)));
 	/* what the store's WooCommerce webhooks reported (sql/007_webhooks.sql) */
-	view_set_int(v, "orders_seen", db_get_ll(res, i, off + C_ORDERS_SEEN));
-	view_set_str_ref(v, "last_webhook_at",
+	view_add_int(v, "orders_seen", db_get_ll(res, i, off + C_ORDERS_SEEN));
+	view_add_str_ref(v, "last_webhook_at",
 			 epoch_rfc3339(a, db_get(res, i, off + C_LAST_WEBHOOK)));
 	/* '' = the chart's version (chart.c); revision 0 = nothing applied yet. */
-	view_set_str_ref(v, "version",
+	view_add_str_ref(v, "version",
 			 version && *version ? version : chart_default_version(engine));
-	view_set_int(v, "revision", db_get_ll(res, i, off + C_REVISION));
+	view_add_int(v, "revision", db_get_ll(res, i, off + C_REVISION));
 	/*
 	 * What a storefront developer needs (not secrets): the key reconcile read
 	 * from the store (null until then: sql/010_medusa_key.sql) and the URL the
 	 * Store API answers under (/store/... on the store's own address).
 	 */
 	if (engine && !strcmp(engine, "medusa")) {
-		struct view *m = view_set_obj(v, "medusa");
-		const char *url = store_url(a, id);
+		struct view *m = view_add(v, "medusa", view_obj(a));
 
-		view_set_str_ref(m, "publishable_key", db_get(res, i, off + C_PUBLISHABLE_KEY));
-		view_set_str_ref(m, "store_api_url", arena_strndup(a, url, strlen(url) - 1));
+		view_add_str_ref(m, "publishable_key", db_get(res, i, off + C_PUBLISHABLE_KEY));
+		/* the store's URL without its trailing '/' */
+		view_add_str_ref(m, "store_api_url", store_urls_make(u, id, u->tail, 1));
 	}
 	/* suspend and resume (sql/012_suspend.sql): who holds it, since when, in all how long */
-	view_set_str_ref(v, "suspended_by", db_get(res, i, off + C_SUSPENDED_BY));
-	view_set_str_ref(v, "suspended_at", epoch_rfc3339(a, db_get(res, i, off + C_SUSPENDED_AT)));
-	view_set_int(v, "suspended_seconds", db_get_ll(res, i, off + C_SUSPENDED_SECONDS));
+	view_add_str_ref(v, "suspended_by", db_get(res, i, off + C_SUSPENDED_BY));
+	view_add_str_ref(v, "suspended_at", epoch_rfc3339(a, db_get(res, i, off + C_SUSPENDED_AT)));
+	view_add_int(v, "suspended_seconds", db_get_ll(res, i, off + C_SUSPENDED_SECONDS));
 	store_plan_view(a, v, db_get(res, i, off + C_PLAN), db_get(res, i, off + C_PLAN_APPLIED));
 	return v;
 }
 
 static struct view *store_row_view(struct arena *a, const PGresult *res, int i)
 {
-	return store_row_view_at(a, res, i, 0);
+	struct store_urls u;
+
+	store_urls_init(a, &u);
+	return store_row_view_at(a, res, i, 0, &u);
 }
 
 static void store_row_meta(const PGresult *res, int i, struct store_meta *m)
@@ -647,24 +757,32 @@ static int list_args(struct arena *a, const char *status, int limit, const char 
 	return 0;
 }
 
-/* Rows from..n-1 of res (STORE_COLS at column off) as a list's page; "owner" added if owners. */
+/*
+ * Rows from..n-1 of res (STORE_COLS, or STORE_VIEW_COLS, at column off) as a
+ * list's page, in the order order[] gives (NULL: as they are); "owner" added
+ * if owners (STORE_COLS only).
+ */
 static void list_rows(struct arena *a, const PGresult *res, int from, int off, int owners,
-		      int limit, struct view **stores, const char **next_cursor)
+		      const int *order, int limit, struct view **stores, const char **next_cursor)
 {
-	int n = db_rows(res) - from;
+	int n = db_rows(res) - from, last;
+	struct store_urls u;
 
+	store_urls_init(a, &u);
 	*stores = view_arr(a);
 	for (int i = 0; i < n && i < limit; i++) {
-		struct view *v = store_row_view_at(a, res, from + i, off);
+		int row = from + (order ? order[i] : i);
+		struct view *v = store_row_view_at(a, res, row, off, &u);
 
 		if (owners)
-			view_set_str_ref(v, "owner", db_get(res, from + i, off + C_EMAIL));
+			view_set_str_ref(v, "owner", db_get(res, row, off + C_EMAIL));
 		view_push(*stores, v);
 	}
-	if (n > limit)
+	if (n > limit) {
+		last = from + (order ? order[limit - 1] : limit - 1);
 		*next_cursor = store_cursor_encode(
-		    a, epoch_micros(a, db_get(res, from + limit - 1, off + C_CREATED)),
-		    db_get(res, from + limit - 1, off + C_ID));
+		    a, epoch_micros(a, db_get(res, last, off + C_CREATED)), db_get(res, last, off + C_ID));
+	}
 }
 
 int store_list(struct arena *a, const struct store_who *who, const char *status, int limit,
@@ -685,7 +803,7 @@ int store_list(struct arena *a, const struct store_who *who, const char *status,
 	p[4] = lim;
 	if (!(res = db_run(a, &st_list_own, p, e)))
 		return -1;
-	list_rows(a, res, 0, 0, 0, limit, stores, next_cursor);
+	list_rows(a, res, 0, 0, 0, NULL, limit, stores, next_cursor);
 	return 0;
 }
 
@@ -737,37 +855,107 @@ int store_list_admin(struct arena *a, struct store_filter *f, int limit, const c
 	p[5] = lim;
 	if (!(res = db_run(a, f->oldest ? &st_list_admin_old : &st_list_admin_new, p, e)))
 		return -1;
-	list_rows(a, res, 0, 0, 1, limit, stores, next_cursor);
+	list_rows(a, res, 0, 0, 1, NULL, limit, stores, next_cursor);
 	return 0;
 }
 
 /*
  * The API token's lookup and the owner's page in one statement: the token
  * columns come first on every row (one row with NULL store columns when
- * the owner has no store in the page; no row when the token is not live).
- * The outer ORDER BY repeats the inner one by position (created, id), since
- * a join does not promise to keep the lateral subquery's order.  The owner
- * is the token's user, so the owner's email comes from `who`, not a second
- * join of users per store.
+ * the owner has no store in the page; no row when the token is not live),
+ * then the columns of the view only (the owner is the token's user).  A
+ * join does not promise to keep the lateral subquery's order, and an outer
+ * ORDER BY cost a sort node, a quarter of the statement's time: list_order
+ * checks the order of the rows (a page is at most STORE_LIST_MAX + 1) and
+ * sorts them only if they came otherwise.
  */
 #define TOKEN_COLS 5
 /* clang-format off */
 static struct db_stmt st_list_token = DB_STMT(
 	"WITH who (token_id, user_id, email, is_admin, stale) AS (" APITOKEN_LOOKUP_SQL ") "
 	"SELECT who.*, l.* FROM who LEFT JOIN LATERAL ("
-	"SELECT " STORE_COLS " FROM stores s, (SELECT who.email) u (email) "
+	"SELECT " STORE_VIEW_COLS " FROM stores s "
 	"WHERE s.owner_id = who.user_id" LIST_FILTER
-	") l ON true ORDER BY 11 DESC, 6 DESC", 5);
+	") l ON true", 5);
 
 /* The same behind a session cookie's lookup, whose idle and touch seconds are $6 and $7. */
 static struct db_stmt st_list_session = DB_STMT(
 	"WITH who (session_id, user_id, email, is_admin, stale, csrf) AS ("
 	SESSION_LOOKUP_SQL("$1", "$6", "$7") ") "
 	"SELECT who.*, l.* FROM who LEFT JOIN LATERAL ("
-	"SELECT " STORE_COLS " FROM stores s, (SELECT who.email) u (email) "
+	"SELECT " STORE_VIEW_COLS " FROM stores s "
 	"WHERE s.owner_id = who.user_id" LIST_FILTER
-	") l ON true ORDER BY 12 DESC, 7 DESC", 7);
+	") l ON true", 7);
 /* clang-format on */
+
+/* date_part's epoch text ("1795321941.123456", "-86400.5") as whole microseconds. */
+static long long epoch_us(const char *s)
+{
+	long long v = 0;
+	int neg = *s == '-', d = 0;
+
+	s += neg;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; d < 6 && *s >= '0' && *s <= '9'; s++, d++)
+			v = v * 10 + (*s - '0');
+	for (; d < 6; d++)
+		v *= 10;
+	return neg ? -v : v;
+}
+
+struct list_key {
+	long long created;
+	const char *id;
+};
+
+/* Newest first, then the greater id first: the lists' ORDER BY created_at DESC, id DESC. */
+static int list_key_cmp(const struct list_key *x, const struct list_key *y)
+{
+	if (x->created != y->created)
+		return x->created < y->created ? 1 : -1;
+	return -strcmp(x->id, y->id);
+}
+
+static const struct list_key *list_keys; /* for list_order_cmp: qsort passes no context */
+
+static int list_order_cmp(const void *x, const void *y)
+{
+	return list_key_cmp(&list_keys[*(const int *)x], &list_keys[*(const int *)y]);
+}
+
+/*
+ * The rows of res (store columns at off) in the lists' order, as row numbers:
+ * NULL when they are in it already (the usual case: the lateral subquery's
+ * rows come in its order), else an arena array of them sorted.
+ */
+static const int *list_order(struct arena *a, const PGresult *res, int off)
+{
+	int n = db_rows(res), sorted = 1, *order;
+	struct list_key *k;
+
+	if (n < 2)
+		return NULL;
+	k = arena_alloc(a, sizeof(*k) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		const char *c = db_get(res, i, off + C_CREATED), *id = db_get(res, i, off + C_ID);
+
+		k[i].created = c ? epoch_us(c) : 0;
+		k[i].id = id ? id : "";
+		if (i && list_key_cmp(&k[i - 1], &k[i]) > 0)
+			sorted = 0;
+	}
+	if (sorted)
+		return NULL;
+	order = arena_alloc(a, sizeof(*order) * (size_t)n);
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	list_keys = k;
+	qsort(order, (size_t)n, sizeof(*order), list_order_cmp);
+	list_keys = NULL;
+	return order;
+}
 
 /* The page of a joined lookup's result: the store columns start at column `cols`. */
 static void list_joined(struct arena *a, const PGresult *res, int cols, int limit,
@@ -777,7 +965,8 @@ static void list_joined(struct arena *a, const PGresult *res, int cols, int limi
 	if (db_rows(res) == 1 && !db_get(res, 0, cols + C_ID))
 		*stores = view_arr(a);
 	else
-		list_rows(a, res, 0, cols, 0, limit, stores, next_cursor);
+		list_rows(a, res, 0, cols, 0, list_order(a, res, cols), limit, stores,
+			  next_cursor);
 }
 
 int store_list_token(struct arena *a, const char *token, const char *status, int limit,

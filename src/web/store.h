@@ -83,7 +83,8 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
  * The plan fields of a store view (plan.h): plan (the plan applied; ""
  * in the row = the default), plan_title, plan_storage,
  * backup_retention_days, and plan_pending (the plan asked for while a
- * change is being applied, else null).
+ * change is being applied, else null).  Added to v (which must not have
+ * them yet), borrowing plan and applied.
  */
 void store_plan_view(struct arena *a, struct view *v, const char *plan, const char *applied);
 

@@ -22,22 +22,27 @@ void store_plan_view(struct arena *a, struct view *v, const char *plan, const ch
 	const struct plans *ps = plans_get(&e);
 	const json_t *p = ps ? plans_find(ps, applied) : NULL;
 
-	/* '' = the default plan (stores made before plans); a plan gone from the file by name */
-	view_set_str(v, "plan",
-		     p		? json_string_value(json_object_get(p, "name"))
-		     : *applied ? applied
-		     : ps	? plans_default(ps)
-				: "");
-	view_set_str(v, "plan_title", p ? json_string_value(json_object_get(p, "title")) : applied);
-	view_set_str(v, "plan_storage",
-		     p ? json_string_value(json_object_get(p, "storage")) : NULL);
+	/*
+	 * Added, not set (the keys are new), and borrowed: the plans live as long
+	 * as the process, plan and applied as long as the caller's result.
+	 * '' = the default plan (stores made before plans); a plan gone from the file by name.
+	 */
+	view_add_str_ref(v, "plan",
+			 p	     ? json_string_value(json_object_get(p, "name"))
+			 : *applied ? applied
+			 : ps	     ? plans_default(ps)
+				     : "");
+	view_add_str_ref(v, "plan_title",
+			 p ? json_string_value(json_object_get(p, "title")) : applied);
+	view_add_str_ref(v, "plan_storage",
+			 p ? json_string_value(json_object_get(p, "storage")) : NULL);
 	if (p)
-		view_set_int(v, "backup_retention_days",
+		view_add_int(v, "backup_retention_days",
 			     json_integer_value(json_object_get(p, "backup_retention_days")));
 	else
 		view_add(v, "backup_retention_days", view_null(a));
 	if (strcmp(plan, applied))
-		view_set_str(v, "plan_pending", plan);
+		view_add_str_ref(v, "plan_pending", plan);
 	else
 		view_add(v, "plan_pending", view_null(a));
 }
