@@ -397,9 +397,13 @@ static int load_judged(struct reconcile *r, struct err *e)
 	if (!r->all_why[0]) {
 		if (!(res = db_run(r->a, &st_scope, NULL, e)))
 			return -1;
-		snprintf(r->listed, sizeof(r->listed), "%s", db_get(res, 0, 0));
-		if (strcmp(r->listed, db_get(res, 0, 1)))
-			snprintf(r->all_why, sizeof(r->all_why), "the view was listed again");
+		if (db_rows(res) != 1 || !db_get(res, 0, 0) || !db_get(res, 0, 1)) {
+			snprintf(r->all_why, sizeof(r->all_why), "observed_judged has no row");
+		} else {
+			snprintf(r->listed, sizeof(r->listed), "%s", db_get(res, 0, 0));
+			if (strcmp(r->listed, db_get(res, 0, 1)))
+				snprintf(r->all_why, sizeof(r->all_why), "the view was listed again");
+		}
 	}
 	if (r->all_why[0]) {
 		r->all = 1;
@@ -478,7 +482,7 @@ static void settle(struct reconcile *r)
 	}
 	if (!db_run(r->a, &st_orphans, NULL, &e))
 		goto fail;
-	if (r->all) {
+	if (r->all && r->listed[0]) {
 		const char *p[1] = {r->listed};
 
 		if (!db_run(r->a, &st_judged_all, p, &e))
