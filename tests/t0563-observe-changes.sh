@@ -6,7 +6,7 @@
 export SF_DELETE_TIMEOUT=2
 rc_stack
 rc_user tenant@example.com >/dev/null
-ok "200 ready stores seeded in PostgreSQL and the simulator" rc_seed 200
+ok "100 ready stores seeded in PostgreSQL and the simulator" rc_seed 100
 last_pass() { grep 'reconcile: pass:' "$T/reconcile.log" | tail -1; }
 marks() { rc_sql "SELECT coalesce(string_agg(store_id, ',' ORDER BY store_id), '') FROM observed_changes"; }
 # mark a store's kind-k object rows gone as observe.c's watch write does (st_remove)
@@ -18,15 +18,15 @@ gone_sql() {
 
 # the first run lists the view: every store is judged, each settles, no mark is left
 ok "a first run" rc_once
-like "$(last_pass)" 'pass: 200 stores, .*, 200 judged \(every store: the view was listed again\)$' \
-	"the first run judges all 200 stores (the view was just listed)"
+like "$(last_pass)" 'pass: 100 stores, .*, 100 judged \(every store: the view was listed again\)$' \
+	"the first run judges all 100 stores (the view was just listed)"
 is "$(marks)" "" "every store settled: no mark left"
 is "$(rc_sql "SELECT listed = (SELECT sum(listed) FROM observed_kinds) FROM observed_judged")" t \
 	"the listed count it judged under is recorded"
 
 # a restart with nothing changed: the watches resumed, almost nothing judged
 ok "a second run" rc_once
-like "$(last_pass)" 'pass: 200 stores, 0 transitions, 4 kubernetes requests .*, [0-4] judged \(0 marked, 0 busy, [0-4] swept\)$' \
+like "$(last_pass)" 'pass: 100 stores, 0 transitions, 4 kubernetes requests .*, [0-4] judged \(0 marked, 0 busy, [0-4] swept\)$' \
 	"the next run judges only the sweep's slice of a store or two"
 
 # an event that changes nothing a pass reads (an annotation) marks nothing
@@ -106,18 +106,18 @@ rc_once
 is "$(rc_status s0000016)" degraded "and the pass after it judges A's change too"
 
 # a change that missed its mark is found by the safety sweep (SF_JUDGE_SWEEP)
-rc_sql "DELETE FROM observed_objects WHERE kind = 3 AND store_id = 's0000198'"
+rc_sql "DELETE FROM observed_objects WHERE kind = 3 AND store_id = 's0000098'"
 rc_once
-is "$(rc_status s0000198)" ready "not marked: a pass with the 10-minute sweep does not see it yet"
+is "$(rc_status s0000098)" ready "not marked: a pass with the 10-minute sweep does not see it yet"
 export SF_JUDGE_SWEEP=3
-ok "a 3-second sweep judges every store within seconds: found" rc_until 15 "(SELECT status = 'degraded' FROM stores WHERE id = 's0000198')"
+ok "a 3-second sweep judges every store within seconds: found" rc_until 15 "(SELECT status = 'degraded' FROM stores WHERE id = 's0000098')"
 unset SF_JUDGE_SWEEP
 
 # not the shared view: another host holds the watches and stopped (the pass lists for itself)
 rc_sql "UPDATE observed_kinds SET holder = 'ghost', lease_holder = NULL, token = token + 1,
 	held_until = now() + interval '1 hour', current_at = now() - interval '1 hour'"
 rc_once
-like "$(last_pass)" 'view listed for this pass .*, 200 judged \(every store: the view was listed for this pass\)$' \
+like "$(last_pass)" 'view listed for this pass .*, 100 judged \(every store: the view was listed for this pass\)$' \
 	"a pass that listed for itself judges every store"
 rc_sql "UPDATE observed_kinds SET held_until = now() - interval '1 second'"
 rc_once
@@ -125,6 +125,6 @@ like "$(last_pass)" '\(0 listed, 4 resumed, .*, [0-9]+ judged \([0-9]+ marked' \
 	"taken over: the watches resume from the kept resourceVersions (the replay marks what changed)"
 rc_sql "UPDATE observed_kinds SET resource_version = '' WHERE kind = 3"
 rc_once
-like "$(last_pass)" '\(1 listed, .*, 200 judged \(every store: the view was listed again\)$' \
+like "$(last_pass)" '\(1 listed, .*, 100 judged \(every store: the view was listed again\)$' \
 	"a re-list of one kind: every store judged once more"
 done_testing
