@@ -179,8 +179,9 @@ struct view *view_get(const struct view *obj, const char *key)
 {
 	if (!obj || obj->type != VIEW_OBJ)
 		return NULL;
+	/* (the first bytes compared inline: a template looks up every key of a row, per row) */
 	for (struct view_item *it = obj->u.list.head; it; it = it->next)
-		if (!strcmp(it->key, key))
+		if (it->key[0] == key[0] && !strcmp(it->key, key))
 			return it->val;
 	return NULL;
 }

@@ -12,12 +12,19 @@
 
 #define FAILS_MAX 100 /* failures in a row before the worker gives up */
 
-/* Did nginx close this idle connection?  Peeks without consuming. */
-static int conn_closed(int fd)
+/*
+ * Did nginx close this idle connection?  Only when poll says its side is
+ * shut (POLLRDHUP) is the socket peeked, without consuming (a request may
+ * still be waiting): not a system call per request.
+ */
+static int conn_closed(const struct pollfd *p)
 {
 	char c;
-	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n;
 
+	if (!(p->revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return 0;
+	n = recv(p->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
@@ -199,7 +206,8 @@ int fcgi_conns_run(int listen_fd, volatile sig_atomic_t *stop, const sigset_t *w
 
 		for (int i = 0; i < FCGI_CONNS_MAX; i++) {
 			if (conns[i].ipcFd >= 0) {
-				pfd[n] = (struct pollfd){.fd = conns[i].ipcFd, .events = POLLIN};
+				pfd[n] = (struct pollfd){.fd = conns[i].ipcFd,
+							 .events = POLLIN | POLLRDHUP};
 				slot[n++] = i;
 			} else if (spare < 0) {
 				spare = i;
@@ -228,7 +236,7 @@ int fcgi_conns_run(int listen_fd, volatile sig_atomic_t *stop, const sigset_t *w
 					fails = 0;
 				else if (++fails >= FAILS_MAX)
 					*why = "accept";
-			} else if (conn_closed(pfd[k].fd)) {
+			} else if (conn_closed(&pfd[k])) {
 				FCGX_Free(fr, 1);
 			} else if ((rc = conn_serve(fr, serve, ctx)) == 0 || transient(-rc)) {
 				fails = 0;
