@@ -220,8 +220,9 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
  * (0 = no limit).  Costs about the objects looked at, not the kind's
  * size.  OUT: *v malloc'd array of borrowed pointers (valid while the
  * lock is held; caller frees); *more whether a further matching object
- * follows; then *rest the objects of r in ns from that one on, matching
- * or not (remainingItemCount of a list without selectors), else 0.
+ * follows; then, when sel is NULL, *rest the objects of r in ns from that
+ * one on, kept or not (remainingItemCount of a list without selectors),
+ * else 0.
  */
 size_t ks_store_page(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
 		     const char *after_ns, const char *after_name, size_t limit,

@@ -1001,6 +1001,44 @@ static int sel_ok(const struct ks_sel *sel, const struct ks_obj *x)
 	       ks_sel_match(sel, json_object_get(json_object_get(x->o, "metadata"), "labels"));
 }
 
+/* How many objects of r there are (without ordering them). */
+static size_t kind_n(const struct ks_resource *r)
+{
+	return by_res[r - ks_resources].sorted.n + by_res[r - ks_resources].added.n;
+}
+
+/*
+ * The candidates of a selection of r (NULL = every kind) in ns: the
+ * smallest of sel's label vectors and ns's vector, or NULL for the
+ * kind's own objects in key order (r given, and nothing smaller).
+ * *none when nothing can match.  A namespace's vector is taken when it
+ * is the smaller, as before the kinds were ordered: a controller looking
+ * into one namespace right after creating an object there must not pay
+ * for merging the kind's new objects into its order (kind_sorted).
+ */
+static struct vec *candidates(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
+			      int *none)
+{
+	struct vec *cand = label_cand(sel, none);
+
+	if (*none)
+		return NULL;
+	if (ns && *ns) {
+		struct vec *nv = hm_get(&ns_ix, ns);
+
+		if (!nv) {
+			*none = 1;
+			return NULL;
+		}
+		if (!cand || nv->n < cand->n)
+			cand = nv;
+	}
+	/* "managed-by=storefleet" holds every object: the kind may be smaller */
+	if (r && (!cand || kind_n(r) <= cand->n))
+		return NULL;
+	return cand;
+}
+
 size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct ks_sel *sel,
 		       struct ks_obj ***out)
 {
@@ -1009,27 +1047,21 @@ size_t ks_store_select(const struct ks_resource *r, const char *ns, const struct
 	int none;
 
 	*out = NULL;
-	/* the smallest equality-term vector bounds the candidates */
-	cand = label_cand(sel, &none);
+	cand = candidates(r, ns, sel, &none);
 	if (none)
 		return 0;
-	if (r) {
-		/* the kind's objects (in ns: a binary search), unless a label has fewer */
+	if (r && !cand) {
+		/* the kind's objects (in ns: a binary search), in key order already */
 		size_t lo, hi;
 		struct vec *kv = kind_range(r, ns, &lo, &hi);
 
-		if (!cand || hi - lo <= cand->n) {
-			for (i = lo; i < hi; i++)
-				if (sel_ok(sel, kv->v[i]))
-					vec_push(&res, kv->v[i]);
-			*out = res.v; /* in key order already */
-			return res.n;
-		}
-	} else if (!cand && ns && *ns) {
-		cand = hm_get(&ns_ix, ns);
-		if (!cand)
-			return 0;
-	} else if (!cand) {
+		for (i = lo; i < hi; i++)
+			if (sel_ok(sel, kv->v[i]))
+				vec_push(&res, kv->v[i]);
+		*out = res.v;
+		return res.n;
+	}
+	if (!cand) {
 		for (i = 0; i < (size_t)ks_nresources; i++) {
 			size_t j;
 
@@ -1063,23 +1095,19 @@ size_t ks_store_page(const struct ks_resource *r, const char *ns, const struct k
 		     int (*keep)(const struct ks_obj *x, void *arg), void *arg,
 		     struct ks_obj ***out, int *more, size_t *rest)
 {
-	struct vec res = {0}, few = {0}, *kv, *cand;
+	struct vec res = {0}, few = {0}, *cand;
 	struct ks_obj **seq;
-	size_t lo, hi, start, n, i;
+	size_t n, i;
 	int none, check_sel = 1;
 
 	*out = NULL;
 	*more = 0;
 	*rest = 0;
-	cand = label_cand(sel, &none);
+	cand = candidates(r, ns, sel, &none);
 	if (none)
 		return 0;
-	kv = kind_range(r, ns, &lo, &hi);
-	start = after_name ? key_bound(kv, lo, hi, after_ns, after_name, 0) : lo;
-	seq = kv->v + start;
-	n = hi - start;
-	if (cand && cand->n < n / 4) {
-		/* a label few objects carry ("store=abc"): those of them after the key, sorted */
+	if (cand && cand->n < kind_n(r) / 4) {
+		/* a label few objects carry ("store=abc"), or a namespace: those after the key */
 		for (i = 0; i < cand->n; i++) {
 			struct ks_obj *x = cand->v[i];
 
@@ -1094,6 +1122,14 @@ size_t ks_store_page(const struct ks_resource *r, const char *ns, const struct k
 		seq = few.v;
 		n = few.n;
 		check_sel = 0;
+	} else {
+		/* the kind's objects in ns from just after the key: binary searches */
+		size_t lo, hi, start;
+		struct vec *kv = kind_range(r, ns, &lo, &hi);
+
+		start = after_name ? key_bound(kv, lo, hi, after_ns, after_name, 0) : lo;
+		seq = kv->v + start;
+		n = hi - start;
 	}
 	for (i = 0; i < n; i++) {
 		struct ks_obj *x = seq[i];
@@ -1102,7 +1138,8 @@ size_t ks_store_page(const struct ks_resource *r, const char *ns, const struct k
 			continue;
 		if (limit && res.n == limit) {
 			*more = 1;
-			*rest = hi - key_bound(kv, lo, hi, x->ns, x->name, 1);
+			if (!sel)
+				*rest = n - i; /* seq holds every object of r in ns after the key */
 			break;
 		}
 		vec_push(&res, x);
