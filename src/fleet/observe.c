@@ -103,6 +103,7 @@ struct watch {
 	/* the lease of the kind's row */
 	int owned;
 	char token[24];
+	double taken;	  /* monotonic: when the lease was last taken or renewed */
 };
 
 struct observe {
@@ -509,9 +510,12 @@ fail:
 }
 
 struct relist {
+	struct observe *o;
 	struct arena *a;
 	int k;
 };
+
+static void pump(struct observe *o, double wait);
 
 static int relist_page(void *ctx, const json_t *items, const char *rv, struct err *e)
 {
@@ -538,7 +542,16 @@ static int relist_page(void *ctx, const json_t *items, const char *rv, struct er
 		    arr, json_pack("[s,s,s,s]", jstr(md, "namespace"), jstr(md, "name"), id, s));
 		free(s);
 	}
-	return run_array(rl->a, &st_upsert, rl->k, arr, e);
+	if (run_array(rl->a, &st_upsert, rl->k, arr, e) < 0)
+		return -1;
+	/*
+	 * Read the watches of the kinds listed before this one: their
+	 * bookmarks are dated at the previous read, so a re-list of every
+	 * kind that takes longer than observe_stale leaves them current
+	 * (unread, the first bookmark would be dated before the re-list).
+	 */
+	pump(rl->o, 0);
+	return 0;
 }
 
 static void open_watch(struct observe *o, struct watch *w, const char *rv, int catchup);
@@ -552,7 +565,7 @@ static void open_watch(struct observe *o, struct watch *w, const char *rv, int c
 static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8s_err *ke,
 		  struct err *e)
 {
-	struct relist rl = {a, w->k};
+	struct relist rl = {o, a, w->k};
 	char ks[8], rv[32];
 	double t0 = mono();
 	const char *p[1] = {ks};
@@ -739,7 +752,9 @@ static void on_line(struct watch *w, const char *s, size_t n)
 		w->broken = 1;
 		return;
 	case OBSERVE_EV_BOOKMARK:
-		w->current_t = w->o->mark;
+		/* proof as of the previous read; a LIST that started later proved more */
+		if (w->o->mark > w->current_t)
+			w->current_t = w->o->mark;
 		w->bookmarked = 1;
 		w->catchup = 0;
 		break;
@@ -1006,6 +1021,7 @@ static int take(struct observe *o, struct arena *a, struct watch *w, char *store
 			 db_get(res, 0, 0));
 	}
 	w->owned = 1;
+	w->taken = mono();
 	snprintf(w->token, sizeof(w->token), "%s", db_get(res, 0, 0));
 	snprintf(stored, n, "%s", db_get(res, 0, 1));
 	if (!w->current_t) {
@@ -1054,6 +1070,7 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 		       struct k8s_err *fke, struct err *fe)
 {
 	char stored[NKINDS][32];
+	int relisted[NKINDS] = {0};
 	struct err e = ERR_INIT;
 
 	if (lease_holder_ensure(a, &e) < 0) {
@@ -1073,6 +1090,7 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 			continue;
 		if (!*w->rv && !*stored[k]) {
 			relist_once(o, a, w, st, fke, fe);
+			relisted[k] = w->owned && *w->rv;
 		} else if (w->current_t && mono() - w->current_t < config.observe_stale && *w->rv &&
 			   o->end > mono()) {
 			open_watch(o, w, w->rv, 0); /* the last one ended: on from where it was */
@@ -1080,6 +1098,23 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 		} else {
 			open_watch(o, w, *w->rv ? w->rv : stored[k], 1);
 			st->resumed++;
+		}
+	}
+	/*
+	 * A kind listed early in a long re-list is dated at its LIST's start:
+	 * with no bookmark read since (a --once run opens no watch after a
+	 * LIST; a --for run's comes within the server's bookmark period), it
+	 * would be stale by the pass and listed again, and again.  A catch-up
+	 * watch from its resourceVersion proves it current (its bookmark)
+	 * within about a second, and applies what changed since.
+	 */
+	for (int k = 0; k < NKINDS; k++) {
+		struct watch *w = &o->w[k];
+
+		if (relisted[k] && w->owned && *w->rv &&
+		    (!w->current_t || mono() - w->current_t > config.observe_stale / 2.0)) {
+			open_watch(o, w, w->rv, 1);
+			w->fresh = 0; /* the bookmark, not the replay's end: the date is the point */
 		}
 	}
 	pump(o, 0);
@@ -1090,8 +1125,20 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 
 		if (!w->owned)
 			continue;
-		st->events += (int)json_object_size(w->pending);
 		err_clear(&e);
+		/*
+		 * The re-lists of the kinds after this one may have outlasted its
+		 * lease: renew it (same token, so nobody wrote in between) before
+		 * its fenced writes; lost, it writes nothing.
+		 */
+		if (mono() - w->taken > config.lease_seconds / 2.0 &&
+		    take(o, a, w, stored[k], sizeof(stored[k]), &e) < 0) {
+			log_warn("observe: %s lease: %s", kinds[k].kind, e.msg);
+			continue;
+		}
+		if (!w->owned)
+			continue;
+		st->events += (int)json_object_size(w->pending);
 		if (w->gone) {
 			/* 410: the kept resourceVersion is older than the server's window */
 			log_info("observe: %s: resourceVersion %s expired: re-listing",
