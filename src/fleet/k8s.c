@@ -652,7 +652,7 @@ static int tls_error(int cc)
 
 static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, const char *path,
 		       const char *body, const char *content_type, int *code_out,
-		       struct k8s_err *ke_in)
+		       struct k8s_err *ke_in, size_t (*narrow)(char *, size_t))
 {
 	struct k8s_err local;
 	struct k8s_err *ke = ke_in ? ke_in : &local;
@@ -750,6 +750,10 @@ static json_t *request(struct k8s *k, enum k8s_verb verb, const char *method, co
 		if (cc == CURLE_OK && code < 400) {
 			struct err pe = ERR_INIT;
 
+			if (narrow && x.body.len) {
+				x.body.len = narrow(x.body.s, x.body.len);
+				x.body.s[x.body.len] = '\0';
+			}
 			out = k8s_parse_json(x.body.s, x.body.len, x.content_type, &pe);
 			if (out) {
 				/* forget what earlier attempts went through */
@@ -835,12 +839,18 @@ static enum k8s_verb verb_of(const char *method)
 json_t *k8s_request(struct k8s *k, const char *method, const char *path, const char *body,
 		    const char *content_type, int *code, struct k8s_err *ke)
 {
-	return request(k, verb_of(method), method, path, body, content_type, code, ke);
+	return request(k, verb_of(method), method, path, body, content_type, code, ke, NULL);
+}
+
+json_t *k8s_get_narrowed(struct k8s *k, const char *path, size_t (*narrow)(char *, size_t),
+			 int *code, struct k8s_err *ke)
+{
+	return request(k, K8S_V_GET, "GET", path, NULL, NULL, code, ke, narrow);
 }
 
 json_t *k8s_get(struct k8s *k, const char *path, struct k8s_err *ke)
 {
-	return request(k, K8S_V_GET, "GET", path, NULL, NULL, NULL, ke);
+	return request(k, K8S_V_GET, "GET", path, NULL, NULL, NULL, ke, NULL);
 }
 
 /* ---- list ----------------------------------------------------------------- */
@@ -910,7 +920,7 @@ int k8s_list(struct k8s *k, const struct k8s_list_opts *o, struct k8s_list *out,
 			add_query(&url, "continue", cont);
 		if (url.failed)
 			die_oom();
-		page = request(k, K8S_V_LIST, "GET", url.s, NULL, NULL, NULL, ke);
+		page = request(k, K8S_V_LIST, "GET", url.s, NULL, NULL, NULL, ke, NULL);
 		attempts += ke->attempts;
 		if (!page) {
 			if (ke->st.code == 410 && cont && !out->restarts) {
@@ -999,7 +1009,7 @@ json_t *k8s_apply(struct k8s *k, const json_t *obj, const struct k8s_apply_opts 
 	if (!body || path.failed)
 		die_oom();
 	res = request(k, K8S_V_APPLY, "PATCH", path.s, body, "application/apply-patch+yaml", &code,
-		      ke);
+		      ke, NULL);
 	if (res && created)
 		*created = code == 201;
 	free(body);
@@ -1053,7 +1063,7 @@ int k8s_delete(struct k8s *k, const char *path, const char *propagation, unsigne
 		add_query(&p, "propagationPolicy", propagation);
 	if (p.failed)
 		die_oom();
-	r = request(k, K8S_V_DELETE, "DELETE", p.s, NULL, NULL, NULL, ke);
+	r = request(k, K8S_V_DELETE, "DELETE", p.s, NULL, NULL, NULL, ke, NULL);
 	buf_release(&p);
 	if (r) {
 		json_decref(r);

@@ -144,6 +144,15 @@ int k8s_kind_namespaced(const char *api_version, const char *kind);
 /* GET path (already escaped, may carry a query).  OUT: the object. */
 json_t *k8s_get(struct k8s *k, const char *path, struct k8s_err *ke);
 
+/*
+ * k8s_get(), the answer's text first passed through narrow (a 2xx answer
+ * only: it rewrites s[0..n) in place and returns the new length) so a
+ * large answer parses to what the caller reads (observe_narrow_list).
+ * OUT: *code, the HTTP status (NULL: not wanted).
+ */
+json_t *k8s_get_narrowed(struct k8s *k, const char *path, size_t (*narrow)(char *, size_t),
+			 int *code, struct k8s_err *ke);
+
 struct k8s_list_opts {
 	const char *path;		/* collection path; or NULL and: */
 	const char *api_version;	/*   apiVersion + kind + ns ("" or NULL = all namespaces) */

@@ -72,6 +72,16 @@ int observe_load(const char *const *ids, int n, json_t **by, struct err *e);
  */
 json_t *observe_summary(const json_t *obj, int k);
 
+/*
+ * Narrow the text of a LIST answer s[0..n) in place before it is parsed:
+ * each item's spec keeps only "replicas" and its metadata loses
+ * managedFields (all observe_summary() reads of them stays).  Returns the
+ * new length: n when s is not an object (left whole), 0 when it is not
+ * JSON (s is then partly rewritten; nothing parses, as the whole would
+ * not have).  The summaries of the narrowed items equal the originals'.
+ */
+size_t observe_narrow_list(char *s, size_t n);
+
 /* One line of a watch stream, parsed (observe_parse_event). */
 enum observe_ev {
 	OBSERVE_EV_BAD = -1, /* not an event: the stream cannot be trusted */
