@@ -96,7 +96,8 @@ static int stores_page(struct req *r, int status, const char *name, const char *
 /*
  * GET /stores is the pages' hot path: the route layer authenticates the
  * cookie through this join (route.session_join), so the session lookup
- * and the list are one statement and one round trip.
+ * and the list are one statement and one round trip; its rows carry what
+ * the list shows (store_list_session), not every field of a store.
  */
 int page_stores_session(struct req *r, const char *token, struct session_user *su,
 			struct err *e)

@@ -35,13 +35,14 @@
  * magnitudes) and are formatted here: to_char costs about three times as
  * much per value, and the list is the hot path.  The columns of the public
  * view come first (STORE_VIEW_COLS, all a list needs: the joined lists
- * below select only those), then what the state changes and the admins'
- * list need.
+ * below select only those; the page's list only STORE_SUMMARY_COLS, their
+ * first six), then what the state changes and the admins' list need.
  */
 /* clang-format off */
+#define STORE_SUMMARY_COLS                                                                 \
+	"s.id, s.name, s.engine, s.status, s.status_reason, date_part('epoch', s.created_at)"
 #define STORE_VIEW_COLS                                                                    \
-	"s.id, s.name, s.engine, s.status, s.status_reason, "                              \
-	"date_part('epoch', s.created_at), date_part('epoch', s.updated_at), "             \
+	STORE_SUMMARY_COLS ", date_part('epoch', s.updated_at), "                           \
 	"date_part('epoch', s.ready_at), "                                                 \
 	"s.orders_seen, date_part('epoch', s.last_webhook_at), "                          \
 	"s.engine_version, s.current_revision, s.publishable_key, "                       \
@@ -311,6 +312,28 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	view_add_str_ref(v, "suspended_at", epoch_rfc3339(a, db_get(res, i, off + C_SUSPENDED_AT)));
 	view_add_int(v, "suspended_seconds", db_get_ll(res, i, off + C_SUSPENDED_SECONDS));
 	store_plan_view(a, v, db_get(res, i, off + C_PLAN), db_get(res, i, off + C_PLAN_APPLIED));
+	return v;
+}
+
+/*
+ * What the page's list shows of a store (templates/stores.html: id, name,
+ * engine, status, created_at, url; and status_reason) from STORE_SUMMARY_COLS
+ * at column off: a fifth of the full view's work per row.  A key the list
+ * template starts to use must be added here (t0111 holds the table's bytes).
+ */
+static struct view *store_summary_view_at(struct arena *a, const PGresult *res, int i, int off,
+					  struct store_urls *u)
+{
+	struct view *v = view_obj(a);
+	const char *id = db_get(res, i, off + C_ID), *reason = db_get(res, i, off + C_REASON);
+
+	view_add_str_ref(v, "id", id);
+	view_add_str_ref(v, "name", db_get(res, i, off + C_NAME));
+	view_add_str_ref(v, "engine", db_get(res, i, off + C_ENGINE));
+	view_add_str_ref(v, "status", db_get(res, i, off + C_STATUS));
+	view_add_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
+	view_add_str_ref(v, "url", store_urls_make(u, id, u->tail, 0));
+	view_add_str_ref(v, "created_at", epoch_rfc3339(a, db_get(res, i, off + C_CREATED)));
 	return v;
 }
 
@@ -759,11 +782,15 @@ static int list_args(struct arena *a, const char *status, int limit, const char 
 
 /*
  * Rows from..n-1 of res (STORE_COLS, or STORE_VIEW_COLS, at column off) as a
- * list's page, in the order order[] gives (NULL: as they are); "owner" added
- * if owners (STORE_COLS only).
+ * list's page of row_view's views, in the order order[] gives (NULL: as they
+ * are); "owner" added if owners (STORE_COLS only).  list_rows: full views.
  */
-static void list_rows(struct arena *a, const PGresult *res, int from, int off, int owners,
-		      const int *order, int limit, struct view **stores, const char **next_cursor)
+typedef struct view *row_view_fn(struct arena *a, const PGresult *res, int i, int off,
+				 struct store_urls *u);
+
+static void list_rows_as(struct arena *a, const PGresult *res, int from, int off, int owners,
+			 const int *order, int limit, row_view_fn *row_view, struct view **stores,
+			 const char **next_cursor)
 {
 	int n = db_rows(res) - from, last;
 	struct store_urls u;
@@ -772,7 +799,7 @@ static void list_rows(struct arena *a, const PGresult *res, int from, int off, i
 	*stores = view_arr(a);
 	for (int i = 0; i < n && i < limit; i++) {
 		int row = from + (order ? order[i] : i);
-		struct view *v = store_row_view_at(a, res, row, off, &u);
+		struct view *v = row_view(a, res, row, off, &u);
 
 		if (owners)
 			view_set_str_ref(v, "owner", db_get(res, row, off + C_EMAIL));
@@ -783,6 +810,13 @@ static void list_rows(struct arena *a, const PGresult *res, int from, int off, i
 		*next_cursor = store_cursor_encode(
 		    a, epoch_micros(a, db_get(res, last, off + C_CREATED)), db_get(res, last, off + C_ID));
 	}
+}
+
+static void list_rows(struct arena *a, const PGresult *res, int from, int off, int owners,
+		      const int *order, int limit, struct view **stores, const char **next_cursor)
+{
+	list_rows_as(a, res, from, off, owners, order, limit, store_row_view_at, stores,
+		     next_cursor);
 }
 
 int store_list(struct arena *a, const struct store_who *who, const char *status, int limit,
@@ -878,12 +912,15 @@ static struct db_stmt st_list_token = DB_STMT(
 	"WHERE s.owner_id = who.user_id" LIST_FILTER
 	") l ON true", 5);
 
-/* The same behind a session cookie's lookup, whose idle and touch seconds are $6 and $7. */
+/*
+ * The same behind a session cookie's lookup, whose idle and touch seconds are
+ * $6 and $7, for the page: the summary columns only (store_summary_view_at).
+ */
 static struct db_stmt st_list_session = DB_STMT(
 	"WITH who (session_id, user_id, email, is_admin, stale, csrf) AS ("
 	SESSION_LOOKUP_SQL("$1", "$6", "$7") ") "
 	"SELECT who.*, l.* FROM who LEFT JOIN LATERAL ("
-	"SELECT " STORE_VIEW_COLS " FROM stores s "
+	"SELECT " STORE_SUMMARY_COLS " FROM stores s "
 	"WHERE s.owner_id = who.user_id" LIST_FILTER
 	") l ON true", 7);
 /* clang-format on */
@@ -959,14 +996,14 @@ static const int *list_order(struct arena *a, const PGresult *res, int off)
 
 /* The page of a joined lookup's result: the store columns start at column `cols`. */
 static void list_joined(struct arena *a, const PGresult *res, int cols, int limit,
-			struct view **stores, const char **next_cursor)
+			row_view_fn *row_view, struct view **stores, const char **next_cursor)
 {
 	/* A user without stores in this page: one row, store columns NULL. */
 	if (db_rows(res) == 1 && !db_get(res, 0, cols + C_ID))
 		*stores = view_arr(a);
 	else
-		list_rows(a, res, 0, cols, 0, list_order(a, res, cols), limit, stores,
-			  next_cursor);
+		list_rows_as(a, res, 0, cols, 0, list_order(a, res, cols), limit, row_view,
+			     stores, next_cursor);
 }
 
 int store_list_token(struct arena *a, const char *token, const char *status, int limit,
@@ -993,7 +1030,7 @@ int store_list_token(struct arena *a, const char *token, const char *status, int
 		return -1;
 	if (!apitoken_adopt(a, res, su))
 		return 0;
-	list_joined(a, res, TOKEN_COLS, limit, stores, next_cursor);
+	list_joined(a, res, TOKEN_COLS, limit, store_row_view_at, stores, next_cursor);
 	return 1;
 }
 
@@ -1014,7 +1051,7 @@ int store_list_session(struct arena *a, const char *token, int idle, int limit,
 		return -1;
 	if (!session_adopt(a, res, su))
 		return 0;
-	list_joined(a, res, SESSION_LOOKUP_COLS, limit, stores, &next);
+	list_joined(a, res, SESSION_LOOKUP_COLS, limit, store_summary_view_at, stores, &next);
 	return 1;
 }
 

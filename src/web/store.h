@@ -189,8 +189,10 @@ int store_list_token(struct arena *a, const char *token, const char *status, int
 
 /*
  * The same for the owner of a session cookie (SESSION_LOOKUP_SQL; idle: the
- * idle limit in seconds): the newest `limit` stores, first page.  1 with *su
- * filled as session_lookup would, 0 no live session, -1 with e.
+ * idle limit in seconds): the newest `limit` stores, first page, each as the
+ * page's list shows it (id, name, engine, status, status_reason, url,
+ * created_at; not the full view).  1 with *su filled as session_lookup
+ * would, 0 no live session, -1 with e.
  */
 int store_list_session(struct arena *a, const char *token, int idle, int limit,
 		       struct session_user *su, struct view **stores, struct err *e);
