@@ -56,7 +56,8 @@ bench_hello_start() {
 #                         each body under the API server's 3 MiB limit; store i comes from
 #                         TEMPLATE[i % count] (a JSON array of objects) with "zzzzzzzz" replaced
 #                         by PREFIX and i on 7 digits
-#   bench_seed N          N steady stores ready in PostgreSQL (COPY, owner: the first user) and,
+#   bench_seed N          N steady stores ready in PostgreSQL (COPY, owner: the first user; each
+#                         with its first revision, as provisioning leaves it) and,
 #                         in the simulator, the kinds a reconcile pass lists (from storefleetctl
 #                         render, half each engine); temp files in $T
 #   bench_record N KEY VALUE   one figure for the table (file per size in $BENCH_RESULTS)
@@ -108,7 +109,21 @@ for i in range(n):
     w("s%07d\t%s\tShop %d\t%s\tready\tready\tnow\tnow\n" % (i, owner, i, "medusa" if i % 2 else "woocommerce"))' \
 		"$n" "$owner" | psql -q -v ON_ERROR_STOP=1 -c "COPY stores (id, owner_id, name, engine,
 		status, step, ready_at, provisioning_started_at) FROM stdin" || return 1
-	psql -q -c "ANALYZE stores" || return 1
+	# Each store's first revision, as provisioning writes it (reconcile_upgrade.c): without
+	# it every pass would backfill 5,000 stores and the figures would measure that instead.
+	python3 -c 'import json, sys, yaml
+print(json.dumps({e: yaml.safe_load(open("%s/charts/%s/values.yaml" % (sys.argv[1], e)))["version"]
+                  for e in ("woocommerce", "medusa")}))' "$SF_ROOT" >"$T/seed-versions.json" || return 1
+	psql -q -v ON_ERROR_STOP=1 -v v="$(cat "$T/seed-versions.json")" <<-'SQL' || return 1
+		INSERT INTO store_revisions (store_id, revision, kind, engine_version, "values", actor_id,
+			actor, result, finished_at)
+		SELECT s.id, 1, 'provision', :'v'::jsonb ->> s.engine,
+			jsonb_build_object('version', :'v'::jsonb ->> s.engine, 'store',
+				jsonb_build_object('name', s.name)), s.owner_id, u.email, 'ready', now()
+		FROM stores s JOIN users u ON u.id = s.owner_id WHERE s.current_revision = 0;
+		UPDATE stores SET current_revision = 1 WHERE current_revision = 0;
+		SQL
+	psql -q -c "ANALYZE stores" -c "ANALYZE store_revisions" || return 1
 	bench_bulk "$n" s "$T/seed-woocommerce.json" "$T/seed-medusa.json"
 }
 
