@@ -15,6 +15,7 @@ static int db_forked;	/* set in a child by fork (pthread_atfork): db_conn is the
 static unsigned db_gen; /* bumped on every (re)connect: prepared statements are per connection */
 static unsigned db_next_id;
 static int db_tx_open;
+static int db_pending; /* a db_send awaits its db_wait */
 static char db_state[6];
 
 static void db_clear(void *p)
@@ -92,6 +93,7 @@ static int db_open(struct err *e)
 		pthread_atfork(NULL, NULL, db_atfork_child);
 	db_conn = NULL;
 	db_tx_open = 0;
+	db_pending = 0;
 	db_forked = 0;
 	db_conn = PQconnectdbParams(keys, vals, 1);
 	db_pid = getpid();
@@ -117,6 +119,7 @@ void db_close(void)
 		PQfinish(db_conn);
 	db_conn = NULL;
 	db_tx_open = 0;
+	db_pending = 0;
 }
 
 /* The connection, reset once if it is broken. */
@@ -124,6 +127,8 @@ static int db_ready(struct err *e)
 {
 	char m[200];
 
+	if (db_pending)
+		BUG("db: a statement while a send is outstanding");
 	if (!db_conn || db_forked)
 		return db_open(e);
 	if (PQstatus(db_conn) == CONNECTION_OK)
@@ -192,22 +197,69 @@ static int db_lost(PGresult *res)
 	return PQstatus(db_conn) != CONNECTION_OK && !db_tx_open;
 }
 
-static PGresult *db_run_once(struct db_stmt *st, const char *const *params)
+/* Prepare st on this connection if it is not yet: NULL, or the failed PQprepare's result. */
+static PGresult *db_prepare(struct db_stmt *st, char *name, size_t n)
 {
-	char name[16];
-
 	if (!st->id)
 		st->id = ++db_next_id;
-	snprintf(name, sizeof(name), "sf%u", st->id);
+	snprintf(name, n, "sf%u", st->id);
 	if (st->gen != db_gen) {
 		PGresult *p = PQprepare(db_conn, name, st->sql, st->nparams, NULL);
 
 		if (!p || PQresultStatus(p) != PGRES_COMMAND_OK)
-			return p;
+			return p ? p : PQmakeEmptyPGresult(db_conn, PGRES_FATAL_ERROR);
 		PQclear(p);
 		st->gen = db_gen;
 	}
+	return NULL;
+}
+
+static PGresult *db_run_once(struct db_stmt *st, const char *const *params)
+{
+	char name[16];
+	PGresult *p = db_prepare(st, name, sizeof(name));
+
+	if (p)
+		return p;
 	return PQexecPrepared(db_conn, name, st->nparams, params, NULL, NULL, 0);
+}
+
+int db_send(struct db_stmt *st, const char *const *params, struct err *e)
+{
+	char name[16];
+	PGresult *p;
+
+	if (db_ready(e) < 0)
+		return -1;
+	if ((p = db_prepare(st, name, sizeof(name))))
+		return db_check(NULL, p, "statement", e), -1;
+	/* blocking mode: returns once the whole message is written to the socket */
+	if (!PQsendQueryPrepared(db_conn, name, st->nparams, params, NULL, NULL, 0))
+		return db_check(NULL, NULL, "send", e), -1;
+	db_pending = 1;
+	return 0;
+}
+
+PGresult *db_wait(struct arena *a, struct err *e)
+{
+	PGresult *res = NULL, *r;
+
+	if (!db_pending)
+		BUG("db: wait without a send");
+	/* one statement: its result, then NULL (anything else is discarded) */
+	while ((r = PQgetResult(db_conn))) {
+		if (!res)
+			res = r;
+		else
+			PQclear(r);
+	}
+	db_pending = 0;
+	return db_check(a, res, "statement", e);
+}
+
+int db_sent(void)
+{
+	return db_pending;
 }
 
 PGresult *db_run(struct arena *a, struct db_stmt *st, const char *const *params, struct err *e)
@@ -305,6 +357,8 @@ void db_rollback(void)
 		return;
 	/* Keep the SQLSTATE that made us roll back (db_tx looks at it). */
 	memcpy(state, db_state, sizeof(state));
+	if (db_pending)
+		PQclear(db_wait(NULL, &ignore)); /* whatever it did is rolled back too */
 	if (db_conn && PQstatus(db_conn) == CONNECTION_OK)
 		db_simple("ROLLBACK", &ignore);
 	memcpy(db_state, state, sizeof(state));

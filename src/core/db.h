@@ -51,6 +51,29 @@ void db_close(void);
  */
 PGresult *db_run(struct arena *a, struct db_stmt *st, const char *const *params, struct err *e);
 
+/*
+ * Send a prepared statement without waiting for its result (the connection
+ * works on it while the caller does something else); db_wait collects it.
+ * At most one send is outstanding, and no other statement (db_run,
+ * db_exec, db_begin...) may be issued on the connection until db_wait: that
+ * is a BUG (it would read the send's result as its own).  The parameters
+ * are copied out before db_send returns.  0, or -1 with e set (nothing is
+ * outstanding then).  A lost connection is not retried (unlike db_run):
+ * the caller sees 503 from db_send or db_wait, and the next statement
+ * reconnects.
+ */
+int db_send(struct db_stmt *st, const char *const *params, struct err *e);
+
+/*
+ * The result of the outstanding db_send, checked like db_run's (NULL with
+ * e set on any error; PQclear deferred on a).  Always leaves nothing
+ * outstanding.
+ */
+PGresult *db_wait(struct arena *a, struct err *e);
+
+/* 1 while a db_send awaits its db_wait. */
+int db_sent(void);
+
 /* Like db_run for a one-off statement (not prepared). */
 PGresult *db_exec(struct arena *a, const char *sql, int nparams, const char *const *params,
 		  struct err *e);
@@ -64,7 +87,7 @@ int db_script(const char *sql, struct err *e);
 /* Transactions: BEGIN / COMMIT / ROLLBACK on the process connection. */
 int db_begin(struct err *e);
 int db_commit(struct err *e);
-void db_rollback(void); /* best effort; no-op outside a transaction */
+void db_rollback(void); /* best effort (collects an outstanding send first); no-op outside a transaction */
 int db_in_tx(void);
 
 /*

@@ -60,9 +60,24 @@
  * older than observe_stale, and never from a half-written one (writes are
  * transactions; readers see the last commit).
  *
- * Memory: LIST pages of LIST_PAGE objects are narrowed and written before
- * the next is read, and a pass holds summaries only (a few hundred bytes
- * per object), never the objects' JSON.  A page's text is cut to what a
+ * A re-list's pages overlap with PostgreSQL: page k's write is sent
+ * (db_send) and the LIST of page k+1 is fetched, parsed and summarised
+ * while the server writes it; write k is collected (db_wait; an error
+ * stops the list as before) before write k+1 is sent, and the closing
+ * fence that records the kind's resourceVersion runs only after the last
+ * page's write is collected.  All of it is still one transaction on one
+ * connection (fence, clear, pages, fence with the resourceVersion,
+ * COMMIT), so a kill -9 at any point - a write out or not - rolls all of
+ * it back: PostgreSQL keeps the previous view and resourceVersion, the
+ * dead host's lease frees at once (its advisory lock), and the next run
+ * lists the kind again.  Nothing else is sent while a write is out (the
+ * LIST and the watches' reads between pages use only the cluster; leases
+ * are renewed outside a re-list).
+ *
+ * Memory: LIST pages of LIST_PAGE objects are narrowed and summarised; at
+ * most two are held (the one being written, the one being read), and a
+ * pass holds summaries only (a few hundred bytes per object), never the
+ * objects' JSON.  A page's text is cut to what a
  * summary reads before it is parsed (observe_narrow_list: no pod
  * templates), which made a re-list's CPU a third of what it was.
  */
@@ -626,6 +641,22 @@ static int run_array(struct arena *a, struct db_stmt *stmt, int k, json_t *arr, 
 	return rc;
 }
 
+/* Send stmt with kind and a JSON array (reference stolen) without waiting (db_send). */
+static int send_array(struct db_stmt *stmt, int k, json_t *arr, struct err *e)
+{
+	char ks[8], *s = json_dumps(arr, JSON_COMPACT);
+	const char *p[2] = {ks, s};
+	int rc;
+
+	json_decref(arr);
+	if (!s)
+		die_oom();
+	kstr(ks, sizeof(ks), k);
+	rc = db_send(stmt, p, e);
+	free(s);
+	return rc;
+}
+
 static void drop_watch(struct watch *w);
 
 /* The lease is gone: stop everything this host did for the kind. */
@@ -688,7 +719,17 @@ struct relist {
 	struct observe *o;
 	struct arena *a;
 	int k;
+	int sent; /* a page's write is out (db_send) and not yet collected */
 };
+
+/* Collect the outstanding page write, if any.  0 or -1 with e. */
+static int relist_collect(struct relist *rl, struct err *e)
+{
+	if (!rl->sent)
+		return 0;
+	rl->sent = 0;
+	return db_wait(rl->a, e) ? 0 : -1;
+}
 
 static void pump(struct observe *o, double wait);
 
@@ -717,8 +758,23 @@ static int relist_page(void *ctx, const json_t *items, const char *rv, struct er
 		    arr, json_pack("[s,s,s,s]", jstr(md, "namespace"), jstr(md, "name"), id, s));
 		free(s);
 	}
-	if (run_array(rl->a, &st_upsert, rl->k, arr, e) < 0)
+	/*
+	 * This page was fetched, parsed and summarised while PostgreSQL wrote
+	 * the previous one: collect that write now (an error stops the list,
+	 * as it did when each write was waited for at once), then send this
+	 * page's and go on to fetch the next.  So a page's write is confirmed
+	 * before the next one is sent, at most two pages are held, and the
+	 * connection carries nothing else while a write is out (pump and the
+	 * LIST use only the cluster; relist collects the last write before
+	 * its closing fence).
+	 */
+	if (relist_collect(rl, e) < 0) {
+		json_decref(arr);
 		return -1;
+	}
+	if (send_array(&st_upsert, rl->k, arr, e) < 0)
+		return -1;
+	rl->sent = 1;
 	/*
 	 * Read the watches of the kinds listed before this one: their
 	 * bookmarks are dated at the previous read, so a re-list of every
@@ -740,7 +796,7 @@ static void open_watch(struct observe *o, struct watch *w, const char *rv, int c
 static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8s_err *ke,
 		  struct err *e)
 {
-	struct relist rl = {o, a, w->k};
+	struct relist rl = {o, a, w->k, 0};
 	char ks[8], rv[32];
 	double t0 = mono();
 	const char *p[1] = {ks};
@@ -764,8 +820,9 @@ static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8
 	}
 	if (!db_run(a, &st_clear, p, e) ||
 	    list_kind(o, w->k, relist_page, &rl, rv, sizeof(rv), ke, e) < 0 ||
-	    fence(a, w, rv, mono() - t0, e) != 1 || db_commit(e) < 0) {
-		db_rollback();
+	    relist_collect(&rl, e) < 0 || fence(a, w, rv, mono() - t0, e) != 1 ||
+	    db_commit(e) < 0) {
+		db_rollback(); /* collects a write still out (a failed LIST) first */
 		w->current_t = 0;
 		return -1;
 	}
