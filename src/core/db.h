@@ -87,7 +87,8 @@ int db_script(const char *sql, struct err *e);
 /* Transactions: BEGIN / COMMIT / ROLLBACK on the process connection. */
 int db_begin(struct err *e);
 int db_commit(struct err *e);
-void db_rollback(void); /* best effort (collects an outstanding send first); no-op outside a transaction */
+/* best effort (collects an outstanding db_send first); no-op outside a transaction */
+void db_rollback(void);
 int db_in_tx(void);
 
 /*
