@@ -129,6 +129,6 @@ pf_client_calls() {
 	for f in "$SF_ROOT"/src/{core,domain,web,fleet,ctl,cmd}/*.c "$SF_ROOT"/cgi-bin/*.c; do
 		case ${f##*/} in k8s*.c) ;; *) files+=("$f") ;; esac
 	done
-	grep -ohE '\bk8s_(get|list|apply|apply_all|delete|pods|events|request|watch|[a-z]*patch|post|put|create|update)\(' \
+	grep -ohE '\bk8s_(get|get_narrowed|list|apply|apply_all|delete|pods|events|request|watch|stream_new|[a-z]*patch|post|put|create|update)\(' \
 		"${files[@]}" | sort -u
 }

@@ -172,9 +172,18 @@ is "$(K get ns -l app.kubernetes.io/managed-by=storefleet -o name)" "" \
 # the request-making client calls; if reconcile starts another kind of call, map its verbs in
 # pf_rbac_diff and extend the run below so it happens
 is "$(pf_client_calls | tr '\n' ' ')" \
-	"k8s_apply( k8s_apply_all( k8s_delete( k8s_events( k8s_get( k8s_list( k8s_pods( k8s_request( " \
+	"k8s_apply( k8s_apply_all( k8s_delete( k8s_events( k8s_get( k8s_get_narrowed( k8s_list( k8s_pods( k8s_request( k8s_stream_new( " \
 	"the client calls made outside the client are the ones this run exercises"
-is "$(grep -ohE 'k8s_request\([^,]+, "[A-Z]+"' "$SF_ROOT"/src/{core,domain,web,fleet,ctl,cmd}/*.c | grep -oE '"[A-Z]+"' | sort -u | tr '\n' ' ')" \
+# the raw requests' verbs; k8s_get_narrowed is a GET (observe.c's paged LIST of a collection)
+raw_verbs() {
+	local src=("$SF_ROOT"/src/{core,domain,web,fleet,ctl,cmd}/*.c)
+
+	{
+		grep -ohE 'k8s_request\([^,]+, "[A-Z]+"' "${src[@]}" | grep -oE '"[A-Z]+"'
+		grep -lE '\bk8s_get_narrowed\(' "${src[@]}" | grep -v '/k8s\.c$' | sed 's/.*/"GET"/'
+	} | sort -u | tr '\n' ' '
+}
+is "$(raw_verbs)" \
 	'"GET" "PATCH" "POST" ' "raw requests are paged cluster-wide LISTs (GET on a collection), creates (POST) and a plan's claim growth (PATCH)"
 
 export SF_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
