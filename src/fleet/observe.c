@@ -625,7 +625,10 @@ static int fence(struct arena *a, struct watch *w, const char *rv, double age, s
 	return db_rows(res) == 1;
 }
 
-/* Run stmt with kind and a JSON array (reference stolen). */
+/*
+ * Run stmt with kind and a JSON array (reference stolen); with a NULL
+ * arena, only send it (db_send: the caller collects it with db_wait).
+ */
 static int run_array(struct arena *a, struct db_stmt *stmt, int k, json_t *arr, struct err *e)
 {
 	char ks[8], *s = json_dumps(arr, JSON_COMPACT);
@@ -636,23 +639,10 @@ static int run_array(struct arena *a, struct db_stmt *stmt, int k, json_t *arr, 
 	if (!s)
 		die_oom();
 	kstr(ks, sizeof(ks), k);
-	rc = db_run(a, stmt, p, e) ? 0 : -1;
-	free(s);
-	return rc;
-}
-
-/* Send stmt with kind and a JSON array (reference stolen) without waiting (db_send). */
-static int send_array(struct db_stmt *stmt, int k, json_t *arr, struct err *e)
-{
-	char ks[8], *s = json_dumps(arr, JSON_COMPACT);
-	const char *p[2] = {ks, s};
-	int rc;
-
-	json_decref(arr);
-	if (!s)
-		die_oom();
-	kstr(ks, sizeof(ks), k);
-	rc = db_send(stmt, p, e);
+	if (a)
+		rc = db_run(a, stmt, p, e) ? 0 : -1;
+	else
+		rc = db_send(stmt, p, e);
 	free(s);
 	return rc;
 }
@@ -772,7 +762,7 @@ static int relist_page(void *ctx, const json_t *items, const char *rv, struct er
 		json_decref(arr);
 		return -1;
 	}
-	if (send_array(&st_upsert, rl->k, arr, e) < 0)
+	if (run_array(NULL, &st_upsert, rl->k, arr, e) < 0)
 		return -1;
 	rl->sent = 1;
 	/*
