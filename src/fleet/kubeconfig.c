@@ -287,7 +287,12 @@ static int pem_item(const struct kfile *f, const json_t *o, const char *field, c
 		return 1;
 	}
 	if (*path) {
-		char *full = resolve(f, path);
+		char *full;
+
+		if (!f->dir)
+			return err_set(e, 500, "%s: %s names a file; a stored kubeconfig holds %s inline",
+				       ctx_msg, field, key);
+		full = resolve(f, path);
 		struct err fe = ERR_INIT;
 		int r = read_file(full, out, len, NULL, what, &fe);
 
@@ -404,6 +409,10 @@ static int load_user(struct kubeconfig *kc, const struct kfile *f, const json_t 
 	if (*tf) {
 		struct err te = ERR_INIT;
 
+		if (!f->dir)
+			return err_set(e, 500, "%s: tokenFile names a file; a stored kubeconfig holds "
+				       "the token inline", msg);
+
 		/* as in client-go, a token file takes precedence and is re-read */
 		free(kc->token_file);
 		kc->token_file = resolve(f, tf);
@@ -413,60 +422,16 @@ static int load_user(struct kubeconfig *kc, const struct kfile *f, const json_t 
 	return 0;
 }
 
-int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_t n,
-			  const char *context, struct err *e)
+/* The context (NULL or "" = current-context) of the merged files fs[0..nf), into kc. */
+static int load_context(struct kubeconfig *kc, struct kfile *fs, size_t nf, const char *context,
+			struct err *e)
 {
-	struct kfile *fs = calloc(n ? n : 1, sizeof(*fs));
-	size_t nf = 0;
 	const struct kfile *cf, *uf, *xf;
 	const char *ctxname = context && *context ? context : NULL;
 	const char *cname, *uname;
 	json_t *ctx, *cl, *us, *item = NULL, *empty = json_object();
 	int ret = -1;
 
-	if (!fs)
-		die_oom();
-	kc_init(kc);
-	for (size_t i = 0; i < n; i++) {
-		struct err ye = ERR_INIT;
-		struct y2j_opts opts = {0};
-		char *slash;
-		json_t *doc;
-
-		if (!paths[i] || !*paths[i] || access(paths[i], F_OK) < 0)
-			continue;
-		fs[nf].marks = y2j_marks_new();
-		opts.marks = fs[nf].marks;
-		doc = y2j_load_file1(paths[i], &opts, &ye);
-		if (!doc) {
-			y2j_marks_free(fs[nf].marks);
-			err_set(e, 500, "kubeconfig %s", ye.msg);
-			goto out;
-		}
-		if (!json_is_object(doc)) {
-			json_decref(doc);
-			y2j_marks_free(fs[nf].marks);
-			err_set(e, 500,
-				"kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
-				paths[i]);
-			goto out;
-		}
-		fs[nf].path = xstrdup(paths[i]);
-		fs[nf].dir = xstrdup(paths[i]);
-		slash = strrchr(fs[nf].dir, '/');
-		if (slash == fs[nf].dir)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		else
-			set_str(&fs[nf].dir, ".");
-		fs[nf].doc = doc;
-		nf++;
-	}
-	if (!nf) {
-		err_set(e, 500, "kubeconfig '%s': %s", n ? paths[0] : "", strerror(ENOENT));
-		goto out;
-	}
 	set_str(&kc->source, fs[0].path);
 	for (size_t i = 0; i < nf && !ctxname; i++) {
 		const char *cc = str_field(fs[i].doc, "current-context");
@@ -517,6 +482,12 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 	}
 	ret = 0;
 out:
+	json_decref(empty);
+	return ret;
+}
+
+static void kfiles_free(struct kfile *fs, size_t nf)
+{
 	for (size_t i = 0; i < nf; i++) {
 		free(fs[i].path);
 		free(fs[i].dir);
@@ -524,10 +495,150 @@ out:
 		y2j_marks_free(fs[i].marks);
 	}
 	free(fs);
-	json_decref(empty);
+}
+
+int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_t n,
+			  const char *context, struct err *e)
+{
+	struct kfile *fs = calloc(n ? n : 1, sizeof(*fs));
+	size_t nf = 0;
+	int ret = -1;
+
+	if (!fs)
+		die_oom();
+	kc_init(kc);
+	for (size_t i = 0; i < n; i++) {
+		struct err ye = ERR_INIT;
+		struct y2j_opts opts = {0};
+		char *slash;
+		json_t *doc;
+
+		if (!paths[i] || !*paths[i] || access(paths[i], F_OK) < 0)
+			continue;
+		fs[nf].marks = y2j_marks_new();
+		opts.marks = fs[nf].marks;
+		doc = y2j_load_file1(paths[i], &opts, &ye);
+		if (!doc) {
+			y2j_marks_free(fs[nf].marks);
+			fs[nf].marks = NULL;
+			err_set(e, 500, "kubeconfig %s", ye.msg);
+			goto out;
+		}
+		if (!json_is_object(doc)) {
+			json_decref(doc);
+			y2j_marks_free(fs[nf].marks);
+			fs[nf].marks = NULL;
+			err_set(e, 500,
+				"kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
+				paths[i]);
+			goto out;
+		}
+		fs[nf].path = xstrdup(paths[i]);
+		fs[nf].dir = xstrdup(paths[i]);
+		slash = strrchr(fs[nf].dir, '/');
+		if (slash == fs[nf].dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		else
+			set_str(&fs[nf].dir, ".");
+		fs[nf].doc = doc;
+		nf++;
+	}
+	if (!nf) {
+		err_set(e, 500, "kubeconfig '%s': %s", n ? paths[0] : "", strerror(ENOENT));
+		goto out;
+	}
+	ret = load_context(kc, fs, nf, context, e);
+out:
+	kfiles_free(fs, nf);
 	if (ret < 0)
 		kubeconfig_release(kc);
 	return ret;
+}
+
+int kubeconfig_load_text(struct kubeconfig *kc, const char *text, size_t len, const char *name,
+			 const char *context, struct err *e)
+{
+	struct kfile *fs = calloc(1, sizeof(*fs));
+	struct y2j_opts opts = {0};
+	struct err ye = ERR_INIT;
+	size_t nf = 0;
+	int ret = -1;
+
+	if (!fs)
+		die_oom();
+	kc_init(kc);
+	fs[0].marks = y2j_marks_new();
+	opts.marks = fs[0].marks;
+	fs[0].doc = y2j_load_string1(text, len, name, &opts, &ye);
+	fs[0].path = xstrdup(name);
+	nf = 1;
+	if (!fs[0].doc) {
+		err_set(e, 500, "kubeconfig %s", ye.msg);
+		goto out;
+	}
+	if (!json_is_object(fs[0].doc)) {
+		err_set(e, 500, "kubeconfig '%s': not a mapping (apiVersion: v1, kind: Config)",
+			name);
+		goto out;
+	}
+	ret = load_context(kc, fs, nf, context, e);
+out:
+	kfiles_free(fs, nf);
+	if (ret < 0)
+		kubeconfig_release(kc);
+	return ret;
+}
+
+/* base64 of p[0..n) as a new JSON string. */
+static json_t *b64_json(const unsigned char *p, size_t n)
+{
+	size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+	json_t *j;
+
+	if (!s)
+		die_oom();
+	sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	j = json_string(s);
+	sodium_memzero(s, cap);
+	free(s);
+	return j;
+}
+
+char *kubeconfig_flatten(const struct kubeconfig *kc)
+{
+	json_t *cl = json_object(), *us = json_object(), *ctx = json_object(), *doc;
+	char *out;
+
+	json_object_set_new(cl, "server", json_string(kc->server));
+	if (kc->insecure)
+		json_object_set_new(cl, "insecure-skip-tls-verify", json_true());
+	if (*kc->tls_server_name)
+		json_object_set_new(cl, "tls-server-name", json_string(kc->tls_server_name));
+	if (*kc->proxy_url)
+		json_object_set_new(cl, "proxy-url", json_string(kc->proxy_url));
+	if (kc->ca)
+		json_object_set_new(cl, "certificate-authority-data", b64_json(kc->ca, kc->ca_len));
+	if (kc->cert) {
+		json_object_set_new(us, "client-certificate-data", b64_json(kc->cert, kc->cert_len));
+		json_object_set_new(us, "client-key-data", b64_json(kc->key, kc->key_len));
+	}
+	if (*kc->token)
+		json_object_set_new(us, "token", json_string(kc->token));
+	json_object_set_new(ctx, "cluster", json_string("cluster"));
+	json_object_set_new(ctx, "user", json_string("user"));
+	if (*kc->namespace)
+		json_object_set_new(ctx, "namespace", json_string(kc->namespace));
+	doc = json_pack("{s:s, s:s, s:s, s:[{s:s, s:o}], s:[{s:s, s:o}], s:[{s:s, s:o}]}",
+			"apiVersion", "v1", "kind", "Config", "current-context", "context",
+			"clusters", "name", "cluster", "cluster", cl, "users", "name", "user",
+			"user", us, "contexts", "name", "context", "context", ctx);
+	if (!doc || !(out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
+		die_oom();
+	json_decref(doc);
+	return out;
 }
 
 /* ---- in-cluster ---------------------------------------------------------- */

@@ -73,6 +73,25 @@ int kubeconfig_load_files(struct kubeconfig *kc, const char *const *paths, size_
 			  const char *context, struct err *e);
 
 /*
+ * Load from kubeconfig text held in memory (a cluster's sealed kubeconfig,
+ * cluster.h): the same rules as a file, except that it may name no file
+ * (certificate-authority, client-certificate, client-key, tokenFile must be
+ * given inline, as -data or token).  name appears in messages in place of a
+ * file name.
+ */
+int kubeconfig_load_text(struct kubeconfig *kc, const char *text, size_t len, const char *name,
+			 const char *context, struct err *e);
+
+/*
+ * kc as a self-contained kubeconfig (`kubectl config view --flatten
+ * --minify`): one context "context" of cluster "cluster" and user "user",
+ * certificates as -data, the token (read from tokenFile if that is where it
+ * came from) inline.  JSON, which is YAML.  OUT: malloc'd; it holds
+ * credentials, so the caller wipes it (sodium_memzero) before free().
+ */
+char *kubeconfig_flatten(const struct kubeconfig *kc);
+
+/*
  * In-cluster configuration: KUBERNETES_SERVICE_HOST / _PORT (IPv6 in
  * brackets) and sa_dir/{token,ca.crt,namespace} (sa_dir NULL = default).
  */

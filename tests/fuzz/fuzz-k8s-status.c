@@ -14,7 +14,8 @@
  * exercises Status parsing (JSON and plain text), the JSON answer parser
  * (truncated, HTML, garbage) and the pod problems (readiness.c) on whatever parses.
  * A first byte 'K' makes the rest a kubeconfig file instead (through a
- * memfd, since the loader reads paths).
+ * memfd, since the loader reads paths); 'T' loads it from memory, as a
+ * cluster's sealed kubeconfig is, and what loads must flatten and load again.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +42,26 @@ static void kubeconfig_case(const uint8_t *data, size_t size)
 	close(fd);
 }
 
+static void kubeconfig_text_case(const uint8_t *data, size_t size)
+{
+	struct kubeconfig kc, back;
+	struct err e = ERR_INIT;
+	char *flat;
+
+	if (kubeconfig_load_text(&kc, (const char *)data, size, "fuzz", NULL, &e) < 0) {
+		if (!e.msg[0])
+			abort();
+		return;
+	}
+	flat = kubeconfig_flatten(&kc);
+	if (kubeconfig_load_text(&back, flat, strlen(flat), "flat", NULL, &e) < 0 ||
+	    strcmp(back.server, kc.server) || strcmp(back.token, kc.token) || back.ca_len != kc.ca_len)
+		abort(); /* the sealed form must hold what was checked */
+	kubeconfig_release(&back);
+	kubeconfig_release(&kc);
+	free(flat);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int codes[] = {400, 401, 403, 404, 409, 410, 422, 429, 500, 503};
@@ -57,6 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] == 'K') {
 		kubeconfig_case(data + 1, size - 1);
+		return 0;
+	}
+	if (data[0] == 'T') {
+		kubeconfig_text_case(data + 1, size - 1);
 		return 0;
 	}
 	sel = data[0];

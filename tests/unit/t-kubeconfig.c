@@ -318,6 +318,65 @@ static void in_cluster_tests(void)
 	unsetenv("KUBERNETES_SERVICE_HOST");
 }
 
+/* In-memory text (a cluster's sealed kubeconfig) and the flattened form sealed at cluster add. */
+static void text_tests(void)
+{
+	struct kubeconfig kc, back;
+	struct err e = ERR_INIT;
+	char text[2048];
+	char *flat;
+
+	/* files resolved when read from disk, then flattened: nothing refers to a file any more */
+	write_file("tok2", "from-file\n");
+	write_kc("sub/flat.yaml", "    certificate-authority: ca.crt\n    tls-server-name: kube\n",
+		 "    client-certificate: client.crt\n    client-key: client.key\n    tokenFile: ../tok2\n");
+	ok(load(&kc, "sub/flat.yaml", NULL, &e) == 0, "file-based kubeconfig loads (%s)", e.msg);
+	flat = kubeconfig_flatten(&kc);
+	ok(!has(flat, "ca.crt") && !has(flat, "tokenFile") && has(flat, "certificate-authority-data"),
+	   "flattened: certificates inline, no file names");
+	err_clear(&e);
+	ok(kubeconfig_load_text(&back, flat, strlen(flat), "cluster:x", NULL, &e) == 0,
+	   "the flattened text loads from memory (%s)", e.msg);
+	is_str(back.server, kc.server, "same server");
+	is_str(back.token, "from-file", "token inline");
+	is_str(back.namespace, "store-system", "same namespace");
+	is_str(back.tls_server_name, "kube", "same tls-server-name");
+	ok(back.ca_len == kc.ca_len && !memcmp(back.ca, kc.ca, kc.ca_len), "same CA bytes");
+	ok(back.cert_len == kc.cert_len && back.key_len == kc.key_len &&
+		   !memcmp(back.key, kc.key, kc.key_len),
+	   "same client certificate and key");
+	is_str(back.token_file, "", "no token file");
+	kubeconfig_release(&back);
+	kubeconfig_release(&kc);
+	free(flat);
+
+	snprintf(text, sizeof(text),
+		 "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+		 "clusters: [{name: c, cluster: {server: 'https://h:1', certificate-authority: /etc/ca}}]\n"
+		 "contexts: [{name: a, context: {cluster: c}}, {name: b, context: {cluster: c, user: u}}]\n"
+		 "users: [{name: u, user: {tokenFile: /run/tok}}]\n");
+	err_clear(&e);
+	ok(kubeconfig_load_text(&kc, text, strlen(text), "cluster:y", NULL, &e) < 0 &&
+		   has(e.msg, "certificate-authority names a file"),
+	   "text naming a CA file refused: %s", e.msg);
+	snprintf(text, sizeof(text),
+		 "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+		 "clusters: [{name: c, cluster: {server: 'https://h:1'}}]\n"
+		 "contexts: [{name: a, context: {cluster: c, user: u}}]\n"
+		 "users: [{name: u, user: {tokenFile: /run/tok}}]\n");
+	err_clear(&e);
+	ok(kubeconfig_load_text(&kc, text, strlen(text), "cluster:y", NULL, &e) < 0 &&
+		   has(e.msg, "tokenFile names a file"),
+	   "text naming a token file refused: %s", e.msg);
+	err_clear(&e);
+	ok(kubeconfig_load_text(&kc, "a: [", 4, "cluster:z", NULL, &e) < 0 && has(e.msg, "cluster:z"),
+	   "malformed text refused, named: %s", e.msg);
+	err_clear(&e);
+	ok(kubeconfig_load_text(&kc, text, strlen(text), "cluster:y", "nope", &e) < 0 &&
+		   has(e.msg, "context 'nope' not found"),
+	   "missing context in text: %s", e.msg);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -330,6 +389,7 @@ int main(void)
 	token_file_tests();
 	list_tests();
 	in_cluster_tests();
+	text_tests();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("cannot remove %s", dir);
