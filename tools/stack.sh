@@ -142,11 +142,12 @@ stack_pg_major() {
 # database already (made in single-user mode, no server to start), so a
 # fresh copy needs no createdb (~0.4 s of CREATE DATABASE each time).
 stack_pg_template() {
-	local tpl
-
-	tpl=$(stack_pg_home "$SF_BUILD/pg-template") || return 1
+	# Under the lock from the start: parallel tests (prove -j) that find no
+	# template all get here at once, and stack_pg_home's mkdir/rmdir/ln -s of
+	# the folder must not interleave either.
 	(
 		flock 9
+		tpl=$(stack_pg_home "$SF_BUILD/pg-template") || exit 1
 		if [ ! -f "$tpl/data/PG_VERSION" ]; then
 			rm -rf "$tpl/data.tmp" && mkdir -p "$tpl/data.tmp"
 			[ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$tpl/data.tmp"
@@ -163,8 +164,8 @@ stack_pg_template() {
 			}
 			mv "$tpl/data.tmp" "$tpl/data"
 		fi
-	) 9>"$SF_BUILD/.pg-template.lock" || return 1
-	echo "$tpl/data"
+		echo "$tpl/data"
+	) 9>"$SF_BUILD/.pg-template.lock"
 }
 
 pg_start() {
