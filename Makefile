@@ -41,7 +41,8 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # Libraries by layer (docs/design.md section 8): libcurl belongs to the
-# fleet alone, libfcgi to the FastCGI program alone.
+# fleet (and to storefleetctl, which checks a cluster's kubeconfig with the
+# fleet's client before it stores it), libfcgi to the FastCGI program alone.
 CORE_PKGS = libpq jansson yaml-0.1 libsodium libidn2
 CORE_LIBS := $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -lm
 CURL_LIBS := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
@@ -64,7 +65,9 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now $(LDSAN)
 #   web     store queries, accounts, sessions, tokens, admin, revisions, limits
 #   fleet   Kubernetes client, kubeconfig, readiness, leases, reconcile
 #   mail    the SMTP sender (libcurl): storefleet-mail alone links it
-#   ctl     storefleetctl's commands
+#   ctl     storefleetctl's commands; the operator's tool may talk to
+#           Kubernetes (cluster add checks a kubeconfig with the fleet's
+#           client), so it sees web and fleet - only the web app never may
 LAYERS := core domain web fleet mail ctl
 LAYER_SRC = $(wildcard src/$(1)/*.c)
 LAYER_LIB = $(O)/lib/lib$(1).a
@@ -74,7 +77,7 @@ INC_domain := $(INC_core) -Isrc/domain
 INC_web := $(INC_domain) -Isrc/web
 INC_fleet := $(INC_domain) -Isrc/fleet
 INC_mail := $(INC_domain) -Isrc/mail
-INC_ctl := $(INC_web) -Isrc/ctl
+INC_ctl := $(INC_web) -Isrc/fleet -Isrc/ctl
 INC_fcgi := $(INC_web) -Icgi-bin
 INC_sim := $(INC_domain) -Isrc/kubesim
 INC_tests := $(INC_web) -Isrc/fleet -Isrc/mail -Isrc/ctl
@@ -166,8 +169,8 @@ $(O)/bin/storefleet-reconcile: $(O)/obj/src/cmd/storefleet-reconcile.o $(FLEET_A
 $(O)/bin/storefleet-mail: $(O)/obj/src/cmd/storefleet-mail.o $(MAIL_A) $(DOMAIN_A) $(CORE_A)
 	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)
 
-$(O)/bin/storefleetctl: $(O)/obj/src/cmd/storefleetctl.o $(CTL_A) $(WEB_A) $(DOMAIN_A) $(CORE_A)
-	$(LINK) $^ $(CORE_LIBS)
+$(O)/bin/storefleetctl: $(O)/obj/src/cmd/storefleetctl.o $(CTL_A) $(WEB_A) $(FLEET_A) $(DOMAIN_A) $(CORE_A)
+	$(LINK) $^ $(CURL_LIBS) $(CORE_LIBS)
 
 $(O)/bin/kubesim: $(call OBJ,$(SIM_SRC)) $(DOMAIN_A) $(CORE_A)
 	$(LINK) $^ $(SIM_LIBS) $(CORE_LIBS)

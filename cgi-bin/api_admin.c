@@ -1,8 +1,10 @@
-/* api_admin.c - the admin pages' JSON twins: all stores, users (role, disable), the audit log. */
+/* api_admin.c - the admin pages' JSON twins: all stores, users (role, disable), clusters (drain),
+ * the audit log. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
+#include "cluster_registry.h"
 #include "pages.h"
 #include "web_stores.h"
 
@@ -112,4 +114,48 @@ int api_admin_audit(struct req *r)
 	if (admin_audit_list(r->a, &q, &list, &next, &e) < 0)
 		return admin_fail(r, &e, q.field);
 	return list_answer(r, "entries", list, next);
+}
+
+int api_admin_clusters(struct req *r)
+{
+	struct err e = ERR_INIT;
+	struct view *list, *v;
+
+	if (cluster_registry_list(r->a, &list, &e) < 0)
+		return admin_fail(r, &e, NULL);
+	v = view_obj(r->a);
+	view_add(v, "clusters", list);
+	return resp_json(r, 200, v);
+}
+
+/*
+ * PATCH /api/v1/admin/clusters/{name} {"state": "draining" | "active"}: drain
+ * or undrain.  Adding and removing a cluster stay with storefleetctl (the
+ * web app cannot check a kubeconfig).
+ */
+int api_admin_cluster_patch(struct req *r)
+{
+	struct admin_actor who = {r->user->id, r->user->email, r->remote_addr};
+	const char *name = r->nparams > 0 ? r->params[0] : "", *key, *state = NULL;
+	struct err e = ERR_INIT;
+	struct view *c, *v;
+	json_t *val;
+	int changed;
+
+	json_object_foreach(r->json, key, val) {
+		if (strcmp(key, "state"))
+			return req_invalid(r, key, "unknown member; send state");
+		state = json_string_value(val);
+		if (!state || (strcmp(state, "draining") && strcmp(state, "active")))
+			return req_invalid(r, "state", "state must be draining or active");
+	}
+	if (!state)
+		return req_invalid(r, "body", "nothing to change; send state");
+	if (cluster_registry_drain(r->a, &who, name, !strcmp(state, "draining"), &c, &changed, &e) <
+	    0)
+		return admin_fail(r, &e, NULL);
+	v = view_obj(r->a);
+	view_add(v, "cluster", c);
+	view_set_bool(v, "changed", changed);
+	return resp_json(r, 200, v);
 }

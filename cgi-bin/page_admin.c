@@ -1,9 +1,11 @@
-/* page_admin.c - admin pages: all stores, users (role, disable, enable), the audit log. */
+/* page_admin.c - admin pages: all stores, users (role, disable, enable), clusters (drain), the
+ * audit log. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "admin.h"
+#include "cluster_registry.h"
 #include "pages.h"
 #include "web_stores.h"
 
@@ -33,7 +35,7 @@ static const char *age_of(struct arena *a, const char *at)
 	return arena_printf(a, "%lld d", s / 86400);
 }
 
-/* The admin sub-navigation: which of the three pages this is. */
+/* The admin sub-navigation: which of the pages this is. */
 static struct view *admin_view(struct req *r, const char *title, const char *which)
 {
 	struct view *v = page_view(r, title);
@@ -326,6 +328,104 @@ int page_admin_user_suspend_stores(struct req *r)
 int page_admin_user_enable(struct req *r)
 {
 	return user_change(r, NULL, 0, "enable");
+}
+
+/* --- /admin/clusters ----------------------------------------------------- */
+
+/* "10 stores, 8 CPU, 16Gi" from an object of optional numbers (keys stores, cpu_millis,
+ * memory_bytes). */
+static const char *quantities(struct arena *a, const struct view *o, const char *none)
+{
+	const struct view *n = view_get(o, "stores"), *c = view_get(o, "cpu_millis"),
+			  *m = view_get(o, "memory_bytes"), *nodes = view_get(o, "nodes");
+	struct buf b = BUF_INIT;
+	const char *out;
+
+	if (nodes && nodes->type == VIEW_INT)
+		buf_addf(&b, "%lld node%s", nodes->u.i, nodes->u.i == 1 ? "" : "s");
+	if (n && n->type == VIEW_INT)
+		buf_addf(&b, "%s%lld stores", b.len ? ", " : "", n->u.i);
+	if (c && c->type == VIEW_INT)
+		buf_addf(&b, "%s%s CPU", b.len ? ", " : "", cluster_format_cpu(a, c->u.i));
+	if (m && m->type == VIEW_INT)
+		buf_addf(&b, "%s%s memory", b.len ? ", " : "", cluster_format_memory(a, m->u.i));
+	out = b.failed || !b.len ? none : arena_strndup(a, b.s, b.len);
+	buf_release(&b);
+	return out;
+}
+
+/* The list's views made ready for the page: texts and booleans the template shows. */
+static void admin_clusters_decorate(struct arena *a, struct view *list)
+{
+	for (struct view_item *it = list->u.list.head; it; it = it->next) {
+		struct view *c = it->val, *cap = view_get(c, "capacity"),
+			    *r = view_get(c, "reachable");
+		int known = r && r->type == VIEW_BOOL;
+
+		view_set_bool(c, "draining", !strcmp(view_get_str(c, "state"), "draining"));
+		view_set_str_ref(c, "limits_text",
+				 quantities(a, view_get(c, "limits"), "no limits"));
+		if (cap && cap->type == VIEW_OBJ)
+			view_set_str_ref(c, "capacity_text", quantities(a, cap, "none"));
+		view_set_bool(c, "reach_unknown", !known);
+		view_set_bool(c, "reach_yes", known && r->u.b);
+		view_set_bool(c, "reach_no", known && !r->u.b);
+	}
+}
+
+static int clusters_page(struct req *r, int status, const char *flash, const char *error)
+{
+	struct view *v = admin_view(r, "Clusters", "clusters"), *list;
+	struct err e = ERR_INIT;
+
+	if (flash)
+		view_set_str(v, "flash", flash);
+	if (error)
+		view_set_str(v, "error", error);
+	if (cluster_registry_list(r->a, &list, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	admin_clusters_decorate(r->a, list);
+	view_add(v, "clusters", list);
+	return resp_html(r, status, "admin_clusters", v);
+}
+
+int page_admin_clusters(struct req *r)
+{
+	const char *done = req_query_get(r, "done"), *flash = NULL;
+
+	if (done && !strcmp(done, "drain"))
+		flash = "Cluster draining: no new store is placed there; its stores stay and are "
+			"served.";
+	else if (done && !strcmp(done, "undrain"))
+		flash = "Cluster active: new stores may be placed there again.";
+	return clusters_page(r, 200, flash, NULL);
+}
+
+static int cluster_drain_form(struct req *r, int drain)
+{
+	struct admin_actor who = {r->user->id, r->user->email, r->remote_addr};
+	const char *name = r->nparams > 0 ? r->params[0] : "";
+	struct err e = ERR_INIT;
+	struct view *c;
+	int changed;
+
+	if (cluster_registry_drain(r->a, &who, name, drain, &c, &changed, &e) < 0) {
+		if (e.status == 404)
+			return clusters_page(r, 404, NULL, e.msg);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r,
+			     drain ? "/admin/clusters?done=drain" : "/admin/clusters?done=undrain");
+}
+
+int page_admin_cluster_drain(struct req *r)
+{
+	return cluster_drain_form(r, 1);
+}
+
+int page_admin_cluster_undrain(struct req *r)
+{
+	return cluster_drain_form(r, 0);
 }
 
 /* --- /admin/audit -------------------------------------------------------- */

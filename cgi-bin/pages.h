@@ -111,6 +111,9 @@ int page_admin_user_disable(struct req *r);
 int page_admin_user_enable(struct req *r);
 int page_admin_user_suspend_stores(struct req *r);
 int page_admin_audit(struct req *r);
+int page_admin_clusters(struct req *r);
+int page_admin_cluster_drain(struct req *r);
+int page_admin_cluster_undrain(struct req *r);
 /* their query strings, shared with the JSON twins */
 struct admin_stores_query;
 struct admin_users_query;
@@ -124,6 +127,8 @@ int api_admin_stores(struct req *r);
 int api_admin_users(struct req *r);
 int api_admin_user_patch(struct req *r);
 int api_admin_audit(struct req *r);
+int api_admin_clusters(struct req *r);
+int api_admin_cluster_patch(struct req *r);
 
 /*
  * The debug routes under /_test/ (page_test.c), only in the test build of

@@ -104,10 +104,15 @@ const struct route routes[] = {
 	{"POST", "/admin/users/{id}/enable", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_enable, "admin_user_enable", NULL, NULL},
 	{"POST", "/admin/users/{id}/suspend-stores", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_user_suspend_stores, "admin_user_suspend_stores", NULL, NULL},
 	{"GET", "/admin/audit", R_HTML | R_ADMIN, page_admin_audit, "admin_audit", NULL, NULL},
+	{"GET", "/admin/clusters", R_HTML | R_ADMIN, page_admin_clusters, "admin_clusters", NULL, NULL},
+	{"POST", "/admin/clusters/{name}/drain", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_cluster_drain, "admin_cluster_drain", NULL, NULL},
+	{"POST", "/admin/clusters/{name}/undrain", R_HTML | R_ADMIN | R_FORM | R_CSRF, page_admin_cluster_undrain, "admin_cluster_undrain", NULL, NULL},
 	{"GET", "/api/v1/admin/stores", R_JSON | R_ADMIN, api_admin_stores, "api_admin_stores", NULL, NULL},
 	{"GET", "/api/v1/admin/users", R_JSON | R_ADMIN, api_admin_users, "api_admin_users", NULL, NULL},
 	{"PATCH", "/api/v1/admin/users/{id}", R_JSON | R_ADMIN | R_JSONBODY, api_admin_user_patch, "api_admin_user_patch", NULL, NULL},
 	{"GET", "/api/v1/audit", R_JSON | R_ADMIN, api_admin_audit, "api_audit", NULL, NULL},
+	{"GET", "/api/v1/admin/clusters", R_JSON | R_ADMIN, api_admin_clusters, "api_admin_clusters", NULL, NULL},
+	{"PATCH", "/api/v1/admin/clusters/{name}", R_JSON | R_ADMIN | R_JSONBODY, api_admin_cluster_patch, "api_admin_cluster_patch", NULL, NULL},
 
 	{NULL, NULL, 0, NULL, NULL, NULL, NULL}
 };

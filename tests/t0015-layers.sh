@@ -32,14 +32,19 @@ for s in store_create auth_hash_password auth_verify_password session_create api
 	is "$(defined "$REC" | grep -x "$s")" "" "storefleet-reconcile has no $s"
 done
 unlike "$(needed "$REC")" 'libfcgi' "storefleet-reconcile does not link libfcgi"
-is "$(common "$CTL" "$B/lib/libfleet.a" | head -5)" "" "storefleetctl holds no fleet symbol"
+# storefleetctl checks a cluster's kubeconfig with the fleet's client before storing it
+# (cluster add): it holds the client, never reconcile's machinery
+is "$(defined "$CTL" | grep -E '^(reconcile|observe|lease|readiness|storehttp)_' | head -5)" "" \
+	"storefleetctl holds the Kubernetes client only, nothing of reconcile"
+like "$(defined "$CTL" | grep -cE '^(k8s_init_kc|cluster_check|kubeconfig_flatten)$')" '^3$' \
+	"storefleetctl does hold the Kubernetes client (cluster add)"
 is "$(common "$FCGI" "$B/lib/libmail.a" | head -5)" "" "storefleet.fcgi holds no SMTP sender symbol (it only enqueues)"
 is "$(common "$REC" "$B/lib/libmail.a" | head -5)" "" "storefleet-reconcile holds no SMTP sender symbol (it only enqueues)"
 is "$(common "$MAILER" "$B/lib/libweb.a" | head -5)$(common "$MAILER" "$B/lib/libfleet.a" | head -5)" "" \
 	"storefleet-mail holds no web or fleet symbol"
 unlike "$(needed "$MAILER")" 'libfcgi' "storefleet-mail does not link libfcgi"
 like "$(defined "$MAILER" | grep -c '^sender_run$')" '^1$' "storefleet-mail does hold the sender (the check sees symbols)"
-unlike "$(needed "$CTL")" 'libcurl|libfcgi' "storefleetctl links neither libcurl nor libfcgi"
+unlike "$(needed "$CTL")" 'libfcgi' "storefleetctl does not link libfcgi"
 like "$(defined "$REC" | grep -c '^k8s_')" '^[1-9]' "storefleet-reconcile does hold the Kubernetes client (the check sees symbols)"
 like "$(defined "$FCGI" | grep -c '^store_create$')" '^1$' "storefleet.fcgi does hold store_create (the check sees symbols)"
 

@@ -5,7 +5,8 @@
 # session cookie) are tuned for speed (tools/bench-stores.sh).  Two things must not change with
 # that: what they answer, byte for byte (tests/golden/t0111-*: made before the tuning, 20 stores
 # with names, reasons and times chosen to trip escaping, time formatting, ordering of ties and
-# the per-engine fields), and that a revoked or expired token, a disabled user and a logged-out
+# the per-engine fields; the JSON regenerated once, deliberately, when every store object gained
+# its placement "cluster" and "region" - issue 14; the page's rows did not change), and that a revoked or expired token, a disabled user and a logged-out
 # session are refused on the very next request, on connections nginx and the client keep open.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-stores.sh"

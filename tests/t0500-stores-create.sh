@@ -52,7 +52,7 @@ sid=$(json_get 'j["store"]["id"]')
 like "$sid" '^[a-z][a-z0-9]{7}$' "a store id"
 is "$(header Location)" "/api/v1/stores/$sid" "Location of the new store"
 is "$(json_get 'sorted(j["store"].keys())')" \
-	'["admin_url", "backup_retention_days", "created_at", "engine", "id", "last_webhook_at", "medusa", "name", "orders_seen", "plan", "plan_pending", "plan_storage", "plan_title", "ready_at", "revision", "status", "status_reason", "suspended_at", "suspended_by", "suspended_seconds", "updated_at", "url", "version"]' \
+	'["admin_url", "backup_retention_days", "cluster", "created_at", "engine", "id", "last_webhook_at", "medusa", "name", "orders_seen", "plan", "plan_pending", "plan_storage", "plan_title", "ready_at", "region", "revision", "status", "status_reason", "suspended_at", "suspended_by", "suspended_seconds", "updated_at", "url", "version"]' \
 	"the store object has exactly the documented keys (a Medusa store: with medusa)"
 is "$(json_get 'j["store"]["medusa"]')" "{\"publishable_key\": null, \"store_api_url\": \"http://store-$sid.127.0.0.1.nip.io\"}" \
 	"medusa: the Store API URL, no publishable key until reconcile read it"

@@ -1,4 +1,4 @@
-/* storefleetctl - the operator's command line: migrate, users, tokens, render, store upgrades. */
+/* storefleetctl - the operator's command line: migrate, users, tokens, render, store upgrades, clusters. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +23,10 @@ static const struct command {
 	 "store suspend|resume ID | store plan ID NAME | store domain add|remove ID DOMAIN | "
 	 "store domain list ID | store list [--status S] [--engine E] [--owner EMAIL]"},
 	{"mail", ctl_mail, "mail test ADDRESS [--note TEXT] | mail list [--state S] | mail resend ID"},
+	{"cluster", ctl_cluster,
+	 "cluster add NAME (--kubeconfig FILE [--context CTX] | --in-cluster) [--region R] "
+	 "[--store-domain D] [--overlay local|prod] [--max-stores N] [--max-cpu 8|8000m] "
+	 "[--max-memory 16Gi] | cluster list | cluster drain|undrain NAME | cluster remove NAME"},
 };
 
 static int usage(FILE *f)

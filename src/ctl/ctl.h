@@ -14,5 +14,6 @@ int ctl_render(int argc, char **argv);	/* ctl_render.c */
 int ctl_store(int argc, char **argv);	/* ctl_store.c: upgrade | rollback | revisions */
 int ctl_store_domain(int argc, char **argv); /* ctl_domain.c: store domain add | list | remove */
 int ctl_mail(int argc, char **argv);	/* ctl_mail.c: test | list | resend */
+int ctl_cluster(int argc, char **argv);	/* ctl_cluster.c: add | list | drain | undrain | remove */
 
 #endif

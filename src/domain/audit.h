@@ -18,7 +18,8 @@
  * user.logout, user.role, token.create, token.revoke, auth.denied,
  * user.password_forgot, user.password_reset, user.password_reset_refused,
  * user.password_change, user.email_change, user.change_refused, mail.test,
- * mail.resend, domain.add, domain.remove, domain.verify, domain.expire.
+ * mail.resend, domain.add, domain.remove, domain.verify, domain.expire, cluster.add,
+ * cluster.drain, cluster.undrain, cluster.remove.
  */
 int audit_record(struct arena *a, long long actor_id, const char *actor_email, const char *ip,
 		 const char *action, const char *target, const struct view *details, struct err *e);

@@ -101,16 +101,28 @@ int store_id_valid(const char *id)
 	return 1;
 }
 
-const char *store_url(struct arena *a, const char *id)
+const char *store_url_in(struct arena *a, const char *id, const char *domain)
 {
 	return arena_printf(a, "%s://store-%s.%s/",
-			    strcmp(config.overlay, "prod") ? "http" : "https", id, config.domain);
+			    strcmp(config.overlay, "prod") ? "http" : "https", id,
+			    domain && *domain ? domain : config.domain);
+}
+
+const char *store_url(struct arena *a, const char *id)
+{
+	return store_url_in(a, id, NULL);
+}
+
+const char *store_admin_url_in(struct arena *a, const char *id, const char *engine,
+			       const char *domain)
+{
+	return arena_printf(a, "%s%s", store_url_in(a, id, domain),
+			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
 }
 
 const char *store_admin_url(struct arena *a, const char *id, const char *engine)
 {
-	return arena_printf(a, "%s%s", store_url(a, id),
-			    engine && !strcmp(engine, "medusa") ? "app" : "wp-admin/");
+	return store_admin_url_in(a, id, engine, NULL);
 }
 
 int store_host_id(const char *host, char id[STORE_ID_LEN + 1])

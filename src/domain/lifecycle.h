@@ -109,6 +109,15 @@ const char *store_url(struct arena *a, const char *id);
 const char *store_admin_url(struct arena *a, const char *id, const char *engine);
 
 /*
+ * The same under domain, a cluster's store_domain (sql/018_clusters.sql):
+ * a store placed on a cluster that has one is store-<id>.<store_domain>;
+ * NULL or "" = config.domain.
+ */
+const char *store_url_in(struct arena *a, const char *id, const char *domain);
+const char *store_admin_url_in(struct arena *a, const char *id, const char *engine,
+			       const char *domain);
+
+/*
  * 1 when host (a Host header: any case, an optional :port; NULL too) is a
  * store's, store-<id>.<domain>, with id (lower case) in id; else 0.
  */

@@ -81,8 +81,18 @@ int cluster_check(struct k8s *k, struct err *e)
 		return 0;
 	}
 	switch (ke.st.code) {
-	case 0:
-		return err_set(e, 502, "server %s cannot be reached: %s", k->kc.server, ke.err.msg);
+	case 0: {
+		const char *why = *k->curlerr ? k->curlerr : ke.err.msg;
+
+		/* CURLE_SSL_CONNECT_ERROR, _PEER_FAILED_VERIFICATION, certificate problems */
+		if (ke.curl_code == 35 || ke.curl_code == 51 || ke.curl_code == 53 ||
+		    ke.curl_code == 58 || ke.curl_code == 59 || ke.curl_code == 60 ||
+		    ke.curl_code == 77 || ke.curl_code == 80 || ke.curl_code == 83 ||
+		    ke.curl_code == 90 || ke.curl_code == 91)
+			return err_set(e, 502, "server %s: the TLS handshake failed: %s",
+				       k->kc.server, why);
+		return err_set(e, 502, "server %s cannot be reached: %s", k->kc.server, why);
+	}
 	case 401:
 		return err_set(e, 422,
 			       "server %s refused the credentials (401 Unauthorized): the token or "
@@ -90,8 +100,8 @@ int cluster_check(struct k8s *k, struct err *e)
 			       k->kc.server);
 	case 403:
 		return err_set(e, 422,
-			       "server %s authenticated user '%s' but forbids listing namespaces "
-			       "(403 Forbidden), which storefleet needs: %s",
+			       "server %s knows user '%s' but forbids listing namespaces (403 "
+			       "Forbidden), which storefleet needs: %s",
 			       k->kc.server, k->kc.user, ke.st.message);
 	default:
 		return err_set(e, 502, "server %s answered GET /api/v1/namespaces with %d: %s",

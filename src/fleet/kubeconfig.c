@@ -627,14 +627,16 @@ char *kubeconfig_flatten(const struct kubeconfig *kc)
 	}
 	if (*kc->token)
 		json_object_set_new(us, "token", json_string(kc->token));
-	json_object_set_new(ctx, "cluster", json_string("cluster"));
-	json_object_set_new(ctx, "user", json_string("user"));
+	json_object_set_new(ctx, "cluster", json_string(kc->cluster));
+	if (*kc->user)
+		json_object_set_new(ctx, "user", json_string(kc->user));
 	if (*kc->namespace)
 		json_object_set_new(ctx, "namespace", json_string(kc->namespace));
 	doc = json_pack("{s:s, s:s, s:s, s:[{s:s, s:o}], s:[{s:s, s:o}], s:[{s:s, s:o}]}",
-			"apiVersion", "v1", "kind", "Config", "current-context", "context",
-			"clusters", "name", "cluster", "cluster", cl, "users", "name", "user",
-			"user", us, "contexts", "name", "context", "context", ctx);
+			"apiVersion", "v1", "kind", "Config", "current-context", kc->context,
+			"clusters", "name", kc->cluster, "cluster", cl, "users", "name",
+			*kc->user ? kc->user : "-", "user", us, "contexts", "name", kc->context,
+			"context", ctx);
 	if (!doc || !(out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
 		die_oom();
 	json_decref(doc);

@@ -84,8 +84,8 @@ int kubeconfig_load_text(struct kubeconfig *kc, const char *text, size_t len, co
 
 /*
  * kc as a self-contained kubeconfig (`kubectl config view --flatten
- * --minify`): one context "context" of cluster "cluster" and user "user",
- * certificates as -data, the token (read from tokenFile if that is where it
+ * --minify`): kc's context, cluster and user under their own names (the
+ * context is current-context), certificates as -data, the token (read from tokenFile if that is where it
  * came from) inline.  JSON, which is YAML.  OUT: malloc'd; it holds
  * credentials, so the caller wipes it (sodium_memzero) before free().
  */

@@ -36,11 +36,19 @@
  * much per value, and the list is the hot path.  The columns of the public
  * view come first (STORE_VIEW_COLS, all a list needs: the joined lists
  * below select only those; the page's list only STORE_SUMMARY_COLS, their
- * first six), then what the state changes and the admins' list need.
+ * first seven), then what the state changes and the admins' list need.
  */
 /* clang-format off */
+/*
+ * The store domain of the store's cluster ('' = config.domain): the stores of
+ * 'default' (all of them until a cluster is added) skip the lookup.
+ */
+#define STORE_DOMAIN_COL                                                                   \
+	"CASE WHEN s.cluster = 'default' THEN '' ELSE "                                    \
+	"(SELECT c.store_domain FROM clusters c WHERE c.name = s.cluster) END"
 #define STORE_SUMMARY_COLS                                                                 \
-	"s.id, s.name, s.engine, s.status, s.status_reason, date_part('epoch', s.created_at)"
+	"s.id, s.name, s.engine, s.status, s.status_reason, date_part('epoch', s.created_at), " \
+	STORE_DOMAIN_COL
 #define STORE_VIEW_COLS                                                                    \
 	STORE_SUMMARY_COLS ", date_part('epoch', s.updated_at), "                           \
 	"date_part('epoch', s.ready_at), "                                                 \
@@ -48,13 +56,14 @@
 	"s.engine_version, s.current_revision, s.publishable_key, "                       \
 	"s.suspended_by, date_part('epoch', s.suspended_at), "                            \
 	"floor(s.suspended_seconds + coalesce(date_part('epoch', now() - s.suspended_at), 0))::bigint, " \
-	"s.plan, s.plan_applied"
+	"s.plan, s.plan_applied, s.cluster, "                                               \
+	"(SELECT c.region FROM clusters c WHERE c.name = s.cluster)"
 #define STORE_COLS                                                                         \
 	STORE_VIEW_COLS ", s.owner_id, u.email, s.step, s.admin_user, s.admin_secret IS NOT NULL"
 enum {
-	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_UPDATED, C_READY,
+	C_ID, C_NAME, C_ENGINE, C_STATUS, C_REASON, C_CREATED, C_STORE_DOMAIN, C_UPDATED, C_READY,
 	C_ORDERS_SEEN, C_LAST_WEBHOOK, C_VERSION, C_REVISION, C_PUBLISHABLE_KEY, C_SUSPENDED_BY,
-	C_SUSPENDED_AT, C_SUSPENDED_SECONDS, C_PLAN, C_PLAN_APPLIED,
+	C_SUSPENDED_AT, C_SUSPENDED_SECONDS, C_PLAN, C_PLAN_APPLIED, C_CLUSTER, C_REGION,
 	C_VIEW_N, /* STORE_VIEW_COLS ends here */
 	C_OWNER = C_VIEW_N, C_EMAIL, C_STEP, C_ADMIN_USER, C_HAS_SECRET
 };
@@ -276,14 +285,20 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 	const char *id = db_get(res, i, off + C_ID), *engine = db_get(res, i, off + C_ENGINE);
 	const char *reason = db_get(res, i, off + C_REASON);
 	const char *version = db_get(res, i, off + C_VERSION);
+	const char *sd = db_get(res, i, off + C_STORE_DOMAIN), *region;
 
 	view_add_str_ref(v, "id", id);
 	view_add_str_ref(v, "name", db_get(res, i, off + C_NAME));
 	view_add_str_ref(v, "engine", engine);
 	view_add_str_ref(v, "status", db_get(res, i, off + C_STATUS));
 	view_add_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
-	view_add_str_ref(v, "url", store_urls_make(u, id, u->tail, 0));
-	view_add_str_ref(v, "admin_url", store_urls_admin(u, id, engine));
+	if (sd && *sd) {
+		view_add_str_ref(v, "url", store_url_in(a, id, sd));
+		view_add_str_ref(v, "admin_url", store_admin_url_in(a, id, engine, sd));
+	} else {
+		view_add_str_ref(v, "url", store_urls_make(u, id, u->tail, 0));
+		view_add_str_ref(v, "admin_url", store_urls_admin(u, id, engine));
+	}
 	view_add_str_ref(v, "created_at", epoch_rfc3339(a, db_get(res, i, off + C_CREATED)));
 	view_add_str_ref(v, "updated_at", epoch_rfc3339(a, db_get(res, i, off + C_UPDATED)));
 	view_add_str_ref(v, "ready_at", epoch_rfc3339(a, db_get(res, i, off + C_READY)));
@@ -305,13 +320,23 @@ static struct view *store_row_view_at(struct arena *a, const PGresult *res, int 
 
 		view_add_str_ref(m, "publishable_key", db_get(res, i, off + C_PUBLISHABLE_KEY));
 		/* the store's URL without its trailing '/' */
-		view_add_str_ref(m, "store_api_url", store_urls_make(u, id, u->tail, 1));
+		if (sd && *sd) {
+			const char *su = store_url_in(a, id, sd);
+
+			view_add_str_ref(m, "store_api_url", arena_strndup(a, su, strlen(su) - 1));
+		} else {
+			view_add_str_ref(m, "store_api_url", store_urls_make(u, id, u->tail, 1));
+		}
 	}
 	/* suspend and resume (sql/012_suspend.sql): who holds it, since when, in all how long */
 	view_add_str_ref(v, "suspended_by", db_get(res, i, off + C_SUSPENDED_BY));
 	view_add_str_ref(v, "suspended_at", epoch_rfc3339(a, db_get(res, i, off + C_SUSPENDED_AT)));
 	view_add_int(v, "suspended_seconds", db_get_ll(res, i, off + C_SUSPENDED_SECONDS));
 	store_plan_view(a, v, db_get(res, i, off + C_PLAN), db_get(res, i, off + C_PLAN_APPLIED));
+	/* where it is placed (sql/018_clusters.sql) and that cluster's region, null if none */
+	view_add_str_ref(v, "cluster", db_get(res, i, off + C_CLUSTER));
+	region = db_get(res, i, off + C_REGION);
+	view_add_str_ref(v, "region", region && *region ? region : NULL);
 	return v;
 }
 
@@ -326,13 +351,15 @@ static struct view *store_summary_view_at(struct arena *a, const PGresult *res, 
 {
 	struct view *v = view_obj(a);
 	const char *id = db_get(res, i, off + C_ID), *reason = db_get(res, i, off + C_REASON);
+	const char *sd = db_get(res, i, off + C_STORE_DOMAIN);
 
 	view_add_str_ref(v, "id", id);
 	view_add_str_ref(v, "name", db_get(res, i, off + C_NAME));
 	view_add_str_ref(v, "engine", db_get(res, i, off + C_ENGINE));
 	view_add_str_ref(v, "status", db_get(res, i, off + C_STATUS));
 	view_add_str_ref(v, "status_reason", reason && *reason ? reason : NULL);
-	view_add_str_ref(v, "url", store_urls_make(u, id, u->tail, 0));
+	view_add_str_ref(v, "url",
+			 sd && *sd ? store_url_in(a, id, sd) : store_urls_make(u, id, u->tail, 0));
 	view_add_str_ref(v, "created_at", epoch_rfc3339(a, db_get(res, i, off + C_CREATED)));
 	return v;
 }
