@@ -344,12 +344,13 @@ int mail_enqueue(struct arena *a, const char *kind, long long user_id, const cha
 }
 
 /* clang-format off */
-/* The owner, whether they want this kind of notice, and the store's name. */
+/* The owner, whether they want this kind of notice, the store's name and its cluster's domain. */
 static struct db_stmt st_owner = DB_STMT(
 	"SELECT u.id, u.email, s.name, u.disabled_at IS NULL AND CASE $2 "
 	"WHEN 'store_ready' THEN u.notify_store_ready "
 	"WHEN 'store_failed' THEN u.notify_store_failed "
-	"WHEN 'upgrade_rolled_back' THEN u.notify_upgrade_rolled_back ELSE false END "
+	"WHEN 'upgrade_rolled_back' THEN u.notify_upgrade_rolled_back ELSE false END, "
+	"(SELECT c.store_domain FROM clusters c WHERE c.name = s.cluster) "
 	"FROM stores s JOIN users u ON u.id = s.owner_id WHERE s.id = $1",
 	2);
 /* clang-format on */
@@ -369,7 +370,7 @@ int mail_notify_owner(struct arena *a, const char *store_id, const char *kind, c
 	v = view_obj(a);
 	view_set_str(v, "store_name", db_get(res, 0, 2));
 	view_set_str(v, "store_id", store_id);
-	view_set_str(v, "store_url", store_url(a, store_id));
+	view_set_str(v, "store_url", store_url_in(a, store_id, db_get(res, 0, 4)));
 	if (*config.public_origin)
 		view_set_str(v, "store_page",
 			     arena_printf(a, "%s/stores/%s", config.public_origin, store_id));
