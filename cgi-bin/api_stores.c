@@ -8,6 +8,7 @@
 #include "log.h"
 #include "pages.h"
 #include "plan.h"
+#include "store_backup.h"
 #include "store_domain.h"
 #include "web_stores.h"
 
@@ -321,6 +322,34 @@ int api_store_domains(struct req *r)
 	v = view_obj(r->a);
 	view_add(v, "domains", list);
 	return resp_json(r, 200, v);
+}
+
+/* GET /api/v1/stores/{id}/backups: {"backups": [...]}, newest first (store_backup.h). */
+int api_store_backups(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *list, *v;
+
+	if (store_backup_list(r->a, &who, r->params[0], &list, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "backups", list);
+	return resp_json(r, 200, v);
+}
+
+/* POST /api/v1/stores/{id}/backups: "Back up now", 202 {"backup": {...}}; 409 with the reason. */
+int api_store_backup(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *b, *v;
+
+	if (store_backup_request(r->a, &who, r->params[0], &b, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "backup", b);
+	return resp_json(r, 202, v);
 }
 
 /* POST /api/v1/stores/{id}/domains {"domain": NAME}: 201 {"domain": {...}}. */

@@ -6,6 +6,7 @@
 #include "pages.h"
 #include "plan.h"
 #include "revision.h"
+#include "store_backup.h"
 #include "store_domain.h"
 #include "web_stores.h"
 
@@ -236,6 +237,20 @@ static int store_page_df(struct req *r, int status, const char *error, const cha
 			view_set_bool(c, "revealed", 1);
 		}
 	}
+	/* backups (store_backup.c): the list, and "Back up now" for the owner of a ready store */
+	{
+		struct view *bk = view_set_obj(v, "backups"), *list;
+
+		if (store_backup_list(r->a, &who, m.id, &list, &e) < 0)
+			return web_stores_fail(r, &e, NULL, NULL, 0);
+		view_add(bk, "list", list);
+		view_set_bool(bk, "has_backups", list->u.list.n > 0);
+		if (m.owner_id == r->user->id &&
+		    (state == STORE_READY || state == STORE_DEGRADED))
+			view_set_bool(bk, "can_backup", 1);
+		if (req_query_get(r, "backup_requested"))
+			view_set_bool(bk, "requested", 1);
+	}
 	/* custom domains (store_domain.c): the list, and the form while the store lives */
 	{
 		struct view *dv = view_set_obj(v, "domains");
@@ -435,6 +450,27 @@ int page_store_domain_add(struct req *r)
 	}
 	return resp_redirect(r,
 			     arena_printf(r->a, "/stores/%s?domain_added=1#domains", r->params[0]));
+}
+
+/* POST /stores/{id}/backups: "Back up now" (store_backup.c); a refusal shows on the page (409). */
+int page_store_backup(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct store_meta m;
+	struct view *b;
+
+	if (!store_get(r->a, &who, r->params[0], &m, &e))
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	if (m.owner_id != r->user->id) /* the owner's button only */
+		return web_stores_fail(r, &(struct err){404, STORE_NOT_FOUND}, NULL, NULL, 0);
+	if (store_backup_request(r->a, &who, r->params[0], &b, &e) < 0) {
+		if (e.status == 409)
+			return store_page(r, 409, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r,
+			     arena_printf(r->a, "/stores/%s?backup_requested=1#backups", r->params[0]));
 }
 
 /* POST /stores/{id}/domains/{domain}/remove */

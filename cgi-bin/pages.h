@@ -73,6 +73,7 @@ int page_store_resume(struct req *r);
 /* a suspended store's host: the branded paused page (page_paused.c) */
 int page_paused(struct req *r);
 int page_store_plan(struct req *r);
+int page_store_backup(struct req *r);
 int page_store_domain_add(struct req *r);
 int page_store_domain_remove(struct req *r);
 
@@ -92,6 +93,8 @@ int api_store_retry(struct req *r);
 int api_store_suspend(struct req *r);
 int api_store_resume(struct req *r);
 int api_store_plan(struct req *r);
+int api_store_backups(struct req *r);
+int api_store_backup(struct req *r);
 int api_store_domains(struct req *r);
 int api_store_domain_add(struct req *r);
 int api_store_domain_show(struct req *r);

@@ -65,6 +65,8 @@ const struct route routes[] = {
 	/* every request whose Host is a store's lands here (dispatch below): its paused page */
 	{"GET", "/paused", R_HTML, page_paused, "store_paused", NULL, NULL},
 	{"POST", "/stores/{id}/plan", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_plan, "store_plan", NULL, NULL},
+	/* backups (page_stores.c, store_backup.c) */
+	{"POST", "/stores/{id}/backups", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_backup, "store_backup", NULL, NULL},
 	/* custom domains (page_stores.c, store_domain.c) */
 	{"POST", "/stores/{id}/domains", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_domain_add, "store_domain_add", NULL, NULL},
 	{"POST", "/stores/{id}/domains/{domain}/remove", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_domain_remove, "store_domain_remove", NULL, NULL},
@@ -82,6 +84,9 @@ const struct route routes[] = {
 	{"PATCH", "/api/v1/stores/{id}", R_JSON | R_AUTH | R_JSONBODY, api_store_plan, "api_store_patch", NULL, NULL},
 	{"GET", "/api/v1/plans", R_JSON | R_AUTH, api_plans, "api_plans", NULL, NULL},
 	{"GET", "/api/v1/stores/{id}/events", R_JSON | R_AUTH, api_store_events, "api_store_events", NULL, NULL},
+	/* backups (api_stores.c, store_backup.c) */
+	{"GET", "/api/v1/stores/{id}/backups", R_JSON | R_AUTH, api_store_backups, "api_store_backups", NULL, NULL},
+	{"POST", "/api/v1/stores/{id}/backups", R_JSON | R_AUTH, api_store_backup, "api_store_backup", NULL, NULL},
 	/* custom domains (api_stores.c) */
 	{"GET", "/api/v1/stores/{id}/domains", R_JSON | R_AUTH, api_store_domains, "api_store_domains", NULL, NULL},
 	{"POST", "/api/v1/stores/{id}/domains", R_JSON | R_AUTH | R_JSONBODY, api_store_domain_add, "api_store_domain_add", NULL, NULL},

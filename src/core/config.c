@@ -106,6 +106,22 @@ static const struct setting settings[] = {
 	I("reset_per_address", reset_per_address, "20", 1, 1000000),
 	I("reset_window", reset_window, "3600", 1, 86400),
 	S("email_verification", email_verification, "optional"),
+
+	S("backup_endpoint", backup_endpoint, ""),
+	S("backup_bucket", backup_bucket, ""),
+	S("backup_region", backup_region, "us-east-1"),
+	B("backup_path_style", backup_path_style, "true"),
+	S("backup_sse", backup_sse, ""),
+	S("backup_access_key", backup_access_key, ""),
+	S("backup_secret_key", backup_secret_key, ""),
+	S("backup_secret_key_file", backup_secret_key_file, ""),
+	S("backup_egress_cidr", backup_egress_cidr, "0.0.0.0/0"),
+	I("backup_egress_port", backup_egress_port, "443", 1, 65535),
+	I("backup_interval", backup_interval, "86400", 0, 365L * 86400),
+	I("backup_concurrency", backup_concurrency, "4", 1, 10000),
+	I("backup_keep_daily", backup_keep_daily, "7", 0, 3650),
+	I("backup_keep_weekly", backup_keep_weekly, "4", 0, 520),
+	I("backup_timeout", backup_timeout, "3600", 10, 7 * 86400),
 };
 
 static int set_value(struct config *c, const struct setting *s, const char *val,
@@ -228,6 +244,9 @@ int config_load(struct config *c, struct err *e)
 	if (strcmp(c->domain_issuer_kind, "ClusterIssuer") && strcmp(c->domain_issuer_kind, "Issuer"))
 		return err_set(e, 500, "config: domain_issuer_kind: '%s' is not ClusterIssuer or Issuer",
 			       c->domain_issuer_kind);
+	if (strcmp(c->backup_sse, "") && strcmp(c->backup_sse, "AES256") && strcmp(c->backup_sse, "aws:kms"))
+		return err_set(e, 500, "config: backup_sse: '%s' is not \"\", AES256 or aws:kms",
+			       c->backup_sse);
 	if (c->mail_lease <= c->mail_timeout)
 		return err_set(e, 500, "config: mail_lease (%d) must exceed mail_timeout (%d)",
 			       c->mail_lease, c->mail_timeout);

@@ -98,6 +98,23 @@ struct config {
 	int reset_per_address;		/* reset requests per source address per reset_window */
 	int reset_window;		/* seconds */
 	char *email_verification;	/* optional | required: must a new account verify first */
+
+	/* stores' backups to S3-compatible object storage (docs/operations.md "The stores' data") */
+	char *backup_endpoint;		/* http(s)://host[:port]; "" = no backups */
+	char *backup_bucket;
+	char *backup_region;
+	int backup_path_style;		/* the bucket in the path (true) or the host name */
+	char *backup_sse;		/* "" | AES256 | aws:kms */
+	char *backup_access_key;	/* the key id */
+	char *backup_secret_key;	/* env SF_BACKUP_SECRET_KEY; never logged */
+	char *backup_secret_key_file;	/* or a file holding it (first line) */
+	char *backup_egress_cidr;	/* the backup pods' egress policy towards object storage */
+	int backup_egress_port;
+	int backup_interval;		/* seconds between a store's scheduled backups (86400: daily; 0 = none) */
+	int backup_concurrency;		/* backups running at once, fleet-wide, that the schedule starts */
+	int backup_keep_daily;		/* complete backups kept: the newest of each of N days */
+	int backup_keep_weekly;		/* and of each of M weeks before those */
+	int backup_timeout;		/* seconds a backup Job may run (the Job's deadline too) */
 };
 
 /* Fill c from defaults, the optional YAML file and the environment. */

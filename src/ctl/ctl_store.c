@@ -9,6 +9,7 @@
 #include "db.h"
 #include "revision.h"
 #include "store.h"
+#include "store_backup.h"
 
 /*
  * The same requests and rules as the web app (revision.c), as an
@@ -22,6 +23,8 @@
 static const char usage_text[] = "usage: storefleetctl store upgrade ID --version V\n"
 				 "       storefleetctl store rollback ID --revision N\n"
 				 "       storefleetctl store revisions ID\n"
+				 "       storefleetctl store backup ID    (back up now)\n"
+				 "       storefleetctl store backups ID\n"
 				 "       storefleetctl store suspend|resume ID\n"
 				 "       storefleetctl store plan ID NAME\n"
 				 "       storefleetctl store domain add|remove ID DOMAIN\n"
@@ -54,6 +57,35 @@ static const char *or_dash(const struct view *v, const char *key)
 		return n;
 	}
 	return x->type == VIEW_STR ? x->u.str.s : "?";
+}
+
+/*
+ * "Back up now" (now = 1: the new backup's number and status), or one line
+ * per backup, newest first, tab-separated: id, kind, status, size, finished,
+ * reason.
+ */
+static int backups(struct arena *a, const struct store_who *who, const char *id, int now)
+{
+	struct err e = ERR_INIT;
+	struct view *list, *b;
+
+	if (now) {
+		if (store_backup_request(a, who, id, &b, &e) < 0)
+			return refused("backup", &e);
+		printf("%s: backup #%s requested (%s)\n", id, or_dash(b, "number"),
+		       view_get_str(b, "status"));
+		return 0;
+	}
+	if (store_backup_list(a, who, id, &list, &e) < 0)
+		return refused("backups", &e);
+	for (const struct view_item *it = list->u.list.head; it; it = it->next) {
+		const struct view *x = it->val;
+
+		printf("%s\t%s\t%s\t", or_dash(x, "id"), or_dash(x, "kind"), or_dash(x, "status"));
+		printf("%s\t", or_dash(x, "size"));
+		printf("%s\t%s\n", or_dash(x, "finished_at"), or_dash(x, "reason"));
+	}
+	return 0;
 }
 
 /* One line per revision, newest first, tab-separated; the reason a rollback is refused last. */
@@ -148,7 +180,8 @@ int ctl_store(int argc, char **argv)
 		return usage();
 	sub = argv[1];
 	id = argv[2];
-	if (!strcmp(sub, "revisions") || !strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
+	if (!strcmp(sub, "revisions") || !strcmp(sub, "suspend") || !strcmp(sub, "resume") ||
+	    !strcmp(sub, "backup") || !strcmp(sub, "backups")) {
 		if (argc != 3)
 			return usage();
 	} else if (!strcmp(sub, "plan")) {
@@ -170,6 +203,8 @@ int ctl_store(int argc, char **argv)
 	a = arena_new();
 	if (!strcmp(sub, "revisions")) {
 		rc = revisions(a, &who, id);
+	} else if (!strcmp(sub, "backup") || !strcmp(sub, "backups")) {
+		rc = backups(a, &who, id, !strcmp(sub, "backup"));
 	} else if (!strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
 		/* as an administrator: only an administrator can resume what this suspends */
 		struct view *s = (*sub == 's' ? store_suspend : store_resume)(a, &who, id, &e);

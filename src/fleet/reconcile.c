@@ -21,6 +21,7 @@
 #include "reconcile_metrics.h"
 #include "readiness.h"
 #include "reconcile.h"
+#include "reconcile_backup.h"
 #include "reconcile_domain.h"
 #include "reconcile_int.h"
 #include "reconcile_webhooks.h"
@@ -2282,6 +2283,15 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			if (reconcile_domains(r, &nd, &de) < 0)
 				log_warn("reconcile: custom domains: %s", de.msg);
 			r->transitions += nd;
+		}
+		/* stores' backups (reconcile_backup.c): never a pass error */
+		{
+			struct err be = ERR_INIT;
+			int nb = 0;
+
+			if (reconcile_backups(r, &nb, &be) < 0)
+				log_warn("reconcile: backups: %s", be.msg);
+			r->transitions += nb;
 		}
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);

@@ -241,6 +241,13 @@ static struct db_stmt st_metrics = DB_STMT(
     " UNION ALL SELECT 'suspended_seconds', '', '', coalesce(sum(suspended_seconds"
     "  + coalesce(greatest(0, extract(epoch FROM now() - suspended_at)), 0)), 0)::float8, 0"
     "  FROM stores"
+    /* backups (sql/021_backups.sql): the age of each live store's newest complete one */
+    " UNION ALL SELECT 'backup_age', b.store_id, '', extract(epoch FROM now() - max(b.finished_at))"
+    "  ::float8, 0 FROM backups b JOIN stores s ON s.id = b.store_id"
+    "  WHERE b.status = 'complete' AND s.status NOT IN ('deleting', 'deleted') GROUP BY 2"
+    " UNION ALL SELECT 'backup_none', '', '', count(*)::float8, 0 FROM stores s"
+    "  WHERE s.status IN ('ready', 'degraded') AND NOT EXISTS (SELECT 1 FROM backups b"
+    "  WHERE b.store_id = s.id AND b.status = 'complete')"
     " UNION ALL SELECT 'last_pass', '', '', coalesce(extract(epoch FROM max(finished_at)), 0)"
     "  ::float8, 0 FROM reconcile_runs"
     " ORDER BY 1, 5, 2, 3",
@@ -276,6 +283,15 @@ static const struct family {
      NULL, NULL},
     {"last_pass", "storefleet_reconcile_last_pass_timestamp_seconds", "gauge",
      "When the last reconcile pass finished (Unix time; 0 = never).", NULL, NULL},
+    {"backup_age", "storefleet_backup_last_success_age_seconds", "gauge",
+     "Seconds since each store's newest complete (verified) backup finished; stores never backed "
+     "up have no series (storefleet_stores_without_backup counts them).",
+     "store", NULL},
+    {"backup_none", "storefleet_stores_without_backup", "gauge",
+     "Ready or degraded stores with no complete backup.", NULL, NULL},
+    {"c:backup_failures", "storefleet_backup_failures_total", "counter",
+     "Backups that ended failed, by reason (job, timeout, manifest, mismatch, storage, deleted).",
+     "reason", NULL},
     {"c:kubernetes_requests", "storefleet_kubernetes_requests_total", "counter",
      "Kubernetes API requests made by reconcile (every attempt), by verb and result class.",
      "verb", "result"},

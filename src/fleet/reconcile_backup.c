@@ -1,0 +1,707 @@
+/* reconcile_backup.c - stores' backups to object storage: scheduled, started, followed, verified, pruned (sql/021_backups.sql). */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "backup_manifest.h"
+#include "blueprint.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "reconcile_backup.h"
+#include "reconcile_int.h"
+#include "s3.h"
+
+/*
+ * One phase of each pass, after the stores' claims (reconcile.c calls
+ * reconcile_backups): never a pass error.  Only one reconcile runs it at a
+ * time (a session advisory lock: a killed process lets go of it with its
+ * connection), so "never two backups of one store" is the unique index
+ * backups_one_live and nothing else.
+ *
+ *   schedule  a 'scheduled' row for each ready store whose last backup is
+ *             older than backup_interval (a failed one: an hour), at most
+ *             backup_concurrency live backups fleet-wide;
+ *   start     a 'requested' row of a store that is ready (or degraded):
+ *             the Job's name is recorded ('running') before the Secret
+ *             backup-s3 and the Job (75-backup.yaml, backup.take = b<id>)
+ *             are applied, so a reconcile killed between the two finds the
+ *             row and applies the Job again under the same name; a store
+ *             upgrading, suspended or still provisioning keeps it waiting;
+ *   follow    a running Job: complete -> manifest.json read (s3.c), parsed
+ *             (backup_manifest.c) and every object's size checked with
+ *             HEAD; only then 'complete'.  A failed Job, a missing or bad
+ *             manifest, a size that differs, a store deleted, or a Job over
+ *             its deadline: 'failed' with the reason;
+ *   prune     complete backups beyond the policy (the newest of each of the
+ *             last backup_keep_daily days and of the last backup_keep_weekly
+ *             weeks are kept, and always the newest): objects, then rows.
+ */
+
+#define ACTOR	  "storefleet-reconcile"
+#define SECRET	  "backup-s3"
+#define POLL_MAX  20   /* live backups looked at per pass */
+#define PRUNE_MAX 50   /* backups pruned per pass */
+#define LOCK_KEY  "7308251013" /* pg advisory lock: the backup phase */
+
+/* clang-format off */
+static struct db_stmt st_lock = DB_STMT("SELECT pg_try_advisory_lock(" LOCK_KEY ")", 0);
+static struct db_stmt st_unlock = DB_STMT("SELECT pg_advisory_unlock(" LOCK_KEY ")", 0);
+/* $1 interval (s), $2 concurrency */
+static struct db_stmt st_schedule = DB_STMT(
+	"INSERT INTO backups (store_id, kind, engine, version, revision) "
+	"SELECT s.id, 'scheduled', s.engine, s.engine_version, s.blueprint_revision FROM stores s "
+	"WHERE s.status IN ('ready', 'degraded') AND NOT EXISTS (SELECT 1 FROM backups b "
+	"  WHERE b.store_id = s.id AND (b.status IN ('requested', 'running') "
+	"  OR (b.status = 'complete' AND b.created_at > now() - make_interval(secs => $1::integer)) "
+	"  OR (b.status = 'failed' AND b.created_at > now() - "
+	"      make_interval(secs => least($1::integer, 3600))))) "
+	"ORDER BY s.id LIMIT greatest(0, $2::integer - (SELECT count(*) FROM backups "
+	"  WHERE status IN ('requested', 'running'))) "
+	"ON CONFLICT DO NOTHING RETURNING id, store_id", 2);
+static struct db_stmt st_live = DB_STMT(
+	"SELECT b.id, b.store_id, b.status, b.job, b.name, b.kind,"
+	" extract(epoch FROM now() - coalesce(b.started_at, b.created_at))::bigint,"
+	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
+	" coalesce(b.actor_id, 0) "
+	"FROM backups b JOIN stores s ON s.id = b.store_id JOIN users u ON u.id = s.owner_id "
+	"WHERE b.status IN ('requested', 'running') ORDER BY b.id LIMIT " "20", 0);
+/* the Job's name and the prefix, recorded before the Job is made */
+static struct db_stmt st_named = DB_STMT(
+	"UPDATE backups SET status = 'running', name = $2, job = $3, prefix = $4, started_at = now(),"
+	" engine = $5, version = $6, revision = $7 WHERE id = $1::bigint AND status = 'requested'", 7);
+static struct db_stmt st_failed = DB_STMT(
+	"UPDATE backups SET status = 'failed', reason = $2, failure = $3, finished_at = now() "
+	"WHERE id = $1::bigint AND status IN ('requested', 'running') RETURNING store_id", 3);
+static struct db_stmt st_count = DB_STMT(
+	"UPDATE metric_counters SET value = value + 1 WHERE name = 'backup_failures' AND l1 = $1", 1);
+static struct db_stmt st_complete = DB_STMT(
+	"UPDATE backups SET status = 'complete', finished_at = now(), dump_size = $2::bigint,"
+	" dump_sha256 = $3, files_size = $4::bigint, files_sha256 = $5, manifest_started = $6,"
+	" manifest_finished = $7, version = $8, revision = $9, reason = '' "
+	"WHERE id = $1::bigint AND status = 'running'", 9);
+static struct db_stmt st_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'backup', $2, $3)", 3);
+/* $1 keep daily, $2 keep weekly: the complete backups the policy lets go (never a store's newest) */
+static struct db_stmt st_prunable = DB_STMT(
+	"SELECT id, store_id, name, prefix FROM (SELECT id, store_id, name, prefix,"
+	" row_number() OVER (PARTITION BY store_id ORDER BY created_at DESC, id DESC) AS n,"
+	" row_number() OVER (PARTITION BY store_id, date_trunc('day', created_at)"
+	"   ORDER BY created_at DESC, id DESC) AS in_day,"
+	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('day', created_at) DESC) AS day,"
+	" row_number() OVER (PARTITION BY store_id, date_trunc('week', created_at)"
+	"   ORDER BY created_at DESC, id DESC) AS in_week,"
+	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('week', created_at) DESC) AS week"
+	" FROM backups WHERE status = 'complete') c "
+	"WHERE n > 1 AND NOT (in_day = 1 AND day <= $1::integer) AND NOT (in_week = 1 AND week <= $2::integer) "
+	"ORDER BY id LIMIT " "50", 2);
+static struct db_stmt st_pruned = DB_STMT(
+	"DELETE FROM backups WHERE id = $1::bigint AND status = 'complete'", 1);
+/* clang-format on */
+
+/* One live backup and its store, as st_live loads them. */
+struct bk {
+	const char *id, *store, *status, *job, *name, *kind;
+	long long age;
+	struct store s; /* enough of it for rendering (reconcile_values, credentials) */
+	const char *store_status, *revision;
+	long long actor;
+};
+
+static const char *secret_key(struct arena *a, struct err *e)
+{
+	FILE *f;
+	char line[512];
+	size_t n;
+
+	if (!*config.backup_secret_key_file)
+		return config.backup_secret_key;
+	f = fopen(config.backup_secret_key_file, "r");
+	if (!f) {
+		err_set(e, 500, "config: backup_secret_key_file: cannot open '%s'",
+			config.backup_secret_key_file);
+		return NULL;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = 0;
+	return arena_strdup(a, line);
+}
+
+int reconcile_backup_enabled(void)
+{
+	return *config.backup_endpoint && *config.backup_bucket;
+}
+
+static struct s3 *client(struct arena *a, struct err *e)
+{
+	struct s3_config c = {config.backup_endpoint, config.backup_bucket, config.backup_region,
+			      config.backup_access_key, NULL, config.backup_path_style};
+
+	if (!(c.secret_key = secret_key(a, e)))
+		return NULL;
+	return s3_new(&c, e);
+}
+
+static void event(struct arena *a, const char *store, const char *level, const char *msg)
+{
+	const char *p[3] = {store, level, msg};
+	struct err e = ERR_INIT;
+
+	if (!db_run(a, &st_event, p, &e))
+		log_warn("reconcile: store %s: backup event: %s", store, e.msg);
+}
+
+static void audit(struct arena *a, const char *action, const struct bk *b, const char *reason)
+{
+	struct view *d = view_obj(a);
+	struct err e = ERR_INIT;
+
+	view_set_str(d, "backup", b->name);
+	view_set_str(d, "kind", b->kind);
+	if (reason)
+		view_set_str(d, "reason", reason);
+	if (audit_record(a, 0, ACTOR, NULL, action, b->store, d, &e) < 0)
+		log_error("reconcile: store %s: audit: %s", b->store, e.msg);
+}
+
+/* The backup ends failed: reason for people, failure one of the metrics' fixed set. */
+static int failed(struct reconcile *r, const struct bk *b, const char *failure, const char *why)
+{
+	const char *p[3] = {b->id, why, failure};
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_failed, p, &e);
+
+	if (!res) {
+		log_warn("reconcile: store %s: backup %s: %s", b->store, b->id, e.msg);
+		return 0;
+	}
+	if (!db_rows(res))
+		return 0;
+	if (!db_run(r->a, &st_count, p + 2, &e))
+		log_warn("reconcile: backups: cannot count a failure: %s", e.msg);
+	event(r->a, b->store, "error",
+	      arena_printf(r->a, "Backup %s failed: %s", *b->name ? b->name : b->id, why));
+	audit(r->a, "backup.failed", b, why);
+	log_info("reconcile: store %s: backup %s failed (%s): %s", b->store, b->name, failure, why);
+	return 1;
+}
+
+/* ---- Kubernetes ------------------------------------------------------------------ */
+
+static const char *ns_of(struct arena *a, const char *store)
+{
+	return arena_printf(a, "store-%s", store);
+}
+
+/* The Secret backup-s3 the Job reads: the key from the configuration. */
+static int apply_secret(struct reconcile *r, const struct bk *b, struct k8s_err *ke)
+{
+	const char *secret;
+	struct err e = ERR_INIT;
+	json_t *data = arena_json(r->a, json_object()), *obj;
+	const char *plain[2][2] = {{"access-key-id", config.backup_access_key},
+				   {"secret-access-key", NULL}};
+
+	if (!(secret = secret_key(r->a, &e))) {
+		memset(ke, 0, sizeof(*ke));
+		ke->klass = K8S_HARD;
+		ke->err = e;
+		return -1;
+	}
+	plain[1][1] = secret;
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(plain[i][1]),
+		       cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+		char *out = arena_alloc(r->a, cap);
+
+		sodium_bin2base64(out, cap, (const unsigned char *)plain[i][1], n,
+				  sodium_base64_VARIANT_ORIGINAL);
+		json_object_set_new(data, plain[i][0], json_string(out));
+	}
+	obj = arena_json(r->a,
+			 json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:O}", "apiVersion",
+				   "v1", "kind", "Secret", "metadata", "name", SECRET, "namespace",
+				   ns_of(r->a, b->store), "labels", "app.kubernetes.io/managed-by",
+				   "storefleet", "storefleet.io/store", b->store, "type", "Opaque",
+				   "data", data));
+	return k8s_apply(&r->k, obj, NULL, NULL, ke) ? 0 : -1;
+}
+
+/* Render the store's set with backup.take = name and apply its backup Job (+ policies). */
+static int apply_job(struct reconcile *r, const struct bk *b, char *why, size_t n,
+		     struct k8s_err *ke)
+{
+	struct engine_bp *eb = reconcile_engine_bp(r, b->s.engine);
+	struct err e = ERR_INIT;
+	json_t *creds = NULL, *set, *out, *o, *more;
+	int generated = 0;
+	size_t i;
+
+	memset(ke, 0, sizeof(*ke));
+	if (!eb || !eb->bp) {
+		ke->klass = K8S_HARD;
+		snprintf(why, n, "the %s blueprint cannot be loaded", b->s.engine);
+		return -1;
+	}
+	if (reconcile_credentials(r, &b->s, eb, 0, &creds, &generated, ke) < 0) {
+		snprintf(why, n, "cannot read the store's credentials: %.300s",
+			 *ke->st.message ? ke->st.message : ke->err.msg);
+		return -1;
+	}
+	more = arena_json(
+	    r->a, json_pack("{s:{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}}", "backup",
+			    "enabled", 1, "take", b->name, "endpoint", config.backup_endpoint,
+			    "bucket", config.backup_bucket, "region", config.backup_region,
+			    "path_style", config.backup_path_style ? "true" : "false", "sse",
+			    config.backup_sse, "egress_cidr", config.backup_egress_cidr,
+			    "deadline", (json_int_t)config.backup_timeout, "revision",
+			    b->revision));
+	json_object_set_new(json_object_get(more, "backup"), "egress_port",
+			    json_integer(config.backup_egress_port));
+	{
+		struct blueprint_store bs = {
+		    .id = b->s.id,
+		    .name = b->s.name,
+		    .owner_email = b->s.email,
+		    .version = *b->s.version ? b->s.version : NULL,
+		    .secrets = creds,
+		    .values = reconcile_values(r, &b->s, NULL, more, why, n)};
+
+		if (!bs.values) {
+			ke->klass = K8S_HARD;
+			return -1;
+		}
+		set = arena_json(r->a, blueprint_render(eb->bp, &bs, &e));
+	}
+	if (!set) {
+		ke->klass = K8S_HARD;
+		snprintf(why, n, "the %s blueprint cannot be rendered: %.300s", b->s.engine, e.msg);
+		return -1;
+	}
+	out = arena_json(r->a, json_array());
+	json_array_foreach(set, i, o) {
+		const json_t *meta = json_object_get(o, "metadata");
+		const char *kind = jstr(o, "kind"), *name = jstr(meta, "name");
+
+		if (!strcmp(jstr(json_object_get(meta, "labels"), "app.kubernetes.io/component"),
+			    "backup") &&
+		    (!strcmp(kind, "NetworkPolicy") || !strcmp(name, b->job)))
+			json_array_append(out, o);
+	}
+	if (!json_array_size(out)) {
+		ke->klass = K8S_HARD;
+		snprintf(why, n, "the %s blueprint renders no job %s", b->s.engine, b->job);
+		return -1;
+	}
+	if (apply_secret(r, b, ke) < 0 || k8s_apply_all(&r->k, out, NULL, NULL, NULL, ke) < 0) {
+		snprintf(why, n, "%.400s", *ke->st.message ? ke->st.message : ke->err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* GET the Job: *job (arena) or NULL for 404.  0, or -1 with ke. */
+static int get_job(struct reconcile *r, const struct bk *b, json_t **job, struct k8s_err *ke)
+{
+	struct buf path = BUF_INIT;
+	int rc = 0;
+
+	memset(ke, 0, sizeof(*ke));
+	if (k8s_path(&path, "batch/v1", "Job", ns_of(r->a, b->store), b->job, &ke->err) < 0)
+		BUG("job path: %s", ke->err.msg);
+	*job = arena_json(r->a, k8s_get(&r->k, path.s, ke));
+	if (!*job && ke->st.code != 404)
+		rc = -1;
+	buf_release(&path);
+	return rc;
+}
+
+static void delete_job(struct reconcile *r, const struct bk *b)
+{
+	struct buf path = BUF_INIT;
+	struct k8s_err ke;
+
+	memset(&ke, 0, sizeof(ke));
+	if (k8s_path(&path, "batch/v1", "Job", ns_of(r->a, b->store), b->job, &ke.err) < 0)
+		BUG("job path: %s", ke.err.msg);
+	if (k8s_delete(&r->k, path.s, "Background", K8S_DELETE_GONE_OK, &ke) < 0)
+		log_warn("reconcile: store %s: cannot delete job %s: %s", b->store, b->job,
+			 ke.err.msg);
+	buf_release(&path);
+}
+
+/*
+ * "complete", "failed" (why: the condition and what the container's
+ * termination message says - the log's tail, terminationMessagePolicy
+ * FallbackToLogsOnError) or "running".
+ */
+static const char *job_state(struct reconcile *r, const struct bk *b, const json_t *job,
+			     char *why, size_t n, int *deadline)
+{
+	const json_t *c, *pods, *p;
+	size_t i, j;
+
+	*deadline = 0;
+	json_array_foreach(json_object_get(json_object_get(job, "status"), "conditions"), i, c) {
+		struct k8s_err ke;
+		const char *tail = "";
+
+		if (strcmp(jstr(c, "status"), "True"))
+			continue;
+		if (!strcmp(jstr(c, "type"), "Complete"))
+			return "complete";
+		if (strcmp(jstr(c, "type"), "Failed"))
+			continue;
+		*deadline = !strcmp(jstr(c, "reason"), "DeadlineExceeded");
+		memset(&ke, 0, sizeof(ke));
+		pods = arena_json(r->a, k8s_pods(&r->k, ns_of(r->a, b->store),
+						 arena_printf(r->a, "job-name=%s", b->job), &ke));
+		json_array_foreach(pods, j, p) {
+			const json_t *cs = json_array_get(
+			    json_object_get(json_object_get(p, "status"), "containerStatuses"), 0);
+			const char *m = jstr(jpath(cs, "state", "terminated"), "message");
+
+			if (*m)
+				tail = m;
+		}
+		snprintf(why, n, "job %s: %s%s%s%s%.600s", b->job, jstr(c, "reason"),
+			 *jstr(c, "message") ? ": " : "", jstr(c, "message"), *tail ? "; " : "",
+			 tail);
+		/* one line for people: the log's tail may hold several */
+		for (char *q = why; *q; q++)
+			if (*q == '\n' || *q == '\r')
+				*q = ' ';
+		return "failed";
+	}
+	return "running";
+}
+
+/* ---- verification ------------------------------------------------------------------ */
+
+/*
+ * Read manifest.json and HEAD every object it names.  0 with m filled when
+ * whole; 1 when object storage could not be asked (retry); -1 with failure
+ * and why when the backup is not what it must be.
+ */
+static int verify(struct reconcile *r, struct s3 *s3, const struct bk *b,
+		  struct backup_manifest *m, const char **failure, char *why, size_t n)
+{
+	struct buf body = BUF_INIT;
+	struct err e = ERR_INIT;
+	const char *prefix = arena_printf(r->a, "stores/%s/backups/%s/", b->store, b->name);
+	int rc = -1;
+
+	if (s3_get(s3, arena_printf(r->a, "%smanifest.json", prefix), BACKUP_MANIFEST_MAX, &body,
+		   &e) < 0) {
+		if (e.status == 404) {
+			*failure = "manifest";
+			snprintf(why, n,
+				 "the job completed but s3://%s/%smanifest.json is missing: the "
+				 "backup never completed",
+				 config.backup_bucket, prefix);
+		} else if (e.status == 413) {
+			*failure = "manifest";
+			snprintf(why, n, "manifest.json is larger than %d bytes", BACKUP_MANIFEST_MAX);
+		} else {
+			*failure = "storage";
+			snprintf(why, n, "cannot read manifest.json: %.300s", e.msg);
+			rc = 1;
+		}
+		goto out;
+	}
+	if (backup_manifest_parse(body.s ? body.s : "", body.len, b->store, b->name, m, &e) < 0) {
+		*failure = "manifest";
+		snprintf(why, n, "manifest.json: %.400s", e.msg);
+		goto out;
+	}
+	if (strcmp(m->engine, b->s.engine)) {
+		*failure = "manifest";
+		snprintf(why, n, "manifest.json is for a %s store, not %s", m->engine, b->s.engine);
+		goto out;
+	}
+	for (int i = 0; i < m->nobjects; i++) {
+		long long size = -1;
+		const char *key = arena_printf(r->a, "%s%s", prefix, m->objects[i].name);
+
+		e = (struct err)ERR_INIT;
+		if (s3_head(s3, key, &size, &e) < 0) {
+			if (e.status == 404) {
+				*failure = "mismatch";
+				snprintf(why, n, "%s is named by manifest.json but missing",
+					 m->objects[i].name);
+			} else {
+				*failure = "storage";
+				snprintf(why, n, "cannot check %s: %.300s", m->objects[i].name,
+					 e.msg);
+				rc = 1;
+			}
+			goto out;
+		}
+		if (size != m->objects[i].size) {
+			*failure = "mismatch";
+			snprintf(why, n, "%s is %lld bytes in object storage, manifest.json says %lld",
+				 m->objects[i].name, size, m->objects[i].size);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	buf_release(&body);
+	return rc;
+}
+
+static int complete(struct reconcile *r, const struct bk *b, const struct backup_manifest *m)
+{
+	char ds[24], fs[24];
+	const struct backup_object *dump = NULL, *files = NULL;
+	const char *p[9];
+	struct err e = ERR_INIT;
+
+	for (int i = 0; i < m->nobjects; i++) {
+		if (!strcmp(m->objects[i].name, "files.tar.gz"))
+			files = &m->objects[i];
+		else
+			dump = &m->objects[i];
+	}
+	if (!dump || !files)
+		BUG("a parsed manifest lacks an object");
+	snprintf(ds, sizeof(ds), "%lld", dump->size);
+	snprintf(fs, sizeof(fs), "%lld", files->size);
+	p[0] = b->id, p[1] = ds, p[2] = dump->sha256, p[3] = fs, p[4] = files->sha256;
+	p[5] = m->started, p[6] = m->finished, p[7] = m->version, p[8] = m->revision;
+	if (!db_run(r->a, &st_complete, p, &e)) {
+		log_warn("reconcile: store %s: backup %s: %s", b->store, b->name, e.msg);
+		return 0;
+	}
+	event(r->a, b->store, "info",
+	      arena_printf(r->a, "Backup %s complete: %s %lld bytes, files %lld bytes, verified",
+			   b->name, dump->name, dump->size, files->size));
+	audit(r->a, "backup.complete", b, NULL);
+	log_info("reconcile: store %s: backup %s complete", b->store, b->name);
+	return 1;
+}
+
+/* ---- one live backup --------------------------------------------------------------- */
+
+static int start(struct reconcile *r, struct bk *b)
+{
+	char why[512];
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+	const char *name = arena_printf(r->a, "b%s", b->id);
+	const char *job = arena_printf(r->a, "backup-%s", name);
+	const char *prefix = arena_printf(r->a, "stores/%s/backups/%s/", b->store, name);
+	const char *p[7] = {b->id, name, job, prefix, b->s.engine, b->s.version, b->revision};
+	PGresult *res;
+
+	if (strcmp(b->store_status, "ready") && strcmp(b->store_status, "degraded"))
+		return 0; /* upgrading, suspended, provisioning...: it waits */
+	/* named first: a reconcile killed after this finds the Job by its name */
+	if (!(res = db_run(r->a, &st_named, p, &e))) {
+		log_warn("reconcile: store %s: backup %s: %s", b->store, b->id, e.msg);
+		return 0;
+	}
+	b->name = name;
+	b->job = job;
+	b->status = "running";
+	if (apply_job(r, b, why, sizeof(why), &ke) < 0) {
+		if (k8s_transient_err(&ke))
+			return 0; /* next pass: the row is running, the Job applied again */
+		return failed(r, b, "job", arena_printf(r->a, "the backup job could not start: %s", why));
+	}
+	event(r->a, b->store, "info",
+	      arena_printf(r->a, "Backup %s started (%s, job %s)", name, b->kind, job));
+	log_info("reconcile: store %s: backup %s started (job %s)", b->store, name, job);
+	return 1;
+}
+
+static int follow(struct reconcile *r, struct bk *b, struct s3 **s3)
+{
+	struct k8s_err ke;
+	json_t *job;
+	char why[1024];
+	const char *state, *failure = "job";
+	int deadline = 0;
+
+	if (get_job(r, b, &job, &ke) < 0)
+		return 0; /* transient or not, the next pass asks again */
+	if (!job) {
+		/* recorded but never made (killed in between), or removed by hand: again */
+		if (b->age > config.backup_timeout + 60)
+			return failed(r, b, "timeout",
+				      arena_printf(r->a, "job %s is gone and the backup did not finish within %d s",
+						   b->job, config.backup_timeout));
+		if (apply_job(r, b, why, sizeof(why), &ke) < 0 && !k8s_transient_err(&ke))
+			return failed(r, b, "job",
+				      arena_printf(r->a, "the backup job could not start: %s", why));
+		log_info("reconcile: store %s: backup %s: job %s applied again", b->store, b->name,
+			 b->job);
+		return 0;
+	}
+	state = job_state(r, b, job, why, sizeof(why), &deadline);
+	if (!strcmp(state, "failed"))
+		return failed(r, b, deadline ? "timeout" : "job", why);
+	if (!strcmp(state, "running")) {
+		if (b->age > config.backup_timeout + 60)
+			return failed(r, b, "timeout",
+				      arena_printf(r->a, "job %s did not finish within %d s", b->job,
+						   config.backup_timeout));
+		return 0;
+	}
+	{
+		struct backup_manifest m;
+		struct err e = ERR_INIT;
+		int rc;
+
+		if (!*s3 && !(*s3 = client(r->a, &e)))
+			return failed(r, b, "storage", arena_printf(r->a, "object storage: %s", e.msg));
+		rc = verify(r, *s3, b, &m, &failure, why, sizeof(why));
+		if (rc == 1 && b->age <= config.backup_timeout + 60)
+			return 0;
+		if (rc != 0)
+			return failed(r, b, failure, why);
+		if (!complete(r, b, &m))
+			return 0;
+		delete_job(r, b);
+		return 1;
+	}
+}
+
+/* ---- pruning ------------------------------------------------------------------------- */
+
+static int prune(struct reconcile *r, struct s3 **s3)
+{
+	char d[16], w[16];
+	const char *p[2] = {d, w};
+	struct err e = ERR_INIT;
+	PGresult *res;
+	int n = 0;
+
+	snprintf(d, sizeof(d), "%d", config.backup_keep_daily);
+	snprintf(w, sizeof(w), "%d", config.backup_keep_weekly);
+	if (!(res = db_run(r->a, &st_prunable, p, &e))) {
+		log_warn("reconcile: backups: pruning: %s", e.msg);
+		return 0;
+	}
+	for (int i = 0; i < db_rows(res); i++) {
+		struct bk b = {.id = db_get(res, i, 0), .store = db_get(res, i, 1),
+			       .name = db_get(res, i, 2), .kind = ""};
+		const char *prefix = db_get(res, i, 3);
+		struct s3_object *objs = NULL;
+		size_t nobj = 0;
+		const char *q[1] = {b.id};
+		int bad = 0;
+
+		if (!*s3 && !(*s3 = client(r->a, &e))) {
+			log_warn("reconcile: backups: pruning: object storage: %s", e.msg);
+			return n;
+		}
+		if (!*prefix || s3_list(*s3, prefix, &objs, &nobj, &e) < 0) {
+			log_warn("reconcile: store %s: cannot prune backup %s: %s", b.store, b.name,
+				 *prefix ? e.msg : "no prefix");
+			continue;
+		}
+		/* manifest.json first: what is left of a half-pruned backup is never complete-looking */
+		for (size_t k = 0; k < nobj && !bad; k++)
+			if (!strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
+			    s3_delete(*s3, objs[k].key, &e) < 0)
+				bad = 1;
+		for (size_t k = 0; k < nobj && !bad; k++)
+			if (strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
+			    s3_delete(*s3, objs[k].key, &e) < 0)
+				bad = 1;
+		free(objs);
+		if (bad) {
+			log_warn("reconcile: store %s: cannot prune backup %s: %s", b.store, b.name,
+				 e.msg);
+			continue;
+		}
+		if (!db_run(r->a, &st_pruned, q, &e)) {
+			log_warn("reconcile: store %s: backup %s: %s", b.store, b.name, e.msg);
+			continue;
+		}
+		audit(r->a, "backup.pruned", &b, NULL);
+		event(r->a, b.store, "info",
+		      arena_printf(r->a, "Backup %s pruned by the policy (%d daily, %d weekly kept)",
+				   b.name, config.backup_keep_daily, config.backup_keep_weekly));
+		log_info("reconcile: store %s: backup %s pruned", b.store, b.name);
+		n++;
+	}
+	return n;
+}
+
+/* ---- the phase -------------------------------------------------------------------- */
+
+int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
+{
+	PGresult *res;
+	struct s3 *s3 = NULL;
+	int locked;
+
+	*changed = 0;
+	if (!reconcile_backup_enabled())
+		return 0;
+	if (!(res = db_run(r->a, &st_lock, NULL, e)))
+		return -1;
+	locked = !strcmp(db_get(res, 0, 0), "t");
+	if (!locked)
+		return 0; /* another reconcile has the phase */
+	if (config.backup_interval > 0) {
+		char ivl[16], conc[16];
+		const char *p[2] = {ivl, conc};
+
+		snprintf(ivl, sizeof(ivl), "%d", config.backup_interval);
+		snprintf(conc, sizeof(conc), "%d", config.backup_concurrency);
+		if (!(res = db_run(r->a, &st_schedule, p, e)))
+			goto out;
+		for (int i = 0; i < db_rows(res); i++) {
+			struct bk b = {.id = db_get(res, i, 0), .store = db_get(res, i, 1),
+				       .name = "", .kind = "scheduled"};
+
+			audit(r->a, "backup.requested", &b, NULL);
+		}
+	}
+	if (!(res = db_run(r->a, &st_live, NULL, e)))
+		goto out;
+	for (int i = 0; i < db_rows(res); i++) {
+		struct bk b = {.id = db_get(res, i, 0),
+			       .store = db_get(res, i, 1),
+			       .status = db_get(res, i, 2),
+			       .job = db_get(res, i, 3),
+			       .name = db_get(res, i, 4),
+			       .kind = db_get(res, i, 5),
+			       .age = db_get_ll(res, i, 6),
+			       .store_status = db_get(res, i, 7),
+			       .revision = db_get(res, i, 10),
+			       .actor = db_get_ll(res, i, 14)};
+
+		b.s.id = b.store;
+		b.s.engine = db_get(res, i, 8);
+		b.s.version = db_get(res, i, 9);
+		b.s.name = db_get(res, i, 11);
+		b.s.email = db_get(res, i, 12);
+		b.s.plan = b.s.plan_applied = db_get(res, i, 13);
+		if (!strcmp(b.store_status, "deleting") || !strcmp(b.store_status, "deleted"))
+			*changed += failed(r, &b, "deleted",
+					   "the store was deleted before the backup completed");
+		else if (!strcmp(b.status, "requested"))
+			*changed += start(r, &b);
+		else
+			*changed += follow(r, &b, &s3);
+	}
+	*changed += prune(r, &s3);
+out:
+	s3_free(s3);
+	{
+		struct err ue = ERR_INIT;
+
+		if (!db_run(r->a, &st_unlock, NULL, &ue))
+			log_warn("reconcile: backups: unlock: %s", ue.msg);
+	}
+	return e->status ? -1 : 0;
+}

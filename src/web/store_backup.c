@@ -1,0 +1,176 @@
+/* store_backup.c - a store's backups for the web: "Back up now" and the list (sql/021_backups.sql). */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "config.h"
+#include "db.h"
+#include "store_backup.h"
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define BACKUP_COLS                                                                                \
+	"b.id, b.name, b.kind, b.status, b.reason, b.engine, b.version, b.revision, b.job,"         \
+	" b.prefix, b.dump_size, b.dump_sha256, b.files_size, b.files_sha256, " TS("b.created_at") \
+	", " TS("b.started_at") ", " TS("b.finished_at") ","                                        \
+	" extract(epoch FROM now() - coalesce(b.finished_at, b.created_at))::bigint, b.engine"
+
+/* clang-format off */
+static struct db_stmt st_list = DB_STMT(
+	"SELECT " BACKUP_COLS " FROM backups b WHERE b.store_id = $1 ORDER BY b.id DESC LIMIT 100", 1);
+static struct db_stmt st_one = DB_STMT(
+	"SELECT " BACKUP_COLS " FROM backups b WHERE b.id = $1::bigint", 1);
+static struct db_stmt st_lock = DB_STMT(
+	"SELECT s.status, s.engine, s.engine_version, s.blueprint_revision FROM stores s "
+	"WHERE s.id = $1 FOR UPDATE OF s", 1);
+static struct db_stmt st_live = DB_STMT(
+	"SELECT coalesce(nullif(name, ''), '#' || id), status, kind FROM backups "
+	"WHERE store_id = $1 AND status IN ('requested', 'running')", 1);
+static struct db_stmt st_insert = DB_STMT(
+	"INSERT INTO backups (store_id, kind, engine, version, revision, actor_id) "
+	"VALUES ($1, 'manual', $2, $3, $4, nullif($5::bigint, 0)) RETURNING id", 5);
+static struct db_stmt st_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'backup', 'info', $2)", 2);
+/* clang-format on */
+
+enum { B_ID, B_NAME, B_KIND, B_STATUS, B_REASON, B_ENGINE, B_VERSION, B_REVISION, B_JOB, B_PREFIX,
+       B_DSIZE, B_DSHA, B_FSIZE, B_FSHA, B_CREATED, B_STARTED, B_FINISHED, B_AGE, B_ENGINE2 };
+
+static const char *dump_name(const char *engine)
+{
+	return !strcmp(engine, "medusa") ? "database.dump" : "database.sql.gz";
+}
+
+static struct view *backup_view(struct arena *a, const PGresult *res, int i)
+{
+	struct view *v = view_obj(a), *objs;
+	const char *name = db_get(res, i, B_NAME);
+	int complete = !strcmp(db_get(res, i, B_STATUS), "complete");
+
+	view_set(v, "id", view_str_ref(a, *name ? name : NULL));
+	view_set_int(v, "number", db_get_ll(res, i, B_ID));
+	view_set_str_ref(v, "kind", db_get(res, i, B_KIND));
+	view_set_str_ref(v, "status", db_get(res, i, B_STATUS));
+	view_set_str_ref(v, "reason", db_get(res, i, B_REASON));
+	view_set_str_ref(v, "engine", db_get(res, i, B_ENGINE));
+	view_set_str_ref(v, "version", db_get(res, i, B_VERSION));
+	view_set_str_ref(v, "revision", db_get(res, i, B_REVISION));
+	view_set_str_ref(v, "job", db_get(res, i, B_JOB));
+	view_set_str_ref(v, "prefix", db_get(res, i, B_PREFIX));
+	if (complete)
+		view_set_int(v, "size", db_get_ll(res, i, B_DSIZE) + db_get_ll(res, i, B_FSIZE));
+	else
+		view_set(v, "size", view_null(a));
+	objs = view_set_arr(v, "objects");
+	if (complete) {
+		struct view *o = view_push_obj(objs);
+
+		view_set_str_ref(o, "name", dump_name(db_get(res, i, B_ENGINE2)));
+		view_set_int(o, "size", db_get_ll(res, i, B_DSIZE));
+		view_set_str_ref(o, "sha256", db_get(res, i, B_DSHA));
+		o = view_push_obj(objs);
+		view_set_str_ref(o, "name", "files.tar.gz");
+		view_set_int(o, "size", db_get_ll(res, i, B_FSIZE));
+		view_set_str_ref(o, "sha256", db_get(res, i, B_FSHA));
+	}
+	view_set_str_ref(v, "created_at", db_get(res, i, B_CREATED));
+	view_set_str_ref(v, "started_at", db_get(res, i, B_STARTED));
+	view_set_str_ref(v, "finished_at", db_get(res, i, B_FINISHED));
+	view_set_int(v, "age_seconds", db_get_ll(res, i, B_AGE));
+	return v;
+}
+
+int store_backup_list(struct arena *a, const struct store_who *who, const char *id,
+		      struct view **list, struct err *e)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+
+	if (!store_get(a, who, id, NULL, e))
+		return -1;
+	if (!(res = db_run(a, &st_list, p, e)))
+		return -1;
+	*list = view_arr(a);
+	for (int i = 0; i < db_rows(res); i++)
+		view_push(*list, backup_view(a, res, i));
+	return 0;
+}
+
+struct request {
+	struct arena *a;
+	const struct store_who *who;
+	const char *id;
+	const char *number; /* OUT */
+};
+
+static int request_tx(void *ctx, struct err *e)
+{
+	struct request *c = ctx;
+	const char *p[5] = {c->id};
+	char actor[24];
+	const char *st;
+	struct view *d = view_obj(c->a);
+	PGresult *res;
+
+	if (!(res = db_run(c->a, &st_lock, p, e)))
+		return -1;
+	if (!db_rows(res))
+		return err_set(e, 404, STORE_NOT_FOUND);
+	st = db_get(res, 0, 0);
+	if (!strcmp(st, "upgrading"))
+		return err_set(e, 409, "The store is being upgraded; back it up once the upgrade is done.");
+	if (strcmp(st, "ready") && strcmp(st, "degraded"))
+		return err_set(e, 409, "The store is %s; only a ready store can be backed up.", st);
+	p[1] = db_get(res, 0, 1);
+	p[2] = db_get(res, 0, 2);
+	p[3] = db_get(res, 0, 3);
+	snprintf(actor, sizeof(actor), "%lld", c->who->id);
+	p[4] = actor;
+	{
+		const char *q[1] = {c->id};
+		PGresult *live = db_run(c->a, &st_live, q, e);
+
+		if (!live)
+			return -1;
+		if (db_rows(live))
+			return err_set(e, 409, "Backup %s (%s) is already %s; wait until it ends.",
+				       db_get(live, 0, 0), db_get(live, 0, 2), db_get(live, 0, 1));
+	}
+	if (!(res = db_run(c->a, &st_insert, p, e)))
+		return -1;
+	c->number = arena_strdup(c->a, db_get(res, 0, 0));
+	view_set_str(d, "backup", c->number);
+	view_set_str(d, "kind", "manual");
+	p[1] = "Backup requested (Back up now).";
+	if (!db_run(c->a, &st_event, p, e))
+		return -1;
+	return audit_record(c->a, c->who->id, c->who->email, c->who->ip, "backup.requested", c->id,
+			    d, e);
+}
+
+int store_backup_request(struct arena *a, const struct store_who *who, const char *id,
+			 struct view **out, struct err *e)
+{
+	struct request c = {a, who, id, NULL};
+	struct err te = ERR_INIT;
+	const char *p[1];
+	PGresult *res;
+
+	if (!store_get(a, who, id, NULL, e))
+		return -1;
+	if (!*config.backup_endpoint || !*config.backup_bucket)
+		return err_set(e, 409, "Backups are not configured on this storefleet "
+				       "(backup_endpoint, backup_bucket).");
+	if (db_tx(request_tx, &c, &te) < 0) {
+		/* backups_one_live: a concurrent request won */
+		if (te.status == 409 || strstr(te.msg, "backups_one_live"))
+			return err_set(e, 409, "%s",
+				       te.status == 409 ? te.msg
+							: "A backup of this store is already requested.");
+		return err_set(e, te.status ? te.status : 500, "%s", te.msg);
+	}
+	p[0] = c.number;
+	if (!(res = db_run(a, &st_one, p, e)))
+		return -1;
+	*out = backup_view(a, res, 0);
+	return 0;
+}
