@@ -83,7 +83,8 @@ static int backups(struct arena *a, const struct store_who *who, const char *id,
 
 		printf("%s\t%s\t%s\t", or_dash(x, "id"), or_dash(x, "kind"), or_dash(x, "status"));
 		printf("%s\t", or_dash(x, "size"));
-		printf("%s\t%s\n", or_dash(x, "finished_at"), or_dash(x, "reason"));
+		printf("%s\t", or_dash(x, "finished_at"));
+		printf("%s\n", *or_dash(x, "reason") ? or_dash(x, "reason") : "-");
 	}
 	return 0;
 }

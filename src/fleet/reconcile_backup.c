@@ -35,9 +35,13 @@
  *             HEAD; only then 'complete'.  A failed Job, a missing or bad
  *             manifest, a size that differs, a store deleted, or a Job over
  *             its deadline: 'failed' with the reason;
- *   prune     complete backups beyond the policy (the newest of each of the
- *             last backup_keep_daily days and of the last backup_keep_weekly
- *             weeks are kept, and always the newest): objects, then rows.
+ *   prune     complete backups beyond the policy: the newest of each of the
+ *             last backup_keep_daily days and of each of the last
+ *             backup_keep_weekly weeks are kept, every backup of the last 24
+ *             hours too ("Back up now" twice today keeps both), and always a
+ *             store's newest; the others go, manifest.json first (what is
+ *             left of a half-pruned backup never looks complete), then the
+ *             other objects, then the row.
  */
 
 #define ACTOR	  "storefleet-reconcile"
@@ -94,8 +98,8 @@ static struct db_stmt st_prunable = DB_STMT(
 	" row_number() OVER (PARTITION BY store_id, date_trunc('week', created_at)"
 	"   ORDER BY created_at DESC, id DESC) AS in_week,"
 	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('week', created_at) DESC) AS week"
-	" FROM backups WHERE status = 'complete') c "
-	"WHERE n > 1 AND NOT (in_day = 1 AND day <= $1::integer) AND NOT (in_week = 1 AND week <= $2::integer) "
+	" created_at FROM backups WHERE status = 'complete') c "
+	"WHERE n > 1 AND created_at < now() - interval '1 day' AND NOT (in_day = 1 AND day <= $1::integer) AND NOT (in_week = 1 AND week <= $2::integer) "
 	"ORDER BY id LIMIT " "50", 2);
 static struct db_stmt st_pruned = DB_STMT(
 	"DELETE FROM backups WHERE id = $1::bigint AND status = 'complete'", 1);

@@ -1,9 +1,14 @@
 /* controllers.c - simulated kube-controller-manager and kubelet: workloads progress, namespaces
  * purge, quotas, events. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kubesim.h"
 
@@ -483,10 +488,14 @@ static void container_statuses(json_t *pod, json_t *st, const char *state, const
 
 		if (!strcmp(state, "running"))
 			stt = json_pack("{s:{s:s}}", "running", "startedAt", ts);
-		else if (!strcmp(state, "terminated"))
+		else if (!strcmp(state, "terminated")) {
 			stt = json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated", "exitCode",
 					!strcmp(reason, "Completed") ? 0 : 1, "reason", reason,
 					"startedAt", ts, "finishedAt", ts);
+			if (msg && *msg)
+				json_object_set_new(json_object_get(stt, "terminated"), "message",
+						    json_string(msg));
+		}
 		else
 			stt =
 			    json_pack("{s:{s:s,s:s}}", "waiting", "reason", reason, "message", msg);
@@ -543,6 +552,146 @@ static int pod_is_job(const struct ks_obj *x)
 	const char *k = json_string_value(json_object_get(json_array_get(refs, 0), "kind"));
 
 	return k && !strcmp(k, "Job");
+}
+
+/*
+ * Backup Jobs' pods (component backup, a container with BACKUP_ID), run for
+ * real when kubesim has --job-runner: the container's command and its
+ * environment (value and secretKeyRef, from the namespace's Secrets) are
+ * written NUL-separated to DIR/argv and DIR/env, and `RUNNER DIR` runs
+ * them with kubesim's own environment (the runner maps the volumes to
+ * folders; tests/backup-job-runner.sh).  Synchronous: the simulator waits
+ * (a test server).  Its exit status is the pod's, the last lines of its
+ * output the container's termination message (as
+ * terminationMessagePolicy FallbackToLogsOnError gives it).
+ */
+static int pod_is_backup(const struct ks_obj *x)
+{
+	const json_t *labels = json_object_get(md_of(x->o), "labels");
+	const char *c = json_string_value(json_object_get(labels, "app.kubernetes.io/component"));
+
+	return c && !strcmp(c, "backup");
+}
+
+static int write_nul(const char *path, json_t *arr)
+{
+	FILE *f = fopen(path, "wb");
+	const json_t *v;
+	size_t i;
+
+	if (!f)
+		return -1;
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+
+		fwrite(s ? s : "", 1, strlen(s ? s : ""), f);
+		fputc(0, f);
+	}
+	return fclose(f);
+}
+
+static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
+{
+	const json_t *c = json_array_get(
+	    json_object_get(json_object_get(x->o, "spec"), "containers"), 0);
+	const json_t *e, *v;
+	json_t *argv = json_array(), *env = json_array();
+	char dir[] = "/tmp/kubesim-job.XXXXXX", path[600], buf[4096];
+	size_t i;
+	int rc = 1, status;
+	pid_t pid;
+	FILE *f;
+
+	json_array_foreach(json_object_get(c, "command"), i, v) json_array_append(argv, (json_t *)v);
+	json_array_foreach(json_object_get(c, "args"), i, v) json_array_append(argv, (json_t *)v);
+	json_array_foreach(json_object_get(c, "env"), i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		const json_t *ref = json_object_get(json_object_get(e, "valueFrom"), "secretKeyRef");
+		char val[4096] = "";
+
+		if (!name)
+			continue;
+		if (ref) {
+			struct ks_obj *sec = ks_store_get(
+			    R("", "secrets"), x->ns,
+			    json_string_value(json_object_get(ref, "name")) ?: "");
+			const char *b64 = sec ? json_string_value(json_object_get(
+						    json_object_get(sec->o, "data"),
+						    json_string_value(json_object_get(ref, "key")) ?: ""))
+					      : NULL;
+			const char *plain = sec ? json_string_value(json_object_get(
+						      json_object_get(sec->o, "stringData"),
+						      json_string_value(json_object_get(ref, "key")) ?: ""))
+						: NULL;
+			size_t len = 0;
+
+			if (plain && !b64) {
+				snprintf(val, sizeof(val), "%s", plain);
+				len = strlen(val);
+			} else if (!b64 || sodium_base642bin((unsigned char *)val, sizeof(val) - 1, b64,
+						      strlen(b64), NULL, &len, NULL,
+						      sodium_base64_VARIANT_ORIGINAL) < 0) {
+				snprintf(tail, n, "Error: couldn't find key %s in Secret %s/%s",
+					 json_string_value(json_object_get(ref, "key")) ?: "", x->ns,
+					 json_string_value(json_object_get(ref, "name")) ?: "");
+				goto out;
+			}
+			val[len] = 0;
+		} else {
+			snprintf(val, sizeof(val), "%s",
+				 json_string_value(json_object_get(e, "value")) ?: "");
+		}
+		snprintf(buf, sizeof(buf), "%s=%s", name, val);
+		json_array_append_new(env, json_string(buf));
+	}
+	if (!mkdtemp(dir)) {
+		snprintf(tail, n, "kubesim: mkdtemp: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/argv", dir);
+	if (write_nul(path, argv) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/env", dir);
+	if (write_nul(path, env) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/log", dir);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(ks_opt.job_runner, ks_opt.job_runner, dir, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		goto out;
+	rc = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the output's last lines, as the kubelet keeps them for the termination message */
+	if ((f = fopen(path, "rb"))) {
+		size_t got;
+
+		fseek(f, 0, SEEK_END);
+		fseek(f, ftell(f) > (long)n - 1 ? -(long)(n - 1) : 0, SEEK_END);
+		got = fread(tail, 1, n - 1, f);
+		tail[got] = 0;
+		while (got && tail[got - 1] == '\n')
+			tail[--got] = 0;
+		fclose(f);
+	}
+	if (!ks_opt.quiet)
+		fprintf(stderr, "kubesim: backup pod %s/%s ran: exit %d\n", x->ns, x->name,
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		fprintf(stderr, "kubesim: cannot remove %s\n", dir);
+out:
+	json_decref(argv);
+	json_decref(env);
+	return rc;
 }
 
 static int pod_step(struct ks_obj *x, int64_t now)
@@ -607,9 +756,12 @@ static int pod_step(struct ks_obj *x, int64_t now)
 		snprintf(ev_msg, sizeof(ev_msg), "Back-off restarting failed container");
 	} else if (pod_is_job(x) && age >= ks_opt.job_complete_ms) {
 		int fail = ks_fault_active_pod(KF_JOB_FAIL, x->ns, x->o);
+		char tail[1024] = "";
 
+		if (!fail && ks_opt.job_runner && pod_is_backup(x))
+			fail = run_backup_pod(x, tail, sizeof(tail));
 		json_object_set_new(st, "phase", json_string(fail ? "Failed" : "Succeeded"));
-		container_statuses(o, st, "terminated", fail ? "Error" : "Completed", "", 0, 0);
+		container_statuses(o, st, "terminated", fail ? "Error" : "Completed", tail, 0, 0);
 		json_object_set_new(st, "conditions", pod_conditions(1, 0, oldc));
 		keep = 0;
 	} else if (age >= ks_opt.pod_ready_ms) {

@@ -114,6 +114,7 @@ struct ks_opts {
 	int watch_window;      /* changes kept for watches from a resourceVersion (older: 410) */
 	int watch_queue;       /* events a watcher may have waiting before it is dropped */
 	int watch_bookmark_ms; /* period of BOOKMARK events (allowWatchBookmarks) */
+	const char *job_runner; /* --job-runner: runs backup Jobs' containers (controllers.c) */
 	unsigned seed;
 	int quiet;
 	char token[128];

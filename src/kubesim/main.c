@@ -647,6 +647,7 @@ int main(int argc, char **argv)
 	    {"watch-queue", required_argument, NULL, 8},
 	    {"watch-bookmark-ms", required_argument, NULL, 9},
 	    {"cert-ready-ms", required_argument, NULL, 11},
+	    {"job-runner", required_argument, NULL, 12},
 	    {"fault", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"dns", required_argument, NULL, 10},
@@ -695,6 +696,9 @@ int main(int argc, char **argv)
 			break;
 		case 5:
 			ks_opt.observed_lag_ms = atoi(optarg);
+			break;
+		case 12:
+			ks_opt.job_runner = optarg;
 			break;
 		case 6:
 			ks_opt.continue_ttl_ms = atoi(optarg);

@@ -1,0 +1,27 @@
+#!/bin/bash
+# backup-job-runner.sh DIR - kubesim's --job-runner in the backup tests (t0746-t0748): runs a
+# backup Job's container, its command and environment exactly as kubesim resolved them from the
+# Job (DIR/argv, DIR/env, NUL-separated; secretKeyRef read from the namespace's Secret backup-s3),
+# so the chart's own script uploads to s3rver with Debian's rclone, reads each object back and
+# writes manifest.json last.  What a node would give the pod and this machine cannot: WORK (the
+# emptyDir) is DIR/work, FILES (the uploads on the wordpress volume) is $SF_JOB_FILES, and
+# mysqldump is tests/fixtures/backup-bin/mysqldump (a fixed small dump: the real dump against
+# MariaDB is t0741's).  Test hooks, files under $SF_JOB_HOOKS:
+#   corrupt   after the Job succeeded, files.tar.gz in s3rver's folder loses its last bytes
+#             (object storage damaging what was verified: reconcile's check must see it)
+set -u
+dir=$1
+mapfile -d '' argv <"$dir/argv"
+mapfile -d '' envs <"$dir/env"
+mkdir -p "$dir/work"
+env -i PATH="$SF_ROOT/tests/fixtures/backup-bin:/usr/local/bin:/usr/bin:/bin" HOME="$dir" LANG=C.UTF-8 \
+	"${envs[@]}" WORK="$dir/work" FILES="${SF_JOB_FILES:?}" "${argv[@]}"
+rc=$?
+if [ "$rc" -eq 0 ] && [ -e "${SF_JOB_HOOKS:?}/corrupt" ]; then
+	rm -f "$SF_JOB_HOOKS/corrupt"
+	for f in "$S3_DIR"/*/stores/*/backups/*/files.tar.gz._S3rver_object; do
+		[ "$f" -nt "$dir/argv" ] || continue
+		truncate -s -3 "$f" && echo "runner: corrupted $f"
+	done
+fi
+exit "$rc"

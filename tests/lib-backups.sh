@@ -1,0 +1,61 @@
+# lib-backups.sh - the stack of the backup lifecycle tests (t0746-t0748), sourced after lib.sh,
+# lib-stores.sh and lib-reconcile.sh.
+#
+#   bk_stack [KUBESIM ARGS...]  PostgreSQL, s3rver (bucket "stores"), kubesim running backup Jobs'
+#                               containers (tests/backup-job-runner.sh), web app + nginx; storefleet
+#                               configured for s3rver
+#   bk_ready_store TOKEN NAME   a woocommerce store made through the API and reconciled to ready;
+#                               prints its id
+#   bk_pass                     one reconcile pass
+#   bk_until SECS SQLCOND       passes until SQLCOND holds
+#   bk_object ID NAME           the file s3rver keeps for backup ID's object NAME
+#   bk_row NUMBER COLS          psql of backups row NUMBER
+
+bk_stack() {
+	export SF_SECRET_KEY=$RC_KEY SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100
+	export SF_JOB_FILES=$T/uploads SF_JOB_HOOKS=$T/hooks
+	mkdir -p "$SF_JOB_FILES/2026/12" "$SF_JOB_HOOKS"
+	printf 'a picture\n' >"$SF_JOB_FILES/2026/12/shoe.jpg"
+	printf 'no name\n' >"$SF_JOB_FILES/with space é.txt"
+	s3_start "$T/s3" stores || bail "cannot start s3rver"
+	kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 \
+		--ns-delete-ms 50 --observed-lag-ms 10 --job-runner "$SF_ROOT/tests/backup-job-runner.sh" "$@" ||
+		bail "cannot start kubesim"
+	export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
+	export SF_BACKUP_ENDPOINT=$S3_ENDPOINT SF_BACKUP_BUCKET=stores SF_BACKUP_ACCESS_KEY=$S3_ACCESS_KEY
+	export SF_BACKUP_SECRET_KEY=$S3_SECRET_KEY SF_BACKUP_EGRESS_PORT=$S3_PORT
+	export SF_BACKUP_INTERVAL=${SF_BACKUP_INTERVAL:-0}
+	sf_stack
+}
+
+bk_pass() {
+	"$SF_BUILD/bin/storefleet-reconcile" --once --no-lock "$@" >>"$T/reconcile.log" 2>&1
+}
+
+bk_until() {
+	local secs=$1 cond=$2 deadline
+
+	deadline=$(($(date +%s%N) + secs * 1000000000))
+	while :; do
+		[ "$(q "SELECT ($cond)")" = t ] && return 0
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		bk_pass
+	done
+}
+
+bk_ready_store() {
+	local id
+
+	api_json POST /api/v1/stores "$1" "{\"name\":\"$2\",\"engine\":\"woocommerce\"}"
+	id=$(json_get 'j["store"]["id"]') || return 1
+	bk_until 30 "(SELECT status = 'ready' FROM stores WHERE id = '$id')" || return 1
+	echo "$id"
+}
+
+bk_object() {
+	echo "$S3_DIR/stores/stores/$1/backups/$2/$3._S3rver_object"
+}
+
+bk_row() {
+	q "SELECT $2 FROM backups WHERE id = $1"
+}
