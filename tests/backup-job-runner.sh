@@ -9,6 +9,7 @@
 # MariaDB is t0741's).  Test hooks, files under $SF_JOB_HOOKS:
 #   corrupt   after the Job succeeded, files.tar.gz in s3rver's folder loses its last bytes
 #             (object storage damaging what was verified: reconcile's check must see it)
+#   lose      after the Job succeeded, its manifest.json is gone from s3rver's folder
 set -u
 dir=$1
 mapfile -d '' argv <"$dir/argv"
@@ -22,6 +23,13 @@ if [ "$rc" -eq 0 ] && [ -e "${SF_JOB_HOOKS:?}/corrupt" ]; then
 	for f in "$S3_DIR"/*/stores/*/backups/*/files.tar.gz._S3rver_object; do
 		[ "$f" -nt "$dir/argv" ] || continue
 		truncate -s -3 "$f" && echo "runner: corrupted $f"
+	done
+fi
+if [ "$rc" -eq 0 ] && [ -e "$SF_JOB_HOOKS/lose" ]; then
+	rm -f "$SF_JOB_HOOKS/lose"
+	for f in "$S3_DIR"/*/stores/*/backups/*/manifest.json._S3rver_object; do
+		[ "$f" -nt "$dir/argv" ] || continue
+		rm -f "$f" "${f%._S3rver_object}._S3rver_metadata.json" && echo "runner: lost $f"
 	done
 fi
 exit "$rc"

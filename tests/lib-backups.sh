@@ -8,7 +8,7 @@
 #                               prints its id
 #   bk_pass                     one reconcile pass
 #   bk_until SECS SQLCOND       passes until SQLCOND holds
-#   bk_object ID NAME           the file s3rver keeps for backup ID's object NAME
+#   bk_object STORE ID NAME     the file s3rver keeps for object NAME of backup ID (b<n>)
 #   bk_row NUMBER COLS          psql of backups row NUMBER
 
 bk_stack() {
@@ -24,7 +24,7 @@ bk_stack() {
 	export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
 	export SF_BACKUP_ENDPOINT=$S3_ENDPOINT SF_BACKUP_BUCKET=stores SF_BACKUP_ACCESS_KEY=$S3_ACCESS_KEY
 	export SF_BACKUP_SECRET_KEY=$S3_SECRET_KEY SF_BACKUP_EGRESS_PORT=$S3_PORT
-	export SF_BACKUP_INTERVAL=${SF_BACKUP_INTERVAL:-0}
+	export SF_BACKUP_INTERVAL=${SF_BACKUP_INTERVAL:-0} SF_METRICS_CACHE=0
 	sf_stack
 }
 

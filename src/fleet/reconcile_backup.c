@@ -46,8 +46,7 @@
 
 #define ACTOR	  "storefleet-reconcile"
 #define SECRET	  "backup-s3"
-#define POLL_MAX  20   /* live backups looked at per pass */
-#define PRUNE_MAX 50   /* backups pruned per pass */
+/* at most 20 live backups are looked at per pass, 50 pruned (st_live, st_prunable) */
 #define LOCK_KEY  "7308251013" /* pg advisory lock: the backup phase */
 
 /* clang-format off */
@@ -71,7 +70,7 @@ static struct db_stmt st_live = DB_STMT(
 	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
 	" coalesce(b.actor_id, 0) "
 	"FROM backups b JOIN stores s ON s.id = b.store_id JOIN users u ON u.id = s.owner_id "
-	"WHERE b.status IN ('requested', 'running') ORDER BY b.id LIMIT " "20", 0);
+	"WHERE b.status IN ('requested', 'running') ORDER BY b.id LIMIT 20", 0);
 /* the Job's name and the prefix, recorded before the Job is made */
 static struct db_stmt st_named = DB_STMT(
 	"UPDATE backups SET status = 'running', name = $2, job = $3, prefix = $4, started_at = now(),"
@@ -92,15 +91,15 @@ static struct db_stmt st_event = DB_STMT(
 static struct db_stmt st_prunable = DB_STMT(
 	"SELECT id, store_id, name, prefix FROM (SELECT id, store_id, name, prefix,"
 	" row_number() OVER (PARTITION BY store_id ORDER BY created_at DESC, id DESC) AS n,"
-	" row_number() OVER (PARTITION BY store_id, date_trunc('day', created_at)"
+	" row_number() OVER (PARTITION BY store_id, date_trunc('day', created_at AT TIME ZONE 'UTC')"
 	"   ORDER BY created_at DESC, id DESC) AS in_day,"
-	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('day', created_at) DESC) AS day,"
-	" row_number() OVER (PARTITION BY store_id, date_trunc('week', created_at)"
+	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('day', created_at AT TIME ZONE 'UTC') DESC) AS day,"
+	" row_number() OVER (PARTITION BY store_id, date_trunc('week', created_at AT TIME ZONE 'UTC')"
 	"   ORDER BY created_at DESC, id DESC) AS in_week,"
-	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('week', created_at) DESC) AS week"
+	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('week', created_at AT TIME ZONE 'UTC') DESC) AS week,"
 	" created_at FROM backups WHERE status = 'complete') c "
 	"WHERE n > 1 AND created_at < now() - interval '1 day' AND NOT (in_day = 1 AND day <= $1::integer) AND NOT (in_week = 1 AND week <= $2::integer) "
-	"ORDER BY id LIMIT " "50", 2);
+	"ORDER BY id LIMIT 50", 2);
 static struct db_stmt st_pruned = DB_STMT(
 	"DELETE FROM backups WHERE id = $1::bigint AND status = 'complete'", 1);
 /* clang-format on */

@@ -675,7 +675,10 @@ static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
 		size_t got;
 
 		fseek(f, 0, SEEK_END);
-		fseek(f, ftell(f) > (long)n - 1 ? -(long)(n - 1) : 0, SEEK_END);
+		if (ftell(f) > (long)n - 1)
+			fseek(f, -(long)(n - 1), SEEK_END);
+		else
+			rewind(f);
 		got = fread(tail, 1, n - 1, f);
 		tail[got] = 0;
 		while (got && tail[got - 1] == '\n')
