@@ -1,5 +1,5 @@
 #!/bin/bash
-# t0747-backups-faults.sh - backups that must not be recorded complete, each failed with its reason: the bucket missing and a wrong key (the Job's rclone fails; its log's tail is the reason), an object damaged after upload and a manifest lost (reconcile's check against s3rver), a backup racing the store's delete; a reconcile killed between naming the Job and creating it resumes it; /metrics counts the failures by reason.
+# t0747-backups-faults.sh - backups that must not be recorded complete, each failed with its reason: the bucket missing and a wrong key (the Job's rclone fails; its log's tail is the reason), an object damaged after upload and a manifest lost (reconcile's check against s3rver), a backup racing the store's delete; a reconcile killed between naming the Job and creating it, or while the Job runs, resumes it; /metrics counts the failures by reason.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-stores.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"

@@ -102,7 +102,22 @@ static struct db_stmt st_prunable = DB_STMT(
 	"ORDER BY id LIMIT 50", 2);
 static struct db_stmt st_pruned = DB_STMT(
 	"DELETE FROM backups WHERE id = $1::bigint AND status = 'complete'", 1);
+static struct db_stmt st_running = DB_STMT(
+	"SELECT name FROM backups WHERE store_id = $1 AND status = 'running'", 1);
 /* clang-format on */
+
+const char *reconcile_backup_running(struct reconcile *r, const char *store)
+{
+	const char *p[1] = {store};
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_running, p, &e);
+
+	if (!res) {
+		log_warn("reconcile: store %s: backups: %s", store, e.msg);
+		return NULL;
+	}
+	return db_rows(res) ? db_get(res, 0, 0) : NULL;
+}
 
 /* One live backup and its store, as st_live loads them. */
 struct bk {

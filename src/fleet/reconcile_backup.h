@@ -17,4 +17,11 @@ int reconcile_backup_enabled(void);
  */
 int reconcile_backups(struct reconcile *r, int *changed, struct err *e);
 
+/*
+ * The name of the store's running backup, or NULL (none, or the database
+ * failed: logged).  An upgrade waits for it before its snapshot
+ * (reconcile_upgrade.c): the backup reads the version it was started on.
+ */
+const char *reconcile_backup_running(struct reconcile *r, const char *store);
+
 #endif

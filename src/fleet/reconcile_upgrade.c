@@ -14,6 +14,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "mail.h"
+#include "reconcile_backup.h"
 #include "reconcile_int.h"
 #include "view.h"
 
@@ -655,6 +656,15 @@ static void phase_snapshot(struct up *u)
 	memset(&ke, 0, sizeof(ke));
 	if (!strcmp(u->result, "pending")) {
 		struct up_write w = {.pending = -1, .current = -1, .delay = UPGRADE_POLL};
+		const char *bk = reconcile_backup_running(u->r, u->s->id); /* reconcile_backup.c */
+
+		if (bk) {
+			wait_for(u,
+				 arena_printf(u->r->a, "waiting for backup %s to finish before the upgrade to %s",
+					      bk, u->version),
+				 UPGRADE_POLL);
+			return;
+		}
 
 		if (apply_backup(u, u->prev_version, tag, "", "", &ke, why, sizeof(why)) < 0) {
 			if (!k8s_transient(u, "start the snapshot", &ke))

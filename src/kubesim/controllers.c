@@ -555,7 +555,7 @@ static int pod_is_job(const struct ks_obj *x)
 }
 
 /*
- * Backup Jobs' pods (component backup, a container with BACKUP_ID), run for
+ * Backup Jobs' pods (component backup, Job backup-<id>), run for
  * real when kubesim has --job-runner: the container's command and its
  * environment (value and secretKeyRef, from the namespace's Secrets) are
  * written NUL-separated to DIR/argv and DIR/env, and `RUNNER DIR` runs
@@ -569,8 +569,11 @@ static int pod_is_backup(const struct ks_obj *x)
 {
 	const json_t *labels = json_object_get(md_of(x->o), "labels");
 	const char *c = json_string_value(json_object_get(labels, "app.kubernetes.io/component"));
+	const char *job = json_string_value(json_object_get(
+	    json_array_get(json_object_get(md_of(x->o), "ownerReferences"), 0), "name"));
 
-	return c && !strcmp(c, "backup");
+	/* backup-<id> (75-backup.yaml); not the snapshot's or a restore's Jobs */
+	return c && !strcmp(c, "backup") && job && !strncmp(job, "backup-", 7);
 }
 
 static int write_nul(const char *path, json_t *arr)
