@@ -12,7 +12,10 @@
 #           rendered with snapshot.volume/take/restore set, its objects of
 #           component "backup" - the snapshot PVC, the snapshot Job and the
 #           restore Job.  Both Jobs are counted: a snapshot Job may outlive
-#           its upgrade (its deadline is longer than upgrade_timeout)
+#           its upgrade (its deadline is longer than upgrade_timeout).  The
+#           backup Job (backup.take, reconcile_backup.c) is counted with them:
+#           an upgrade waits for a running backup, but a rollback's restore
+#           may meet one
 #   surge   a rolling update: maxSurge more pods of each RollingUpdate
 #           Deployment (default 25%, rounded up); Recreate Deployments and
 #           StatefulSets replace pods without a surge
@@ -60,13 +63,19 @@ render() {
 	env "${env[@]}" "$CTL" render "$engine" --overlay "$overlay" --store-id demo1 --json "$@"
 }
 
-# What reconcile renders for an upgrade's snapshot and a rollback's restore.
+# What reconcile renders for an upgrade's snapshot and a rollback's restore, and a backup's Job
+# (reconcile_backup.c, backup.take).
 cat >"$T/backup.yaml" <<'EOF'
 snapshot:
   volume: true
   take: r2
   restore: r2
   restore_tag: r3
+backup:
+  enabled: true
+  endpoint: https://s3.example.com
+  bucket: stores
+  take: b1
 EOF
 
 # quota SET.json BACKUP.json: prints "table <line>" rows, then one
@@ -262,8 +271,8 @@ def count(objs, steady, jobs):
 
 count(normal, "steady", "setup")
 kinds = sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in backup)
-if sum(o["kind"] == "PersistentVolumeClaim" for o in backup) != 1 or sum(o["kind"] == "Job" for o in backup) != 2:
-    problems.append("count: the backup objects are %s, expected one PVC and two Jobs" % ", ".join(kinds))
+if sum(o["kind"] == "PersistentVolumeClaim" for o in backup) != 1 or sum(o["kind"] == "Job" for o in backup) != 3:
+    problems.append("count: the backup objects are %s, expected one PVC and three Jobs (snapshot, restore, backup)" % ", ".join(kinds))
 count(backup, "backup", "backup")
 
 # cert-manager's HTTP-01 solver: one pod per host it issues for.
