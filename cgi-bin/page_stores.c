@@ -245,8 +245,7 @@ static int store_page_df(struct req *r, int status, const char *error, const cha
 			return web_stores_fail(r, &e, NULL, NULL, 0);
 		view_add(bk, "list", list);
 		view_set_bool(bk, "has_backups", list->u.list.n > 0);
-		if (m.owner_id == r->user->id &&
-		    (state == STORE_READY || state == STORE_DEGRADED))
+		if (m.owner_id == r->user->id && (state == STORE_READY || state == STORE_DEGRADED))
 			view_set_bool(bk, "can_backup", 1);
 		if (req_query_get(r, "backup_requested"))
 			view_set_bool(bk, "requested", 1);
@@ -469,8 +468,8 @@ int page_store_backup(struct req *r)
 			return store_page(r, 409, e.msg, NULL, NULL);
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	}
-	return resp_redirect(r,
-			     arena_printf(r->a, "/stores/%s?backup_requested=1#backups", r->params[0]));
+	return resp_redirect(
+	    r, arena_printf(r->a, "/stores/%s?backup_requested=1#backups", r->params[0]));
 }
 
 /* POST /stores/{id}/domains/{domain}/remove */

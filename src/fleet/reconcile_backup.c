@@ -1,4 +1,5 @@
-/* reconcile_backup.c - stores' backups to object storage: scheduled, started, followed, verified, pruned (sql/021_backups.sql). */
+/* reconcile_backup.c - stores' backups to object storage: scheduled, started, followed, verified,
+ * pruned (sql/021_backups.sql). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,10 @@
  *             other objects, then the row.
  */
 
-#define ACTOR	  "storefleet-reconcile"
-#define SECRET	  "backup-s3"
+#define ACTOR  "storefleet-reconcile"
+#define SECRET "backup-s3"
 /* at most 20 live backups are looked at per pass, 50 pruned (st_live, st_prunable) */
-#define LOCK_KEY  "7308251013" /* pg advisory lock: the backup phase */
+#define LOCK_KEY "7308251013" /* pg advisory lock: the backup phase */
 
 /* clang-format off */
 static struct db_stmt st_lock = DB_STMT("SELECT pg_try_advisory_lock(" LOCK_KEY ")", 0);
@@ -157,8 +158,12 @@ int reconcile_backup_enabled(void)
 
 static struct s3 *client(struct arena *a, struct err *e)
 {
-	struct s3_config c = {config.backup_endpoint, config.backup_bucket, config.backup_region,
-			      config.backup_access_key, NULL, config.backup_path_style};
+	struct s3_config c = {config.backup_endpoint,
+			      config.backup_bucket,
+			      config.backup_region,
+			      config.backup_access_key,
+			      NULL,
+			      config.backup_path_style};
 
 	if (!(c.secret_key = secret_key(a, e)))
 		return NULL;
@@ -276,19 +281,18 @@ static int apply_job(struct reconcile *r, const struct bk *b, char *why, size_t 
 			    "enabled", 1, "take", b->name, "endpoint", config.backup_endpoint,
 			    "bucket", config.backup_bucket, "region", config.backup_region,
 			    "path_style", config.backup_path_style ? "true" : "false", "sse",
-			    config.backup_sse, "egress_cidr", config.backup_egress_cidr,
-			    "deadline", (json_int_t)config.backup_timeout, "revision",
-			    b->revision));
+			    config.backup_sse, "egress_cidr", config.backup_egress_cidr, "deadline",
+			    (json_int_t)config.backup_timeout, "revision", b->revision));
 	json_object_set_new(json_object_get(more, "backup"), "egress_port",
 			    json_integer(config.backup_egress_port));
 	{
-		struct blueprint_store bs = {
-		    .id = b->s.id,
-		    .name = b->s.name,
-		    .owner_email = b->s.email,
-		    .version = *b->s.version ? b->s.version : NULL,
-		    .secrets = creds,
-		    .values = reconcile_values(r, &b->s, NULL, more, why, n)};
+		struct blueprint_store bs = {.id = b->s.id,
+					     .name = b->s.name,
+					     .owner_email = b->s.email,
+					     .version = *b->s.version ? b->s.version : NULL,
+					     .secrets = creds,
+					     .values =
+						 reconcile_values(r, &b->s, NULL, more, why, n)};
 
 		if (!bs.values) {
 			ke->klass = K8S_HARD;
@@ -358,8 +362,8 @@ static void delete_job(struct reconcile *r, const struct bk *b)
  * termination message says - the log's tail, terminationMessagePolicy
  * FallbackToLogsOnError) or "running".
  */
-static const char *job_state(struct reconcile *r, const struct bk *b, const json_t *job,
-			     char *why, size_t n, int *deadline)
+static const char *job_state(struct reconcile *r, const struct bk *b, const json_t *job, char *why,
+			     size_t n, int *deadline)
 {
 	const json_t *c, *pods, *p;
 	size_t i, j;
@@ -406,8 +410,8 @@ static const char *job_state(struct reconcile *r, const struct bk *b, const json
  * whole; 1 when object storage could not be asked (retry); -1 with failure
  * and why when the backup is not what it must be.
  */
-static int verify(struct reconcile *r, struct s3 *s3, const struct bk *b,
-		  struct backup_manifest *m, const char **failure, char *why, size_t n)
+static int verify(struct reconcile *r, struct s3 *s3, const struct bk *b, struct backup_manifest *m,
+		  const char **failure, char *why, size_t n)
 {
 	struct buf body = BUF_INIT;
 	struct err e = ERR_INIT;
@@ -424,7 +428,8 @@ static int verify(struct reconcile *r, struct s3 *s3, const struct bk *b,
 				 config.backup_bucket, prefix);
 		} else if (e.status == 413) {
 			*failure = "manifest";
-			snprintf(why, n, "manifest.json is larger than %d bytes", BACKUP_MANIFEST_MAX);
+			snprintf(why, n, "manifest.json is larger than %d bytes",
+				 BACKUP_MANIFEST_MAX);
 		} else {
 			*failure = "storage";
 			snprintf(why, n, "cannot read manifest.json: %.300s", e.msg);
@@ -462,7 +467,8 @@ static int verify(struct reconcile *r, struct s3 *s3, const struct bk *b,
 		}
 		if (size != m->objects[i].size) {
 			*failure = "mismatch";
-			snprintf(why, n, "%s is %lld bytes in object storage, manifest.json says %lld",
+			snprintf(why, n,
+				 "%s is %lld bytes in object storage, manifest.json says %lld",
 				 m->objects[i].name, size, m->objects[i].size);
 			goto out;
 		}
@@ -530,7 +536,8 @@ static int start(struct reconcile *r, struct bk *b)
 	if (apply_job(r, b, why, sizeof(why), &ke) < 0) {
 		if (k8s_transient_err(&ke))
 			return 0; /* next pass: the row is running, the Job applied again */
-		return failed(r, b, "job", arena_printf(r->a, "the backup job could not start: %s", why));
+		return failed(r, b, "job",
+			      arena_printf(r->a, "the backup job could not start: %s", why));
 	}
 	event(r->a, b->store, "info",
 	      arena_printf(r->a, "Backup %s started (%s, job %s)", name, b->kind, job));
@@ -551,12 +558,15 @@ static int follow(struct reconcile *r, struct bk *b, struct s3 **s3)
 	if (!job) {
 		/* recorded but never made (killed in between), or removed by hand: again */
 		if (b->age > config.backup_timeout + 60)
-			return failed(r, b, "timeout",
-				      arena_printf(r->a, "job %s is gone and the backup did not finish within %d s",
-						   b->job, config.backup_timeout));
+			return failed(
+			    r, b, "timeout",
+			    arena_printf(r->a,
+					 "job %s is gone and the backup did not finish within %d s",
+					 b->job, config.backup_timeout));
 		if (apply_job(r, b, why, sizeof(why), &ke) < 0 && !k8s_transient_err(&ke))
-			return failed(r, b, "job",
-				      arena_printf(r->a, "the backup job could not start: %s", why));
+			return failed(
+			    r, b, "job",
+			    arena_printf(r->a, "the backup job could not start: %s", why));
 		log_info("reconcile: store %s: backup %s: job %s applied again", b->store, b->name,
 			 b->job);
 		return 0;
@@ -567,8 +577,8 @@ static int follow(struct reconcile *r, struct bk *b, struct s3 **s3)
 	if (!strcmp(state, "running")) {
 		if (b->age > config.backup_timeout + 60)
 			return failed(r, b, "timeout",
-				      arena_printf(r->a, "job %s did not finish within %d s", b->job,
-						   config.backup_timeout));
+				      arena_printf(r->a, "job %s did not finish within %d s",
+						   b->job, config.backup_timeout));
 		return 0;
 	}
 	{
@@ -577,7 +587,8 @@ static int follow(struct reconcile *r, struct bk *b, struct s3 **s3)
 		int rc;
 
 		if (!*s3 && !(*s3 = client(r->a, &e)))
-			return failed(r, b, "storage", arena_printf(r->a, "object storage: %s", e.msg));
+			return failed(r, b, "storage",
+				      arena_printf(r->a, "object storage: %s", e.msg));
 		rc = verify(r, *s3, b, &m, &failure, why, sizeof(why));
 		if (rc == 1 && b->age <= config.backup_timeout + 60)
 			return 0;
@@ -607,8 +618,10 @@ static int prune(struct reconcile *r, struct s3 **s3)
 		return 0;
 	}
 	for (int i = 0; i < db_rows(res); i++) {
-		struct bk b = {.id = db_get(res, i, 0), .store = db_get(res, i, 1),
-			       .name = db_get(res, i, 2), .kind = ""};
+		struct bk b = {.id = db_get(res, i, 0),
+			       .store = db_get(res, i, 1),
+			       .name = db_get(res, i, 2),
+			       .kind = ""};
 		const char *prefix = db_get(res, i, 3);
 		struct s3_object *objs = NULL;
 		size_t nobj = 0;
@@ -624,7 +637,8 @@ static int prune(struct reconcile *r, struct s3 **s3)
 				 *prefix ? e.msg : "no prefix");
 			continue;
 		}
-		/* manifest.json first: what is left of a half-pruned backup is never complete-looking */
+		/* manifest.json first: what is left of a half-pruned backup is never
+		 * complete-looking */
 		for (size_t k = 0; k < nobj && !bad; k++)
 			if (!strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
 			    s3_delete(*s3, objs[k].key, &e) < 0)
@@ -645,7 +659,8 @@ static int prune(struct reconcile *r, struct s3 **s3)
 		}
 		audit(r->a, "backup.pruned", &b, NULL);
 		event(r->a, b.store, "info",
-		      arena_printf(r->a, "Backup %s pruned by the policy (%d daily, %d weekly kept)",
+		      arena_printf(r->a,
+				   "Backup %s pruned by the policy (%d daily, %d weekly kept)",
 				   b.name, config.backup_keep_daily, config.backup_keep_weekly));
 		log_info("reconcile: store %s: backup %s pruned", b.store, b.name);
 		n++;
@@ -678,8 +693,10 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		if (!(res = db_run(r->a, &st_schedule, p, e)))
 			goto out;
 		for (int i = 0; i < db_rows(res); i++) {
-			struct bk b = {.id = db_get(res, i, 0), .store = db_get(res, i, 1),
-				       .name = "", .kind = "scheduled"};
+			struct bk b = {.id = db_get(res, i, 0),
+				       .store = db_get(res, i, 1),
+				       .name = "",
+				       .kind = "scheduled"};
 
 			audit(r->a, "backup.requested", &b, NULL);
 		}

@@ -1,4 +1,5 @@
-/* reconcile_backup.h - stores' backups to object storage, one phase of each pass (sql/021_backups.sql). */
+/* reconcile_backup.h - stores' backups to object storage, one phase of each pass
+ * (sql/021_backups.sql). */
 #ifndef SF_RECONCILE_BACKUP_H
 #define SF_RECONCILE_BACKUP_H
 

@@ -659,10 +659,12 @@ static void phase_snapshot(struct up *u)
 		const char *bk = reconcile_backup_running(u->r, u->s->id); /* reconcile_backup.c */
 
 		if (bk) {
-			wait_for(u,
-				 arena_printf(u->r->a, "waiting for backup %s to finish before the upgrade to %s",
-					      bk, u->version),
-				 UPGRADE_POLL);
+			wait_for(
+			    u,
+			    arena_printf(u->r->a,
+					 "waiting for backup %s to finish before the upgrade to %s",
+					 bk, u->version),
+			    UPGRADE_POLL);
 			return;
 		}
 

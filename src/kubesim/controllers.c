@@ -495,8 +495,7 @@ static void container_statuses(json_t *pod, json_t *st, const char *state, const
 			if (msg && *msg)
 				json_object_set_new(json_object_get(stt, "terminated"), "message",
 						    json_string(msg));
-		}
-		else
+		} else
 			stt =
 			    json_pack("{s:{s:s,s:s}}", "waiting", "reason", reason, "message", msg);
 		json_object_set_new(s, "state", stt);
@@ -595,8 +594,8 @@ static int write_nul(const char *path, json_t *arr)
 
 static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
 {
-	const json_t *c = json_array_get(
-	    json_object_get(json_object_get(x->o, "spec"), "containers"), 0);
+	const json_t *c =
+	    json_array_get(json_object_get(json_object_get(x->o, "spec"), "containers"), 0);
 	const json_t *e, *v;
 	json_t *argv = json_array(), *env = json_array();
 	char dir[] = "/tmp/kubesim-job.XXXXXX", path[600], buf[4096];
@@ -605,37 +604,43 @@ static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
 	pid_t pid;
 	FILE *f;
 
-	json_array_foreach(json_object_get(c, "command"), i, v) json_array_append(argv, (json_t *)v);
-	json_array_foreach(json_object_get(c, "args"), i, v) json_array_append(argv, (json_t *)v);
+	json_array_foreach(json_object_get(c, "command"), i, v)
+		json_array_append(argv, (json_t *)v);
+	json_array_foreach(json_object_get(c, "args"), i, v)
+		json_array_append(argv, (json_t *)v);
 	json_array_foreach(json_object_get(c, "env"), i, e) {
 		const char *name = json_string_value(json_object_get(e, "name"));
-		const json_t *ref = json_object_get(json_object_get(e, "valueFrom"), "secretKeyRef");
+		const json_t *ref =
+		    json_object_get(json_object_get(e, "valueFrom"), "secretKeyRef");
 		char val[4096] = "";
 
 		if (!name)
 			continue;
 		if (ref) {
-			struct ks_obj *sec = ks_store_get(
-			    R("", "secrets"), x->ns,
-			    json_string_value(json_object_get(ref, "name")) ?: "");
-			const char *b64 = sec ? json_string_value(json_object_get(
-						    json_object_get(sec->o, "data"),
-						    json_string_value(json_object_get(ref, "key")) ?: ""))
-					      : NULL;
-			const char *plain = sec ? json_string_value(json_object_get(
-						      json_object_get(sec->o, "stringData"),
-						      json_string_value(json_object_get(ref, "key")) ?: ""))
-						: NULL;
+			struct ks_obj *sec =
+			    ks_store_get(R("", "secrets"), x->ns,
+					 json_string_value(json_object_get(ref, "name")) ?: "");
+			const char *b64 =
+			    sec ? json_string_value(json_object_get(
+				      json_object_get(sec->o, "data"),
+				      json_string_value(json_object_get(ref, "key")) ?: ""))
+				: NULL;
+			const char *plain =
+			    sec ? json_string_value(json_object_get(
+				      json_object_get(sec->o, "stringData"),
+				      json_string_value(json_object_get(ref, "key")) ?: ""))
+				: NULL;
 			size_t len = 0;
 
 			if (plain && !b64) {
 				snprintf(val, sizeof(val), "%s", plain);
 				len = strlen(val);
-			} else if (!b64 || sodium_base642bin((unsigned char *)val, sizeof(val) - 1, b64,
-						      strlen(b64), NULL, &len, NULL,
-						      sodium_base64_VARIANT_ORIGINAL) < 0) {
+			} else if (!b64 || sodium_base642bin((unsigned char *)val, sizeof(val) - 1,
+							     b64, strlen(b64), NULL, &len, NULL,
+							     sodium_base64_VARIANT_ORIGINAL) < 0) {
 				snprintf(tail, n, "Error: couldn't find key %s in Secret %s/%s",
-					 json_string_value(json_object_get(ref, "key")) ?: "", x->ns,
+					 json_string_value(json_object_get(ref, "key")) ?: "",
+					 x->ns,
 					 json_string_value(json_object_get(ref, "name")) ?: "");
 				goto out;
 			}

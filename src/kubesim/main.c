@@ -26,6 +26,7 @@
  *         [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N] [--seed N]
  *         [--cert-ready-ms N] (cert-manager's Certificates: certmanager.c)
  *         [--dns NAME=127.0.0.1:PORT]... [--quiet]
+ *         [--job-runner PROGRAM] (backup Jobs' containers run for real: controllers.c)
  *
  * --continue-ttl-ms: a list's continue token is refused (410 Expired) this
  * long after the list's first page (default 300000, etcd's compaction
@@ -610,7 +611,7 @@ static void usage(void)
 	    "[--pvc-bind-ms N]\n"
 	    "               [--ns-delete-ms N] [--observed-lag-ms N] [--continue-ttl-ms N]\n"
 	    "               [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N]\n"
-	    "               [--cert-ready-ms N]\n"
+	    "               [--cert-ready-ms N] [--job-runner PROGRAM]\n"
 	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... "
 	    "[--quiet]\n");
 }

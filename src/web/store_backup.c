@@ -1,4 +1,5 @@
-/* store_backup.c - a store's backups for the web: "Back up now" and the list (sql/021_backups.sql). */
+/* store_backup.c - a store's backups for the web: "Back up now" and the list (sql/021_backups.sql).
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,10 +10,15 @@
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define BACKUP_COLS                                                                                \
-	"b.id, b.name, b.kind, b.status, b.reason, b.engine, b.version, b.revision, b.job,"         \
-	" b.prefix, b.dump_size, b.dump_sha256, b.files_size, b.files_sha256, " TS("b.created_at") \
-	", " TS("b.started_at") ", " TS("b.finished_at") ","                                        \
-	" extract(epoch FROM now() - coalesce(b.finished_at, b.created_at))::bigint, b.engine"
+	"b.id, b.name, b.kind, b.status, b.reason, b.engine, b.version, b.revision, b.job,"        \
+	" b.prefix, b.dump_size, b.dump_sha256, b.files_size, b.files_sha256, " TS(                \
+	    "b.created_at") ", " TS("b.started_at") ", " TS("b.finished_at") ","                   \
+									     " extract(epoch "     \
+									     "FROM now() - "       \
+									     "coalesce(b."         \
+									     "finished_at, "       \
+									     "b.created_at))::"    \
+									     "bigint, b.engine"
 
 /* clang-format off */
 static struct db_stmt st_list = DB_STMT(
@@ -32,8 +38,27 @@ static struct db_stmt st_event = DB_STMT(
 	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'backup', 'info', $2)", 2);
 /* clang-format on */
 
-enum { B_ID, B_NAME, B_KIND, B_STATUS, B_REASON, B_ENGINE, B_VERSION, B_REVISION, B_JOB, B_PREFIX,
-       B_DSIZE, B_DSHA, B_FSIZE, B_FSHA, B_CREATED, B_STARTED, B_FINISHED, B_AGE, B_ENGINE2 };
+enum {
+	B_ID,
+	B_NAME,
+	B_KIND,
+	B_STATUS,
+	B_REASON,
+	B_ENGINE,
+	B_VERSION,
+	B_REVISION,
+	B_JOB,
+	B_PREFIX,
+	B_DSIZE,
+	B_DSHA,
+	B_FSIZE,
+	B_FSHA,
+	B_CREATED,
+	B_STARTED,
+	B_FINISHED,
+	B_AGE,
+	B_ENGINE2
+};
 
 static const char *dump_name(const char *engine)
 {
@@ -117,7 +142,8 @@ static int request_tx(void *ctx, struct err *e)
 		return err_set(e, 404, STORE_NOT_FOUND);
 	st = db_get(res, 0, 0);
 	if (!strcmp(st, "upgrading"))
-		return err_set(e, 409, "The store is being upgraded; back it up once the upgrade is done.");
+		return err_set(e, 409,
+			       "The store is being upgraded; back it up once the upgrade is done.");
 	if (strcmp(st, "ready") && strcmp(st, "degraded"))
 		return err_set(e, 409, "The store is %s; only a ready store can be backed up.", st);
 	p[1] = db_get(res, 0, 1);
@@ -158,14 +184,16 @@ int store_backup_request(struct arena *a, const struct store_who *who, const cha
 	if (!store_get(a, who, id, NULL, e))
 		return -1;
 	if (!*config.backup_endpoint || !*config.backup_bucket)
-		return err_set(e, 409, "Backups are not configured on this storefleet "
-				       "(backup_endpoint, backup_bucket).");
+		return err_set(e, 409,
+			       "Backups are not configured on this storefleet "
+			       "(backup_endpoint, backup_bucket).");
 	if (db_tx(request_tx, &c, &te) < 0) {
 		/* backups_one_live: a concurrent request won */
 		if (te.status == 409 || strstr(te.msg, "backups_one_live"))
 			return err_set(e, 409, "%s",
-				       te.status == 409 ? te.msg
-							: "A backup of this store is already requested.");
+				       te.status == 409
+					   ? te.msg
+					   : "A backup of this store is already requested.");
 		return err_set(e, te.status ? te.status : 500, "%s", te.msg);
 	}
 	p[0] = c.number;

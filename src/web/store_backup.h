@@ -1,4 +1,5 @@
-/* store_backup.h - a store's backups for the web: "Back up now" and the list (sql/021_backups.sql). */
+/* store_backup.h - a store's backups for the web: "Back up now" and the list (sql/021_backups.sql).
+ */
 #ifndef SF_STORE_BACKUP_H
 #define SF_STORE_BACKUP_H
 
