@@ -598,7 +598,7 @@ static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
 	    json_array_get(json_object_get(json_object_get(x->o, "spec"), "containers"), 0);
 	const json_t *e, *v;
 	json_t *argv = json_array(), *env = json_array();
-	char dir[] = "/tmp/kubesim-job.XXXXXX", path[600], buf[4096];
+	char dir[] = "/tmp/kubesim-job.XXXXXX", path[600], buf[8320];
 	size_t i;
 	int rc = 1, status;
 	pid_t pid;
@@ -649,7 +649,10 @@ static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
 			snprintf(val, sizeof(val), "%s",
 				 json_string_value(json_object_get(e, "value")) ?: "");
 		}
-		snprintf(buf, sizeof(buf), "%s=%s", name, val);
+		if (snprintf(buf, sizeof(buf), "%s=%s", name, val) >= (int)sizeof(buf)) {
+			snprintf(tail, n, "kubesim: env %.64s is too long", name);
+			goto out;
+		}
 		json_array_append_new(env, json_string(buf));
 	}
 	if (!mkdtemp(dir)) {
