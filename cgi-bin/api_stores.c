@@ -68,11 +68,12 @@ int api_stores_create(struct req *r)
 	int st;
 
 	if ((st = body_str(r, "name", &c.name)) || (st = body_str(r, "engine", &c.engine)) ||
-	    (st = body_str(r, "plan", &c.plan)))
+	    (st = body_str(r, "plan", &c.plan)) || (st = body_str(r, "region", &c.region)))
 		return st;
 	c.idem_key = req_header(r, "Idempotency-Key");
 	if (store_create(r->a, &who, &c, &e) < 0)
-		return web_stores_fail(r, &e, c.field, c.code, c.retry_after);
+		return web_stores_fail(r, &e, c.field, c.refused ? c.refused : c.code,
+				       c.retry_after);
 	if (!c.replayed)
 		resp_header(r, "Location", "/api/v1/stores/%s", view_get_str(c.store, "id"));
 	return store_answer(r, c.replayed ? 200 : 201, c.store);

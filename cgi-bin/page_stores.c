@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "config.h"
 #include "pages.h"
 #include "plan.h"
@@ -58,7 +59,7 @@ static void plan_options(struct req *r, struct view *arr, const char *selected, 
 
 /* GET /stores and the answer to a failed POST /stores. */
 static int stores_page(struct req *r, int status, const char *name, const char *engine,
-		       const char *plan, const char *field, const char *error)
+		       const char *plan, const char *region, const char *field, const char *error)
 {
 	struct store_who who = web_stores_who(r);
 	struct view *v = page_view(r, "Stores"), *list, *opts, *form;
@@ -85,6 +86,18 @@ static int stores_page(struct req *r, int status, const char *name, const char *
 			view_set_bool(o, "selected", 1);
 	}
 	plan_options(r, view_set_arr(v, "plans"), plan, NULL);
+	{
+		/* a region to choose only when the clusters have more than one (admission.h) */
+		struct view *regions = view_arr(r->a);
+		struct err re = ERR_INIT;
+
+		if (admission_regions(r->a, regions, region, &re) > 1) {
+			view_add(v, "regions", regions);
+			view_set_bool(v, "has_regions", 1);
+		} else if (field && !strcmp(field, "region")) {
+			field = NULL; /* no region field to show it under */
+		}
+	}
 	if (field)
 		view_set_str(view_set_obj(v, "errors"), field, error);
 	else if (error)
@@ -114,7 +127,7 @@ int page_stores_session(struct req *r, const char *token, struct session_user *s
 
 int page_stores(struct req *r)
 {
-	return stores_page(r, 200, NULL, NULL, NULL, NULL, NULL);
+	return stores_page(r, 200, NULL, NULL, NULL, NULL, NULL, NULL);
 }
 
 int page_stores_create(struct req *r)
@@ -126,16 +139,19 @@ int page_stores_create(struct req *r)
 	c.name = req_form(r, "name");
 	c.engine = req_form(r, "engine");
 	c.plan = req_form(r, "plan");
+	c.region = req_form(r, "region");
 	if (store_create(r->a, &who, &c, &e) < 0) {
-		const char *plan = req_form(r, "plan");
+		const char *plan = req_form(r, "plan"), *region = req_form(r, "region");
 
 		if (e.status == 422)
-			return stores_page(r, 422, c.name, c.engine, plan, c.field, e.msg);
+			return stores_page(r, 422, c.name, c.engine, plan, region, c.field, e.msg);
 		if (e.status == 429) {
 			if (c.retry_after > 0)
 				resp_header(r, "Retry-After", "%d", c.retry_after);
-			return stores_page(r, 429, c.name, c.engine, plan, NULL, e.msg);
+			return stores_page(r, 429, c.name, c.engine, plan, region, NULL, e.msg);
 		}
+		if (e.status == 503 && c.refused) /* admission: the form again, with why */
+			return stores_page(r, 503, c.name, c.engine, plan, region, NULL, e.msg);
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	}
 	return resp_redirect(r, arena_printf(r->a, "/stores/%s", view_get_str(c.store, "id")));

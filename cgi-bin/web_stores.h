@@ -17,7 +17,8 @@ static inline struct store_who web_stores_who(struct req *r)
 
 /*
  * A store module error as the response: 422 names field, 429 gets code and
- * Retry-After, 503 "unavailable"; everything else the status's default code.
+ * Retry-After, 503 code (admission's "capacity") or "unavailable";
+ * everything else the status's default code.
  */
 static inline int web_stores_fail(struct req *r, const struct err *e, const char *field,
 				  const char *code, int retry_after)
@@ -28,7 +29,7 @@ static inline int web_stores_fail(struct req *r, const struct err *e, const char
 		return req_invalid(r, field ? field : "body", "%s", e->msg);
 	if (status == 429 && retry_after > 0)
 		resp_header(r, "Retry-After", "%d", retry_after);
-	if (status == 503)
+	if (status == 503 && !code)
 		code = "unavailable";
 	return req_fail(r, status, code, "%s", e->msg);
 }

@@ -81,6 +81,7 @@ static const struct setting settings[] = {
 	S("domain_issuer", domain_issuer, ""),
 	S("domain_issuer_kind", domain_issuer_kind, "ClusterIssuer"),
 	I("domain_cert_budget", domain_cert_budget, "50", 0, 1000000),
+	I("capacity_interval", capacity_interval, "60", 0, 86400),
 
 	S("kubeconfig", kubeconfig, ""),
 	S("kube_context", kube_context, ""),

@@ -72,6 +72,9 @@ struct config {
 	char *domain_issuer_kind;	/* ClusterIssuer | Issuer */
 	int domain_cert_budget;		/* certificates per registered domain per 7 days (0 = no limit) */
 
+	/* admission (docs/design.md "Placement and admission") */
+	int capacity_interval;		/* seconds between two reads of a cluster's nodes and StorageClasses (0 = every pass) */
+
 	/* kubernetes */
 	char *kubeconfig;		/* "" = $KUBECONFIG, ~/.kube/config or in-cluster */
 	char *kube_context;

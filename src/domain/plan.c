@@ -1,5 +1,6 @@
 /* plan.c - the plans file: parsed once, checked, and looked up by name (plan.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,35 @@ long long plan_quantity_bytes(const char *q)
 			if (n > (1LL << 62) / units[i].mul)
 				return -1;
 			return n * units[i].mul;
+		}
+	return -1;
+}
+
+long long plan_quantity_milli(const char *q)
+{
+	static const struct {
+		const char *suffix;
+		long double mul;
+	} units[] = {{"m", 1.0L},	  {"", 1e3L},		{"k", 1e6L},
+		     {"M", 1e9L},	  {"G", 1e12L},		{"T", 1e15L},
+		     {"Ki", 1024e3L},	  {"Mi", 1048576e3L},	{"Gi", 1073741824e3L},
+		     {"Ti", 1099511627776e3L}};
+	long double n = 0, frac = 0.1L, v;
+	const char *s = q;
+
+	if (!q || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		n = n * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, frac /= 10)
+			n += (*s - '0') * frac;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(s, units[i].suffix)) {
+			v = n * units[i].mul;
+			if (v > (long double)(1LL << 62))
+				return -1;
+			return (long long)ceill(v - 1e-6L);
 		}
 	return -1;
 }

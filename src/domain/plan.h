@@ -74,4 +74,12 @@ json_t *plan_store_values(const json_t *plan, const char *engine, const json_t *
  */
 long long plan_quantity_bytes(const char *q);
 
+/*
+ * Any Kubernetes quantity ("1500m", "2", "0.5", "64Gi", "65776132Ki",
+ * "1.5G") times 1000, rounded up: CPU in millicores, or memory in
+ * thousandths of a byte (divide by 1000).  -1 when it is not a quantity
+ * (exponent forms "1e3" are not taken) or it is beyond 2^62.
+ */
+long long plan_quantity_milli(const char *q);
+
 #endif

@@ -22,6 +22,7 @@
 #include "readiness.h"
 #include "reconcile.h"
 #include "reconcile_backup.h"
+#include "reconcile_capacity.h"
 #include "reconcile_domain.h"
 #include "reconcile_int.h"
 #include "reconcile_webhooks.h"
@@ -2292,6 +2293,15 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			if (reconcile_backups(r, &nb, &be) < 0)
 				log_warn("reconcile: backups: %s", be.msg);
 			r->transitions += nb;
+		}
+		/* the cluster's capacity for admission (reconcile_capacity.h): never a pass error */
+		{
+			struct err ce = ERR_INIT;
+			int seen = 0;
+
+			if (capacity_observe(&r->k, r->a, "default", config.capacity_interval,
+					     &seen, &ce) < 0)
+				log_warn("reconcile: capacity: %s", ce.msg);
 		}
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);

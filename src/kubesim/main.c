@@ -27,6 +27,22 @@
  *         [--cert-ready-ms N] (cert-manager's Certificates: certmanager.c)
  *         [--dns NAME=127.0.0.1:PORT]... [--quiet]
  *         [--job-runner PROGRAM] (backup Jobs' containers run for real: controllers.c)
+ *         [--node NAME=CPU,MEMORY[,unschedulable][,notready]]... [--storage-class NAME[=default]]...
+ *
+ * Nodes and StorageClasses (cluster-scoped, served like every other kind):
+ * the cluster starts with the --node ones (default: one node "kubesim-node-1",
+ * 16 CPU and 64Gi allocatable, schedulable and Ready, room for every
+ * test's stores; also KUBESIM_NODES, the same specs separated by ';') and
+ * the --storage-class ones (default none, like before: the charts' overlays
+ * name no class, so claims take the default class if there is one; also
+ * KUBESIM_STORAGE_CLASSES, separated by ','; "=default" marks the class
+ * storageclass.kubernetes.io/is-default-class, provisioner rancher.io/local-path,
+ * reclaimPolicy Delete, volumeBindingMode WaitForFirstConsumer as k3s has it).
+ * A node's status.capacity and status.allocatable both get CPU and MEMORY
+ * (quantities: "16", "3500m", "64Gi") and pods "110"; its Ready condition
+ * is True unless notready.  Tests add, resize, cordon (spec.unschedulable)
+ * or remove nodes with kubectl as on a real cluster (status via
+ * --subresource=status).
  *
  * --continue-ttl-ms: a list's continue token is refused (410 Expired) this
  * long after the list's first page (default 300000, etcd's compaction
@@ -613,7 +629,9 @@ static void usage(void)
 	    "               [--watch-window N] [--watch-queue N] [--watch-bookmark-ms N]\n"
 	    "               [--cert-ready-ms N] [--job-runner PROGRAM]\n"
 	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... "
-	    "[--quiet]\n");
+	    "[--quiet]\n"
+	    "               [--node NAME=CPU,MEMORY[,unschedulable][,notready]]... "
+	    "[--storage-class NAME[=default]]...\n");
 }
 
 static void seed_object(const char *kind, const char *name)
@@ -629,6 +647,119 @@ static void seed_object(const char *kind, const char *name)
 	json_object_set_new(json_object_get(o, "metadata"), "creationTimestamp", json_string(ts));
 	ks_ctl_on_create(r, o, 1);
 	ks_store_add(r, o);
+}
+
+static void seed_add(const char *kind, json_t *o)
+{
+	const struct ks_resource *r = ks_resource_by_kind(kind);
+	json_t *md = json_object_get(o, "metadata");
+	char uid[40], ts[40];
+
+	ks_uuid(uid);
+	ks_timestamp(ts);
+	json_object_set_new(md, "uid", json_string(uid));
+	json_object_set_new(md, "creationTimestamp", json_string(ts));
+	ks_ctl_on_create(r, o, 1);
+	ks_store_add(r, o);
+}
+
+/* One --node spec: NAME=CPU,MEMORY[,unschedulable][,notready]. */
+static int seed_node(const char *spec, struct err *e)
+{
+	char buf[256], *name = buf, *cpu, *mem, *flag, *save = NULL;
+	struct ks_qty q;
+	int unsched = 0, ready = 1;
+	json_t *o, *res, *qcpu, *qmem;
+	char ts[40];
+
+	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf) || !(cpu = strchr(buf, '=')))
+		return err_set(e, 400, "--node %s: want NAME=CPU,MEMORY", spec);
+	*cpu++ = 0;
+	cpu = strtok_r(cpu, ",", &save);
+	mem = strtok_r(NULL, ",", &save);
+	if (!*name || !cpu || !mem)
+		return err_set(e, 400, "--node %s: want NAME=CPU,MEMORY", spec);
+	qcpu = json_string(cpu);
+	qmem = json_string(mem);
+	if (ks_qty_of(qcpu, &q) < 0 || ks_qty_of(qmem, &q) < 0) {
+		json_decref(qcpu);
+		json_decref(qmem);
+		return err_set(e, 400, "--node %s: CPU and MEMORY must be quantities", spec);
+	}
+	while ((flag = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(flag, "unschedulable"))
+			unsched = 1;
+		else if (!strcmp(flag, "notready"))
+			ready = 0;
+		else {
+			json_decref(qcpu);
+			json_decref(qmem);
+			return err_set(e, 400, "--node %s: unknown flag '%s'", spec, flag);
+		}
+	}
+	ks_timestamp(ts);
+	res = json_pack("{s:o,s:o,s:s}", "cpu", qcpu, "memory", qmem, "pods", "110");
+	o = json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:{},s:{s:o,s:o,s:[{s:s,s:s,s:s,s:s,s:s,s:s}]}}",
+		      "apiVersion", "v1", "kind", "Node", "metadata", "name", name, "labels",
+		      "kubernetes.io/hostname", name, "spec", "status", "capacity", json_deep_copy(res),
+		      "allocatable", res, "conditions", "type", "Ready", "status",
+		      ready ? "True" : "False", "reason",
+		      ready ? "KubeletReady" : "KubeletNotReady", "message",
+		      ready ? "kubelet is posting ready status" : "container runtime is down",
+		      "lastHeartbeatTime", ts, "lastTransitionTime", ts);
+	if (!o)
+		return err_set(e, 500, "--node %s: out of memory", spec);
+	if (unsched)
+		json_object_set_new(json_object_get(o, "spec"), "unschedulable", json_true());
+	seed_add("Node", o);
+	return 0;
+}
+
+static int seed_cluster(const char **nodes, int nn, const char **classes, int nc, struct err *e)
+{
+	char envbuf[4096], *tok, *save = NULL;
+	const char *env;
+
+	if (!nn && (env = getenv("KUBESIM_NODES")) && *env) {
+		snprintf(envbuf, sizeof(envbuf), "%s", env);
+		for (tok = strtok_r(envbuf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+			if (seed_node(tok, e) < 0)
+				return -1;
+	} else if (!nn) {
+		if (seed_node("kubesim-node-1=16,64Gi", e) < 0)
+			return -1;
+	}
+	for (int i = 0; i < nn; i++)
+		if (seed_node(nodes[i], e) < 0)
+			return -1;
+	if (!nc && (env = getenv("KUBESIM_STORAGE_CLASSES")) && *env) {
+		save = NULL;
+		snprintf(envbuf, sizeof(envbuf), "%s", env);
+		for (tok = strtok_r(envbuf, ",", &save); tok && nc < 32; tok = strtok_r(NULL, ",", &save))
+			classes[nc++] = tok;
+	}
+	for (int i = 0; i < nc; i++) {
+		char name[254];
+		const char *eq = strchr(classes[i], '=');
+		size_t n = eq ? (size_t)(eq - classes[i]) : strlen(classes[i]);
+		json_t *o;
+
+		if (!n || n >= sizeof(name) || (eq && strcmp(eq + 1, "default")))
+			return err_set(e, 400, "--storage-class %s: want NAME or NAME=default",
+				       classes[i]);
+		memcpy(name, classes[i], n);
+		name[n] = 0;
+		o = json_pack("{s:s,s:s,s:{s:s},s:s,s:s,s:s}", "apiVersion", "storage.k8s.io/v1",
+			      "kind", "StorageClass", "metadata", "name", name, "provisioner",
+			      "rancher.io/local-path", "reclaimPolicy", "Delete",
+			      "volumeBindingMode", "WaitForFirstConsumer");
+		if (eq)
+			json_object_set_new(
+			    json_object_get(o, "metadata"), "annotations",
+			    json_pack("{s:s}", "storageclass.kubernetes.io/is-default-class", "true"));
+		seed_add("StorageClass", o);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -653,11 +784,14 @@ int main(int argc, char **argv)
 	    {"seed", required_argument, NULL, 's'},
 	    {"dns", required_argument, NULL, 10},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"storage-class", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *listen_spec = NULL, *ingress_spec = NULL, *dir = NULL;
-	const char *faults[32];
+	const char *faults[32], *nodes[64], *classes[32];
+	int nn = 0, nc = 0;
 	int nf = 0, opt, port = 0, iport = 0, fd, ifd = -1, sig, i;
 	struct ks_pki pki;
 	struct err e = ERR_INIT;
@@ -733,6 +867,14 @@ int main(int argc, char **argv)
 		case 'q':
 			ks_opt.quiet = 1;
 			break;
+		case 'n':
+			if (nn < 64)
+				nodes[nn++] = optarg;
+			break;
+		case 'c':
+			if (nc < 32)
+				classes[nc++] = optarg;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -781,6 +923,10 @@ int main(int argc, char **argv)
 	seed_object("Namespace", "kube-system");
 	seed_object("Namespace", "kube-public");
 	seed_object("Namespace", "kube-node-lease");
+	if (seed_cluster(nodes, nn, classes, nc, &e) < 0) {
+		fprintf(stderr, "kubesim: %s\n", e.msg);
+		return 2;
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -269,6 +269,10 @@ static const struct family {
      "DNS look-ups of pending custom domains by reconcile, by result (verified, not_yet, error, "
      "expired, taken).",
      "result", NULL},
+    {"c:admission_refusals", "storefleet_admission_refusals_total", "counter",
+     "Creates refused at once because they cannot fit, by reason (capacity, storage_class, "
+     "region, budget; docs/design.md \"Placement and admission\").",
+     "reason", NULL},
     {"c:store_failures", "storefleet_store_failures_total", "counter",
      "Stores that entered status failed, by reason class (sql/005_metrics.sql).", "reason",
      NULL},

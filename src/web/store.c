@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "admission.h"
 #include "apitoken.h"
 #include "audit.h"
 #include "auth.h"
@@ -476,10 +477,10 @@ static struct db_stmt st_guard = DB_STMT(
 
 /* clang-format off */
 static struct db_stmt st_insert = DB_STMT(
-	"INSERT INTO stores (id, owner_id, name, engine, plan, plan_applied) "
-	"VALUES ($1, $2::bigint, $3, $4, $5, $5) "
+	"INSERT INTO stores (id, owner_id, name, engine, plan, plan_applied, cluster) "
+	"VALUES ($1, $2::bigint, $3, $4, $5, $5, $6) "
 	"ON CONFLICT (id) DO NOTHING RETURNING id",
-	5);
+	6);
 /* clang-format on */
 
 /* clang-format off */
@@ -502,7 +503,8 @@ static int create_tx(void *ctx, struct err *e)
 	struct store_create *c = x->c;
 	struct arena *a = x->a;
 	char uid[24], lim[16], cool[16], ttl[16];
-	const char *p[5];
+	const char *p[6];
+	struct admission ad = {0};
 	PGresult *res;
 	struct view *d;
 	long long mine, all, hour;
@@ -512,6 +514,8 @@ static int create_tx(void *ctx, struct err *e)
 	c->code = NULL;
 	c->retry_after = 0;
 	c->field = NULL;
+	c->refused = NULL;
+	c->cluster = NULL;
 
 	snprintf(uid, sizeof(uid), "%lld", x->who->id);
 	p[0] = uid;
@@ -583,6 +587,16 @@ static int create_tx(void *ctx, struct err *e)
 		c->field = "plan";
 		return -1;
 	}
+	/* last: the cluster, its row locked until the store row is in (admission.h) */
+	ad.engine = c->engine;
+	ad.plan = c->plan;
+	ad.region = c->region;
+	if (admission_place(a, &ad, e) < 0) {
+		c->refused = ad.reason;
+		c->field = ad.field;
+		return -1;
+	}
+	c->cluster = ad.cluster;
 
 	/* A clash of two random ids is ~1e-12; try again rather than fail. */
 	for (int tries = 0;; tries++) {
@@ -592,6 +606,7 @@ static int create_tx(void *ctx, struct err *e)
 		p[2] = c->name;
 		p[3] = c->engine;
 		p[4] = c->plan;
+		p[5] = c->cluster;
 		if (!(res = db_run(a, &st_insert, p, e)))
 			return -1;
 		if (db_rows(res) == 1)
@@ -610,6 +625,9 @@ static int create_tx(void *ctx, struct err *e)
 	view_set_str(d, "name", c->name);
 	view_set_str(d, "engine", c->engine);
 	view_set_str(d, "plan", c->plan);
+	view_set_str(d, "cluster", c->cluster);
+	if (c->region && *c->region)
+		view_set_str(d, "region", c->region);
 	if (c->idem_key)
 		view_set_str(d, "idempotency_key", c->idem_key);
 	if (audit_record(a, x->who->id, x->who->email, x->who->ip, "store.create", x->id, d, e) < 0)
@@ -705,6 +723,11 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 			crypto_hash_sha256_update(&st, (const unsigned char *)c->plan,
 						  strlen(c->plan));
 		}
+		if (c->region && *c->region) { /* and without a region as before regions */
+			crypto_hash_sha256_update(&st, (const unsigned char *)"\0region", 8);
+			crypto_hash_sha256_update(&st, (const unsigned char *)c->region,
+						  strlen(c->region));
+		}
 		crypto_hash_sha256_final(&st, h);
 		sodium_bin2hex(x.hash, sizeof(x.hash), h, sizeof(h));
 	}
@@ -714,6 +737,18 @@ int store_create(struct arena *a, const struct store_who *who, struct store_crea
 				return -1;
 			c->replayed = 1;
 		} else {
+			if (x.c->refused) {
+				struct view *d = view_obj(a);
+
+				view_set_str(d, "name", c->name);
+				view_set_str(d, "engine", c->engine);
+				view_set_str(d, "plan", c->plan);
+				if (c->region && *c->region)
+					view_set_str(d, "region", c->region);
+				admission_refused(a, who->id, who->email, who->ip,
+						  "store.create.refused", NULL, d, c->refused,
+						  te.msg);
+			}
 			return err_set(e, te.status ? te.status : 500, "%s", te.msg);
 		}
 	} else if (x.existing) {

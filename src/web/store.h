@@ -54,9 +54,12 @@ int store_check_engine(const char *engine, struct err *e);
  * success *store is the new (or, for a replayed key, the earlier) store's
  * view and replayed says which; on 429 code is "quota_exceeded" or
  * "rate_limited" and retry_after the seconds to wait (0: not applicable);
- * on 422 field names the bad input ("name", "engine", "plan",
+ * on 422 field names the bad input ("name", "engine", "plan", "region",
  * "Idempotency-Key"): an unknown plan lists the plans, and a tenant with
- * the plan's stores_per_tenant stores on it already is refused.
+ * the plan's stores_per_tenant stores on it already is refused.  Last,
+ * admission places the store on a cluster (admission.h) or refuses it with
+ * 422 or 503 and refused set; a refusal is audited (store.create.refused)
+ * and counted in /metrics after the transaction is rolled back.
  *
  * In one transaction: the tenant's users row is locked FOR UPDATE and a
  * global advisory lock taken, then the idempotency key, the per-tenant
@@ -68,6 +71,9 @@ int store_check_engine(const char *engine, struct err *e);
 struct store_create {
 	const char *name, *engine, *idem_key;
 	const char *plan; /* NULL or "" = the default plan; OUT: the plan's name */
+	const char *region;  /* NULL or "" = any (admission.h); OUT: the cluster chosen */
+	const char *cluster; /* OUT: where the store was placed */
+	const char *refused; /* OUT: admission's reason (capacity, storage_class, region) */
 	int plan_limit;	  /* internal: the plan's stores_per_tenant */
 	struct view *store;
 	int replayed;

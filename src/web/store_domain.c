@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "admission.h"
 #include "audit.h"
 #include "config.h"
 #include "db.h"
@@ -141,6 +142,7 @@ struct change {
 	int remove;
 	int gone;	   /* OUT (remove): the row was deleted */
 	const char *was; /* OUT (remove): its status before */
+	int budget;	 /* OUT (add): refused for the certificate budget */
 };
 
 /* The store row locked, visible to who; details gets as_admin/owner for an administrator. */
@@ -210,7 +212,7 @@ static int add_tx(void *ctx, struct err *e)
 		if (!(res = db_run(c->a, &st_budget, p, e)))
 			return -1;
 		n = db_get_ll(res, 0, 0);
-		if (n >= config.domain_cert_budget)
+		if (n >= config.domain_cert_budget && (c->budget = 1))
 			return err_set(e, 422,
 				       "%s cannot get a certificate this week: Let's Encrypt issues at "
 				       "most %d certificates a week for %s and the names under it, and "
@@ -297,22 +299,30 @@ static struct view *load_one(struct arena *a, const char *id, const char *ascii,
 int store_domain_add(struct arena *a, const struct store_who *who, const char *id,
 		     const char *domain, struct view **out, struct err *e)
 {
-	struct change c = {a, who, id, NULL, NULL, 0, 0, NULL};
+	struct change c = {a, who, id, NULL, NULL, 0, 0, NULL, 0};
 
 	/* a store the asker cannot see is a 404 before the input is judged */
 	if (!store_get(a, who, id, NULL, e))
 		return -1;
 	if (dnsname_normalize(a, domain, config.domain, &c.ascii, &c.unicode, e) < 0)
 		return -1;
-	if (run_tx(add_tx, &c, e) < 0)
+	if (run_tx(add_tx, &c, e) < 0) {
+		if (c.budget) { /* admission's refusals are audited and counted (admission.h) */
+			struct view *d = view_obj(a);
+
+			view_set_str(d, "domain", c.ascii);
+			admission_refused(a, who->id, who->email, who->ip, "domain.add.refused", id, d,
+					  "budget", e->msg);
+		}
 		return -1;
+	}
 	return (*out = load_one(a, id, c.ascii, e)) ? 0 : -1;
 }
 
 int store_domain_remove(struct arena *a, const struct store_who *who, const char *id,
 			const char *domain, struct view **out, struct err *e)
 {
-	struct change c = {a, who, id, NULL, NULL, 1, 0, NULL};
+	struct change c = {a, who, id, NULL, NULL, 1, 0, NULL, 0};
 	struct err ne = ERR_INIT;
 
 	*out = NULL;
