@@ -450,9 +450,15 @@ const char *req_error_code(const struct req *r, int status)
 	return r->err_code ? r->err_code : default_code(status);
 }
 
-/* What a person is told: 4xx messages are written for them, 5xx details stay in the log. */
+/*
+ * What a person is told: 4xx messages are written for them, 5xx details stay
+ * in the log, except admission's 503 (code "capacity", admission.h): its
+ * reason is written for people and is the whole point of the answer.
+ */
 const char *req_error_message(const struct req *r, int status)
 {
+	if (status == 503 && r->err_code && !strcmp(r->err_code, "capacity") && r->err.msg[0])
+		return r->err.msg;
 	if (status == 503)
 		return "The service is temporarily unavailable. Please try again in a moment.";
 	if (status >= 500)
