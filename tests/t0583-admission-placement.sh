@@ -18,6 +18,8 @@ is "$(kubectl get node small -o jsonpath='{.status.allocatable.cpu}/{.status.all
 	"3500m/6Gi/True" "a node's allocatable and its Ready condition"
 is "$(kubectl get node cordoned -o jsonpath='{.spec.unschedulable}'):$(kubectl get node sick -o jsonpath='{.status.conditions[0].status}')" \
 	"true:False" "a cordoned node and a node that is not Ready"
+like "$(kubectl get nodes --no-headers | awk '{print $1 ":" $2}' | sort | tr '\n' ' ')" \
+	'^big:Ready cordoned:Ready,SchedulingDisabled sick:NotReady small:Ready $' "kubectl get nodes: the STATUS column as a real cluster shows it"
 is "$(kubectl get storageclass -o name | sort | tr '\n' ' ')" \
 	"storageclass.storage.k8s.io/fast storageclass.storage.k8s.io/local-path " "kubectl get storageclass"
 is "$(kubectl get sc local-path -o jsonpath='{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}')" true \

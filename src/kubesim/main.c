@@ -709,6 +709,9 @@ static int seed_node(const char *spec, struct err *e)
 		      "lastHeartbeatTime", ts, "lastTransitionTime", ts);
 	if (!o)
 		return err_set(e, 500, "--node %s: out of memory", spec);
+	json_object_set_new(json_object_get(o, "status"), "nodeInfo",
+			    json_pack("{s:s,s:s,s:s}", "kubeletVersion", "v1.36.3-kubesim",
+				      "operatingSystem", "linux", "architecture", "amd64"));
 	if (unsched)
 		json_object_set_new(json_object_get(o, "spec"), "unschedulable", json_true());
 	seed_add("Node", o);

@@ -109,6 +109,11 @@ static const char *header(const struct ks_resource *r)
 		return "Name,Ready,Secret,Age";
 	if (!strcmp(p, "issuers") || !strcmp(p, "clusterissuers"))
 		return "Name,Ready,Age";
+	/* pkg/printers/internalversion: nodes and storageclasses, priority 0 */
+	if (!strcmp(p, "nodes"))
+		return "Name,Status,Roles,Age,Version";
+	if (!strcmp(p, "storageclasses"))
+		return "Name,Provisioner,ReclaimPolicy,VolumeBindingMode,AllowVolumeExpansion,Age";
 	return "Name,Age";
 }
 
@@ -183,6 +188,36 @@ static json_t *cells(const struct ks_resource *r, const json_t *o)
 	}
 	if (!strcmp(p, "namespaces"))
 		return json_pack("[s,s,s]", name, sval(o, "status", "phase"), a);
+	if (!strcmp(p, "nodes")) {
+		json_t *c;
+		size_t i;
+		const char *ready = "Unknown";
+
+		json_array_foreach(json_object_get(st, "conditions"), i, c)
+			if (!strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Ready"))
+				ready = !strcmp(json_string_value(json_object_get(c, "status")) ?: "",
+						"True")
+					    ? "Ready"
+					    : "NotReady";
+		snprintf(buf, sizeof(buf), "%s%s", ready,
+			 json_is_true(json_object_get(json_object_get(o, "spec"), "unschedulable"))
+			     ? ",SchedulingDisabled"
+			     : "");
+		return json_pack("[s,s,s,s,s]", name, buf, "<none>", a,
+				 sval(st, "nodeInfo", "kubeletVersion"));
+	}
+	if (!strcmp(p, "storageclasses")) {
+		const char *def = sval(json_object_get(o, "metadata"), "annotations",
+				       "storageclass.kubernetes.io/is-default-class");
+		const char *rp = json_string_value(json_object_get(o, "reclaimPolicy"));
+		const char *vb = json_string_value(json_object_get(o, "volumeBindingMode"));
+
+		snprintf(buf, sizeof(buf), "%s%s", name, !strcmp(def, "true") ? " (default)" : "");
+		return json_pack("[s,s,s,s,b,s]", buf,
+				 json_string_value(json_object_get(o, "provisioner")) ?: "",
+				 rp ? rp : "Delete", vb ? vb : "Immediate",
+				 json_is_true(json_object_get(o, "allowVolumeExpansion")), a);
+	}
 	if (!strcmp(p, "services")) {
 		json_t *port;
 		size_t i;
