@@ -125,6 +125,8 @@ struct watch {
 
 struct observe {
 	struct k8s *k;
+	char cluster[64]; /* the clusters row this view is of (sql/019_observed_clusters.sql) */
+	char tag[72];	  /* "" for 'default' (the logs as before), else "cluster NAME: " */
 	char owner[300];
 	double end;		/* monotonic: when the run ends */
 	void *m;		/* CURLM * */
@@ -425,6 +427,7 @@ static int list_kind(struct observe *o, int k, page_fn fn, void *ctx, char *rv, 
 	struct buf base = BUF_INIT, url = BUF_INIT;
 	char *cont = NULL;
 	int rc = -1, code = 0;
+	long deadline;
 
 	*rv = 0;
 	if (k8s_path(&base, kinds[k].api_version, kinds[k].kind, NULL, NULL, e) < 0)
@@ -445,10 +448,20 @@ static int list_kind(struct observe *o, int k, page_fn fn, void *ctx, char *rv, 
 		}
 		if (url.failed)
 			die_oom();
+		/*
+		 * Retried within one request timeout, not the client's whole
+		 * deadline: a pass waits no longer than that for a cluster that
+		 * does not answer (the other clusters' stores go on), and the
+		 * next pass lists again.
+		 */
+		deadline = o->k->deadline_ms;
+		if (o->k->timeout_ms < deadline)
+			o->k->deadline_ms = o->k->timeout_ms;
 		page = k8s_get_narrowed(o->k, url.s, observe_narrow_list, &code, ke);
+		o->k->deadline_ms = deadline;
 		if (!page) {
 			/* an expired continue token (410) too: the next try starts over */
-			err_set(e, 502, "observe: %s", ke->err.msg);
+			err_set(e, 502, "observe: %s%s", o->tag, ke->err.msg);
 			goto out;
 		}
 		items = json_object_get(page, "items");
@@ -467,7 +480,7 @@ static int list_kind(struct observe *o, int k, page_fn fn, void *ctx, char *rv, 
 			die_oom();
 		json_decref(page);
 		if (!listed) {
-			err_set(e, 502, "observe: %s list: the answer is not a list",
+			err_set(e, 502, "observe: %s%s list: the answer is not a list", o->tag,
 				kinds[k].kind);
 			goto out;
 		}
@@ -527,12 +540,12 @@ static struct db_stmt st_take = DB_STMT(
     "UPDATE observed_kinds SET holder = $2, lease_holder = $3::int,"
     "  token = CASE WHEN holder = $2 AND token = $4::bigint THEN token ELSE token + 1 END,"
     "  held_until = now() + make_interval(secs => $5::int)"
-    " WHERE kind = $1::smallint AND ((holder = $2 AND token = $4::bigint)"
+    " WHERE cluster = $6 AND kind = $1::smallint AND ((holder = $2 AND token = $4::bigint)"
     "   OR NOT (held_until IS NOT NULL AND held_until > now()"
     "     AND " LEASE_HOLDER_ALIVE("observed_kinds") "))"
     " RETURNING token, resource_version,"
     "  coalesce(extract(epoch FROM now() - current_at)::float8, -1)",
-    5);
+    6);
 /* clang-format on */
 
 /* The fence of every write: lock the kind's row while the lease is this host's. */
@@ -541,16 +554,18 @@ static struct db_stmt st_fence = DB_STMT(
     "   ELSE $3 END,"
     "  current_at = CASE WHEN $4::float8 >= 0 THEN now() - make_interval(secs => $4::float8)"
     "   ELSE current_at END"
-    " WHERE kind = $1::smallint AND holder = $5 AND token = $2::bigint AND held_until > now()"
+    " WHERE cluster = $6 AND kind = $1::smallint AND holder = $5 AND token = $2::bigint"
+    "  AND held_until > now()"
     " RETURNING 1",
-    5);
+    6);
 
 static struct db_stmt st_upsert =
-    DB_STMT("INSERT INTO observed_objects (kind, namespace, name, store_id, summary)"
-	    " SELECT $1::smallint, x->>0, x->>1, x->>2, x->>3 FROM json_array_elements($2::json) x"
-	    " ON CONFLICT (kind, namespace, name) DO UPDATE SET store_id = excluded.store_id,"
+    DB_STMT("INSERT INTO observed_objects (cluster, kind, namespace, name, store_id, summary)"
+	    " SELECT $3, $1::smallint, x->>0, x->>1, x->>2, x->>3"
+	    " FROM json_array_elements($2::json) x"
+	    " ON CONFLICT (cluster, kind, namespace, name) DO UPDATE SET store_id = excluded.store_id,"
 	    "  summary = excluded.summary",
-	    2);
+	    3);
 
 /*
  * The watch's writes also mark the stores they change in observed_changes
@@ -566,11 +581,11 @@ static struct db_stmt st_watch_upsert = DB_STMT(
     "WITH x AS (SELECT x->>0 AS ns, x->>1 AS name, x->>2 AS store_id, x->>3 AS summary"
     "   FROM json_array_elements($2::json) x),"
     " moved AS (SELECT o.store_id FROM observed_objects o JOIN x"
-    "   ON o.kind = $1::smallint AND o.namespace = x.ns AND o.name = x.name"
+    "   ON o.cluster = $3 AND o.kind = $1::smallint AND o.namespace = x.ns AND o.name = x.name"
     "   WHERE o.store_id <> x.store_id),"
-    " up AS (INSERT INTO observed_objects (kind, namespace, name, store_id, summary)"
-    "   SELECT $1::smallint, ns, name, store_id, summary FROM x"
-    "   ON CONFLICT (kind, namespace, name) DO UPDATE SET store_id = excluded.store_id,"
+    " up AS (INSERT INTO observed_objects (cluster, kind, namespace, name, store_id, summary)"
+    "   SELECT $3, $1::smallint, ns, name, store_id, summary FROM x"
+    "   ON CONFLICT (cluster, kind, namespace, name) DO UPDATE SET store_id = excluded.store_id,"
     "    summary = excluded.summary"
     "   WHERE (observed_objects.store_id, observed_objects.summary)"
     "    IS DISTINCT FROM (excluded.store_id, excluded.summary)"
@@ -579,32 +594,36 @@ static struct db_stmt st_watch_upsert = DB_STMT(
     "  SELECT DISTINCT store_id FROM (SELECT store_id FROM up UNION ALL SELECT store_id FROM moved) m"
     "  ORDER BY store_id"
     " ON CONFLICT (store_id) DO UPDATE SET change = excluded.change",
-    2);
+    3);
 
 static struct db_stmt st_remove = DB_STMT(
     "WITH gone AS (DELETE FROM observed_objects o USING json_array_elements($2::json) x"
-    "   WHERE o.kind = $1::smallint AND o.namespace = x->>0 AND o.name = x->>1"
+    "   WHERE o.cluster = $3 AND o.kind = $1::smallint AND o.namespace = x->>0"
+    "    AND o.name = x->>1"
     "   RETURNING o.store_id)"
     " INSERT INTO observed_changes (store_id) SELECT DISTINCT store_id FROM gone ORDER BY store_id"
     " ON CONFLICT (store_id) DO UPDATE SET change = excluded.change",
-    2);
+    3);
 
 /* A re-list's first write: the kind's rows go, and its listed count grows (every store judged). */
 static struct db_stmt st_clear = DB_STMT(
-    "WITH gone AS (DELETE FROM observed_objects WHERE kind = $1::smallint)"
-    " UPDATE observed_kinds SET listed = listed + 1 WHERE kind = $1::smallint",
-    1);
+    "WITH gone AS (DELETE FROM observed_objects WHERE cluster = $2 AND kind = $1::smallint)"
+    " UPDATE observed_kinds SET listed = listed + 1 WHERE cluster = $2 AND kind = $1::smallint",
+    2);
 /* clang-format on */
 
 static struct db_stmt st_currency =
     DB_STMT("SELECT kind, coalesce(extract(epoch FROM now() - current_at)::float8, -1e9),"
-	    " current_at IS NOT NULL FROM observed_kinds ORDER BY kind",
-	    0);
-
-static struct db_stmt st_load =
-    DB_STMT("SELECT store_id, kind, summary FROM observed_objects"
-	    " WHERE store_id = ANY($1::text[]) ORDER BY kind, namespace, name",
+	    " current_at IS NOT NULL FROM observed_kinds WHERE cluster = $1 ORDER BY kind",
 	    1);
+
+/* each store's objects in its own cluster ($1 ids, $2 their clusters) */
+static struct db_stmt st_load =
+    DB_STMT("SELECT o.store_id, o.kind, o.summary FROM observed_objects o"
+	    " JOIN unnest($1::text[], $2::text[]) AS x (id, cluster)"
+	    "  ON o.store_id = x.id AND o.cluster = x.cluster"
+	    " ORDER BY o.kind, o.namespace, o.name",
+	    2);
 
 static void kstr(char *out, size_t n, int k)
 {
@@ -615,7 +634,7 @@ static void kstr(char *out, size_t n, int k)
 static int fence(struct arena *a, struct watch *w, const char *rv, double age, struct err *e)
 {
 	char ks[8], as[32];
-	const char *p[5] = {ks, w->token, rv, as, w->o->owner};
+	const char *p[6] = {ks, w->token, rv, as, w->o->owner, w->o->cluster};
 	PGresult *res;
 
 	kstr(ks, sizeof(ks), w->k);
@@ -629,10 +648,11 @@ static int fence(struct arena *a, struct watch *w, const char *rv, double age, s
  * Run stmt with kind and a JSON array (reference stolen); with a NULL
  * arena, only send it (db_send: the caller collects it with db_wait).
  */
-static int run_array(struct arena *a, struct db_stmt *stmt, int k, json_t *arr, struct err *e)
+static int run_array(struct arena *a, struct db_stmt *stmt, const char *cluster, int k, json_t *arr,
+		     struct err *e)
 {
 	char ks[8], *s = json_dumps(arr, JSON_COMPACT);
-	const char *p[2] = {ks, s};
+	const char *p[3] = {ks, s, cluster};
 	int rc;
 
 	json_decref(arr);
@@ -653,7 +673,7 @@ static void drop_watch(struct watch *w);
 static void lost(struct watch *w)
 {
 	if (w->owned)
-		log_info("observe: %s: the watch lease went to another host", kinds[w->k].kind);
+		log_info("observe: %s%s: the watch lease went to another host", w->o->tag, kinds[w->k].kind);
 	drop_watch(w);
 	json_object_clear(w->pending);
 	w->bookmarked = 0;
@@ -687,8 +707,8 @@ static int flush(struct arena *a, struct watch *w, struct err *e)
 			lost(w);
 		goto fail;
 	}
-	if ((json_array_size(up) && run_array(a, &st_watch_upsert, w->k, json_incref(up), e) < 0) ||
-	    (json_array_size(gone) && run_array(a, &st_remove, w->k, json_incref(gone), e) < 0) ||
+	if ((json_array_size(up) && run_array(a, &st_watch_upsert, w->o->cluster, w->k, json_incref(up), e) < 0) ||
+	    (json_array_size(gone) && run_array(a, &st_remove, w->o->cluster, w->k, json_incref(gone), e) < 0) ||
 	    db_commit(e) < 0) {
 		db_rollback();
 		goto fail;
@@ -762,7 +782,7 @@ static int relist_page(void *ctx, const json_t *items, const char *rv, struct er
 		json_decref(arr);
 		return -1;
 	}
-	if (run_array(NULL, &st_upsert, rl->k, arr, e) < 0)
+	if (run_array(NULL, &st_upsert, rl->o->cluster, rl->k, arr, e) < 0)
 		return -1;
 	rl->sent = 1;
 	/*
@@ -789,7 +809,7 @@ static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8
 	struct relist rl = {o, a, w->k, 0};
 	char ks[8], rv[32];
 	double t0 = mono();
-	const char *p[1] = {ks};
+	const char *p[2] = {ks, o->cluster};
 	int held;
 
 	drop_watch(w);
@@ -818,7 +838,7 @@ static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8
 	}
 	snprintf(w->rv, sizeof(w->rv), "%s", rv);
 	w->current_t = t0;
-	log_info("observe: %s listed at resourceVersion %s in %.3f s", kinds[w->k].kind, rv,
+	log_info("observe: %s%s listed at resourceVersion %s in %.3f s", o->tag, kinds[w->k].kind, rv,
 		 mono() - t0);
 	if (o->end > mono())
 		open_watch(o, w, rv, 0);
@@ -826,9 +846,10 @@ static int relist(struct observe *o, struct arena *a, struct watch *w, struct k8
 }
 
 /* Is every kind's shared view current by the database clock?  1, 0 (why), -1 (e). */
-static int view_current(struct arena *a, char *why, size_t n, struct err *e)
+static int view_current(struct observe *o, struct arena *a, char *why, size_t n, struct err *e)
 {
-	PGresult *res = db_run(a, &st_currency, NULL, e);
+	const char *p[1] = {o->cluster};
+	PGresult *res = db_run(a, &st_currency, p, e);
 
 	if (!res)
 		return -1;
@@ -859,26 +880,36 @@ static int view_current(struct arena *a, char *why, size_t n, struct err *e)
 	return 1;
 }
 
-int observe_load(const char *const *ids, int n, json_t **by, struct err *e)
+int observe_load(const char *const *ids, const char *const *clusters, int n, json_t **by,
+		 struct err *e)
 {
 	struct arena *a = arena_new();
-	struct buf arr = BUF_INIT;
-	const char *p[1];
+	struct buf arr = BUF_INIT, carr = BUF_INIT;
+	const char *p[2];
 	PGresult *res;
 	int rc = -1;
 
 	*by = json_object();
 	buf_addch(&arr, '{');
+	buf_addch(&carr, '{');
 	for (int i = 0; i < n; i++) {
-		/* store ids are [a-z][a-z0-9]{7} (sql/002): nothing to quote in an array literal */
-		if (i)
+		/*
+		 * store ids are [a-z][a-z0-9]{7} (sql/002), cluster names
+		 * [a-z0-9-] (sql/018): nothing to quote in an array literal
+		 */
+		if (i) {
 			buf_addch(&arr, ',');
+			buf_addch(&carr, ',');
+		}
 		buf_adds(&arr, ids[i]);
+		buf_adds(&carr, clusters[i]);
 	}
 	buf_addch(&arr, '}');
-	if (arr.failed)
+	buf_addch(&carr, '}');
+	if (arr.failed || carr.failed)
 		die_oom();
 	p[0] = arr.s;
+	p[1] = carr.s;
 	if (!(res = db_run(a, &st_load, p, e)))
 		goto out;
 	for (int i = 0, rows = db_rows(res); i < rows; i++) {
@@ -899,6 +930,7 @@ out:
 		*by = NULL;
 	}
 	buf_release(&arr);
+	buf_release(&carr);
 	arena_free(a);
 	return rc;
 }
@@ -964,11 +996,11 @@ static void on_line(struct watch *w, const char *s, size_t n)
 	switch (observe_parse_event(s, n, w->k, &ev)) {
 	case OBSERVE_EV_EXPIRED:
 		w->gone = 1;
-		log_info("observe: %s watch: %s", kinds[w->k].kind, ev.message);
+		log_info("observe: %s%s watch: %s", w->o->tag, kinds[w->k].kind, ev.message);
 		return;
 	case OBSERVE_EV_ERROR:
 		w->broken = 1;
-		log_info("observe: %s watch: %s", kinds[w->k].kind, ev.message);
+		log_info("observe: %s%s watch: %s", w->o->tag, kinds[w->k].kind, ev.message);
 		return;
 	case OBSERVE_EV_BAD:
 		w->broken = 1;
@@ -1069,7 +1101,7 @@ static void open_watch(struct observe *o, struct watch *w, const char *rv, int c
 	if (secs < CATCHUP_TIMEOUT)
 		secs = CATCHUP_TIMEOUT;
 	if (k8s_path(&path, kinds[w->k].api_version, kinds[w->k].kind, NULL, NULL, &e) < 0) {
-		log_error("observe: %s", e.msg);
+		log_error("observe: %s%s", o->tag, e.msg);
 		buf_release(&path);
 		return;
 	}
@@ -1095,7 +1127,7 @@ static void open_watch(struct observe *o, struct watch *w, const char *rv, int c
 	w->answered = 0;
 	w->last_byte = mono();
 	snprintf(w->rv, sizeof(w->rv), "%s", rv);
-	log_debug("observe: %s watch from resourceVersion %s (%d s)", kinds[w->k].kind, rv, secs);
+	log_debug("observe: %s%s watch from resourceVersion %s (%d s)", o->tag, kinds[w->k].kind, rv, secs);
 }
 
 /*
@@ -1159,7 +1191,7 @@ static void pump(struct observe *o, double wait)
 					w->gone = 1;
 				else
 					w->broken = 1;
-				log_info("observe: %s watch ended: %s%s%s", kinds[w->k].kind,
+				log_info("observe: %s%s watch ended: %s%s%s", o->tag, kinds[w->k].kind,
 					 msg->data.result != CURLE_OK
 					     ? curl_easy_strerror(msg->data.result)
 					     : st.reason,
@@ -1181,13 +1213,16 @@ static void pump(struct observe *o, double wait)
 
 /* ---- the pass's view --------------------------------------------------------------- */
 
-struct observe *observe_new(struct k8s *k, const char *owner, double run_for)
+struct observe *observe_new(struct k8s *k, const char *cluster, const char *owner, double run_for)
 {
 	struct observe *o = calloc(1, sizeof(*o));
 
 	if (!o)
 		die_oom();
 	o->k = k;
+	snprintf(o->cluster, sizeof(o->cluster), "%s", cluster);
+	if (strcmp(cluster, "default"))
+		snprintf(o->tag, sizeof(o->tag), "cluster %s: ", cluster);
 	snprintf(o->owner, sizeof(o->owner), "%s", owner);
 	o->end = mono() + run_for;
 	o->last_read = o->mark = mono();
@@ -1220,7 +1255,7 @@ static int take(struct observe *o, struct arena *a, struct watch *w, char *store
 		struct err *e)
 {
 	char ks[8], hs[16], secs[16];
-	const char *p[5] = {ks, o->owner, hs, w->owned ? w->token : "-1", secs};
+	const char *p[6] = {ks, o->owner, hs, w->owned ? w->token : "-1", secs, o->cluster};
 	PGresult *res;
 
 	kstr(ks, sizeof(ks), w->k);
@@ -1239,7 +1274,7 @@ static int take(struct observe *o, struct arena *a, struct watch *w, char *store
 		json_object_clear(w->pending);
 		w->current_t = 0;
 		w->rv[0] = 0;
-		log_info("observe: %s: this host owns the watch (token %s)", kinds[w->k].kind,
+		log_info("observe: %s%s: this host owns the watch (token %s)", o->tag, kinds[w->k].kind,
 			 db_get(res, 0, 0));
 	}
 	w->owned = 1;
@@ -1296,7 +1331,7 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 	struct err e = ERR_INIT;
 
 	if (lease_holder_ensure(a, &e) < 0) {
-		log_warn("observe: %s", e.msg);
+		log_warn("observe: %s%s", o->tag, e.msg);
 		return;
 	}
 	for (int k = 0; k < NKINDS; k++) {
@@ -1305,7 +1340,7 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 		err_clear(&e);
 		stored[k][0] = 0;
 		if (take(o, a, w, stored[k], sizeof(stored[k]), &e) < 0) {
-			log_warn("observe: %s lease: %s", kinds[k].kind, e.msg);
+			log_warn("observe: %s%s lease: %s", o->tag, kinds[k].kind, e.msg);
 			continue;
 		}
 		if (!w->owned || w->c)
@@ -1355,7 +1390,7 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 		 */
 		if (mono() - w->taken > config.lease_seconds / 2.0 &&
 		    take(o, a, w, stored[k], sizeof(stored[k]), &e) < 0) {
-			log_warn("observe: %s lease: %s", kinds[k].kind, e.msg);
+			log_warn("observe: %s%s lease: %s", o->tag, kinds[k].kind, e.msg);
 			continue;
 		}
 		if (!w->owned)
@@ -1363,13 +1398,13 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 		st->events += (int)json_object_size(w->pending);
 		if (w->gone) {
 			/* 410: the kept resourceVersion is older than the server's window */
-			log_info("observe: %s: resourceVersion %s expired: re-listing",
+			log_info("observe: %s%s: resourceVersion %s expired: re-listing", o->tag,
 				 kinds[k].kind, w->rv);
 			relist_once(o, a, w, st, fke, fe);
 			continue;
 		}
 		if (flush(a, w, &e) < 0) {
-			log_warn("observe: %s: %s", kinds[k].kind, e.msg);
+			log_warn("observe: %s%s: %s", o->tag, kinds[k].kind, e.msg);
 			continue;
 		}
 		if (!w->owned)
@@ -1381,7 +1416,7 @@ static void sync_owned(struct observe *o, struct arena *a, struct observe_stats 
 			drop_watch(w); /* reopened from w->rv at the next pass */
 		stale = !w->current_t || mono() - w->current_t > config.observe_stale;
 		if (stale) {
-			log_info("observe: %s: the watch did not advance within %d s: re-listing",
+			log_info("observe: %s%s: the watch did not advance within %d s: re-listing", o->tag,
 				 kinds[k].kind, config.observe_stale);
 			relist_once(o, a, w, st, fke, fe);
 		}
@@ -1400,7 +1435,11 @@ int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struc
 	*by = NULL;
 	if (own)
 		sync_owned(o, a, st, ke, &fe);
-	cur = view_current(a, st->why, sizeof(st->why), e);
+	st->failed = fe.status != 0;
+	for (int k = 0; k < NKINDS && !st->failed; k++)
+		if (o->w[k].owned && (o->w[k].code == 200 || st->listed))
+			st->reached = 1;
+	cur = view_current(o, a, st->why, sizeof(st->why), e);
 	if (cur < 0)
 		return -1;
 	if (cur)
@@ -1411,8 +1450,13 @@ int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struc
 		*e = fe;
 		return -1;
 	}
-	log_info("observe: not judging from the shared view: %s; listing the cluster for this pass",
+	log_info("observe: %snot judging from the shared view: %s; listing the cluster for this pass", o->tag,
 		 st->why);
 	*by = view = arena_json(a, json_object());
-	return list_direct(o, view, ke, e);
+	if (list_direct(o, view, ke, e) < 0) {
+		st->failed = 1;
+		return -1;
+	}
+	st->reached = 1;
+	return 0;
 }

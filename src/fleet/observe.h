@@ -28,16 +28,21 @@ struct observe_stats {
 	int resumed;   /* kinds whose watch was (re)opened from a kept resourceVersion */
 	int events;    /* changes applied */
 	int fallback;  /* 1: the shared view was not current; this pass listed for itself */
+	int failed;    /* a LIST of the cluster failed this pass (ke says how): it is in trouble */
+	int reached;   /* this host heard from the cluster this pass (a LIST, a watch's answer) */
 	char why[200]; /* why not current ("" when it was) */
 };
 
 /*
- * Set up on k (borrowed; the pass's client, so its requests are counted
- * with the pass's).  owner names this host's leases; run_for is the
- * seconds this process will keep running passes (the --for window; 0 for
- * --once), which bounds its watches' timeoutSeconds.
+ * Set up on k (borrowed; the pass's client of cluster, so its requests are
+ * counted with the pass's).  cluster names the clusters row the view is
+ * of (sql/019_observed_clusters.sql: every cluster has its own kinds'
+ * rows, watches, leases and fencing tokens).  owner names this host's
+ * leases; run_for is the seconds this process will keep running passes
+ * (the --for window; 0 for --once), which bounds its watches'
+ * timeoutSeconds.
  */
-struct observe *observe_new(struct k8s *k, const char *owner, double run_for);
+struct observe *observe_new(struct k8s *k, const char *cluster, const char *owner, double run_for);
 
 /* Close the watches and free (NULL is fine). */
 void observe_free(struct observe *o);
@@ -55,11 +60,12 @@ int observe_view(struct observe *o, struct arena *a, int own, json_t **by, struc
 		 struct k8s_err *ke, struct err *e);
 
 /*
- * The shared view of the stores ids[0..n) (at most 10,000), read from
- * PostgreSQL.  OUT: *by, a new object the caller json_decref()s.  0, or -1
- * with e.
+ * The shared view of the stores ids[0..n) (at most 10,000), each in its
+ * own cluster clusters[i], read from PostgreSQL.  OUT: *by, a new object
+ * the caller json_decref()s.  0, or -1 with e.
  */
-int observe_load(const char *const *ids, int n, json_t **by, struct err *e);
+int observe_load(const char *const *ids, const char *const *clusters, int n, json_t **by,
+		 struct err *e);
 
 /*
  * The narrow summary of a listed or watched object of kind k (0 Namespace,

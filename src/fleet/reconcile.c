@@ -127,20 +127,23 @@ struct engine_bp *reconcile_engine_bp(struct reconcile *r, const char *engine)
 	json_t *set, *obj;
 	size_t i;
 
-	for (int k = 0; k < r->nbps; k++)
-		if (!strcmp(r->bps[k].engine, engine))
-			return &r->bps[k];
-	if (r->nbps >= (int)(sizeof(r->bps) / sizeof(r->bps[0])))
+	struct rcluster *c = r->cur;
+
+	for (int k = 0; k < c->nbps; k++)
+		if (!strcmp(c->bps[k].engine, engine))
+			return &c->bps[k];
+	if (c->nbps >= (int)(sizeof(c->bps) / sizeof(c->bps[0])))
 		return NULL;
-	eb = &r->bps[r->nbps++];
+	eb = &c->bps[c->nbps++];
 	snprintf(eb->engine, sizeof(eb->engine), "%s", engine);
-	eb->bp = blueprint_load(config.charts_dir, engine, config.overlay, NULL, &e);
+	/* the cluster's overlay and store domain (its own, or the configuration's) */
+	eb->bp = blueprint_load(config.charts_dir, engine, c->overlay, NULL, &e);
 	if (!eb->bp) {
 		snprintf(eb->error, sizeof(eb->error), "%s", e.msg);
 		log_error("reconcile: %s", e.msg);
 		return eb;
 	}
-	bp_set_if(eb, "domain", "domain", NULL, config.domain);
+	bp_set_if(eb, "domain", "domain", NULL, c->domain);
 	bp_set_if(eb, "ingress.class", "ingress", "class", config.ingress_class);
 	bp_set_if(eb, "tls.secret_name", "tls", "secret_name", config.tls_secret);
 	bp_set_if(eb, "tls.cluster_issuer", "tls", "cluster_issuer", config.tls_issuer);
@@ -196,6 +199,331 @@ static const char *admin_user_of(const struct engine_bp *eb, const struct store 
 	return s->email;
 }
 
+/* ---- several clusters ------------------------------------------------------ */
+
+/*
+ * Several clusters (docs/design.md section 7).  Every pass reads the
+ * clusters table (sql/018_clusters.sql): each row gets a struct rcluster,
+ * made once and kept (client, view, charts) while the row stays; a row
+ * added while reconcile runs is served from the next pass, one removed is
+ * dropped.  'default' is the configuration's cluster: its client is made
+ * by reconcile_new (a configuration that cannot reach it stops the program,
+ * as before); another's when its row is first read (a sealed kubeconfig
+ * that does not open makes that cluster unreachable, with the reason).
+ *
+ * Each cluster is observed on its own (observe.h: watches, leases and
+ * fencing tokens keyed by cluster), and a store is judged and acted on
+ * with its own cluster's client and view only: use() sets r->cur and r->k
+ * to the store's cluster before anything is decided or done for it.
+ *
+ * A cluster whose observation fails this pass (a LIST that does not get
+ * through within the request timeout: refused, TLS, timeouts, 5xx or 429
+ * beyond the retries) is in trouble for the pass: nothing more is asked of
+ * it, so the other clusters' stores go on in the same pass, and
+ *   - its due provisioning and deleting stores get the trouble said on
+ *     them, one attempt of their episode of cluster trouble (section 3);
+ *   - once its view is no longer current (observe_stale) its ready and
+ *     degraded stores are not vouched for: they become degraded, "cluster
+ *     NAME unreachable: ...".  When it answers again its view is current
+ *     again and every store is judged from it: the healthy ones are ready
+ *     again.
+ * clusters.reachable, trouble and checked_at say what the last pass saw.
+ */
+#define DEFAULT_CLUSTER "default"
+
+/* clang-format off */
+static struct db_stmt st_clusters = DB_STMT(
+    "SELECT name, store_domain, overlay, ingress_address,"
+    "  md5(coalesce(encode(kubeconfig, 'hex'), '') || '/' || context || '/' || in_cluster::text)"
+    " FROM clusters ORDER BY name <> 'default', name", 0);
+
+/* What this pass saw of cluster $1 (checked_at: the last time it was reached). */
+static struct db_stmt st_reached = DB_STMT(
+    "UPDATE clusters SET reachable = $2::boolean, trouble = $3,"
+    "  checked_at = CASE WHEN $2::boolean THEN now() ELSE checked_at END"
+    " WHERE name = $1 AND (reachable IS DISTINCT FROM $2::boolean OR trouble <> $3"
+    "  OR ($2::boolean AND (checked_at IS NULL OR checked_at < now() - interval '30 seconds')))",
+    3);
+
+static struct db_stmt st_cluster_conn = DB_STMT(
+    "SELECT kubeconfig, context, in_cluster FROM clusters WHERE name = $1", 1);
+/* clang-format on */
+
+static double mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * TEMPORARY, until cluster.h (cluster_k8s_init) is on main: the client of
+ * a registered cluster from its row - in-cluster, or its kubeconfig opened
+ * with config.secret_key (seal.h) and loaded through a private file that
+ * is unlinked at once.  0, or -1 with e.
+ */
+static int cluster_client(struct arena *a, const char *name, struct k8s *k,
+			  const struct k8s_opts *o, struct err *e)
+{
+	const char *p[1] = {name};
+	struct buf plain = BUF_INIT;
+	struct kubeconfig kc;
+	char path[] = "/tmp/storefleet-kubeconfig-XXXXXX";
+	PGresult *res;
+	int fd, rc;
+
+	memset(k, 0, sizeof(*k));
+	if (!(res = db_run(a, &st_cluster_conn, p, e)))
+		return -1;
+	if (!db_rows(res))
+		return err_set(e, 404, "cluster '%s' does not exist", name);
+	if (db_get_bool(res, 0, 2)) {
+		if (kubeconfig_in_cluster(&kc, config.kube_sa_dir, e) < 0)
+			return -1;
+		return k8s_init_kc(k, &kc, o, e);
+	}
+	if (!db_get(res, 0, 0))
+		return err_set(e, 500, "cluster '%s' has no kubeconfig", name);
+	if (seal_open(config.secret_key, db_get(res, 0, 0), &plain, e) < 0) {
+		buf_release(&plain);
+		return -1;
+	}
+	fd = mkstemp(path);
+	rc = fd >= 0 && write(fd, plain.s, plain.len) == (ssize_t)plain.len ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	sodium_memzero(plain.s, plain.len);
+	buf_release(&plain);
+	if (rc == 0)
+		rc = kubeconfig_load(&kc, path, db_get(res, 0, 1), NULL, e);
+	else
+		err_set(e, 500, "cluster '%s': cannot write its kubeconfig aside", name);
+	unlink(path);
+	if (rc < 0)
+		return -1;
+	return k8s_init_kc(k, &kc, o, e);
+}
+
+/* The client options every cluster's client gets. */
+static void cluster_opts(struct k8s_opts *ko)
+{
+	k8s_opts_from_config(ko);
+	/* a LIST page (observe.c: 500 objects, pod templates and all) stays well under it */
+	if (ko->body_max < RECONCILE_BODY_MIN)
+		ko->body_max = RECONCILE_BODY_MIN;
+}
+
+static void cluster_free(struct rcluster *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->nbps; i++) {
+		blueprint_free(c->bps[i].bp);
+		json_decref(c->bps[i].expected);
+		json_decref(c->bps[i].running);
+	}
+	observe_free(c->obs);
+	if (c->k8s_ok)
+		k8s_release(&c->k);
+	free(c);
+}
+
+/* Its charts again, rendered with the cluster's new overlay or store domain. */
+static void cluster_charts_reset(struct rcluster *c)
+{
+	for (int i = 0; i < c->nbps; i++) {
+		blueprint_free(c->bps[i].bp);
+		json_decref(c->bps[i].expected);
+		json_decref(c->bps[i].running);
+	}
+	memset(c->bps, 0, sizeof(c->bps));
+	c->nbps = 0;
+}
+
+/* Make c's client and view when it has none yet: 0, or -1 with c->why. */
+static int cluster_connect(struct reconcile *r, struct rcluster *c)
+{
+	struct k8s_opts ko;
+	struct err e = ERR_INIT;
+	double left = r->o.run_for - (mono_now() - r->started);
+
+	if (c->k8s_ok)
+		return 0;
+	cluster_opts(&ko);
+	if (cluster_client(r->a, c->name, &c->k, &ko, &e) < 0) {
+		snprintf(c->why, sizeof(c->why), "cluster %s unreachable: %.300s", c->name, e.msg);
+		return -1;
+	}
+	c->k8s_ok = 1;
+	c->obs = observe_new(&c->k, c->name, r->o.owner, left > 0 ? left : 0);
+	log_info("reconcile: cluster %s: serving it (%s)", c->name, c->k.kc.server);
+	return 0;
+}
+
+/*
+ * Read the clusters table: new rows get a struct rcluster, removed ones
+ * are dropped, changed settings apply.  0, or -1 with e (database).
+ */
+static int clusters_sync(struct reconcile *r, struct err *e)
+{
+	PGresult *res = db_run(r->a, &st_clusters, NULL, e);
+	struct rcluster *keep[CLUSTERS_MAX];
+	int n = 0;
+
+	if (!res)
+		return -1;
+	for (int i = 0; i < r->ncl; i++)
+		r->cl[i]->seen = 0;
+	for (int i = 0; i < db_rows(res); i++) {
+		const char *name = db_get(res, i, 0), *dom = db_get(res, i, 1),
+			   *ov = db_get(res, i, 2), *ing = db_get(res, i, 3), *conn = db_get(res, i, 4);
+		struct rcluster *c = NULL;
+		int dflt = !strcmp(name, DEFAULT_CLUSTER);
+
+		for (int j = 0; j < r->ncl; j++)
+			if (!strcmp(r->cl[j]->name, name))
+				c = r->cl[j];
+		if (c && !dflt && strcmp(c->conn, conn)) {
+			log_info("reconcile: cluster %s: its connection changed", name);
+			for (int j = 0; j < r->ncl; j++)
+				if (r->cl[j] == c)
+					r->cl[j] = NULL;
+			cluster_free(c);
+			c = NULL;
+		}
+		if (!c) {
+			if (!(c = calloc(1, sizeof(*c))))
+				die_oom();
+			snprintf(c->name, sizeof(c->name), "%s", name);
+		}
+		snprintf(c->conn, sizeof(c->conn), "%s", conn);
+		if (!*dom)
+			dom = config.domain;
+		if (!*ov)
+			ov = config.overlay;
+		if (!*ing && dflt)
+			ing = config.ingress_address;
+		if (strcmp(c->domain, dom) || strcmp(c->overlay, ov))
+			cluster_charts_reset(c);
+		snprintf(c->domain, sizeof(c->domain), "%s", dom);
+		snprintf(c->overlay, sizeof(c->overlay), "%s", ov);
+		snprintf(c->ingress, sizeof(c->ingress), "%s", ing);
+		c->seen = 1;
+		if (n < CLUSTERS_MAX)
+			keep[n++] = c;
+		else
+			log_warn("reconcile: more than %d clusters: %s is not served", CLUSTERS_MAX,
+				 name);
+	}
+	for (int i = 0; i < r->ncl; i++) {
+		if (!r->cl[i] || r->cl[i]->seen)
+			continue;
+		if (!strcmp(r->cl[i]->name, DEFAULT_CLUSTER)) {
+			keep[n < CLUSTERS_MAX ? n++ : n - 1] = r->cl[i]; /* never dropped */
+			continue;
+		}
+		log_info("reconcile: cluster %s: removed; no longer served", r->cl[i]->name);
+		cluster_free(r->cl[i]);
+	}
+	memcpy(r->cl, keep, sizeof(keep[0]) * (size_t)n);
+	r->ncl = n;
+	return 0;
+}
+
+/* The cluster named name this pass, or NULL. */
+static struct rcluster *cluster_named(struct reconcile *r, const char *name)
+{
+	if (!name)
+		return NULL;
+	for (int i = 0; i < r->ncl; i++)
+		if (!strcmp(r->cl[i]->name, name))
+			return r->cl[i];
+	return NULL;
+}
+
+/* Judge and act with c's client, view and charts from here on. */
+static void use(struct reconcile *r, struct rcluster *c)
+{
+	r->cur = c;
+	r->k = &c->k;
+}
+
+int reconcile_use(struct reconcile *r, const char *cluster)
+{
+	struct rcluster *c = cluster_named(r, cluster);
+
+	if (!c || c->trouble || !c->k8s_ok)
+		return -1;
+	use(r, c);
+	return 0;
+}
+
+/* What went wrong with the cluster, in a few words (from the client's message). */
+static const char *cause_of(const struct k8s_err *ke)
+{
+	const char *m = ke->err.msg, *p = strstr(m, "': ");
+
+	/* "kubernetes: context 'c' server 'https://h:p': GET '/api/..': what" -> what */
+	while (p && strstr(p + 3, "': "))
+		p = strstr(p + 3, "': ");
+	return p ? p + 3 : m;
+}
+
+/*
+ * Observe cluster c for this pass: c->by_store, c->trouble, c->stale,
+ * c->why; what this host learnt of its reachability goes to its row.
+ * Database errors: -1 with e (the pass fails, as before).
+ */
+static int observe_cluster(struct reconcile *r, struct rcluster *c, struct observe_stats *tot,
+			   struct err *e)
+{
+	struct observe_stats ost = {0};
+	struct err oe = ERR_INIT;
+	int rc;
+
+	c->by_store = NULL;
+	c->trouble = c->stale = 0;
+	c->why[0] = 0;
+	memset(&c->ke, 0, sizeof(c->ke));
+	if (cluster_connect(r, c) < 0) {
+		c->trouble = c->stale = 1;
+		c->ke.klass = K8S_HARD;
+		log_warn("reconcile: %s", c->why);
+		goto reach;
+	}
+	rc = observe_view(c->obs, r->a, !r->o.dry_run, &c->by_store, &ost, &c->ke, &oe);
+	tot->listed += ost.listed;
+	tot->resumed += ost.resumed;
+	tot->events += ost.events;
+	tot->fallback |= ost.fallback;
+	if (rc < 0 && !ost.failed) {
+		*e = oe; /* the database */
+		return -1;
+	}
+	if (ost.failed) {
+		c->trouble = 1;
+		c->stale = rc < 0;
+		snprintf(c->why, sizeof(c->why), "cluster %s unreachable: %.300s", c->name,
+			 cause_of(&c->ke));
+		if (rc < 0) {
+			c->by_store = NULL;
+			if (!e->status)
+				*e = oe; /* the pass says so (exit 1), the other clusters go on */
+		}
+	}
+	r->listed_any |= c->by_store != NULL;
+reach:
+	if (!r->o.dry_run && (c->trouble || ost.reached)) {
+		const char *p[3] = {c->name, c->trouble ? "false" : "true", c->why};
+		struct err we = ERR_INIT;
+
+		if (!db_run(r->a, &st_reached, p, &we))
+			log_warn("reconcile: cluster %s: %s", c->name, we.msg);
+	}
+	return 0;
+}
+
 /* ---- load ----------------------------------------------------------------- */
 
 /*
@@ -246,7 +574,7 @@ static const char *admin_user_of(const struct engine_bp *eb, const struct store 
 	" " LEASE_HELD("s") ","                                                                     \
 	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"               \
 	" extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL,"                          \
-	" s.plan, s.plan_applied, c.change"                                                         \
+	" s.plan, s.plan_applied, c.change, s.cluster"                                              \
 	" FROM stores s JOIN users u ON u.id = s.owner_id"                                          \
 	" LEFT JOIN observed_changes c ON c.store_id = s.id"
 
@@ -367,7 +695,8 @@ static int load_stores_of(struct reconcile *r, struct db_stmt *st, const char *s
 		s->plan_applied = db_get(res, i, 15);
 		s->change = db_get(res, i, 16); /* NULL: no mark */
 		r->nmarked += s->change != NULL;
-		s->obs = json_object_get(r->by_store, s->id);
+		s->c = cluster_named(r, db_get(res, i, 17));
+		s->obs = s->c && s->c->by_store ? json_object_get(s->c->by_store, s->id) : NULL;
 	}
 	return 0;
 }
@@ -394,8 +723,10 @@ static int load_judged(struct reconcile *r, struct err *e)
 	r->nswept = 0;
 	if (r->o.dry_run)
 		snprintf(r->all_why, sizeof(r->all_why), "dry run");
-	else if (r->by_store)
+	else if (r->listed_any)
 		snprintf(r->all_why, sizeof(r->all_why), "the view was listed for this pass");
+	else if (r->stale_any)
+		snprintf(r->all_why, sizeof(r->all_why), "a cluster cannot be observed");
 	if (!r->all_why[0]) {
 		if (!(res = db_run(r->a, &st_scope, NULL, e)))
 			return -1;
@@ -458,7 +789,7 @@ static void settle(struct reconcile *r)
 	int n = 0, m = 0;
 	struct err e = ERR_INIT;
 
-	if (r->o.dry_run || r->by_store)
+	if (r->o.dry_run || r->listed_any)
 		return;
 	for (int i = 0; i < r->nstores; i++) {
 		const struct store *s = &r->stores[i];
@@ -514,9 +845,9 @@ int reconcile_fetch_details(struct reconcile *r, struct store *s, struct k8s_err
 	char ns[64];
 
 	snprintf(ns, sizeof(ns), "store-%s", s->id);
-	if (!s->pods && !(s->pods = arena_json(r->a, k8s_pods(&r->k, ns, NULL, ke))))
+	if (!s->pods && !(s->pods = arena_json(r->a, k8s_pods(r->k, ns, NULL, ke))))
 		return -1;
-	if (!s->events && !(s->events = arena_json(r->a, k8s_events(&r->k, ns, NULL, ke))))
+	if (!s->events && !(s->events = arena_json(r->a, k8s_events(r->k, ns, NULL, ke))))
 		return -1;
 	return 0;
 }
@@ -532,7 +863,7 @@ int reconcile_fetch_jobs(struct reconcile *r, struct store *s, struct k8s_err *k
 	if (s->jobs)
 		return 0;
 	snprintf(ns, sizeof(ns), "store-%s", s->id);
-	if (k8s_list(&r->k, &lo, &l, ke) < 0)
+	if (k8s_list(r->k, &lo, &l, ke) < 0)
 		return -1;
 	s->jobs = arena_json(r->a, l.items);
 	return 0;
@@ -569,7 +900,8 @@ int reconcile_probe(struct reconcile *r, const char *engine, const char *host, c
 		if (!strcmp(probe_paths[i].engine, engine))
 			pp = &probe_paths[i];
 	for (int i = 0; pp->paths[i]; i++) {
-		struct storehttp_req rq = {.host = host, .target = pp->paths[i]};
+		struct storehttp_req rq = {
+		    .host = host, .target = pp->paths[i], .ingress = r->cur->ingress};
 		struct storehttp_answer ans;
 		struct err e = ERR_INIT;
 
@@ -734,11 +1066,10 @@ static void fail(struct reconcile *r, struct lease *l, const char *step, const c
  * after Retry-After (429) or a capped, jittered backoff that starts over
  * with each episode.
  */
-static void trouble(struct reconcile *r, struct lease *l, const char *what,
-		    const struct k8s_err *ke)
+static void trouble_as(struct reconcile *r, struct lease *l, const char *what,
+		       const struct k8s_err *ke, const char *situation)
 {
 	struct lease_save w = {0};
-	const char *situation = trouble_what(r->a, ke);
 	int first = !l->trouble_since;
 
 	w.trouble = LEASE_TROUBLE_ON;
@@ -761,6 +1092,17 @@ static void trouble(struct reconcile *r, struct lease *l, const char *what,
 	log_warn("reconcile: store %s: cannot %s (attempt %d, retry in %.1f s): %s", l->id, what,
 		 w.attempts, w.delay, ke->err.msg);
 	save(r, l, &w);
+}
+
+/* trouble_as in the words of trouble_what; "the cluster" is named unless it is the default. */
+static void trouble(struct reconcile *r, struct lease *l, const char *what,
+		    const struct k8s_err *ke)
+{
+	const char *situation = trouble_what(r->a, ke);
+
+	if (r->cur && strcmp(r->cur->name, DEFAULT_CLUSTER) && !strncmp(situation, "the cluster ", 12))
+		situation = arena_printf(r->a, "cluster %s %s", r->cur->name, situation + 12);
+	trouble_as(r, l, what, ke, situation);
 }
 
 /*
@@ -886,7 +1228,7 @@ int reconcile_credentials(struct reconcile *r, const struct store *s, const stru
 		goto out;
 	}
 	for (int round = 0; round < 2 && !sec; round++) {
-		sec = arena_json(r->a, k8s_get(&r->k, path.s, ke));
+		sec = arena_json(r->a, k8s_get(r->k, path.s, ke));
 		if (sec || ke->st.code != 404 || !create)
 			break;
 		made = arena_json(r->a, make_secrets(eb->bp, 0));
@@ -897,7 +1239,7 @@ int reconcile_credentials(struct reconcile *r, const struct store *s, const stru
 					    "app.kubernetes.io/managed-by", "storefleet",
 					    STORE_LABEL, s->id, "storefleet.io/engine", s->engine,
 					    "type", "Opaque", "data", base64_values(made)));
-		if (arena_json(r->a, k8s_request(&r->k, "POST", coll.s,
+		if (arena_json(r->a, k8s_request(r->k, "POST", coll.s,
 						 arena_json_dumps(r->a, body, JSON_COMPACT),
 						 "application/json", &code, ke))) {
 			*creds = made;
@@ -987,7 +1329,7 @@ static int drop_failed_jobs(struct reconcile *r, struct store *s, struct k8s_err
 		}
 		buf_reset(&path);
 		if (k8s_object_path(&path, job, &ke->err) < 0 ||
-		    k8s_delete(&r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke) < 0) {
+		    k8s_delete(r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke) < 0) {
 			buf_release(&path);
 			return -1;
 		}
@@ -1018,7 +1360,7 @@ static int ensure_namespace(struct reconcile *r, const struct store *s, const st
 		return -1;
 	}
 	/* the Namespace holds no secret: apply it now so the credentials can go in */
-	return arena_json(r->a, k8s_apply(&r->k, json_array_get(set, 0), NULL, NULL, ke)) ? 0 : -1;
+	return arena_json(r->a, k8s_apply(r->k, json_array_get(set, 0), NULL, NULL, ke)) ? 0 : -1;
 }
 
 /*
@@ -1137,7 +1479,7 @@ static enum prov_verdict apply_set(struct prov *p)
 		return PROV_NEXT;
 	if (reconcile_keep_claim_templates(p->r, s, p->set, &ke) < 0)
 		return prov_k8s_failed(p, STEP_APP, "read the store's StatefulSets", &ke);
-	if (k8s_apply_all(&p->r->k, p->set, NULL, NULL, NULL, &ke) < 0)
+	if (k8s_apply_all(p->r->k, p->set, NULL, NULL, NULL, &ke) < 0)
 		return prov_k8s_failed(p, STEP_APP, "apply the store's objects", &ke);
 	reconcile_revision_applied(p->r, s, p->eb);
 	/*
@@ -1273,12 +1615,12 @@ static enum prov_verdict prov_ingress(struct prov *p)
 		p->w.reason = s->hr.reason;
 		return PROV_WAIT;
 	}
-	if (!*config.ingress_address) {
+	if (!*p->r->cur->ingress) {
 		advance(p, STEP_INGRESS,
 			"ingress applied (no ingress_address configured: HTTP probe skipped)");
 		return PROV_NEXT;
 	}
-	snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
+	snprintf(host, sizeof(host), "store-%s.%s", s->id, p->r->cur->domain);
 	if (reconcile_probe(p->r, s->engine, host, why, sizeof(why)) < 0) {
 		p->w.reason = arena_strdup(p->r->a, why);
 		return PROV_WAIT;
@@ -1403,7 +1745,7 @@ static int repair(struct reconcile *r, struct store *s, char *why, size_t n)
 	}
 	rc = reconcile_keep_claim_templates(r, s, set, &ke);
 	if (rc == 0)
-		rc = k8s_apply_all(&r->k, set, NULL, NULL, NULL, &ke);
+		rc = k8s_apply_all(r->k, set, NULL, NULL, NULL, &ke);
 	if (rc < 0) {
 		snprintf(why, n, "%.390s", *ke.st.message ? ke.st.message : ke.err.msg);
 		return -1;
@@ -1618,7 +1960,7 @@ static int apply_for(struct reconcile *r, const struct store *s, int paused, str
 
 	if (render_for(r, s, paused, &set, ke) < 0)
 		return -1;
-	return k8s_apply_all(&r->k, set, NULL, NULL, NULL, ke) < 0 ? -1 : 0;
+	return k8s_apply_all(r->k, set, NULL, NULL, NULL, ke) < 0 ? -1 : 0;
 }
 
 /* Save w unless it changes nothing (then just let the lease go). */
@@ -1716,8 +2058,8 @@ static void st_resuming(struct reconcile *r, struct store *s, struct lease *l)
 		save_if_news(r, l, &w);
 		return;
 	}
-	snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
-	if (*config.ingress_address && reconcile_probe(r, s->engine, host, why, sizeof(why)) < 0) {
+	snprintf(host, sizeof(host), "store-%s.%s", s->id, r->cur->domain);
+	if (*r->cur->ingress && reconcile_probe(r, s->engine, host, why, sizeof(why)) < 0) {
 		w.reason = arena_strdup(r->a, why);
 		save_if_news(r, l, &w);
 		return;
@@ -1783,7 +2125,7 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 	for (int round = 0; round < 2; round++) {
 		if (!nsobj || round) {
 			/* only a 404 from a GET proves the namespace is gone */
-			got = arena_json(r->a, k8s_get(&r->k, path.s, &ke));
+			got = arena_json(r->a, k8s_get(r->k, path.s, &ke));
 			if (!got && ke.st.code == 404) {
 				deleted(r, l);
 				goto out;
@@ -1796,7 +2138,7 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 		}
 		if (ns_terminating(nsobj))
 			break;
-		rc = k8s_delete(&r->k, path.s, "Background", K8S_DELETE_GONE_OK, &ke);
+		rc = k8s_delete(r->k, path.s, "Background", K8S_DELETE_GONE_OK, &ke);
 		if (rc < 0) {
 			k8s_failed(r, l, "delete", "delete the namespace", &ke);
 			goto out;
@@ -1942,9 +2284,16 @@ static void decide_running(struct reconcile *r, struct store *s)
 	s->settled = !s->claim && !degraded && s->hr.health == HEALTH_READY;
 }
 
+static void decide_unreachable(struct store *s);
+
 static void decide(struct reconcile *r, struct store *s)
 {
 	s->action = "nothing to do";
+	if (!s->c) {
+		s->action = "its cluster is not served by this pass";
+		return;
+	}
+	use(r, s->c);
 	if (s->status == STORE_REQUESTED) {
 		s->action = "start provisioning when a slot is free";
 		return;
@@ -1959,6 +2308,10 @@ static void decide(struct reconcile *r, struct store *s)
 	}
 	if (!s->due) {
 		s->action = "waiting for its next attempt";
+		return;
+	}
+	if (s->c->trouble) {
+		decide_unreachable(s);
 		return;
 	}
 	switch (s->status) {
@@ -1999,53 +2352,63 @@ static void decide(struct reconcile *r, struct store *s)
 }
 
 /*
- * The cluster-wide LISTs failed on a transient error, so nothing can be
- * judged this pass; but the stores waiting on reconcile (provisioning,
- * deleting) that are due get the trouble said on them, as a failed attempt
- * of their own (the provisioning timeout still applies).  Running stores
- * keep serving and are left alone.  Errors are logged: the pass fails anyway.
+ * A store of a cluster in trouble this pass (see "several clusters"):
+ * nothing is asked of its cluster.  The stores waiting on reconcile
+ * (provisioning, deleting) that are due get the trouble said on them, as a
+ * failed attempt of their own (the provisioning timeout still applies);
+ * running stores keep serving and are left alone while the cluster's view
+ * is current, then are degraded: nobody can vouch for them.
  */
-static void observe_failed(struct reconcile *r, const struct k8s_err *ke)
+static void decide_unreachable(struct store *s)
 {
+	const struct rcluster *c = s->c;
+
+	s->action = "waiting for its cluster to answer";
+	if (s->status == STORE_PROVISIONING || s->status == STORE_DELETING) {
+		s->action = "say its cluster cannot be observed";
+		s->claim = 1;
+	} else if ((s->status == STORE_READY || s->status == STORE_DEGRADED) && c->stale &&
+		   strcmp(s->reason, c->why)) {
+		s->action = "mark degraded: its cluster is unreachable";
+		s->claim = 1;
+	}
+}
+
+/* The handler of a claimed store of a cluster in trouble (decide_unreachable). */
+static void act_unreachable(struct reconcile *r, struct store *s, struct lease *l)
+{
+	const struct rcluster *c = s->c;
+	struct lease_save w = {0};
 	struct err e = ERR_INIT;
-	struct lease *ls = NULL;
-	const char **ids;
-	int n = 0, nls = 0;
 
-	if (!k8s_transient(ke))
-		return;
-	if (load_stores(r, &e) < 0) {
-		log_warn("reconcile: cannot tell the waiting stores: %s", e.msg);
-		return;
-	}
-	r->fleet = r->nstores;
-	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
-	for (int i = 0; i < r->nstores; i++) {
-		const struct store *s = &r->stores[i];
-
-		if ((s->status == STORE_PROVISIONING || s->status == STORE_DELETING) && s->due &&
-		    !s->leased)
-			ids[n++] = s->id;
-	}
-	if (!n)
-		return;
-	if (lease_holder_ensure(r->a, &e) < 0 ||
-	    lease_claim(r->a, ids, n, r->o.owner, config.lease_seconds, &ls, &nls, &e) < 0) {
-		log_warn("reconcile: cannot tell the waiting stores: %s", e.msg);
-		return;
-	}
-	for (int i = 0; i < nls; i++) {
-		struct lease *l = &ls[i];
-
-		if (l->status == STORE_PROVISIONING) {
-			if (!prov_timed_out(r, l))
-				k8s_failed(r, l, store_step_table[STEP_READINESS].name,
-					   "observe the cluster", ke);
-		} else if (l->status == STORE_DELETING)
-			k8s_failed(r, l, "delete", "observe the cluster", ke);
+	if (l->status == STORE_PROVISIONING || l->status == STORE_DELETING) {
+		if (l->status == STORE_PROVISIONING && prov_timed_out(r, l))
+			return;
+		if (!strcmp(c->name, DEFAULT_CLUSTER) && k8s_transient(&c->ke))
+			/* the one cluster of before: its words as they were */
+			k8s_failed(r, l,
+				   l->status == STORE_DELETING
+				       ? "delete"
+				       : store_step_table[STEP_READINESS].name,
+				   "observe the cluster", &c->ke);
 		else
-			lease_release(r->a, l, &e);
+			trouble_as(r, l, "observe the cluster", &c->ke, c->why);
+		return;
 	}
+	if ((l->status == STORE_READY || l->status == STORE_DEGRADED) && c->stale &&
+	    strcmp(l->reason, c->why)) {
+		w.status = STORE_DEGRADED;
+		w.reason = c->why;
+		w.attempts = 0;
+		w.release = 1;
+		lease_event(&w, TROUBLE_STEP, "warn", c->why);
+		if (save(r, l, &w) > 0) {
+			r->transitions++;
+			log_info("reconcile: store %s is degraded: %s", l->id, c->why);
+		}
+		return;
+	}
+	lease_release(r->a, l, &e);
 }
 
 /*
@@ -2059,21 +2422,29 @@ static int decide_all(struct reconcile *r, const char **ids, int *n, struct err 
 {
 	json_t *kept = arena_json(r->a, json_object());
 	const char **cids = arena_alloc(r->a, sizeof(*cids) * JUDGE_CHUNK);
+	const char **ccls = arena_alloc(r->a, sizeof(*ccls) * JUDGE_CHUNK);
 
 	for (int i = 0; i < r->nstores; i += JUDGE_CHUNK) {
 		int m = r->nstores - i < JUDGE_CHUNK ? r->nstores - i : JUDGE_CHUNK;
 		json_t *chunk = NULL;
 
-		if (!r->by_store) {
-			for (int j = 0; j < m; j++)
-				cids[j] = r->stores[i + j].id;
-			if (observe_load(cids, m, &chunk, e) < 0)
-				return -1;
+		int nc = 0;
+
+		/* the stores of clusters whose shared view is current: read from PostgreSQL */
+		for (int j = 0; j < m; j++) {
+			const struct store *s = &r->stores[i + j];
+
+			if (s->c && !s->c->trouble && !s->c->by_store) {
+				cids[nc] = s->id;
+				ccls[nc++] = s->c->name;
+			}
 		}
+		if (nc && observe_load(cids, ccls, nc, &chunk, e) < 0)
+			return -1;
 		for (int j = i; j < i + m; j++) {
 			struct store *s = &r->stores[j];
 
-			if (chunk)
+			if (chunk && s->c && !s->c->by_store)
 				s->obs = json_object_get(chunk, s->id);
 			decide(r, s);
 			if (r->o.dry_run)
@@ -2085,7 +2456,7 @@ static int decide_all(struct reconcile *r, const char **ids, int *n, struct err 
 			if (chunk && s->claim && s->obs) {
 				json_object_set(kept, s->id, (json_t *)s->obs);
 				s->obs = json_object_get(kept, s->id);
-			} else if (chunk) {
+			} else if (chunk && s->c && !s->c->by_store) {
 				s->obs = NULL;
 			}
 		}
@@ -2099,23 +2470,30 @@ static int decide_all(struct reconcile *r, const char **ids, int *n, struct err 
 struct reconcile *reconcile_new(const struct reconcile_opts *o, struct err *e)
 {
 	struct reconcile *r = calloc(1, sizeof(*r));
+	struct rcluster *c = calloc(1, sizeof(*c));
 	struct k8s_opts ko;
 
-	if (!r)
+	if (!r || !c)
 		die_oom();
 	r->o = *o;
 	if (!r->o.out)
 		r->o.out = stdout;
-	k8s_opts_from_config(&ko);
-	/* a LIST page (observe.c: 500 objects, pod templates and all) stays well under it */
-	if (ko.body_max < RECONCILE_BODY_MIN)
-		ko.body_max = RECONCILE_BODY_MIN;
-	if (k8s_init(&r->k, &ko, e) < 0) {
+	r->started = mono_now();
+	/* the configuration's own cluster: a client that cannot be made stops the program */
+	cluster_opts(&ko);
+	if (k8s_init(&c->k, &ko, e) < 0) {
+		free(c);
 		free(r);
 		return NULL;
 	}
-	r->k8s_ok = 1;
-	r->obs = observe_new(&r->k, r->o.owner, r->o.run_for);
+	c->k8s_ok = 1;
+	snprintf(c->name, sizeof(c->name), "%s", DEFAULT_CLUSTER);
+	snprintf(c->domain, sizeof(c->domain), "%s", config.domain);
+	snprintf(c->overlay, sizeof(c->overlay), "%s", config.overlay);
+	snprintf(c->ingress, sizeof(c->ingress), "%s", config.ingress_address);
+	c->obs = observe_new(&c->k, c->name, r->o.owner, r->o.run_for);
+	r->cl[r->ncl++] = c;
+	use(r, c);
 	r->a = arena_new();
 	r->http = storehttp_new();
 	return r;
@@ -2125,26 +2503,31 @@ void reconcile_free(struct reconcile *r)
 {
 	if (!r)
 		return;
-	for (int i = 0; i < r->nbps; i++) {
-		blueprint_free(r->bps[i].bp);
-		json_decref(r->bps[i].expected);
-		json_decref(r->bps[i].running);
-	}
+	for (int i = 0; i < r->ncl; i++)
+		cluster_free(r->cl[i]);
 	storehttp_free(r->http);
-	observe_free(r->obs);
-	if (r->k8s_ok)
-		k8s_release(&r->k);
 	arena_free(r->a);
 	free(r);
 }
 
-static unsigned long k8s_total(const struct k8s *k)
+/* Every cluster's client's counters, summed (OUT: count). */
+static void k8s_counts(const struct reconcile *r, unsigned long count[K8S_V_N][K8S_R_N])
 {
-	unsigned long n = 0;
+	memset(count, 0, sizeof(unsigned long) * K8S_V_N * K8S_R_N);
+	for (int i = 0; i < r->ncl; i++)
+		for (int v = 0; v < K8S_V_N; v++)
+			for (int x = 0; x < K8S_R_N; x++)
+				count[v][x] += r->cl[i]->k.count[v][x];
+}
 
+static unsigned long k8s_total(const struct reconcile *r)
+{
+	unsigned long n = 0, count[K8S_V_N][K8S_R_N];
+
+	k8s_counts(r, count);
 	for (int v = 0; v < K8S_V_N; v++)
 		for (int res = 0; res < K8S_R_N; res++)
-			n += k->count[v][res];
+			n += count[v][res];
 	return n;
 }
 
@@ -2157,8 +2540,8 @@ static double elapsed(const struct timespec *t0)
 }
 
 /* "LIST 4 2xx, APPLY 20 2xx, GET 1 5xx..." - this pass's requests by verb and result. */
-static void k8s_breakdown(const struct k8s *k, unsigned long count0[K8S_V_N][K8S_R_N], char *out,
-			  size_t n)
+static void k8s_breakdown(unsigned long count[K8S_V_N][K8S_R_N],
+			  unsigned long count0[K8S_V_N][K8S_R_N], char *out, size_t n)
 {
 	static const char *const verb[K8S_V_N] = {"GET",    "LIST", "APPLY",
 						  "DELETE", "POST", "OTHER"};
@@ -2168,7 +2551,7 @@ static void k8s_breakdown(const struct k8s *k, unsigned long count0[K8S_V_N][K8S
 	out[0] = 0;
 	for (int v = 0; v < K8S_V_N; v++)
 		for (int x = 0; x < K8S_R_N; x++) {
-			unsigned long d = k->count[v][x] - count0[v][x];
+			unsigned long d = count[v][x] - count0[v][x];
 
 			if (d && len < n)
 				len += (size_t)snprintf(out + len, n - len, "%s%s %lu %s",
@@ -2200,30 +2583,40 @@ static void act_on_claimed(struct reconcile *r, struct lease *ls, int n)
 			s->reason = l->reason;
 			s->judged = 0;
 		}
-		if (!s || !act || lease_renew(r->a, l, config.lease_seconds, &e) != 1) {
+		if (!s || !s->c || !act || lease_renew(r->a, l, config.lease_seconds, &e) != 1) {
 			lease_release(r->a, l, &e);
 			continue;
 		}
-		act(r, s, l);
+		use(r, s->c); /* its own cluster's client, view and charts only */
+		if (s->c->trouble)
+			act_unreachable(r, s, l);
+		else
+			act(r, s, l);
 	}
 }
 
 int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *e)
 {
 	struct timespec t0, t1;
-	unsigned long req0 = k8s_total(&r->k);
+	unsigned long req0, count[K8S_V_N][K8S_R_N];
 	const char *run_id = NULL, **ids;
 	char host[256] = "", owner_host[300], verbs[256], judged[120];
 	struct lease *ls = NULL;
-	struct k8s_err oke;
 	struct observe_stats ost = {0};
+	struct err ce = ERR_INIT; /* the first cluster that could not be observed */
 	int nids = 0, nls = 0, started = 0, rc = -1;
 	PGresult *res;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memcpy(r->count0, r->k.count, sizeof(r->count0));
 	memset(st, 0, sizeof(*st));
 	arena_reset(r->a);
+	r->listed_any = r->stale_any = 0;
+	/* the clusters as the table has them now: added ones served, removed ones dropped */
+	if (clusters_sync(r, e) < 0)
+		return -1;
+	use(r, r->cl[0]);
+	k8s_counts(r, r->count0);
+	req0 = k8s_total(r);
 	r->transitions = 0;
 	r->stores = NULL;
 	r->nstores = r->fleet = r->nmarked = r->nswept = r->all = 0;
@@ -2241,16 +2634,21 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			goto finish;
 		r->transitions += started;
 	}
-	if (observe_view(r->obs, r->a, !r->o.dry_run, &r->by_store, &ost, &oke, e) < 0) {
-		if (!r->o.dry_run)
-			observe_failed(r, &oke);
-		goto finish;
+	/* every cluster on its own; one that cannot be observed holds up no other */
+	for (int i = 0; i < r->ncl; i++) {
+		if (observe_cluster(r, r->cl[i], &ost, &ce) < 0) {
+			*e = ce;
+			goto finish;
+		}
+		r->stale_any |= r->cl[i]->stale;
 	}
 	log_debug("reconcile: observed in %.3f s", elapsed(&t0));
 	if (load_judged(r, e) < 0)
 		goto finish;
-	if (!r->o.dry_run)
+	if (!r->o.dry_run) {
+		use(r, r->cl[0]);
 		reconcile_revisions_backfill(r);
+	}
 	log_debug("reconcile: %d stores loaded at %.3f s", r->nstores, elapsed(&t0));
 
 	ids = arena_alloc(r->a, sizeof(*ids) * (size_t)(r->nstores ? r->nstores : 1));
@@ -2310,12 +2708,18 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 				 nw, WEBHOOK_KEEP_DAYS);
 	}
 	rc = 0;
+	if (ce.status) {
+		/* a cluster could not be observed: the pass says so (exit 1), the others went on */
+		*e = ce;
+		rc = -1;
+	}
 finish:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* the fleet the pass answered for: each store judged, or known unchanged since it was */
 	st->stores_seen = r->fleet;
 	st->transitions = r->transitions;
-	st->k8s_requests = k8s_total(&r->k) - req0;
+	st->k8s_requests = k8s_total(r) - req0;
+	k8s_counts(r, count);
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (run_id) {
 		/* the run row and the /metrics totals in one statement (reconcile_metrics.h) */
@@ -2329,13 +2733,13 @@ finish:
 
 		for (int v = 0; v < K8S_V_N; v++)
 			for (int x = 0; x < K8S_R_N; x++)
-				mp.k8s[v][x] = r->k.count[v][x] - r->count0[v][x];
+				mp.k8s[v][x] = count[v][x] - r->count0[v][x];
 		if (db_in_tx())
 			db_rollback();
 		if (reconcile_metrics_record(r->a, &mp, &e2) < 0)
 			log_warn("reconcile: cannot record the run: %s", e2.msg);
 	}
-	k8s_breakdown(&r->k, r->count0, verbs, sizeof(verbs));
+	k8s_breakdown(count, r->count0, verbs, sizeof(verbs));
 	if (r->all)
 		snprintf(judged, sizeof(judged), "every store: %s", r->all_why);
 	else

@@ -27,7 +27,7 @@ static struct db_stmt st_expire = DB_STMT(
 /* the verified and removing domains of live stores, by store (the Kubernetes side) */
 static struct db_stmt st_hosted = DB_STMT(
 	"SELECT d.id, d.store_id, d.domain, d.status, d.applied, d.cert_state, d.cert_message, "
-	"s.status FROM store_domains d JOIN stores s ON s.id = d.store_id "
+	"s.status, s.cluster FROM store_domains d JOIN stores s ON s.id = d.store_id "
 	"WHERE d.status <> 'pending' AND s.status NOT IN ('deleting', 'deleted') "
 	"ORDER BY d.store_id, d.domain", 0);
 static struct db_stmt st_applied = DB_STMT(
@@ -334,7 +334,7 @@ static json_t *store_ingress(struct reconcile *r, const char *ns, struct k8s_err
 	size_t i;
 
 	buf_addf(&path, "/apis/networking.k8s.io/v1/namespaces/%s/ingresses", ns);
-	list = k8s_get(&r->k, path.s, ke);
+	list = k8s_get(r->k, path.s, ke);
 	buf_release(&path);
 	if (!list)
 		return NULL;
@@ -428,7 +428,7 @@ static int host_store(struct reconcile *r, const char *store, struct hosted *d, 
 			json_object_set(json_object_get(ing, "spec"), "tls", tls);
 		{
 			struct k8s_apply_opts o = {FIELD_MANAGER, 0, 0};
-			json_t *got = k8s_apply(&r->k, ing, &o, NULL, &ke);
+			json_t *got = k8s_apply(r->k, ing, &o, NULL, &ke);
 
 			json_decref(ing);
 			if (!got) {
@@ -445,7 +445,7 @@ static int host_store(struct reconcile *r, const char *store, struct hosted *d, 
 		json_decref(rules);
 		buf_addf(&path, "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s", ns,
 			 DOMAINS_INGRESS);
-		if (k8s_delete(&r->k, path.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0) {
+		if (k8s_delete(r->k, path.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0) {
 			buf_release(&path);
 			json_decref(main_ing);
 			json_decref(tls);
@@ -468,8 +468,8 @@ static int host_store(struct reconcile *r, const char *store, struct hosted *d, 
 			PGresult *res;
 
 			buf_addf(&sp, "/api/v1/namespaces/%s/secrets/%s-tls", ns, name);
-			if (k8s_delete(&r->k, path.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0 ||
-			    k8s_delete(&r->k, sp.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0) {
+			if (k8s_delete(r->k, path.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0 ||
+			    k8s_delete(r->k, sp.s, NULL, K8S_DELETE_GONE_OK, &ke) < 0) {
 				log_warn("reconcile: domain %s: cannot remove its certificate: %s",
 					 d[i].domain, ke.err.msg);
 				buf_release(&sp);
@@ -522,7 +522,7 @@ static int host_store(struct reconcile *r, const char *store, struct hosted *d, 
 
 			if (!cert)
 				BUG("Certificate: json_pack failed");
-			json_t *got = k8s_apply(&r->k, cert, &o, NULL, &ke);
+			json_t *got = k8s_apply(r->k, cert, &o, NULL, &ke);
 			const char *state, *msg, *not_after;
 
 			json_decref(cert);
@@ -587,7 +587,11 @@ static int host_domains(struct reconcile *r, int *changed, struct err *e)
 			d[i].cert_state = db_get(res, start + i, 5);
 			d[i].cert_message = db_get(res, start + i, 6);
 		}
-		if (host_store(r, store, d, n, changed, &se) < 0)
+		/* with the store's own cluster; one in trouble this pass is asked nothing */
+		if (reconcile_use(r, db_get(res, start, 8)) < 0)
+			log_debug("reconcile: custom domains of store %s: its cluster is not served "
+				  "this pass", store);
+		else if (host_store(r, store, d, n, changed, &se) < 0)
 			log_warn("reconcile: custom domains of store %s: %s", store, se.msg);
 		start = end;
 	}

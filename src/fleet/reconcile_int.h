@@ -27,8 +27,39 @@ struct engine_bp {
 	char error[256];  /* why the chart cannot be used ("" = fine) */
 };
 
+/*
+ * One cluster reconcile serves: a row of clusters (sql/018_clusters.sql),
+ * read at every pass.  Its own client, its own view (observe.h: watches,
+ * leases and fencing tokens of its own), its charts rendered with its
+ * overlay and store domain.  A store is judged and acted on only with its
+ * cluster's (reconcile.c "several clusters").  Process-lifetime, but for
+ * the fields marked "this pass".
+ */
+#define CLUSTERS_MAX 64
+
+struct rcluster {
+	char name[64];
+	char domain[256];  /* a store's host is store-<id>.<domain>: store_domain or config.domain */
+	char overlay[64];  /* its charts' overlay: the cluster's, or config.overlay */
+	char ingress[256]; /* where the HTTP probe connects ("" = no probe) */
+	char conn[40];	   /* the connection columns' digest when the client was made */
+	struct k8s k;
+	int k8s_ok;
+	struct observe *obs;
+	struct engine_bp bps[4];
+	int nbps;
+	int seen; /* in this pass's read of clusters (else dropped) */
+	/* this pass */
+	json_t *by_store; /* the view listed for this pass alone (arena), or NULL: PostgreSQL's */
+	int trouble;	  /* it could not be observed: nothing more is asked of it this pass */
+	int stale;	  /* ... and its view is not current: its running stores are not vouched for */
+	char why[400];	  /* "cluster eu-2 unreachable: ..." */
+	struct k8s_err ke; /* what the observation's failure was */
+};
+
 /* One store row that is not deleted, and what was observed of it. */
 struct store {
+	struct rcluster *c; /* its cluster (stores.cluster), NULL when not served this pass */
 	const char *id, *engine, *version, *name, *email, *reason, *step, *desired;
 	const char *plan, *plan_applied; /* asked for, applied (sql/013_plans.sql; "" = default) */
 	enum store_status status; /* STORE_STATUS_N: a name lifecycle.h does not know */
@@ -48,14 +79,15 @@ struct store {
 
 struct reconcile {
 	struct reconcile_opts o;
-	struct k8s k;
-	int k8s_ok;
-	struct arena *a; /* per pass */
-	struct engine_bp bps[4];
-	int nbps;
+	struct rcluster *cl[CLUSTERS_MAX]; /* cl[0] is 'default' */
+	int ncl;
+	struct rcluster *cur; /* the cluster of the store being judged or acted on */
+	struct k8s *k;	      /* cur's client */
+	struct arena *a;      /* per pass */
 	struct storehttp *http; /* the probe's and the webhook check's */
-	struct observe *obs;	/* the view of the cluster (observe.h) */
-	json_t *by_store; /* id -> observation */
+	int listed_any;	      /* a cluster's view was listed for this pass alone (judge all) */
+	int stale_any;	      /* a cluster in trouble with a view not current (judge all) */
+	double started;	      /* monotonic: when the process began (its --for window) */
 	struct store *stores;
 	int nstores;
 	long long now;	     /* database clock when the stores were loaded, unix seconds */
@@ -113,6 +145,12 @@ int reconcile_save(struct reconcile *r, struct lease *l, const struct lease_save
 /* A claim failed on a transient Kubernetes error: the store's episode of cluster trouble. */
 void reconcile_trouble(struct reconcile *r, struct lease *l, const char *what,
 		       const struct k8s_err *ke);
+
+/*
+ * Act with cluster's client, view and charts (r->cur, r->k) from here on:
+ * 0, or -1 when it is not served this pass or in trouble (ask it nothing).
+ */
+int reconcile_use(struct reconcile *r, const char *cluster);
 
 /* Is ke a transient failure (retry later) rather than a refusal? */
 int k8s_transient_err(const struct k8s_err *ke);

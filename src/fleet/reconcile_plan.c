@@ -86,7 +86,7 @@ static json_t *get_obj(struct reconcile *r, const char *path, int *gone, struct 
 
 	memset(ke, 0, sizeof(*ke));
 	*gone = 0;
-	o = arena_json(r->a, k8s_get(&r->k, path, ke));
+	o = arena_json(r->a, k8s_get(r->k, path, ke));
 	if (!o && ke->st.code == 404)
 		*gone = 1;
 	return o;
@@ -241,7 +241,7 @@ static int apply_plan(struct reconcile *r, struct store *s, const struct engine_
 		return -1;
 	if (reconcile_keep_claim_templates(r, s, set, ke) < 0)
 		return -1;
-	return k8s_apply_all(&r->k, set, NULL, NULL, NULL, ke);
+	return k8s_apply_all(r->k, set, NULL, NULL, NULL, ke);
 }
 
 void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l)
@@ -349,7 +349,7 @@ void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l
 	/* 3: the set (quota and limits first), then the StatefulSets' claims */
 	if (reconcile_keep_claim_templates(r, s, set, &ke) < 0)
 		goto k8s;
-	if (k8s_apply_all(&r->k, set, NULL, NULL, NULL, &ke) < 0)
+	if (k8s_apply_all(r->k, set, NULL, NULL, NULL, &ke) < 0)
 		goto refused_by_api;
 	for (int i = 0; i < n; i++) {
 		if (!v[i].grows)
@@ -362,7 +362,7 @@ void reconcile_plan_change(struct reconcile *r, struct store *s, struct lease *l
 			json_t *got;
 
 			memset(&ke, 0, sizeof(ke));
-			got = k8s_request(&r->k, "PATCH", path, body, MERGE_PATCH, NULL, &ke);
+			got = k8s_request(r->k, "PATCH", path, body, MERGE_PATCH, NULL, &ke);
 			if (!arena_json(r->a, got))
 				goto refused_by_api;
 		}

@@ -463,7 +463,7 @@ static int apply_backup(struct up *u, const char *version, const char *take, con
 
 	if (!set)
 		return -1;
-	rc = k8s_apply_all(&u->r->k, backup_objects(u->r->a, set), NULL, NULL, NULL, ke);
+	rc = k8s_apply_all(u->r->k, backup_objects(u->r->a, set), NULL, NULL, NULL, ke);
 	if (rc < 0)
 		snprintf(why, n, "%.400s", *ke->st.message ? ke->st.message : ke->err.msg);
 	return rc;
@@ -482,7 +482,7 @@ static int get_job(struct up *u, const char *name, json_t **job, struct k8s_err 
 	snprintf(ns, sizeof(ns), "store-%s", u->s->id);
 	if (k8s_path(&path, "batch/v1", "Job", ns, name, &ke->err) < 0)
 		BUG("job path: %s", ke->err.msg);
-	*job = arena_json(u->r->a, k8s_get(&u->r->k, path.s, ke));
+	*job = arena_json(u->r->a, k8s_get(u->r->k, path.s, ke));
 	if (!*job && ke->st.code != 404)
 		rc = -1;
 	buf_release(&path);
@@ -544,7 +544,7 @@ static int drop_stale_jobs(struct up *u, const json_t *set, struct k8s_err *ke)
 		}
 		if (k8s_object_path(&path, live, &ke->err) < 0)
 			BUG("job path: %s", ke->err.msg);
-		rc = k8s_delete(&u->r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke);
+		rc = k8s_delete(u->r->k, path.s, "Background", K8S_DELETE_GONE_OK, ke);
 		buf_release(&path);
 		if (rc < 0)
 			return -1;
@@ -763,7 +763,7 @@ static void phase_apply(struct up *u)
 		return;
 	}
 	if (reconcile_keep_claim_templates(u->r, u->s, set, &ke) < 0 ||
-	    k8s_apply_all(&u->r->k, set, NULL, NULL, NULL, &ke) < 0) {
+	    k8s_apply_all(u->r->k, set, NULL, NULL, NULL, &ke) < 0) {
 		if (k8s_transient(u, "apply the store's objects", &ke))
 			return;
 		snprintf(why, sizeof(why), "kubernetes refused the %s manifests: %.400s",
@@ -1016,8 +1016,8 @@ static void phase_verify(struct up *u)
 	keep_current_pods(u->r, s, set);
 	reconcile_judge(u->r, s, u->eb->expected, 0);
 	if (s->hr.health == HEALTH_READY) {
-		snprintf(host, sizeof(host), "store-%s.%s", s->id, config.domain);
-		if (*config.ingress_address &&
+		snprintf(host, sizeof(host), "store-%s.%s", s->id, u->r->cur->domain);
+		if (*u->r->cur->ingress &&
 		    reconcile_probe(u->r, s->engine, host, why, sizeof(why)) < 0) {
 			s->hr.health = HEALTH_PROGRESSING;
 			snprintf(s->hr.reason, sizeof(s->hr.reason), "%.300s", why);
@@ -1199,6 +1199,7 @@ void reconcile_revisions_backfill(struct reconcile *r)
 	json_t *defaults = arena_json(r->a, json_object());
 	const char *p[1];
 
+	/* the default cluster's charts (r->cur: the pass sets it before) */
 	for (int i = 0; i < r->nstores; i++) {
 		const char *v = chart_version(reconcile_engine_bp(r, r->stores[i].engine));
 
@@ -1206,11 +1207,12 @@ void reconcile_revisions_backfill(struct reconcile *r)
 			json_object_set_new(defaults, r->stores[i].engine, json_string(v));
 	}
 	/* a pass loads only the stores it judges: the charts this process loaded before count too */
-	for (int i = 0; i < r->nbps; i++) {
-		const char *v = chart_version(&r->bps[i]);
+	for (int i = 0; i < r->cur->nbps; i++) {
+		const struct engine_bp *eb = &r->cur->bps[i];
+		const char *v = chart_version(eb);
 
-		if (*v && !json_object_get(defaults, r->bps[i].engine))
-			json_object_set_new(defaults, r->bps[i].engine, json_string(v));
+		if (*v && !json_object_get(defaults, eb->engine))
+			json_object_set_new(defaults, eb->engine, json_string(v));
 	}
 	if (!(p[0] = arena_json_dumps(r->a, defaults, JSON_COMPACT)))
 		die_oom();

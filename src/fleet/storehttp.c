@@ -78,7 +78,8 @@ int storehttp_request(struct storehttp *h, struct arena *a, const struct storeht
 	}
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL,
-			 arena_printf(a, "%s%s", config.ingress_address, rq->target));
+			 arena_printf(a, "%s%s", rq->ingress ? rq->ingress : config.ingress_address,
+				      rq->target));
 	if (rq->method)
 		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (rq->body)

@@ -32,7 +32,8 @@ void storehttp_free(struct storehttp *h); /* NULL is fine */
 struct storehttp_req {
 	const char *method;	   /* NULL = GET */
 	const char *host;	   /* the store's host name: the Host header */
-	const char *target;	   /* path and query from '/', appended to config.ingress_address */
+	const char *target;	   /* path and query from '/', appended to the ingress address */
+	const char *ingress;	   /* the store's cluster's ingress address; NULL = config's */
 	const char *body;	   /* JSON to send (Content-Type: application/json), or NULL */
 	const char *authorization; /* the Authorization header's value, or NULL (never logged) */
 	int read_json; /* 1: a JSON answer is wanted (Accept) and kept; 0: only the status */
