@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "blueprint.h"
 #include "buf.h"
+#include "cluster.h"
 #include "config.h"
 #include "db.h"
 #include "lease.h"
@@ -229,7 +230,7 @@ static const char *admin_user_of(const struct engine_bp *eb, const struct store 
  *     again.
  * clusters.reachable, trouble and checked_at say what the last pass saw.
  */
-#define DEFAULT_CLUSTER "default"
+#define DEFAULT_CLUSTER CLUSTER_DEFAULT
 
 /* clang-format off */
 static struct db_stmt st_clusters = DB_STMT(
@@ -245,8 +246,6 @@ static struct db_stmt st_reached = DB_STMT(
     "  OR ($2::boolean AND (checked_at IS NULL OR checked_at < now() - interval '30 seconds')))",
     3);
 
-static struct db_stmt st_cluster_conn = DB_STMT(
-    "SELECT kubeconfig, context, in_cluster FROM clusters WHERE name = $1", 1);
 /* clang-format on */
 
 static double mono_now(void)
@@ -255,54 +254,6 @@ static double mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/*
- * TEMPORARY, until cluster.h (cluster_k8s_init) is on main: the client of
- * a registered cluster from its row - in-cluster, or its kubeconfig opened
- * with config.secret_key (seal.h) and loaded through a private file that
- * is unlinked at once.  0, or -1 with e.
- */
-static int cluster_client(struct arena *a, const char *name, struct k8s *k,
-			  const struct k8s_opts *o, struct err *e)
-{
-	const char *p[1] = {name};
-	struct buf plain = BUF_INIT;
-	struct kubeconfig kc;
-	char path[] = "/tmp/storefleet-kubeconfig-XXXXXX";
-	PGresult *res;
-	int fd, rc;
-
-	memset(k, 0, sizeof(*k));
-	if (!(res = db_run(a, &st_cluster_conn, p, e)))
-		return -1;
-	if (!db_rows(res))
-		return err_set(e, 404, "cluster '%s' does not exist", name);
-	if (db_get_bool(res, 0, 2)) {
-		if (kubeconfig_in_cluster(&kc, config.kube_sa_dir, e) < 0)
-			return -1;
-		return k8s_init_kc(k, &kc, o, e);
-	}
-	if (!db_get(res, 0, 0))
-		return err_set(e, 500, "cluster '%s' has no kubeconfig", name);
-	if (seal_open(config.secret_key, db_get(res, 0, 0), &plain, e) < 0) {
-		buf_release(&plain);
-		return -1;
-	}
-	fd = mkstemp(path);
-	rc = fd >= 0 && write(fd, plain.s, plain.len) == (ssize_t)plain.len ? 0 : -1;
-	if (fd >= 0)
-		close(fd);
-	sodium_memzero(plain.s, plain.len);
-	buf_release(&plain);
-	if (rc == 0)
-		rc = kubeconfig_load(&kc, path, db_get(res, 0, 1), NULL, e);
-	else
-		err_set(e, 500, "cluster '%s': cannot write its kubeconfig aside", name);
-	unlink(path);
-	if (rc < 0)
-		return -1;
-	return k8s_init_kc(k, &kc, o, e);
 }
 
 /* The client options every cluster's client gets. */
@@ -351,7 +302,7 @@ static int cluster_connect(struct reconcile *r, struct rcluster *c)
 	if (c->k8s_ok)
 		return 0;
 	cluster_opts(&ko);
-	if (cluster_client(r->a, c->name, &c->k, &ko, &e) < 0) {
+	if (cluster_k8s_init(r->a, c->name, &c->k, &ko, &e) < 0) {
 		snprintf(c->why, sizeof(c->why), "cluster %s unreachable: %.300s", c->name, e.msg);
 		return -1;
 	}
