@@ -53,7 +53,8 @@ k2 delete deployment wordpress -n store-away0001 >/dev/null
 put_back() { [ "$(rc_sql "SELECT count(*) FROM store_events WHERE store_id = 'away0001' AND message LIKE '% is missing: put back'")" -ge 1 ]; }
 ok "a Deployment deleted on eu-2 is seen and put back" wait_for 20 put_back
 ok "the store is ready again" wait_for 20 mc_status_is away0001 ready
-ok "its Deployment is back on eu-2" k2 get deployment wordpress -n store-away0001 -o name >/dev/null
+is "$(k2 get deployment wordpress -n store-away0001 -o name)" deployment.apps/wordpress \
+	"its Deployment is back on eu-2"
 is "$(rc_sql "SELECT count(*) FROM stores WHERE status <> 'ready'")" 0 "no other store moved"
 
 # a delete goes to the store's own cluster
