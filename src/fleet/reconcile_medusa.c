@@ -171,9 +171,10 @@ static struct db_stmt st_due = DB_STMT(
 	"        AND (publishable_key_checked_at IS NULL "
 	"             OR publishable_key_checked_at < now() - $1::int * interval '1 second') "
 	"      ORDER BY publishable_key_checked_at NULLS FIRST, id LIMIT $2::int "
-	"      FOR UPDATE SKIP LOCKED) due "
-	"WHERE s.id = due.id "
-	"RETURNING s.id, s.admin_user, s.admin_secret, s.publishable_key_error", 2);
+	"      FOR UPDATE SKIP LOCKED) due, clusters c "
+	"WHERE s.id = due.id AND c.name = s.cluster "
+	"RETURNING s.id, s.admin_user, s.admin_secret, s.publishable_key_error, "
+	"  c.name, c.store_domain, c.ingress_address", 2);
 static struct db_stmt st_found = DB_STMT(
 	"UPDATE stores SET publishable_key = $2, publishable_key_error = '' WHERE id = $1", 2);
 static struct db_stmt st_error = DB_STMT(
@@ -198,12 +199,12 @@ static void event(struct arena *a, const char *id, const char *level, const char
  * that gets its key at once has no event: its provisioning log stays the
  * steps').
  */
-static void read_one(struct arena *a, struct storehttp *http, const char *id, const char *email,
-		     const char *sealed, int reported, char *why, size_t n)
+static void read_one(struct arena *a, struct storehttp *http, const char *id, const char *domain,
+		     const char *email, const char *sealed, int reported, char *why, size_t n)
 {
 	struct buf pw = BUF_INIT;
 	struct err e = ERR_INIT;
-	const char *key = NULL, *host = arena_printf(a, "store-%s.%s", id, config.domain);
+	const char *key = NULL, *host = arena_printf(a, "store-%s.%s", id, domain);
 
 	*why = 0;
 	if (!email || !*email || seal_open(config.secret_key, sealed, &pw, &e) < 0) {
@@ -241,9 +242,19 @@ int reconcile_medusa_keys(struct arena *a, struct storehttp *http, int *checked,
 		return -1;
 	for (int i = 0; i < db_rows(res); i++) {
 		const char *id = db_get(res, i, 0), *before = db_get(res, i, 3);
+		const char *domain = db_get(res, i, 5), *ingress = db_get(res, i, 6);
 
-		read_one(a, http, id, db_get(res, i, 1), db_get(res, i, 2), before && *before, why,
-			 sizeof(why));
+		/* through the store's cluster's ingress, with its store domain (sql/019) */
+		if (!*domain)
+			domain = config.domain;
+		if (!*ingress && !strcmp(db_get(res, i, 4), "default"))
+			ingress = config.ingress_address;
+		if (!*ingress)
+			continue; /* a cluster with no ingress address: nothing to reach it by */
+		storehttp_set_ingress(http, ingress);
+		read_one(a, http, id, domain, db_get(res, i, 1), db_get(res, i, 2), before && *before,
+			 why, sizeof(why));
+		storehttp_set_ingress(http, NULL);
 		(*checked)++;
 		if (strcmp(why, before ? before : "")) {
 			const char *q[2] = {id, why};

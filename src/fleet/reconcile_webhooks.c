@@ -75,8 +75,10 @@ static struct db_stmt st_due = DB_STMT(
 	"        AND (webhooks_checked_at IS NULL "
 	"             OR webhooks_checked_at < now() - $1::int * interval '1 second') "
 	"      ORDER BY webhooks_checked_at NULLS FIRST, id LIMIT $2::int "
-	"      FOR UPDATE SKIP LOCKED) due "
-	"WHERE s.id = due.id RETURNING s.id, s.woo_api_key, s.webhooks_error", 2);
+	"      FOR UPDATE SKIP LOCKED) due, clusters cl "
+	"WHERE s.id = due.id AND cl.name = s.cluster "
+	"RETURNING s.id, s.woo_api_key, s.webhooks_error, cl.name, cl.store_domain, "
+	"  cl.ingress_address", 2);
 static struct db_stmt st_event = DB_STMT(
 	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'webhook', $2, $3)",
 	3);
@@ -224,10 +226,18 @@ int reconcile_webhooks_check(struct arena *a, struct storehttp *http, int *check
 		struct buf key = BUF_INIT;
 		char *space;
 		struct err se = ERR_INIT;
+		const char *domain = db_get(res, i, 4), *ingress = db_get(res, i, 5);
 
 		c.id = db_get(res, i, 0);
 		c.error[0] = 0;
-		snprintf(c.host, sizeof(c.host), "store-%s.%s", c.id, config.domain);
+		/* through the store's cluster's ingress, with its store domain (sql/019) */
+		if (!*ingress && !strcmp(db_get(res, i, 3), "default"))
+			ingress = config.ingress_address;
+		if (!*ingress)
+			continue; /* a cluster with no ingress address: nothing to reach it by */
+		snprintf(c.host, sizeof(c.host), "store-%s.%s", c.id,
+			 *domain ? domain : config.domain);
+		storehttp_set_ingress(http, ingress);
 		if (seal_open(config.secret_key, db_get(res, i, 1), &key, &se) < 0 ||
 		    !(space = strchr(key.s, ' '))) {
 			snprintf(c.error, sizeof(c.error),
@@ -258,6 +268,7 @@ int reconcile_webhooks_check(struct arena *a, struct storehttp *http, int *check
 				  c.error);
 		}
 	}
+	storehttp_set_ingress(http, NULL);
 	return 0;
 }
 

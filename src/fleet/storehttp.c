@@ -9,8 +9,16 @@
 #include "storehttp.h"
 
 struct storehttp {
-	CURL *curl; /* NULL until the first request */
+	CURL *curl;	   /* NULL until the first request */
+	char ingress[256]; /* storehttp_set_ingress ("" = config.ingress_address) */
+	int has_ingress;
 };
+
+void storehttp_set_ingress(struct storehttp *h, const char *ingress)
+{
+	h->has_ingress = ingress != NULL;
+	snprintf(h->ingress, sizeof(h->ingress), "%s", ingress ? ingress : "");
+}
 
 struct storehttp *storehttp_new(void)
 {
@@ -78,7 +86,10 @@ int storehttp_request(struct storehttp *h, struct arena *a, const struct storeht
 	}
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL,
-			 arena_printf(a, "%s%s", rq->ingress ? rq->ingress : config.ingress_address,
+			 arena_printf(a, "%s%s",
+				      rq->ingress	  ? rq->ingress
+				      : h->has_ingress ? h->ingress
+						       : config.ingress_address,
 				      rq->target));
 	if (rq->method)
 		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, rq->method);

@@ -29,6 +29,12 @@ struct storehttp;
 struct storehttp *storehttp_new(void);
 void storehttp_free(struct storehttp *h); /* NULL is fine */
 
+/*
+ * The ingress address requests go to when they name none (rq->ingress
+ * NULL): a store's cluster's (copied; NULL = config.ingress_address again).
+ */
+void storehttp_set_ingress(struct storehttp *h, const char *ingress);
+
 struct storehttp_req {
 	const char *method;	   /* NULL = GET */
 	const char *host;	   /* the store's host name: the Host header */
