@@ -293,7 +293,7 @@ static void cluster_charts_reset(struct rcluster *c)
 }
 
 /* Make c's client and view when it has none yet: 0, or -1 with c->why. */
-static int cluster_connect(struct reconcile *r, struct rcluster *c)
+static int cluster_connect(struct reconcile *r, struct rcluster *c, struct err *ce)
 {
 	struct k8s_opts ko;
 	struct err e = ERR_INIT;
@@ -304,6 +304,7 @@ static int cluster_connect(struct reconcile *r, struct rcluster *c)
 	cluster_opts(&ko);
 	if (cluster_k8s_init(r->a, c->name, &c->k, &ko, &e) < 0) {
 		snprintf(c->why, sizeof(c->why), "cluster %s unreachable: %.300s", c->name, e.msg);
+		*ce = e;
 		return -1;
 	}
 	c->k8s_ok = 1;
@@ -371,7 +372,10 @@ static int clusters_sync(struct reconcile *r, struct err *e)
 		if (!r->cl[i] || r->cl[i]->seen)
 			continue;
 		if (!strcmp(r->cl[i]->name, DEFAULT_CLUSTER)) {
-			keep[n < CLUSTERS_MAX ? n++ : n - 1] = r->cl[i]; /* never dropped */
+			/* never dropped, and always first (r->cl[0]) */
+			memmove(keep + 1, keep, sizeof(keep[0]) * (size_t)(n < CLUSTERS_MAX ? n : n - 1));
+			keep[0] = r->cl[i];
+			n += n < CLUSTERS_MAX;
 			continue;
 		}
 		log_info("reconcile: cluster %s: removed; no longer served", r->cl[i]->name);
@@ -437,8 +441,10 @@ static int observe_cluster(struct reconcile *r, struct rcluster *c, struct obser
 	c->trouble = c->stale = 0;
 	c->why[0] = 0;
 	memset(&c->ke, 0, sizeof(c->ke));
-	if (cluster_connect(r, c) < 0) {
-		c->trouble = c->stale = 1;
+	if (cluster_connect(r, c, &oe) < 0) {
+		/* no client: its stores are not vouched for, unless the database was the trouble */
+		c->trouble = 1;
+		c->stale = oe.status != 503;
 		c->ke.klass = K8S_HARD;
 		log_warn("reconcile: %s", c->why);
 		goto reach;
