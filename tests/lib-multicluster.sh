@@ -4,8 +4,8 @@
 #   mc_second [KUBESIM ARGS...]   kubesim 2 in $T/kubesim2: K2_DIR, K2_PID, K2_ADDR, K2_INGRESS
 #                                 (the first one's KUBESIM_* and KUBECONFIG stay as they were)
 #   mc_register NAME SERVER DOMAIN INGRESS
-#                                 a clusters row NAME reached at SERVER with kubesim 2's
-#                                 credentials, flattened and sealed as a clusters row holds them
+#                                 storefleetctl cluster add NAME: kubesim 2's credentials, reached
+#                                 at SERVER, store domain DOMAIN; its ingress_address INGRESS
 #   mc_store ID ENGINE CLUSTER    a store row as the web app inserts it, placed on CLUSTER
 #   mc_status_is ID STATUS        the store's status is STATUS (for wait_for)
 #   k1 ARGS... / k2 ARGS...       kubectl against kubesim 1 (default) / kubesim 2
@@ -26,13 +26,13 @@ mc_second() {
 }
 
 mc_register() {
-	local name=$1 server=$2 domain=$3 ingress=$4 sealed
+	local name=$1 server=$2 domain=$3 ingress=$4
 
 	sed "s#server: https://.*#server: $server#" "$K2_DIR/kubeconfig" >"$T/$name.kubeconfig"
-	sealed=$(SF_SECRET_KEY=$RC_KEY "$SF_BUILD/tests/x-seal-kubeconfig" "$T/$name.kubeconfig" \
-		kubesim) || return 1
-	rc_sql "INSERT INTO clusters (name, kubeconfig, region, store_domain, ingress_address)
-		VALUES ('$name', '$sealed', 'eu', '$domain', '$ingress')"
+	"$SF_BUILD/bin/storefleetctl" cluster add "$name" --kubeconfig "$T/$name.kubeconfig" \
+		--context kubesim --region eu --store-domain "$domain" >>"$T/ctl.log" 2>&1 || return 1
+	# where reconcile's probe reaches the cluster's ingress (sql/019; no ctl option yet)
+	rc_sql "UPDATE clusters SET ingress_address = '$ingress' WHERE name = '$name'"
 }
 
 mc_store() {

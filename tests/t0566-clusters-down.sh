@@ -4,8 +4,9 @@
 . "$SF_ROOT/tests/lib-reconcile.sh"
 . "$SF_ROOT/tests/lib-multicluster.sh"
 
-# a view not current after 3 s is not vouched for; a request gives up after 2 s
-export SF_OBSERVE_STALE=3 SF_KUBE_TIMEOUT=2
+# a view not current after 3 s is not vouched for; a request gives up after 2 s; a volume
+# claim may stay Pending 10 s (a pass's view can be a request timeout old under load)
+export SF_OBSERVE_STALE=3 SF_KUBE_TIMEOUT=2 SF_FAILURE_GRACE=10
 rc_stack
 mc_second || bail "cannot start the second kubesim"
 rc_user tenant@example.com >/dev/null

@@ -2572,6 +2572,8 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 	if (clusters_sync(r, e) < 0)
 		return -1;
 	use(r, r->cl[0]);
+	for (int i = 0; i < r->ncl; i++)
+		r->cl[i]->observed = 0;
 	k8s_counts(r, r->count0);
 	req0 = k8s_total(r);
 	r->transitions = 0;
@@ -2591,14 +2593,26 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 			goto finish;
 		r->transitions += started;
 	}
-	/* every cluster on its own; one that cannot be observed holds up no other */
-	for (int i = 0; i < r->ncl; i++) {
-		if (observe_cluster(r, r->cl[i], &ost, &ce) < 0) {
-			*e = ce;
-			goto finish;
+	/*
+	 * Every cluster on its own; one that cannot be observed holds up no
+	 * other.  Those in trouble at the last pass are observed first: the
+	 * time one of them costs (up to a request timeout) passes before the
+	 * healthy clusters' views are brought up to date, not between that
+	 * and the judging of their stores.
+	 */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < r->ncl; i++) {
+			struct rcluster *c = r->cl[i];
+
+			if (c->trouble != !round || c->observed)
+				continue;
+			c->observed = 1;
+			if (observe_cluster(r, c, &ost, &ce) < 0) {
+				*e = ce;
+				goto finish;
+			}
+			r->stale_any |= c->stale;
 		}
-		r->stale_any |= r->cl[i]->stale;
-	}
 	log_debug("reconcile: observed in %.3f s", elapsed(&t0));
 	if (load_judged(r, e) < 0)
 		goto finish;

@@ -51,6 +51,7 @@ struct rcluster {
 	int seen; /* in this pass's read of clusters (else dropped) */
 	/* this pass */
 	json_t *by_store; /* the view listed for this pass alone (arena), or NULL: PostgreSQL's */
+	int observed;	  /* observe_cluster ran this pass */
 	int trouble;	  /* it could not be observed: nothing more is asked of it this pass */
 	int stale;	  /* ... and its view is not current: its running stores are not vouched for */
 	char why[400];	  /* "cluster eu-2 unreachable: ..." */
