@@ -69,7 +69,7 @@ static struct db_stmt st_live = DB_STMT(
 	"SELECT b.id, b.store_id, b.status, b.job, b.name, b.kind,"
 	" extract(epoch FROM now() - coalesce(b.started_at, b.created_at))::bigint,"
 	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
-	" coalesce(b.actor_id, 0) "
+	" coalesce(b.actor_id, 0), s.cluster "
 	"FROM backups b JOIN stores s ON s.id = b.store_id JOIN users u ON u.id = s.owner_id "
 	"WHERE b.status IN ('requested', 'running') ORDER BY b.id LIMIT 20", 0);
 /* the Job's name and the prefix, recorded before the Job is made */
@@ -252,7 +252,7 @@ static int apply_secret(struct reconcile *r, const struct bk *b, struct k8s_err 
 				   ns_of(r->a, b->store), "labels", "app.kubernetes.io/managed-by",
 				   "storefleet", "storefleet.io/store", b->store, "type", "Opaque",
 				   "data", data));
-	return k8s_apply(&r->k, obj, NULL, NULL, ke) ? 0 : -1;
+	return k8s_apply(r->k, obj, NULL, NULL, ke) ? 0 : -1;
 }
 
 /* Render the store's set with backup.take = name and apply its backup Job (+ policies). */
@@ -320,7 +320,7 @@ static int apply_job(struct reconcile *r, const struct bk *b, char *why, size_t 
 		snprintf(why, n, "the %s blueprint renders no job %s", b->s.engine, b->job);
 		return -1;
 	}
-	if (apply_secret(r, b, ke) < 0 || k8s_apply_all(&r->k, out, NULL, NULL, NULL, ke) < 0) {
+	if (apply_secret(r, b, ke) < 0 || k8s_apply_all(r->k, out, NULL, NULL, NULL, ke) < 0) {
 		snprintf(why, n, "%.400s", *ke->st.message ? ke->st.message : ke->err.msg);
 		return -1;
 	}
@@ -336,7 +336,7 @@ static int get_job(struct reconcile *r, const struct bk *b, json_t **job, struct
 	memset(ke, 0, sizeof(*ke));
 	if (k8s_path(&path, "batch/v1", "Job", ns_of(r->a, b->store), b->job, &ke->err) < 0)
 		BUG("job path: %s", ke->err.msg);
-	*job = arena_json(r->a, k8s_get(&r->k, path.s, ke));
+	*job = arena_json(r->a, k8s_get(r->k, path.s, ke));
 	if (!*job && ke->st.code != 404)
 		rc = -1;
 	buf_release(&path);
@@ -351,7 +351,7 @@ static void delete_job(struct reconcile *r, const struct bk *b)
 	memset(&ke, 0, sizeof(ke));
 	if (k8s_path(&path, "batch/v1", "Job", ns_of(r->a, b->store), b->job, &ke.err) < 0)
 		BUG("job path: %s", ke.err.msg);
-	if (k8s_delete(&r->k, path.s, "Background", K8S_DELETE_GONE_OK, &ke) < 0)
+	if (k8s_delete(r->k, path.s, "Background", K8S_DELETE_GONE_OK, &ke) < 0)
 		log_warn("reconcile: store %s: cannot delete job %s: %s", b->store, b->job,
 			 ke.err.msg);
 	buf_release(&path);
@@ -381,7 +381,7 @@ static const char *job_state(struct reconcile *r, const struct bk *b, const json
 			continue;
 		*deadline = !strcmp(jstr(c, "reason"), "DeadlineExceeded");
 		memset(&ke, 0, sizeof(ke));
-		pods = arena_json(r->a, k8s_pods(&r->k, ns_of(r->a, b->store),
+		pods = arena_json(r->a, k8s_pods(r->k, ns_of(r->a, b->store),
 						 arena_printf(r->a, "job-name=%s", b->job), &ke));
 		json_array_foreach(pods, j, p) {
 			const json_t *cs = json_array_get(
@@ -724,6 +724,8 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		if (!strcmp(b.store_status, "deleting") || !strcmp(b.store_status, "deleted"))
 			*changed += failed(r, &b, "deleted",
 					   "the store was deleted before the backup completed");
+		else if (reconcile_use(r, db_get(res, i, 15)) < 0)
+			continue; /* its cluster is not served this pass, or in trouble: later */
 		else if (!strcmp(b.status, "requested"))
 			*changed += start(r, &b);
 		else
