@@ -2663,14 +2663,21 @@ int reconcile_pass(struct reconcile *r, struct reconcile_stats *st, struct err *
 				log_warn("reconcile: backups: %s", be.msg);
 			r->transitions += nb;
 		}
-		/* the cluster's capacity for admission (reconcile_capacity.h): never a pass error */
-		{
-			struct err ce = ERR_INIT;
+		/*
+		 * each cluster's capacity for admission (reconcile_capacity.h), with
+		 * its own client; one in trouble this pass is asked nothing.  Never a
+		 * pass error.
+		 */
+		for (int i = 0; i < r->ncl; i++) {
+			struct rcluster *c = r->cl[i];
+			struct err pe = ERR_INIT;
 			int seen = 0;
 
-			if (capacity_observe(&r->k, r->a, "default", config.capacity_interval,
-					     &seen, &ce) < 0)
-				log_warn("reconcile: capacity: %s", ce.msg);
+			if (c->trouble || !c->k8s_ok)
+				continue;
+			if (capacity_observe(&c->k, r->a, c->name, config.capacity_interval, &seen,
+					     &pe) < 0)
+				log_warn("reconcile: cluster %s: capacity: %s", c->name, pe.msg);
 		}
 		if (reconcile_webhooks_prune(r->a, &nw, &we) < 0)
 			log_warn("reconcile: webhook deliveries: %s", we.msg);
