@@ -353,6 +353,34 @@ int api_store_backup(struct req *r)
 	return resp_json(r, 202, v);
 }
 
+/* POST /api/v1/stores/{id}/backups/{bid}/restore: restore in place, 202 {"restore": {...}}. */
+int api_store_restore(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *x, *v;
+
+	if (store_restore_request(r->a, &who, r->params[0], r->params[1], &x, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "restore", x);
+	return resp_json(r, 202, v);
+}
+
+/* GET /api/v1/stores/{id}/restores: {"restores": [...]}, newest first. */
+int api_store_restores(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *list, *v;
+
+	if (store_restore_list(r->a, &who, r->params[0], &list, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "restores", list);
+	return resp_json(r, 200, v);
+}
+
 /* POST /api/v1/stores/{id}/domains {"domain": NAME}: 201 {"domain": {...}}. */
 int api_store_domain_add(struct req *r)
 {

@@ -265,6 +265,24 @@ static int store_page_df(struct req *r, int status, const char *error, const cha
 			view_set_bool(bk, "can_backup", 1);
 		if (req_query_get(r, "backup_requested"))
 			view_set_bool(bk, "requested", 1);
+		/* restores: the list, the live one's step, and Restore per complete backup */
+		{
+			struct view *rl;
+			const struct view_item *it;
+
+			if (store_restore_list(r->a, &who, m.id, &rl, &e) < 0)
+				return web_stores_fail(r, &e, NULL, NULL, 0);
+			view_add(bk, "restores", rl);
+			view_set_bool(bk, "has_restores", rl->u.list.n > 0);
+			it = rl->u.list.head;
+			if (it && view_truthy(view_get(it->val, "live")))
+				view_add(bk, "restoring", it->val);
+			else if (m.owner_id == r->user->id &&
+				 (state == STORE_READY || state == STORE_DEGRADED))
+				view_set_bool(bk, "can_restore", 1);
+		}
+		if (req_query_get(r, "restore_requested"))
+			view_set_bool(bk, "restore_requested", 1);
 	}
 	/* custom domains (store_domain.c): the list, and the form while the store lives */
 	{
@@ -486,6 +504,27 @@ int page_store_backup(struct req *r)
 	}
 	return resp_redirect(
 	    r, arena_printf(r->a, "/stores/%s?backup_requested=1#backups", r->params[0]));
+}
+
+/* POST /stores/{id}/backups/{bid}/restore: restore in place (store_backup.c); the owner's button. */
+int page_store_restore(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct store_meta m;
+	struct view *x;
+
+	if (!store_get(r->a, &who, r->params[0], &m, &e))
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	if (m.owner_id != r->user->id) /* the owner's button only */
+		return web_stores_fail(r, &(struct err){404, STORE_NOT_FOUND}, NULL, NULL, 0);
+	if (store_restore_request(r->a, &who, r->params[0], r->params[1], &x, &e) < 0) {
+		if (e.status == 409)
+			return store_page(r, 409, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(r,
+			     arena_printf(r->a, "/stores/%s?restore_requested=1#backups", r->params[0]));
 }
 
 /* POST /stores/{id}/domains/{domain}/remove */

@@ -74,6 +74,7 @@ int page_store_resume(struct req *r);
 int page_paused(struct req *r);
 int page_store_plan(struct req *r);
 int page_store_backup(struct req *r);
+int page_store_restore(struct req *r);
 int page_store_domain_add(struct req *r);
 int page_store_domain_remove(struct req *r);
 
@@ -95,6 +96,8 @@ int api_store_resume(struct req *r);
 int api_store_plan(struct req *r);
 int api_store_backups(struct req *r);
 int api_store_backup(struct req *r);
+int api_store_restore(struct req *r);
+int api_store_restores(struct req *r);
 int api_store_domains(struct req *r);
 int api_store_domain_add(struct req *r);
 int api_store_domain_show(struct req *r);

@@ -13,8 +13,8 @@
 
 bk_stack() {
 	export SF_SECRET_KEY=$RC_KEY SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100
-	export SF_JOB_FILES=$T/uploads SF_JOB_HOOKS=$T/hooks
-	mkdir -p "$SF_JOB_FILES/2026/12" "$SF_JOB_HOOKS"
+	export SF_JOB_FILES=$T/uploads SF_JOB_HOOKS=$T/hooks SF_JOB_DB=$T/db
+	mkdir -p "$SF_JOB_FILES/2026/12" "$SF_JOB_HOOKS" "$SF_JOB_DB"
 	printf 'a picture\n' >"$SF_JOB_FILES/2026/12/shoe.jpg"
 	printf 'no name\n' >"$SF_JOB_FILES/with space é.txt"
 	s3_start "$T/s3" stores || bail "cannot start s3rver"

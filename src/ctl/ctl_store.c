@@ -25,6 +25,7 @@ static const char usage_text[] = "usage: storefleetctl store upgrade ID --versio
 				 "       storefleetctl store revisions ID\n"
 				 "       storefleetctl store backup ID    (back up now)\n"
 				 "       storefleetctl store backups ID\n"
+				 "       storefleetctl store restore ID BACKUP    (in place; b<n> or n)\n"
 				 "       storefleetctl store suspend|resume ID\n"
 				 "       storefleetctl store plan ID NAME\n"
 				 "       storefleetctl store domain add|remove ID DOMAIN\n"
@@ -185,7 +186,7 @@ int ctl_store(int argc, char **argv)
 	    !strcmp(sub, "backup") || !strcmp(sub, "backups")) {
 		if (argc != 3)
 			return usage();
-	} else if (!strcmp(sub, "plan")) {
+	} else if (!strcmp(sub, "plan") || !strcmp(sub, "restore")) {
 		if (argc != 4)
 			return usage();
 		opt = argv[3];
@@ -206,6 +207,15 @@ int ctl_store(int argc, char **argv)
 		rc = revisions(a, &who, id);
 	} else if (!strcmp(sub, "backup") || !strcmp(sub, "backups")) {
 		rc = backups(a, &who, id, !strcmp(sub, "backup"));
+	} else if (!strcmp(sub, "restore")) {
+		struct view *x;
+
+		rc = 0;
+		if (store_restore_request(a, &who, id, opt, &x, &e) < 0)
+			rc = refused("restore", &e);
+		else
+			printf("%s: restore #%s from %s requested (%s)\n", id, or_dash(x, "number"),
+			       view_get_str(x, "backup"), view_get_str(x, "status"));
 	} else if (!strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
 		/* as an administrator: only an administrator can resume what this suspends */
 		struct view *s = (*sub == 's' ? store_suspend : store_resume)(a, &who, id, &e);

@@ -57,7 +57,9 @@ static struct db_stmt st_unlock = DB_STMT("SELECT pg_advisory_unlock(" LOCK_KEY 
 static struct db_stmt st_schedule = DB_STMT(
 	"INSERT INTO backups (store_id, kind, engine, version, revision) "
 	"SELECT s.id, 'scheduled', s.engine, s.engine_version, s.blueprint_revision FROM stores s "
-	"WHERE s.status IN ('ready', 'degraded') AND NOT EXISTS (SELECT 1 FROM backups b "
+	"WHERE s.status IN ('ready', 'degraded') AND NOT EXISTS (SELECT 1 FROM restores x "
+	"  WHERE x.store_id = s.id AND x.status IN ('requested', 'backing-up', 'restoring')) "
+	"AND NOT EXISTS (SELECT 1 FROM backups b "
 	"  WHERE b.store_id = s.id AND (b.status IN ('requested', 'running') "
 	"  OR (b.status = 'complete' AND b.created_at > now() - make_interval(secs => $1::integer)) "
 	"  OR (b.status = 'failed' AND b.created_at > now() - "
@@ -98,7 +100,8 @@ static struct db_stmt st_prunable = DB_STMT(
 	" row_number() OVER (PARTITION BY store_id, date_trunc('week', created_at AT TIME ZONE 'UTC')"
 	"   ORDER BY created_at DESC, id DESC) AS in_week,"
 	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('week', created_at AT TIME ZONE 'UTC') DESC) AS week,"
-	" created_at FROM backups WHERE status = 'complete') c "
+	" created_at FROM backups WHERE status = 'complete' AND id NOT IN (SELECT backup_id FROM restores"
+	"  WHERE status IN ('requested', 'backing-up', 'restoring'))) c "
 	"WHERE n > 1 AND created_at < now() - interval '1 day' AND NOT (in_day = 1 AND day <= $1::integer) AND NOT (in_week = 1 AND week <= $2::integer) "
 	"ORDER BY id LIMIT 50", 2);
 static struct db_stmt st_pruned = DB_STMT(
@@ -127,6 +130,7 @@ struct bk {
 	struct store s; /* enough of it for rendering (reconcile_values, credentials) */
 	const char *store_status, *revision;
 	long long actor;
+	const char *restore, *restore_tag; /* a restore Job: the backup restored, r<id> */
 };
 
 static const char *secret_key(struct arena *a, struct err *e)
@@ -278,13 +282,19 @@ static int apply_job(struct reconcile *r, const struct bk *b, char *why, size_t 
 	}
 	more = arena_json(
 	    r->a, json_pack("{s:{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}}", "backup",
-			    "enabled", 1, "take", b->name, "endpoint", config.backup_endpoint,
+			    "enabled", 1, "take", b->restore_tag ? "" : b->name, "endpoint", config.backup_endpoint,
 			    "bucket", config.backup_bucket, "region", config.backup_region,
 			    "path_style", config.backup_path_style ? "true" : "false", "sse",
 			    config.backup_sse, "egress_cidr", config.backup_egress_cidr, "deadline",
 			    (json_int_t)config.backup_timeout, "revision", b->revision));
 	json_object_set_new(json_object_get(more, "backup"), "egress_port",
 			    json_integer(config.backup_egress_port));
+	if (b->restore_tag) { /* the restore Job (75-backup.yaml): restore-backup-<restore_tag> */
+		json_object_set_new(json_object_get(more, "backup"), "restore",
+				    json_string(b->restore));
+		json_object_set_new(json_object_get(more, "backup"), "restore_tag",
+				    json_string(b->restore_tag));
+	}
 	{
 		struct blueprint_store bs = {.id = b->s.id,
 					     .name = b->s.name,
@@ -668,6 +678,263 @@ static int prune(struct reconcile *r, struct s3 **s3)
 	return n;
 }
 
+/* ---- restore in place (sql/023_restores.sql) ----------------------------------------- */
+
+/*
+ *   requested   the store ready (or degraded): a 'pre-restore' backup of
+ *               its current state requested (kind pre-restore; it waits
+ *               while another backup of the store is live), 'backing-up';
+ *   backing-up  that backup complete: the restore Job's name recorded
+ *               ('restoring'), then the Secret and the Job (75-backup.yaml,
+ *               backup.restore = the backup, restore_tag = r<id>) applied;
+ *               that backup failed: the restore fails, nothing was changed;
+ *   restoring   the Job complete: 'complete'; failed (it refuses a backup
+ *               whose sizes or SHA-256 differ from its manifest's before it
+ *               changes anything): 'failed' with the Job's own words; gone:
+ *               applied again; over backup_timeout: 'failed'.
+ *
+ * The store's status is left alone: it stays ready, serving its current
+ * data until the Job swaps the restored database in (one RENAME) and then
+ * the files.  Each step is a store event (step 'restore') and an audit row.
+ */
+
+/* clang-format off */
+#define RESTORE_LIVE "('requested', 'backing-up', 'restoring')"
+static struct db_stmt st_restores = DB_STMT(
+	"SELECT x.id, x.store_id, x.status, x.backup_name, x.job, coalesce(x.pre_backup_id, 0),"
+	" extract(epoch FROM now() - coalesce(x.started_at, x.created_at))::bigint,"
+	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
+	" coalesce(pb.status, ''), coalesce(pb.reason, ''), coalesce(nullif(pb.name, ''), 'b' || pb.id, ''),"
+	" EXISTS (SELECT 1 FROM backups k WHERE k.id = x.backup_id AND k.status = 'complete') "
+	"FROM restores x JOIN stores s ON s.id = x.store_id JOIN users u ON u.id = s.owner_id "
+	"LEFT JOIN backups pb ON pb.id = x.pre_backup_id "
+	"WHERE x.status IN " RESTORE_LIVE " ORDER BY x.id LIMIT 20", 0);
+/* the pre-restore backup, unless another backup of the store is live (backups_one_live) */
+static struct db_stmt st_pre = DB_STMT(
+	"WITH b AS (INSERT INTO backups (store_id, kind, engine, version, revision) "
+	"  SELECT s.id, 'pre-restore', s.engine, s.engine_version, s.blueprint_revision FROM stores s "
+	"  WHERE s.id = $2 ON CONFLICT DO NOTHING RETURNING id) "
+	"UPDATE restores SET status = 'backing-up', pre_backup_id = b.id FROM b "
+	"WHERE restores.id = $1::bigint AND restores.status = 'requested' RETURNING b.id", 2);
+static struct db_stmt st_restoring = DB_STMT(
+	"UPDATE restores SET status = 'restoring', job = $2, started_at = now() "
+	"WHERE id = $1::bigint AND status = 'backing-up'", 2);
+static struct db_stmt st_restore_end = DB_STMT(
+	"UPDATE restores SET status = $2, reason = $3, finished_at = now() "
+	"WHERE id = $1::bigint AND status IN " RESTORE_LIVE " RETURNING id", 3);
+static struct db_stmt st_restore_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'restore', $2, $3)", 3);
+/* clang-format on */
+
+struct rs {
+	const char *id, *status, *job, *pre, *pre_status, *pre_reason, *pre_name;
+	long long age;
+	int backup_ok;	/* the backup restored is still complete */
+	struct bk b;	/* the store, and the restore Job as apply_job renders it */
+};
+
+static void restore_event(struct arena *a, const char *store, const char *level, const char *msg)
+{
+	const char *p[3] = {store, level, msg};
+	struct err e = ERR_INIT;
+
+	if (!db_run(a, &st_restore_event, p, &e))
+		log_warn("reconcile: store %s: restore event: %s", store, e.msg);
+}
+
+static void restore_audit(struct arena *a, const char *action, const struct rs *x, const char *reason)
+{
+	struct view *d = view_obj(a);
+	struct err e = ERR_INIT;
+
+	view_set_str(d, "restore", x->id);
+	view_set_str(d, "backup", x->b.restore);
+	if (*x->pre_name)
+		view_set_str(d, "pre_backup", x->pre_name);
+	if (reason)
+		view_set_str(d, "reason", reason);
+	if (audit_record(a, 0, ACTOR, NULL, action, x->b.store, d, &e) < 0)
+		log_error("reconcile: store %s: audit: %s", x->b.store, e.msg);
+}
+
+/* The restore ends: status complete or failed (why for people).  1 when this ended it. */
+static int restore_end(struct reconcile *r, const struct rs *x, const char *status, const char *why)
+{
+	const char *p[3] = {x->id, status, why};
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_restore_end, p, &e);
+	int ok = !strcmp(status, "complete");
+
+	if (!res) {
+		log_warn("reconcile: store %s: restore %s: %s", x->b.store, x->id, e.msg);
+		return 0;
+	}
+	if (!db_rows(res))
+		return 0;
+	restore_event(r->a, x->b.store, ok ? "info" : "error",
+		      ok ? arena_printf(r->a,
+					"Restore #%s complete: the store has the data of backup %s "
+					"(the state before it is backup %s)",
+					x->id, x->b.restore, x->pre_name)
+			 : arena_printf(r->a, "Restore #%s from backup %s failed: %s", x->id,
+					x->b.restore, why));
+	restore_audit(r->a, ok ? "restore.complete" : "restore.failed", x, ok ? NULL : why);
+	log_info("reconcile: store %s: restore %s from %s %s%s%s", x->b.store, x->id, x->b.restore,
+		 status, ok ? "" : ": ", ok ? "" : why);
+	return 1;
+}
+
+static int restore_one(struct reconcile *r, struct rs *x)
+{
+	const char *st = x->b.store_status;
+	char why[1024];
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+
+	if (!strcmp(st, "deleting") || !strcmp(st, "deleted"))
+		return restore_end(r, x, "failed", "the store was deleted before the restore ended");
+	if (!strcmp(x->status, "requested")) {
+		const char *p[2] = {x->id, x->b.store};
+		PGresult *res;
+
+		if (!x->backup_ok)
+			return restore_end(r, x, "failed",
+					   arena_printf(r->a, "backup %s is no longer complete; nothing was restored",
+							x->b.restore));
+		if (strcmp(st, "ready") && strcmp(st, "degraded"))
+			return restore_end(r, x, "failed",
+					   arena_printf(r->a, "the store is %s; nothing was restored", st));
+		if (!(res = db_run(r->a, &st_pre, p, &e))) {
+			log_warn("reconcile: store %s: restore %s: %s", x->b.store, x->id, e.msg);
+			return 0;
+		}
+		if (!db_rows(res))
+			return 0; /* another backup of the store is live: it waits */
+		{
+			struct bk pb = {.id = db_get(res, 0, 0), .store = x->b.store, .name = "",
+					.kind = "pre-restore"};
+
+			x->pre_name = arena_printf(r->a, "b%s", pb.id);
+			audit(r->a, "backup.requested", &pb, NULL);
+		}
+		restore_event(r->a, x->b.store, "info",
+			      arena_printf(r->a,
+					   "Restore #%s from backup %s: saving the current state first "
+					   "(backup %s, pre-restore)",
+					   x->id, x->b.restore, x->pre_name));
+		restore_audit(r->a, "restore.backing_up", x, NULL);
+		return 1;
+	}
+	if (!strcmp(x->status, "backing-up")) {
+		const char *p[2] = {x->id, NULL};
+
+		if (!strcmp(x->pre_status, "failed"))
+			return restore_end(r, x, "failed",
+					   arena_printf(r->a,
+							"the backup of the current state (%s) failed: %s; "
+							"nothing was restored",
+							x->pre_name, x->pre_reason));
+		if (strcmp(x->pre_status, "complete"))
+			return 0; /* requested or running: reconcile_backups follows it */
+		if (!x->backup_ok)
+			return restore_end(r, x, "failed",
+					   arena_printf(r->a, "backup %s is no longer complete; nothing was restored",
+							x->b.restore));
+		x->b.job = arena_printf(r->a, "restore-backup-%s", x->b.restore_tag);
+		p[1] = x->b.job;
+		/* named first: a reconcile killed after this finds the Job by its name */
+		if (!db_run(r->a, &st_restoring, p, &e)) {
+			log_warn("reconcile: store %s: restore %s: %s", x->b.store, x->id, e.msg);
+			return 0;
+		}
+		if (apply_job(r, &x->b, why, sizeof(why), &ke) < 0) {
+			if (k8s_transient_err(&ke))
+				return 0; /* the next pass finds no Job and applies it again */
+			return restore_end(r, x, "failed",
+					   arena_printf(r->a, "the restore job could not start: %s; nothing was restored", why));
+		}
+		restore_event(r->a, x->b.store, "info",
+			      arena_printf(r->a,
+					   "Restore #%s: the current state is saved as backup %s; "
+					   "restoring backup %s (job %s): its sizes and SHA-256 are "
+					   "checked before anything is changed",
+					   x->id, x->pre_name, x->b.restore, x->b.job));
+		restore_audit(r->a, "restore.started", x, NULL);
+		return 1;
+	}
+	/* restoring */
+	{
+		json_t *job;
+		const char *state;
+		int deadline = 0;
+
+		if (get_job(r, &x->b, &job, &ke) < 0)
+			return 0;
+		if (!job) {
+			if (x->age > config.backup_timeout + 60)
+				return restore_end(r, x, "failed",
+						   arena_printf(r->a, "job %s is gone and the restore did not finish within %d s",
+								x->b.job, config.backup_timeout));
+			if (apply_job(r, &x->b, why, sizeof(why), &ke) < 0 && !k8s_transient_err(&ke))
+				return restore_end(r, x, "failed",
+						   arena_printf(r->a, "the restore job could not start: %s", why));
+			return 0;
+		}
+		state = job_state(r, &x->b, job, why, sizeof(why), &deadline);
+		if (!strcmp(state, "running")) {
+			if (x->age > config.backup_timeout + 60)
+				return restore_end(r, x, "failed",
+						   arena_printf(r->a, "job %s did not finish within %d s",
+								x->b.job, config.backup_timeout));
+			return 0;
+		}
+		if (!restore_end(r, x, !strcmp(state, "complete") ? "complete" : "failed",
+				 !strcmp(state, "complete") ? "" : why))
+			return 0;
+		delete_job(r, &x->b);
+		return 1;
+	}
+}
+
+static int restores(struct reconcile *r)
+{
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_restores, NULL, &e);
+	int n = 0;
+
+	if (!res) {
+		log_warn("reconcile: restores: %s", e.msg);
+		return 0;
+	}
+	for (int i = 0; i < db_rows(res); i++) {
+		struct rs x = {.id = db_get(res, i, 0),
+			       .status = db_get(res, i, 2),
+			       .age = db_get_ll(res, i, 6),
+			       .pre_status = db_get(res, i, 14),
+			       .pre_reason = db_get(res, i, 15),
+			       .pre_name = db_get(res, i, 16),
+			       .backup_ok = !strcmp(db_get(res, i, 17), "t")};
+
+		x.b.id = x.id;
+		x.b.store = db_get(res, i, 1);
+		x.b.name = db_get(res, i, 3);
+		x.b.kind = "restore";
+		x.b.job = db_get(res, i, 4);
+		x.b.store_status = db_get(res, i, 7);
+		x.b.revision = db_get(res, i, 10);
+		x.b.restore = db_get(res, i, 3);
+		x.b.restore_tag = arena_printf(r->a, "r%s", x.id);
+		x.b.s.id = x.b.store;
+		x.b.s.engine = db_get(res, i, 8);
+		x.b.s.version = db_get(res, i, 9);
+		x.b.s.name = db_get(res, i, 11);
+		x.b.s.email = db_get(res, i, 12);
+		x.b.s.plan = x.b.s.plan_applied = db_get(res, i, 13);
+		n += restore_one(r, &x);
+	}
+	return n;
+}
+
 /* ---- the phase -------------------------------------------------------------------- */
 
 int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
@@ -684,6 +951,8 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 	locked = !strcmp(db_get(res, 0, 0), "t");
 	if (!locked)
 		return 0; /* another reconcile has the phase */
+	/* restores first: a pre-restore backup they ask for starts in this pass */
+	*changed += restores(r);
 	if (config.backup_interval > 0) {
 		char ivl[16], conc[16];
 		const char *p[2] = {ivl, conc};
@@ -731,6 +1000,8 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		else
 			*changed += follow(r, &b, &s3);
 	}
+	/* again: a pre-restore backup that completed just now lets its restore start */
+	*changed += restores(r);
 	*changed += prune(r, &s3);
 out:
 	s3_free(s3);

@@ -554,7 +554,8 @@ static int pod_is_job(const struct ks_obj *x)
 }
 
 /*
- * Backup Jobs' pods (component backup, Job backup-<id>), run for
+ * Backup and restore Jobs' pods (component backup, Job backup-<id> or
+ * restore-backup-<tag>), run for
  * real when kubesim has --job-runner: the container's command and its
  * environment (value and secretKeyRef, from the namespace's Secrets) are
  * written NUL-separated to DIR/argv and DIR/env, and `RUNNER DIR` runs
@@ -571,8 +572,9 @@ static int pod_is_backup(const struct ks_obj *x)
 	const char *job = json_string_value(json_object_get(
 	    json_array_get(json_object_get(md_of(x->o), "ownerReferences"), 0), "name"));
 
-	/* backup-<id> (75-backup.yaml); not the snapshot's or a restore's Jobs */
-	return c && !strcmp(c, "backup") && job && !strncmp(job, "backup-", 7);
+	/* backup-<id> and restore-backup-<tag> (75-backup.yaml); not the snapshot's Jobs */
+	return c && !strcmp(c, "backup") && job &&
+	       (!strncmp(job, "backup-", 7) || !strncmp(job, "restore-backup-", 15));
 }
 
 static int write_nul(const char *path, json_t *arr)

@@ -8,6 +8,7 @@
 #include "chart.h"
 #include "db.h"
 #include "revision.h"
+#include "store_backup.h"
 #include "store.h"
 
 /*
@@ -346,6 +347,11 @@ static int request_tx(void *ctx, struct err *e)
 		q->field = NULL;
 		if ((why = state_refusal(a, &s, "upgraded")))
 			return err_set(e, 409, "%s", why);
+		/* a restore in place runs (store_backup.c) */
+		if ((why = store_restore_busy(a, x->id, "upgraded", e)))
+			return err_set(e, 409, "%s", why);
+		if (e->status)
+			return -1;
 		if (from && !strcmp(from, q->version)) {
 			q->field = "version";
 			return err_set(e, 422, "The store already runs %s.", q->version);
@@ -388,6 +394,10 @@ static int request_tx(void *ctx, struct err *e)
 	}
 	if ((why = state_refusal(a, &s, "rolled back")))
 		return err_set(e, 409, "%s", why);
+	if ((why = store_restore_busy(a, x->id, "rolled back", e)))
+		return err_set(e, 409, "%s", why);
+	if (e->status)
+		return -1;
 	snprintf(k, sizeof(k), "%lld", q->revision);
 	p[0] = x->id;
 	p[1] = n;

@@ -36,6 +36,24 @@ static struct db_stmt st_insert = DB_STMT(
 	"VALUES ($1, 'manual', $2, $3, $4, nullif($5::bigint, 0)) RETURNING id", 5);
 static struct db_stmt st_event = DB_STMT(
 	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'backup', 'info', $2)", 2);
+/* restores (sql/023_restores.sql) */
+#define RESTORE_LIVE "('requested', 'backing-up', 'restoring')"
+static struct db_stmt st_restore_live = DB_STMT(
+	"SELECT id, backup_name, status FROM restores WHERE store_id = $1 AND status IN " RESTORE_LIVE, 1);
+static struct db_stmt st_backup_of = DB_STMT(
+	"SELECT id, name, status, kind FROM backups WHERE store_id = $1 AND id = $2::bigint", 2);
+static struct db_stmt st_restore_insert = DB_STMT(
+	"INSERT INTO restores (store_id, backup_id, backup_name, actor_id, actor) "
+	"VALUES ($1, $2::bigint, $3, nullif($4::bigint, 0), $5) RETURNING id", 5);
+static struct db_stmt st_restore_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'restore', 'info', $2)", 2);
+#define RESTORE_COLS                                                                               \
+	"r.id, r.backup_name, r.status, r.reason, coalesce('b' || r.pre_backup_id, ''), "          \
+	TS("r.created_at") ", " TS("r.finished_at") ", r.actor"
+static struct db_stmt st_restore_one = DB_STMT(
+	"SELECT " RESTORE_COLS " FROM restores r WHERE r.id = $1::bigint", 1);
+static struct db_stmt st_restore_list = DB_STMT(
+	"SELECT " RESTORE_COLS " FROM restores r WHERE r.store_id = $1 ORDER BY r.id DESC LIMIT 20", 1);
 /* clang-format on */
 
 enum {
@@ -97,6 +115,7 @@ static struct view *backup_view(struct arena *a, const PGresult *res, int i)
 		view_set_int(o, "size", db_get_ll(res, i, B_FSIZE));
 		view_set_str_ref(o, "sha256", db_get(res, i, B_FSHA));
 	}
+	view_set_bool(v, "restorable", complete);
 	view_set_str_ref(v, "created_at", db_get(res, i, B_CREATED));
 	view_set_str_ref(v, "started_at", db_get(res, i, B_STARTED));
 	view_set_str_ref(v, "finished_at", db_get(res, i, B_FINISHED));
@@ -160,6 +179,13 @@ static int request_tx(void *ctx, struct err *e)
 		if (db_rows(live))
 			return err_set(e, 409, "Backup %s (%s) is already %s; wait until it ends.",
 				       db_get(live, 0, 0), db_get(live, 0, 2), db_get(live, 0, 1));
+		if (!(live = db_run(c->a, &st_restore_live, q, e)))
+			return -1;
+		if (db_rows(live))
+			return err_set(e, 409,
+				       "The store is being restored from backup %s (%s); back it up "
+				       "once the restore is done.",
+				       db_get(live, 0, 1), db_get(live, 0, 2));
 	}
 	if (!(res = db_run(c->a, &st_insert, p, e)))
 		return -1;
@@ -200,5 +226,159 @@ int store_backup_request(struct arena *a, const struct store_who *who, const cha
 	if (!(res = db_run(a, &st_one, p, e)))
 		return -1;
 	*out = backup_view(a, res, 0);
+	return 0;
+}
+
+/* ---- restore in place ---------------------------------------------------------------- */
+
+static struct view *restore_view(struct arena *a, const PGresult *res, int i)
+{
+	struct view *v = view_obj(a);
+	const char *pre = db_get(res, i, 4), *fin = db_get(res, i, 6);
+
+	view_set_int(v, "number", db_get_ll(res, i, 0));
+	view_set_str_ref(v, "backup", db_get(res, i, 1));
+	view_set_str_ref(v, "status", db_get(res, i, 2));
+	view_set_str_ref(v, "reason", db_get(res, i, 3));
+	view_set(v, "pre_backup", view_str_ref(a, *pre ? pre : NULL));
+	view_set_str_ref(v, "created_at", db_get(res, i, 5));
+	view_set(v, "finished_at", view_str_ref(a, fin && *fin ? fin : NULL));
+	view_set_str_ref(v, "actor", db_get(res, i, 7));
+	view_set_bool(v, "live", !strcmp(db_get(res, i, 2), "requested") ||
+				     !strcmp(db_get(res, i, 2), "backing-up") ||
+				     !strcmp(db_get(res, i, 2), "restoring"));
+	return v;
+}
+
+const char *store_restore_busy(struct arena *a, const char *id, const char *verb,
+			       struct err *e)
+{
+	const char *p[1] = {id};
+	PGresult *res = db_run(a, &st_restore_live, p, e);
+
+	if (!res || !db_rows(res))
+		return NULL;
+	return arena_printf(a,
+			    "The store is being restored from backup %s (%s); it can be %s once "
+			    "the restore is done.",
+			    db_get(res, 0, 1), db_get(res, 0, 2), verb);
+}
+
+int store_restore_list(struct arena *a, const struct store_who *who, const char *id,
+		       struct view **list, struct err *e)
+{
+	const char *p[1] = {id};
+	PGresult *res;
+
+	if (!store_get(a, who, id, NULL, e))
+		return -1;
+	if (!(res = db_run(a, &st_restore_list, p, e)))
+		return -1;
+	*list = view_arr(a);
+	for (int i = 0; i < db_rows(res); i++)
+		view_push(*list, restore_view(a, res, i));
+	return 0;
+}
+
+struct restore_req {
+	struct arena *a;
+	const struct store_who *who;
+	const char *id, *number; /* number: the backup's, digits */
+	const char *restore;	 /* OUT */
+};
+
+static int restore_tx(void *ctx, struct err *e)
+{
+	struct restore_req *c = ctx;
+	const char *p[5] = {c->id, c->number};
+	char actor[24];
+	const char *st, *name;
+	struct view *d = view_obj(c->a);
+	PGresult *res, *bk;
+
+	if (!(res = db_run(c->a, &st_lock, p, e)))
+		return -1;
+	if (!db_rows(res))
+		return err_set(e, 404, STORE_NOT_FOUND);
+	st = db_get(res, 0, 0);
+	if (!(bk = db_run(c->a, &st_backup_of, p, e)))
+		return -1;
+	if (!db_rows(bk))
+		return err_set(e, 404, "There is no such backup of this store.");
+	name = db_get(bk, 0, 1);
+	if (strcmp(db_get(bk, 0, 2), "complete"))
+		return err_set(e, 409, "Backup %s is %s; only a complete backup can be restored.",
+			       *name ? name : arena_printf(c->a, "#%s", c->number),
+			       db_get(bk, 0, 2));
+	if (!strcmp(st, "upgrading"))
+		return err_set(e, 409, "The store is being upgraded; restore it once the upgrade is done.");
+	if (strcmp(st, "ready") && strcmp(st, "degraded"))
+		return err_set(e, 409, "The store is %s; only a ready store can be restored.", st);
+	{
+		const char *q[1] = {c->id};
+		PGresult *live;
+
+		if (!(live = db_run(c->a, &st_restore_live, q, e)))
+			return -1;
+		if (db_rows(live))
+			return err_set(e, 409, "A restore of this store from backup %s is already %s; wait until it ends.",
+				       db_get(live, 0, 1), db_get(live, 0, 2));
+		if (!(live = db_run(c->a, &st_live, q, e)))
+			return -1;
+		if (db_rows(live))
+			return err_set(e, 409, "Backup %s (%s) is %s; restore once it ends.",
+				       db_get(live, 0, 0), db_get(live, 0, 2), db_get(live, 0, 1));
+	}
+	snprintf(actor, sizeof(actor), "%lld", c->who->id);
+	p[1] = c->number;
+	p[2] = name;
+	p[3] = actor;
+	p[4] = c->who->email;
+	if (!(res = db_run(c->a, &st_restore_insert, p, e)))
+		return -1;
+	c->restore = arena_strdup(c->a, db_get(res, 0, 0));
+	view_set_str(d, "restore", c->restore);
+	view_set_str(d, "backup", name);
+	p[1] = arena_printf(c->a,
+			    "Restore from backup %s requested by %s: a backup of the current state is "
+			    "taken first.",
+			    name, c->who->email);
+	if (!db_run(c->a, &st_restore_event, p, e))
+		return -1;
+	return audit_record(c->a, c->who->id, c->who->email, c->who->ip, "restore.requested", c->id,
+			    d, e);
+}
+
+int store_restore_request(struct arena *a, const struct store_who *who, const char *id,
+			  const char *bid, struct view **out, struct err *e)
+{
+	struct restore_req c = {a, who, id, NULL, NULL};
+	struct err te = ERR_INIT;
+	const char *p[1], *n = bid;
+	PGresult *res;
+
+	if (!store_get(a, who, id, NULL, e))
+		return -1;
+	if (*n == 'b')
+		n++;
+	/* b<digits>, at most 18 of them: anything else names no backup */
+	if (!*n || strlen(n) > 18 || strspn(n, "0123456789") != strlen(n))
+		return err_set(e, 404, "There is no such backup of this store.");
+	c.number = n;
+	if (!*config.backup_endpoint || !*config.backup_bucket)
+		return err_set(e, 409, "Backups are not configured on this storefleet "
+				       "(backup_endpoint, backup_bucket).");
+	if (db_tx(restore_tx, &c, &te) < 0) {
+		/* restores_one_live: a concurrent request won */
+		if (te.status == 409 || te.status == 404 || strstr(te.msg, "restores_one_live"))
+			return err_set(e, te.status == 404 ? 404 : 409, "%s",
+				       te.status ? te.msg
+						 : "A restore of this store is already requested.");
+		return err_set(e, te.status ? te.status : 500, "%s", te.msg);
+	}
+	p[0] = c.restore;
+	if (!(res = db_run(a, &st_restore_one, p, e)))
+		return -1;
+	*out = restore_view(a, res, 0);
 	return 0;
 }

@@ -35,4 +35,30 @@ int store_backup_list(struct arena *a, const struct store_who *who, const char *
 int store_backup_request(struct arena *a, const struct store_who *who, const char *id,
 			 struct view **out, struct err *e);
 
+/*
+ * Restore in place (sql/023_restores.sql): a restore of store id from its
+ * complete backup bid ("b12" or "12"), requested.  reconcile
+ * (src/fleet/reconcile_restore.c) first takes a 'pre-restore' backup of
+ * the current state, then runs the restore Job, which checks the backup's
+ * sizes and SHA-256 before it changes anything.  Errors: 404 (another
+ * tenant's store, a backup of another store or none), 409 with the reason
+ * (not complete, the store not ready - an upgrade runs -, a backup or
+ * another restore live, backups not configured).  An event and the audit
+ * row restore.requested.  OUT: *out the restore's view: {number, backup,
+ * status, reason, pre_backup, created_at, finished_at}.
+ */
+int store_restore_request(struct arena *a, const struct store_who *who, const char *id,
+			  const char *bid, struct view **out, struct err *e);
+
+/* The store's restores, newest first (at most 20).  0, or -1 with e (404). */
+int store_restore_list(struct arena *a, const struct store_who *who, const char *id,
+		       struct view **list, struct err *e);
+
+/*
+ * Why store id cannot be verb-ed ("upgraded") while a restore of it is
+ * live, or NULL (none; or the database failed: e set, check e->status).
+ */
+const char *store_restore_busy(struct arena *a, const char *id, const char *verb,
+			       struct err *e);
+
 #endif
