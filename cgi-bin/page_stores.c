@@ -506,7 +506,7 @@ int page_store_backup(struct req *r)
 	    r, arena_printf(r->a, "/stores/%s?backup_requested=1#backups", r->params[0]));
 }
 
-/* POST /stores/{id}/backups/{bid}/restore: restore in place (store_backup.c); the owner's button. */
+/* POST /stores/{id}/backups/{bid}/restore: restore in place (store_backup.c), owner only. */
 int page_store_restore(struct req *r)
 {
 	struct store_who who = web_stores_who(r);
