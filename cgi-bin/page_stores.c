@@ -523,8 +523,8 @@ int page_store_restore(struct req *r)
 			return store_page(r, 409, e.msg, NULL, NULL);
 		return web_stores_fail(r, &e, NULL, NULL, 0);
 	}
-	return resp_redirect(r,
-			     arena_printf(r->a, "/stores/%s?restore_requested=1#backups", r->params[0]));
+	return resp_redirect(
+	    r, arena_printf(r->a, "/stores/%s?restore_requested=1#backups", r->params[0]));
 }
 
 /* POST /stores/{id}/domains/{domain}/remove */

@@ -281,12 +281,13 @@ static int apply_job(struct reconcile *r, const struct bk *b, char *why, size_t 
 		return -1;
 	}
 	more = arena_json(
-	    r->a, json_pack("{s:{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}}", "backup",
-			    "enabled", 1, "take", b->restore_tag ? "" : b->name, "endpoint", config.backup_endpoint,
-			    "bucket", config.backup_bucket, "region", config.backup_region,
-			    "path_style", config.backup_path_style ? "true" : "false", "sse",
-			    config.backup_sse, "egress_cidr", config.backup_egress_cidr, "deadline",
-			    (json_int_t)config.backup_timeout, "revision", b->revision));
+	    r->a,
+	    json_pack("{s:{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}}", "backup", "enabled",
+		      1, "take", b->restore_tag ? "" : b->name, "endpoint", config.backup_endpoint,
+		      "bucket", config.backup_bucket, "region", config.backup_region, "path_style",
+		      config.backup_path_style ? "true" : "false", "sse", config.backup_sse,
+		      "egress_cidr", config.backup_egress_cidr, "deadline",
+		      (json_int_t)config.backup_timeout, "revision", b->revision));
 	json_object_set_new(json_object_get(more, "backup"), "egress_port",
 			    json_integer(config.backup_egress_port));
 	if (b->restore_tag) { /* the restore Job (75-backup.yaml): restore-backup-<restore_tag> */
@@ -729,8 +730,8 @@ static struct db_stmt st_restore_event = DB_STMT(
 struct rs {
 	const char *id, *status, *job, *pre, *pre_status, *pre_reason, *pre_name;
 	long long age;
-	int backup_ok;	/* the backup restored is still complete */
-	struct bk b;	/* the store, and the restore Job as apply_job renders it */
+	int backup_ok; /* the backup restored is still complete */
+	struct bk b;   /* the store, and the restore Job as apply_job renders it */
 };
 
 static void restore_event(struct arena *a, const char *store, const char *level, const char *msg)
@@ -742,7 +743,8 @@ static void restore_event(struct arena *a, const char *store, const char *level,
 		log_warn("reconcile: store %s: restore event: %s", store, e.msg);
 }
 
-static void restore_audit(struct arena *a, const char *action, const struct rs *x, const char *reason)
+static void restore_audit(struct arena *a, const char *action, const struct rs *x,
+			  const char *reason)
 {
 	struct view *d = view_obj(a);
 	struct err e = ERR_INIT;
@@ -792,18 +794,22 @@ static int restore_one(struct reconcile *r, struct rs *x)
 	struct err e = ERR_INIT;
 
 	if (!strcmp(st, "deleting") || !strcmp(st, "deleted"))
-		return restore_end(r, x, "failed", "the store was deleted before the restore ended");
+		return restore_end(r, x, "failed",
+				   "the store was deleted before the restore ended");
 	if (!strcmp(x->status, "requested")) {
 		const char *p[2] = {x->id, x->b.store};
 		PGresult *res;
 
 		if (!x->backup_ok)
-			return restore_end(r, x, "failed",
-					   arena_printf(r->a, "backup %s is no longer complete; nothing was restored",
-							x->b.restore));
+			return restore_end(
+			    r, x, "failed",
+			    arena_printf(r->a,
+					 "backup %s is no longer complete; nothing was restored",
+					 x->b.restore));
 		if (strcmp(st, "ready") && strcmp(st, "degraded"))
-			return restore_end(r, x, "failed",
-					   arena_printf(r->a, "the store is %s; nothing was restored", st));
+			return restore_end(
+			    r, x, "failed",
+			    arena_printf(r->a, "the store is %s; nothing was restored", st));
 		if (!(res = db_run(r->a, &st_pre, p, &e))) {
 			log_warn("reconcile: store %s: restore %s: %s", x->b.store, x->id, e.msg);
 			return 0;
@@ -811,17 +817,20 @@ static int restore_one(struct reconcile *r, struct rs *x)
 		if (!db_rows(res))
 			return 0; /* another backup of the store is live: it waits */
 		{
-			struct bk pb = {.id = db_get(res, 0, 0), .store = x->b.store, .name = "",
+			struct bk pb = {.id = db_get(res, 0, 0),
+					.store = x->b.store,
+					.name = "",
 					.kind = "pre-restore"};
 
 			x->pre_name = arena_printf(r->a, "b%s", pb.id);
 			audit(r->a, "backup.requested", &pb, NULL);
 		}
-		restore_event(r->a, x->b.store, "info",
-			      arena_printf(r->a,
-					   "Restore #%s from backup %s: saving the current state first "
-					   "(backup %s, pre-restore)",
-					   x->id, x->b.restore, x->pre_name));
+		restore_event(
+		    r->a, x->b.store, "info",
+		    arena_printf(r->a,
+				 "Restore #%s from backup %s: saving the current state first "
+				 "(backup %s, pre-restore)",
+				 x->id, x->b.restore, x->pre_name));
 		restore_audit(r->a, "restore.backing_up", x, NULL);
 		return 1;
 	}
@@ -829,17 +838,20 @@ static int restore_one(struct reconcile *r, struct rs *x)
 		const char *p[2] = {x->id, NULL};
 
 		if (!strcmp(x->pre_status, "failed"))
-			return restore_end(r, x, "failed",
-					   arena_printf(r->a,
-							"the backup of the current state (%s) failed: %s; "
-							"nothing was restored",
-							x->pre_name, x->pre_reason));
+			return restore_end(
+			    r, x, "failed",
+			    arena_printf(r->a,
+					 "the backup of the current state (%s) failed: %s; "
+					 "nothing was restored",
+					 x->pre_name, x->pre_reason));
 		if (strcmp(x->pre_status, "complete"))
 			return 0; /* requested or running: reconcile_backups follows it */
 		if (!x->backup_ok)
-			return restore_end(r, x, "failed",
-					   arena_printf(r->a, "backup %s is no longer complete; nothing was restored",
-							x->b.restore));
+			return restore_end(
+			    r, x, "failed",
+			    arena_printf(r->a,
+					 "backup %s is no longer complete; nothing was restored",
+					 x->b.restore));
 		x->b.job = arena_printf(r->a, "restore-backup-%s", x->b.restore_tag);
 		p[1] = x->b.job;
 		/* named first: a reconcile killed after this finds the Job by its name */
@@ -850,15 +862,19 @@ static int restore_one(struct reconcile *r, struct rs *x)
 		if (apply_job(r, &x->b, why, sizeof(why), &ke) < 0) {
 			if (k8s_transient_err(&ke))
 				return 0; /* the next pass finds no Job and applies it again */
-			return restore_end(r, x, "failed",
-					   arena_printf(r->a, "the restore job could not start: %s; nothing was restored", why));
+			return restore_end(
+			    r, x, "failed",
+			    arena_printf(
+				r->a, "the restore job could not start: %s; nothing was restored",
+				why));
 		}
-		restore_event(r->a, x->b.store, "info",
-			      arena_printf(r->a,
-					   "Restore #%s: the current state is saved as backup %s; "
-					   "restoring backup %s (job %s): its sizes and SHA-256 are "
-					   "checked before anything is changed",
-					   x->id, x->pre_name, x->b.restore, x->b.job));
+		restore_event(
+		    r->a, x->b.store, "info",
+		    arena_printf(r->a,
+				 "Restore #%s: the current state is saved as backup %s; "
+				 "restoring backup %s (job %s): its sizes and SHA-256 are "
+				 "checked before anything is changed",
+				 x->id, x->pre_name, x->b.restore, x->b.job));
 		restore_audit(r->a, "restore.started", x, NULL);
 		return 1;
 	}
@@ -872,19 +888,25 @@ static int restore_one(struct reconcile *r, struct rs *x)
 			return 0;
 		if (!job) {
 			if (x->age > config.backup_timeout + 60)
-				return restore_end(r, x, "failed",
-						   arena_printf(r->a, "job %s is gone and the restore did not finish within %d s",
-								x->b.job, config.backup_timeout));
-			if (apply_job(r, &x->b, why, sizeof(why), &ke) < 0 && !k8s_transient_err(&ke))
-				return restore_end(r, x, "failed",
-						   arena_printf(r->a, "the restore job could not start: %s", why));
+				return restore_end(
+				    r, x, "failed",
+				    arena_printf(
+					r->a,
+					"job %s is gone and the restore did not finish within %d s",
+					x->b.job, config.backup_timeout));
+			if (apply_job(r, &x->b, why, sizeof(why), &ke) < 0 &&
+			    !k8s_transient_err(&ke))
+				return restore_end(
+				    r, x, "failed",
+				    arena_printf(r->a, "the restore job could not start: %s", why));
 			return 0;
 		}
 		state = job_state(r, &x->b, job, why, sizeof(why), &deadline);
 		if (!strcmp(state, "running")) {
 			if (x->age > config.backup_timeout + 60)
 				return restore_end(r, x, "failed",
-						   arena_printf(r->a, "job %s did not finish within %d s",
+						   arena_printf(r->a,
+								"job %s did not finish within %d s",
 								x->b.job, config.backup_timeout));
 			return 0;
 		}

@@ -182,10 +182,11 @@ static int request_tx(void *ctx, struct err *e)
 		if (!(live = db_run(c->a, &st_restore_live, q, e)))
 			return -1;
 		if (db_rows(live))
-			return err_set(e, 409,
-				       "The store is being restored from backup %s (%s); back it up "
-				       "once the restore is done.",
-				       db_get(live, 0, 1), db_get(live, 0, 2));
+			return err_set(
+			    e, 409,
+			    "The store is being restored from backup %s (%s); back it up "
+			    "once the restore is done.",
+			    db_get(live, 0, 1), db_get(live, 0, 2));
 	}
 	if (!(res = db_run(c->a, &st_insert, p, e)))
 		return -1;
@@ -244,14 +245,14 @@ static struct view *restore_view(struct arena *a, const PGresult *res, int i)
 	view_set_str_ref(v, "created_at", db_get(res, i, 5));
 	view_set(v, "finished_at", view_str_ref(a, fin && *fin ? fin : NULL));
 	view_set_str_ref(v, "actor", db_get(res, i, 7));
-	view_set_bool(v, "live", !strcmp(db_get(res, i, 2), "requested") ||
-				     !strcmp(db_get(res, i, 2), "backing-up") ||
-				     !strcmp(db_get(res, i, 2), "restoring"));
+	view_set_bool(v, "live",
+		      !strcmp(db_get(res, i, 2), "requested") ||
+			  !strcmp(db_get(res, i, 2), "backing-up") ||
+			  !strcmp(db_get(res, i, 2), "restoring"));
 	return v;
 }
 
-const char *store_restore_busy(struct arena *a, const char *id, const char *verb,
-			       struct err *e)
+const char *store_restore_busy(struct arena *a, const char *id, const char *verb, struct err *e)
 {
 	const char *p[1] = {id};
 	PGresult *res = db_run(a, &st_restore_live, p, e);
@@ -311,7 +312,8 @@ static int restore_tx(void *ctx, struct err *e)
 			       *name ? name : arena_printf(c->a, "#%s", c->number),
 			       db_get(bk, 0, 2));
 	if (!strcmp(st, "upgrading"))
-		return err_set(e, 409, "The store is being upgraded; restore it once the upgrade is done.");
+		return err_set(e, 409,
+			       "The store is being upgraded; restore it once the upgrade is done.");
 	if (strcmp(st, "ready") && strcmp(st, "degraded"))
 		return err_set(e, 409, "The store is %s; only a ready store can be restored.", st);
 	{
@@ -321,7 +323,9 @@ static int restore_tx(void *ctx, struct err *e)
 		if (!(live = db_run(c->a, &st_restore_live, q, e)))
 			return -1;
 		if (db_rows(live))
-			return err_set(e, 409, "A restore of this store from backup %s is already %s; wait until it ends.",
+			return err_set(e, 409,
+				       "A restore of this store from backup %s is already %s; wait "
+				       "until it ends.",
 				       db_get(live, 0, 1), db_get(live, 0, 2));
 		if (!(live = db_run(c->a, &st_live, q, e)))
 			return -1;
@@ -339,10 +343,11 @@ static int restore_tx(void *ctx, struct err *e)
 	c->restore = arena_strdup(c->a, db_get(res, 0, 0));
 	view_set_str(d, "restore", c->restore);
 	view_set_str(d, "backup", name);
-	p[1] = arena_printf(c->a,
-			    "Restore from backup %s requested by %s: a backup of the current state is "
-			    "taken first.",
-			    name, c->who->email);
+	p[1] =
+	    arena_printf(c->a,
+			 "Restore from backup %s requested by %s: a backup of the current state is "
+			 "taken first.",
+			 name, c->who->email);
 	if (!db_run(c->a, &st_restore_event, p, e))
 		return -1;
 	return audit_record(c->a, c->who->id, c->who->email, c->who->ip, "restore.requested", c->id,
@@ -366,8 +371,9 @@ int store_restore_request(struct arena *a, const struct store_who *who, const ch
 		return err_set(e, 404, "There is no such backup of this store.");
 	c.number = n;
 	if (!*config.backup_endpoint || !*config.backup_bucket)
-		return err_set(e, 409, "Backups are not configured on this storefleet "
-				       "(backup_endpoint, backup_bucket).");
+		return err_set(e, 409,
+			       "Backups are not configured on this storefleet "
+			       "(backup_endpoint, backup_bucket).");
 	if (db_tx(restore_tx, &c, &te) < 0) {
 		/* restores_one_live: a concurrent request won */
 		if (te.status == 409 || te.status == 404 || strstr(te.msg, "restores_one_live"))

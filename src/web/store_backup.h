@@ -58,7 +58,6 @@ int store_restore_list(struct arena *a, const struct store_who *who, const char 
  * Why store id cannot be verb-ed ("upgraded") while a restore of it is
  * live, or NULL (none; or the database failed: e set, check e->status).
  */
-const char *store_restore_busy(struct arena *a, const char *id, const char *verb,
-			       struct err *e);
+const char *store_restore_busy(struct arena *a, const char *id, const char *verb, struct err *e);
 
 #endif
