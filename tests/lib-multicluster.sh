@@ -5,7 +5,7 @@
 #                                 (the first one's KUBESIM_* and KUBECONFIG stay as they were)
 #   mc_register NAME SERVER DOMAIN INGRESS
 #                                 storefleetctl cluster add NAME: kubesim 2's credentials, reached
-#                                 at SERVER, store domain DOMAIN; its ingress_address INGRESS
+#                                 at SERVER, store domain DOMAIN, --ingress-address INGRESS
 #   mc_store ID ENGINE CLUSTER    a store row as the web app inserts it, placed on CLUSTER
 #   mc_status_is ID STATUS        the store's status is STATUS (for wait_for)
 #   k1 ARGS... / k2 ARGS...       kubectl against kubesim 1 (default) / kubesim 2
@@ -30,9 +30,8 @@ mc_register() {
 
 	sed "s#server: https://.*#server: $server#" "$K2_DIR/kubeconfig" >"$T/$name.kubeconfig"
 	"$SF_BUILD/bin/storefleetctl" cluster add "$name" --kubeconfig "$T/$name.kubeconfig" \
-		--context kubesim --region eu --store-domain "$domain" >>"$T/ctl.log" 2>&1 || return 1
-	# where reconcile's probe reaches the cluster's ingress (sql/019; no ctl option yet)
-	rc_sql "UPDATE clusters SET ingress_address = '$ingress' WHERE name = '$name'"
+		--context kubesim --region eu --store-domain "$domain" --ingress-address "$ingress" \
+		>>"$T/ctl.log" 2>&1
 }
 
 mc_store() {

@@ -52,6 +52,10 @@ refused "a bad overlay" "--overlay: overlay must be local or prod" eu2 --kubecon
 refused "a bad CPU limit" "--max-cpu: CPU is a number of cores" eu2 --kubeconfig "$KC" --max-cpu 2x
 refused "a bad memory limit" "--max-memory: memory is a quantity" eu2 --kubeconfig "$KC" --max-memory lots
 refused "an IP as store domain" "--store-domain: store domain: " eu2 --kubeconfig "$KC" --store-domain 10.0.0.1
+refused "an ingress address with a path" "--ingress-address: an ingress address is http:// or https://" \
+	eu2 --kubeconfig "$KC" --ingress-address http://10.0.0.5/x
+refused "an ingress address without a scheme" "--ingress-address: an ingress address" \
+	eu2 --kubeconfig "$KC" --ingress-address 10.0.0.5:80
 out=$(SF_SECRET_KEY= "$CTL" cluster add eu2 --kubeconfig "$KC" 2>&1)
 is "$?|$(count)" "1|1" "no secret_key: refused, nothing stored"
 like "$out" "secret_key is not set" "... saying so"
@@ -62,11 +66,13 @@ is "$?" 2 "both: usage, exit 2"
 
 # --- add: checked, sealed, listed without a secret ------------------------------------------
 out=$("$CTL" cluster add eu2 --kubeconfig "$KC" --region eu-west --store-domain EU2.Shops.Example \
-	--overlay prod --max-stores 40 --max-cpu 0.5 --max-memory 16Gi 2>&1)
+	--overlay prod --max-stores 40 --max-cpu 0.5 --max-memory 16Gi --ingress-address http://10.0.0.5:8080 2>&1)
 is "$?" 0 "add with the simulator's kubeconfig: exit 0"
 like "$out" "cluster eu2 added: server $KUBESIM_ADDR, context kubesim \(sealed\)" "says where it connects"
 is "$(q "select region, store_domain, overlay, state, context, in_cluster, max_stores, max_cpu_millis, max_memory_bytes from clusters where name = 'eu2'")" \
 	"eu-west|eu2.shops.example|prod|active|kubesim|f|40|500|17179869184" "the row: region, normalised domain, overlay, limits"
+is "$(q "select ingress_address from clusters where name = 'eu2'")" "http://10.0.0.5:8080" \
+	"the ingress address reconcile's probe uses"
 sealed=$(q "select encode(kubeconfig, 'hex') from clusters where name = 'eu2'")
 unlike "$sealed" "$(printf %s "$KUBESIM_TOKEN" | od -An -tx1 | tr -d ' \n')" "the stored kubeconfig does not hold the token in clear"
 unlike "$(q "select convert_from(kubeconfig, 'SQL_ASCII') from clusters where name = 'eu2'" 2>/dev/null)" "$KUBESIM_TOKEN|server:" \

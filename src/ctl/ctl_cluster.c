@@ -32,6 +32,7 @@ static const char usage_text[] =
     "usage: storefleetctl cluster add NAME (--kubeconfig FILE [--context CTX] | --in-cluster)\n"
     "           [--region R] [--store-domain D] [--overlay local|prod]\n"
     "           [--max-stores N] [--max-cpu 8|8000m] [--max-memory 16Gi]\n"
+    "           [--ingress-address http://HOST[:PORT]]\n"
     "       storefleetctl cluster list\n"
     "       storefleetctl cluster drain|undrain NAME\n"
     "       storefleetctl cluster remove NAME\n";
@@ -177,6 +178,8 @@ static int add(struct arena *a, int argc, char **argv)
 			n.store_domain = v;
 		else if (!strcmp(o, "--overlay"))
 			n.overlay = v;
+		else if (!strcmp(o, "--ingress-address"))
+			n.ingress_address = v;
 		else if (!strcmp(o, "--max-stores")) {
 			field = "max-stores";
 			if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v)) {

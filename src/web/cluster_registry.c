@@ -57,6 +57,22 @@ int cluster_registry_validate(struct arena *a, const struct cluster_new *n, cons
 		if (strlen(*domain) > 200)
 			return err_set(e, 422, "a store domain is at most 200 characters");
 	}
+	*field = "ingress-address";
+	if (n->ingress_address && *n->ingress_address) {
+		const char *s = n->ingress_address, *host = NULL;
+
+		if (!strncmp(s, "http://", 7))
+			host = s + 7;
+		else if (!strncmp(s, "https://", 8))
+			host = s + 8;
+		/* sql/019's CHECK: ^https?://[^\s/]+$ */
+		if (!host || !*host || strlen(s) > 200 ||
+		    strcspn(host, " \t\r\n\v\f/") != strlen(host))
+			return err_set(
+			    e, 422,
+			    "an ingress address is http:// or https:// and a host[:port] "
+			    "with no path (for example http://10.0.0.5:80)");
+	}
 	*field = "max-stores";
 	if (n->max_stores < -1 || n->max_stores > 2147483647LL)
 		return err_set(e, 422, "max-stores must be a whole number from 0");
@@ -229,9 +245,9 @@ struct view *cluster_registry_get(struct arena *a, const char *name, struct err 
 static struct db_stmt st_lock = DB_STMT("SELECT pg_advisory_xact_lock(" CLUSTER_CHANGE_LOCK ")", 0);
 static struct db_stmt st_insert = DB_STMT(
     "INSERT INTO clusters (name, kubeconfig, context, in_cluster, region, store_domain, overlay, "
-    "max_stores, max_cpu_millis, max_memory_bytes) "
-    "VALUES ($1, $2::bytea, $3, $4::boolean, $5, $6, $7, $8::int, $9::bigint, $10::bigint)",
-    10);
+    "max_stores, max_cpu_millis, max_memory_bytes, ingress_address) "
+    "VALUES ($1, $2::bytea, $3, $4::boolean, $5, $6, $7, $8::int, $9::bigint, $10::bigint, $11)",
+    11);
 static struct db_stmt st_state =
     DB_STMT("SELECT state FROM clusters WHERE name = $1 FOR UPDATE", 1);
 static struct db_stmt st_set_state = DB_STMT("UPDATE clusters SET state = $2 WHERE name = $1", 2);
@@ -274,7 +290,7 @@ static int add_tx(void *ctx, struct err *e)
 {
 	struct change *x = ctx;
 	const struct cluster_new *n = x->n;
-	const char *p[10] = {n->name,
+	const char *p[11] = {n->name,
 			     n->in_cluster ? NULL : n->sealed,
 			     n->in_cluster || !n->context ? "" : n->context,
 			     n->in_cluster ? "true" : "false",
@@ -283,7 +299,8 @@ static int add_tx(void *ctx, struct err *e)
 			     n->overlay ? n->overlay : "",
 			     opt_ll(x->a, n->max_stores),
 			     opt_ll(x->a, n->max_cpu_millis),
-			     opt_ll(x->a, n->max_memory_bytes)};
+			     opt_ll(x->a, n->max_memory_bytes),
+			     n->ingress_address ? n->ingress_address : ""};
 	struct view *d = view_obj(x->a), *lim;
 
 	if (!db_run(x->a, &st_lock, NULL, e))
@@ -298,6 +315,7 @@ static int add_tx(void *ctx, struct err *e)
 	view_set_str_ref(d, "context", p[2]);
 	view_set_str_ref(d, "region", p[4]);
 	view_set_str_ref(d, "store_domain", p[5]);
+	view_set_str_ref(d, "ingress_address", p[10]);
 	view_set_str_ref(d, "overlay", p[6]);
 	lim = view_set_obj(d, "limits");
 	set_limit(x->a, lim, "stores", n->max_stores);

@@ -30,6 +30,7 @@ struct cluster_new {
 	int in_cluster;	     /* the pod's service account instead */
 	const char *server;  /* for the audit row and the message: the API server URL */
 	const char *region, *store_domain, *overlay;
+	const char *ingress_address; /* "http(s)://host[:port]" reconcile's probe uses, or "" */
 	long long max_stores, max_cpu_millis, max_memory_bytes;
 };
 
