@@ -131,4 +131,21 @@ like "$(json_get 'j["error"]["message"]')" "^new.example.com cannot get a certif
 	"... saying why and when it can be added"
 api_json POST "/api/v1/stores/$sc/domains" "$tok3" '{"domain":"new.example.org"}'
 is "$STATUS" 201 "example.org (one certificate this week) still has room"
+
+# --- a store on another cluster: the CNAME names its host in that cluster's store domain ----------
+q "INSERT INTO clusters (name, region, store_domain) VALUES ('eu-2', 'eu', 'eu2.shops.test')" >/dev/null
+api_json POST /api/v1/stores "$tok3" '{"name":"D","engine":"woocommerce","region":"eu"}'
+sd=$(json_get 'j["store"]["id"]')
+is "$STATUS:$(q "SELECT cluster FROM stores WHERE id = '$sd'")" 201:eu-2 "a store placed on eu-2 (region eu)"
+td=$(claim "$tok3" "$sd" shop.eu-example.com) || bail "no claim"
+is "$(json_get 'j["domain"]["dns"]["cname_target"]')" "store-$sd.eu2.shops.test" \
+	"its owner is told to point the CNAME at the store's host in eu-2's store domain"
+dns_restart --host-record="store-$sd.eu2.shops.test,127.0.0.1" \
+	--txt-record="_storefleet-challenge.shop.eu-example.com,$td" \
+	--cname="shop.eu-example.com,store-$sd.eu2.shops.test" || bail "cannot restart dnsmasq"
+due
+pass
+is "$(state "$sd" shop.eu-example.com)" \
+	"verified|Verified: the TXT record is in place and shop.eu-example.com is a CNAME to store-$sd.eu2.shops.test." \
+	"reconcile checks the CNAME against that same host"
 done_testing

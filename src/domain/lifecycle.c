@@ -108,6 +108,15 @@ const char *store_url_in(struct arena *a, const char *id, const char *domain)
 			    domain && *domain ? domain : config.domain);
 }
 
+const char *store_cname_target(struct arena *a, const char *id, const char *domain)
+{
+	if (domain && *domain)
+		return arena_printf(a, "store-%s.%s", id, domain);
+	if (*config.domain_ingress_host)
+		return arena_printf(a, "%s", config.domain_ingress_host);
+	return arena_printf(a, "store-%s.%s", id, config.domain);
+}
+
 const char *store_url(struct arena *a, const char *id)
 {
 	return store_url_in(a, id, NULL);

@@ -118,6 +118,16 @@ const char *store_admin_url_in(struct arena *a, const char *id, const char *engi
 			       const char *domain);
 
 /*
+ * The host a custom domain's CNAME must name (docs/stores.md "Custom
+ * domains"): the store's own host when its cluster has a store domain of
+ * its own (that cluster's wildcard record reaches that cluster's ingress);
+ * otherwise config.domain_ingress_host, or the store's own host under
+ * config.domain when that is "".  The web app shows it, reconcile checks
+ * DNS against it: one rule for both.
+ */
+const char *store_cname_target(struct arena *a, const char *id, const char *domain);
+
+/*
  * 1 when host (a Host header: any case, an optional :port; NULL too) is a
  * store's, store-<id>.<domain>, with id (lower case) in id; else 0.
  */

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "dnsq.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "reconcile_domain.h"
 #include "reconcile_int.h"
@@ -45,7 +46,9 @@ static struct db_stmt st_due = DB_STMT(
 	"      WHERE x.status = 'pending' AND x.next_check_at <= now() "
 	"      AND s.status NOT IN ('deleting', 'deleted') "
 	"      ORDER BY x.next_check_at LIMIT $2::integer FOR UPDATE OF x SKIP LOCKED) due "
-	"WHERE d.id = due.id RETURNING d.id, d.store_id, d.domain, d.token", 2);
+	"WHERE d.id = due.id RETURNING d.id, d.store_id, d.domain, d.token, "
+	"(SELECT c.store_domain FROM stores s JOIN clusters c ON c.name = s.cluster "
+	" WHERE s.id = d.store_id)", 2);
 static struct db_stmt st_checked = DB_STMT(
 	"UPDATE store_domains SET checked_at = now(), check_message = $2 "
 	"WHERE id = $1::bigint AND status = 'pending'", 2);
@@ -79,14 +82,6 @@ static int event(struct arena *a, const char *store, const char *level, const ch
 	return db_run(a, &st_event, p, e) ? 0 : -1;
 }
 
-/* The host a domain's CNAME must name. */
-static const char *cname_target(struct arena *a, const char *store)
-{
-	const char *h = config.domain_ingress_host;
-
-	return *h ? arena_printf(a, "%s", h) : arena_printf(a, "store-%s.%s", store, config.domain);
-}
-
 /* Is addr one of the comma-separated config.domain_ingress_ips? */
 static int ingress_ip(const char *addr)
 {
@@ -110,15 +105,16 @@ static int ingress_ip(const char *addr)
 }
 
 /*
- * The DNS verdict on one claim: 1 verified, 0 not yet (why in msg), -1 the
- * look-up failed (why in msg).
+ * The DNS verdict on one claim of store (placed on a cluster whose store
+ * domain is store_domain, "" = the configuration's): 1 verified, 0 not yet
+ * (why in msg), -1 the look-up failed (why in msg).
  */
-static int check_dns(struct arena *a, const char *store, const char *domain, const char *token,
-		     const char **msg)
+static int check_dns(struct arena *a, const char *store, const char *store_domain,
+		     const char *domain, const char *token, const char **msg)
 {
 	struct dnsq_answer *ans = arena_alloc(a, sizeof(*ans));
 	struct dnsq_answer *tgt = arena_alloc(a, sizeof(*tgt));
-	const char *target = cname_target(a, store), *seen = NULL;
+	const char *target = store_cname_target(a, store, store_domain), *seen = NULL;
 	const char *txt = arena_printf(a, TXT_PREFIX "%s", domain);
 	struct err e = ERR_INIT;
 	int found = 0, addrs = 0;
@@ -638,7 +634,8 @@ int reconcile_domains(struct reconcile *r, int *changed, struct err *e)
 	for (int i = 0; i < db_rows(res); i++) {
 		struct verified v = {db_get(res, i, 0), db_get(res, i, 1), db_get(res, i, 2), NULL,
 				     0};
-		int verdict = check_dns(r->a, v.store, v.domain, db_get(res, i, 3), &v.msg);
+		int verdict = check_dns(r->a, v.store, db_get(res, i, 4), v.domain,
+					db_get(res, i, 3), &v.msg);
 		struct err te = ERR_INIT;
 
 		if (verdict == 1) {

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "dnsname.h"
+#include "lifecycle.h"
 #include "store_domain.h"
 
 /*
@@ -25,9 +26,11 @@
 	"d.domain, d.display, d.status, d.token, " TS("d.created_at") ", "                         \
 	"CASE WHEN d.status = 'pending' THEN " TS("d.expires_at") " END, " TS("d.verified_at")    \
 	", " TS("d.checked_at") ", d.check_message, d.cert_state, d.cert_message, " TS(           \
-	    "d.cert_not_after") ", d.store_id"
+	    "d.cert_not_after") ", d.store_id, "                                                    \
+	"(SELECT c.store_domain FROM stores s JOIN clusters c ON c.name = s.cluster "              \
+	" WHERE s.id = d.store_id)"
 enum { D_DOMAIN, D_DISPLAY, D_STATUS, D_TOKEN, D_CREATED, D_EXPIRES, D_VERIFIED, D_CHECKED,
-       D_MESSAGE, D_CERT, D_CERT_MSG, D_CERT_AFTER, D_STORE };
+       D_MESSAGE, D_CERT, D_CERT_MSG, D_CERT_AFTER, D_STORE, D_STORE_DOMAIN };
 
 /* An empty string from the row as null. */
 static void set_opt(struct view *v, const char *key, const char *s)
@@ -38,7 +41,6 @@ static void set_opt(struct view *v, const char *key, const char *s)
 static struct view *domain_view(struct arena *a, const PGresult *res, int i)
 {
 	struct view *v = view_obj(a), *dns, *cert;
-	const char *host = config.domain_ingress_host;
 
 	view_set_str_ref(v, "domain", db_get(res, i, D_DOMAIN));
 	view_set_str_ref(v, "display", db_get(res, i, D_DISPLAY));
@@ -48,8 +50,7 @@ static struct view *domain_view(struct arena *a, const PGresult *res, int i)
 		     arena_printf(a, STORE_DOMAIN_TXT_PREFIX "%s", db_get(res, i, D_DOMAIN)));
 	view_set_str_ref(dns, "txt_value", db_get(res, i, D_TOKEN));
 	view_set_str(dns, "cname_target",
-		     *host ? host
-			   : arena_printf(a, "store-%s.%s", db_get(res, i, D_STORE), config.domain));
+		     store_cname_target(a, db_get(res, i, D_STORE), db_get(res, i, D_STORE_DOMAIN)));
 	view_set_str_ref(v, "created_at", db_get(res, i, D_CREATED));
 	view_set_str_ref(v, "expires_at", db_get(res, i, D_EXPIRES));
 	view_set_str_ref(v, "verified_at", db_get(res, i, D_VERIFIED));
