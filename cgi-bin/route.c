@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "lifecycle.h"
 #include "pages.h"
+#include "store.h"
 #include "web_auth.h"
 
 /*
@@ -255,7 +255,7 @@ static int dispatch(struct req *r)
 {
 	const struct route *rt, *path_match = NULL;
 	const char *field = NULL, *cl;
-	char allow[64] = "", sid[STORE_ID_LEN + 1];
+	char allow[64] = "";
 	unsigned flags;
 	int st;
 
@@ -266,7 +266,7 @@ static int dispatch(struct req *r)
 	 * A suspended store's Ingress sends its host here (page_paused.c): any
 	 * path, any method, is its paused page, with no session and no body.
 	 */
-	if (store_host_id(req_header(r, "Host"), sid)) {
+	if (store_host_routed(r->a, req_header(r, "Host"))) {
 		static const struct route *paused;
 
 		for (const struct route *p = routes; !paused && p->pattern; p++)

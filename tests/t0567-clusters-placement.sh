@@ -60,4 +60,19 @@ is "$CLUSTER" eu-2 "undrained, eu-2 takes the region's stores again"
 ok "the new stores are provisioned" rc_until 60 "(SELECT count(*) = 4 FROM stores WHERE status = 'ready')"
 is "$(k2 get namespace "store-$se2" -o name 2>&1) $(k1 get namespace "store-$sn" -o name 2>&1)" \
 	"namespace/store-$se2 namespace/store-$sn" "each on the cluster it was placed on"
+
+# --- suspended, the eu-2 store's host under eu-2's domain answers with the paused page -----------
+host_get() { STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H "Host: $1" "$BASE/"); BODY=$(cat "$T/body"); }
+host_get "store-$se.eu2.shops.test"
+is "$STATUS" 404 "before it is suspended, the store's host is no paused page"
+api POST "/api/v1/stores/$se/suspend" "$tok"
+is "$STATUS" 202 "the owner suspends the eu-2 store"
+ok "it is suspended" rc_until 30 "(SELECT status = 'suspended' FROM stores WHERE id = '$se')"
+host_get "store-$se.eu2.shops.test"
+is "$STATUS" 503 "its host under eu-2's store domain answers with the paused page"
+like "$BODY" "Eu" "... naming the store"
+host_get "store-$se.127.0.0.1.nip.io"
+is "$STATUS" 404 "under the default cluster's domain it is no store's host"
+host_get "store-$sd.eu2.shops.test"
+is "$STATUS" 404 "nor is a default store's id under eu-2's domain"
 done_testing

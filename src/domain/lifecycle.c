@@ -136,15 +136,30 @@ const char *store_admin_url(struct arena *a, const char *id, const char *engine)
 
 int store_host_id(const char *host, char id[STORE_ID_LEN + 1])
 {
+	const char *d;
 	size_t dl = strlen(config.domain), n;
 
+	if (!store_host_any(host, id, &d, &n))
+		return 0;
+	if (!dl || n != dl || strncasecmp(d, config.domain, dl)) {
+		id[0] = 0;
+		return 0;
+	}
+	return 1;
+}
+
+int store_host_any(const char *host, char id[STORE_ID_LEN + 1], const char **domain, size_t *dlen)
+{
+	size_t n;
+
 	id[0] = 0;
-	if (!host || !dl)
+	*domain = NULL;
+	*dlen = 0;
+	if (!host)
 		return 0;
 	n = strcspn(host, ":");
-	if (n != 6 + STORE_ID_LEN + 1 + dl || strncasecmp(host, "store-", 6) ||
-	    host[6 + STORE_ID_LEN] != '.' ||
-	    strncasecmp(host + 7 + STORE_ID_LEN, config.domain, dl))
+	if (n <= 6 + STORE_ID_LEN + 1 || strncasecmp(host, "store-", 6) ||
+	    host[6 + STORE_ID_LEN] != '.')
 		return 0;
 	for (int i = 0; i < STORE_ID_LEN; i++) {
 		char c = host[6 + i];
@@ -156,5 +171,7 @@ int store_host_id(const char *host, char id[STORE_ID_LEN + 1])
 		id[0] = 0;
 		return 0;
 	}
+	*domain = host + 7 + STORE_ID_LEN;
+	*dlen = n - 7 - STORE_ID_LEN;
 	return 1;
 }

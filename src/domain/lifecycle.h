@@ -133,4 +133,13 @@ const char *store_cname_target(struct arena *a, const char *id, const char *doma
  */
 int store_host_id(const char *host, char id[STORE_ID_LEN + 1]);
 
+/*
+ * The same shape under any domain: 1 when host is store-<id>.<something>,
+ * with id (lower case) in id and *domain, *dlen the something (without the
+ * port, as written: compare it without case).  A cluster with a store
+ * domain of its own (sql/018_clusters.sql) serves its stores' hosts under
+ * it; whether something is such a domain is the caller's to check.
+ */
+int store_host_any(const char *host, char id[STORE_ID_LEN + 1], const char **domain, size_t *dlen);
+
 #endif

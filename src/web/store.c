@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -1496,19 +1497,72 @@ int store_suspend_owner(struct arena *a, const struct store_who *who, long long 
 
 /* clang-format off */
 static struct db_stmt st_paused = DB_STMT(
-	"SELECT s.name FROM stores s WHERE s.id = $1 AND s.status IN ('suspending', 'suspended')", 1);
+	"SELECT s.name FROM stores s JOIN clusters c ON c.name = s.cluster "
+	"WHERE s.id = $1 AND s.status IN ('suspending', 'suspended') "
+	"AND lower($2) = CASE WHEN c.store_domain = '' THEN lower($3) ELSE c.store_domain END", 3);
+static struct db_stmt st_store_domains = DB_STMT(
+	"SELECT DISTINCT store_domain FROM clusters WHERE store_domain <> ''", 0);
 /* clang-format on */
+
+#define STORE_DOMAINS_TTL 10 /* seconds */
+
+int store_host_routed(struct arena *a, const char *host)
+{
+	/* the registered clusters' store domains, '\n'-separated, per process */
+	static char kept[4096];
+	static time_t kept_at;
+	static int kept_ok;
+	time_t now = time(NULL);
+	char sid[STORE_ID_LEN + 1];
+	const char *d, *p;
+	size_t dl;
+
+	if (store_host_id(host, sid))
+		return 1;
+	if (!store_host_any(host, sid, &d, &dl))
+		return 0;
+	if (!kept_ok || now - kept_at >= STORE_DOMAINS_TTL || now < kept_at) {
+		struct err e = ERR_INIT;
+		PGresult *res = db_run(a, &st_store_domains, NULL, &e);
+		size_t len = 0;
+
+		if (!res) {
+			log_warn("store: the clusters' store domains cannot be read: %s", e.msg);
+			return 0;
+		}
+		kept[0] = 0;
+		for (int i = 0; i < db_rows(res); i++) {
+			const char *s = db_get(res, i, 0);
+			size_t sl = strlen(s);
+
+			if (len + sl + 2 > sizeof(kept))
+				break;
+			memcpy(kept + len, s, sl);
+			len += sl;
+			kept[len++] = '\n';
+			kept[len] = 0;
+		}
+		kept_at = now;
+		kept_ok = 1;
+	}
+	for (p = kept; *p; p += strcspn(p, "\n") + 1)
+		if (strcspn(p, "\n") == dl && !strncasecmp(p, d, dl))
+			return 1;
+	return 0;
+}
 
 int store_paused_by_host(struct arena *a, const char *host, const char **name, const char **id,
 			 struct err *e)
 {
 	char sid[STORE_ID_LEN + 1];
-	const char *p[1] = {sid};
+	const char *d, *p[3] = {sid, NULL, config.domain};
+	size_t dl;
 	PGresult *res;
 
 	*name = *id = NULL;
-	if (!store_host_id(host, sid))
+	if (!store_host_any(host, sid, &d, &dl))
 		return err_set(e, 404, STORE_NOT_FOUND);
+	p[1] = arena_strndup(a, d, dl);
 	if (!(res = db_run(a, &st_paused, p, e)))
 		return -1;
 	if (db_rows(res) != 1)

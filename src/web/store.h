@@ -259,11 +259,23 @@ int store_suspend_owner(struct arena *a, const struct store_who *who, long long 
 
 /*
  * The public paused page of the store whose host is host
- * ("store-<id>.<domain>", any case, an optional :port): OUT the store's
- * name and id, for a store that is suspending or suspended (nothing else
- * about it).  0 found, -1 with e 404 otherwise (the same for a store that
- * is not paused and one that does not exist).
+ * ("store-<id>.<domain>", any case, an optional :port, where domain is the
+ * store's cluster's store domain, or config.domain for a cluster without
+ * one): OUT the store's name and id, for a store that is suspending or
+ * suspended (nothing else about it).  0 found, -1 with e 404 otherwise (the
+ * same for a store that is not paused, one that does not exist, and a host
+ * under another cluster's domain).
  */
+/*
+ * 1 when host is a store host the paused page answers for: under
+ * config.domain, or under the store domain of a registered cluster (the
+ * list read from the database at most every 10 s per process, so the
+ * requests to the platform's own host cost nothing).  route.c asks before
+ * its table.  A database that cannot be read counts as "not a cluster's
+ * domain" (logged): the request then goes to the route table.
+ */
+int store_host_routed(struct arena *a, const char *host);
+
 int store_paused_by_host(struct arena *a, const char *host, const char **name, const char **id,
 			 struct err *e);
 
