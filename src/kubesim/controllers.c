@@ -2,6 +2,7 @@
  * purge, quotas, events. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,6 +554,15 @@ static int pod_is_job(const struct ks_obj *x)
 	return k && !strcmp(k, "Job");
 }
 
+/* nftw callback: remove one entry of a finished pod's folder, deepest first, links not followed. */
+static int remove_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
 /*
  * Backup and restore Jobs' pods (component backup, Job backup-<id> or
  * restore-backup-<tag>), run for
@@ -701,9 +711,8 @@ static int run_backup_pod(struct ks_obj *x, char *tail, size_t n)
 	if (!ks_opt.quiet)
 		fprintf(stderr, "kubesim: backup pod %s/%s ran: exit %d\n", x->ns, x->name,
 			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	if (system(path) != 0)
-		fprintf(stderr, "kubesim: cannot remove %s\n", dir);
+	if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "kubesim: cannot remove %s: %s\n", dir, strerror(errno));
 out:
 	json_decref(argv);
 	json_decref(env);
