@@ -196,8 +196,10 @@ pg_start() {
 		return 0
 	fi
 	rm -f "$home/data/postmaster.pid"
+	# PG_OPTIONS adds server settings, e.g. to profile a benchmark:
+	# PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements"
 	stack_as_pg "$PGBIN/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 30 \
-		-o "-k '$home' -c listen_addresses= -c unix_socket_permissions=0700 -c fsync=${PG_FSYNC:-off} -c synchronous_commit=${PG_SYNC:-off} -c full_page_writes=off -c max_connections=200" \
+		-o "-k '$home' -c listen_addresses= -c unix_socket_permissions=0700 -c fsync=${PG_FSYNC:-off} -c synchronous_commit=${PG_SYNC:-off} -c full_page_writes=off -c max_connections=200 ${PG_OPTIONS:-}" \
 		start >/dev/null 2>&1 || {
 		echo "stack: PostgreSQL did not start; the last lines of $home/postgres.log:" >&2
 		tail -n 5 "$home/postgres.log" >&2 2>/dev/null
