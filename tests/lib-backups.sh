@@ -2,7 +2,7 @@
 # lib-stores.sh and lib-reconcile.sh.
 #
 #   bk_stack [KUBESIM ARGS...]  PostgreSQL, s3rver (bucket "stores"), kubesim running backup Jobs'
-#                               containers (tests/backup-job-runner.sh), web app + nginx; storefleet
+#                               containers (tools/kubesim-job-runner.sh), web app + nginx; storefleet
 #                               configured for s3rver
 #   bk_ready_store TOKEN NAME   a woocommerce store made through the API and reconciled to ready;
 #                               prints its id
@@ -19,7 +19,7 @@ bk_stack() {
 	printf 'no name\n' >"$SF_JOB_FILES/with space é.txt"
 	s3_start "$T/s3" stores || bail "cannot start s3rver"
 	kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 \
-		--ns-delete-ms 50 --observed-lag-ms 10 --job-runner "$SF_ROOT/tests/backup-job-runner.sh" "$@" ||
+		--ns-delete-ms 50 --observed-lag-ms 10 --job-runner "$SF_ROOT/tools/kubesim-job-runner.sh" "$@" ||
 		bail "cannot start kubesim"
 	export SF_INGRESS_ADDRESS=$KUBESIM_INGRESS SF_FAILURE_GRACE=1 SF_RECONCILE_INTERVAL=1
 	export SF_BACKUP_ENDPOINT=$S3_ENDPOINT SF_BACKUP_BUCKET=stores SF_BACKUP_ACCESS_KEY=$S3_ACCESS_KEY

@@ -3,8 +3,13 @@
 # folder (PostgreSQL runs as nobody, who cannot enter it), as an unprivileged user in
 # their own 0700 folder, on a path with a space; and every failure to start says what
 # and how to fix it in one line before anything claims to be up.  Also: `make run`
-# supervises its PostgreSQL (restarted when it goes away).
+# supervises its PostgreSQL (restarted when it goes away), and backs stores up out of the
+# box: s3rver beside kubesim (var/s3, its key in var/backup-secret.key), kubesim running the
+# backup Jobs' scripts (tools/kubesim-job-runner.sh): a new store's scheduled backup and
+# "Back up now" (API) complete with their objects in var/s3, and it restores; SF_BACKUP_ENDPOINT
+# set, no s3rver starts.
 . "$SF_ROOT/tests/lib.sh"
+. "$SF_ROOT/tests/lib-stores.sh"
 
 # A checkout: the tracked files (and any new ones) with their times, and the
 # already-built programs and objects, so `make run` has nothing to compile.
@@ -14,7 +19,9 @@ checkout() {
 	mkdir -p "$dest/build"
 	(cd "$SF_ROOT" && git ls-files -z --cached --others --exclude-standard 2>/dev/null |
 		xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$dest" || return 1
-	cp -a "$SF_BUILD/bin" "$SF_BUILD/obj" "$SF_BUILD/lib" "$dest/build/"
+	# s3rver (make run's object storage) as npm installed it, so no run calls npm ci
+	s3_install "$T/npm.log" || return 1
+	cp -a "$SF_BUILD/bin" "$SF_BUILD/obj" "$SF_BUILD/lib" "$SF_BUILD/npm" "$dest/build/"
 }
 
 # run_start DIR [ENV...]: `make run` in DIR in its own process group, as $RUN_AS
@@ -114,10 +121,11 @@ PY
 	ok "Ctrl-C stops it" run_gone
 	ok "... and its restarted PostgreSQL" stack_gone "$pg2"
 
-	# a second run keeps the state: no new first admin
-	run_start "$P/storefleet" PORT="$port" SF_PG_BASE="$pgbase"
+	# a second run keeps the state: no new first admin; object storage configured: no s3rver
+	run_start "$P/storefleet" PORT="$port" SF_PG_BASE="$pgbase" SF_BACKUP_ENDPOINT=https://s3.example.com SF_BACKUP_BUCKET=shop-backups
 	up_and_serving "$P/storefleet" "root, second run" "$port"
 	unlike "$(cat "$T/run.out")" 'First admin account' "the second run keeps the accounts (no new first admin)"
+	unlike "$(cat "$T/run.out")" 'backups go to s3rver' "SF_BACKUP_ENDPOINT set: make run starts no s3rver, the configured endpoint is used"
 	run_stop
 
 	# --- as an unprivileged user in their own 0700 folder ---------------------------------
@@ -136,10 +144,63 @@ S="$T/with space"
 mkdir -p "$S"
 checkout "$S/store fleet" || bail "cannot make a checkout with a space"
 port=$(free_port)
-run_start "$S/store fleet" PORT="$port" SF_PG_BASE="$pgbase"
+run_start "$S/store fleet" PORT="$port" SF_PG_BASE="$pgbase" SF_RECONCILE_INTERVAL=1
 up_and_serving "$S/store fleet" "a path with spaces" "$port"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/static/style.css")" 200 \
 	"... nginx serves the static files from the path with spaces"
+
+# --- backups out of the box ----------------------------------------------------------------------
+BASE=http://127.0.0.1:$port
+like "$(cat "$T/run.out")" "backups go to s3rver on http://127.0.0.1:[0-9]+ \\(pid [0-9]+\\), kept in var/s3/" "make run says where backups go"
+s3pid=$(sed -n 's/.*backups go to s3rver on .* (pid \([0-9]*\)).*/\1/p' "$T/run.out")
+like "$(tr '\0' ' ' <"/proc/$s3pid/cmdline")" "s3rver -d $S/store fleet/var/s3 " "... s3rver runs with its data in var/s3"
+is "$(stat -c %a "$S/store fleet/var/backup-secret.key") $(cat "$S/store fleet/var/backup-secret.key")" "600 S3RVER" \
+	"the object storage's key is in var/backup-secret.key, private"
+
+tok=$(user_token newcomer@example.com) || bail "no token"
+api_json POST /api/v1/stores "$tok" '{"name":"First shop","engine":"woocommerce"}'
+is "$STATUS" 201 "a newcomer creates a store"
+sid=$(json_get 'j["store"]["id"]')
+
+# backups: complete ones, newest first, as the API lists them
+completes() {
+	api GET "/api/v1/stores/$sid/backups" "$tok"
+	json_get 'str(sum(1 for b in j["backups"] if b["status"] == "complete"))'
+}
+failed_none() { json_get '"|".join(b["id"] + ": " + b["reason"] for b in j["backups"] if b["status"] == "failed")'; }
+scheduled() { [ "$(completes)" -ge 1 ]; }
+ok "the store's first backup (the daily schedule) completes without any set-up" wait_for 60 scheduled
+is "$(failed_none)" "" "... and none failed"
+is "$(json_get 'j["backups"][0]["kind"]')" scheduled "... a scheduled one"
+
+# --- Back up now (API) --------------------------------------------------------------------------
+api_json POST "/api/v1/stores/$sid/backups" "$tok" ''
+is "$STATUS" 202 "Back up now: 202"
+n=$(json_get 'j["backup"]["number"]')
+two() { [ "$(completes)" -ge 2 ]; }
+ok "... it completes" wait_for 60 two
+is "$(json_get 'j["backups"][0]["id"] + " " + j["backups"][0]["kind"] + " " + j["backups"][0]["status"]')" \
+	"b$n manual complete" "... backup b$n, manual, complete"
+prefix=$(json_get 'j["backups"][0]["prefix"]')
+is "$prefix" "stores/$sid/backups/b$n/" "... under the store's prefix"
+for i in 0 1; do
+	name=$(json_get "j['backups'][0]['objects'][$i]['name']")
+	f="$S/store fleet/var/s3/stores/$prefix$name._S3rver_object"
+	is "$(sha256sum <"$f" | cut -d' ' -f1) $(stat -c %s "$f")" \
+		"$(json_get "j['backups'][0]['objects'][$i]['sha256'] + ' ' + str(j['backups'][0]['objects'][$i]['size'])")" \
+		"$name is in var/s3 with the SHA-256 and size the API reports"
+done
+ok "... and its manifest.json" test -s "$S/store fleet/var/s3/stores/${prefix}manifest.json._S3rver_object"
+
+# --- and it restores ----------------------------------------------------------------------------
+api_json POST "/api/v1/stores/$sid/backups/b$n/restore" "$tok" ''
+is "$STATUS" 202 "a restore of it: 202"
+r=$(json_get 'j["restore"]["number"]')
+restored() {
+	api GET "/api/v1/stores/$sid/restores" "$tok"
+	[ "$(json_get "[x['status'] for x in j['restores'] if x['number'] == $r][0]")" = complete ]
+}
+ok "... completes (a pre-restore backup first, then the restore Job)" wait_for 60 restored
 
 # --- the port is taken ------------------------------------------------------------------------
 # (the stack above still holds $port)
@@ -150,6 +211,7 @@ is "$rc" 2 "a taken port: make run fails (make exits 2 for its failed recipe)"
 like "$(cat "$T/run2.out")" "run: port $port is in use — PORT=[0-9]+ make run" "... and says which port and what to type"
 unlike "$(cat "$T/run2.out")" 'is up' "... before anything claims to be up"
 run_stop
+ok "Ctrl-C stops make run's s3rver with the rest" stack_gone "$s3pid"
 
 # --- PostgreSQL will not start ----------------------------------------------------------------
 home=$(readlink "$S/store fleet/var/pg" 2>/dev/null || echo "$S/store fleet/var/pg")

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t0746-backups-now.sh - "Back up now" through the API, the store page and storefleetctl: reconcile names the Job, kubesim runs the chart's own backup script (tests/backup-job-runner.sh: rclone to s3rver), reconcile reads manifest.json and checks every object before the row is complete with its sizes and SHA-256; 409 while one runs and while the store is not ready; another tenant's store 404; the list, the page, the audit rows.
+# t0746-backups-now.sh - "Back up now" through the API, the store page and storefleetctl: reconcile names the Job, kubesim runs the chart's own backup script (tools/kubesim-job-runner.sh: rclone to s3rver), reconcile reads manifest.json and checks every object before the row is complete with its sizes and SHA-256; 409 while one runs and while the store is not ready; another tenant's store 404; the list, the page, the audit rows.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-stores.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"

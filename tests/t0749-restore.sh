@@ -1,5 +1,5 @@
 #!/bin/bash
-# t0749-restore.sh - restore in place through the API, storefleetctl and the store page: reconcile first takes a pre-restore backup of the current state, then kubesim runs the chart's own restore Job (tests/backup-job-runner.sh: rclone from s3rver; the database is tests/fixtures/backup-bin's files) and the data changed after the backup is back; a corrupted object is refused by the Job before anything changes (the store keeps its data and stays ready); the pre-restore backup undoes a restore; 404 for another tenant's store or backup, 409 while a backup, another restore or an upgrade runs; events and audit rows.
+# t0749-restore.sh - restore in place through the API, storefleetctl and the store page: reconcile first takes a pre-restore backup of the current state, then kubesim runs the chart's own restore Job (tools/kubesim-job-runner.sh: rclone from s3rver; the database is tools/kubesim-job-bin's files) and the data changed after the backup is back; a corrupted object is refused by the Job before anything changes (the store keeps its data and stays ready); the pre-restore backup undoes a restore; 404 for another tenant's store or backup, 409 while a backup, another restore or an upgrade runs; events and audit rows.
 . "$SF_ROOT/tests/lib.sh"
 . "$SF_ROOT/tests/lib-stores.sh"
 . "$SF_ROOT/tests/lib-reconcile.sh"

@@ -3,7 +3,8 @@
 #
 # PostgreSQL (./var/pg), the schema, the first admin (printed once), the
 # FastCGI workers, nginx on 127.0.0.1:${PORT:-8080}, the Kubernetes simulator
-# when KUBECONFIG is not set, the reconcile loop, and the mail sender with a
+# when KUBECONFIG is not set (with a local S3 server for the stores' backups,
+# var/s3, unless SF_BACKUP_ENDPOINT names one), the reconcile loop, and the mail sender with a
 # local mail catcher (var/mail/msgs) unless SF_MAIL_URL is set.  Ctrl-C stops
 # everything this script started, by PID.
 set -u
@@ -98,7 +99,26 @@ if [ -z "$("$SF_BUILD/bin/storefleetctl" user list 2>/dev/null)" ]; then
 fi
 
 if [ -z "${KUBECONFIG:-}" ] && [ -x "$SF_BUILD/bin/kubesim" ]; then
-	kubesim_start "$VAR/kubesim" || fail "the Kubernetes simulator did not start (above: why); its log is var/kubesim.log"
+	# Backups out of the box: unless the configuration names object storage
+	# (SF_BACKUP_ENDPOINT, or backup_endpoint in $SF_CONFIG), an S3 server on
+	# loopback (s3rver, the tests' own) keeps the stores' backups in var/s3/,
+	# bucket "stores", its key in var/backup-secret.key; kubesim runs the
+	# backup and restore Jobs' scripts on this machine (tools/kubesim-job-runner.sh),
+	# each store's uploads and database under var/stores/<id>/.
+	runner=()
+	if [ -z "${SF_BACKUP_ENDPOINT:-}" ] &&
+		! { [ -n "${SF_CONFIG:-}" ] && grep -Eq '^[[:space:]]*backup_endpoint[[:space:]]*[:=][[:space:]]*[^[:space:]#]' "$SF_CONFIG"; }; then
+		command -v rclone >/dev/null 2>&1 || fail "rclone is not installed (the backup Jobs' S3 client) — run make deps (or apt-get install rclone) first"
+		s3_start "$VAR/s3" stores || fail "the local object storage (s3rver) did not start (above: why); its log is var/s3.log — or set SF_BACKUP_ENDPOINT to real object storage"
+		(umask 077 && printf '%s\n' "$S3_SECRET_KEY" >"$VAR/backup-secret.key")
+		export SF_BACKUP_ENDPOINT=$S3_ENDPOINT SF_BACKUP_BUCKET=stores SF_BACKUP_ACCESS_KEY=$S3_ACCESS_KEY
+		export SF_BACKUP_SECRET_KEY_FILE=$VAR/backup-secret.key SF_BACKUP_EGRESS_PORT=$S3_PORT
+		export SF_JOB_VAR=$VAR/stores
+		mkdir -p "$SF_JOB_VAR"
+		runner=(--job-runner "$SF_ROOT/tools/kubesim-job-runner.sh")
+		say "backups go to s3rver on $S3_ENDPOINT (pid $S3_PID), kept in var/s3/ (SF_BACKUP_ENDPOINT=https://… names real object storage)"
+	fi
+	kubesim_start "$VAR/kubesim" "${runner[@]}" || fail "the Kubernetes simulator did not start (above: why); its log is var/kubesim.log"
 	export SF_SIMULATED_CLUSTER=true SF_INGRESS_ADDRESS=$KUBESIM_INGRESS
 	say "Kubernetes simulator at $KUBESIM_ADDR (KUBECONFIG=$KUBECONFIG)"
 fi

@@ -25,6 +25,7 @@
 #                         made at its start; exports S3_PID S3_PORT S3_DIR, S3_ENDPOINT
 #                         (http://127.0.0.1:PORT) and S3_ACCESS_KEY/S3_SECRET_KEY (s3rver's
 #                         own, S3RVER: it checks the key id, not the signature)
+#   s3_install LOG        install s3rver in $SF_BUILD/npm unless it is there (s3_start does)
 #   stack_stop            stop everything started, newest first
 
 : "${SF_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -362,26 +363,32 @@ smtp_start() {
 	export SMTP_PID SMTP_PORT SMTP_DIR SF_MAIL_URL SF_MAIL_TLS
 }
 
+# s3_install LOG: s3rver from package-lock.json, installed in the build folder once (npm ci
+# there, not in the repository's node_modules, which t0504 and t0800 may be installing at the
+# same time); npm's output appended to LOG
+s3_install() {
+	local log=$1 npm=$SF_BUILD/npm
+
+	s3_installed "$npm" && return 0
+	mkdir -p "$npm"
+	(
+		flock 9
+		s3_installed "$npm" && exit 0
+		cp "$SF_ROOT/package.json" "$SF_ROOT/package-lock.json" "$npm/" &&
+			(cd "$npm" && npm ci --no-audit --no-fund --prefer-offline) &&
+			sha256sum <"$SF_ROOT/package-lock.json" >"$npm/.lock-sum"
+	) 9>"$npm.lock" >>"$log" 2>&1 || {
+		echo "s3_start: npm ci failed, no s3rver; its last lines:" >&2
+		tail -n 5 "$log" >&2
+		return 1
+	}
+}
+
 s3_start() {
 	local dir=$1 b args=() npm=$SF_BUILD/npm
 
 	shift
-	# s3rver from package-lock.json, installed in the build folder once (npm ci there, not in
-	# the repository's node_modules, which t0504 and t0800 may be installing at the same time)
-	if ! s3_installed "$npm"; then
-		mkdir -p "$npm"
-		(
-			flock 9
-			s3_installed "$npm" && exit 0
-			cp "$SF_ROOT/package.json" "$SF_ROOT/package-lock.json" "$npm/" &&
-				(cd "$npm" && npm ci --no-audit --no-fund --prefer-offline) &&
-				sha256sum <"$SF_ROOT/package-lock.json" >"$npm/.lock-sum"
-		) 9>"$npm.lock" >>"$dir.log" 2>&1 || {
-			echo "s3_start: npm ci failed, no s3rver; its last lines:" >&2
-			tail -n 5 "$dir.log" >&2
-			return 1
-		}
-	fi
+	s3_install "$dir.log" || return 1
 	mkdir -p "$dir"
 	for b in "$@"; do args+=(--configure-bucket "$b"); done
 	: "${S3_PORT:=$(free_port)}"

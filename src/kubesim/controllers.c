@@ -570,7 +570,7 @@ static int remove_entry(const char *p, const struct stat *sb, int flag, struct F
  * environment (value and secretKeyRef, from the namespace's Secrets) are
  * written NUL-separated to DIR/argv and DIR/env, and `RUNNER DIR` runs
  * them with kubesim's own environment (the runner maps the volumes to
- * folders; tests/backup-job-runner.sh).  Synchronous: the simulator waits
+ * folders; tools/kubesim-job-runner.sh).  Synchronous: the simulator waits
  * (a test server).  Its exit status is the pod's, the last lines of its
  * output the container's termination message (as
  * terminationMessagePolicy FallbackToLogsOnError gives it).
