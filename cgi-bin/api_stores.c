@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "store_backup.h"
 #include "store_domain.h"
+#include "store_undelete.h"
 #include "web_stores.h"
 
 /*
@@ -154,15 +155,69 @@ int api_store_show(struct req *r)
 	return store_answer(r, 200, s);
 }
 
+/*
+ * DELETE /api/v1/stores/{id}[?final_backup=false&confirm={id}]: a final
+ * backup first unless final_backup=false, which needs confirm = the
+ * store's id (else 422, field confirm).
+ */
 int api_store_delete(struct req *r)
 {
 	struct store_who who = web_stores_who(r);
 	struct err e = ERR_INIT;
-	struct view *s = store_delete(r->a, &who, r->params[0], &e);
+	const char *fb = req_query_get(r, "final_backup");
+	struct store_delete_opts o = {0, req_query_get(r, "confirm")};
+	struct view *s;
 
-	if (!s)
-		return web_stores_fail(r, &e, NULL, NULL, 0);
+	if (fb && strcmp(fb, "true") && strcmp(fb, "false"))
+		return req_invalid(r, "final_backup", "final_backup must be true or false");
+	o.no_final_backup = fb && !strcmp(fb, "false");
+	if (!(s = store_delete(r->a, &who, r->params[0], &o, &e)))
+		return web_stores_fail(r, &e, "confirm", NULL, 0);
 	return store_answer(r, 202, s);
+}
+
+/* POST /api/v1/stores/{id}/undelete: 202 {store, restore} (store_undelete.h). */
+int api_store_undelete(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *v;
+
+	if (store_undelete(r->a, &who, r->params[0], &v, &e) < 0)
+		return web_stores_fail(r, &e, NULL,
+				       e.status == 410	 ? "gone"
+				       : e.status == 429 ? "quota_exceeded"
+							 : NULL,
+				       0);
+	return resp_json(r, 202, v);
+}
+
+/*
+ * GET /api/v1/deleted-stores: the asker's deleted stores with their revive
+ * window; GET /api/v1/admin/deleted-stores: everyone's (R_ADMIN).
+ */
+static int deleted_stores(struct req *r, int all)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *list, *v;
+
+	if (store_deleted_list(r->a, &who, all, &list, &e) < 0)
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	v = view_obj(r->a);
+	view_add(v, "stores", list);
+	view_set_int(v, "revive_window_seconds", config.revive_window);
+	return resp_json(r, 200, v);
+}
+
+int api_deleted_stores(struct req *r)
+{
+	return deleted_stores(r, 0);
+}
+
+int api_admin_deleted_stores(struct req *r)
+{
+	return deleted_stores(r, 1);
 }
 
 int api_store_retry(struct req *r)

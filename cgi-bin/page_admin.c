@@ -7,6 +7,7 @@
 #include "admin.h"
 #include "cluster_registry.h"
 #include "pages.h"
+#include "store_undelete.h"
 #include "web_stores.h"
 
 /*
@@ -183,6 +184,16 @@ int page_admin_stores(struct req *r)
 	view_add(v, "stores", list);
 	view_set_bool(v, "has_stores", list->u.list.n > 0);
 	view_set_str_ref(v, "next_url", next_url(r, "/admin/stores", store_filter_names, next));
+	{
+		/* every owner's deleted stores and their revive window (store_undelete.h) */
+		struct store_who who = web_stores_who(r);
+		struct view *del;
+
+		if (store_deleted_list(r->a, &who, 1, &del, &e) < 0)
+			return list_failed(r, &e, NULL, "admin_stores", v);
+		view_add(v, "deleted_stores", del);
+		view_set_bool(v, "has_deleted_stores", del->u.list.n > 0);
+	}
 	return resp_html(r, 200, "admin_stores", v);
 }
 

@@ -9,6 +9,7 @@
 #include "revision.h"
 #include "store_backup.h"
 #include "store_domain.h"
+#include "store_undelete.h"
 #include "web_stores.h"
 
 /*
@@ -104,6 +105,15 @@ static int stores_page(struct req *r, int status, const char *name, const char *
 		view_set_str(v, "error", error);
 	if (!error && req_query_get(r, "deleted"))
 		view_set_str(v, "flash", "Delete requested; the store is being removed.");
+	{
+		/* Deleted stores: undelete within the revive window (store_undelete.h) */
+		struct view *del;
+
+		if (store_deleted_list(r->a, &who, 0, &del, &e) < 0)
+			return web_stores_fail(r, &e, NULL, NULL, 0);
+		view_add(v, "deleted_stores", del);
+		view_set_bool(v, "has_deleted_stores", del->u.list.n > 0);
+	}
 	return resp_html(r, status, "stores", v);
 }
 
@@ -204,8 +214,14 @@ static int store_page_df(struct req *r, int status, const char *error, const cha
 	/* WooCommerce stores report orders and products through webhooks (hook_woocommerce.c) */
 	if (!strcmp(m.engine, "woocommerce"))
 		view_set_bool(v, "webhooks", 1);
-	if (state != STORE_DELETING && state != STORE_DELETED)
+	/* a store kept deleting because its final backup failed: delete again (store.h) */
+	if ((state != STORE_DELETING && state != STORE_DELETED) ||
+	    (state == STORE_DELETING &&
+	     !strncmp(view_get_str(s, "status_reason") ? view_get_str(s, "status_reason") : "",
+		      "the final backup failed", 23))) {
 		view_set_bool(v, "can_delete", 1);
+		view_set_int(v, "revive_days", config.revive_window / 86400);
+	}
 	/* suspend and resume (store.h): an owner cannot lift an administrator's suspension */
 	{
 		const struct view *secs = view_get(s, "suspended_seconds");
@@ -309,6 +325,10 @@ static int store_page_df(struct req *r, int status, const char *error, const cha
 		view_set_str(v, "flash", "Retry requested; provisioning starts again.");
 	else if (req_query_get(r, "deleted"))
 		view_set_str(v, "flash", "Delete requested; the store is being removed.");
+	else if (req_query_get(r, "undeleted"))
+		view_set_str(v, "flash",
+			     "Undelete requested; the store is made again, then its final backup is "
+			     "restored.");
 	else if (req_query_get(r, "upgrade"))
 		view_set_str(v, "flash",
 			     "Upgrade requested; a snapshot of the database is taken first.");
@@ -355,6 +375,8 @@ int page_store_delete(struct req *r)
 {
 	struct store_who who = web_stores_who(r);
 	const char *confirm = req_form(r, "confirm");
+	const char *skip = req_form(r, "no_final_backup");
+	struct store_delete_opts o = {skip && !strcmp(skip, "yes"), req_form(r, "confirm_id")};
 	struct err e = ERR_INIT;
 
 	/* The checkbox is the confirmation that works without JavaScript. */
@@ -363,9 +385,27 @@ int page_store_delete(struct req *r)
 			return web_stores_fail(r, &e, NULL, NULL, 0);
 		return store_page(r, 422, "Tick the box to confirm the delete.", NULL, NULL);
 	}
-	if (!store_delete(r->a, &who, r->params[0], &e))
+	if (!store_delete(r->a, &who, r->params[0], &o, &e)) {
+		if (e.status == 422) /* the opt-out not confirmed: the page again, with why */
+			return store_page(r, 422, e.msg, NULL, NULL);
 		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
 	return resp_redirect(r, arena_printf(r->a, "/stores/%s?deleted=1", r->params[0]));
+}
+
+/* POST /stores/{id}/undelete: the Deleted stores list's button. */
+int page_store_undelete(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct err e = ERR_INIT;
+	struct view *v;
+
+	if (store_undelete(r->a, &who, r->params[0], &v, &e) < 0) {
+		if (e.status == 404 || e.status >= 500)
+			return web_stores_fail(r, &e, NULL, NULL, 0);
+		return stores_page(r, e.status, NULL, NULL, NULL, NULL, NULL, e.msg);
+	}
+	return resp_redirect(r, arena_printf(r->a, "/stores/%s?undeleted=1", r->params[0]));
 }
 
 int page_store_credentials(struct req *r)

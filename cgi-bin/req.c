@@ -431,6 +431,8 @@ static const char *default_code(int status)
 		return "method_not_allowed";
 	case 409:
 		return "conflict";
+	case 410:
+		return "gone";
 	case 413:
 		return "too_large";
 	case 415:

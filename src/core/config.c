@@ -123,6 +123,7 @@ static const struct setting settings[] = {
 	I("backup_keep_daily", backup_keep_daily, "7", 0, 3650),
 	I("backup_keep_weekly", backup_keep_weekly, "4", 0, 520),
 	I("backup_timeout", backup_timeout, "3600", 10, 7 * 86400),
+	I("revive_window", revive_window, "604800", 0, 365L * 86400),
 };
 
 static int set_value(struct config *c, const struct setting *s, const char *val,

@@ -118,6 +118,7 @@ struct config {
 	int backup_keep_daily;		/* complete backups kept: the newest of each of N days */
 	int backup_keep_weekly;		/* and of each of M weeks before those */
 	int backup_timeout;		/* seconds a backup Job may run (the Job's deadline too) */
+	int revive_window;		/* seconds a deleted store stays restorable (undelete), its backups kept */
 };
 
 /* Fill c from defaults, the optional YAML file and the environment. */

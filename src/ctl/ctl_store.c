@@ -10,6 +10,7 @@
 #include "revision.h"
 #include "store.h"
 #include "store_backup.h"
+#include "store_undelete.h"
 
 /*
  * The same requests and rules as the web app (revision.c), as an
@@ -27,6 +28,9 @@ static const char usage_text[] = "usage: storefleetctl store upgrade ID --versio
 				 "       storefleetctl store backups ID\n"
 				 "       storefleetctl store restore ID BACKUP    (in place; b<n> or n)\n"
 				 "       storefleetctl store suspend|resume ID\n"
+				 "       storefleetctl store delete ID [--no-final-backup ID]\n"
+				 "       storefleetctl store undelete ID\n"
+				 "       storefleetctl store deleted    (the revive window's list)\n"
 				 "       storefleetctl store plan ID NAME\n"
 				 "       storefleetctl store domain add|remove ID DOMAIN\n"
 				 "       storefleetctl store domain list ID\n"
@@ -169,6 +173,23 @@ int ctl_store(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "domain"))
 		return ctl_store_domain(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "deleted")) {
+		struct view *l;
+
+		if (db_connect(&e) < 0)
+			return refused("deleted", &e);
+		a = arena_new();
+		rc = store_deleted_list(a, &who, 1, &l, &e) < 0 ? refused("deleted", &e) : 0;
+		/* id, owner, deleted at, revivable until, final backup, or why not */
+		for (struct view_item *it = rc ? NULL : l->u.list.head; it; it = it->next)
+			printf("%s\t%s\t%s\t%s\t%s\t%s\n", view_get_str(it->val, "id"),
+			       view_get_str(it->val, "owner"), or_dash(it->val, "deleted_at"),
+			       or_dash(it->val, "revivable_until"), or_dash(it->val, "final_backup"),
+			       or_dash(it->val, "why_not"));
+		arena_free(a);
+		db_close();
+		return rc;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "list")) {
 		if (db_connect(&e) < 0)
 			return refused("list", &e);
@@ -183,9 +204,14 @@ int ctl_store(int argc, char **argv)
 	sub = argv[1];
 	id = argv[2];
 	if (!strcmp(sub, "revisions") || !strcmp(sub, "suspend") || !strcmp(sub, "resume") ||
-	    !strcmp(sub, "backup") || !strcmp(sub, "backups")) {
+	    !strcmp(sub, "backup") || !strcmp(sub, "backups") || !strcmp(sub, "undelete")) {
 		if (argc != 3)
 			return usage();
+	} else if (!strcmp(sub, "delete")) {
+		/* --no-final-backup takes the store's id again: the confirmation */
+		if (argc != 3 && (argc != 5 || strcmp(argv[3], "--no-final-backup")))
+			return usage();
+		opt = argc == 5 ? argv[4] : NULL;
 	} else if (!strcmp(sub, "plan") || !strcmp(sub, "restore")) {
 		if (argc != 4)
 			return usage();
@@ -216,6 +242,23 @@ int ctl_store(int argc, char **argv)
 		else
 			printf("%s: restore #%s from %s requested (%s)\n", id, or_dash(x, "number"),
 			       view_get_str(x, "backup"), view_get_str(x, "status"));
+	} else if (!strcmp(sub, "delete")) {
+		struct store_delete_opts o = {opt != NULL, opt};
+		struct view *s = store_delete(a, &who, id, &o, &e);
+
+		rc = s ? 0 : refused("delete", &e);
+		if (s)
+			printf("%s: delete requested (%s, final backup: %s)\n", id,
+			       view_get_str(s, "status"), view_get_str(s, "final_backup"));
+	} else if (!strcmp(sub, "undelete")) {
+		struct view *x;
+
+		rc = store_undelete(a, &who, id, &x, &e) < 0 ? refused("undelete", &e) : 0;
+		if (!rc)
+			printf("%s: undelete requested (%s; restore #%s from %s)\n", id,
+			       view_get_str(view_get(x, "store"), "status"),
+			       or_dash(view_get(x, "restore"), "number"),
+			       view_get_str(view_get(x, "restore"), "backup"));
 	} else if (!strcmp(sub, "suspend") || !strcmp(sub, "resume")) {
 		/* as an administrator: only an administrator can resume what this suspends */
 		struct view *s = (*sub == 's' ? store_suspend : store_resume)(a, &who, id, &e);

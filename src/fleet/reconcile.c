@@ -531,7 +531,9 @@ reach:
 	" " LEASE_HELD("s") ","                                                                     \
 	" extract(epoch FROM coalesce(s.delete_requested_at, s.updated_at))::bigint,"               \
 	" extract(epoch FROM now())::bigint, s.trouble_since IS NOT NULL,"                          \
-	" s.plan, s.plan_applied, c.change, s.cluster"                                              \
+	" s.plan, s.plan_applied, c.change, s.cluster,"                                             \
+	" CASE WHEN s.final_backup = 'wanted' THEN coalesce((SELECT b.status || ':' || b.reason"    \
+	"   FROM backups b WHERE b.id = s.final_backup_id), 'requested:') ELSE '' END"              \
 	" FROM stores s JOIN users u ON u.id = s.owner_id"                                          \
 	" LEFT JOIN observed_changes c ON c.store_id = s.id"
 
@@ -654,6 +656,7 @@ static int load_stores_of(struct reconcile *r, struct db_stmt *st, const char *s
 		r->nmarked += s->change != NULL;
 		s->c = cluster_named(r, db_get(res, i, 17));
 		s->obs = s->c && s->c->by_store ? json_object_get(s->c->by_store, s->id) : NULL;
+		s->final = db_get(res, i, 18);
 	}
 	return 0;
 }
@@ -2066,6 +2069,30 @@ static void ns_conditions(const json_t *ns, char *out, size_t n)
 		snprintf(out, n, "no condition reported");
 }
 
+/*
+ * The final backup the delete asked for (sql/024_undelete.sql), from
+ * s->final ("<status>:<reason>", "" when none is awaited): 1 while it is
+ * requested or running (the namespace stays: reconcile_backup.c takes it),
+ * -1 when it failed (the store stays deleting with the reason until the
+ * owner deletes again, with or without one), 0 when it is complete or
+ * none is wanted.
+ */
+static int final_backup_pending(const struct store *s)
+{
+	if (!s->final || !*s->final || !strncmp(s->final, "complete:", 9))
+		return 0;
+	return strncmp(s->final, "failed:", 7) ? 1 : -1;
+}
+
+/* The reason a store whose final backup failed keeps. */
+static const char *final_backup_failed(struct arena *a, const struct store *s)
+{
+	return arena_printf(a,
+			    "the final backup failed: %s; the store is kept: delete it again to "
+			    "retry the backup, or to delete it without one (confirmed)",
+			    s->final + 7);
+}
+
 static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 {
 	struct lease_save w = {0};
@@ -2076,6 +2103,21 @@ static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)
 	const json_t *nsobj = obs_ns(s), *got;
 	int rc;
 
+	if (final_backup_pending(s) < 0) {
+		w.attempts = 0;
+		w.release = 1;
+		w.reason = final_backup_failed(r->a, s);
+		if (strcmp(l->reason, w.reason)) {
+			lease_event(&w, "delete", "error", w.reason);
+			r->transitions++;
+		}
+		save(r, l, &w);
+		return;
+	}
+	if (final_backup_pending(s) > 0) {
+		lease_release(r->a, l, &e);
+		return;
+	}
 	snprintf(ns, sizeof(ns), "store-%s", s->id);
 	if (k8s_path(&path, "v1", "Namespace", NULL, ns, &e) < 0)
 		BUG("namespace path: %s", e.msg);
@@ -2190,8 +2232,19 @@ static void missing_is_failure(struct store *s)
 static void decide_deleting(struct reconcile *r, struct store *s)
 {
 	const json_t *ns = obs_ns(s);
+	int final = final_backup_pending(s);
 
-	if (!ns || !ns_terminating(ns)) {
+	if (final > 0) {
+		s->action = "waiting for the final backup";
+	} else if (final < 0) {
+		if (strstr(s->reason, "the final backup failed")) {
+			s->action = "kept: the final backup failed";
+			s->settled = 1;
+		} else {
+			s->action = "report the final backup failed";
+			s->claim = 1;
+		}
+	} else if (!ns || !ns_terminating(ns)) {
 		s->action = ns ? "delete the namespace" : "confirm the namespace is gone";
 		s->claim = 1;
 	} else if (r->now - s->delete_at > config.delete_timeout &&

@@ -36,13 +36,19 @@
  *             HEAD; only then 'complete'.  A failed Job, a missing or bad
  *             manifest, a size that differs, a store deleted, or a Job over
  *             its deadline: 'failed' with the reason;
+ *   finals    a 'final' row for each store deleting whose delete asked for
+ *             one (sql/024_undelete.sql), recorded on the store: reconcile.c
+ *             keeps the namespace until it is complete; a final backup is
+ *             started and followed while its store is deleting (any other
+ *             backup of a deleting store fails);
  *   prune     complete backups beyond the policy: the newest of each of the
  *             last backup_keep_daily days and of each of the last
  *             backup_keep_weekly weeks are kept, every backup of the last 24
  *             hours too ("Back up now" twice today keeps both), and always a
  *             store's newest; the others go, manifest.json first (what is
  *             left of a half-pruned backup never looks complete), then the
- *             other objects, then the row.
+ *             other objects, then the row; every backup of a store deleted
+ *             longer than revive_window ago, final ones included.
  */
 
 #define ACTOR  "storefleet-reconcile"
@@ -108,6 +114,29 @@ static struct db_stmt st_pruned = DB_STMT(
 	"DELETE FROM backups WHERE id = $1::bigint AND status = 'complete'", 1);
 static struct db_stmt st_running = DB_STMT(
 	"SELECT name FROM backups WHERE store_id = $1 AND status = 'running'", 1);
+/*
+ * The final backups deletes asked for (sql/024_undelete.sql): requested
+ * and recorded on the store, unless another backup of it is live (the live
+ * loop fails that one first: its store is deleting).
+ */
+static struct db_stmt st_finals = DB_STMT(
+	"WITH b AS (INSERT INTO backups (store_id, kind, engine, version, revision) "
+	"  SELECT s.id, 'final', s.engine, s.engine_version, s.blueprint_revision FROM stores s "
+	"  WHERE s.status = 'deleting' AND s.final_backup = 'wanted' AND s.final_backup_id IS NULL "
+	"  ORDER BY s.id LIMIT 20 ON CONFLICT DO NOTHING RETURNING id, store_id) "
+	"UPDATE stores s SET final_backup_id = b.id, updated_at = now() FROM b "
+	"WHERE s.id = b.store_id RETURNING b.id, b.store_id", 0);
+/* a final backup complete: the delete goes on now, its timeout counted from here */
+static struct db_stmt st_final_done = DB_STMT(
+	"UPDATE stores SET delete_requested_at = now(), next_attempt_at = now() "
+	"WHERE final_backup_id = $1::bigint AND status = 'deleting'", 1);
+/* $1 revive window (s): every backup of a store deleted longer ago */
+static struct db_stmt st_expired = DB_STMT(
+	"SELECT b.id, b.store_id, b.name, b.prefix FROM backups b JOIN stores s ON s.id = b.store_id "
+	"WHERE s.status = 'deleted' AND s.deleted_at < now() - make_interval(secs => $1::integer) "
+	"AND b.status IN ('complete', 'failed') ORDER BY b.id LIMIT 50", 1);
+static struct db_stmt st_expired_gone = DB_STMT(
+	"DELETE FROM backups WHERE id = $1::bigint AND status IN ('complete', 'failed')", 1);
 /* clang-format on */
 
 const char *reconcile_backup_running(struct reconcile *r, const char *store)
@@ -516,6 +545,8 @@ static int complete(struct reconcile *r, const struct bk *b, const struct backup
 	event(r->a, b->store, "info",
 	      arena_printf(r->a, "Backup %s complete: %s %lld bytes, files %lld bytes, verified",
 			   b->name, dump->name, dump->size, files->size));
+	if (!strcmp(b->kind, "final") && !db_run(r->a, &st_final_done, p, &e))
+		log_warn("reconcile: store %s: final backup %s: %s", b->store, b->name, e.msg);
 	audit(r->a, "backup.complete", b, NULL);
 	log_info("reconcile: store %s: backup %s complete", b->store, b->name);
 	return 1;
@@ -534,7 +565,8 @@ static int start(struct reconcile *r, struct bk *b)
 	const char *p[7] = {b->id, name, job, prefix, b->s.engine, b->s.version, b->revision};
 	PGresult *res;
 
-	if (strcmp(b->store_status, "ready") && strcmp(b->store_status, "degraded"))
+	if (strcmp(b->store_status, "ready") && strcmp(b->store_status, "degraded") &&
+	    !(!strcmp(b->kind, "final") && !strcmp(b->store_status, "deleting")))
 		return 0; /* upgrading, suspended, provisioning...: it waits */
 	/* named first: a reconcile killed after this finds the Job by its name */
 	if (!(res = db_run(r->a, &st_named, p, &e))) {
@@ -614,6 +646,51 @@ static int follow(struct reconcile *r, struct bk *b, struct s3 **s3)
 
 /* ---- pruning ------------------------------------------------------------------------- */
 
+/*
+ * Delete backup b's objects under prefix, manifest.json first (what is left
+ * of a half-pruned backup is never complete-looking), then its row with
+ * gone.  1 when it is gone; 0 when not (logged; the next pass tries again);
+ * -1 when object storage has no client.
+ */
+static int drop(struct reconcile *r, struct s3 **s3, const struct bk *b, const char *prefix,
+		struct db_stmt *gone)
+{
+	struct s3_object *objs = NULL;
+	size_t nobj = 0;
+	const char *q[1] = {b->id};
+	struct err e = ERR_INIT;
+	int bad = 0;
+
+	if (!*s3 && !(*s3 = client(r->a, &e))) {
+		log_warn("reconcile: backups: pruning: object storage: %s", e.msg);
+		return -1;
+	}
+	if (*prefix && s3_list(*s3, prefix, &objs, &nobj, &e) < 0) {
+		log_warn("reconcile: store %s: cannot prune backup %s: %s", b->store, b->name,
+			 e.msg);
+		return 0;
+	}
+	for (size_t k = 0; k < nobj && !bad; k++)
+		if (!strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
+		    s3_delete(*s3, objs[k].key, &e) < 0)
+			bad = 1;
+	for (size_t k = 0; k < nobj && !bad; k++)
+		if (strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
+		    s3_delete(*s3, objs[k].key, &e) < 0)
+			bad = 1;
+	free(objs);
+	if (bad) {
+		log_warn("reconcile: store %s: cannot prune backup %s: %s", b->store, b->name,
+			 e.msg);
+		return 0;
+	}
+	if (!db_run(r->a, gone, q, &e)) {
+		log_warn("reconcile: store %s: backup %s: %s", b->store, b->name, e.msg);
+		return 0;
+	}
+	return 1;
+}
+
 static int prune(struct reconcile *r, struct s3 **s3)
 {
 	char d[16], w[16];
@@ -634,40 +711,17 @@ static int prune(struct reconcile *r, struct s3 **s3)
 			       .name = db_get(res, i, 2),
 			       .kind = ""};
 		const char *prefix = db_get(res, i, 3);
-		struct s3_object *objs = NULL;
-		size_t nobj = 0;
-		const char *q[1] = {b.id};
-		int bad = 0;
+		int rc;
 
-		if (!*s3 && !(*s3 = client(r->a, &e))) {
-			log_warn("reconcile: backups: pruning: object storage: %s", e.msg);
+		if (!*prefix) {
+			log_warn("reconcile: store %s: cannot prune backup %s: no prefix", b.store,
+				 b.name);
+			continue;
+		}
+		if ((rc = drop(r, s3, &b, prefix, &st_pruned)) < 0)
 			return n;
-		}
-		if (!*prefix || s3_list(*s3, prefix, &objs, &nobj, &e) < 0) {
-			log_warn("reconcile: store %s: cannot prune backup %s: %s", b.store, b.name,
-				 *prefix ? e.msg : "no prefix");
+		if (!rc)
 			continue;
-		}
-		/* manifest.json first: what is left of a half-pruned backup is never
-		 * complete-looking */
-		for (size_t k = 0; k < nobj && !bad; k++)
-			if (!strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
-			    s3_delete(*s3, objs[k].key, &e) < 0)
-				bad = 1;
-		for (size_t k = 0; k < nobj && !bad; k++)
-			if (strcmp(objs[k].key + strlen(prefix), "manifest.json") &&
-			    s3_delete(*s3, objs[k].key, &e) < 0)
-				bad = 1;
-		free(objs);
-		if (bad) {
-			log_warn("reconcile: store %s: cannot prune backup %s: %s", b.store, b.name,
-				 e.msg);
-			continue;
-		}
-		if (!db_run(r->a, &st_pruned, q, &e)) {
-			log_warn("reconcile: store %s: backup %s: %s", b.store, b.name, e.msg);
-			continue;
-		}
 		audit(r->a, "backup.pruned", &b, NULL);
 		event(r->a, b.store, "info",
 		      arena_printf(r->a,
@@ -679,10 +733,81 @@ static int prune(struct reconcile *r, struct s3 **s3)
 	return n;
 }
 
+/*
+ * The backups of stores deleted longer than revive_window ago, final ones
+ * included (sql/024_undelete.sql): every object under their prefixes, then
+ * the rows.  Such a store can no longer be undeleted.
+ */
+static int prune_expired(struct reconcile *r, struct s3 **s3)
+{
+	char win[16];
+	const char *p[1] = {win};
+	struct err e = ERR_INIT;
+	PGresult *res;
+	int n = 0;
+
+	snprintf(win, sizeof(win), "%d", config.revive_window);
+	if (!(res = db_run(r->a, &st_expired, p, &e))) {
+		log_warn("reconcile: backups: pruning deleted stores': %s", e.msg);
+		return 0;
+	}
+	for (int i = 0; i < db_rows(res); i++) {
+		struct bk b = {.id = db_get(res, i, 0),
+			       .store = db_get(res, i, 1),
+			       .name = db_get(res, i, 2),
+			       .kind = ""};
+		int rc;
+
+		if ((rc = drop(r, s3, &b, db_get(res, i, 3), &st_expired_gone)) < 0)
+			return n;
+		if (!rc)
+			continue;
+		audit(r->a, "backup.pruned", &b, "the revive window of the deleted store passed");
+		event(r->a, b.store, "info",
+		      arena_printf(r->a,
+				   "Backup %s pruned: the store was deleted more than %d s ago "
+				   "(revive_window); it can no longer be undeleted",
+				   *b.name ? b.name : b.id, config.revive_window));
+		log_info("reconcile: store %s: backup %s pruned (revive window passed)", b.store,
+			 b.name);
+		n++;
+	}
+	return n;
+}
+
+/* The final backups deletes asked for, requested (st_finals). */
+static int finals(struct reconcile *r)
+{
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_finals, NULL, &e);
+
+	if (!res) {
+		log_warn("reconcile: backups: final backups: %s", e.msg);
+		return 0;
+	}
+	for (int i = 0; i < db_rows(res); i++) {
+		struct bk b = {.id = db_get(res, i, 0),
+			       .store = db_get(res, i, 1),
+			       .name = "",
+			       .kind = "final"};
+
+		audit(r->a, "backup.requested", &b, NULL);
+		event(r->a, b.store, "info",
+		      arena_printf(r->a,
+				   "Final backup #%s requested: the namespace is deleted once it "
+				   "is complete",
+				   b.id));
+	}
+	return db_rows(res);
+}
+
 /* ---- restore in place (sql/023_restores.sql) ----------------------------------------- */
 
 /*
- *   requested   the store ready (or degraded): a 'pre-restore' backup of
+ *   requested   an undelete's (sql/024_undelete.sql) waits while the store
+ *               is requested, provisioning or failed (it is being made
+ *               again); then, as every restore:
+ *               the store ready (or degraded): a 'pre-restore' backup of
  *               its current state requested (kind pre-restore; it waits
  *               while another backup of the store is live), 'backing-up';
  *   backing-up  that backup complete: the restore Job's name recorded
@@ -706,7 +831,8 @@ static struct db_stmt st_restores = DB_STMT(
 	" extract(epoch FROM now() - coalesce(x.started_at, x.created_at))::bigint,"
 	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
 	" coalesce(pb.status, ''), coalesce(pb.reason, ''), coalesce(nullif(pb.name, ''), 'b' || pb.id, ''),"
-	" EXISTS (SELECT 1 FROM backups k WHERE k.id = x.backup_id AND k.status = 'complete') "
+	" EXISTS (SELECT 1 FROM backups k WHERE k.id = x.backup_id AND k.status = 'complete'),"
+	" x.undelete "
 	"FROM restores x JOIN stores s ON s.id = x.store_id JOIN users u ON u.id = s.owner_id "
 	"LEFT JOIN backups pb ON pb.id = x.pre_backup_id "
 	"WHERE x.status IN " RESTORE_LIVE " ORDER BY x.id LIMIT 20", 0);
@@ -731,6 +857,7 @@ struct rs {
 	const char *id, *status, *job, *pre, *pre_status, *pre_reason, *pre_name;
 	long long age;
 	int backup_ok; /* the backup restored is still complete */
+	int undelete;  /* an undelete's: it waits while the store is made again */
 	struct bk b;   /* the store, and the restore Job as apply_job renders it */
 };
 
@@ -806,6 +933,9 @@ static int restore_one(struct reconcile *r, struct rs *x)
 			    arena_printf(r->a,
 					 "backup %s is no longer complete; nothing was restored",
 					 x->b.restore));
+		if (x->undelete && (!strcmp(st, "requested") || !strcmp(st, "provisioning") ||
+				    !strcmp(st, "failed")))
+			return 0; /* undeleted: the store is made again first (a retry goes on) */
 		if (strcmp(st, "ready") && strcmp(st, "degraded"))
 			return restore_end(
 			    r, x, "failed",
@@ -935,7 +1065,8 @@ static int restores(struct reconcile *r)
 			       .pre_status = db_get(res, i, 14),
 			       .pre_reason = db_get(res, i, 15),
 			       .pre_name = db_get(res, i, 16),
-			       .backup_ok = !strcmp(db_get(res, i, 17), "t")};
+			       .backup_ok = !strcmp(db_get(res, i, 17), "t"),
+			       .undelete = !strcmp(db_get(res, i, 18), "t")};
 
 		x.b.id = x.id;
 		x.b.store = db_get(res, i, 1);
@@ -975,6 +1106,7 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		return 0; /* another reconcile has the phase */
 	/* restores first: a pre-restore backup they ask for starts in this pass */
 	*changed += restores(r);
+	*changed += finals(r);
 	if (config.backup_interval > 0) {
 		char ivl[16], conc[16];
 		const char *p[2] = {ivl, conc};
@@ -1012,7 +1144,12 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		b.s.name = db_get(res, i, 11);
 		b.s.email = db_get(res, i, 12);
 		b.s.plan = b.s.plan_applied = db_get(res, i, 13);
-		if (!strcmp(b.store_status, "deleting") || !strcmp(b.store_status, "deleted"))
+		if (!strcmp(b.kind, "final") && !strcmp(b.store_status, "deleting") &&
+		    reconcile_use(r, db_get(res, i, 15)) < 0)
+			continue; /* a final backup: its store's namespace waits for it */
+		else if (!strcmp(b.kind, "final") && !strcmp(b.store_status, "deleting"))
+			*changed += !strcmp(b.status, "requested") ? start(r, &b) : follow(r, &b, &s3);
+		else if (!strcmp(b.store_status, "deleting") || !strcmp(b.store_status, "deleted"))
 			*changed += failed(r, &b, "deleted",
 					   "the store was deleted before the backup completed");
 		else if (reconcile_use(r, db_get(res, i, 15)) < 0)
@@ -1022,9 +1159,12 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		else
 			*changed += follow(r, &b, &s3);
 	}
+	/* a final backup waiting for a live one failed just now starts next pass */
+	*changed += finals(r);
 	/* again: a pre-restore backup that completed just now lets its restore start */
 	*changed += restores(r);
 	*changed += prune(r, &s3);
+	*changed += prune_expired(r, &s3);
 out:
 	s3_free(s3);
 	{

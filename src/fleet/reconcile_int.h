@@ -76,6 +76,7 @@ struct store {
 	int trouble; /* an episode of cluster trouble is open on the row (trouble_since) */
 	const char *change; /* observed_changes.change when loaded (NULL: no row) */
 	int settled; /* decided with nothing to do that time alone could change */
+	const char *final; /* deleting: the final backup's "<status>:<reason>", "" none awaited */
 };
 
 struct reconcile {

@@ -324,6 +324,8 @@ int admission_place(struct arena *a, struct admission *ad, struct err *e)
 	for (int i = 0; i < n; i++) {
 		if (judge(a, res, i, ad, &cs[i], &nc, &nm, e) < 0)
 			return -1;
+		if (ad->only && strcmp(db_get(res, i, 0), ad->only))
+			cs[i].v = DRAINING; /* not a candidate */
 		if (cs[i].v == DRAINING)
 			continue;
 		if (!need_cpu && !need_mem) { /* for the messages: the first active cluster's */

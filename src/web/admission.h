@@ -44,6 +44,8 @@
 struct admission {
 	const char *engine, *plan; /* IN: checked; plan "" = the default */
 	const char *region;	   /* IN: "" or NULL = any */
+	const char *only;	   /* IN: NULL, or the one cluster that may take it (an
+				    * undelete: a store keeps its cluster) */
 	const char *cluster;	   /* OUT: the chosen cluster (arena) */
 	const char *reason;	   /* OUT on refusal: capacity | storage_class | region */
 	const char *field;	   /* OUT on refusal: the input at fault ("region") or NULL */

@@ -1140,10 +1140,24 @@ static struct db_stmt st_delete = DB_STMT(
 	/* a suspended store may be deleted: its suspension ends here (sql/012_suspend.sql) */
 	"suspended_seconds = s.suspended_seconds "
 	"  + coalesce(greatest(0, date_part('epoch', now() - s.suspended_at)), 0), "
-	"suspended_by = NULL, suspended_at = NULL "
+	"suspended_by = NULL, suspended_at = NULL, final_backup_id = NULL, "
+	/* sql/024_undelete.sql: $4 the owner opted out (confirmed), $5 backups configured */
+	"final_backup = CASE WHEN $4::boolean THEN 'skipped' "
+	"  WHEN $5::boolean AND s.status IN ('ready', 'degraded') THEN 'wanted' ELSE 'none' END "
 	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
-	"AND s.status NOT IN ('deleting', 'deleted') RETURNING s.id",
-	3);
+	"AND s.status NOT IN ('deleting', 'deleted') RETURNING s.id, s.final_backup",
+	5);
+/* deleting again after the final backup failed: a new one ($4 false), or none ($4 true) */
+static struct db_stmt st_delete_again = DB_STMT(
+	"UPDATE stores s SET final_backup = CASE WHEN $4::boolean THEN 'skipped' ELSE 'wanted' END, "
+	"final_backup_id = NULL, status_reason = '', delete_requested_at = now(), attempts = 0, "
+	"next_attempt_at = now(), updated_at = now() "
+	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
+	"AND s.status = 'deleting' AND s.final_backup = 'wanted' AND EXISTS (SELECT 1 FROM backups b "
+	"  WHERE b.id = s.final_backup_id AND b.status = 'failed') RETURNING s.id, s.final_backup",
+	4);
+static struct db_stmt st_final_of = DB_STMT(
+	"SELECT s.final_backup FROM stores s WHERE s.id = $1", 1);
 /* clang-format on */
 
 struct change_ctx {
@@ -1151,27 +1165,61 @@ struct change_ctx {
 	const struct store_who *who;
 	const char *id;
 	int is_delete;
+	const struct store_delete_opts *o; /* is_delete */
 	/* OUT */
 	struct store_meta m;
 	int changed;
 };
 
+/* The delete's event: what becomes of the store's data (sql/024_undelete.sql). */
+static const char *delete_words(struct arena *a, const char *final, int foreign, int again)
+{
+	const char *who = foreign ? "Delete requested by an administrator" : "Delete requested";
+
+	if (!strcmp(final, "wanted"))
+		return arena_printf(a,
+				    "%s%s: a final backup is taken first; the store can be "
+				    "undeleted for %d days after it is gone.",
+				    who, again ? " again" : "", config.revive_window / 86400);
+	if (!strcmp(final, "skipped"))
+		return arena_printf(a,
+				    "%s%s without a final backup (confirmed): it cannot be undone.",
+				    who, again ? " again" : "");
+	return arena_printf(a,
+			    "%s: no final backup can be taken (backups are not configured or the "
+			    "store is not ready); it cannot be undone.",
+			    who);
+}
+
 static int change_tx(void *ctx, struct err *e)
 {
 	struct change_ctx *x = ctx;
-	const char *p[4] = {x->id};
+	const char *p[5] = {x->id};
 	char uid[24];
 	PGresult *res;
 	struct view *d;
-	int foreign;
+	int foreign, again = 0;
 
 	x->changed = 0;
 	/* The UPDATE decides (it re-checks its WHERE after a concurrent commit). */
 	if (!store_get(x->a, x->who, x->id, &x->m, e))
 		return -1;
+	if (x->is_delete && x->o->no_final_backup &&
+	    (!x->o->confirm || strcmp(x->o->confirm, x->id)))
+		return err_set(e, 422,
+			       "Deleting without a final backup cannot be undone: confirm it with "
+			       "the store's id (%s).",
+			       x->id);
 	who_params(x->who, uid, p);
+	p[3] = x->is_delete && x->o->no_final_backup ? "true" : "false";
+	p[4] = *config.backup_endpoint && *config.backup_bucket ? "true" : "false";
 	if (!(res = db_run(x->a, x->is_delete ? &st_delete : &st_retry, p, e)))
 		return -1;
+	if (x->is_delete && db_rows(res) == 0) {
+		if (!(res = db_run(x->a, &st_delete_again, p, e)))
+			return -1;
+		again = db_rows(res) == 1;
+	}
 	x->changed = db_rows(res) == 1;
 	foreign = x->m.owner_id != x->who->id;
 	d = view_obj(x->a);
@@ -1198,19 +1246,21 @@ static int change_tx(void *ctx, struct err *e)
 		return audit_record(x->a, x->who->id, x->who->email, x->who->ip,
 				    "store.delete_repeat", x->id, d, e);
 	}
+	view_set_str(d, "final_backup", db_get(res, 0, 1));
 	p[1] = "delete";
 	p[2] = "info";
-	p[3] = foreign ? "Delete requested by an administrator." : "Delete requested.";
+	p[3] = delete_words(x->a, db_get(res, 0, 1), foreign, again);
 	if (!db_run(x->a, &st_event, p, e))
 		return -1;
-	return audit_record(x->a, x->who->id, x->who->email, x->who->ip, "store.delete", x->id, d,
-			    e);
+	return audit_record(x->a, x->who->id, x->who->email, x->who->ip,
+			    again ? "store.delete_again" : "store.delete", x->id, d, e);
 }
 
 static struct view *store_change(struct arena *a, const struct store_who *who, const char *id,
-				 int is_delete, struct err *e)
+				 const struct store_delete_opts *o, struct err *e)
 {
-	struct change_ctx x = {.a = a, .who = who, .id = id, .is_delete = is_delete};
+	struct change_ctx x = {.a = a, .who = who, .id = id, .is_delete = o != NULL, .o = o};
+	struct view *v;
 
 	if (!store_id_valid(id)) {
 		err_set(e, 404, STORE_NOT_FOUND);
@@ -1218,19 +1268,31 @@ static struct view *store_change(struct arena *a, const struct store_who *who, c
 	}
 	if (db_tx(change_tx, &x, e) < 0)
 		return NULL;
-	return store_get(a, who, id, NULL, e);
+	if (!(v = store_get(a, who, id, NULL, e)))
+		return NULL;
+	if (o) {
+		const char *p[1] = {id};
+		PGresult *res = db_run(a, &st_final_of, p, e);
+
+		if (!res)
+			return NULL;
+		view_set_str_ref(v, "final_backup", db_rows(res) ? db_get(res, 0, 0) : "");
+	}
+	return v;
 }
 
 struct view *store_retry(struct arena *a, const struct store_who *who, const char *id,
 			 struct err *e)
 {
-	return store_change(a, who, id, 0, e);
+	return store_change(a, who, id, NULL, e);
 }
 
 struct view *store_delete(struct arena *a, const struct store_who *who, const char *id,
-			  struct err *e)
+			  const struct store_delete_opts *o, struct err *e)
 {
-	return store_change(a, who, id, 1, e);
+	static const struct store_delete_opts dflt = {0, NULL};
+
+	return store_change(a, who, id, o ? o : &dflt, e);
 }
 
 /* --- suspend and resume ------------------------------------------------- */

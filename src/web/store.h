@@ -213,13 +213,24 @@ struct view *store_retry(struct arena *a, const struct store_who *who, const cha
 
 /*
  * Ask for a delete: desired absent, status deleting, delete_requested_at,
- * an event and an audit row (store.delete; details as_admin + owner when
- * an admin deletes someone else's store) - one transaction.  Asking again
- * while deleting/deleted changes nothing and records store.delete_repeat.
- * OUT: the store's view; 404 when not visible.
+ * an event and an audit row (store.delete; details final_backup, and
+ * as_admin + owner when an admin deletes someone else's store) - one
+ * transaction.  A ready or degraded store gets a final backup first
+ * (final_backup 'wanted': reconcile keeps the namespace until it is
+ * complete; sql/024_undelete.sql) when backups are configured, unless
+ * o->no_final_backup, which needs o->confirm equal to the store's id (else
+ * 422): 'skipped'.  Otherwise 'none'.  Asking again while deleting/deleted
+ * changes nothing and records store.delete_repeat - except after the final
+ * backup failed: a new one is asked for (or none, confirmed), audit
+ * store.delete_again.  o NULL: with a final backup.  OUT: the store's view
+ * plus final_backup (wanted | skipped | none); 404 when not visible.
  */
+struct store_delete_opts {
+	int no_final_backup;
+	const char *confirm; /* the store's id, when no_final_backup */
+};
 struct view *store_delete(struct arena *a, const struct store_who *who, const char *id,
-			  struct err *e);
+			  const struct store_delete_opts *o, struct err *e);
 
 /*
  * Suspend and resume (docs/stores.md "Suspend and resume"; sql/012_suspend.sql).
