@@ -2073,15 +2073,15 @@ static void ns_conditions(const json_t *ns, char *out, size_t n)
  * The final backup the delete asked for (sql/024_undelete.sql), from
  * s->final ("<status>:<reason>", "" when none is awaited): 1 while it is
  * requested or running (the namespace stays: reconcile_backup.c takes it),
- * -1 when it failed (the store stays deleting with the reason until the
- * owner deletes again, with or without one), 0 when it is complete or
- * none is wanted.
+ * -1 when it failed, or backups are no longer configured so none can be
+ * taken (the store stays deleting with the reason until the owner deletes
+ * again, with or without one), 0 when it is complete or none is wanted.
  */
 static int final_backup_pending(const struct store *s)
 {
 	if (!s->final || !*s->final || !strncmp(s->final, "complete:", 9))
 		return 0;
-	return strncmp(s->final, "failed:", 7) ? 1 : -1;
+	return strncmp(s->final, "failed:", 7) && reconcile_backup_enabled() ? 1 : -1;
 }
 
 /* The reason a store whose final backup failed keeps. */
@@ -2090,7 +2090,9 @@ static const char *final_backup_failed(struct arena *a, const struct store *s)
 	return arena_printf(a,
 			    "the final backup failed: %s; the store is kept: delete it again to "
 			    "retry the backup, or to delete it without one (confirmed)",
-			    s->final + 7);
+			    !strncmp(s->final, "failed:", 7)
+				? s->final + 7
+				: "backups are no longer configured (backup_endpoint, backup_bucket)");
 }
 
 static void st_deleting(struct reconcile *r, struct store *s, struct lease *l)

@@ -1147,15 +1147,23 @@ static struct db_stmt st_delete = DB_STMT(
 	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
 	"AND s.status NOT IN ('deleting', 'deleted') RETURNING s.id, s.final_backup",
 	5);
-/* deleting again after the final backup failed: a new one ($4 false), or none ($4 true) */
+/*
+ * deleting again after the final backup failed (or none can be taken: its row
+ * is failed or missing): a new one, or none ($4: opted out; $5 false: backups
+ * are no longer configured)
+ */
 static struct db_stmt st_delete_again = DB_STMT(
-	"UPDATE stores s SET final_backup = CASE WHEN $4::boolean THEN 'skipped' ELSE 'wanted' END, "
+	"UPDATE stores s SET final_backup = CASE WHEN $4::boolean THEN 'skipped' "
+	"  WHEN $5::boolean THEN 'wanted' ELSE 'none' END, "
 	"final_backup_id = NULL, status_reason = '', delete_requested_at = now(), attempts = 0, "
 	"next_attempt_at = now(), updated_at = now() "
 	"WHERE s.id = $1 AND (s.owner_id = $2::bigint OR $3::boolean) "
-	"AND s.status = 'deleting' AND s.final_backup = 'wanted' AND EXISTS (SELECT 1 FROM backups b "
-	"  WHERE b.id = s.final_backup_id AND b.status = 'failed') RETURNING s.id, s.final_backup",
-	4);
+	"AND s.status = 'deleting' AND s.final_backup = 'wanted' "
+	"AND NOT EXISTS (SELECT 1 FROM backups b WHERE b.id = s.final_backup_id AND b.status <> 'failed') "
+	/* a failed row, or none and reconcile said so (backups no longer configured) */
+	"AND (s.final_backup_id IS NOT NULL OR s.status_reason LIKE 'the final backup failed%') "
+	"RETURNING s.id, s.final_backup",
+	5);
 static struct db_stmt st_final_of = DB_STMT(
 	"SELECT s.final_backup FROM stores s WHERE s.id = $1", 1);
 /* clang-format on */
