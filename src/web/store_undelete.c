@@ -23,6 +23,7 @@ static struct db_stmt st_deleted = DB_STMT(
 	"FROM stores s JOIN users u ON u.id = s.owner_id "
 	"LEFT JOIN backups b ON b.id = s.final_backup_id "
 	"WHERE s.status = 'deleted' AND ($2::boolean OR s.owner_id = $1::bigint) "
+	"AND s.deleted_at > now() - make_interval(secs => $3::integer) "
 	"ORDER BY s.deleted_at DESC NULLS LAST, s.id LIMIT 100", 3);
 /* $1 store, $2 asker, $3 admin, $4 revive window (s) */
 static struct db_stmt st_lock = DB_STMT(

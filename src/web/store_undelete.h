@@ -9,8 +9,9 @@
 #include "view.h"
 
 /*
- * The deleted stores, newest deletion first (at most 100): who's own, or
- * every owner's when all (an administrator's list).  Each: {id, name,
+ * The stores deleted within the revive window, newest deletion first (at
+ * most 100): who's own, or every owner's when all (an administrator's
+ * list).  Those deleted earlier have nothing left to bring back.  Each: {id, name,
  * engine, owner, deleted_at (null: deleted before undelete existed),
  * revivable_until, final_backup (b<n> or null), final_backup_status
  * (complete | failed | ... | null: none taken, or pruned), revivable (bool:
