@@ -109,7 +109,17 @@ api GET /api/v1/admin/deleted-stores "$tok"
 is "$(json_get '[(s["id"], s["owner"], s["revivable"]) for s in j["stores"]] == [("'$sid2'", "other@example.com", False)]')" True \
 	"the administrators' list has every owner's deleted stores"
 
+out=$("$SF_BUILD/bin/storefleetctl" store deleted 2>&1)
+is "$out" "$(printf '%s\tother@example.com\t%s\t%s\t-\tThe store was deleted without a final backup, as its owner asked; it cannot be undeleted.' "$sid2" \
+	"$(store_col "$sid2" "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")" \
+	"$(store_col "$sid2" "to_char((deleted_at + interval '7 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")")" \
+	"storefleetctl store deleted: id, owner, deleted at, restorable until, final backup, why not"
+
 # --- past the revive window: 410, and the backups pruned (storefleetctl) -----------------------------------
+out=$("$SF_BUILD/bin/storefleetctl" store delete "$sid" --no-final-backup "$sid2" 2>&1)
+is "$?:$out" "1:storefleetctl: store delete: Deleting without a final backup cannot be undone: confirm it with the store's id ($sid)." \
+	"storefleetctl store delete --no-final-backup with another id: refused"
+is "$(store_col "$sid" status)" ready "... the store is untouched"
 out=$("$SF_BUILD/bin/storefleetctl" store delete "$sid" 2>&1)
 is "$out" "$sid: delete requested (deleting, final backup: wanted)" "storefleetctl store delete ID"
 ok "... deleted after its final backup" bk_until 30 "(SELECT status = 'deleted' FROM stores WHERE id = '$sid')"
