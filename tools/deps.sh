@@ -13,7 +13,8 @@ set -eu
 #        clang + libFuzzer runtime, promtool, wrk for `make bench`,
 #        chromium and a font for the browser test (t0800) and its screenshots,
 #        dnsmasq (the loopback DNS server the custom-domain tests verify against: t0590-t0599),
-#        socat (the TCP forwarder a second kubesim is reached through, cut and restored: t0566)
+#        socat (the TCP forwarder a second kubesim is reached through, cut and restored: t0566),
+#        php-cli (runs the WordPress chart's wp-config extra as the image evaluates it: t0595)
 pkgs="gcc make pkg-config perl curl ca-certificates openssl
 libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libsodium-dev libidn2-dev
 libmicrohttpd-dev libgnutls28-dev
@@ -22,7 +23,7 @@ mariadb-server mariadb-client redis-server
 python3 python3-yaml python3-jsonschema python3-aiosmtpd
 clang libclang-rt-14-dev wrk prometheus rclone
 chromium fonts-dejavu-core
-dnsmasq-base socat"
+dnsmasq-base socat php-cli"
 pkgs="$pkgs $*"
 
 # One dpkg-query for every package (one each cost seconds: make run runs this

@@ -28,7 +28,7 @@ static struct db_stmt st_expire = DB_STMT(
 /* the verified and removing domains of live stores, by store (the Kubernetes side) */
 static struct db_stmt st_hosted = DB_STMT(
 	"SELECT d.id, d.store_id, d.domain, d.status, d.applied, d.cert_state, d.cert_message, "
-	"s.status, s.cluster FROM store_domains d JOIN stores s ON s.id = d.store_id "
+	"s.status, s.cluster, s.engine FROM store_domains d JOIN stores s ON s.id = d.store_id "
 	"WHERE d.status <> 'pending' AND s.status NOT IN ('deleting', 'deleted') "
 	"ORDER BY d.store_id, d.domain", 0);
 static struct db_stmt st_applied = DB_STMT(
@@ -346,6 +346,77 @@ struct hosted {
 	int applied;
 };
 
+#define WP_HOSTS_ENV "STORE_DOMAINS"
+
+/* The value of env name of container cname in a Deployment (NULL: not there). */
+static const char *deployment_env(const json_t *dep, const char *cname, const char *name)
+{
+	const json_t *cs = json_object_get(
+	    json_object_get(jpath(dep, "spec", "template"), "spec"), "containers"), *c, *v;
+	size_t i, j;
+
+	json_array_foreach(cs, i, c)
+	{
+		if (strcmp(jstr(c, "name"), cname))
+			continue;
+		json_array_foreach(json_object_get(c, "env"), j, v)
+			if (!strcmp(jstr(v, "name"), name))
+				return jstr(v, "value");
+	}
+	return NULL;
+}
+
+/*
+ * WordPress's own idea of its address: the chart's wp-config extra
+ * (40-wordpress.yaml) takes a request's Host for WP_HOME and WP_SITEURL
+ * only when it is the store's host or one of STORE_DOMAINS, which this
+ * keeps equal to the store's verified domains (comma-separated, "" for
+ * none), applied by this field manager beside the chart's env so neither
+ * apply takes the other's away.  The value changing rolls the Deployment
+ * out, as any change of its pod template does.  A Deployment not made yet
+ * waits for the next pass.
+ */
+static int wordpress_hosts(struct reconcile *r, const char *ns, const char *list, int *changed,
+			   struct err *e)
+{
+	struct buf path = BUF_INIT;
+	struct k8s_err ke;
+	json_t *dep, *got;
+	const char *have;
+	struct k8s_apply_opts o = {FIELD_MANAGER, 0, 0};
+
+	memset(&ke, 0, sizeof(ke));
+	buf_addf(&path, "/apis/apps/v1/namespaces/%s/deployments/wordpress", ns);
+	dep = k8s_get(r->k, path.s, &ke);
+	buf_release(&path);
+	if (!dep) {
+		if (ke.st.code == 404)
+			return 0;
+		return err_set(e, 502, "WordPress Deployment: %s", ke.err.msg);
+	}
+	have = deployment_env(dep, "wordpress", WP_HOSTS_ENV);
+	if (have ? !strcmp(have, list) : !*list) {
+		json_decref(dep);
+		return 0;
+	}
+	json_decref(dep);
+	dep = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:{s:[{s:s,s:[{s:s,s:s}]}]}}}}", "apiVersion",
+			"apps/v1", "kind", "Deployment", "metadata", "name", "wordpress",
+			"namespace", ns, "spec", "template", "spec", "containers", "name",
+			"wordpress", "env", "name", WP_HOSTS_ENV, "value", list);
+	if (!dep)
+		BUG("WordPress hosts: json_pack failed");
+	got = k8s_apply(r->k, dep, &o, NULL, &ke);
+	json_decref(dep);
+	if (!got)
+		return err_set(e, 502, "WordPress Deployment: %s", ke.err.msg);
+	json_decref(got);
+	log_info("reconcile: %s: WordPress answers for the store's host%s%s", ns,
+		 *list ? " and " : " alone", list);
+	(*changed)++;
+	return 0;
+}
+
 /*
  * One store's domains onto Kubernetes: the domains Ingress (one rule and
  * one TLS entry per verified domain, the store Ingress's backend and
@@ -353,13 +424,14 @@ struct hosted {
  * too), a Certificate per verified domain, the Certificate and Secret of a
  * removed one deleted and its row dropped; cert-manager's state read back.
  */
-static int host_store(struct reconcile *r, const char *store, struct hosted *d, int n,
-		      int *changed, struct err *e)
+static int host_store(struct reconcile *r, const char *store, const char *engine,
+		      struct hosted *d, int n, int *changed, struct err *e)
 {
 	const char *ns = arena_printf(r->a, "store-%s", store);
 	const char *iss = issuer();
 	struct k8s_err ke;
 	json_t *main_ing, *ing, *rules, *tls, *http;
+	const char *hosts = ""; /* the verified domains, comma-separated */
 	int live = 0;
 
 	memset(&ke, 0, sizeof(ke));
@@ -392,6 +464,7 @@ static int host_store(struct reconcile *r, const char *store, struct hosted *d, 
 		if (strcmp(d[i].status, "verified"))
 			continue;
 		live++;
+		hosts = arena_printf(r->a, "%s%s%s", hosts, *hosts ? "," : "", d[i].domain);
 		json_array_append_new(rules, json_pack("{s:s,s:O}", "host", d[i].domain, "http",
 						       http ? http : json_null()));
 		if (*iss)
@@ -452,6 +525,8 @@ static int host_store(struct reconcile *r, const char *store, struct hosted *d, 
 	}
 	json_decref(main_ing);
 	json_decref(tls);
+	if (!strcmp(engine, "woocommerce") && wordpress_hosts(r, ns, hosts, changed, e) < 0)
+		return -1;
 
 	for (int i = 0; i < n; i++) {
 		const char *name = cert_name(r->a, d[i].domain);
@@ -587,7 +662,7 @@ static int host_domains(struct reconcile *r, int *changed, struct err *e)
 		if (reconcile_use(r, db_get(res, start, 8)) < 0)
 			log_debug("reconcile: custom domains of store %s: its cluster is not served "
 				  "this pass", store);
-		else if (host_store(r, store, d, n, changed, &se) < 0)
+		else if (host_store(r, store, db_get(res, start, 9), d, n, changed, &se) < 0)
 			log_warn("reconcile: custom domains of store %s: %s", store, se.msg);
 		start = end;
 	}
