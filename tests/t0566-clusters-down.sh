@@ -52,8 +52,8 @@ is "$(rc_sql "SELECT level || ' ' || (message = status_reason) FROM store_events
 is "$(rc_sql "SELECT c.reachable || ' ' || (c.trouble = s.status_reason) FROM clusters c, stores s
 	WHERE c.name = 'eu-2' AND s.id = 'away0001'")" "false true" \
 	"eu-2 is recorded unreachable, with the reason"
-ok "the store created on eu-2 meanwhile waits, saying why" \
-	wait_for 20 count_is "id = 'away0003' AND status = 'provisioning' AND status_reason LIKE 'cluster eu-2 unreachable: %'" 1
+ok "the store created on eu-2 meanwhile waits, requested (no provisioning slot), saying why" \
+	wait_for 20 count_is "id = 'away0003' AND status = 'requested' AND status_reason LIKE 'cluster eu-2 unreachable: %'" 1
 ok "the default cluster's new store is ready all the same" wait_for 30 mc_status_is home0002 ready
 ok "and its deleted one is gone" wait_for 20 mc_status_is home0001 deleted
 is "$(rc_sql "SELECT reachable || ' ' || trouble FROM clusters WHERE name = 'default'")" "true " \

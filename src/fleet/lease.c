@@ -15,17 +15,34 @@
 
 static struct db_stmt st_start_lock = DB_STMT("SELECT pg_advisory_xact_lock($1::bigint)", 1);
 
+/*
+ * provisioning_concurrency is the stores provisioning at once on the
+ * clusters reconcile can reach: a store of a cluster the last pass found
+ * unreachable neither holds a slot (its provisioning waits for the
+ * cluster, not for a slot) nor is started (it stays requested, its reason
+ * the cluster's trouble), so the other clusters keep provisioning at the
+ * full concurrency.  When the cluster answers again its stores count again,
+ * so for a while more than the limit may be in flight.
+ */
+#define CLUSTER_DOWN(t)                                                                        \
+	"EXISTS (SELECT 1 FROM clusters c WHERE c.name = " t ".cluster AND c.reachable = false)"
 static struct db_stmt st_start =
     DB_STMT("WITH room AS ("
 	    "  SELECT greatest(0, $1::int - count(*))::int AS n FROM stores"
-	    "  WHERE status = 'provisioning'"
+	    "  WHERE status = 'provisioning' AND NOT " CLUSTER_DOWN("stores")
 	    "), picked AS ("
 	    "  SELECT id FROM stores"
 	    "  WHERE status = 'requested' AND desired = 'present' AND next_attempt_at <= now()"
 	    "    AND NOT " LEASE_HELD("stores")
+	    "    AND NOT " CLUSTER_DOWN("stores")
 	    "  ORDER BY next_attempt_at, created_at, id"
 	    "  LIMIT (SELECT n FROM room)"
 	    "  FOR UPDATE SKIP LOCKED"
+	    "), waiting AS ("
+	    "  UPDATE stores s SET status_reason = c.trouble, updated_at = now() FROM clusters c"
+	    "  WHERE s.status = 'requested' AND s.desired = 'present' AND c.name = s.cluster"
+	    "    AND c.reachable = false AND c.trouble <> '' AND s.status_reason <> c.trouble"
+	    "    AND NOT " LEASE_HELD("s")
 	    "), started AS ("
 	    "  UPDATE stores s SET status = 'provisioning', step = '',"
 	    "    status_reason = 'provisioning started', attempts = 0, trouble_since = NULL,"
