@@ -51,7 +51,7 @@ touch "$SF_JOB_HOOKS/lose"
 bk_until 20 "$(ended "$n")"
 is "$(bk_row "$n" "status || ' ' || failure")" "failed manifest" "manifest.json gone after the Job: failed, reason class manifest"
 like "$(bk_row "$n" reason)" "^the job completed but s3://stores/stores/$sid/backups/b$n/manifest.json is missing" "... the reason says what is missing"
-ok "... though the dump is there" test -s "$(bk_object "$sid" "b$n" database.sql.gz)"
+ok "... and what it left (the dump) is deleted from its prefix" test ! -e "$(bk_object "$sid" "b$n" database.sql.gz)"
 never_complete "$n"
 
 # --- a reconcile killed after recording the Job's name, before making it --------------------------

@@ -41,6 +41,8 @@
  *             keeps the namespace until it is complete; a final backup is
  *             started and followed while its store is deleting (any other
  *             backup of a deleting store fails);
+ *   leftovers a failed backup's objects deleted from its own prefix
+ *             (leftovers(), sql/026_backup_leftovers.sql);
  *   prune     complete backups beyond the policy: the newest of each of the
  *             last backup_keep_daily days and of each of the last
  *             backup_keep_weekly weeks are kept, every backup of the last 24
@@ -84,8 +86,10 @@ static struct db_stmt st_live = DB_STMT(
 static struct db_stmt st_named = DB_STMT(
 	"UPDATE backups SET status = 'running', name = $2, job = $3, prefix = $4, started_at = now(),"
 	" engine = $5, version = $6, revision = $7 WHERE id = $1::bigint AND status = 'requested'", 7);
+/* a started backup (its prefix recorded) leaves objects to delete: sql/026_backup_leftovers.sql */
 static struct db_stmt st_failed = DB_STMT(
-	"UPDATE backups SET status = 'failed', reason = $2, failure = $3, finished_at = now() "
+	"UPDATE backups SET status = 'failed', reason = $2, failure = $3, finished_at = now(),"
+	" leftovers = CASE WHEN prefix <> '' THEN 12 ELSE 0 END "
 	"WHERE id = $1::bigint AND status IN ('requested', 'running') RETURNING store_id", 3);
 static struct db_stmt st_count = DB_STMT(
 	"UPDATE metric_counters SET value = value + 1 WHERE name = 'backup_failures' AND l1 = $1", 1);
@@ -112,6 +116,13 @@ static struct db_stmt st_prunable = DB_STMT(
 	"ORDER BY id LIMIT 50", 2);
 static struct db_stmt st_pruned = DB_STMT(
 	"DELETE FROM backups WHERE id = $1::bigint AND status = 'complete'", 1);
+/* failed backups whose objects are to be deleted, attempt 12 - leftovers due 2^k - 1 s after the end */
+static struct db_stmt st_leftovers = DB_STMT(
+	"SELECT id, store_id, name, prefix, leftovers FROM backups WHERE leftovers > 0"
+	" AND status = 'failed' AND finished_at + make_interval(secs => power(2, 12 - leftovers) - 1) <= now() "
+	"ORDER BY finished_at, id LIMIT 20", 0);
+static struct db_stmt st_leftovers_set = DB_STMT(
+	"UPDATE backups SET leftovers = $2::smallint WHERE id = $1::bigint AND status = 'failed'", 2);
 static struct db_stmt st_running = DB_STMT(
 	"SELECT name FROM backups WHERE store_id = $1 AND status = 'running'", 1);
 /*
@@ -801,6 +812,127 @@ static int finals(struct reconcile *r)
 	return db_rows(res);
 }
 
+/* ---- a failed backup's leftovers ----------------------------------------------------- */
+
+/* 1 when s is a store id or a backup name: [a-z0-9-] (no '/', no "..") */
+static int plain_name(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static void leftovers_set(struct reconcile *r, const char *id, int left)
+{
+	char n[16];
+	const char *p[2] = {id, n};
+	struct err e = ERR_INIT;
+
+	snprintf(n, sizeof(n), "%d", left);
+	if (!db_run(r->a, &st_leftovers_set, p, &e))
+		log_warn("reconcile: backups: leftovers of %s: %s", id, e.msg);
+}
+
+/*
+ * The objects a failed backup left (an upload cut short whose Job could not
+ * purge them, a Job past its deadline, an object that failed the check) are
+ * deleted: the prefix is the row's own, checked to be exactly
+ * stores/<store>/backups/<name>/, the listing (s3.c) only names keys under
+ * it, manifest.json goes first.  An attempt that cannot reach object storage
+ * is retried later (12 in all, over about an hour: sql/026); one that
+ * deleted something is followed by one more look, in case the Job was
+ * still writing.  Returns how many backups had objects deleted.
+ */
+static int leftovers(struct reconcile *r, struct s3 **s3)
+{
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_leftovers, NULL, &e);
+	int n = 0;
+
+	if (!res) {
+		log_warn("reconcile: backups: leftovers: %s", e.msg);
+		return 0;
+	}
+	for (int i = 0; i < db_rows(res); i++) {
+		struct bk b = {.id = db_get(res, i, 0),
+			       .store = db_get(res, i, 1),
+			       .name = db_get(res, i, 2),
+			       .kind = ""};
+		const char *prefix = db_get(res, i, 3);
+		int left = (int)db_get_ll(res, i, 4) - 1;
+		struct s3_object *objs = NULL;
+		size_t nobj = 0, gone = 0;
+		int bad = 0;
+
+		if (!plain_name(b.store) || !plain_name(b.name) ||
+		    strcmp(prefix, arena_printf(r->a, "stores/%s/backups/%s/", b.store, b.name))) {
+			log_error("reconcile: store %s: backup %s: prefix '%s' is not the backup's own; "
+				  "its objects are left alone",
+				  b.store, b.id, prefix);
+			leftovers_set(r, b.id, 0);
+			continue;
+		}
+		e = (struct err)ERR_INIT;
+		if (!*s3 && !(*s3 = client(r->a, &e))) {
+			log_warn("reconcile: backups: leftovers: object storage: %s", e.msg);
+			return n;
+		}
+		if (s3_list(*s3, prefix, &objs, &nobj, &e) == 0) {
+			/* manifest.json first: what is left is never complete-looking */
+			for (int pass = 0; pass < 2 && !bad; pass++)
+				for (size_t k = 0; k < nobj && !bad; k++) {
+					int manifest = !strcmp(objs[k].key + strlen(prefix),
+							       "manifest.json");
+
+					if (manifest != !pass)
+						continue;
+					if (!s3_key_ok(objs[k].key, prefix) ||
+					    s3_delete(*s3, objs[k].key, &e) < 0)
+						bad = 1;
+					else
+						gone++;
+				}
+		} else {
+			bad = 1;
+		}
+		free(objs);
+		if (gone) {
+			event(r->a, b.store, "info",
+			      arena_printf(r->a,
+					   "Backup %s failed: the %zu object%s it left in object "
+					   "storage deleted",
+					   b.name, gone, gone == 1 ? "" : "s"));
+			log_info("reconcile: store %s: backup %s: %zu leftover objects deleted",
+				 b.store, b.name, gone);
+			n++;
+		}
+		if (!bad) {
+			/* nothing found: done; something deleted: one more look later */
+			leftovers_set(r, b.id, gone ? left : 0);
+			continue;
+		}
+		if (left > 0) {
+			log_warn("reconcile: store %s: backup %s: cannot delete its leftovers yet "
+				 "(%d attempts left): %s",
+				 b.store, b.name, left, e.msg);
+		} else {
+			event(r->a, b.store, "warn",
+			      arena_printf(r->a,
+					   "Backup %s failed and what it left under s3://%s/%s could "
+					   "not be deleted: %.300s; delete it by hand",
+					   b.name, config.backup_bucket, prefix, e.msg));
+			log_error("reconcile: store %s: backup %s: its leftovers under %s could not "
+				  "be deleted: %s",
+				  b.store, b.name, prefix, e.msg);
+		}
+		leftovers_set(r, b.id, left);
+	}
+	return n;
+}
+
 /* ---- restore in place (sql/023_restores.sql) ----------------------------------------- */
 
 /*
@@ -1163,6 +1295,7 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 	*changed += finals(r);
 	/* again: a pre-restore backup that completed just now lets its restore start */
 	*changed += restores(r);
+	*changed += leftovers(r, &s3);
 	*changed += prune(r, &s3);
 	*changed += prune_expired(r, &s3);
 out:
