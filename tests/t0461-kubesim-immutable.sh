@@ -4,7 +4,7 @@
 . "$SF_ROOT/tests/lib-kubesim.sh"
 
 command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not installed"; exit 0; }
-ks_start --pvc-bind-ms 50 --job-complete-ms 300
+ks_start --pvc-bind-ms 50 --job-complete-ms 300 --storage-class none
 K() { kubectl --request-timeout=20s "$@"; }
 MERGE=(-H 'Content-Type: application/merge-patch+json')
 knsmake s

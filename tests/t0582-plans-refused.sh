@@ -23,8 +23,8 @@ export SF_PLANS_FILE=$T/plans.yaml
 sf_stack
 tok=$(user_token owner@example.com) || bail "no token"
 
-# k3d/k3s: local-path is the default class and cannot grow volumes
-kubectl apply -f - >/dev/null <<'YAML'
+# k3d/k3s: local-path is the default class and cannot grow volumes (kubesim starts with it too)
+kubectl apply --server-side -f - >/dev/null <<'YAML'
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:

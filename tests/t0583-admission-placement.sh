@@ -55,7 +55,7 @@ is "$(capacity)" "2 13500 $((38 * 1024 ** 3))" "uncordoned: counted again"
 rc_sql "INSERT INTO clusters (name, region, state) VALUES ('eu-1', 'eu-west', 'active'), ('eu-2', 'eu-west', 'active'), ('us-1', 'us-east', 'active');
 	INSERT INTO cluster_capacity (cluster, nodes, cpu_millis, memory_bytes) VALUES
 	  ('eu-1', 3, 20000, 80 * 1024::bigint ^ 3), ('eu-2', 2, 18500, 80 * 1024::bigint ^ 3), ('us-1', 1, 4000, 16 * 1024::bigint ^ 3);
-	INSERT INTO cluster_storage_classes (cluster, name) VALUES ('eu-1', 'local-path'), ('eu-2', 'local-path'), ('us-1', 'local-path')"
+	INSERT INTO cluster_storage_classes (cluster, name, is_default) VALUES ('eu-1', 'local-path', true), ('eu-2', 'local-path', true), ('us-1', 'local-path', true)"
 tok=$(user_token owner@example.com) || bail "no token"
 tok2=$(user_token second@example.com) || bail "no token"
 create() { # TOKEN BODY -> the cluster of the new store, or the status and message

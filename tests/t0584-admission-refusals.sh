@@ -19,7 +19,7 @@ tok2=$(user_token second@example.com) || bail "no token"
 # the default cluster as reconcile read it: 2.5 CPU, 64Gi, local-path; a small WooCommerce
 # store takes 1.5 CPU and 2Gi (its ResourceQuota requests), a small Medusa store 2 CPU and 3Gi
 q "INSERT INTO cluster_capacity (cluster, nodes, cpu_millis, memory_bytes) VALUES ('default', 1, 2500, 64 * 1024::bigint ^ 3);
-   INSERT INTO cluster_storage_classes (cluster, name) VALUES ('default', 'local-path')"
+   INSERT INTO cluster_storage_classes (cluster, name, is_default) VALUES ('default', 'local-path', true)"
 count() { q "SELECT count(*) FROM stores"; }
 refusals() { q "SELECT count(*) FROM audit_log WHERE action = 'store.create.refused' AND details->>'reason' = '$1'"; }
 
@@ -63,7 +63,7 @@ q "INSERT INTO clusters (name, region) VALUES ('eu-1', 'eu-west'), ('eu-2', 'eu-
    UPDATE clusters SET overlay = 'ssd' WHERE name = 'eu-2';
    INSERT INTO cluster_capacity (cluster, nodes, cpu_millis, memory_bytes) VALUES
      ('eu-1', 1, 1000, 8 * 1024::bigint ^ 3), ('eu-2', 4, 32000, 128 * 1024::bigint ^ 3);
-   INSERT INTO cluster_storage_classes (cluster, name) VALUES ('eu-1', 'local-path'), ('eu-2', 'local-path')"
+   INSERT INTO cluster_storage_classes (cluster, name, is_default) VALUES ('eu-1', 'local-path', true), ('eu-2', 'local-path', true)"
 api_json POST /api/v1/stores "$tok" '{"name":"Mars","engine":"woocommerce","region":"mars"}'
 is "$STATUS:$(json_get '",".join(j["error"]["fields"].keys())')" "422:region" "an unknown region: 422 naming the field"
 is "$(json_get 'j["error"]["message"]')" "There is no region 'mars'; the regions are eu-central, eu-west." "... listing the regions"

@@ -15,7 +15,10 @@
 static struct db_stmt st_due = DB_STMT(
 	"SELECT 1 FROM cluster_capacity WHERE cluster = $1 "
 	"AND observed_at > now() - make_interval(secs => $2::integer)", 2);
-/* the reading and the class names in one statement: the web app never sees half of it */
+/*
+ * the reading and the classes ([{"name":..,"default":bool}]) in one
+ * statement: the web app never sees half of it
+ */
 static struct db_stmt st_write = DB_STMT(
 	"WITH cap AS (INSERT INTO cluster_capacity (cluster, nodes, cpu_millis, memory_bytes, "
 	"  observed_at) VALUES ($1, $2::integer, $3::bigint, $4::bigint, now()) "
@@ -23,10 +26,11 @@ static struct db_stmt st_write = DB_STMT(
 	"  cpu_millis = EXCLUDED.cpu_millis, memory_bytes = EXCLUDED.memory_bytes, "
 	"  observed_at = EXCLUDED.observed_at), "
 	"gone AS (DELETE FROM cluster_storage_classes WHERE cluster = $1 "
-	"  AND name NOT IN (SELECT json_array_elements_text($5::json))) "
-	"INSERT INTO cluster_storage_classes (cluster, name, observed_at) "
-	"SELECT $1, n, now() FROM json_array_elements_text($5::json) n "
-	"ON CONFLICT (cluster, name) DO UPDATE SET observed_at = EXCLUDED.observed_at", 5);
+	"  AND name NOT IN (SELECT x->>'name' FROM json_array_elements($5::json) x)) "
+	"INSERT INTO cluster_storage_classes (cluster, name, is_default, observed_at) "
+	"SELECT $1, x->>'name', (x->>'default')::boolean, now() FROM json_array_elements($5::json) x "
+	"ON CONFLICT (cluster, name) DO UPDATE SET is_default = EXCLUDED.is_default, "
+	"observed_at = EXCLUDED.observed_at", 5);
 /* clang-format on */
 
 /* 1 when the node takes new pods: not cordoned, and its Ready condition is True. */
@@ -47,6 +51,23 @@ static int node_schedulable(const json_t *node)
 			return s && !strcmp(s, "True");
 	}
 	return 0;
+}
+
+/*
+ * 1 when a StorageClass's metadata marks it the cluster's default: the
+ * annotation storageclass.kubernetes.io/is-default-class "true", or its
+ * beta name, which the API server's DefaultStorageClass admission still
+ * honours (k8s.io/component-helpers storage/volume IsDefaultAnnotation).
+ */
+static int class_is_default(const json_t *md)
+{
+	const json_t *ann = json_object_get(md, "annotations");
+	const char *v = json_string_value(
+	    json_object_get(ann, "storageclass.kubernetes.io/is-default-class"));
+	const char *b = json_string_value(
+	    json_object_get(ann, "storageclass.beta.kubernetes.io/is-default-class"));
+
+	return (v && !strcmp(v, "true")) || (b && !strcmp(b, "true"));
 }
 
 int capacity_observe(struct k8s *client, struct arena *a, const char *cluster, int every,
@@ -106,10 +127,12 @@ int capacity_observe(struct k8s *client, struct arena *a, const char *cluster, i
 	names = json_array();
 	json_array_foreach(classes.items, i, it)
 	{
-		const json_t *nm = json_object_get(json_object_get(it, "metadata"), "name");
+		const json_t *md = json_object_get(it, "metadata");
+		const json_t *nm = json_object_get(md, "name");
 
 		if (json_is_string(nm))
-			json_array_append(names, (json_t *)nm);
+			json_array_append_new(names, json_pack("{s:O,s:b}", "name", nm, "default",
+							       class_is_default(md)));
 	}
 	names_s = json_dumps(names, JSON_COMPACT);
 	snprintf(n_s, sizeof(n_s), "%d", n);

@@ -33,11 +33,13 @@
  * the cluster starts with the --node ones (default: one node "kubesim-node-1",
  * 16 CPU and 64Gi allocatable, schedulable and Ready, room for every
  * test's stores; also KUBESIM_NODES, the same specs separated by ';') and
- * the --storage-class ones (default none, like before: the charts' overlays
- * name no class, so claims take the default class if there is one; also
- * KUBESIM_STORAGE_CLASSES, separated by ','; "=default" marks the class
- * storageclass.kubernetes.io/is-default-class, provisioner rancher.io/local-path,
- * reclaimPolicy Delete, volumeBindingMode WaitForFirstConsumer as k3s has it).
+ * the --storage-class ones (also KUBESIM_STORAGE_CLASSES, separated by
+ * ','; "=default" marks the class storageclass.kubernetes.io/is-default-class,
+ * provisioner rancher.io/local-path, reclaimPolicy Delete,
+ * volumeBindingMode WaitForFirstConsumer as k3s has it).  Without any, the
+ * cluster has k3s's own: local-path, the default class, which the charts'
+ * overlays rely on (they name no class) and admission checks is there;
+ * "--storage-class none" starts a cluster with no StorageClass at all.
  * A node's status.capacity and status.allocatable both get CPU and MEMORY
  * (quantities: "16", "3500m", "64Gi") and pods "110"; its Ready condition
  * is True unless notready.  Tests add, resize, cordon (spec.unschedulable)
@@ -631,7 +633,7 @@ static void usage(void)
 	    "               [--fault SPEC]... [--seed N] [--dns NAME=127.0.0.1:PORT]... "
 	    "[--quiet]\n"
 	    "               [--node NAME=CPU,MEMORY[,unschedulable][,notready]]... "
-	    "[--storage-class NAME[=default]]...\n");
+	    "[--storage-class NAME[=default] | --storage-class none]...\n");
 }
 
 static void seed_object(const char *kind, const char *name)
@@ -741,6 +743,10 @@ static int seed_cluster(const char **nodes, int nn, const char **classes, int nc
 		for (tok = strtok_r(envbuf, ",", &save); tok && nc < 32; tok = strtok_r(NULL, ",", &save))
 			classes[nc++] = tok;
 	}
+	if (!nc) /* k3s's own */
+		classes[nc++] = "local-path=default";
+	if (nc == 1 && !strcmp(classes[0], "none"))
+		nc = 0;
 	for (int i = 0; i < nc; i++) {
 		char name[254];
 		const char *eq = strchr(classes[i], '=');

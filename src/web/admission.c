@@ -24,8 +24,8 @@
 /*
  * Every cluster of the region (all when $1 is ''), draining ones too (to
  * tell "draining" from "no such region"), locked; the capacity reconcile
- * read (NULL: never), the StorageClass names, and the stores that are not
- * deleted by (engine, plan, applied plan).
+ * read (NULL: never), the StorageClass names, the stores that are not
+ * deleted by (engine, plan, applied plan), and whether a class is the default.
  */
 static struct db_stmt st_clusters = DB_STMT(
 	"SELECT c.name, c.region, c.overlay, c.state, c.max_stores, c.max_cpu_millis, "
@@ -34,7 +34,8 @@ static struct db_stmt st_clusters = DB_STMT(
 	"  WHERE k.cluster = c.name), "
 	"(SELECT coalesce(json_agg(json_build_array(u.engine, u.plan, u.plan_applied, u.n)), '[]') "
 	"  FROM (SELECT engine, plan, plan_applied, count(*) AS n FROM stores s "
-	"   WHERE s.cluster = c.name AND s.status <> 'deleted' GROUP BY 1, 2, 3) u) "
+	"   WHERE s.cluster = c.name AND s.status <> 'deleted' GROUP BY 1, 2, 3) u), "
+	"EXISTS (SELECT 1 FROM cluster_storage_classes k WHERE k.cluster = c.name AND k.is_default) "
 	"FROM clusters c LEFT JOIN cluster_capacity cap ON cap.cluster = c.name "
 	"WHERE $1 = '' OR c.region = $1 ORDER BY c.name FOR NO KEY UPDATE OF c", 1);
 static struct db_stmt st_regions = DB_STMT(
@@ -134,8 +135,13 @@ static void plan_need(const struct plans *ps, struct blueprint *bp, const char *
 	*mem = (v = plan_quantity_milli(m)) < 0 ? 0 : (v + 999) / 1000;
 }
 
-/* The first StorageClass the chart's values (the plan's winning) name that have is missing. */
-static const char *class_missing(const json_t *chart, const json_t *plan, const json_t *have)
+/*
+ * The first StorageClass the chart's values (the plan's winning) name that
+ * have is missing; "" when a value is "" (the cluster's default class) and
+ * the cluster has no default (has_default 0); NULL when nothing is missing.
+ */
+static const char *class_missing(const json_t *chart, const json_t *plan, const json_t *have,
+				 int has_default)
 {
 	const char *k;
 	json_t *cv;
@@ -146,7 +152,8 @@ static const char *class_missing(const json_t *chart, const json_t *plan, const 
 		size_t kl = strlen(k);
 
 		if (json_is_object(cv)) {
-			const char *m = class_missing(cv, json_is_object(pv) ? pv : NULL, have);
+			const char *m =
+			    class_missing(cv, json_is_object(pv) ? pv : NULL, have, has_default);
 
 			if (m)
 				return m;
@@ -156,8 +163,13 @@ static const char *class_missing(const json_t *chart, const json_t *plan, const 
 			json_t *h;
 			int found = 0;
 
-			if (!name || !*name)
+			if (!name)
 				continue;
+			if (!*name) {
+				if (!has_default)
+					return "";
+				continue;
+			}
 			json_array_foreach(have, i, h) found |= !strcmp(json_string_value(h), name);
 			if (!found)
 				return name;
@@ -260,7 +272,7 @@ static int judge(struct arena *a, const PGresult *res, int i, const struct admis
 		classes = json_loads(db_get(res, i, 9), 0, NULL);
 		c->cls = arena_strdup(a, class_missing(blueprint_values(bp),
 							plan ? plan_values(plan, ad->engine) : NULL,
-							classes));
+							classes, db_get_bool(res, i, 11)));
 		json_decref(classes);
 	}
 	/* nodes come and go (cordoned, NotReady, added): only the operator's limits are final */
@@ -376,6 +388,12 @@ int admission_place(struct arena *a, struct admission *ad, struct err *e)
 	for (int i = 0; i < n; i++)
 		if (cs[i].v == NO_CLASS) {
 			ad->reason = "storage_class";
+			if (!*cs[i].cls)
+				return err_set(e, 422,
+					       "Cluster %s has no default StorageClass, and its overlay "
+					       "leaves the class to the default (storage_class is empty): "
+					       "the store's volumes would never be bound.",
+					       cs[i].name);
 			return err_set(e, 422,
 				       "Cluster %s's overlay needs StorageClass %s, which the cluster "
 				       "does not have.",
