@@ -79,7 +79,9 @@ static struct db_stmt st_live = DB_STMT(
 	"SELECT b.id, b.store_id, b.status, b.job, b.name, b.kind,"
 	" extract(epoch FROM now() - coalesce(b.started_at, b.created_at))::bigint,"
 	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
-	" coalesce(b.actor_id, 0), s.cluster "
+	" coalesce(b.actor_id, 0), s.cluster,"
+	" EXISTS (SELECT 1 FROM store_revisions v WHERE v.store_id = s.id"
+	"   AND v.revision = s.pending_revision AND v.snapshot = 'b' || b.id) "
 	"FROM backups b JOIN stores s ON s.id = b.store_id JOIN users u ON u.id = s.owner_id "
 	"WHERE b.status IN ('requested', 'running') ORDER BY b.id LIMIT 20", 0);
 /* the Job's name and the prefix, recorded before the Job is made */
@@ -111,7 +113,10 @@ static struct db_stmt st_prunable = DB_STMT(
 	"   ORDER BY created_at DESC, id DESC) AS in_week,"
 	" dense_rank() OVER (PARTITION BY store_id ORDER BY date_trunc('week', created_at AT TIME ZONE 'UTC') DESC) AS week,"
 	" created_at FROM backups WHERE status = 'complete' AND id NOT IN (SELECT backup_id FROM restores"
-	"  WHERE status IN ('requested', 'backing-up', 'restoring'))) c "
+	"  WHERE status IN ('requested', 'backing-up', 'restoring'))"
+	/* an upgrade's backup stays while a kept revision can roll back with it (revision.c) */
+	" AND NOT EXISTS (SELECT 1 FROM store_revisions v WHERE v.store_id = backups.store_id"
+	"  AND (v.snapshot = backups.name OR v.restore_snapshot = backups.name))) c "
 	"WHERE n > 1 AND created_at < now() - interval '1 day' AND NOT (in_day = 1 AND day <= $1::integer) AND NOT (in_week = 1 AND week <= $2::integer) "
 	"ORDER BY id LIMIT 50", 2);
 static struct db_stmt st_pruned = DB_STMT(
@@ -148,6 +153,21 @@ static struct db_stmt st_expired = DB_STMT(
 	"AND b.status IN ('complete', 'failed') ORDER BY b.id LIMIT 50", 1);
 static struct db_stmt st_expired_gone = DB_STMT(
 	"DELETE FROM backups WHERE id = $1::bigint AND status IN ('complete', 'failed')", 1);
+/*
+ * An upgrade's backup: the store's backup requested and not yet started (it
+ * is taken now, before the upgrade), else a new 'pre-upgrade' one; nothing
+ * while one runs (backups_one_live).
+ */
+static struct db_stmt st_for_upgrade = DB_STMT(
+	"WITH live AS (SELECT id, kind FROM backups WHERE store_id = $1 AND status = 'requested'),"
+	" ins AS (INSERT INTO backups (store_id, kind, engine, version, revision)"
+	"  SELECT s.id, 'pre-upgrade', s.engine, s.engine_version, s.blueprint_revision FROM stores s"
+	"  WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM backups b WHERE b.store_id = $1"
+	"   AND b.status IN ('requested', 'running'))"
+	"  ON CONFLICT DO NOTHING RETURNING id, kind) "
+	"SELECT id, kind, true FROM ins UNION ALL SELECT id, kind, false FROM live", 1);
+static struct db_stmt st_status = DB_STMT(
+	"SELECT status, reason FROM backups WHERE store_id = $1 AND 'b' || id = $2", 2);
 /* clang-format on */
 
 const char *reconcile_backup_running(struct reconcile *r, const char *store)
@@ -171,6 +191,7 @@ struct bk {
 	const char *store_status, *revision;
 	long long actor;
 	const char *restore, *restore_tag; /* a restore Job: the backup restored, r<id> */
+	int for_upgrade; /* named by the store's pending revision: it starts while upgrading */
 };
 
 static const char *secret_key(struct arena *a, struct err *e)
@@ -577,8 +598,9 @@ static int start(struct reconcile *r, struct bk *b)
 	PGresult *res;
 
 	if (strcmp(b->store_status, "ready") && strcmp(b->store_status, "degraded") &&
-	    !(!strcmp(b->kind, "final") && !strcmp(b->store_status, "deleting")))
-		return 0; /* upgrading, suspended, provisioning...: it waits */
+	    !(!strcmp(b->kind, "final") && !strcmp(b->store_status, "deleting")) &&
+	    !(b->for_upgrade && !strcmp(b->store_status, "upgrading")))
+		return 0; /* upgrading (unless the upgrade waits for it), suspended...: it waits */
 	/* named first: a reconcile killed after this finds the Job by its name */
 	if (!(res = db_run(r->a, &st_named, p, &e))) {
 		log_warn("reconcile: store %s: backup %s: %s", b->store, b->id, e.msg);
@@ -1268,7 +1290,8 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 			       .age = db_get_ll(res, i, 6),
 			       .store_status = db_get(res, i, 7),
 			       .revision = db_get(res, i, 10),
-			       .actor = db_get_ll(res, i, 14)};
+			       .actor = db_get_ll(res, i, 14),
+			       .for_upgrade = !strcmp(db_get(res, i, 16), "t")};
 
 		b.s.id = b.store;
 		b.s.engine = db_get(res, i, 8);
@@ -1307,4 +1330,106 @@ out:
 			log_warn("reconcile: backups: unlock: %s", ue.msg);
 	}
 	return e->status ? -1 : 0;
+}
+
+/* ---- an upgrade's backup and a rollback's restore (reconcile_upgrade.c) ------------------- */
+
+int reconcile_backup_for_upgrade(struct arena *a, const char *store, const char **name,
+				 struct err *e)
+{
+	const char *p[1] = {store};
+	PGresult *res = db_run(a, &st_for_upgrade, p, e);
+
+	*name = NULL;
+	if (!res)
+		return -1;
+	if (!db_rows(res))
+		return 0;
+	*name = arena_printf(a, "b%s", db_get(res, 0, 0));
+	if (!strcmp(db_get(res, 0, 2), "t")) {
+		struct bk b = {.id = db_get(res, 0, 0), .store = store, .name = "", .kind = "pre-upgrade"};
+
+		audit(a, "backup.requested", &b, NULL);
+	}
+	return 1;
+}
+
+int reconcile_backup_status(struct arena *a, const char *store, const char *name,
+			    const char **status, const char **reason, struct err *e)
+{
+	const char *p[2] = {store, name};
+	PGresult *res = db_run(a, &st_status, p, e);
+
+	*status = *reason = "";
+	if (!res)
+		return -1;
+	if (db_rows(res)) {
+		*status = db_get(res, 0, 0);
+		*reason = db_get(res, 0, 1);
+	}
+	return 0;
+}
+
+/* The restore Job restore-backup-<tag> of backup, as the restores above render it. */
+static void restore_bk(struct reconcile *r, struct bk *b, const struct store *s,
+		       const char *version, const char *backup, const char *tag)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = backup;
+	b->store = s->id;
+	b->name = backup;
+	b->kind = "restore";
+	b->job = arena_printf(r->a, "restore-backup-%s", tag);
+	b->revision = "";
+	b->restore = backup;
+	b->restore_tag = tag;
+	b->s = *s;
+	b->s.version = version ? version : s->version;
+}
+
+int reconcile_backup_restore_apply(struct reconcile *r, const struct store *s, const char *version,
+				   const char *backup, const char *tag, char *why, size_t n,
+				   struct k8s_err *ke)
+{
+	struct bk b;
+	const char *status, *reason;
+	struct err e = ERR_INIT;
+
+	memset(ke, 0, sizeof(*ke));
+	if (reconcile_backup_status(r->a, s->id, backup, &status, &reason, &e) < 0) {
+		ke->klass = K8S_RETRY; /* the database: the next claim asks again */
+		ke->err = e;
+		snprintf(why, n, "%.400s", e.msg);
+		return -1;
+	}
+	if (strcmp(status, "complete")) {
+		ke->klass = K8S_HARD;
+		snprintf(why, n, "backup %s is %s, not complete", backup,
+			 *status ? status : "no longer kept");
+		return -1;
+	}
+	if (!reconcile_backup_enabled()) {
+		ke->klass = K8S_HARD;
+		snprintf(why, n, "backup %s is in object storage, and no backup target is configured",
+			 backup);
+		return -1;
+	}
+	restore_bk(r, &b, s, version, backup, tag);
+	return apply_job(r, &b, why, n, ke);
+}
+
+const char *reconcile_backup_restore_state(struct reconcile *r, const struct store *s,
+					   const char *tag, char *why, size_t n,
+					   struct k8s_err *ke)
+{
+	struct bk b;
+	json_t *job;
+	int deadline = 0;
+
+	restore_bk(r, &b, s, NULL, "", tag);
+	if (get_job(r, &b, &job, ke) < 0)
+		return NULL;
+	if (!job)
+		return "gone";
+	return job_state(r, &b, job, why, n, &deadline);
 }

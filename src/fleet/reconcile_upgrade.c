@@ -96,6 +96,8 @@ struct up_write {
 	/* automatic rollback: insert revision `rollback` first (0 = none) */
 	int rollback;
 	const char *rollback_reason;
+	/* the upgrade's backup requested in the same commit; the revision's snapshot names it */
+	int backup;
 };
 
 static void event(struct up_write *w, const char *step, const char *level, const char *msg)
@@ -210,16 +212,33 @@ static struct db_stmt st_rollback =
 	    " RETURNING revision",
 	    6);
 
+/* The store's reason while the upgrade's backup name runs. */
+static const char *backup_reason(const struct up *u, const char *name)
+{
+	return arena_printf(u->r->a, "taking backup %s before the upgrade to %s", name, u->version);
+}
+
 static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, struct err *e)
 {
 	struct arena *a = u->r->a;
 	char pending[16], current[16], attempts[16], delay[32], rev[16], src[16];
 	const char *ps[11], *pr[10], *pe[4];
+	const char *snapshot = w->snapshot;
 	int pend = w->pending;
 	PGresult *res;
 
 	if (db_begin(e) < 0)
 		return -1;
+	if (w->backup) {
+		int rc = reconcile_backup_for_upgrade(a, u->l->id, &snapshot, e);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			err_set(e, 409, "another backup of the store started meanwhile");
+			goto fail;
+		}
+	}
 	if (w->rollback) {
 		const char *pb[] = {u->l->id,
 				    u->prev_version,
@@ -243,7 +262,7 @@ static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, s
 	ps[1] = u->l->token;
 	ps[2] = store_status_name(u->l->status);
 	ps[3] = w->status != LEASE_KEEP_STATUS ? store_status_name(w->status) : NULL;
-	ps[4] = w->reason;
+	ps[4] = w->backup ? backup_reason(u, snapshot) : w->reason;
 	ps[5] = pending;
 	ps[6] = current;
 	ps[7] = w->engine_version;
@@ -257,20 +276,29 @@ static int write_tx(struct up *u, const struct up_write *w, int *rollback_rev, s
 		db_rollback();
 		return 0;
 	}
-	if (w->result || w->rev_reason || w->snapshot || w->snapshot_status || w->restore_status ||
+	if (w->result || w->rev_reason || snapshot || w->snapshot_status || w->restore_status ||
 	    w->rev_blueprint || w->applied || w->finished) {
 		snprintf(rev, sizeof(rev), "%d", u->pending);
 		pr[0] = u->l->id;
 		pr[1] = rev;
 		pr[2] = w->result;
 		pr[3] = w->rev_reason;
-		pr[4] = w->snapshot;
+		pr[4] = snapshot;
 		pr[5] = w->snapshot_status;
 		pr[6] = w->restore_status;
 		pr[7] = w->rev_blueprint;
 		pr[8] = w->applied ? "true" : "false";
 		pr[9] = w->finished ? "true" : "false";
 		if (!db_run(a, &st_revision, pr, e))
+			goto fail;
+	}
+	if (w->backup) {
+		pe[0] = u->l->id;
+		pe[1] = "upgrade";
+		pe[2] = "info";
+		pe[3] = arena_printf(a, "backup %s requested before the upgrade (job backup-%s)",
+				     snapshot, snapshot);
+		if (!db_run(a, &st_event, pe, e))
 			goto fail;
 	}
 	for (int i = 0; i < w->nev; i++) {
@@ -644,6 +672,73 @@ static long long since(const struct up *u, long long t)
 	return t ? u->l->now - t : 0;
 }
 
+/* A snapshot (or restore_snapshot) that is a backup in object storage: b<n>; else r<P>, a volume's. */
+static int is_backup(const char *snapshot)
+{
+	return snapshot && snapshot[0] == 'b';
+}
+
+/*
+ * snapshotting with a backup target: the upgrade's backup (kind pre-upgrade,
+ * reconcile_backup.c) is requested in the same commit that moves the
+ * revision to snapshotting; reconcile_backups starts, follows and verifies it
+ * like any other; the upgrade goes on once it is complete.
+ */
+static void phase_backup(struct up *u)
+{
+	const char *status, *reason;
+	struct err e = ERR_INIT;
+
+	if (!strcmp(u->result, "pending")) {
+		struct up_write w = {.pending = -1, .current = -1, .delay = UPGRADE_POLL};
+		const char *bk = reconcile_backup_running(u->r, u->s->id);
+
+		if (bk) {
+			wait_for(
+			    u,
+			    arena_printf(u->r->a,
+					 "waiting for backup %s to finish before the upgrade to %s",
+					 bk, u->version),
+			    UPGRADE_POLL);
+			return;
+		}
+		w.result = "snapshotting";
+		w.snapshot_status = "pending";
+		w.backup = 1;
+		save(u, &w);
+		return;
+	}
+	if (reconcile_backup_status(u->r->a, u->s->id, u->snapshot, &status, &reason, &e) < 0) {
+		log_warn("reconcile: store %s: backup %s: %s", u->l->id, u->snapshot, e.msg);
+		wait_for(u, backup_reason(u, u->snapshot), UPGRADE_POLL * 5);
+		return;
+	}
+	if (!strcmp(status, "complete")) {
+		struct up_write w = {.pending = -1, .current = -1};
+
+		w.reason = arena_printf(u->r->a, "applying %s", u->version);
+		w.result = "applying";
+		w.snapshot_status = "complete";
+		event(&w, "upgrade", "info",
+		      arena_printf(u->r->a, "backup %s complete (sizes and SHA-256 verified)",
+				   u->snapshot));
+		save(u, &w);
+	} else if (!strcmp(status, "failed") || !*status) {
+		upgrade_failed(u,
+			       *status ? arena_printf(u->r->a, "backup %s failed: %s", u->snapshot,
+						      reason)
+				       : arena_printf(u->r->a, "backup %s is gone", u->snapshot),
+			       "failed");
+	} else if (since(u, u->created_at) > config.upgrade_timeout) {
+		upgrade_failed(u,
+			       arena_printf(u->r->a, "backup %s did not finish within %d s (%s)",
+					    u->snapshot, config.upgrade_timeout, status),
+			       "failed");
+	} else {
+		wait_for(u, backup_reason(u, u->snapshot), UPGRADE_POLL);
+	}
+}
+
 static void phase_snapshot(struct up *u)
 {
 	struct k8s_err ke;
@@ -651,6 +746,11 @@ static void phase_snapshot(struct up *u)
 	json_t *job = NULL;
 	const char *state;
 
+	/* a backup target configured: the upgrade's snapshot is a backup, no volume */
+	if (!strcmp(u->result, "pending") ? reconcile_backup_enabled() : is_backup(u->snapshot)) {
+		phase_backup(u);
+		return;
+	}
 	snprintf(tag, sizeof(tag), "r%d", u->pending);
 	snprintf(name, sizeof(name), "snapshot-%s", tag);
 	memset(&ke, 0, sizeof(ke));
@@ -810,89 +910,111 @@ static int database_ready(const struct store *s)
 	return 1;
 }
 
+/* Start (again) the rollback's restore Job: the volume's, or the backup's (reconcile_backup.c). */
+static int restore_start(struct up *u, const char *tag, struct k8s_err *ke, char *why, size_t n)
+{
+	if (is_backup(u->restore_snapshot))
+		return reconcile_backup_restore_apply(u->r, u->s, u->version, u->restore_snapshot,
+						      tag, why, n, ke);
+	return apply_backup(u, u->version, "", u->restore_snapshot, tag, ke, why, n);
+}
+
+/* That Job's state: "complete", "failed" (why), "running" or "gone"; NULL with ke. */
+static const char *restore_state(struct up *u, const char *name, const char *tag, char *why,
+				 size_t n, struct k8s_err *ke)
+{
+	json_t *job = NULL;
+
+	memset(ke, 0, sizeof(*ke));
+	if (is_backup(u->restore_snapshot))
+		return reconcile_backup_restore_state(u->r, u->s, tag, why, n, ke);
+	if (get_job(u, name, &job, ke) < 0)
+		return NULL;
+	return job ? job_state(job, why, n) : "gone";
+}
+
 /*
  * A rollback's restore, once the database runs the old version: returns 1
  * when done (or none is needed), 0 when this claim was used (a write or a
- * wait was made).
+ * wait was made).  A backup (b<n>) is restored by 75-backup.yaml's restore
+ * Job restore-backup-rev<R>, which checks the objects' sizes and SHA-256
+ * before it changes anything; a volume's snapshot (r<P>) by restore-r<R>.
  */
 static int restore(struct up *u)
 {
 	struct k8s_err ke;
-	char why[512], name[64], tag[16];
-	json_t *job = NULL;
-	const char *state;
+	char why[1024], name[64], tag[16];
+	const char *state, *what = is_backup(u->restore_snapshot) ? "backup" : "snapshot";
 
 	if (!*u->restore_snapshot || !strcmp(u->restore_status, "complete"))
 		return 1;
-	snprintf(tag, sizeof(tag), "r%d", u->pending);
-	snprintf(name, sizeof(name), "restore-%s", tag);
+	snprintf(tag, sizeof(tag), "%s%d", is_backup(u->restore_snapshot) ? "rev" : "r",
+		 u->pending);
+	snprintf(name, sizeof(name), "restore-%s%s", is_backup(u->restore_snapshot) ? "backup-" : "",
+		 tag);
 	memset(&ke, 0, sizeof(ke));
 	if (!strcmp(u->restore_status, "none")) {
 		struct up_write w = {.pending = -1, .current = -1, .delay = UPGRADE_POLL};
 
 		if (!database_ready(u->s)) {
-			wait_for(
-			    u,
-			    arena_printf(u->r->a,
-					 "waiting for the database before restoring snapshot %s",
-					 u->restore_snapshot),
-			    UPGRADE_POLL);
+			wait_for(u,
+				 arena_printf(u->r->a, "waiting for the database before restoring %s %s",
+					      what, u->restore_snapshot),
+				 UPGRADE_POLL);
 			return 0;
 		}
-		if (apply_backup(u, u->version, "", u->restore_snapshot, tag, &ke, why,
-				 sizeof(why)) < 0) {
+		if (restore_start(u, tag, &ke, why, sizeof(why)) < 0) {
 			if (!k8s_transient(u, "start the restore", &ke))
 				rollback_failed(
 				    u,
 				    arena_printf(u->r->a, "the restore could not start: %s", why));
 			return 0;
 		}
-		w.reason = arena_printf(u->r->a, "restoring snapshot %s", u->restore_snapshot);
+		w.reason = arena_printf(u->r->a, "restoring %s %s", what, u->restore_snapshot);
 		w.restore_status = "pending";
 		event(&w, "rollback", "info",
-		      arena_printf(u->r->a, "restore of snapshot %s started (job %s)",
+		      arena_printf(u->r->a, "restore of %s %s started (job %s)", what,
 				   u->restore_snapshot, name));
 		save(u, &w);
 		return 0;
 	}
-	if (get_job(u, name, &job, &ke) < 0) {
+	if (!(state = restore_state(u, name, tag, why, sizeof(why), &ke))) {
 		if (!k8s_transient(u, "read the restore job", &ke))
 			rollback_failed(
 			    u, arena_printf(u->r->a, "cannot read job %s: %s", name, ke.err.msg));
 		return 0;
 	}
-	if (!job) {
-		if (apply_backup(u, u->version, "", u->restore_snapshot, tag, &ke, why,
-				 sizeof(why)) < 0 &&
+	if (!strcmp(state, "gone")) {
+		/* the Job vanished (deleted by hand, or a crash before it was made): again */
+		if (restore_start(u, tag, &ke, why, sizeof(why)) < 0 &&
 		    !k8s_transient(u, "start the restore", &ke)) {
 			rollback_failed(
 			    u, arena_printf(u->r->a, "the restore could not start: %s", why));
 			return 0;
 		}
 		if (u->l->token)
-			wait_for(
-			    u, arena_printf(u->r->a, "restoring snapshot %s", u->restore_snapshot),
-			    UPGRADE_POLL);
+			wait_for(u,
+				 arena_printf(u->r->a, "restoring %s %s", what, u->restore_snapshot),
+				 UPGRADE_POLL);
 		return 0;
 	}
-	state = job_state(job, why, sizeof(why));
 	if (!strcmp(state, "complete")) {
 		struct up_write w = {.pending = -1, .current = -1};
 
-		w.reason = arena_printf(u->r->a, "snapshot %s restored; waiting for the store",
+		w.reason = arena_printf(u->r->a, "%s %s restored; waiting for the store", what,
 					u->restore_snapshot);
 		w.restore_status = "complete";
 		event(&w, "rollback", "info",
-		      arena_printf(u->r->a, "snapshot %s restored", u->restore_snapshot));
+		      arena_printf(u->r->a, "%s %s restored", what, u->restore_snapshot));
 		save(u, &w);
 		return 0;
 	}
 	if (!strcmp(state, "failed")) {
 		struct up_write w = {.pending = 0, .current = -1};
 		char *msg = arena_printf(u->r->a,
-					 "rollback to %s failed: restoring snapshot %s "
+					 "rollback to %s failed: restoring %s %s "
 					 "failed: %s",
-					 u->version, u->restore_snapshot, why);
+					 u->version, what, u->restore_snapshot, why);
 
 		w.status = STORE_FAILED;
 		w.reason = msg;
@@ -905,12 +1027,11 @@ static int restore(struct up *u)
 		return 0;
 	}
 	if (since(u, u->applied_at) > config.upgrade_timeout) {
-		rollback_failed(u,
-				arena_printf(u->r->a, "restoring snapshot %s took more than %d s",
-					     u->restore_snapshot, config.upgrade_timeout));
+		rollback_failed(u, arena_printf(u->r->a, "restoring %s %s took more than %d s", what,
+						u->restore_snapshot, config.upgrade_timeout));
 		return 0;
 	}
-	wait_for(u, arena_printf(u->r->a, "restoring snapshot %s", u->restore_snapshot),
+	wait_for(u, arena_printf(u->r->a, "restoring %s %s", what, u->restore_snapshot),
 		 UPGRADE_POLL);
 	return 0;
 }
