@@ -1347,7 +1347,8 @@ int reconcile_backup_for_upgrade(struct arena *a, const char *store, const char 
 		return 0;
 	*name = arena_printf(a, "b%s", db_get(res, 0, 0));
 	if (!strcmp(db_get(res, 0, 2), "t")) {
-		struct bk b = {.id = db_get(res, 0, 0), .store = store, .name = "", .kind = "pre-upgrade"};
+		struct bk b = {
+		    .id = db_get(res, 0, 0), .store = store, .name = "", .kind = "pre-upgrade"};
 
 		audit(a, "backup.requested", &b, NULL);
 	}
@@ -1410,7 +1411,8 @@ int reconcile_backup_restore_apply(struct reconcile *r, const struct store *s, c
 	}
 	if (!reconcile_backup_enabled()) {
 		ke->klass = K8S_HARD;
-		snprintf(why, n, "backup %s is in object storage, and no backup target is configured",
+		snprintf(why, n,
+			 "backup %s is in object storage, and no backup target is configured",
 			 backup);
 		return -1;
 	}
@@ -1419,8 +1421,7 @@ int reconcile_backup_restore_apply(struct reconcile *r, const struct store *s, c
 }
 
 const char *reconcile_backup_restore_state(struct reconcile *r, const struct store *s,
-					   const char *tag, char *why, size_t n,
-					   struct k8s_err *ke)
+					   const char *tag, char *why, size_t n, struct k8s_err *ke)
 {
 	struct bk b;
 	json_t *job;

@@ -672,7 +672,7 @@ static long long since(const struct up *u, long long t)
 	return t ? u->l->now - t : 0;
 }
 
-/* A snapshot (or restore_snapshot) that is a backup in object storage: b<n>; else r<P>, a volume's. */
+/* A snapshot (or restore_snapshot) in object storage, b<n>; else r<P>, on the volume. */
 static int is_backup(const char *snapshot)
 {
 	return snapshot && snapshot[0] == 'b';
@@ -724,11 +724,11 @@ static void phase_backup(struct up *u)
 				   u->snapshot));
 		save(u, &w);
 	} else if (!strcmp(status, "failed") || !*status) {
-		upgrade_failed(u,
-			       *status ? arena_printf(u->r->a, "backup %s failed: %s", u->snapshot,
-						      reason)
-				       : arena_printf(u->r->a, "backup %s is gone", u->snapshot),
-			       "failed");
+		upgrade_failed(
+		    u,
+		    *status ? arena_printf(u->r->a, "backup %s failed: %s", u->snapshot, reason)
+			    : arena_printf(u->r->a, "backup %s is gone", u->snapshot),
+		    "failed");
 	} else if (since(u, u->created_at) > config.upgrade_timeout) {
 		upgrade_failed(u,
 			       arena_printf(u->r->a, "backup %s did not finish within %d s (%s)",
@@ -950,15 +950,16 @@ static int restore(struct up *u)
 		return 1;
 	snprintf(tag, sizeof(tag), "%s%d", is_backup(u->restore_snapshot) ? "rev" : "r",
 		 u->pending);
-	snprintf(name, sizeof(name), "restore-%s%s", is_backup(u->restore_snapshot) ? "backup-" : "",
-		 tag);
+	snprintf(name, sizeof(name), "restore-%s%s",
+		 is_backup(u->restore_snapshot) ? "backup-" : "", tag);
 	memset(&ke, 0, sizeof(ke));
 	if (!strcmp(u->restore_status, "none")) {
 		struct up_write w = {.pending = -1, .current = -1, .delay = UPGRADE_POLL};
 
 		if (!database_ready(u->s)) {
 			wait_for(u,
-				 arena_printf(u->r->a, "waiting for the database before restoring %s %s",
+				 arena_printf(u->r->a,
+					      "waiting for the database before restoring %s %s",
 					      what, u->restore_snapshot),
 				 UPGRADE_POLL);
 			return 0;
@@ -993,9 +994,9 @@ static int restore(struct up *u)
 			return 0;
 		}
 		if (u->l->token)
-			wait_for(u,
-				 arena_printf(u->r->a, "restoring %s %s", what, u->restore_snapshot),
-				 UPGRADE_POLL);
+			wait_for(
+			    u, arena_printf(u->r->a, "restoring %s %s", what, u->restore_snapshot),
+			    UPGRADE_POLL);
 		return 0;
 	}
 	if (!strcmp(state, "complete")) {
@@ -1027,8 +1028,8 @@ static int restore(struct up *u)
 		return 0;
 	}
 	if (since(u, u->applied_at) > config.upgrade_timeout) {
-		rollback_failed(u, arena_printf(u->r->a, "restoring %s %s took more than %d s", what,
-						u->restore_snapshot, config.upgrade_timeout));
+		rollback_failed(u, arena_printf(u->r->a, "restoring %s %s took more than %d s",
+						what, u->restore_snapshot, config.upgrade_timeout));
 		return 0;
 	}
 	wait_for(u, arena_printf(u->r->a, "restoring %s %s", what, u->restore_snapshot),
