@@ -40,8 +40,12 @@
  *
  * snapshotting: the snapshot volume and Job snapshot-r<P> (charts/<engine>/
  *   manifests/70-snapshot.yaml, rendered with snapshot.take = r<P>) dump the
- *   database into /snapshots/r<P>.*; revision.snapshot = r<P>.  A failed or
- *   overdue snapshot stops the upgrade before anything else is applied.
+ *   database into /snapshots/r<P>.*; revision.snapshot = r<P>.  With a
+ *   backup target configured there is no volume: the snapshot is backup
+ *   b<n> of kind pre-upgrade (reconcile_backup.c starts, follows and
+ *   verifies it like any other), requested in the commit that sets
+ *   revision.snapshot = b<n>.  A failed or overdue snapshot stops the
+ *   upgrade before anything else is applied.
  * applying: the set rendered with the revision's engine version is applied
  *   with SSA.  A Job's pod template is immutable, so a Job of the set whose
  *   revision annotation differs (the setup Job) is deleted first
@@ -51,7 +55,9 @@
  *   the failure grace) or times out rolls back automatically: revision
  *   R = P+1 (kind rollback, actor storefleet, source = the live revision,
  *   restore_snapshot = P's snapshot) re-applies the previous version and
- *   restores the snapshot with Job restore-r<R>; an audit row records it.
+ *   restores the snapshot with Job restore-r<R> (a backup b<n>: the restore
+ *   Job of 75-backup.yaml, restore-backup-rev<R>, which checks the sizes
+ *   and SHA-256 first); an audit row records it.
  *
  * stores.engine_version and current_revision change only when a revision
  * becomes ready, so a store that is not upgrading always runs them.  Every
