@@ -2,7 +2,8 @@
 # lib-stores.sh and lib-reconcile.sh.
 #
 #   bk_stack [KUBESIM ARGS...]  PostgreSQL, s3rver (bucket "stores"), kubesim running backup Jobs'
-#                               containers (tools/kubesim-job-runner.sh), web app + nginx; storefleet
+#                               containers (tools/kubesim-job-runner.sh; a Medusa store's database
+#                               is sfjob_<id> in this PostgreSQL), web app + nginx; storefleet
 #                               configured for s3rver
 #   bk_ready_store TOKEN NAME   a woocommerce store made through the API and reconciled to ready;
 #                               prints its id
@@ -17,6 +18,11 @@ bk_stack() {
 	mkdir -p "$SF_JOB_FILES/2026/12" "$SF_JOB_HOOKS" "$SF_JOB_DB"
 	printf 'a picture\n' >"$SF_JOB_FILES/2026/12/shoe.jpg"
 	printf 'no name\n' >"$SF_JOB_FILES/with space é.txt"
+	# PostgreSQL first: a Medusa store's database in the Jobs is a database of it (the runner's
+	# SF_JOB_PG*), and kubesim (the runner's parent) must know where it is
+	export SF_COOKIE_SECURE=false SF_REGISTRATION_OPEN=${SF_REGISTRATION_OPEN:-true}
+	pg_start "$T/pg" || bail "cannot start PostgreSQL"
+	export SF_JOB_PGHOST=$PGHOST SF_JOB_PGPORT=$PGPORT SF_JOB_PGUSER=$PGUSER
 	s3_start "$T/s3" stores || bail "cannot start s3rver"
 	kubesim_start "$T/kubesim" --pod-ready-ms 50 --job-complete-ms 50 --pvc-bind-ms 20 \
 		--ns-delete-ms 50 --observed-lag-ms 10 --job-runner "$SF_ROOT/tools/kubesim-job-runner.sh" "$@" ||
@@ -25,7 +31,9 @@ bk_stack() {
 	export SF_BACKUP_ENDPOINT=$S3_ENDPOINT SF_BACKUP_BUCKET=stores SF_BACKUP_ACCESS_KEY=$S3_ACCESS_KEY
 	export SF_BACKUP_SECRET_KEY=$S3_SECRET_KEY SF_BACKUP_EGRESS_PORT=$S3_PORT
 	export SF_BACKUP_INTERVAL=${SF_BACKUP_INTERVAL:-0} SF_METRICS_CACHE=0
-	sf_stack
+	sf_migrate || bail "migrate failed"
+	app_start "$T" "${SF_TEST_WORKERS:-2}" || bail "cannot start storefleet.fcgi"
+	nginx_start "$T" || bail "cannot start nginx"
 }
 
 bk_pass() {
