@@ -114,7 +114,7 @@ if [ -z "${KUBECONFIG:-}" ] && [ -x "$SF_BUILD/bin/kubesim" ]; then
 		(umask 077 && printf '%s\n' "$S3_SECRET_KEY" >"$VAR/backup-secret.key")
 		export SF_BACKUP_ENDPOINT=$S3_ENDPOINT SF_BACKUP_BUCKET=stores SF_BACKUP_ACCESS_KEY=$S3_ACCESS_KEY
 		export SF_BACKUP_SECRET_KEY_FILE=$VAR/backup-secret.key SF_BACKUP_EGRESS_PORT=$S3_PORT
-		export SF_JOB_VAR=$VAR/stores SF_JOB_PGHOST=$PGHOST SF_JOB_PGPORT=$PGPORT SF_JOB_PGUSER=$PGUSER
+		export SF_JOB_VAR=$VAR/stores SF_JOB_PGHOST=${PGHOST:-} SF_JOB_PGPORT=${PGPORT:-} SF_JOB_PGUSER=${PGUSER:-}
 		mkdir -p "$SF_JOB_VAR"
 		runner=(--job-runner "$SF_ROOT/tools/kubesim-job-runner.sh")
 		say "backups go to s3rver on $S3_ENDPOINT (pid $S3_PID), kept in var/s3/ (SF_BACKUP_ENDPOINT=https://… names real object storage)"
