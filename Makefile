@@ -217,7 +217,8 @@ SLOW_TESTS := t0559-reconcile-cluster-trouble t0555-reconcile-concurrent t0310-q
 	t0556-reconcile-scale t0740-dump-restore t0741-backup-woocommerce-restore \
 	t0743-backup-medusa-restore t0742-backup-woocommerce-faults t0744-backup-medusa-faults \
 	t0722-upgrade-crash t0724-upgrade-edges t0554-reconcile-crash t0251-mail-kill t0800-browser \
-	t0552-reconcile-delete t0746-backups-now t0756-upgrade-backup t0567-clusters-placement t0566-clusters-down \
+	t0552-reconcile-delete t0746-backups-now t0756-upgrade-backup t0754-backup-leftovers \
+	t0755-restore-medusa t0567-clusters-placement t0566-clusters-down \
 	t0720-upgrade t0445-kubesim-hostile t0557-reconcile-web \
 	t0502-stores-isolation t0551-reconcile-failures t0553-reconcile-storms t0250-mail-outbox \
 	t0710-admin-stores t0254-notifications t0721-upgrade-medusa t0252-password-reset \
