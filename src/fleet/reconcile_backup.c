@@ -891,9 +891,10 @@ static int leftovers(struct reconcile *r, struct s3 **s3)
 
 		if (!plain_name(b.store) || !plain_name(b.name) ||
 		    strcmp(prefix, arena_printf(r->a, "stores/%s/backups/%s/", b.store, b.name))) {
-			log_error("reconcile: store %s: backup %s: prefix '%s' is not the backup's own; "
-				  "its objects are left alone",
-				  b.store, b.id, prefix);
+			log_error(
+			    "reconcile: store %s: backup %s: prefix '%s' is not the backup's own; "
+			    "its objects are left alone",
+			    b.store, b.id, prefix);
 			leftovers_set(r, b.id, 0);
 			continue;
 		}
@@ -906,8 +907,8 @@ static int leftovers(struct reconcile *r, struct s3 **s3)
 			/* manifest.json first: what is left is never complete-looking */
 			for (int pass = 0; pass < 2 && !bad; pass++)
 				for (size_t k = 0; k < nobj && !bad; k++) {
-					int manifest = !strcmp(objs[k].key + strlen(prefix),
-							       "manifest.json");
+					int manifest =
+					    !strcmp(objs[k].key + strlen(prefix), "manifest.json");
 
 					if (manifest != !pass)
 						continue;
@@ -941,14 +942,16 @@ static int leftovers(struct reconcile *r, struct s3 **s3)
 				 "(%d attempts left): %s",
 				 b.store, b.name, left, e.msg);
 		} else {
-			event(r->a, b.store, "warn",
-			      arena_printf(r->a,
-					   "Backup %s failed and what it left under s3://%s/%s could "
-					   "not be deleted: %.300s; delete it by hand",
-					   b.name, config.backup_bucket, prefix, e.msg));
-			log_error("reconcile: store %s: backup %s: its leftovers under %s could not "
-				  "be deleted: %s",
-				  b.store, b.name, prefix, e.msg);
+			event(
+			    r->a, b.store, "warn",
+			    arena_printf(r->a,
+					 "Backup %s failed and what it left under s3://%s/%s could "
+					 "not be deleted: %.300s; delete it by hand",
+					 b.name, config.backup_bucket, prefix, e.msg));
+			log_error(
+			    "reconcile: store %s: backup %s: its leftovers under %s could not "
+			    "be deleted: %s",
+			    b.store, b.name, prefix, e.msg);
 		}
 		leftovers_set(r, b.id, left);
 	}
@@ -1303,7 +1306,8 @@ int reconcile_backups(struct reconcile *r, int *changed, struct err *e)
 		    reconcile_use(r, db_get(res, i, 15)) < 0)
 			continue; /* a final backup: its store's namespace waits for it */
 		else if (!strcmp(b.kind, "final") && !strcmp(b.store_status, "deleting"))
-			*changed += !strcmp(b.status, "requested") ? start(r, &b) : follow(r, &b, &s3);
+			*changed +=
+			    !strcmp(b.status, "requested") ? start(r, &b) : follow(r, &b, &s3);
 		else if (!strcmp(b.store_status, "deleting") || !strcmp(b.store_status, "deleted"))
 			*changed += failed(r, &b, "deleted",
 					   "the store was deleted before the backup completed");
