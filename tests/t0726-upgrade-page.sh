@@ -45,7 +45,7 @@ like "$BODY" '<strong>Upgrading \(6\.8\.1\):</strong> Waiting for the reconciler
 unlike "$BODY" 'action="/stores/shopaaaa/upgrade"' "no second upgrade form"
 q "update store_revisions set result = 'snapshotting', snapshot = 'r2.sql.gz', snapshot_status = 'pending' where store_id = 'shopaaaa' and revision = 2" >/dev/null
 page "$jar" GET /stores/shopaaaa
-like "$BODY" 'Upgrading \(6\.8\.1\):</strong> Taking a snapshot of the database\.' "the phase follows reconcile"
+like "$BODY" 'Upgrading \(6\.8\.1\):</strong> Backing up the database before the upgrade\.' "the phase follows reconcile"
 page "$jar" POST /stores/shopaaaa/upgrade --data-urlencode "csrf_token=$csrf" --data-urlencode version=6.8.1
 is "$STATUS" 409 "a second upgrade -> 409"
 like "$BODY" 'An upgrade to 6\.8\.1 is already in progress\.' "with the reason on the page"

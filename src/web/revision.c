@@ -27,7 +27,7 @@ const char *revision_phase_label(const char *result)
 {
 	static const char *const labels[][2] = {
 	    {"pending", "Waiting for the reconciler to start"},
-	    {"snapshotting", "Taking a snapshot of the database"},
+	    {"snapshotting", "Backing up the database before the upgrade"},
 	    {"applying", "Applying the new manifests"},
 	    {"verifying", "Waiting for the store to become ready"},
 	    {"ready", "Done"},

@@ -87,7 +87,7 @@ struct revision_history {
 int revision_history(struct arena *a, const struct store_who *who, const char *id,
 		     struct revision_history *h, struct err *e);
 
-/* What a pending revision's result means for a person ("Taking a snapshot of the database"). */
+/* What a pending revision's result means for a person ("Backing up the database before the upgrade"). */
 const char *revision_phase_label(const char *result);
 
 #endif
