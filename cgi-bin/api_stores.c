@@ -422,6 +422,28 @@ int api_store_restore(struct req *r)
 	return resp_json(r, 202, v);
 }
 
+/*
+ * POST /api/v1/stores/{id}/backups/{bid}/clone {"name": NAME}: clone from
+ * backup, 202 {"store": the new store, "restore": {...}} with Location;
+ * refusals as store_clone says, a create's as a create answers them.
+ */
+int api_store_clone(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct store_create c = {0};
+	struct err e = ERR_INIT;
+	struct view *v;
+	int st;
+
+	if ((st = body_str(r, "name", &c.name)))
+		return st;
+	if (store_clone(r->a, &who, r->params[0], r->params[1], &c, &v, &e) < 0)
+		return web_stores_fail(r, &e, c.field ? c.field : "name",
+				       c.refused ? c.refused : c.code, c.retry_after);
+	resp_header(r, "Location", "/api/v1/stores/%s", view_get_str(c.store, "id"));
+	return resp_json(r, 202, v);
+}
+
 /* GET /api/v1/stores/{id}/restores: {"restores": [...]}, newest first. */
 int api_store_restores(struct req *r)
 {

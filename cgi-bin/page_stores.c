@@ -299,6 +299,11 @@ static int store_page_df(struct req *r, int status, const char *error, const cha
 		}
 		if (req_query_get(r, "restore_requested"))
 			view_set_bool(bk, "restore_requested", 1);
+		if (req_query_get(r, "cloned"))
+			view_set_bool(bk, "clone_requested", 1);
+		/* Clone into a new store: the owner's form, on each complete backup */
+		if (m.owner_id == r->user->id)
+			view_set_bool(bk, "can_clone", 1);
 	}
 	/* custom domains (store_domain.c): the list, and the form while the store lives */
 	{
@@ -565,6 +570,35 @@ int page_store_restore(struct req *r)
 	}
 	return resp_redirect(
 	    r, arena_printf(r->a, "/stores/%s?restore_requested=1#backups", r->params[0]));
+}
+
+/*
+ * POST /stores/{id}/backups/{bid}/clone (name): clone from backup into a new
+ * store (store_backup.c), owner only; 303 to the new store's page.  A
+ * refusal (409, or a create's 422/429/503) shows on this store's page.
+ */
+int page_store_clone(struct req *r)
+{
+	struct store_who who = web_stores_who(r);
+	struct store_create c = {0};
+	struct err e = ERR_INIT;
+	struct store_meta m;
+	struct view *x;
+
+	if (!store_get(r->a, &who, r->params[0], &m, &e))
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	if (m.owner_id != r->user->id) /* the owner's form only */
+		return web_stores_fail(r, &(struct err){404, STORE_NOT_FOUND}, NULL, NULL, 0);
+	c.name = req_form(r, "name");
+	if (store_clone(r->a, &who, r->params[0], r->params[1], &c, &x, &e) < 0) {
+		if (e.status == 429 && c.retry_after > 0)
+			resp_header(r, "Retry-After", "%d", c.retry_after);
+		if (e.status == 409 || e.status == 422 || e.status == 429 || e.status == 503)
+			return store_page(r, e.status, e.msg, NULL, NULL);
+		return web_stores_fail(r, &e, NULL, NULL, 0);
+	}
+	return resp_redirect(
+	    r, arena_printf(r->a, "/stores/%s?cloned=1#backups", view_get_str(c.store, "id")));
 }
 
 /* POST /stores/{id}/domains/{domain}/remove */

@@ -76,6 +76,7 @@ int page_paused(struct req *r);
 int page_store_plan(struct req *r);
 int page_store_backup(struct req *r);
 int page_store_restore(struct req *r);
+int page_store_clone(struct req *r);
 int page_store_domain_add(struct req *r);
 int page_store_domain_remove(struct req *r);
 
@@ -101,6 +102,7 @@ int api_store_plan(struct req *r);
 int api_store_backups(struct req *r);
 int api_store_backup(struct req *r);
 int api_store_restore(struct req *r);
+int api_store_clone(struct req *r);
 int api_store_restores(struct req *r);
 int api_store_domains(struct req *r);
 int api_store_domain_add(struct req *r);

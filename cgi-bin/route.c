@@ -69,6 +69,7 @@ const struct route routes[] = {
 	/* backups (page_stores.c, store_backup.c) */
 	{"POST", "/stores/{id}/backups", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_backup, "store_backup", NULL, NULL},
 	{"POST", "/stores/{id}/backups/{bid}/restore", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_restore, "store_restore", NULL, NULL},
+	{"POST", "/stores/{id}/backups/{bid}/clone", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_clone, "store_clone", NULL, NULL},
 	/* custom domains (page_stores.c, store_domain.c) */
 	{"POST", "/stores/{id}/domains", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_domain_add, "store_domain_add", NULL, NULL},
 	{"POST", "/stores/{id}/domains/{domain}/remove", R_HTML | R_AUTH | R_FORM | R_CSRF, page_store_domain_remove, "store_domain_remove", NULL, NULL},
@@ -92,6 +93,7 @@ const struct route routes[] = {
 	{"GET", "/api/v1/stores/{id}/backups", R_JSON | R_AUTH, api_store_backups, "api_store_backups", NULL, NULL},
 	{"POST", "/api/v1/stores/{id}/backups", R_JSON | R_AUTH, api_store_backup, "api_store_backup", NULL, NULL},
 	{"POST", "/api/v1/stores/{id}/backups/{bid}/restore", R_JSON | R_AUTH, api_store_restore, "api_store_restore", NULL, NULL},
+	{"POST", "/api/v1/stores/{id}/backups/{bid}/clone", R_JSON | R_AUTH | R_JSONBODY, api_store_clone, "api_store_clone", NULL, NULL},
 	{"GET", "/api/v1/stores/{id}/restores", R_JSON | R_AUTH, api_store_restores, "api_store_restores", NULL, NULL},
 	/* custom domains (api_stores.c) */
 	{"GET", "/api/v1/stores/{id}/domains", R_JSON | R_AUTH, api_store_domains, "api_store_domains", NULL, NULL},

@@ -4,7 +4,9 @@
 #   bk_stack [KUBESIM ARGS...]  PostgreSQL, s3rver (bucket "stores"), kubesim running backup Jobs'
 #                               containers (tools/kubesim-job-runner.sh; a Medusa store's database
 #                               is sfjob_<id> in this PostgreSQL), web app + nginx; storefleet
-#                               configured for s3rver
+#                               configured for s3rver.  The Jobs' uploads and database are one set of
+#                               folders, $SF_JOB_FILES and $SF_JOB_DB; with BK_PER_STORE=1 each store
+#                               has its own, $SF_JOB_VAR/<id>/uploads and .../db (t0752)
 #   bk_ready_store TOKEN NAME   a woocommerce store made through the API and reconciled to ready;
 #                               prints its id
 #   bk_pass                     one reconcile pass
@@ -14,10 +16,17 @@
 
 bk_stack() {
 	export SF_SECRET_KEY=$RC_KEY SF_CREATE_COOLDOWN=0 SF_CREATES_PER_HOUR=100
-	export SF_JOB_FILES=$T/uploads SF_JOB_HOOKS=$T/hooks SF_JOB_DB=$T/db
-	mkdir -p "$SF_JOB_FILES/2026/12" "$SF_JOB_HOOKS" "$SF_JOB_DB"
-	printf 'a picture\n' >"$SF_JOB_FILES/2026/12/shoe.jpg"
-	printf 'no name\n' >"$SF_JOB_FILES/with space é.txt"
+	export SF_JOB_HOOKS=$T/hooks
+	mkdir -p "$SF_JOB_HOOKS"
+	if [ "${BK_PER_STORE:-}" ]; then # each store its own folders: $SF_JOB_VAR/<id>/uploads, .../db
+		export SF_JOB_VAR=$T/stores
+		unset SF_JOB_FILES SF_JOB_DB
+	else
+		export SF_JOB_FILES=$T/uploads SF_JOB_DB=$T/db
+		mkdir -p "$SF_JOB_FILES/2026/12" "$SF_JOB_DB"
+		printf 'a picture\n' >"$SF_JOB_FILES/2026/12/shoe.jpg"
+		printf 'no name\n' >"$SF_JOB_FILES/with space é.txt"
+	fi
 	# PostgreSQL first: a Medusa store's database in the Jobs is a database of it (the runner's
 	# SF_JOB_PG*), and kubesim (the runner's parent) must know where it is
 	export SF_COOKIE_SECURE=false SF_REGISTRATION_OPEN=${SF_REGISTRATION_OPEN:-true}

@@ -1,5 +1,5 @@
-/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|plan|list, through
- * src/web. */
+/* ctl_store.c - storefleetctl store upgrade|rollback|revisions|suspend|resume|plan|clone|list,
+ * through src/web. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +21,23 @@
 
 #define CTL_ACTOR "storefleetctl"
 
-static const char usage_text[] = "usage: storefleetctl store upgrade ID --version V\n"
-				 "       storefleetctl store rollback ID --revision N\n"
-				 "       storefleetctl store revisions ID\n"
-				 "       storefleetctl store backup ID    (back up now)\n"
-				 "       storefleetctl store backups ID\n"
-				 "       storefleetctl store restore ID BACKUP    (in place; b<n> or n)\n"
-				 "       storefleetctl store suspend|resume ID\n"
-				 "       storefleetctl store delete ID [--no-final-backup ID]\n"
-				 "       storefleetctl store undelete ID\n"
-				 "       storefleetctl store deleted    (the revive window's list)\n"
-				 "       storefleetctl store plan ID NAME\n"
-				 "       storefleetctl store domain add|remove ID DOMAIN\n"
-				 "       storefleetctl store domain list ID\n"
-				 "       storefleetctl store list [--status S] [--engine E] "
-				 "[--owner EMAIL]\n";
+static const char usage_text[] =
+    "usage: storefleetctl store upgrade ID --version V\n"
+    "       storefleetctl store rollback ID --revision N\n"
+    "       storefleetctl store revisions ID\n"
+    "       storefleetctl store backup ID    (back up now)\n"
+    "       storefleetctl store backups ID\n"
+    "       storefleetctl store restore ID BACKUP    (in place; b<n> or n)\n"
+    "       storefleetctl store clone ID BACKUP NAME    (into a new store)\n"
+    "       storefleetctl store suspend|resume ID\n"
+    "       storefleetctl store delete ID [--no-final-backup ID]\n"
+    "       storefleetctl store undelete ID\n"
+    "       storefleetctl store deleted    (the revive window's list)\n"
+    "       storefleetctl store plan ID NAME\n"
+    "       storefleetctl store domain add|remove ID DOMAIN\n"
+    "       storefleetctl store domain list ID\n"
+    "       storefleetctl store list [--status S] [--engine E] "
+    "[--owner EMAIL]\n";
 
 static int usage(void)
 {
@@ -216,6 +218,10 @@ int ctl_store(int argc, char **argv)
 		if (argc != 4)
 			return usage();
 		opt = argv[3];
+	} else if (!strcmp(sub, "clone")) {
+		if (argc != 5)
+			return usage();
+		opt = argv[3];
 	} else if (!strcmp(sub, "upgrade") || !strcmp(sub, "rollback")) {
 		const char *flag = !strcmp(sub, "upgrade") ? "--version" : "--revision";
 
@@ -242,6 +248,18 @@ int ctl_store(int argc, char **argv)
 		else
 			printf("%s: restore #%s from %s requested (%s)\n", id, or_dash(x, "number"),
 			       view_get_str(x, "backup"), view_get_str(x, "status"));
+	} else if (!strcmp(sub, "clone")) {
+		/* the new store is the source's owner's, within that tenant's limits */
+		struct store_create c = {.name = argv[4]};
+		struct view *x;
+
+		rc = store_clone(a, &who, id, opt, &c, &x, &e) < 0 ? refused("clone", &e) : 0;
+		if (!rc)
+			printf("%s: clone of %s from %s requested (%s; restore #%s)\n",
+			       view_get_str(view_get(x, "store"), "id"), id,
+			       view_get_str(view_get(x, "restore"), "backup"),
+			       view_get_str(view_get(x, "store"), "status"),
+			       or_dash(view_get(x, "restore"), "number"));
 	} else if (!strcmp(sub, "delete")) {
 		struct store_delete_opts o = {opt != NULL, opt};
 		struct view *s = store_delete(a, &who, id, &o, &e);

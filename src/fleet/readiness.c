@@ -307,6 +307,15 @@ static int find_failure(const struct observed *o, struct health_report *r)
 	json_array_foreach(o->jobs, i, it) {
 		if (!condition_is(it, "Failed", "True"))
 			continue;
+		/*
+		 * A backup's or a restore's Job (75-backup.yaml) failing is that
+		 * backup's or restore's reason (reconcile_backup.c), not the
+		 * store's: a clone's refused restore Job runs while the new store
+		 * is provisioning (sql/025_clones.sql).
+		 */
+		if (!strcmp(str(json_object_get(meta(it), "labels"), "app.kubernetes.io/component"),
+			    "backup"))
+			continue;
 		c = condition(it, "Failed");
 		set(r, HEALTH_FAILED, "setup", "setup job %s failed: %s%s%s", name_of(it),
 		    str(c, "reason"), *str(c, "message") ? ": " : "", str(c, "message"));

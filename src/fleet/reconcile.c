@@ -1597,9 +1597,25 @@ static enum prov_verdict prov_readiness(struct prov *p)
 	return PROV_NEXT;
 }
 
-/* ready: the status moves with the last step. */
+/*
+ * ready: the status moves with the last step - unless the store is a clone
+ * from backup (sql/025_clones.sql) whose restore is live (it waits here,
+ * every check passed, while reconcile_backup.c restores into it) or failed
+ * (the store fails with the reason).
+ */
 static enum prov_verdict prov_ready(struct prov *p)
 {
+	const char *why;
+	int clone = reconcile_clone_state(p->r, p->s->id, &why);
+
+	if (clone > 0) {
+		p->w.reason = why;
+		return PROV_WAIT;
+	}
+	if (clone < 0) {
+		fail(p->r, p->l, store_step_table[STEP_READY].name, why);
+		return PROV_STOP;
+	}
 	advance(p, STEP_READY, NULL);
 	p->w.status = STORE_READY;
 	p->w.reason = "";

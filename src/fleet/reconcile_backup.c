@@ -192,6 +192,7 @@ struct bk {
 	long long actor;
 	const char *restore, *restore_tag; /* a restore Job: the backup restored, r<id> */
 	int for_upgrade; /* named by the store's pending revision: it starts while upgrading */
+	const char *from;		   /* the store whose backup it is (a clone's source) */
 };
 
 static const char *secret_key(struct arena *a, struct err *e)
@@ -354,6 +355,8 @@ static int apply_job(struct reconcile *r, const struct bk *b, char *why, size_t 
 	if (b->restore_tag) { /* the restore Job (75-backup.yaml): restore-backup-<restore_tag> */
 		json_object_set_new(json_object_get(more, "backup"), "restore",
 				    json_string(b->restore));
+		json_object_set_new(json_object_get(more, "backup"), "from",
+				    json_string(b->from ? b->from : b->store));
 		json_object_set_new(json_object_get(more, "backup"), "restore_tag",
 				    json_string(b->restore_tag));
 	}
@@ -989,7 +992,7 @@ static struct db_stmt st_restores = DB_STMT(
 	" s.status, s.engine, s.engine_version, s.blueprint_revision, s.name, u.email, s.plan_applied,"
 	" coalesce(pb.status, ''), coalesce(pb.reason, ''), coalesce(nullif(pb.name, ''), 'b' || pb.id, ''),"
 	" EXISTS (SELECT 1 FROM backups k WHERE k.id = x.backup_id AND k.status = 'complete'),"
-	" x.undelete "
+	" x.undelete, coalesce(x.source_store, ''), s.step, s.cluster "
 	"FROM restores x JOIN stores s ON s.id = x.store_id JOIN users u ON u.id = s.owner_id "
 	"LEFT JOIN backups pb ON pb.id = x.pre_backup_id "
 	"WHERE x.status IN " RESTORE_LIVE " ORDER BY x.id LIMIT 20", 0);
@@ -1008,6 +1011,17 @@ static struct db_stmt st_restore_end = DB_STMT(
 	"WHERE id = $1::bigint AND status IN " RESTORE_LIVE " RETURNING id", 3);
 static struct db_stmt st_restore_event = DB_STMT(
 	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'restore', $2, $3)", 3);
+/* a clone's (sql/025_clones.sql): no pre-restore backup, the Job's name recorded first */
+static struct db_stmt st_clone_restoring = DB_STMT(
+	"UPDATE restores SET status = 'restoring', job = $2, started_at = now() "
+	"WHERE id = $1::bigint AND status = 'requested' AND source_store IS NOT NULL", 2);
+/* the clone ended: its store's provisioning pass acts on it now (ready, or failed) */
+static struct db_stmt st_clone_poke = DB_STMT(
+	"UPDATE stores SET next_attempt_at = now() WHERE id = $1 AND status = 'provisioning'", 1);
+/* the newest clone into the store, if any */
+static struct db_stmt st_clone_of = DB_STMT(
+	"SELECT id, status, reason, backup_name, source_store FROM restores "
+	"WHERE store_id = $1 AND source_store IS NOT NULL ORDER BY id DESC LIMIT 1", 1);
 /* clang-format on */
 
 struct rs {
@@ -1015,6 +1029,7 @@ struct rs {
 	long long age;
 	int backup_ok; /* the backup restored is still complete */
 	int undelete;  /* an undelete's: it waits while the store is made again */
+	const char *source, *step, *cluster; /* a clone's source store (else ""); the store's */
 	struct bk b;   /* the store, and the restore Job as apply_job renders it */
 };
 
@@ -1035,6 +1050,8 @@ static void restore_audit(struct arena *a, const char *action, const struct rs *
 
 	view_set_str(d, "restore", x->id);
 	view_set_str(d, "backup", x->b.restore);
+	if (*x->source)
+		view_set_str(d, "source_store", x->source);
 	if (*x->pre_name)
 		view_set_str(d, "pre_backup", x->pre_name);
 	if (reason)
@@ -1057,16 +1074,118 @@ static int restore_end(struct reconcile *r, const struct rs *x, const char *stat
 	}
 	if (!db_rows(res))
 		return 0;
-	restore_event(r->a, x->b.store, ok ? "info" : "error",
-		      ok ? arena_printf(r->a,
-					"Restore #%s complete: the store has the data of backup %s "
-					"(the state before it is backup %s)",
-					x->id, x->b.restore, x->pre_name)
-			 : arena_printf(r->a, "Restore #%s from backup %s failed: %s", x->id,
-					x->b.restore, why));
+	if (*x->source) {
+		struct err pe = ERR_INIT;
+		const char *q[1] = {x->b.store};
+
+		restore_event(
+		    r->a, x->b.store, ok ? "info" : "error",
+		    ok ? arena_printf(r->a,
+				      "Restore #%s complete: the store has the data of store %s's "
+				      "backup %s (checked: sizes and SHA-256)",
+				      x->id, x->source, x->b.restore)
+		       : arena_printf(r->a, "Restore #%s of store %s's backup %s failed: %s", x->id,
+				      x->source, x->b.restore, why));
+		restore_event(r->a, x->source, ok ? "info" : "error",
+			      ok ? arena_printf(r->a, "Backup %s cloned into store %s",
+						x->b.restore, x->b.store)
+				 : arena_printf(r->a,
+						"The clone of backup %s into store %s failed: %s "
+						"(this store was not changed)",
+						x->b.restore, x->b.store, why));
+		if (!db_run(r->a, &st_clone_poke, q, &pe))
+			log_warn("reconcile: store %s: clone: %s", x->b.store, pe.msg);
+	} else {
+		restore_event(r->a, x->b.store, ok ? "info" : "error",
+			      ok ? arena_printf(r->a,
+						"Restore #%s complete: the store has the data of "
+						"backup %s (the state before it is backup %s)",
+						x->id, x->b.restore, x->pre_name)
+				 : arena_printf(r->a, "Restore #%s from backup %s failed: %s",
+						x->id, x->b.restore, why));
+	}
 	restore_audit(r->a, ok ? "restore.complete" : "restore.failed", x, ok ? NULL : why);
 	log_info("reconcile: store %s: restore %s from %s %s%s%s", x->b.store, x->id, x->b.restore,
 		 status, ok ? "" : ": ", ok ? "" : why);
+	return 1;
+}
+
+/*
+ * A clone from backup (sql/025_clones.sql): requested, it waits while the
+ * new store is requested, failed or provisioning short of its readiness
+ * checks (reconcile.c holds it there while the clone is live:
+ * reconcile_clone_state); then the restore Job is named ('restoring') and
+ * applied, with backup.from = the source store.  Restoring: as a restore
+ * in place.  Its end pokes the store, whose provisioning pass goes ready
+ * or fails it with the reason.
+ */
+static int clone_one(struct reconcile *r, struct rs *x)
+{
+	const char *st = x->b.store_status;
+	const char *p[2] = {x->id, NULL};
+	char why[1024];
+	struct k8s_err ke;
+	struct err e = ERR_INIT;
+
+	if (strcmp(x->status, "requested"))
+		return -1; /* restoring: restore_one follows it */
+	if (!x->backup_ok)
+		return restore_end(
+		    r, x, "failed",
+		    arena_printf(r->a,
+				 "store %s's backup %s is no longer complete; nothing was "
+				 "restored",
+				 x->source, x->b.restore));
+	if (!strcmp(st, "requested") || !strcmp(st, "failed") ||
+	    (!strcmp(st, "provisioning") && strcmp(x->step, "readiness")))
+		return 0; /* the new store is being made (a retry goes on) */
+	if (strcmp(st, "provisioning") && strcmp(st, "ready") && strcmp(st, "degraded"))
+		return restore_end(r, x, "failed",
+				   arena_printf(r->a, "the store is %s; nothing was restored", st));
+	if (reconcile_use(r, x->cluster) < 0)
+		return 0; /* its cluster is not served this pass, or in trouble: later */
+	x->b.job = arena_printf(r->a, "restore-backup-%s", x->b.restore_tag);
+	p[1] = x->b.job;
+	if (!db_run(r->a, &st_clone_restoring, p, &e)) {
+		log_warn("reconcile: store %s: restore %s: %s", x->b.store, x->id, e.msg);
+		return 0;
+	}
+	if (apply_job(r, &x->b, why, sizeof(why), &ke) < 0 && !k8s_transient_err(&ke))
+		return restore_end(
+		    r, x, "failed",
+		    arena_printf(r->a, "the restore job could not start: %s; nothing was restored",
+				 why));
+	restore_event(
+	    r->a, x->b.store, "info",
+	    arena_printf(r->a,
+			 "Restore #%s: restoring store %s's backup %s (job %s): its sizes "
+			 "and SHA-256 are checked before anything is written",
+			 x->id, x->source, x->b.restore, x->b.job));
+	restore_audit(r->a, "restore.started", x, NULL);
+	return 1;
+}
+
+int reconcile_clone_state(struct reconcile *r, const char *store, const char **why)
+{
+	const char *p[1] = {store};
+	struct err e = ERR_INIT;
+	PGresult *res = db_run(r->a, &st_clone_of, p, &e);
+	const char *st;
+
+	*why = NULL;
+	if (!res) {
+		*why = arena_printf(r->a, "cannot read the clone's restore: %s", e.msg);
+		return 1;
+	}
+	if (!db_rows(res) || !strcmp((st = db_get(res, 0, 1)), "complete"))
+		return 0;
+	if (!strcmp(st, "failed")) {
+		*why = arena_printf(r->a, "the clone of store %s's backup %s failed: %s",
+				    db_get(res, 0, 4), db_get(res, 0, 3), db_get(res, 0, 2));
+		return -1;
+	}
+	*why = arena_printf(r->a, "restoring store %s's backup %s (restore #%s: %s)",
+			    db_get(res, 0, 4), db_get(res, 0, 3), db_get(res, 0, 0), st);
 	return 1;
 }
 
@@ -1080,6 +1199,14 @@ static int restore_one(struct reconcile *r, struct rs *x)
 	if (!strcmp(st, "deleting") || !strcmp(st, "deleted"))
 		return restore_end(r, x, "failed",
 				   "the store was deleted before the restore ended");
+	if (*x->source) {
+		int n = clone_one(r, x);
+
+		if (n >= 0)
+			return n;
+		if (reconcile_use(r, x->cluster) < 0)
+			return 0;
+	}
 	if (!strcmp(x->status, "requested")) {
 		const char *p[2] = {x->id, x->b.store};
 		PGresult *res;
@@ -1223,7 +1350,10 @@ static int restores(struct reconcile *r)
 			       .pre_reason = db_get(res, i, 15),
 			       .pre_name = db_get(res, i, 16),
 			       .backup_ok = !strcmp(db_get(res, i, 17), "t"),
-			       .undelete = !strcmp(db_get(res, i, 18), "t")};
+			       .undelete = !strcmp(db_get(res, i, 18), "t"),
+			       .source = db_get(res, i, 19),
+			       .step = db_get(res, i, 20),
+			       .cluster = db_get(res, i, 21)};
 
 		x.b.id = x.id;
 		x.b.store = db_get(res, i, 1);
@@ -1234,6 +1364,7 @@ static int restores(struct reconcile *r)
 		x.b.revision = db_get(res, i, 10);
 		x.b.restore = db_get(res, i, 3);
 		x.b.restore_tag = arena_printf(r->a, "r%s", x.id);
+		x.b.from = *x.source ? x.source : NULL;
 		x.b.s.id = x.b.store;
 		x.b.s.engine = db_get(res, i, 8);
 		x.b.s.version = db_get(res, i, 9);

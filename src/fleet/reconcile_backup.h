@@ -69,4 +69,12 @@ const char *reconcile_backup_restore_state(struct reconcile *r, const struct sto
 					   const char *tag, char *why, size_t n,
 					   struct k8s_err *ke);
 
+/*
+ * The clone from backup into store (sql/025_clones.sql), for its
+ * provisioning pass: 0 none, or complete (the store may go ready); 1 live
+ * (*why: what the store waits for; also when the database failed); -1
+ * failed (*why: the reason the store fails with).
+ */
+int reconcile_clone_state(struct reconcile *r, const char *store, const char **why);
+
 #endif

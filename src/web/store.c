@@ -633,6 +633,8 @@ static int create_tx(void *ctx, struct err *e)
 		view_set_str(d, "idempotency_key", c->idem_key);
 	if (audit_record(a, x->who->id, x->who->email, x->who->ip, "store.create", x->id, d, e) < 0)
 		return -1;
+	if (c->then && c->then(a, x->id, c->then_ctx, e) < 0)
+		return -1;
 	if (c->idem_key) {
 		p[0] = uid;
 		p[1] = c->idem_key;

@@ -75,6 +75,14 @@ struct store_create {
 	const char *cluster; /* OUT: where the store was placed */
 	const char *refused; /* OUT: admission's reason (capacity, storage_class, region) */
 	int plan_limit;	  /* internal: the plan's stores_per_tenant */
+	/*
+	 * Optional: run in create's transaction once the store row, its event
+	 * and audit row are in (id: the new store's); -1 with e rolls the
+	 * create back.  It may run more than once (db_tx retries).  A clone
+	 * from backup records its restore here (store_backup.c).
+	 */
+	int (*then)(struct arena *a, const char *id, void *ctx, struct err *e);
+	void *then_ctx;
 	struct view *store;
 	int replayed;
 	const char *code;

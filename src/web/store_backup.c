@@ -1,6 +1,7 @@
 /* store_backup.c - a store's backups for the web: "Back up now" and the list (sql/021_backups.sql).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
@@ -49,7 +50,7 @@ static struct db_stmt st_restore_event = DB_STMT(
 	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, 'restore', 'info', $2)", 2);
 #define RESTORE_COLS                                                                               \
 	"r.id, r.backup_name, r.status, r.reason, coalesce('b' || r.pre_backup_id, ''), "          \
-	TS("r.created_at") ", " TS("r.finished_at") ", r.actor"
+	TS("r.created_at") ", " TS("r.finished_at") ", r.actor, coalesce(r.source_store, '')"
 static struct db_stmt st_restore_one = DB_STMT(
 	"SELECT " RESTORE_COLS " FROM restores r WHERE r.id = $1::bigint", 1);
 static struct db_stmt st_restore_list = DB_STMT(
@@ -245,6 +246,8 @@ static struct view *restore_view(struct arena *a, const PGresult *res, int i)
 	view_set_str_ref(v, "created_at", db_get(res, i, 5));
 	view_set(v, "finished_at", view_str_ref(a, fin && *fin ? fin : NULL));
 	view_set_str_ref(v, "actor", db_get(res, i, 7));
+	/* a clone from backup: the store whose backup this is (sql/025_clones.sql) */
+	view_set(v, "source_store", view_str_ref(a, *db_get(res, i, 8) ? db_get(res, i, 8) : NULL));
 	view_set_bool(v, "live",
 		      !strcmp(db_get(res, i, 2), "requested") ||
 			  !strcmp(db_get(res, i, 2), "backing-up") ||
@@ -386,5 +389,140 @@ int store_restore_request(struct arena *a, const struct store_who *who, const ch
 	if (!(res = db_run(a, &st_restore_one, p, e)))
 		return -1;
 	*out = restore_view(a, res, 0);
+	return 0;
+}
+
+/* ---- clone from backup (sql/025_clones.sql) ------------------------------------------ */
+
+/* clang-format off */
+/* $1 source store, $2 backup number */
+static struct db_stmt st_clone_backup = DB_STMT(
+	"SELECT b.id, b.name, b.status, b.reason, b.engine, s.plan, s.name FROM backups b "
+	"JOIN stores s ON s.id = b.store_id WHERE b.store_id = $1 AND b.id = $2::bigint", 2);
+static struct db_stmt st_clone_lock = DB_STMT(
+	"SELECT status FROM backups WHERE store_id = $1 AND id = $2::bigint FOR SHARE", 2);
+/* $1 new store, $2 backup number, $3 b<n>, $4 actor id, $5 actor, $6 source store */
+static struct db_stmt st_clone_insert = DB_STMT(
+	"INSERT INTO restores (store_id, backup_id, backup_name, actor_id, actor, source_store) "
+	"VALUES ($1, $2::bigint, $3, nullif($4::bigint, 0), $5, $6) RETURNING id", 6);
+static struct db_stmt st_clone_event = DB_STMT(
+	"INSERT INTO store_events (store_id, step, level, message) VALUES ($1, $2, 'info', $3)", 3);
+/* clang-format on */
+
+struct clone {
+	const struct store_who *who; /* who asks (the audit rows' actor) */
+	const char *source, *number, *name, *source_name;
+	const char *restore; /* OUT */
+};
+
+/* In the create's transaction (store_create's then): the restore row, events and audit rows. */
+static int clone_then(struct arena *a, const char *id, void *ctx, struct err *e)
+{
+	struct clone *x = ctx;
+	const char *p[6] = {x->source, x->number};
+	char actor[24];
+	struct view *d;
+	PGresult *res;
+
+	/* the backup stays complete until this commits (pruning deletes only complete rows) */
+	if (!(res = db_run(a, &st_clone_lock, p, e)))
+		return -1;
+	if (!db_rows(res) || strcmp(db_get(res, 0, 0), "complete"))
+		return err_set(e, 409, "Backup %s is no longer complete; it cannot be cloned.",
+			       x->name);
+	snprintf(actor, sizeof(actor), "%lld", x->who->id);
+	p[0] = id;
+	p[1] = x->number;
+	p[2] = x->name;
+	p[3] = actor;
+	p[4] = x->who->email;
+	p[5] = x->source;
+	if (!(res = db_run(a, &st_clone_insert, p, e)))
+		return -1;
+	x->restore = arena_strdup(a, db_get(res, 0, 0));
+	p[1] = "restore";
+	p[2] = arena_printf(a,
+			    "Clone of store %s from its backup %s requested by %s (restore #%s): "
+			    "the backup's sizes and SHA-256 are checked and it is restored before "
+			    "the store is ready.",
+			    x->source, x->name, x->who->email, x->restore);
+	if (!db_run(a, &st_clone_event, p, e))
+		return -1;
+	p[0] = x->source;
+	p[1] = "backup";
+	p[2] = arena_printf(a, "Backup %s is being cloned into a new store %s by %s.", x->name, id,
+			    x->who->email);
+	if (!db_run(a, &st_clone_event, p, e))
+		return -1;
+	d = view_obj(a);
+	view_set_str(d, "backup", x->name);
+	view_set_str(d, "store", id);
+	view_set_str(d, "restore", x->restore);
+	if (audit_record(a, x->who->id, x->who->email, x->who->ip, "store.clone", x->source, d, e) <
+	    0)
+		return -1;
+	d = view_obj(a);
+	view_set_str(d, "restore", x->restore);
+	view_set_str(d, "backup", x->name);
+	view_set_str(d, "source_store", x->source);
+	return audit_record(a, x->who->id, x->who->email, x->who->ip, "restore.requested", id, d,
+			    e);
+}
+
+int store_clone(struct arena *a, const struct store_who *who, const char *id, const char *bid,
+		struct store_create *c, struct view **out, struct err *e)
+{
+	struct clone x = {who, id, NULL, NULL, NULL, NULL};
+	struct store_meta m;
+	struct store_who owner;
+	const char *p[2], *n = bid, *plan;
+	PGresult *res;
+	struct view *rs;
+
+	if (!store_get(a, who, id, &m, e))
+		return -1;
+	if (*n == 'b')
+		n++;
+	if (!*n || strlen(n) > 18 || strspn(n, "0123456789") != strlen(n))
+		return err_set(e, 404, "There is no such backup of this store.");
+	if (!*config.backup_endpoint || !*config.backup_bucket)
+		return err_set(e, 409,
+			       "Backups are not configured on this storefleet "
+			       "(backup_endpoint, backup_bucket).");
+	p[0] = id;
+	p[1] = n;
+	if (!(res = db_run(a, &st_clone_backup, p, e)))
+		return -1;
+	if (!db_rows(res))
+		return err_set(e, 404, "There is no such backup of this store.");
+	x.number = arena_strdup(a, db_get(res, 0, 0));
+	x.name = *db_get(res, 0, 1) ? arena_strdup(a, db_get(res, 0, 1))
+				    : arena_printf(a, "#%s", x.number);
+	if (strcmp(db_get(res, 0, 2), "complete"))
+		return err_set(e, 409,
+			       "Backup %s is %s%s%.300s%s; only a complete backup can be cloned.",
+			       x.name, db_get(res, 0, 2), *db_get(res, 0, 3) ? " (" : "",
+			       db_get(res, 0, 3), *db_get(res, 0, 3) ? ")" : "");
+	c->engine = arena_strdup(a, db_get(res, 0, 4));
+	plan = db_get(res, 0, 5);
+	c->plan = *plan ? arena_strdup(a, plan) : NULL;
+	c->region = NULL;
+	c->idem_key = NULL;
+	c->then = clone_then;
+	c->then_ctx = &x;
+	/* the new store is the source's owner's, within that tenant's limits */
+	owner.id = m.owner_id;
+	owner.email = who->id == m.owner_id ? who->email : m.owner_email;
+	owner.is_admin = 0;
+	owner.ip = who->ip;
+	if (store_create(a, &owner, c, e) < 0)
+		return -1;
+	*out = view_obj(a);
+	view_add(*out, "store", c->store);
+	rs = view_set_obj(*out, "restore");
+	view_set_int(rs, "number", strtoll(x.restore, NULL, 10));
+	view_set_str(rs, "backup", x.name);
+	view_set_str(rs, "source_store", id);
+	view_set_str(rs, "status", "requested");
 	return 0;
 }

@@ -45,10 +45,32 @@ int store_backup_request(struct arena *a, const struct store_who *who, const cha
  * (not complete, the store not ready - an upgrade runs -, a backup or
  * another restore live, backups not configured).  An event and the audit
  * row restore.requested.  OUT: *out the restore's view: {number, backup,
- * status, reason, pre_backup, created_at, finished_at}.
+ * status, reason, pre_backup, created_at, finished_at, source_store
+ * (null unless a clone's)}.
  */
 int store_restore_request(struct arena *a, const struct store_who *who, const char *id,
 			  const char *bid, struct view **out, struct err *e);
+
+/*
+ * Clone from backup (sql/025_clones.sql): store id's complete backup bid
+ * restored into a new store named c->name, of the same engine and plan,
+ * owned by store id's owner.  The new store is made by store_create (the
+ * owner's limits, the rate limits and admission, exactly as a create: on
+ * 429/422/503 c->code, c->field, c->refused and c->retry_after say what
+ * they say for a create) and, in its transaction, a restore of the backup
+ * into it is recorded (restores.source_store = id): reconcile runs it once
+ * the new store passed its readiness checks and before it is ready; the
+ * restore Job checks the backup's sizes and SHA-256 before it writes
+ * anything; a refusal fails the new store with the reason.  Store id is
+ * never changed.  Events on both stores; audit rows store.clone (on id)
+ * and restore.requested (on the new store), besides store.create.
+ * Errors: 404 (another tenant's store, no such backup of it), 409 (the
+ * backup not complete, with its status and reason; backups not
+ * configured), and a create's.  OUT: *out {store: the new store's view,
+ * restore: {number, backup, source_store, status}}.
+ */
+int store_clone(struct arena *a, const struct store_who *who, const char *id, const char *bid,
+		struct store_create *c, struct view **out, struct err *e);
 
 /* The store's restores, newest first (at most 20).  0, or -1 with e (404). */
 int store_restore_list(struct arena *a, const struct store_who *who, const char *id,
