@@ -1645,10 +1645,14 @@ static enum prov_verdict (*const step_run[STEP_N])(struct prov *p) = {
  */
 static int prov_timed_out(struct reconcile *r, struct lease *l)
 {
-	const char *last = no_retry(r->a, l->reason);
+	const char *last = no_retry(r->a, l->reason), *why;
 	int t = config.provisioning_timeout;
 
 	if (!l->started_at || l->now - l->started_at <= t)
+		return 0;
+	/* a clone's restore (prov_ready) has its own deadline, backup_timeout */
+	if (!strcmp(l->step, store_step_table[STEP_READINESS].name) &&
+	    reconcile_clone_state(r, l->id, &why) > 0)
 		return 0;
 	fail(r, l, store_step_table[STEP_READINESS].name,
 	     t % 60 == 0 ? arena_printf(r->a, "timed out after %d min: %s", t / 60, last)

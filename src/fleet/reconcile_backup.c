@@ -1142,8 +1142,6 @@ static int clone_one(struct reconcile *r, struct rs *x)
 	if (strcmp(st, "provisioning") && strcmp(st, "ready") && strcmp(st, "degraded"))
 		return restore_end(r, x, "failed",
 				   arena_printf(r->a, "the store is %s; nothing was restored", st));
-	if (reconcile_use(r, x->cluster) < 0)
-		return 0; /* its cluster is not served this pass, or in trouble: later */
 	x->b.job = arena_printf(r->a, "restore-backup-%s", x->b.restore_tag);
 	p[1] = x->b.job;
 	if (!db_run(r->a, &st_clone_restoring, p, &e)) {
@@ -1199,13 +1197,13 @@ static int restore_one(struct reconcile *r, struct rs *x)
 	if (!strcmp(st, "deleting") || !strcmp(st, "deleted"))
 		return restore_end(r, x, "failed",
 				   "the store was deleted before the restore ended");
+	if (reconcile_use(r, x->cluster) < 0)
+		return 0; /* its cluster is not served this pass, or in trouble: later */
 	if (*x->source) {
 		int n = clone_one(r, x);
 
 		if (n >= 0)
 			return n;
-		if (reconcile_use(r, x->cluster) < 0)
-			return 0;
 	}
 	if (!strcmp(x->status, "requested")) {
 		const char *p[2] = {x->id, x->b.store};
