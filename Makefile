@@ -213,7 +213,7 @@ PROVE_JOBS ?= 2
 # after the compiled tests (t-k8s-sim takes ~15 s; the rest are short).  A name here that
 # no longer exists is dropped; a test is never listed twice.
 SLOW_TESTS := t0559-reconcile-cluster-trouble t0555-reconcile-concurrent t0310-quota-arithmetic \
-	t0120-run-anywhere t0749-restore t0748-backups-schedule t0747-backups-faults \
+	t0120-run-anywhere t0749-restore t0751-undelete t0752-clone t0748-backups-schedule t0747-backups-faults \
 	t0556-reconcile-scale t0740-dump-restore t0741-backup-woocommerce-restore \
 	t0743-backup-medusa-restore t0742-backup-woocommerce-faults t0744-backup-medusa-faults \
 	t0722-upgrade-crash t0724-upgrade-edges t0554-reconcile-crash t0251-mail-kill t0800-browser \
