@@ -224,11 +224,12 @@ SLOW_TESTS := t0559-reconcile-cluster-trouble t0555-reconcile-concurrent t0310-q
 	t0710-admin-stores t0254-notifications t0721-upgrade-medusa t0252-password-reset \
 	t0020-validator t0471-kubesim-watch-history t0300-render t0420-kubesim-faults
 # Files that mostly wait (measured alone with perf stat -e task-clock: t0559 spends
-# 13 s of CPU in 130 s, waiting out Retry-After and backoff as a real client must) run
+# 13 s of CPU in 130 s, waiting out Retry-After and backoff as a real client must;
+# t0445 3 s in 25 s, on slow and silent clients; t0564 4 s in 13 s, on re-lists) run
 # in a lane of their own beside the PROVE_JOBS jobs: taking a job's place they left a
 # core idle for two minutes, and beside them they cost the others almost nothing.
 # The lane's output follows the jobs' when both are done; either failing fails the run.
-WAITING_TESTS := t0559-reconcile-cluster-trouble
+WAITING_TESTS := t0559-reconcile-cluster-trouble t0445-kubesim-hostile t0564-observe-relist
 SHELL_TESTS := $(sort $(filter-out $(ENGINE_TESTS),$(wildcard tests/t[0-9]*.sh)))
 WAITING := $(filter $(SHELL_TESTS),$(patsubst %,tests/%.sh,$(WAITING_TESTS)))
 SLOW_FIRST := $(filter-out $(WAITING),$(filter $(SHELL_TESTS),$(patsubst %,tests/%.sh,$(SLOW_TESTS))))
