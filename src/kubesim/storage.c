@@ -12,7 +12,9 @@
  *   DefaultStorageClass (mutating, on create): a claim without
  *     spec.storageClassName gets the default StorageClass, the one annotated
  *     storageclass.kubernetes.io/is-default-class: "true" (the newest when
- *     several are, as since 1.26).  An explicit "" stays "" (no class).
+ *     several are, as since 1.26; of those created in the same second, the
+ *     first by name, as GetDefaultClass sorts them).  An explicit "" stays
+ *     "" (no class).
  *   PersistentVolumeClaimResize (validating, on update): a claim whose
  *     spec.resources.requests.storage grows must name a class, the same as
  *     before, that exists and has allowVolumeExpansion: true; otherwise 403
@@ -52,8 +54,10 @@ void ks_pvc_default_class(json_t *pvc)
 		    json_object_get(json_object_get(md, "annotations"),
 				    "storageclass.kubernetes.io/is-default-class"));
 		const char *ts = json_string_value(json_object_get(md, "creationTimestamp")) ?: "";
+		int cmp = best ? strcmp(ts, best_ts) : 1;
 
-		if (d && !strcmp(d, "true") && (!best || strcmp(ts, best_ts) >= 0)) {
+		if (d && !strcmp(d, "true") &&
+		    (cmp > 0 || (cmp == 0 && strcmp(v[i]->name, best) < 0))) {
 			best = v[i]->name;
 			best_ts = ts;
 		}
